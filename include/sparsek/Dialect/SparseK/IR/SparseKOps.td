@@ -1,0 +1,269 @@
+//===- SparseKOps.td - sparsek operations ------------------*- tablegen -*-===//
+//
+// One op per SPEC section. Operand/result order and attribute names are a
+// public contract (shared/SPEC.md); pretty formats are ours.
+//
+// ODS constrains operands only to ranked tensors: rank, element type and
+// shape relations are checked by the C++ verifiers (SparseKOps.cpp) so that
+// every diagnostic can name the operand and the SPEC rule it breaks.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSEK_DIALECT_SPARSEK_IR_SPARSEKOPS_TD
+#define SPARSEK_DIALECT_SPARSEK_IR_SPARSEKOPS_TD
+
+include "sparsek/Dialect/SparseK/IR/SparseKDialect.td"
+include "sparsek/Dialect/SparseK/IR/SparseKAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/BuiltinAttributes.td"
+
+//===----------------------------------------------------------------------===//
+// sparsek.score (SPEC section 1)
+//===----------------------------------------------------------------------===//
+
+def SparseK_ScoreOp : SparseK_Op<"score", [Pure]> {
+  let summary = "query-independent KV scores from a linear scoring network";
+  let description = [{
+    Implements SPEC section 1. For features `x : [B, M, C]`, weights
+    `w_score : [Hkv, C]` and an optional `bias : [Hkv]`:
+
+        u[b, h, j] = sum_c x[b, j, c] * w_score[h, c] + bias[h] + slope * j
+
+    `x`, `w_score` and `bias` may be f32, f16 or bf16; the sum accumulates in
+    f32 and `u : [B, Hkv, M]` is f32. The position `slope` (default 0) lets
+    later tokens compete with earlier ones.
+
+    Example:
+
+    ```mlir
+    %u = sparsek.score %x, %w bias %b {slope = 0.01 : f64}
+         : (tensor<2x4096x1024xbf16>, tensor<2x1024xbf16>, tensor<2xf32>)
+           -> tensor<2x2x4096xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$w_score,
+                       Optional<AnyRankedTensor>:$bias,
+                       DefaultValuedAttr<F64Attr, "0.0">:$slope);
+  let results = (outs AnyRankedTensor:$u);
+  let assemblyFormat = [{
+    $x `,` $w_score (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// sparsek.mask (SPEC section 2)
+//===----------------------------------------------------------------------===//
+
+def SparseK_MaskOp : SparseK_Op<"mask", [Pure]> {
+  let summary = "SPARSEK projection onto the capped simplex along the last dim";
+  let description = [{
+    Implements SPEC section 2. For every vector `z` along the last dimension
+    (length `n`), computes
+
+        SPARSEK(z, k) = argmin_{p in C} ||p - z||^2,
+        C = { p : 0 <= p <= 1, sum(p) = k }
+
+    whose solution is `p_j = clip(z_j - tau, 0, 1)`. Results: the soft mask
+    `p` (same shape as `z`) and the threshold `tau` (the leading dimensions
+    of `z`). Conventions: if `n <= k` then `p = 1` and `tau = -inf`; if
+    several `tau` solve `sum p = k`, `tau` is the smallest. For `k = 1` this
+    is sparsemax. All tensors are f32.
+
+    Example:
+
+    ```mlir
+    %p, %tau = sparsek.mask %z k = 4 : (tensor<8x128xf32>)
+               -> (tensor<8x128xf32>, tensor<8xf32>)
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$z, I64Attr:$k);
+  let results = (outs AnyRankedTensor:$p, AnyRankedTensor:$tau);
+  let assemblyFormat = [{
+    $z `k` `=` $k attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// sparsek.threshold (SPEC section 3)
+//===----------------------------------------------------------------------===//
+
+def SparseK_ThresholdOp : SparseK_Op<"threshold", [Pure]> {
+  let summary = "causal per-query SPARSEK thresholds over the candidate prefix";
+  let description = [{
+    Implements SPEC section 3. Query `i` sits at `p(i) = i + M - N`; its
+    window is `W_i = { j : p(i) - w < j <= p(i) }` and its candidates are the
+    earlier keys `C_i = { j : 0 <= j <= p(i) - w }`. The result is
+    `tau[b, h, i] = tau(u[b, h, C_i], k)` with the conventions of
+    `sparsek.mask` (so `-inf` while `|C_i| <= k`).
+
+    `u : [B, Hkv, M]` and `tau : [B, Hkv, N]` are f32; `N` is given by the
+    result type and must not exceed `M`. Thresholds never decrease along
+    `i`, which lowerings use to evaluate them incrementally in
+    `O(M log M)` per (batch, head).
+
+    Example:
+
+    ```mlir
+    %tau = sparsek.threshold %u k = 64, window = 512
+           : (tensor<1x2x4096xf32>) -> tensor<1x2x4096xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$u, I64Attr:$k, I64Attr:$window);
+  let results = (outs AnyRankedTensor:$tau);
+  let assemblyFormat = [{
+    $u `k` `=` $k `,` `window` `=` $window attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// sparsek.topk (SPEC section 4)
+//===----------------------------------------------------------------------===//
+
+def SparseK_TopKOp : SparseK_Op<"topk", [Pure]> {
+  let summary = "causal per-query top-k selection of candidate KV indices";
+  let description = [{
+    Implements SPEC section 4. `S_i` holds the `min(k, |C_i|)` candidates of
+    `C_i` (see `sparsek.threshold`) with the largest scores; ties go to the
+    larger (more recent) index. Every member of `S_i` has `u_j > tau_i`.
+
+    `u : [B, Hkv, M]` is f32; the result `indices : [B, Hkv, N, k]` is i32,
+    each row sorted by descending score and padded with -1 where
+    `|C_i| < k`. The last result dimension must equal `k`.
+
+    Example:
+
+    ```mlir
+    %idx = sparsek.topk %u k = 64, window = 512
+           : (tensor<1x2x4096xf32>) -> tensor<1x2x4096x64xi32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$u, I64Attr:$k, I64Attr:$window);
+  let results = (outs AnyRankedTensor:$indices);
+  let assemblyFormat = [{
+    $u `k` `=` $k `,` `window` `=` $window attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// sparsek.gathered_attention (SPEC section 5)
+//===----------------------------------------------------------------------===//
+
+def SparseK_GatheredAttentionOp
+    : SparseK_Op<"gathered_attention", [Pure]> {
+  let summary = "attention of each query over its window plus its selected keys";
+  let description = [{
+    Implements SPEC section 5. Query `i` attends to `A_i = W_i ∪ S_i` only,
+    where `W_i` is its sliding window of `window` keys and `S_i` the valid
+    (non-negative, in-range) entries of `indices[b, h, i, :]`. Gate weights
+    are `m_ij = 1` on the window and `m_ij = clip(u_j - tau_i, 0, 1)` on the
+    selection (a key in both counts once, with weight 1). With
+    `s = scale` (default `1/sqrt(D)`), logits and values follow `gate`:
+
+    | `gate` | logit `l_ij` | value used |
+    | --- | --- | --- |
+    | `kv` (default) | `s * m_ij * dot(q_i, key_j)` | `m_ij * value_j` |
+    | `v` | `s * dot(q_i, key_j)` | `m_ij * value_j` |
+    | `logit` | `s * dot(q_i, key_j) + log(m_ij)` | `value_j` |
+    | `none` | `s * dot(q_i, key_j)` | `value_j` (hard top-k) |
+
+        out_i = sum_{j in A_i} softmax_{A_i}(l_i)_j * value'_j
+
+    Query head `h` reads KV head `h / (Hq / Hkv)` (GQA/MQA). Operands:
+    `q : [B, Hq, N, D]`, `key : [B, Hkv, M, D]`, `value : [B, Hkv, M, Dv]`
+    (f32, f16 or bf16, one type), `u : [B, Hkv, M]` (f32),
+    `indices : [B, Hkv, N, k]` (i32), `tau : [B, Hkv, N]` (f32). Result
+    `out : [B, Hq, N, Dv]` in the element type of `q`; accumulation is f32.
+
+    Example:
+
+    ```mlir
+    %o = sparsek.gathered_attention %q, %key, %value, %u, %idx, %tau
+           window = 512 {gate = #sparsek.gate<v>}
+         : (tensor<1x8x4096x128xbf16>, tensor<1x2x4096x128xbf16>,
+            tensor<1x2x4096x128xbf16>, tensor<1x2x4096xf32>,
+            tensor<1x2x4096x64xi32>, tensor<1x2x4096xf32>)
+           -> tensor<1x8x4096x128xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$key,
+                       AnyRankedTensor:$value, AnyRankedTensor:$u,
+                       AnyRankedTensor:$indices, AnyRankedTensor:$tau,
+                       I64Attr:$window,
+                       OptionalAttr<F64Attr>:$scale,
+                       DefaultValuedAttr<SparseK_GateAttr, "::mlir::sparsek::Gate::kv">:$gate);
+  let results = (outs AnyRankedTensor:$out);
+  let assemblyFormat = [{
+    $q `,` $key `,` $value `,` $u `,` $indices `,` $tau `window` `=` $window
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    /// The softmax scale: the `scale` attribute, or 1/sqrt(D) when absent.
+    double getScaleOrDefault();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// sparsek.attention (SPEC section 6)
+//===----------------------------------------------------------------------===//
+
+def SparseK_AttentionOp : SparseK_Op<"attention", [Pure]> {
+  let summary = "the whole SparseK attention layer";
+  let description = [{
+    Implements SPEC section 6: what a framework emits. With `causal = true`
+    (default) it is exactly `sparsek.threshold` + `sparsek.topk` +
+    `sparsek.gathered_attention` (SPEC sections 3 to 5; the
+    `sparsek-decompose` pass performs that split). With `causal = false`
+    every key is a candidate for every query, `window` must be 0, and one
+    threshold and one selection over all `M` keys serve all queries.
+
+    Operands `q : [B, Hq, N, D]`, `key : [B, Hkv, M, D]`,
+    `value : [B, Hkv, M, Dv]` (f32, f16 or bf16, one type) and
+    `u : [B, Hkv, M]` (f32); result `[B, Hq, N, Dv]`. Attributes: `k`,
+    `window`, `causal`, `scale` (default `1/sqrt(D)`), `gate` (default `kv`).
+
+    Example (generic form, as in SPEC section 6):
+
+    ```mlir
+    %o = "sparsek.attention"(%q, %key, %value, %u)
+           {k = 64 : i64, window = 512 : i64, gate = #sparsek.gate<v>}
+         : (tensor<1x8x4096x128xbf16>, tensor<1x2x4096x128xbf16>,
+            tensor<1x2x4096x128xbf16>, tensor<1x2x4096xf32>) -> tensor<1x8x4096x128xbf16>
+    ```
+
+    The same in the custom form:
+
+    ```mlir
+    %o = sparsek.attention %q, %key, %value, %u k = 64, window = 512
+           {gate = #sparsek.gate<v>}
+         : (tensor<1x8x4096x128xbf16>, tensor<1x2x4096x128xbf16>,
+            tensor<1x2x4096x128xbf16>, tensor<1x2x4096xf32>) -> tensor<1x8x4096x128xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$key,
+                       AnyRankedTensor:$value, AnyRankedTensor:$u,
+                       I64Attr:$k, I64Attr:$window,
+                       DefaultValuedAttr<BoolAttr, "true">:$causal,
+                       OptionalAttr<F64Attr>:$scale,
+                       DefaultValuedAttr<SparseK_GateAttr, "::mlir::sparsek::Gate::kv">:$gate);
+  let results = (outs AnyRankedTensor:$out);
+  let assemblyFormat = [{
+    $q `,` $key `,` $value `,` $u `k` `=` $k `,` `window` `=` $window
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    /// The softmax scale: the `scale` attribute, or 1/sqrt(D) when absent.
+    double getScaleOrDefault();
+  }];
+}
+
+#endif // SPARSEK_DIALECT_SPARSEK_IR_SPARSEKOPS_TD

@@ -1,0 +1,31 @@
+//===- Passes.h - sparsek transformation passes -----------------*- C++ -*-===//
+
+#ifndef SPARSEK_DIALECT_SPARSEK_TRANSFORMS_PASSES_H
+#define SPARSEK_DIALECT_SPARSEK_TRANSFORMS_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace linalg {
+class LinalgDialect;
+} // namespace linalg
+namespace tensor {
+class TensorDialect;
+} // namespace tensor
+
+namespace sparsek {
+
+#define GEN_PASS_DECL
+#include "sparsek/Dialect/SparseK/Transforms/Passes.h.inc"
+
+/// Adds the patterns of `sparsek-decompose` to `patterns`.
+void populateSparseKDecomposePatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "sparsek/Dialect/SparseK/Transforms/Passes.h.inc"
+
+} // namespace sparsek
+} // namespace mlir
+
+#endif // SPARSEK_DIALECT_SPARSEK_TRANSFORMS_PASSES_H

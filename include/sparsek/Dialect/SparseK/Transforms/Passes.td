@@ -1,0 +1,42 @@
+//===- Passes.td - sparsek transformation passes -----------*- tablegen -*-===//
+
+#ifndef SPARSEK_DIALECT_SPARSEK_TRANSFORMS_PASSES_TD
+#define SPARSEK_DIALECT_SPARSEK_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SparseKDecomposePass : Pass<"sparsek-decompose"> {
+  let summary = "Split sparsek.attention into threshold, topk and "
+                "gathered_attention";
+  let description = [{
+    Rewrites the whole-layer op into its stages (SPEC section 6):
+
+        sparsek.attention %q, %key, %value, %u k = K, window = W {causal}
+          => %tau = sparsek.threshold %u k = K, window = W
+             %idx = sparsek.topk %u k = K, window = W
+             sparsek.gathered_attention %q, %key, %value, %u, %idx, %tau
+               window = W
+
+    Non-causal layers (`causal = false`, window 0) share one threshold and
+    one selection over all `M` keys. The query at position `M - 1` with
+    window 0 has exactly those candidates, so they are computed for a single
+    query and broadcast along `N`:
+
+        sparsek.attention ... {causal = false}
+          => %tau1 = sparsek.threshold %u k = K, window = 0 : -> [B, Hkv, 1]
+             %idx1 = sparsek.topk %u k = K, window = 0 : -> [B, Hkv, 1, K]
+             broadcast both along N (linalg.broadcast)
+             sparsek.gathered_attention ... window = 0
+
+    `scale` and `gate` carry over unchanged. The rewrite needs a static
+    query length `N` (the thresholds' result type carries it); layers with a
+    dynamic `N` are left as they are, for lowerings that handle the whole
+    op.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // SPARSEK_DIALECT_SPARSEK_TRANSFORMS_PASSES_TD
