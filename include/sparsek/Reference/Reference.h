@@ -1,0 +1,116 @@
+//===- Reference.h - SparseK reference semantics ----------------*- C++ -*-===//
+//
+// The math of shared/SPEC.md sections 1 to 6 in double precision, with no
+// MLIR dependency: the oracle every lowering is tested against.
+//
+// Tensors are dense row-major std::vector<double> (indices: int32_t) in the
+// layouts of SPEC.md. Algorithms are the fast ones (sort-based SPARSEK,
+// incremental causal thresholds and selection); unittests/Reference checks
+// them against brute-force definitions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSEK_REFERENCE_REFERENCE_H
+#define SPARSEK_REFERENCE_REFERENCE_H
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace sparsek::ref {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+/// SPEC section 5: where the gate weight m_ij enters attention.
+enum class Gate { KV, V, Logit, None };
+
+//===----------------------------------------------------------------------===//
+// SPEC 1: scoring
+//===----------------------------------------------------------------------===//
+
+/// u[b, h, j] = sum_c x[b, j, c] * w[h, c] + bias[h] + slope * j.
+/// x : [B, M, C], w : [H, C], bias : [H] or empty. Returns u : [B, H, M].
+std::vector<double> score(const std::vector<double> &x,
+                          const std::vector<double> &w,
+                          const std::vector<double> &bias, int64_t batch,
+                          int64_t m, int64_t c, int64_t h, double slope);
+
+//===----------------------------------------------------------------------===//
+// SPEC 2: the SPARSEK operator
+//===----------------------------------------------------------------------===//
+
+/// tau(z, k): the smallest tau with sum_j clip(z_j - tau, 0, 1) = k, or
+/// -inf when n <= k. O(n log n).
+double sparsekThreshold(const double *z, int64_t n, int64_t k);
+
+/// SPARSEK(z, k) of one vector: writes p[0..n) and returns tau.
+double sparsek(const double *z, int64_t n, int64_t k, double *p);
+
+/// SPARSEK along the last dimension of `z` (`rows` rows of length n): p has
+/// z's size, tau one entry per row.
+void sparsekRows(const std::vector<double> &z, int64_t rows, int64_t n,
+                 int64_t k, std::vector<double> &p, std::vector<double> &tau);
+
+/// dL/dz given p = SPARSEK(z, k) and g = dL/dp: with F = { j : 0 < p_j < 1 },
+/// dz_j = [j in F] * (g_j - mean_{l in F} g_l).
+std::vector<double> sparsekGradient(const std::vector<double> &p,
+                                    const std::vector<double> &g);
+
+//===----------------------------------------------------------------------===//
+// SPEC 3 and 4: causal thresholds and selection
+//===----------------------------------------------------------------------===//
+
+/// Causal thresholds of one (batch, head) row u[0..m): tau[i] =
+/// tau(u[C_i], k) with C_i = [0, p(i) - window], p(i) = i + m - n.
+/// Incremental: O(m log m) in all.
+std::vector<double> causalThresholds(const double *u, int64_t m, int64_t n,
+                                     int64_t k, int64_t window);
+
+/// Causal top-k of one row: n x k indices, each row sorted by descending
+/// score (ties: larger index first), padded with -1.
+/// O(m log k + n k).
+std::vector<int32_t> causalTopK(const double *u, int64_t m, int64_t n,
+                                int64_t k, int64_t window);
+
+/// The two above over u : [B, H, M]; results [B, H, N] and [B, H, N, k].
+std::vector<double> thresholds(const std::vector<double> &u, int64_t batch,
+                               int64_t heads, int64_t m, int64_t n, int64_t k,
+                               int64_t window);
+std::vector<int32_t> topk(const std::vector<double> &u, int64_t batch,
+                          int64_t heads, int64_t m, int64_t n, int64_t k,
+                          int64_t window);
+
+//===----------------------------------------------------------------------===//
+// SPEC 5 and 6: attention
+//===----------------------------------------------------------------------===//
+
+struct AttentionShape {
+  int64_t batch, hq, hkv, n, m, d, dv;
+};
+
+/// Gathered attention (SPEC 5). q : [B, Hq, N, D], key : [B, Hkv, M, D],
+/// value : [B, Hkv, M, Dv], u : [B, Hkv, M], indices : [B, Hkv, N, k],
+/// tau : [B, Hkv, N]. Index entries outside [0, M), or repeating an earlier
+/// entry of their row, or inside the window, add nothing. A query with no
+/// key of finite logit gets a zero output. Returns [B, Hq, N, Dv].
+std::vector<double> gatheredAttention(const AttentionShape &s,
+                                      const std::vector<double> &q,
+                                      const std::vector<double> &key,
+                                      const std::vector<double> &value,
+                                      const std::vector<double> &u,
+                                      const std::vector<int32_t> &indices,
+                                      int64_t k, const std::vector<double> &tau,
+                                      int64_t window, double scale, Gate gate);
+
+/// The whole layer (SPEC 6), causal or not.
+std::vector<double> attention(const AttentionShape &s,
+                              const std::vector<double> &q,
+                              const std::vector<double> &key,
+                              const std::vector<double> &value,
+                              const std::vector<double> &u, int64_t k,
+                              int64_t window, bool causal, double scale,
+                              Gate gate);
+
+} // namespace sparsek::ref
+
+#endif // SPARSEK_REFERENCE_REFERENCE_H

@@ -1,0 +1,86 @@
+//===- Selection.cpp - SPEC 3 and 4: causal thresholds, top-k ---*- C++ -*-===//
+//
+// Query i's candidates are the prefix C_i = [0, p(i) - window] of its row,
+// which grows by one key per query. Thresholds use PrefixThreshold
+// (monotone pointer, O(m log m) per row); selection keeps the k best
+// candidates so far in an ordered set (O(log k) per key, O(k) per query to
+// write a row).
+//
+//===----------------------------------------------------------------------===//
+
+#include "PrefixThreshold.h"
+#include "sparsek/Reference/Reference.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+namespace sparsek::ref {
+
+namespace {
+/// |C_i| for query i: p(i) - window + 1, clamped to [0, m].
+int64_t candidateCount(int64_t i, int64_t m, int64_t n, int64_t window) {
+  int64_t pos = i + m - n;
+  return std::clamp<int64_t>(pos - window + 1, 0, m);
+}
+} // namespace
+
+std::vector<double> causalThresholds(const double *u, int64_t m, int64_t n,
+                                     int64_t k, int64_t window) {
+  std::vector<double> tau(n, kNegInf);
+  PrefixThreshold pt(u, m);
+  int64_t inserted = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t c = candidateCount(i, m, n, window); inserted < c;)
+      pt.insert(inserted++);
+    tau[i] = pt.tau(k);
+  }
+  return tau;
+}
+
+std::vector<int32_t> causalTopK(const double *u, int64_t m, int64_t n,
+                                int64_t k, int64_t window) {
+  std::vector<int32_t> out(n * k, -1);
+  // Ordered by (score, index): the smallest, evicted first, is the lowest
+  // score and, among equal scores, the older key.
+  std::set<std::pair<double, int32_t>> best;
+  int64_t inserted = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t c = candidateCount(i, m, n, window); inserted < c;
+         ++inserted) {
+      best.emplace(u[inserted], static_cast<int32_t>(inserted));
+      if (static_cast<int64_t>(best.size()) > k)
+        best.erase(best.begin());
+    }
+    int32_t *row = &out[i * k];
+    for (auto it = best.rbegin(); it != best.rend(); ++it)
+      *row++ = it->second;
+  }
+  return out;
+}
+
+std::vector<double> thresholds(const std::vector<double> &u, int64_t batch,
+                               int64_t heads, int64_t m, int64_t n, int64_t k,
+                               int64_t window) {
+  std::vector<double> tau;
+  tau.reserve(batch * heads * n);
+  for (int64_t r = 0; r < batch * heads; ++r) {
+    std::vector<double> row = causalThresholds(&u[r * m], m, n, k, window);
+    tau.insert(tau.end(), row.begin(), row.end());
+  }
+  return tau;
+}
+
+std::vector<int32_t> topk(const std::vector<double> &u, int64_t batch,
+                          int64_t heads, int64_t m, int64_t n, int64_t k,
+                          int64_t window) {
+  std::vector<int32_t> idx;
+  idx.reserve(batch * heads * n * k);
+  for (int64_t r = 0; r < batch * heads; ++r) {
+    std::vector<int32_t> row = causalTopK(&u[r * m], m, n, k, window);
+    idx.insert(idx.end(), row.begin(), row.end());
+  }
+  return idx;
+}
+
+} // namespace sparsek::ref
