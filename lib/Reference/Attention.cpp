@@ -37,8 +37,7 @@ std::vector<double> gatheredAttention(const AttentionShape &s,
         for (int64_t e = 0; e < k; ++e) {
           int64_t j = sel[e];
           bool inWindow = window > 0 && j >= lo && j <= pos;
-          if (j < 0 || j >= s.m || inWindow ||
-              std::find(sel, sel + e, sel[e]) != sel + e)
+          if (j < 0 || j >= s.m || inWindow)
             continue;
           keys.push_back(j);
           weights.push_back(std::clamp(u[row * s.m + j] - t, 0.0, 1.0));

@@ -114,20 +114,22 @@ TEST(Attention, AllGatesAgreeWhenEveryCandidateIsSelected) {
               1e-12);
 }
 
-TEST(GatheredAttention, IgnoresPaddingOutOfRangeAndRepeats) {
+TEST(GatheredAttention, IgnoresPaddingOutOfRangeAndWindowOverlap) {
   std::mt19937_64 rng(23);
   ref::AttentionShape s{1, 2, 1, 3, 6, 4, 4};
   Inputs in = randomInputs(rng, s, false);
   std::vector<double> tau = {-0.5, -0.5, -0.5};
   int64_t k = 4;
-  std::vector<int32_t> clean = {5, 0, -1, -1, 5, 0, -1, -1, 5, 0, -1, -1};
-  std::vector<int32_t> noisy = {5, 0, 99, 5, 0, -7, 5, 0, 5, 0, 1000, -1};
+  // Window 1: query i (position i + 3) sees only itself in the window, so
+  // entries 3, 4, 5 of rows 0, 1, 2 repeat their window key.
+  std::vector<int32_t> clean = {1, 0, -1, -1, 1, 0, -1, -1, 1, 0, -1, -1};
+  std::vector<int32_t> noisy = {1, 3, 0, 99, 1, 0, -7, 4, 5, 1, 0, 1000};
   for (ref::Gate g : kGates) {
     std::vector<double> a = ref::gatheredAttention(
         s, in.q, in.key, in.value, in.u, clean, k, tau, 1, 0.5, g);
     std::vector<double> b = ref::gatheredAttention(
         s, in.q, in.key, in.value, in.u, noisy, k, tau, 1, 0.5, g);
-    // Same keys in another order: equal up to summation order.
+    // The same key sets in another order: equal up to summation order.
     EXPECT_LT(brute::maxAbsDiff(a, b), 1e-14);
   }
 }

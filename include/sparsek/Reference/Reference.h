@@ -90,8 +90,9 @@ struct AttentionShape {
 
 /// Gathered attention (SPEC 5). q : [B, Hq, N, D], key : [B, Hkv, M, D],
 /// value : [B, Hkv, M, Dv], u : [B, Hkv, M], indices : [B, Hkv, N, k],
-/// tau : [B, Hkv, N]. Index entries outside [0, M), or repeating an earlier
-/// entry of their row, or inside the window, add nothing. A query with no
+/// tau : [B, Hkv, N]. Index entries outside [0, M) (the -1 padding among
+/// them) or inside the window add nothing; an entry repeated within a row
+/// counts each time (rows from sparsek.topk are distinct). A query with no
 /// key of finite logit gets a zero output. Returns [B, Hq, N, Dv].
 std::vector<double> gatheredAttention(const AttentionShape &s,
                                       const std::vector<double> &q,

@@ -159,8 +159,12 @@ def SparseK_GatheredAttentionOp
   let summary = "attention of each query over its window plus its selected keys";
   let description = [{
     Implements SPEC section 5. Query `i` attends to `A_i = W_i ∪ S_i` only,
-    where `W_i` is its sliding window of `window` keys and `S_i` the valid
-    (non-negative, in-range) entries of `indices[b, h, i, :]`. Gate weights
+    where `W_i` is its sliding window of `window` keys and `S_i` the entries
+    of `indices[b, h, i, :]` in `[0, M)`; the `-1` padding and any other
+    out-of-range entry add nothing, and an entry inside the window counts
+    once, as a window key. Rows are expected to list distinct keys, as
+    `sparsek.topk` produces them; an entry repeated within a row counts each
+    time (detecting repeats would cost `O(k^2)` per query). Gate weights
     are `m_ij = 1` on the window and `m_ij = clip(u_j - tau_i, 0, 1)` on the
     selection (a key in both counts once, with weight 1). With
     `s = scale` (default `1/sqrt(D)`), logits and values follow `gate`:
