@@ -5,8 +5,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "sparsek/Conversion/Passes.h"
 #include "sparsek/Dialect/SparseK/IR/SparseKDialect.h"
 #include "sparsek/Dialect/SparseK/Transforms/Passes.h"
+#include "sparsek/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -17,6 +19,8 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::sparsek::registerSparseKPasses();
+  mlir::sparsek::registerSparseKConversionPasses();
+  mlir::sparsek::registerSparseKPipelines();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

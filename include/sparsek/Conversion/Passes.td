@@ -1,0 +1,49 @@
+//===- Passes.td - sparsek conversion passes ---------------*- tablegen -*-===//
+
+#ifndef SPARSEK_CONVERSION_PASSES_TD
+#define SPARSEK_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertSparseKToLinalgPass : Pass<"convert-sparsek-to-linalg"> {
+  let summary = "Lower every sparsek op to linalg, tensor, scf, arith and math";
+  let description = [{
+    Lowers the six sparsek ops on tensors, keeping SPEC section 7 (nothing
+    of size N x M, no O(N M) work):
+
+        sparsek.score              => linalg.generic (bias + slope * j), then
+                                      linalg.generic (reduction over C)
+        sparsek.mask               => scf.for of 32 exact bisection steps over
+                                      the ordered bit patterns of f32, each a
+                                      linalg.generic reduction along n:
+                                      O(32 n) per row, fully parallel
+        sparsek.threshold          => scf.forall over (B, Hkv); per row an
+                                      incremental sweep with two min-heaps
+                                      (capped and fractional keys; each key
+                                      moves capped -> fractional -> dead at
+                                      most once): O(M log M)
+        sparsek.topk               => scf.forall over (B, Hkv); per row a
+                                      k-sized min-heap over (score, index):
+                                      O(M log k + N k log k)
+        sparsek.gathered_attention => scf.forall over (B, Hq, N); per query
+                                      an online (max-subtracted) softmax over
+                                      its window rows and selected rows:
+                                      O((k + w) D), O(Dv) memory
+        sparsek.attention          => the three above (non-causal: one
+                                      selection per row, read by every query)
+
+    f16/bf16 inputs are extended to f32 for arithmetic; threshold sums use
+    f64. Threshold and topk learn N from their result types, so a dynamic N
+    there is an error; sparsek.attention takes N from `q` and accepts it.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // SPARSEK_CONVERSION_PASSES_TD

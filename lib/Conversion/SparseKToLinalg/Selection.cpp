@@ -1,0 +1,394 @@
+//===- Selection.cpp - sparsek.threshold and sparsek.topk -------*- C++ -*-===//
+//
+// Both run one sequential sweep per (batch, head) row inside an scf.forall
+// over rows. Query i's candidates are the prefix C_i = [0, c_i) with
+// c_i = clamp(i + M - N - window + 1, 0, M), which only grows.
+//
+// Thresholds (SPEC 3): for t >= the current tau every candidate is capped
+// (u - 1 >= t), fractional (t < u < t + 1) or dead (u <= t; dead for good,
+// since tau never decreases). Capped and fractional keys sit in two min-heaps
+// and f(t) = #capped + sum(fractional) - #fractional * t. After inserting a
+// query's new candidates, t sweeps upwards from the previous tau over the
+// breakpoints (smallest capped key - 1, smallest fractional key), moving one
+// key capped -> fractional or fractional -> dead per breakpoint, until f
+// crosses k inside a segment, where f is linear. Every key moves at most
+// twice, so a row costs O(M log M). Sums are f64.
+//
+// Top-k (SPEC 4): a k-sized min-heap over (score, index) keeps the best
+// candidates so far (equal scores: the older index is evicted first); each
+// query's row is the heap drained into descending order, padded with -1.
+// O(M log k + N k log k) per row.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Utils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <limits>
+
+namespace mlir::sparsek::detail {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+/// c_i for query i of n over m keys.
+Value candidateCount(ImplicitLocOpBuilder &b, Value i, Value m, Value n,
+                     int64_t window) {
+  Value pos = arith::SubIOp::create(b, arith::AddIOp::create(b, i, m), n);
+  Value c = arith::AddIOp::create(b, pos, constIndex(b, 1 - window));
+  return clampIndex(b, c, constIndex(b, 0), m);
+}
+
+Value extractU(ImplicitLocOpBuilder &b, Value u, Value bi, Value hi,
+               Value j) {
+  return tensor::ExtractOp::create(b, u, ValueRange{bi, hi, j});
+}
+
+Value indexToI32(ImplicitLocOpBuilder &b, Value v) {
+  return arith::IndexCastOp::create(b, b.getI32Type(), v);
+}
+
+Value indexToF64(ImplicitLocOpBuilder &b, Value v) {
+  return arith::SIToFPOp::create(
+      b, b.getF64Type(), arith::IndexCastOp::create(b, b.getI64Type(), v));
+}
+
+/// The threshold sweep's state: two heaps and the sum of fractional keys.
+struct Sweep {
+  Heap cap, mid;
+  Value midSum;
+
+  SmallVector<Value> pack() const {
+    return {cap.keys, cap.tags, cap.size, mid.keys, mid.tags, mid.size,
+            midSum};
+  }
+  static Sweep unpack(ValueRange v) {
+    return {{v[0], v[1], v[2]}, {v[3], v[4], v[5]}, v[6]};
+  }
+  SmallVector<Type> types() const {
+    return llvm::to_vector(ValueRange(pack()).getTypes());
+  }
+};
+
+/// f(t) = #capped + sum(fractional) - #fractional * t, as f64.
+Value evalF(ImplicitLocOpBuilder &b, const Sweep &s, Value t) {
+  Value midCount = indexToF64(b, s.mid.size);
+  Value noMid = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, s.mid.size,
+                                      constIndex(b, 0));
+  // With no fractional key the slope term is 0 (also at t = -inf).
+  Value slope = arith::SelectOp::create(
+      b, noMid, constF64(b, 0), arith::MulFOp::create(b, midCount, t));
+  Value base = arith::AddFOp::create(b, indexToF64(b, s.cap.size), s.midSum);
+  return arith::SubFOp::create(b, base, slope);
+}
+
+/// Inserts candidate j (score v) for the current threshold `tau`.
+Sweep sweepInsert(ImplicitLocOpBuilder &b, Sweep s, Value tau, Value v32,
+                  Value tag) {
+  Type f64 = b.getF64Type();
+  Value v = arith::ExtFOp::create(b, f64, v32);
+  Value live = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, v, tau);
+  SmallVector<Value> out = ifElse(
+      b, live, s.types(),
+      [&](ImplicitLocOpBuilder &tb) {
+        Value vm1 = arith::SubFOp::create(tb, v, constF64(tb, 1));
+        Value capped =
+            arith::CmpFOp::create(tb, arith::CmpFPredicate::OGE, vm1, tau);
+        return ifElse(
+            tb, capped, s.types(),
+            [&](ImplicitLocOpBuilder &cb) {
+              Sweep n = s;
+              n.cap = heapPush(cb, s.cap, v32, tag);
+              return n.pack();
+            },
+            [&](ImplicitLocOpBuilder &cb) {
+              Sweep n = s;
+              n.mid = heapPush(cb, s.mid, v32, tag);
+              n.midSum = arith::AddFOp::create(cb, s.midSum, v);
+              return n.pack();
+            });
+      },
+      [&](ImplicitLocOpBuilder &) { return s.pack(); });
+  return Sweep::unpack(out);
+}
+
+/// Raises t from `tau` to the smallest solution of f(t) = k.
+std::pair<Sweep, Value> sweepSolve(ImplicitLocOpBuilder &b, Sweep s,
+                                   Value tau, int64_t k) {
+  Type f64 = b.getF64Type();
+  Value kF = constF64(b, static_cast<double>(k));
+  SmallVector<Value> inits = s.pack();
+  inits.push_back(tau);
+  inits.push_back(arith::ConstantIntOp::create(b, 0, 1)); // solved
+  SmallVector<Type> types = llvm::to_vector(ValueRange(inits).getTypes());
+  auto loop = scf::WhileOp::create(
+      b, types, inits,
+      [&](OpBuilder &ob, Location loc, ValueRange a) {
+        ImplicitLocOpBuilder nb(loc, ob);
+        Sweep cur = Sweep::unpack(a);
+        Value above = arith::CmpFOp::create(nb, arith::CmpFPredicate::OGT,
+                                            evalF(nb, cur, a[7]), kF);
+        Value notSolved = arith::XOrIOp::create(
+            nb, a[8], arith::ConstantIntOp::create(nb, 1, 1));
+        scf::ConditionOp::create(nb,
+                                 arith::AndIOp::create(nb, above, notSolved),
+                                 a);
+      },
+      [&](OpBuilder &ob, Location loc, ValueRange a) {
+        ImplicitLocOpBuilder nb(loc, ob);
+        Sweep cur = Sweep::unpack(a);
+        Value t = a[7];
+        Value zero = constIndex(nb, 0), inf = constF64(nb, kInf);
+        auto top = [&](const Heap &h) {
+          Value has =
+              arith::CmpIOp::create(nb, arith::CmpIPredicate::sgt, h.size, zero);
+          Value key = arith::ExtFOp::create(nb, f64, heapTop(nb, h).first);
+          return std::make_pair(has, key);
+        };
+        auto [hasCap, capKey] = top(cur.cap);
+        auto [hasMid, midKey] = top(cur.mid);
+        Value capBp = arith::SelectOp::create(
+            nb, hasCap, arith::SubFOp::create(nb, capKey, constF64(nb, 1)),
+            inf);
+        Value midBp = arith::SelectOp::create(nb, hasMid, midKey, inf);
+        Value bp = arith::MinimumFOp::create(nb, capBp, midBp);
+        Value solveHere = arith::CmpFOp::create(nb, arith::CmpFPredicate::OLE,
+                                                evalF(nb, cur, bp), kF);
+        SmallVector<Value> next = ifElse(
+            nb, solveHere, types,
+            [&](ImplicitLocOpBuilder &tb) {
+              // f is linear on [t, bp]: solve f(t') = k.
+              Value base = arith::AddFOp::create(
+                  tb, indexToF64(tb, cur.cap.size), cur.midSum);
+              Value sol = arith::DivFOp::create(
+                  tb, arith::SubFOp::create(tb, base, kF),
+                  indexToF64(tb, cur.mid.size));
+              Value hasFrac = arith::CmpIOp::create(
+                  tb, arith::CmpIPredicate::sgt, cur.mid.size, zero);
+              Value tNew = arith::SelectOp::create(
+                  tb, hasFrac, arith::MaximumFOp::create(tb, t, sol), bp);
+              SmallVector<Value> r = cur.pack();
+              r.push_back(tNew);
+              r.push_back(arith::ConstantIntOp::create(tb, 1, 1));
+              return r;
+            },
+            [&](ImplicitLocOpBuilder &eb) {
+              Value capFirst = arith::AndIOp::create(
+                  eb, hasCap,
+                  arith::CmpFOp::create(eb, arith::CmpFPredicate::OLE, capBp,
+                                        midBp));
+              SmallVector<Value> moved = ifElse(
+                  eb, capFirst, s.types(),
+                  [&](ImplicitLocOpBuilder &cb) {
+                    // The smallest capped key becomes fractional.
+                    auto [key, tag] = heapTop(cb, cur.cap);
+                    Sweep n = cur;
+                    n.cap = heapPop(cb, cur.cap);
+                    n.mid = heapPush(cb, cur.mid, key, tag);
+                    n.midSum = arith::AddFOp::create(
+                        cb, cur.midSum, arith::ExtFOp::create(cb, f64, key));
+                    return n.pack();
+                  },
+                  [&](ImplicitLocOpBuilder &cb) {
+                    // The smallest fractional key dies.
+                    auto [key, tag] = heapTop(cb, cur.mid);
+                    Sweep n = cur;
+                    n.mid = heapPop(cb, cur.mid);
+                    n.midSum = arith::SubFOp::create(
+                        cb, cur.midSum, arith::ExtFOp::create(cb, f64, key));
+                    return n.pack();
+                  });
+              moved.push_back(bp);
+              moved.push_back(a[8]);
+              return moved;
+            });
+        scf::YieldOp::create(nb, next);
+      });
+  return {Sweep::unpack(loop.getResults()), loop.getResult(7)};
+}
+
+/// Splits a result type [B, H, N, ...] into the sizes of its dims.
+SmallVector<Value> resultSizes(ImplicitLocOpBuilder &b, Value u, Value n,
+                               RankedTensorType resultType) {
+  SmallVector<Value> sizes = {dimValue(b, u, 0), dimValue(b, u, 1), n};
+  for (int64_t d = 3; d < resultType.getRank(); ++d)
+    sizes.push_back(constIndex(b, resultType.getDimSize(d)));
+  return sizes;
+}
+
+} // namespace
+
+Value buildThresholds(ImplicitLocOpBuilder &b, Value u, int64_t k,
+                      int64_t window, Value n, RankedTensorType resultType) {
+  Type f32 = b.getF32Type();
+  SmallVector<Value> sizes = resultSizes(b, u, n, resultType);
+  Value init = emptyTensor(b, resultType.getShape(), sizes, f32);
+  Value m = dimValue(b, u, 2);
+  return forallInsert(
+      b, {sizes[0], sizes[1]}, init,
+      [&](ImplicitLocOpBuilder &fb, ValueRange ivs) {
+        Value bi = ivs[0], hi = ivs[1];
+        Sweep s{heapCreate(fb, m), heapCreate(fb, m), constF64(fb, 0)};
+        Value row = scratchTensor(fb, {ShapedType::kDynamic}, n, f32);
+        SmallVector<Value> inits = s.pack();
+        inits.append({constF64(fb, -kInf), constIndex(fb, 0), row});
+        SmallVector<Value> res = forLoop(
+            fb, constIndex(fb, 0), n, inits,
+            [&](ImplicitLocOpBuilder &lb, Value i, ValueRange it) {
+              Value tau = it[7], inserted = it[8];
+              Value c = candidateCount(lb, i, m, n, window);
+              SmallVector<Value> grown = forLoop(
+                  lb, inserted, c, ValueRange(it).take_front(7),
+                  [&](ImplicitLocOpBuilder &ib, Value j, ValueRange st) {
+                    return sweepInsert(ib, Sweep::unpack(st), tau,
+                                       extractU(ib, u, bi, hi, j),
+                                       indexToI32(ib, j))
+                        .pack();
+                  });
+              auto [solved, t] =
+                  sweepSolve(lb, Sweep::unpack(grown), tau, k);
+              Value out = tensor::InsertOp::create(
+                  lb, arith::TruncFOp::create(lb, f32, t), it[9],
+                  ValueRange{i});
+              SmallVector<Value> r = solved.pack();
+              r.append({t, maxIndex(lb, inserted, c), out});
+              return r;
+            });
+        ForallSlice slice;
+        slice.source = res[9];
+        slice.offsets = {bi, hi, fb.getIndexAttr(0)};
+        slice.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1), n};
+        return slice;
+      });
+}
+
+Value buildTopK(ImplicitLocOpBuilder &b, Value u, int64_t k, int64_t window,
+                Value n, RankedTensorType resultType) {
+  Type i32 = b.getI32Type();
+  SmallVector<Value> sizes = resultSizes(b, u, n, resultType);
+  sizes[3] = constIndex(b, k);
+  Value init = emptyTensor(b, resultType.getShape(), sizes, i32);
+  Value m = dimValue(b, u, 2);
+  Value kIdx = constIndex(b, k);
+  return forallInsert(
+      b, {sizes[0], sizes[1]}, init,
+      [&](ImplicitLocOpBuilder &fb, ValueRange ivs) {
+        Value bi = ivs[0], hi = ivs[1];
+        Heap h = heapCreate(fb, kIdx);
+        Value rows = scratchTensor(
+            fb, {ShapedType::kDynamic, ShapedType::kDynamic}, {n, kIdx}, i32);
+        SmallVector<Value> res = forLoop(
+            fb, constIndex(fb, 0), n,
+            {h.keys, h.tags, h.size, constIndex(fb, 0), rows},
+            [&](ImplicitLocOpBuilder &lb, Value i, ValueRange it) {
+              Value c = candidateCount(lb, i, m, n, window);
+              // Offer the new candidates to the heap.
+              SmallVector<Value> grown = forLoop(
+                  lb, it[3], c, it.take_front(3),
+                  [&](ImplicitLocOpBuilder &ib, Value j, ValueRange hs) {
+                    Heap cur{hs[0], hs[1], hs[2]};
+                    Value key = extractU(ib, u, bi, hi, j);
+                    Value tag = indexToI32(ib, j);
+                    Value notFull = arith::CmpIOp::create(
+                        ib, arith::CmpIPredicate::slt, cur.size, kIdx);
+                    SmallVector<Type> ht = llvm::to_vector(hs.getTypes());
+                    return ifElse(
+                        ib, notFull, ht,
+                        [&](ImplicitLocOpBuilder &tb) {
+                          Heap nh = heapPush(tb, cur, key, tag);
+                          return SmallVector<Value>{nh.keys, nh.tags, nh.size};
+                        },
+                        [&](ImplicitLocOpBuilder &eb) {
+                          auto [tk, tt] = heapTop(eb, cur);
+                          Value better = pairLess(eb, tk, tt, key, tag);
+                          return ifElse(
+                              eb, better, ht,
+                              [&](ImplicitLocOpBuilder &rb) {
+                                Heap nh = heapReplaceTop(rb, cur, key, tag);
+                                return SmallVector<Value>{nh.keys, nh.tags,
+                                                          nh.size};
+                              },
+                              [&](ImplicitLocOpBuilder &) {
+                                return SmallVector<Value>(hs.begin(),
+                                                          hs.end());
+                              });
+                        });
+                  });
+              Heap cur{grown[0], grown[1], grown[2]};
+              // Drain a copy of the heap: ascending pops fill the row from
+              // position size - 1 down to 0; the rest is -1 padding.
+              SmallVector<Value> drained = forLoop(
+                  lb, constIndex(lb, 0), cur.size,
+                  {cur.keys, cur.tags, cur.size, it[4]},
+                  [&](ImplicitLocOpBuilder &db, Value s, ValueRange st) {
+                    Heap dh{st[0], st[1], st[2]};
+                    Value tag = heapTop(db, dh).second;
+                    Value pos = arith::SubIOp::create(
+                        db, arith::SubIOp::create(db, cur.size, s),
+                        constIndex(db, 1));
+                    Value row = tensor::InsertOp::create(db, tag, st[3],
+                                                         ValueRange{i, pos});
+                    Heap nh = heapPop(db, dh);
+                    return SmallVector<Value>{nh.keys, nh.tags, nh.size, row};
+                  });
+              SmallVector<Value> padded = forLoop(
+                  lb, cur.size, kIdx, {drained[3]},
+                  [&](ImplicitLocOpBuilder &pb, Value e, ValueRange st) {
+                    return SmallVector<Value>{tensor::InsertOp::create(
+                        pb, constI32(pb, -1), st[0], ValueRange{i, e})};
+                  });
+              return SmallVector<Value>{cur.keys, cur.tags, cur.size,
+                                        maxIndex(lb, it[3], c), padded[0]};
+            });
+        ForallSlice slice;
+        slice.source = res[4];
+        slice.offsets = {bi, hi, fb.getIndexAttr(0), fb.getIndexAttr(0)};
+        slice.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1), n, kIdx};
+        return slice;
+      });
+}
+
+namespace {
+
+struct ThresholdToLinalg : OpRewritePattern<ThresholdOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ThresholdOp op,
+                                PatternRewriter &rewriter) const override {
+    RankedTensorType t = op.getTau().getType();
+    // Only the result type knows N.
+    if (t.isDynamicDim(2))
+      return rewriter.notifyMatchFailure(op, "dynamic query length N");
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Value n = constIndex(b, t.getDimSize(2));
+    rewriter.replaceOp(op, buildThresholds(b, op.getU(),
+                                           op.getKAttr().getInt(),
+                                           op.getWindowAttr().getInt(), n, t));
+    return success();
+  }
+};
+
+struct TopKToLinalg : OpRewritePattern<TopKOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TopKOp op,
+                                PatternRewriter &rewriter) const override {
+    RankedTensorType t = op.getIndices().getType();
+    if (t.isDynamicDim(2))
+      return rewriter.notifyMatchFailure(op, "dynamic query length N");
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Value n = constIndex(b, t.getDimSize(2));
+    rewriter.replaceOp(op, buildTopK(b, op.getU(), op.getKAttr().getInt(),
+                                     op.getWindowAttr().getInt(), n, t));
+    return success();
+  }
+};
+
+} // namespace
+
+void populateSelectionPatterns(RewritePatternSet &patterns) {
+  patterns.add<ThresholdToLinalg, TopKToLinalg>(patterns.getContext());
+}
+
+} // namespace mlir::sparsek::detail

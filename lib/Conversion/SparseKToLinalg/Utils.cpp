@@ -1,0 +1,122 @@
+//===- Utils.cpp - shared helpers of the sparsek lowering -------*- C++ -*-===//
+
+#include "Utils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace mlir::sparsek::detail {
+
+Value constIndex(ImplicitLocOpBuilder &b, int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+
+Value constI32(ImplicitLocOpBuilder &b, int32_t v) {
+  return arith::ConstantIntOp::create(b, v, 32);
+}
+
+Value constF32(ImplicitLocOpBuilder &b, double v) {
+  return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
+}
+
+Value constF64(ImplicitLocOpBuilder &b, double v) {
+  return arith::ConstantOp::create(b, b.getF64FloatAttr(v));
+}
+
+Value dimValue(ImplicitLocOpBuilder &b, Value tensor, int64_t d) {
+  auto t = cast<RankedTensorType>(tensor.getType());
+  if (!t.isDynamicDim(d))
+    return constIndex(b, t.getDimSize(d));
+  return tensor::DimOp::create(b, tensor, d);
+}
+
+Value castFloat(ImplicitLocOpBuilder &b, Value v, Type to) {
+  Type from = v.getType();
+  if (from == to)
+    return v;
+  if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
+    return arith::ExtFOp::create(b, to, v);
+  return arith::TruncFOp::create(b, to, v);
+}
+
+Value minIndex(ImplicitLocOpBuilder &b, Value x, Value y) {
+  return arith::MinSIOp::create(b, x, y);
+}
+
+Value maxIndex(ImplicitLocOpBuilder &b, Value x, Value y) {
+  return arith::MaxSIOp::create(b, x, y);
+}
+
+Value clampIndex(ImplicitLocOpBuilder &b, Value x, Value lo, Value hi) {
+  return minIndex(b, maxIndex(b, x, lo), hi);
+}
+
+Value emptyTensor(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
+                  ValueRange sizes, Type elem) {
+  SmallVector<Value> dyn;
+  for (auto [d, s] : llvm::enumerate(shape))
+    if (ShapedType::isDynamic(s))
+      dyn.push_back(sizes[d]);
+  return tensor::EmptyOp::create(b, shape, elem, dyn);
+}
+
+Value scratchTensor(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
+                    ValueRange sizes, Type elem) {
+  SmallVector<Value> dyn;
+  for (auto [d, s] : llvm::enumerate(shape))
+    if (ShapedType::isDynamic(s))
+      dyn.push_back(sizes[d]);
+  return bufferization::AllocTensorOp::create(
+      b, RankedTensorType::get(shape, elem), dyn);
+}
+
+SmallVector<Value> ifElse(ImplicitLocOpBuilder &b, Value cond,
+                          TypeRange types, BodyFn thenFn, BodyFn elseFn) {
+  auto ifOp = scf::IfOp::create(b, types, cond, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    SmallVector<Value> vals = thenFn(b);
+    scf::YieldOp::create(b, vals);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    vals = elseFn(b);
+    scf::YieldOp::create(b, vals);
+  }
+  return llvm::to_vector_of<Value>(ifOp.getResults());
+}
+
+SmallVector<Value>
+forLoop(ImplicitLocOpBuilder &b, Value lb, Value ub, ValueRange inits,
+        function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value,
+                                        ValueRange)>
+            body) {
+  auto loop = scf::ForOp::create(
+      b, lb, ub, constIndex(b, 1), inits,
+      [&](OpBuilder &ob, Location loc, Value iv, ValueRange iter) {
+        ImplicitLocOpBuilder nb(loc, ob);
+        scf::YieldOp::create(nb, body(nb, iv, iter));
+      });
+  return llvm::to_vector_of<Value>(loop.getResults());
+}
+
+Value forallInsert(ImplicitLocOpBuilder &b, ValueRange ubs, Value init,
+                   function_ref<ForallSlice(ImplicitLocOpBuilder &,
+                                            ValueRange)>
+                       body) {
+  SmallVector<OpFoldResult> ubFolds = getAsOpFoldResult(ubs);
+  auto forall = scf::ForallOp::create(b, ubFolds, ValueRange{init},
+                                      std::nullopt, nullptr);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPoint(forall.getTerminator());
+  ForallSlice slice = body(b, forall.getInductionVars());
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  SmallVector<OpFoldResult> strides(slice.offsets.size(), b.getIndexAttr(1));
+  tensor::ParallelInsertSliceOp::create(b, slice.source,
+                                        forall.getRegionIterArgs()[0],
+                                        slice.offsets, slice.sizes, strides);
+  return forall.getResult(0);
+}
+
+} // namespace mlir::sparsek::detail

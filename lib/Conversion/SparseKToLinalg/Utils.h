@@ -1,0 +1,131 @@
+//===- Utils.h - shared helpers of the sparsek lowering ---------*- C++ -*-===//
+//
+// Builders shared by the op-family files of convert-sparsek-to-linalg, and
+// the entry points of each family (so that sparsek.attention can reuse the
+// stage lowerings with a query length taken from `q`).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSEK_LIB_CONVERSION_SPARSEKTOLINALG_UTILS_H
+#define SPARSEK_LIB_CONVERSION_SPARSEKTOLINALG_UTILS_H
+
+#include "sparsek/Dialect/SparseK/IR/SparseKOps.h"
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::sparsek::detail {
+
+//===----------------------------------------------------------------------===//
+// Scalars
+//===----------------------------------------------------------------------===//
+
+Value constIndex(ImplicitLocOpBuilder &b, int64_t v);
+Value constI32(ImplicitLocOpBuilder &b, int32_t v);
+Value constF32(ImplicitLocOpBuilder &b, double v);
+Value constF64(ImplicitLocOpBuilder &b, double v);
+/// Size of dim `d` of a ranked tensor, as an index value.
+Value dimValue(ImplicitLocOpBuilder &b, Value tensor, int64_t d);
+/// Extends f16/bf16 (or truncates f64) to `to`; identity when equal.
+Value castFloat(ImplicitLocOpBuilder &b, Value v, Type to);
+/// min/max/clamp on index values.
+Value minIndex(ImplicitLocOpBuilder &b, Value x, Value y);
+Value maxIndex(ImplicitLocOpBuilder &b, Value x, Value y);
+Value clampIndex(ImplicitLocOpBuilder &b, Value x, Value lo, Value hi);
+
+/// A tensor.empty of `shape` whose dynamic sizes are taken from `sizes`
+/// (one index Value per dim).
+Value emptyTensor(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
+                  ValueRange sizes, Type elem);
+
+/// A scratch tensor that is written and read back (heaps, rows, running
+/// sums): bufferization.alloc_tensor, which, unlike tensor.empty, CSE never
+/// merges, so two scratch buffers never share memory.
+Value scratchTensor(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
+                    ValueRange sizes, Type elem);
+
+//===----------------------------------------------------------------------===//
+// Control flow
+//===----------------------------------------------------------------------===//
+
+using BodyFn = function_ref<SmallVector<Value>(ImplicitLocOpBuilder &)>;
+
+/// scf.if yielding the values each branch returns (types of `thenFn`'s).
+SmallVector<Value> ifElse(ImplicitLocOpBuilder &b, Value cond,
+                          TypeRange types, BodyFn thenFn, BodyFn elseFn);
+
+/// scf.for over [lb, ub) with iteration values `inits`; the body returns the
+/// next iteration values.
+SmallVector<Value>
+forLoop(ImplicitLocOpBuilder &b, Value lb, Value ub, ValueRange inits,
+        function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value,
+                                        ValueRange)>
+            body);
+
+/// A slice of a forall's shared output: the tensor to insert and where.
+struct ForallSlice {
+  Value source;
+  SmallVector<OpFoldResult> offsets, sizes;
+};
+
+/// scf.forall over [0, ubs) with the shared output `init`; every iteration
+/// inserts the slice its body returns (tensor.parallel_insert_slice).
+Value forallInsert(ImplicitLocOpBuilder &b, ValueRange ubs, Value init,
+                   function_ref<ForallSlice(ImplicitLocOpBuilder &,
+                                            ValueRange)>
+                       body);
+
+//===----------------------------------------------------------------------===//
+// Min-heaps on tensors (Heap.cpp)
+//===----------------------------------------------------------------------===//
+
+/// A binary min-heap of (key: f32, tag: i32) pairs held in two 1-D tensors,
+/// ordered lexicographically by (key, tag). Operations return the updated
+/// heap (value semantics); bufferization makes them in place.
+struct Heap {
+  Value keys, tags, size;
+};
+
+Heap heapCreate(ImplicitLocOpBuilder &b, Value capacity);
+/// Appends (key, tag); capacity must allow it.
+Heap heapPush(ImplicitLocOpBuilder &b, Heap h, Value key, Value tag);
+/// Removes the minimum; size must be >= 1.
+Heap heapPop(ImplicitLocOpBuilder &b, Heap h);
+/// Replaces the minimum by (key, tag); size must be >= 1.
+Heap heapReplaceTop(ImplicitLocOpBuilder &b, Heap h, Value key, Value tag);
+/// The minimum (key, tag); size must be >= 1.
+std::pair<Value, Value> heapTop(ImplicitLocOpBuilder &b, Heap h);
+/// (k1, t1) < (k2, t2) lexicographically.
+Value pairLess(ImplicitLocOpBuilder &b, Value k1, Value t1, Value k2,
+               Value t2);
+
+//===----------------------------------------------------------------------===//
+// Stage lowerings shared with sparsek.attention
+//===----------------------------------------------------------------------===//
+
+/// Causal thresholds (SPEC 3) of u : [B, H, M] for `n` queries; returns
+/// tensor `resultType` ([B, H, N] f32).
+Value buildThresholds(ImplicitLocOpBuilder &b, Value u, int64_t k,
+                      int64_t window, Value n, RankedTensorType resultType);
+
+/// Causal top-k (SPEC 4); returns `resultType` ([B, H, N, k] i32).
+Value buildTopK(ImplicitLocOpBuilder &b, Value u, int64_t k, int64_t window,
+                Value n, RankedTensorType resultType);
+
+/// Gathered attention (SPEC 5). With `sharedSelection`, every query reads
+/// row 0 of `indices` and `tau` (non-causal layers).
+/// `scale` is an f32 value.
+Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
+                             Value value, Value u, Value indices, Value tau,
+                             int64_t window, Value scale, Gate gate,
+                             bool sharedSelection,
+                             RankedTensorType resultType);
+
+void populateScorePatterns(RewritePatternSet &patterns);
+void populateMaskPatterns(RewritePatternSet &patterns);
+void populateSelectionPatterns(RewritePatternSet &patterns);
+void populateAttentionPatterns(RewritePatternSet &patterns);
+
+} // namespace mlir::sparsek::detail
+
+#endif // SPARSEK_LIB_CONVERSION_SPARSEKTOLINALG_UTILS_H
