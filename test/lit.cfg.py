@@ -10,7 +10,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "SPARSEK"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.sparsek_obj_root, "test")
 config.excludes = ["Inputs", "CMakeLists.txt", "README.md", "lit.cfg.py",
@@ -32,6 +32,7 @@ llvm_config.use_default_substitutions()
 tool_dirs = [config.sparsek_tools_dir, config.llvm_tools_dir]
 tools = [
     "sparsek-opt",
+    "sparsek-check",
     ToolSubst("mlir-runner", unresolved="ignore"),
     ToolSubst("mlir-opt", unresolved="ignore"),
 ]
