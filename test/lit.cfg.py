@@ -26,6 +26,10 @@ config.substitutions.append(
     ("%mlir_c_runner_utils",
      os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils.so")))
 
+config.substitutions.append(("%host_cxx", config.host_cxx))
+config.substitutions.append(("%sparsek_src_root", config.sparsek_src_root))
+config.substitutions.append(("%sparsek_obj_root", config.sparsek_obj_root))
+
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
@@ -33,6 +37,7 @@ tool_dirs = [config.sparsek_tools_dir, config.llvm_tools_dir]
 tools = [
     "sparsek-opt",
     "sparsek-check",
+    "sparsek-compile",
     ToolSubst("mlir-runner", unresolved="ignore"),
     ToolSubst("mlir-opt", unresolved="ignore"),
 ]

@@ -13,7 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Float16.h"
+#include "sparsek/Support/Float16.h"
 #include "sparsek/Dialect/SparseK/IR/SparseKDialect.h"
 #include "sparsek/Pipelines/Pipelines.h"
 #include "sparsek/Reference/Reference.h"
@@ -38,7 +38,10 @@
 #include <sstream>
 
 using namespace mlir;
-using namespace ::sparsek::check;
+using ::sparsek::fromBF16;
+using ::sparsek::fromF16;
+using ::sparsek::toBF16;
+using ::sparsek::toF16;
 namespace ref = ::sparsek::ref;
 
 namespace {

@@ -5,13 +5,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SPARSEK_TOOLS_SPARSEK_CHECK_FLOAT16_H
-#define SPARSEK_TOOLS_SPARSEK_CHECK_FLOAT16_H
+#ifndef SPARSEK_SUPPORT_FLOAT16_H
+#define SPARSEK_SUPPORT_FLOAT16_H
 
 #include <cstdint>
 #include <cstring>
 
-namespace sparsek::check {
+namespace sparsek {
 
 inline uint32_t bitsOf(float f) {
   uint32_t u;
@@ -74,6 +74,6 @@ inline float fromF16(uint16_t h) {
   return floatOf(sign | ((e - 15 + 127) << 23) | (m << 13));
 }
 
-} // namespace sparsek::check
+} // namespace sparsek
 
-#endif // SPARSEK_TOOLS_SPARSEK_CHECK_FLOAT16_H
+#endif // SPARSEK_SUPPORT_FLOAT16_H

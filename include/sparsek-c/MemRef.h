@@ -1,0 +1,44 @@
+/*===- MemRef.h - memref descriptors for sparsek entry points -----*- C -*-===*\
+|*                                                                            *|
+|* Functions compiled by sparsek-compile are called through MLIR's C          *|
+|* interface (llvm.emit_c_interface): `_mlir_ciface_NAME` takes one pointer   *|
+|* to a ranked memref descriptor per memref argument, in order; a function    *|
+|* that returns a memref takes a pointer to the result descriptor first.      *|
+|* See docs/CallingConvention.md.                                             *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef SPARSEK_C_MEMREF_H
+#define SPARSEK_C_MEMREF_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A ranked memref descriptor of rank R over elements of type T: the
+ * allocated and aligned base pointers, the element offset, then R sizes and
+ * R strides (in elements). Identical to MLIR's StridedMemRefType<T, R>. */
+#define SPARSEK_MEMREF_DESCRIPTOR(NAME, T, R)                                  \
+  typedef struct NAME {                                                        \
+    T *allocated;                                                              \
+    T *aligned;                                                                \
+    int64_t offset;                                                            \
+    int64_t sizes[R];                                                          \
+    int64_t strides[R];                                                        \
+  } NAME
+
+/* Element types: f32 is float; f16 and bf16 are their 16-bit patterns. */
+SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef1DF32, float, 1);
+SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef3DF32, float, 3);
+SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef4DF32, float, 4);
+SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef3DU16, uint16_t, 3);
+SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef4DU16, uint16_t, 4);
+SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef3DI32, int32_t, 3);
+SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef4DI32, int32_t, 4);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPARSEK_C_MEMREF_H */
