@@ -1,6 +1,11 @@
-// A plain C++ program that calls a SparseK layer compiled ahead of time by
-// sparsek-compile (Inputs/aot_layer.mlir) through its C interface, and
-// compares the result with the reference library.
+// A plain C++ program that calls the SparseK layer of examples/layer.mlir,
+// compiled ahead of time by sparsek-compile, through its C interface, and
+// compares the result with the reference library (sparsek::ref, double
+// precision, on the same f16-rounded inputs).
+//
+//   sparsek-compile examples/layer.mlir -o layer.so
+//   c++ -std=c++17 -Iinclude examples/run_layer.cpp layer.so \
+//       build/lib/libSparseKReference.a -o run_layer && ./run_layer
 
 #include "sparsek-c/MemRef.h"
 #include "sparsek/Reference/Reference.h"
@@ -32,7 +37,9 @@ Desc describe(std::vector<T> &data, std::initializer_list<int64_t> shape) {
 }
 
 int main() {
-  const int64_t B = 2, Hq = 8, Hkv = 2, N = 128, M = 128, D = 64;
+  // The shapes and attributes of examples/layer.mlir.
+  const int64_t B = 2, Hq = 8, Hkv = 2, N = 1024, M = 1024, D = 64, K = 64,
+                W = 128;
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<float> dist(-1, 1);
   auto half = [&](size_t n, std::vector<double> &asRead) {
@@ -60,18 +67,24 @@ int main() {
 
   sparsek::ref::AttentionShape s{B, Hq, Hkv, N, M, D, D};
   std::vector<double> want = sparsek::ref::attention(
-      s, qd, kd, vd, ud, 16, 32, true, 1.0 / 8.0, sparsek::ref::Gate::V);
+      s, qd, kd, vd, ud, K, W, true, 1.0 / 8.0, sparsek::ref::Gate::V);
+  std::printf("%-28s %12s %12s\n", "output element", "sparsek", "reference");
+  const size_t shown[] = {0, 1, 64 * 7 + 3, want.size() / 2 + 5, want.size() - 1};
+  for (size_t i : shown)
+    std::printf("out[%8zu] (flat index)     %12.6f %12.6f\n", i,
+                sparsek::fromF16(out[i]), want[i]);
   double maxErr = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     double got = sparsek::fromF16(out[i]);
     double err = std::fabs(got - want[i]);
     if (!(err <= 2e-3 + 2e-3 * std::fabs(want[i]))) {
-      std::printf("AOT FAIL at %zu: got %g want %g\n", i, got, want[i]);
+      std::printf("FAIL at %zu: got %g want %g\n", i, got, want[i]);
       return 1;
     }
     maxErr = std::fmax(maxErr, err);
   }
-  std::printf("AOT OK: %zu outputs, max abs error %.3g (f16 tolerance 2e-3 + 2e-3|ref|)\n",
+  std::printf("OK: %zu outputs match the reference, max abs error %.3g "
+              "(f16 tolerance 2e-3 + 2e-3|ref|)\n",
               want.size(), maxErr);
   return 0;
 }
