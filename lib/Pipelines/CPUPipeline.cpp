@@ -7,6 +7,7 @@
 
 #include "sparsek/Pipelines/Pipelines.h"
 #include "sparsek/Conversion/Passes.h"
+#include "sparsek/Dialect/SparseK/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -39,6 +40,8 @@ void mlir::sparsek::buildSparseKCPUPipeline(
   pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
   pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm);
+  // Copies of dynamic shapes would call MLIR's runner library.
+  pm.addPass(createSparseKExpandMemRefCopyPass());
 
   // 3. Structured ops => loops.
   if (options.parallel)

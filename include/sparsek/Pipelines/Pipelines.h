@@ -28,7 +28,8 @@ struct SparseKCPUPipelineOptions
 /// => LLVM dialect that mlir-runner or the AOT compiler can run:
 ///   1. convert-sparsek-to-linalg, canonicalize, cse
 ///   2. convert-elementwise-to-linalg, one-shot-bufferize (function
-///      boundaries, identity layouts), buffer-deallocation-pipeline
+///      boundaries, identity layouts), buffer-deallocation-pipeline,
+///      sparsek-expand-memref-copy (no calls into MLIR's runner library)
 ///   3. scf.forall => scf.for, linalg => loops, affine/strided metadata
 ///   4. arith (bf16 expanded), math, scf/cf, memref, func, index => LLVM
 void buildSparseKCPUPipeline(OpPassManager &pm,

@@ -39,4 +39,18 @@ def SparseKDecomposePass : Pass<"sparsek-decompose"> {
   ];
 }
 
+def SparseKExpandMemRefCopyPass : Pass<"sparsek-expand-memref-copy"> {
+  let summary = "Rewrite memref.copy as linalg.copy";
+  let description = [{
+    A `memref.copy` between memrefs whose shapes are not static lowers to a
+    call into MLIR's C runner library (`memrefCopy`). Code compiled by
+    sparsek must run with libc alone, so the CPU pipeline rewrites every
+    copy, after bufferization, as a structured op that later becomes loops:
+
+        memref.copy %src, %dst : memref<?x?xf32> to memref<?x?xf32>
+          => linalg.copy ins(%src : memref<?x?xf32>) outs(%dst : memref<?x?xf32>)
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // SPARSEK_DIALECT_SPARSEK_TRANSFORMS_PASSES_TD

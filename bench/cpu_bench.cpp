@@ -1,0 +1,78 @@
+// Times the compiled CPU layer (bench/layer_dynamic.mlir) at one sequence
+// length N = M and reports its peak resident memory. One process per size,
+// so that ru_maxrss is that size's peak.
+//
+//   cpu_bench N [repeats]   ->  "N <n> median_s <t> peak_rss_mib <m>"
+
+#include "sparsek-c/MemRef.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+extern "C" void _mlir_ciface_sparsek_layer(SparseKMemRef4DF32 *q,
+                                           SparseKMemRef4DF32 *key,
+                                           SparseKMemRef4DF32 *value,
+                                           SparseKMemRef3DF32 *u,
+                                           SparseKMemRef4DF32 *out);
+
+template <typename Desc>
+Desc describe(std::vector<float> &data, std::initializer_list<int64_t> shape) {
+  Desc d{data.data(), data.data(), 0, {}, {}};
+  int r = 0;
+  for (int64_t s : shape)
+    d.sizes[r++] = s;
+  int64_t stride = 1;
+  for (int i = r - 1; i >= 0; --i) {
+    d.strides[i] = stride;
+    stride *= d.sizes[i];
+  }
+  return d;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: cpu_bench N [repeats]\n");
+    return 2;
+  }
+  const int64_t n = std::atoll(argv[1]), repeats = argc > 2 ? std::atoll(argv[2]) : 3;
+  const int64_t b = 1, hq = 2, hkv = 1, d = 64;
+  std::mt19937_64 rng(1);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  auto randv = [&](size_t count) {
+    std::vector<float> v(count);
+    for (float &x : v)
+      x = dist(rng);
+    return v;
+  };
+  std::vector<float> q = randv(b * hq * n * d), k = randv(b * hkv * n * d),
+                     v = randv(b * hkv * n * d), u = randv(b * hkv * n),
+                     out(b * hq * n * d, 0.0f);
+  auto qD = describe<SparseKMemRef4DF32>(q, {b, hq, n, d});
+  auto kD = describe<SparseKMemRef4DF32>(k, {b, hkv, n, d});
+  auto vD = describe<SparseKMemRef4DF32>(v, {b, hkv, n, d});
+  auto uD = describe<SparseKMemRef3DF32>(u, {b, hkv, n});
+  auto oD = describe<SparseKMemRef4DF32>(out, {b, hq, n, d});
+  std::vector<double> times;
+  for (int64_t r = 0; r < repeats; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    _mlir_ciface_sparsek_layer(&qD, &kD, &vD, &uD, &oD);
+    auto t1 = std::chrono::steady_clock::now();
+    times.push_back(std::chrono::duration<double>(t1 - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  double checksum = 0;
+  for (float x : out)
+    checksum += x;
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("N %lld median_s %.4f peak_rss_mib %.1f checksum %.6g\n",
+              static_cast<long long>(n), times[times.size() / 2],
+              ru.ru_maxrss / 1024.0, checksum);
+  return 0;
+}
