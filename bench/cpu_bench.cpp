@@ -5,6 +5,7 @@
 //   cpu_bench N [repeats]   ->  "N <n> median_s <t> peak_rss_mib <m>"
 
 #include "sparsek-c/MemRef.h"
+#include "sparsek/Support/MemRefDescriptor.h"
 
 #include <sys/resource.h>
 
@@ -20,20 +21,6 @@ extern "C" void _mlir_ciface_sparsek_layer(SparseKMemRef4DF32 *q,
                                            SparseKMemRef4DF32 *value,
                                            SparseKMemRef3DF32 *u,
                                            SparseKMemRef4DF32 *out);
-
-template <typename Desc>
-Desc describe(std::vector<float> &data, std::initializer_list<int64_t> shape) {
-  Desc d{data.data(), data.data(), 0, {}, {}};
-  int r = 0;
-  for (int64_t s : shape)
-    d.sizes[r++] = s;
-  int64_t stride = 1;
-  for (int i = r - 1; i >= 0; --i) {
-    d.strides[i] = stride;
-    stride *= d.sizes[i];
-  }
-  return d;
-}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -53,11 +40,11 @@ int main(int argc, char **argv) {
   std::vector<float> q = randv(b * hq * n * d), k = randv(b * hkv * n * d),
                      v = randv(b * hkv * n * d), u = randv(b * hkv * n),
                      out(b * hq * n * d, 0.0f);
-  auto qD = describe<SparseKMemRef4DF32>(q, {b, hq, n, d});
-  auto kD = describe<SparseKMemRef4DF32>(k, {b, hkv, n, d});
-  auto vD = describe<SparseKMemRef4DF32>(v, {b, hkv, n, d});
-  auto uD = describe<SparseKMemRef3DF32>(u, {b, hkv, n});
-  auto oD = describe<SparseKMemRef4DF32>(out, {b, hq, n, d});
+  auto qD = sparsek::describeDense<SparseKMemRef4DF32>(q.data(), {b, hq, n, d});
+  auto kD = sparsek::describeDense<SparseKMemRef4DF32>(k.data(), {b, hkv, n, d});
+  auto vD = sparsek::describeDense<SparseKMemRef4DF32>(v.data(), {b, hkv, n, d});
+  auto uD = sparsek::describeDense<SparseKMemRef3DF32>(u.data(), {b, hkv, n});
+  auto oD = sparsek::describeDense<SparseKMemRef4DF32>(out.data(), {b, hq, n, d});
   std::vector<double> times;
   for (int64_t r = 0; r < repeats; ++r) {
     auto t0 = std::chrono::steady_clock::now();

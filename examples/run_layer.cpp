@@ -8,6 +8,7 @@
 //       build/lib/libSparseKReference.a -o run_layer && ./run_layer
 
 #include "sparsek-c/MemRef.h"
+#include "sparsek/Support/MemRefDescriptor.h"
 #include "sparsek/Reference/Reference.h"
 #include "sparsek/Support/Float16.h"
 
@@ -21,20 +22,6 @@ extern "C" void _mlir_ciface_sparsek_layer(SparseKMemRef4DU16 *q,
                                            SparseKMemRef4DU16 *value,
                                            SparseKMemRef3DF32 *u,
                                            SparseKMemRef4DU16 *out);
-
-template <typename Desc, typename T>
-Desc describe(std::vector<T> &data, std::initializer_list<int64_t> shape) {
-  Desc d{data.data(), data.data(), 0, {}, {}};
-  int r = 0;
-  for (int64_t s : shape)
-    d.sizes[r++] = s;
-  int64_t stride = 1;
-  for (int i = r - 1; i >= 0; --i) {
-    d.strides[i] = stride;
-    stride *= d.sizes[i];
-  }
-  return d;
-}
 
 int main() {
   // The shapes and attributes of examples/layer.mlir.
@@ -58,11 +45,11 @@ int main() {
   for (size_t i = 0; i < u.size(); ++i)
     ud[i] = u[i] = 2 * dist(rng);
 
-  auto qD = describe<SparseKMemRef4DU16>(q, {B, Hq, N, D});
-  auto kD = describe<SparseKMemRef4DU16>(k, {B, Hkv, M, D});
-  auto vD = describe<SparseKMemRef4DU16>(v, {B, Hkv, M, D});
-  auto uD = describe<SparseKMemRef3DF32>(u, {B, Hkv, M});
-  auto oD = describe<SparseKMemRef4DU16>(out, {B, Hq, N, D});
+  auto qD = sparsek::describeDense<SparseKMemRef4DU16>(q.data(), {B, Hq, N, D});
+  auto kD = sparsek::describeDense<SparseKMemRef4DU16>(k.data(), {B, Hkv, M, D});
+  auto vD = sparsek::describeDense<SparseKMemRef4DU16>(v.data(), {B, Hkv, M, D});
+  auto uD = sparsek::describeDense<SparseKMemRef3DF32>(u.data(), {B, Hkv, M});
+  auto oD = sparsek::describeDense<SparseKMemRef4DU16>(out.data(), {B, Hq, N, D});
   _mlir_ciface_sparsek_layer(&qD, &kD, &vD, &uD, &oD);
 
   sparsek::ref::AttentionShape s{B, Hq, Hkv, N, M, D, D};

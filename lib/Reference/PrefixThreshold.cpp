@@ -59,18 +59,23 @@ void PrefixThreshold::rangeQuery(int64_t lo, int64_t hi, int64_t &count,
   sum = count == 0 ? 0.0 : sh - sl;
 }
 
-double PrefixThreshold::eval(double t) const {
-  // Capped: z - 1 >= t. Between: z > t and z - 1 < t.
-  int64_t capLo = std::lower_bound(sortedZm1.begin(), sortedZm1.end(), t) -
-                  sortedZm1.begin();
-  int64_t midLo =
-      std::upper_bound(sortedZ.begin(), sortedZ.end(), t) - sortedZ.begin();
+PrefixThreshold::Linear PrefixThreshold::linearAt(int64_t capLo,
+                                                  int64_t midLo) const {
   int64_t capCount, midCount;
   double capSum, midSum;
   rangeQuery(capLo, n, capCount, capSum);
   rangeQuery(std::min(midLo, capLo), capLo, midCount, midSum);
-  return static_cast<double>(capCount) + midSum -
-         static_cast<double>(midCount) * t;
+  return {static_cast<double>(capCount) + midSum,
+          static_cast<double>(midCount)};
+}
+
+double PrefixThreshold::eval(double t) const {
+  // Capped: z - 1 >= t. Between: z > t and z - 1 < t.
+  Linear f = linearAt(
+      std::lower_bound(sortedZm1.begin(), sortedZm1.end(), t) -
+          sortedZm1.begin(),
+      std::upper_bound(sortedZ.begin(), sortedZ.end(), t) - sortedZ.begin());
+  return f.base - f.slope * t;
 }
 
 double PrefixThreshold::tau(int64_t k) {
@@ -93,19 +98,14 @@ double PrefixThreshold::solve(double kk) const {
     return hiT;
   double loT = breakpoints[pointer - 1];
   // On (loT, hiT] no breakpoint lies strictly inside, so f is linear there:
-  // f(t) = capCount + midSum - midCount * t.
-  int64_t capLo = std::lower_bound(sortedZm1.begin(), sortedZm1.end(), hiT) -
-                  sortedZm1.begin();
-  int64_t midLo =
-      std::lower_bound(sortedZ.begin(), sortedZ.end(), hiT) - sortedZ.begin();
-  int64_t capCount, midCount;
-  double capSum, midSum;
-  rangeQuery(capLo, n, capCount, capSum);
-  rangeQuery(std::min(midLo, capLo), capLo, midCount, midSum);
-  if (midCount == 0)
+  // capped are z - 1 >= hiT, between are z >= hiT with z - 1 < hiT.
+  Linear f = linearAt(
+      std::lower_bound(sortedZm1.begin(), sortedZm1.end(), hiT) -
+          sortedZm1.begin(),
+      std::lower_bound(sortedZ.begin(), sortedZ.end(), hiT) - sortedZ.begin());
+  if (f.slope == 0)
     return hiT;
-  double t = (static_cast<double>(capCount) + midSum - kk) /
-             static_cast<double>(midCount);
+  double t = (f.base - kk) / f.slope;
   return std::min(std::max(t, loT), hiT);
 }
 

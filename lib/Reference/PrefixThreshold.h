@@ -37,6 +37,12 @@ private:
   /// Count and sum of the entries of S with rank in [lo, hi).
   void rangeQuery(int64_t lo, int64_t hi, int64_t &count, double &sum) const;
   void prefixQuery(int64_t r, int64_t &count, double &sum) const;
+  /// f on a stretch without breakpoints: f(t) = base - slope * t, where
+  /// ranks >= capLo are capped and ranks in [midLo, capLo) in between.
+  struct Linear {
+    double base, slope;
+  };
+  Linear linearAt(int64_t capLo, int64_t midLo) const;
   /// f(t) over S.
   double eval(double t) const;
   /// The smallest t in (breakpoints[pointer - 1], breakpoints[pointer]]

@@ -14,7 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "sparsek/Support/Float16.h"
-#include "sparsek/Dialect/SparseK/IR/SparseKDialect.h"
+#include "sparsek/InitAll.h"
 #include "sparsek/Pipelines/Pipelines.h"
 #include "sparsek/Reference/Reference.h"
 
@@ -23,11 +23,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/TargetSelect.h"
@@ -715,10 +712,7 @@ int main(int argc, char **argv) {
   llvm::InitializeNativeTargetAsmPrinter();
 
   DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllToLLVMIRTranslations(registry);
-  registry.insert<mlir::sparsek::SparseKDialect>();
+  mlir::sparsek::registerAllSparseKDialects(registry);
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
 

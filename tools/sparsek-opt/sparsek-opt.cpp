@@ -5,28 +5,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "sparsek/Conversion/Passes.h"
-#include "sparsek/Dialect/SparseK/IR/SparseKDialect.h"
-#include "sparsek/Dialect/SparseK/Transforms/Passes.h"
-#include "sparsek/Pipelines/Pipelines.h"
+#include "sparsek/InitAll.h"
 
 #include "mlir/IR/DialectRegistry.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
-  mlir::registerAllPasses();
-  mlir::sparsek::registerSparseKPasses();
-  mlir::sparsek::registerSparseKConversionPasses();
-  mlir::sparsek::registerSparseKPipelines();
-
+  mlir::sparsek::registerAllSparseKPasses();
   mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  registry.insert<mlir::sparsek::SparseKDialect>();
-
+  mlir::sparsek::registerAllSparseKDialects(registry);
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "sparsek optimizer driver\n", registry));
 }

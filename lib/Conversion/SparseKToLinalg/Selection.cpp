@@ -353,34 +353,23 @@ Value buildTopK(ImplicitLocOpBuilder &b, Value u, int64_t k, int64_t window,
 
 namespace {
 
-struct ThresholdToLinalg : OpRewritePattern<ThresholdOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(ThresholdOp op,
+using SelectionBuilder = Value (*)(ImplicitLocOpBuilder &, Value, int64_t,
+                                  int64_t, Value, RankedTensorType);
+
+/// threshold and topk: the same sweep set-up, with N from the result type.
+template <typename OpTy, SelectionBuilder build>
+struct SelectionToLinalg : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
-    RankedTensorType t = op.getTau().getType();
+    auto t = cast<RankedTensorType>(op->getResult(0).getType());
     // Only the result type knows N.
     if (t.isDynamicDim(2))
       return rewriter.notifyMatchFailure(op, "dynamic query length N");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Value n = constIndex(b, t.getDimSize(2));
-    rewriter.replaceOp(op, buildThresholds(b, op.getU(),
-                                           op.getKAttr().getInt(),
-                                           op.getWindowAttr().getInt(), n, t));
-    return success();
-  }
-};
-
-struct TopKToLinalg : OpRewritePattern<TopKOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(TopKOp op,
-                                PatternRewriter &rewriter) const override {
-    RankedTensorType t = op.getIndices().getType();
-    if (t.isDynamicDim(2))
-      return rewriter.notifyMatchFailure(op, "dynamic query length N");
-    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    Value n = constIndex(b, t.getDimSize(2));
-    rewriter.replaceOp(op, buildTopK(b, op.getU(), op.getKAttr().getInt(),
-                                     op.getWindowAttr().getInt(), n, t));
+    rewriter.replaceOp(op, build(b, op.getU(), op.getKAttr().getInt(),
+                                 op.getWindowAttr().getInt(), n, t));
     return success();
   }
 };
@@ -388,7 +377,8 @@ struct TopKToLinalg : OpRewritePattern<TopKOp> {
 } // namespace
 
 void populateSelectionPatterns(RewritePatternSet &patterns) {
-  patterns.add<ThresholdToLinalg, TopKToLinalg>(patterns.getContext());
+  patterns.add<SelectionToLinalg<ThresholdOp, buildThresholds>,
+               SelectionToLinalg<TopKOp, buildTopK>>(patterns.getContext());
 }
 
 } // namespace mlir::sparsek::detail

@@ -53,23 +53,25 @@ Value clampIndex(ImplicitLocOpBuilder &b, Value x, Value lo, Value hi) {
   return minIndex(b, maxIndex(b, x, lo), hi);
 }
 
-Value emptyTensor(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
-                  ValueRange sizes, Type elem) {
+/// The entries of `sizes` for the dynamic dims of `shape`.
+static SmallVector<Value> dynamicSizes(ArrayRef<int64_t> shape,
+                                       ValueRange sizes) {
   SmallVector<Value> dyn;
   for (auto [d, s] : llvm::enumerate(shape))
     if (ShapedType::isDynamic(s))
       dyn.push_back(sizes[d]);
-  return tensor::EmptyOp::create(b, shape, elem, dyn);
+  return dyn;
+}
+
+Value emptyTensor(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
+                  ValueRange sizes, Type elem) {
+  return tensor::EmptyOp::create(b, shape, elem, dynamicSizes(shape, sizes));
 }
 
 Value scratchTensor(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
                     ValueRange sizes, Type elem) {
-  SmallVector<Value> dyn;
-  for (auto [d, s] : llvm::enumerate(shape))
-    if (ShapedType::isDynamic(s))
-      dyn.push_back(sizes[d]);
   return bufferization::AllocTensorOp::create(
-      b, RankedTensorType::get(shape, elem), dyn);
+      b, RankedTensorType::get(shape, elem), dynamicSizes(shape, sizes));
 }
 
 SmallVector<Value> ifElse(ImplicitLocOpBuilder &b, Value cond,

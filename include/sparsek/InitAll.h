@@ -1,0 +1,21 @@
+//===- InitAll.h - register everything a sparsek tool needs -----*- C++ -*-===//
+
+#ifndef SPARSEK_INITALL_H
+#define SPARSEK_INITALL_H
+
+namespace mlir {
+class DialectRegistry;
+namespace sparsek {
+
+/// The sparsek dialect, every upstream dialect and extension, and the
+/// translations to LLVM IR: what sparsek-opt, sparsek-compile and
+/// sparsek-check parse and lower.
+void registerAllSparseKDialects(DialectRegistry &registry);
+
+/// Every upstream pass, the sparsek passes and the sparsek pipelines.
+void registerAllSparseKPasses();
+
+} // namespace sparsek
+} // namespace mlir
+
+#endif // SPARSEK_INITALL_H

@@ -1,0 +1,34 @@
+//===- MemRefDescriptor.h - fill C memref descriptors -----------*- C++ -*-===//
+//
+// C++ convenience over include/sparsek-c/MemRef.h: a dense row-major
+// descriptor for a host buffer, for programs that call compiled entry points.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSEK_SUPPORT_MEMREFDESCRIPTOR_H
+#define SPARSEK_SUPPORT_MEMREFDESCRIPTOR_H
+
+#include <cstdint>
+#include <initializer_list>
+
+namespace sparsek {
+
+/// A descriptor of type `Desc` (e.g. SparseKMemRef4DF32) for the dense
+/// row-major buffer `data` of the given shape.
+template <typename Desc, typename T>
+Desc describeDense(T *data, std::initializer_list<int64_t> shape) {
+  Desc d{data, data, 0, {}, {}};
+  int r = 0;
+  for (int64_t s : shape)
+    d.sizes[r++] = s;
+  int64_t stride = 1;
+  for (int i = r - 1; i >= 0; --i) {
+    d.strides[i] = stride;
+    stride *= d.sizes[i];
+  }
+  return d;
+}
+
+} // namespace sparsek
+
+#endif // SPARSEK_SUPPORT_MEMREFDESCRIPTOR_H
