@@ -17,11 +17,13 @@
 #include <random>
 #include <vector>
 
-extern "C" void _mlir_ciface_sparsek_layer(SparseKMemRef4DU16 *q,
-                                           SparseKMemRef4DU16 *key,
-                                           SparseKMemRef4DU16 *value,
-                                           SparseKMemRef3DF32 *u,
-                                           SparseKMemRef4DU16 *out);
+// The layer's shape-checked entry point (SPEC section 8): returns 0 after
+// computing, or 1 without touching any buffer when a size differs from
+// examples/layer.mlir. (`_mlir_ciface_sparsek_layer`, same arguments, is the
+// unchecked one.)
+extern "C" int32_t _mlir_ciface_sparsek_layer_checked(
+    SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
+    SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *out);
 
 int main() {
   // The shapes and attributes of examples/layer.mlir.
@@ -50,7 +52,19 @@ int main() {
   auto vD = sparsek::describeDense<SparseKMemRef4DU16>(v.data(), {B, Hkv, M, D});
   auto uD = sparsek::describeDense<SparseKMemRef3DF32>(u.data(), {B, Hkv, M});
   auto oD = sparsek::describeDense<SparseKMemRef4DU16>(out.data(), {B, Hq, N, D});
-  _mlir_ciface_sparsek_layer(&qD, &kD, &vD, &uD, &oD);
+  // A query length the layer was not compiled for is refused.
+  auto shortQ = qD;
+  shortQ.sizes[2] = N / 2;
+  int32_t status = _mlir_ciface_sparsek_layer_checked(&shortQ, &kD, &vD, &uD, &oD);
+  std::printf("shape check: N = %lld refused with status %d\n",
+              static_cast<long long>(N / 2), status);
+  if (status != 1)
+    return 1;
+  status = _mlir_ciface_sparsek_layer_checked(&qD, &kD, &vD, &uD, &oD);
+  if (status != 0) {
+    std::printf("FAIL: the compiled shapes were refused (status %d)\n", status);
+    return 1;
+  }
 
   sparsek::ref::AttentionShape s{B, Hq, Hkv, N, M, D, D};
   std::vector<double> want = sparsek::ref::attention(

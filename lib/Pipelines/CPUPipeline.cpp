@@ -26,6 +26,10 @@ using namespace mlir;
 
 void mlir::sparsek::buildSparseKCPUPipeline(
     OpPassManager &pm, const SparseKCPUPipelineOptions &options) {
+  // 0. C callers also get shape-checked entry points (SPEC section 8).
+  if (options.emitCInterface)
+    pm.addPass(createSparseKCheckedEntryPointsPass());
+
   // 1. sparsek => linalg/tensor/scf on tensors.
   pm.addPass(createConvertSparseKToLinalgPass());
   pm.addPass(createCanonicalizerPass());

@@ -15,7 +15,9 @@ struct SparseKCPUPipelineOptions
   PassOptions::Option<bool> emitCInterface{
       *this, "emit-c-interface",
       llvm::cl::desc("Give every public function a C-callable "
-                     "_mlir_ciface_ wrapper (llvm.emit_c_interface)"),
+                     "_mlir_ciface_ wrapper (llvm.emit_c_interface), and "
+                     "destination-passing ones a shape-checked NAME_checked "
+                     "entry point returning a status code"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",

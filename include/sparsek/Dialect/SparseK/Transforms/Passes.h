@@ -13,6 +13,15 @@ class LinalgDialect;
 namespace tensor {
 class TensorDialect;
 } // namespace tensor
+namespace memref {
+class MemRefDialect;
+} // namespace memref
+namespace scf {
+class SCFDialect;
+} // namespace scf
+namespace arith {
+class ArithDialect;
+} // namespace arith
 
 namespace sparsek {
 

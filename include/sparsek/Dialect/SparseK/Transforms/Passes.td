@@ -53,4 +53,28 @@ def SparseKExpandMemRefCopyPass : Pass<"sparsek-expand-memref-copy"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def SparseKCheckedEntryPointsPass
+    : Pass<"sparsek-checked-entry-points", "::mlir::ModuleOp"> {
+  let summary = "Add shape-checked wrappers that return a status code";
+  let description = [{
+    SPEC section 8: an entry point given a shape it was not compiled for
+    returns an error code and never touches memory out of bounds. For every
+    public `func.func @NAME` with no results whose arguments are ranked
+    tensors or memrefs (destination-passing style), this adds
+
+        func.func @NAME_checked(<same arguments, every dim dynamic>) -> i32
+
+    which compares each argument's run-time sizes with the static sizes of
+    `@NAME`, calls `@NAME` (through `tensor.cast` / `memref.cast`) only when
+    all match and returns 0, and otherwise returns 1 without calling it. The
+    wrapper gets `llvm.emit_c_interface`, so C callers reach it as
+    `_mlir_ciface_NAME_checked`. Functions with results, or with arguments
+    that are not ranked shaped types, are left alone.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // SPARSEK_DIALECT_SPARSEK_TRANSFORMS_PASSES_TD
