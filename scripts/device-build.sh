@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds, on this machine (which has LLVM/MLIR and the CUDA toolkit but no
+# GPU), everything the GPU checks run on the device machine, into .device/
+# (git-ignored; carried by the device tool). Then, on the device:
+#   bash scripts/device-check.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+cmake --build "$BUILD_DIR" --target sparsek_cuda_runtime sparsek-opt >/dev/null
+LLVM_BIN=$(llvm-config-22 --bindir)
+OUT=.device
+rm -rf "$OUT" && mkdir -p "$OUT"
+cp "$BUILD_DIR/lib/libsparsek_cuda_runtime.so" "$OUT/"
+
+# The smoke kernel: lowered with upstream's NVVM pipeline (sm_90 cubin via
+# ptxas), host code calling the mgpu* ABI.
+"$BUILD_DIR/bin/sparsek-opt" test/Integration/GPU/smoke.mlir \
+  --gpu-lower-to-nvvm-pipeline="cubin-chip=sm_90 cubin-features=+ptx80 cubin-format=bin" \
+  | "$LLVM_BIN/mlir-translate" --mlir-to-llvmir -o "$OUT/smoke.ll"
+"$LLVM_BIN/llc" -O2 -filetype=obj -relocation-model=pic "$OUT/smoke.ll" -o "$OUT/smoke.o"
+# libcuda exists only on the device: link against the toolkit's stub.
+CUDA_STUBS=$(dirname "$(command -v nvcc)")/../lib64/stubs
+c++ -std=c++17 -O2 -Iinclude test/Integration/GPU/smoke_driver.cpp "$OUT/smoke.o" \
+  -L"$OUT" -lsparsek_cuda_runtime -Wl,-rpath,'$ORIGIN' -L"$CUDA_STUBS" -lcuda \
+  -o "$OUT/gpu_smoke"
+rm -f "$OUT/smoke.ll" "$OUT/smoke.o"
+ls -la "$OUT"

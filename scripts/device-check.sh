@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs, on the device machine, the GPU checks that scripts/device-build.sh
+# built into .device/, and prints a summary table last.
+# Device tool: run with carry [".device"], command "bash scripts/device-check.sh".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+D=.device
+results=()
+run() { # name, command...
+  local name=$1; shift
+  local log
+  log=$("$@" 2>&1); local rc=$?
+  echo "---- $name (rc=$rc)"; echo "$log"
+  results+=("$(printf '%-34s %s' "$name" "$([ $rc -eq 0 ] && echo PASS || echo "FAIL rc=$rc")")")
+}
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+run "gpu smoke (MLIR cubin + runtime)" "$D/gpu_smoke"
+if command -v compute-sanitizer >/dev/null; then
+  # The smoke test loads a corrupt image on purpose: count memory errors only.
+  run "gpu smoke under memcheck" compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 "$D/gpu_smoke"
+fi
+echo
+echo "==== summary"
+printf '%s\n' "${results[@]}"
