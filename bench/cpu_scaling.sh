@@ -18,5 +18,5 @@ sizes=("$@")
 printf '%8s %12s %14s %10s\n' N median_s peak_rss_mib "s/Ktoken"
 for n in "${sizes[@]}"; do
   read -r _ nn _ t _ mem _ _ < <("$OUT/cpu_bench" "$n" 3)
-  printf '%8s %12s %14s %10.4f\n' "$nn" "$t" "$mem" "$(echo "$t * 1024 / $nn" | bc -l)"
+  awk -v n="$nn" -v t="$t" -v m="$mem" 'BEGIN { printf "%8s %12s %14s %10.4f\n", n, t, m, t * 1024 / n }'
 done
