@@ -12,9 +12,19 @@
 #include "sparsek/Reference/Reference.h"
 #include "sparsek/Support/Float16.h"
 
+#ifdef SPARSEK_RUN_ON_GPU
+// Built against the --target=cuda library: buffers live in device memory.
+#include "sparsek-c/CudaRuntime.h"
+extern "C" void *mgpuMemAlloc(uint64_t size, void *stream, bool hostShared);
+extern "C" void mgpuMemFree(void *ptr, void *stream);
+extern "C" void mgpuMemcpy(void *dst, void *src, size_t size, void *stream);
+extern "C" void mgpuStreamSynchronize(void *stream);
+#endif
+
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 // The layer's shape-checked entry point (SPEC section 8): returns 0 after
@@ -47,11 +57,24 @@ int main() {
   for (size_t i = 0; i < u.size(); ++i)
     ud[i] = u[i] = 2 * dist(rng);
 
-  auto qD = sparsek::describeDense<SparseKMemRef4DU16>(q.data(), {B, Hq, N, D});
-  auto kD = sparsek::describeDense<SparseKMemRef4DU16>(k.data(), {B, Hkv, M, D});
-  auto vD = sparsek::describeDense<SparseKMemRef4DU16>(v.data(), {B, Hkv, M, D});
-  auto uD = sparsek::describeDense<SparseKMemRef3DF32>(u.data(), {B, Hkv, M});
-  auto oD = sparsek::describeDense<SparseKMemRef4DU16>(out.data(), {B, Hq, N, D});
+  // Where the layer reads and writes: host buffers, or device copies of
+  // them for the CUDA build.
+  auto place = [](auto &host) {
+    using T = typename std::decay_t<decltype(host)>::value_type;
+#ifdef SPARSEK_RUN_ON_GPU
+    size_t bytes = host.size() * sizeof(T);
+    void *dev = mgpuMemAlloc(bytes, nullptr, false);
+    mgpuMemcpy(dev, host.data(), bytes, nullptr);
+    return static_cast<T *>(dev);
+#else
+    return host.data();
+#endif
+  };
+  auto qD = sparsek::describeDense<SparseKMemRef4DU16>(place(q), {B, Hq, N, D});
+  auto kD = sparsek::describeDense<SparseKMemRef4DU16>(place(k), {B, Hkv, M, D});
+  auto vD = sparsek::describeDense<SparseKMemRef4DU16>(place(v), {B, Hkv, M, D});
+  auto uD = sparsek::describeDense<SparseKMemRef3DF32>(place(u), {B, Hkv, M});
+  auto oD = sparsek::describeDense<SparseKMemRef4DU16>(place(out), {B, Hq, N, D});
   // A query length the layer was not compiled for is refused.
   auto shortQ = qD;
   shortQ.sizes[2] = N / 2;
@@ -65,6 +88,17 @@ int main() {
     std::printf("FAIL: the compiled shapes were refused (status %d)\n", status);
     return 1;
   }
+#ifdef SPARSEK_RUN_ON_GPU
+  mgpuMemcpy(out.data(), oD.aligned, out.size() * sizeof(uint16_t), nullptr);
+  mgpuStreamSynchronize(nullptr);
+  if (sparsekCudaGetStatus() != 0) {
+    std::printf("FAIL: CUDA error %s\n", sparsekCudaGetStatusName());
+    return 1;
+  }
+  for (void *p : {(void *)qD.aligned, (void *)kD.aligned, (void *)vD.aligned,
+                  (void *)uD.aligned, (void *)oD.aligned})
+    mgpuMemFree(p, nullptr);
+#endif
 
   sparsek::ref::AttentionShape s{B, Hq, Hkv, N, M, D, D};
   std::vector<double> want = sparsek::ref::attention(

@@ -11,6 +11,10 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+
+#include <cstdlib>
 
 void mlir::sparsek::registerAllSparseKDialects(DialectRegistry &registry) {
   registerAllDialects(registry);
@@ -24,4 +28,18 @@ void mlir::sparsek::registerAllSparseKPasses() {
   registerSparseKPasses();
   registerSparseKConversionPasses();
   registerSparseKPipelines();
+}
+
+void mlir::sparsek::configureCUDAToolkitPath() {
+  for (const char *var : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+    if (std::getenv(var))
+      return;
+  llvm::ErrorOr<std::string> ptxas = llvm::sys::findProgramByName("ptxas");
+  if (!ptxas)
+    return;
+  // <toolkit>/bin/ptxas
+  llvm::StringRef root =
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(*ptxas));
+  if (!root.empty())
+    setenv("CUDA_HOME", root.str().c_str(), /*overwrite=*/0);
 }

@@ -24,4 +24,14 @@ c++ -std=c++17 -O2 -Iinclude test/Integration/GPU/smoke_driver.cpp "$OUT/smoke.o
   -L"$OUT" -lsparsek_cuda_runtime -Wl,-rpath,'$ORIGIN' -L"$CUDA_STUBS" -lcuda \
   -o "$OUT/gpu_smoke"
 rm -f "$OUT/smoke.ll" "$OUT/smoke.o"
+
+# The example layer (examples/layer.mlir) through sparsek-nvvm-pipeline,
+# run from examples/run_layer.cpp on device buffers, checked against the
+# reference library.
+cmake --build "$BUILD_DIR" --target sparsek-compile SparseKReference >/dev/null
+"$BUILD_DIR/bin/sparsek-compile" --target=cuda examples/layer.mlir -o "$OUT/layer_cuda.o"
+c++ -std=c++17 -O2 -DSPARSEK_RUN_ON_GPU -Iinclude examples/run_layer.cpp "$OUT/layer_cuda.o" \
+  "$BUILD_DIR/lib/libSparseKReference.a" -L"$OUT" -lsparsek_cuda_runtime \
+  -Wl,-rpath,'$ORIGIN' -L"$CUDA_STUBS" -lcuda -o "$OUT/run_layer_cuda"
+rm -f "$OUT/layer_cuda.o"
 ls -la "$OUT"

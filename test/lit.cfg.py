@@ -30,7 +30,8 @@ config.substitutions.append(("%host_cxx", config.host_cxx))
 config.substitutions.append(("%sparsek_src_root", config.sparsek_src_root))
 config.substitutions.append(("%sparsek_obj_root", config.sparsek_obj_root))
 
-llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.with_system_environment(
+    ["HOME", "INCLUDE", "LIB", "TMP", "TEMP", "CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.sparsek_tools_dir, config.llvm_tools_dir]

@@ -15,6 +15,12 @@ void registerAllSparseKDialects(DialectRegistry &registry);
 /// Every upstream pass, the sparsek passes and the sparsek pipelines.
 void registerAllSparseKPasses();
 
+/// MLIR's NVVM serialisation finds the CUDA toolkit (libdevice, ptxas)
+/// through CUDA_ROOT, CUDA_HOME or CUDA_PATH. When none is set, this sets
+/// CUDA_HOME to the toolkit that holds the `ptxas` found on PATH, so that
+/// sparsek-nvvm-pipeline links libdevice wherever the toolkit lives.
+void configureCUDAToolkitPath();
+
 } // namespace sparsek
 } // namespace mlir
 

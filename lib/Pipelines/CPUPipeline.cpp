@@ -78,4 +78,9 @@ void mlir::sparsek::registerSparseKPipelines() {
       "Lower sparsek ops (with func/arith/tensor/linalg/bufferization) to "
       "LLVM dialect for the CPU",
       buildSparseKCPUPipeline);
+  PassPipelineRegistration<SparseKNVVMPipelineOptions>(
+      "sparsek-nvvm-pipeline",
+      "Lower sparsek ops (with func/arith/tensor/linalg/bufferization) to "
+      "host LLVM dialect with NVVM kernels embedded (gpu.binary)",
+      buildSparseKNVVMPipeline);
 }

@@ -711,6 +711,7 @@ int main(int argc, char **argv) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
 
+  mlir::sparsek::configureCUDAToolkitPath();
   DialectRegistry registry;
   mlir::sparsek::registerAllSparseKDialects(registry);
   MLIRContext ctx(registry);

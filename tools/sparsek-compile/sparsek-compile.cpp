@@ -50,6 +50,15 @@ llvm::cl::opt<std::string>
                           "(LLVM IR text). Default: from the output's "
                           "extension (.o, .so, .ll), else exe"),
            llvm::cl::init(""));
+llvm::cl::opt<std::string> clTarget(
+    "target",
+    llvm::cl::desc("cpu (sparsek-cpu-pipeline) or cuda (sparsek-nvvm-pipeline: "
+                   "kernels embedded as cubin, entry points take device "
+                   "memory, link with libsparsek_cuda_runtime)"),
+    llvm::cl::init("cpu"));
+llvm::cl::opt<std::string> clChip("chip",
+                                  llvm::cl::desc("GPU for --target=cuda"),
+                                  llvm::cl::init("sm_90"));
 llvm::cl::opt<unsigned> clOpt("O", llvm::cl::desc("LLVM optimisation level"),
                               llvm::cl::init(3), llvm::cl::Prefix);
 llvm::cl::list<std::string>
@@ -86,6 +95,7 @@ int main(int argc, char **argv) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
 
+  mlir::sparsek::configureCUDAToolkitPath();
   DialectRegistry registry;
   sparsek::registerAllSparseKDialects(registry);
   MLIRContext ctx(registry);
@@ -102,9 +112,18 @@ int main(int argc, char **argv) {
     return 1; // the parser reported why
 
   PassManager pm(&ctx);
-  sparsek::SparseKCPUPipelineOptions opts;
-  opts.emitCInterface = true;
-  sparsek::buildSparseKCPUPipeline(pm, opts);
+  if (clTarget == "cuda") {
+    sparsek::SparseKNVVMPipelineOptions opts;
+    opts.emitCInterface = true;
+    opts.chip = clChip;
+    sparsek::buildSparseKNVVMPipeline(pm, opts);
+  } else if (clTarget == "cpu") {
+    sparsek::SparseKCPUPipelineOptions opts;
+    opts.emitCInterface = true;
+    sparsek::buildSparseKCPUPipeline(pm, opts);
+  } else {
+    return fail("unknown --target=" + clTarget + " (cpu or cuda)");
+  }
   if (failed(pm.run(*module)))
     return 1; // passes reported why
 

@@ -11,6 +11,7 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
+  mlir::sparsek::configureCUDAToolkitPath();
   mlir::sparsek::registerAllSparseKPasses();
   mlir::DialectRegistry registry;
   mlir::sparsek::registerAllSparseKDialects(registry);

@@ -37,7 +37,47 @@ struct SparseKCPUPipelineOptions
 void buildSparseKCPUPipeline(OpPassManager &pm,
                              const SparseKCPUPipelineOptions &options);
 
-/// Registers `sparsek-cpu-pipeline`.
+/// Options of `sparsek-nvvm-pipeline`.
+struct SparseKNVVMPipelineOptions
+    : public PassPipelineOptions<SparseKNVVMPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("Target GPU (sm_80, sm_90, sm_90a, ...)"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features; sm_90 needs PTX ISA 7.8 or newer"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<int> optLevel{
+      *this, "opt-level",
+      llvm::cl::desc("Optimisation level of the device code (0-3)"),
+      llvm::cl::init(2)};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Device code embedded in gpu.binary: isa (PTX), bin "
+                     "(cubin, via ptxas) or fatbin"),
+      llvm::cl::init("bin")};
+  PassOptions::Option<bool> emitCInterface{
+      *this, "emit-c-interface",
+      llvm::cl::desc("C-callable _mlir_ciface_ wrappers and shape-checked "
+                     "entry points, as in sparsek-cpu-pipeline"),
+      llvm::cl::init(false)};
+};
+
+/// sparsek ops (with func/arith/tensor/linalg/bufferization) => host LLVM
+/// dialect with the kernels embedded as gpu.binary, launched through
+/// gpu.launch_func (runtime: libsparsek_cuda_runtime). Entry points take
+/// device memory. Stages, after upstream's GPUToNVVMPipeline:
+///   common: convert-sparsek-to-linalg; bufferization and deallocation;
+///           sparsek-forall-bodies-to-loops (an iteration is one thread's
+///           work); sparsek-host-buffers-to-gpu; the remaining linalg ops
+///           to parallel loops; scf.forall to scf.parallel;
+///           gpu-map-parallel-loops; convert-parallel-loops-to-gpu
+///   gpu.module and host: upstream's gpu-lower-to-nvvm-pipeline (kernel
+///           outlining, NVVM, gpu-module-to-binary, gpu-to-llvm)
+void buildSparseKNVVMPipeline(OpPassManager &pm,
+                              const SparseKNVVMPipelineOptions &options);
+
+/// Registers `sparsek-cpu-pipeline` and `sparsek-nvvm-pipeline`.
 void registerSparseKPipelines();
 
 } // namespace sparsek

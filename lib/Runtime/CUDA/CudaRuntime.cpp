@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -39,8 +40,9 @@ bool check(CUresult r, const char *what) {
     const char *name = nullptr, *desc = nullptr;
     cuGetErrorName(r, &name);
     cuGetErrorString(r, &desc);
-    std::fprintf(stderr, "sparsek-cuda-runtime: %s failed: %s (%s)\n", what,
-                 name ? name : "unknown CUresult", desc ? desc : "");
+    std::fprintf(stderr, "sparsek-cuda-runtime: %s failed: %s (%d: %s)\n",
+                 what, name ? name : "unknown CUresult", static_cast<int>(r),
+                 desc ? desc : "");
   }
   return false;
 }
@@ -65,6 +67,17 @@ bool ensureContext() {
              "cuDevicePrimaryCtxRetain") ||
       !check(cuCtxSetCurrent(ctx), "cuCtxSetCurrent"))
     return false;
+  // Per-thread scratch of the sparsek kernels uses device malloc, whose
+  // heap is 8 MiB by default: raise it once per context, before the first
+  // launch (SPARSEK_CUDA_MALLOC_HEAP_MB, default 1024).
+  static std::once_flag heapOnce;
+  std::call_once(heapOnce, [] {
+    size_t mb = 1024;
+    if (const char *env = std::getenv("SPARSEK_CUDA_MALLOC_HEAP_MB"))
+      mb = std::strtoull(env, nullptr, 10);
+    check(cuCtxSetLimit(CU_LIMIT_MALLOC_HEAP_SIZE, mb << 20),
+          "cuCtxSetLimit(MALLOC_HEAP_SIZE)");
+  });
   current = ctx;
   currentDevice = dev;
   return true;
@@ -134,8 +147,13 @@ CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
 }
 
 void mgpuModuleUnload(CUmodule module) {
-  if (module)
-    check(cuModuleUnload(module), "cuModuleUnload");
+  if (!module)
+    return;
+  // Lowered host code unloads its modules from a global destructor; when
+  // that runs after the driver has shut down, there is nothing to unload.
+  CUresult r = cuModuleUnload(module);
+  if (r != CUDA_ERROR_DEINITIALIZED)
+    check(r, "cuModuleUnload");
 }
 
 CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {

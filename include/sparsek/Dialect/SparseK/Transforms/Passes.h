@@ -22,6 +22,9 @@ class SCFDialect;
 namespace arith {
 class ArithDialect;
 } // namespace arith
+namespace gpu {
+class GPUDialect;
+} // namespace gpu
 
 namespace sparsek {
 
