@@ -2,8 +2,9 @@
 //
 // The GPU path, correctness first: every scf.forall iteration of the
 // lowering (a (batch, head) row for thresholds and selection, a query for
-// gathered attention) becomes one GPU thread; the top-level linalg ops
-// (score, mask) become parallel loops mapped to the grid. Per-thread
+// gathered attention) becomes one GPU thread, queries in blocks of
+// block-size threads; the top-level linalg ops (score, mask) become
+// parallel loops mapped to the grid. Per-thread
 // scratch uses device malloc (libsparsek_cuda_runtime raises its heap).
 // The fused, tuned kernels are the next issue's job.
 //
@@ -45,11 +46,20 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm);
 
-  // Threads and grids.
+  // Threads and grids. Copies become structured ops first: loops inside a
+  // thread, copy kernels between host-level (device) buffers; a
+  // dynamically shaped memref.copy would call MLIR's runner library.
+  pm.addPass(createSparseKExpandMemRefCopyPass());
   pm.addPass(createSparseKForallBodiesToLoopsPass());
   pm.addPass(createSparseKHostBuffersToGPUPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createForallToParallelLoopPass());
+  // Blocks of block-size iterations along each loop's first dimension (the
+  // long one: queries, keys), with guards instead of min bounds so that
+  // block sizes stay constant. The first dimension maps to x, the only one
+  // that allows more than 64 threads per block.
+  pm.addNestedPass<func::FuncOp>(createParallelLoopTilingPass(
+      {options.blockSize, 1, 1}, /*noMinMaxBounds=*/true));
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
   pm.addPass(createConvertParallelLoopToGpuPass());
   // Host-side gpu.alloc/memcpy/dealloc/launch_func as token-chained async

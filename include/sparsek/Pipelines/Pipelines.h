@@ -61,6 +61,12 @@ struct SparseKNVVMPipelineOptions
       llvm::cl::desc("C-callable _mlir_ciface_ wrappers and shape-checked "
                      "entry points, as in sparsek-cpu-pipeline"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> blockSize{
+      *this, "block-size",
+      llvm::cl::desc("Threads per block along the innermost parallel "
+                     "dimension (queries of gathered attention, keys of "
+                     "score)"),
+      llvm::cl::init(128)};
 };
 
 /// sparsek ops (with func/arith/tensor/linalg/bufferization) => host LLVM
@@ -70,7 +76,8 @@ struct SparseKNVVMPipelineOptions
 ///   common: convert-sparsek-to-linalg; bufferization and deallocation;
 ///           sparsek-forall-bodies-to-loops (an iteration is one thread's
 ///           work); sparsek-host-buffers-to-gpu; the remaining linalg ops
-///           to parallel loops; scf.forall to scf.parallel;
+///           to parallel loops; scf.forall to scf.parallel; tiling of
+///           the innermost parallel dimension by block-size (threads);
 ///           gpu-map-parallel-loops; convert-parallel-loops-to-gpu
 ///   gpu.module and host: upstream's gpu-lower-to-nvvm-pipeline (kernel
 ///           outlining, NVVM, gpu-module-to-binary, gpu-to-llvm)

@@ -1,7 +1,7 @@
 //===- Attention.cpp - gathered attention and the whole layer ---*- C++ -*-===//
 //
 //   sparsek.gathered_attention
-//     => scf.forall (b, h, i) in (B, Hq, N): for query i, an online softmax
+//     => scf.forall (i, h, b) in (N, Hq, B): for query i, an online softmax
 //        (running max, rescaled sum and accumulator) over its window rows
 //        [max(0, p - w + 1), p] and its valid selected rows; O((k + w) D)
 //        work and O(Dv) memory per query.
@@ -56,10 +56,12 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
       emptyTensor(b, resultType.getShape(), {batch, hq, n, dv}, elem);
   double inf = std::numeric_limits<double>::infinity();
 
+  // Queries first: GPU mappings give the first dimension to x, the only
+  // one whose block and grid extents are not small.
   return forallInsert(
-      b, {batch, hq, n}, init,
+      b, {n, hq, batch}, init,
       [&](ImplicitLocOpBuilder &fb, ValueRange ivs) {
-        Value bi = ivs[0], h = ivs[1], i = ivs[2];
+        Value i = ivs[0], h = ivs[1], bi = ivs[2];
         Value zero = constIndex(fb, 0), one = constIndex(fb, 1);
         Value g = arith::DivUIOp::create(fb, h, group);
         Value pos = arith::SubIOp::create(fb, arith::AddIOp::create(fb, i, m),

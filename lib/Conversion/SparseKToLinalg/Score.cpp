@@ -32,21 +32,22 @@ struct ScoreToLinalg : OpRewritePattern<ScoreOp> {
 
     AffineExpr d0, d1, d2, d3;
     bindDims(ctx, d0, d1, d2, d3);
-    auto id3 = AffineMap::getMultiDimIdentityMap(3, ctx);
+    // Iteration order (j, h, b), as below.
+    auto outMap = AffineMap::get(3, 0, {d2, d1, d0}, ctx);
     SmallVector<Value> biasIns;
     SmallVector<AffineMap> biasMaps;
     if (Value bias = op.getBias()) {
       biasIns.push_back(bias);
       biasMaps.push_back(AffineMap::get(3, 0, {d1}, ctx));
     }
-    biasMaps.push_back(id3);
+    biasMaps.push_back(outMap);
     SmallVector<IteratorType> par3(3, IteratorType::parallel);
     Value start =
         linalg::GenericOp::create(
             b, TypeRange{uType}, biasIns, ValueRange{init}, biasMaps, par3,
             [&](OpBuilder &ob, Location loc, ValueRange args) {
               ImplicitLocOpBuilder nb(loc, ob);
-              Value j = linalg::IndexOp::create(nb, 2);
+              Value j = linalg::IndexOp::create(nb, 0);
               Value jf = arith::SIToFPOp::create(
                   nb, f32, arith::IndexCastOp::create(nb, nb.getI64Type(), j));
               Value v = arith::MulFOp::create(nb, jf, constF32(nb, slope));
@@ -56,9 +57,11 @@ struct ScoreToLinalg : OpRewritePattern<ScoreOp> {
             })
             .getResult(0);
 
-    SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {d0, d2, d3}, ctx),
+    // Iteration order (j, h, b, c): the long KV dimension first, which GPU
+    // mappings give to x.
+    SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {d2, d0, d3}, ctx),
                                    AffineMap::get(4, 0, {d1, d3}, ctx),
-                                   AffineMap::get(4, 0, {d0, d1, d2}, ctx)};
+                                   AffineMap::get(4, 0, {d2, d1, d0}, ctx)};
     SmallVector<IteratorType> iters = {
         IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
         IteratorType::reduction};

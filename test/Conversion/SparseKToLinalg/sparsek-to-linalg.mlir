@@ -49,10 +49,10 @@ func.func @topk(%u: tensor<1x2x64xf32>) -> tensor<1x2x16x4xi32> {
 
 // -----
 
-// Gathered attention: a forall over (batch, query head, query); online
+// Gathered attention: a forall over (query, query head, batch); online
 // softmax with exp; one output row per query.
 // CHECK-LABEL: func.func @gathered
-// CHECK: scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (1, 4, 16)
+// CHECK: scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (16, 4, 1)
 // CHECK: math.exp
 // CHECK: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, 0] [1, 1, 1, %{{.*}}] [1, 1, 1, 1] : tensor<?xbf16> into tensor<1x4x16x8xbf16>
 func.func @gathered(%q: tensor<1x4x16x8xbf16>, %k: tensor<1x2x64x8xbf16>, %v: tensor<1x2x64x8xbf16>,

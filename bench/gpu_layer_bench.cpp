@@ -1,0 +1,80 @@
+// Times the sparsek GPU layer (bench/layer_gpu.mlir compiled with
+// sparsek-compile --target=cuda) at N = M tokens: B = 1, Hq = 8, Hkv = 2,
+// D = 128, bf16, device buffers. The entry point returns once its work is
+// done (the lowered host code waits on its stream), so host time around the
+// call is the layer's time. One warm-up call (module load), then the median
+// of `repeats` calls.
+//
+//   gpu_layer_bench N [repeats]  ->  "sparsek_gpu N <n> median_ms <t>"
+
+#include "sparsek-c/CudaRuntime.h"
+#include "sparsek-c/MemRef.h"
+#include "sparsek/Support/Float16.h"
+#include "sparsek/Support/MemRefDescriptor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+extern "C" void _mlir_ciface_sparsek_layer(SparseKMemRef4DU16 *q,
+                                           SparseKMemRef4DU16 *key,
+                                           SparseKMemRef4DU16 *value,
+                                           SparseKMemRef3DF32 *u,
+                                           SparseKMemRef4DU16 *out);
+extern "C" void *mgpuMemAlloc(uint64_t size, void *stream, bool hostShared);
+extern "C" void mgpuMemcpy(void *dst, void *src, size_t size, void *stream);
+extern "C" void mgpuStreamSynchronize(void *stream);
+
+template <typename T> T *toDevice(const std::vector<T> &host) {
+  void *dev = mgpuMemAlloc(host.size() * sizeof(T), nullptr, false);
+  mgpuMemcpy(dev, const_cast<T *>(host.data()), host.size() * sizeof(T),
+             nullptr);
+  return static_cast<T *>(dev);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2)
+    return 2;
+  const int64_t n = std::atoll(argv[1]);
+  const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
+  const int64_t b = 1, hq = 8, hkv = 2, d = 128;
+  std::mt19937_64 rng(1);
+  std::normal_distribution<float> dist(0, 1);
+  auto bf16 = [&](size_t count) {
+    std::vector<uint16_t> v(count);
+    for (uint16_t &x : v)
+      x = sparsek::toBF16(dist(rng));
+    return v;
+  };
+  std::vector<uint16_t> q = bf16(b * hq * n * d), k = bf16(b * hkv * n * d),
+                        v = bf16(b * hkv * n * d), out(b * hq * n * d);
+  std::vector<float> u(b * hkv * n);
+  for (float &x : u)
+    x = dist(rng);
+  auto qD = sparsek::describeDense<SparseKMemRef4DU16>(toDevice(q), {b, hq, n, d});
+  auto kD = sparsek::describeDense<SparseKMemRef4DU16>(toDevice(k), {b, hkv, n, d});
+  auto vD = sparsek::describeDense<SparseKMemRef4DU16>(toDevice(v), {b, hkv, n, d});
+  auto uD = sparsek::describeDense<SparseKMemRef3DF32>(toDevice(u), {b, hkv, n});
+  auto oD = sparsek::describeDense<SparseKMemRef4DU16>(toDevice(out), {b, hq, n, d});
+  mgpuStreamSynchronize(nullptr);
+  std::vector<double> ms;
+  for (int r = 0; r <= repeats; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    _mlir_ciface_sparsek_layer(&qD, &kD, &vD, &uD, &oD);
+    auto t1 = std::chrono::steady_clock::now();
+    if (r > 0) // the first call loads the modules
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  if (sparsekCudaGetStatus() != 0) {
+    std::printf("sparsek_gpu N %lld FAILED %s\n", static_cast<long long>(n),
+                sparsekCudaGetStatusName());
+    return 1;
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("sparsek_gpu N %lld median_ms %.3f\n", static_cast<long long>(n),
+              ms[ms.size() / 2]);
+  return 0;
+}
