@@ -46,12 +46,13 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm);
 
-  // Threads and grids. Copies become structured ops first: loops inside a
-  // thread, copy kernels between host-level (device) buffers; a
-  // dynamically shaped memref.copy would call MLIR's runner library.
+  // Threads and grids. Host-level buffers move to the GPU first (their
+  // copies become gpu.memcpy); the copies left are inside threads and
+  // become loops (a dynamically shaped memref.copy would call MLIR's
+  // runner library).
+  pm.addPass(createSparseKHostBuffersToGPUPass());
   pm.addPass(createSparseKExpandMemRefCopyPass());
   pm.addPass(createSparseKForallBodiesToLoopsPass());
-  pm.addPass(createSparseKHostBuffersToGPUPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createForallToParallelLoopPass());
   // Blocks of block-size iterations along each loop's first dimension (the
