@@ -81,9 +81,13 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                 .getResult(0);
         Online st0{constF32(fb, -inf), constF32(fb, 0), acc0};
 
-        // Adds key j with gate weight wgt (f32) to the online softmax.
+        // Adds key j with gate weight wgt (f32) to the online softmax;
+        // `valid` false adds nothing. Branch-free: no tensor is yielded by
+        // an scf.if, so buffer ownership stays static (GPU kernels) and
+        // threads do not diverge. j must be in range even when not valid.
         auto process = [&](ImplicitLocOpBuilder &pb, Online s, Value j,
-                           Value wgt) {
+                           Value wgt, Value valid) {
+          Value negInf = constF32(pb, -inf);
           Value dot = forLoop(pb, zero, d, {constF32(pb, 0)},
                               [&](ImplicitLocOpBuilder &db, Value c,
                                   ValueRange a) {
@@ -99,48 +103,47 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
             l = arith::MulFOp::create(pb, l, wgt);
           else if (gate == Gate::logit)
             l = arith::AddFOp::create(pb, l, math::LogOp::create(pb, wgt));
+          l = arith::SelectOp::create(pb, valid, l, negInf);
           Value mx = arith::MaximumFOp::create(pb, s.mx, l);
-          // Nothing finite seen yet (l = -inf): the state stays as it is.
-          Value skip = arith::CmpFOp::create(pb, arith::CmpFPredicate::OEQ, mx,
-                                             constF32(pb, -inf));
-          return Online::unpack(ifElse(
-              pb, skip, TypeRange(ValueRange(s.pack())),
-              [&](ImplicitLocOpBuilder &) { return s.pack(); },
-              [&](ImplicitLocOpBuilder &eb) {
-                Value alpha = math::ExpOp::create(
-                    eb, arith::SubFOp::create(eb, s.mx, mx));
-                Value p =
-                    math::ExpOp::create(eb, arith::SubFOp::create(eb, l, mx));
-                Value den = arith::AddFOp::create(
-                    eb, arith::MulFOp::create(eb, s.den, alpha), p);
-                Value vw = (gate == Gate::kv || gate == Gate::v)
-                               ? arith::MulFOp::create(eb, p, wgt)
-                               : p;
-                Value acc =
-                    forLoop(eb, zero, dv, {s.acc},
-                            [&](ImplicitLocOpBuilder &ab, Value c,
-                                ValueRange a) {
-                              Value old = extract(ab, a[0], {c});
-                              Value vv = castFloat(
-                                  ab, extract(ab, value, {bi, g, j, c}), f32);
-                              Value nv = arith::AddFOp::create(
-                                  ab, arith::MulFOp::create(ab, old, alpha),
-                                  arith::MulFOp::create(ab, vw, vv));
-                              return SmallVector<Value>{tensor::InsertOp::create(
-                                  ab, nv, a[0], ValueRange{c})};
-                            })[0];
-                return Online{mx, den, acc}.pack();
-              }));
+          // Nothing finite seen yet: keep the state (alpha = 1, p = 0).
+          Value skip =
+              arith::CmpFOp::create(pb, arith::CmpFPredicate::OEQ, mx, negInf);
+          Value alpha = arith::SelectOp::create(
+              pb, skip, constF32(pb, 1),
+              math::ExpOp::create(pb, arith::SubFOp::create(pb, s.mx, mx)));
+          Value p = arith::SelectOp::create(
+              pb, skip, constF32(pb, 0),
+              math::ExpOp::create(pb, arith::SubFOp::create(pb, l, mx)));
+          Value den = arith::AddFOp::create(
+              pb, arith::MulFOp::create(pb, s.den, alpha), p);
+          Value vw = (gate == Gate::kv || gate == Gate::v)
+                         ? arith::MulFOp::create(pb, p, wgt).getResult()
+                         : p;
+          Value acc =
+              forLoop(pb, zero, dv, {s.acc},
+                      [&](ImplicitLocOpBuilder &ab, Value c, ValueRange a) {
+                        Value old = extract(ab, a[0], {c});
+                        Value vv = castFloat(
+                            ab, extract(ab, value, {bi, g, j, c}), f32);
+                        Value nv = arith::AddFOp::create(
+                            ab, arith::MulFOp::create(ab, old, alpha),
+                            arith::MulFOp::create(ab, vw, vv));
+                        return SmallVector<Value>{tensor::InsertOp::create(
+                            ab, nv, a[0], ValueRange{c})};
+                      })[0];
+          return Online{arith::SelectOp::create(pb, skip, s.mx, mx), den, acc};
         };
 
         // The window: contiguous rows lo..pos, weight 1.
+        Value always = arith::ConstantIntOp::create(fb, 1, 1);
         SmallVector<Value> st = forLoop(
             fb, lo, end, st0.pack(),
             [&](ImplicitLocOpBuilder &wb, Value j, ValueRange a) {
-              return process(wb, Online::unpack(a), j, constF32(wb, 1))
+              return process(wb, Online::unpack(a), j, constF32(wb, 1), always)
                   .pack();
             });
         // The selection: valid entries outside the window, soft weights.
+        // Invalid entries read row 0 (in range) and add nothing.
         Value t = extract(fb, tau, {bi, g, selRow});
         st = forLoop(
             fb, zero, kSel, st,
@@ -161,21 +164,14 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                   sb, inRange,
                   arith::XOrIOp::create(
                       sb, inWindow, arith::ConstantIntOp::create(sb, 1, 1)));
-              return ifElse(
-                  sb, valid, TypeRange(a),
-                  [&](ImplicitLocOpBuilder &vb) {
-                    Value uj = extract(vb, u, {bi, g, j});
-                    Value wgt = arith::MinimumFOp::create(
-                        vb,
-                        arith::MaximumFOp::create(
-                            vb, arith::SubFOp::create(vb, uj, t),
-                            constF32(vb, 0)),
-                        constF32(vb, 1));
-                    return process(vb, Online::unpack(a), j, wgt).pack();
-                  },
-                  [&](ImplicitLocOpBuilder &) {
-                    return SmallVector<Value>(a.begin(), a.end());
-                  });
+              Value jSafe = arith::SelectOp::create(sb, valid, j, zero);
+              Value uj = extract(sb, u, {bi, g, jSafe});
+              Value wgt = arith::MinimumFOp::create(
+                  sb,
+                  arith::MaximumFOp::create(
+                      sb, arith::SubFOp::create(sb, uj, t), constF32(sb, 0)),
+                  constF32(sb, 1));
+              return process(sb, Online::unpack(a), jSafe, wgt, valid).pack();
             });
         Online fin = Online::unpack(st);
         // Normalise; a query with nothing finite to attend to gets zeros.
