@@ -24,18 +24,18 @@
 
 using namespace mlir;
 
-void mlir::sparsek::buildSparseKCPUPipeline(
-    OpPassManager &pm, const SparseKCPUPipelineOptions &options) {
-  // 0. C callers also get shape-checked entry points (SPEC section 8).
-  if (options.emitCInterface)
+void mlir::sparsek::buildSparseKBufferizedStages(OpPassManager &pm,
+                                                 bool emitCInterface) {
+  // C callers also get shape-checked entry points (SPEC section 8).
+  if (emitCInterface)
     pm.addPass(createSparseKCheckedEntryPointsPass());
 
-  // 1. sparsek => linalg/tensor/scf on tensors.
+  // sparsek => linalg/tensor/scf on tensors.
   pm.addPass(createConvertSparseKToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
-  // 2. Tensors => buffers.
+  // Tensors => buffers with identity layouts at function boundaries.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   bufferization::OneShotBufferizePassOptions bufOpts;
   bufOpts.bufferizeFunctionBoundaries = true;
@@ -44,6 +44,12 @@ void mlir::sparsek::buildSparseKCPUPipeline(
   pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
   pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm);
+}
+
+void mlir::sparsek::buildSparseKCPUPipeline(
+    OpPassManager &pm, const SparseKCPUPipelineOptions &options) {
+  // 1-2. sparsek => linalg on tensors => buffers.
+  buildSparseKBufferizedStages(pm, options.emitCInterface);
   // Copies of dynamic shapes would call MLIR's runner library.
   pm.addPass(createSparseKExpandMemRefCopyPass());
 

@@ -31,20 +31,7 @@ using namespace mlir;
 
 void mlir::sparsek::buildSparseKNVVMPipeline(
     OpPassManager &pm, const SparseKNVVMPipelineOptions &options) {
-  if (options.emitCInterface)
-    pm.addPass(createSparseKCheckedEntryPointsPass());
-  pm.addPass(createConvertSparseKToLinalgPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-
-  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
-  bufferization::OneShotBufferizePassOptions bufOpts;
-  bufOpts.bufferizeFunctionBoundaries = true;
-  bufOpts.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
-  pm.addPass(createCanonicalizerPass());
-  bufferization::buildBufferDeallocationPipeline(pm);
+  buildSparseKBufferizedStages(pm, options.emitCInterface);
 
   // Threads and grids. Host-level buffers move to the GPU first (their
   // copies become gpu.memcpy); the copies left are inside threads and

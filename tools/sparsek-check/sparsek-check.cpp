@@ -348,13 +348,6 @@ bool compileAndRun(MLIRContext &ctx, const Kernel &k, std::string &error) {
 // Per-op cases
 //===----------------------------------------------------------------------===//
 
-std::string dims(std::initializer_list<int64_t> s, const std::string &e) {
-  std::string t = "tensor<";
-  for (int64_t x : s)
-    t += std::to_string(x) + "x";
-  return t + e + ">";
-}
-
 /// Compares; on failure returns a message naming the worst element.
 bool compare(const std::vector<double> &got, const std::vector<double> &want,
              Tolerance tol, double &maxErr, std::string &why) {

@@ -26,6 +26,12 @@ struct SparseKCPUPipelineOptions
       llvm::cl::init(false)};
 };
 
+/// The stages both pipelines begin with: (with emitCInterface) the
+/// sparsek-checked-entry-points, convert-sparsek-to-linalg, canonicalize,
+/// cse, convert-elementwise-to-linalg, one-shot-bufferize (function
+/// boundaries, identity layouts), buffer-deallocation-pipeline.
+void buildSparseKBufferizedStages(OpPassManager &pm, bool emitCInterface);
+
 /// sparsek ops mixed with func/arith/tensor/linalg/bufferization on tensors
 /// => LLVM dialect that mlir-runner or the AOT compiler can run:
 ///   1. convert-sparsek-to-linalg, canonicalize, cse
