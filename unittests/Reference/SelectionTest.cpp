@@ -24,12 +24,17 @@ Case randomCase(std::mt19937_64 &rng) {
   return c;
 }
 
+/// Odd trials: uniform scores; even trials: few levels, many ties.
+std::vector<double> randomScores(std::mt19937_64 &rng, int64_t m, int trial) {
+  return trial % 2 ? brute::uniform(rng, m, -3, 3)
+                   : brute::tied(rng, m, 2 + trial % 5);
+}
+
 TEST(CausalThresholds, MatchBisectionAndNeverDecrease) {
   std::mt19937_64 rng(10);
   for (int trial = 0; trial < 3000; ++trial) {
     Case c = randomCase(rng);
-    std::vector<double> u = trial % 2 ? brute::uniform(rng, c.m, -3, 3)
-                                      : brute::tied(rng, c.m, 2 + trial % 5);
+    std::vector<double> u = randomScores(rng, c.m, trial);
     std::vector<double> tau =
         ref::causalThresholds(u.data(), c.m, c.n, c.k, c.window);
     for (int64_t i = 0; i < c.n; ++i) {
@@ -52,8 +57,7 @@ TEST(CausalTopK, MatchesFullSortAndHasPositiveWeights) {
   std::mt19937_64 rng(11);
   for (int trial = 0; trial < 3000; ++trial) {
     Case c = randomCase(rng);
-    std::vector<double> u = trial % 2 ? brute::uniform(rng, c.m, -3, 3)
-                                      : brute::tied(rng, c.m, 2 + trial % 5);
+    std::vector<double> u = randomScores(rng, c.m, trial);
     std::vector<int32_t> idx =
         ref::causalTopK(u.data(), c.m, c.n, c.k, c.window);
     std::vector<double> tau =
