@@ -35,6 +35,13 @@ c++ -std=c++17 -O2 -DSPARSEK_RUN_ON_GPU -Iinclude examples/run_layer.cpp "$OUT/l
   -Wl,-rpath,'$ORIGIN' -L"$CUDA_STUBS" -lcuda -o "$OUT/run_layer_cuda"
 rm -f "$OUT/layer_cuda.o"
 
+# Every op on its own (test/Integration/GPU/Inputs/ops.mlir).
+"$BUILD_DIR/bin/sparsek-compile" --target=cuda test/Integration/GPU/Inputs/ops.mlir -o "$OUT/ops_cuda.o"
+c++ -std=c++17 -O2 -Iinclude test/Integration/GPU/ops_driver.cpp "$OUT/ops_cuda.o" \
+  "$BUILD_DIR/lib/libSparseKReference.a" -L"$OUT" -lsparsek_cuda_runtime \
+  -Wl,-rpath,'$ORIGIN' -L"$CUDA_STUBS" -lcuda -o "$OUT/gpu_ops"
+rm -f "$OUT/ops_cuda.o"
+
 # The GPU benchmark layer (bench/gpu_bench.sh).
 "$BUILD_DIR/bin/sparsek-compile" --target=cuda bench/layer_gpu.mlir -o "$OUT/layer_gpu.o"
 c++ -std=c++17 -O2 -Iinclude bench/gpu_layer_bench.cpp "$OUT/layer_gpu.o" \

@@ -16,9 +16,11 @@ run() { # name, command...
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 run "gpu smoke (MLIR cubin + runtime)" "$D/gpu_smoke"
 run "example layer on the GPU vs reference" "$D/run_layer_cuda"
+run "every op on the GPU vs reference" "$D/gpu_ops"
 if command -v compute-sanitizer >/dev/null; then
   # The smoke test loads a corrupt image on purpose: count memory errors only.
   run "gpu smoke under memcheck" compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 "$D/gpu_smoke"
+  run "every op under memcheck" compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 "$D/gpu_ops"
   run "example layer under memcheck" timeout 400 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 "$D/run_layer_cuda"
 fi
 echo
