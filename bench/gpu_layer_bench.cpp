@@ -6,14 +6,20 @@
 // of `repeats` calls.
 //
 //   gpu_layer_bench N [repeats]  ->  "sparsek_gpu N <n> median_ms <t>"
+//   gpu_layer_bench N 1 check    ->  also compares every output with the
+//                                    reference library (double precision,
+//                                    on this machine's CPU)
 
 #include "sparsek-c/CudaRuntime.h"
 #include "sparsek-c/MemRef.h"
+#include "sparsek/Reference/Reference.h"
 #include "sparsek/Support/Float16.h"
 #include "sparsek/Support/MemRefDescriptor.h"
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -40,6 +46,7 @@ int main(int argc, char **argv) {
     return 2;
   const int64_t n = std::atoll(argv[1]);
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
+  const bool checkOutputs = argc > 3 && std::strcmp(argv[3], "check") == 0;
   const int64_t b = 1, hq = 8, hkv = 2, d = 128;
   std::mt19937_64 rng(1);
   std::normal_distribution<float> dist(0, 1);
@@ -76,5 +83,36 @@ int main(int argc, char **argv) {
   std::sort(ms.begin(), ms.end());
   std::printf("sparsek_gpu N %lld median_ms %.3f\n", static_cast<long long>(n),
               ms[ms.size() / 2]);
+  if (!checkOutputs)
+    return 0;
+
+  // The layer of bench/layer_gpu.mlir: k = 256, window = 512, gate kv.
+  mgpuMemcpy(out.data(), oD.aligned, out.size() * sizeof(uint16_t), nullptr);
+  mgpuStreamSynchronize(nullptr);
+  auto widen = [](const std::vector<uint16_t> &h) {
+    std::vector<double> r(h.size());
+    for (size_t i = 0; i < h.size(); ++i)
+      r[i] = sparsek::fromBF16(h[i]);
+    return r;
+  };
+  std::vector<double> ud(u.begin(), u.end());
+  sparsek::ref::AttentionShape s{b, hq, hkv, n, n, d, d};
+  std::vector<double> want = sparsek::ref::attention(
+      s, widen(q), widen(k), widen(v), ud, 256, 512, true,
+      1.0 / std::sqrt(static_cast<double>(d)), sparsek::ref::Gate::KV);
+  double maxErr = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    double got = sparsek::fromBF16(out[i]);
+    double err = std::fabs(got - want[i]);
+    if (!(err <= 1e-2 + 1e-2 * std::fabs(want[i]))) {
+      std::printf("sparsek_gpu N %lld check FAIL at %zu: got %g want %g\n",
+                  static_cast<long long>(n), i, got, want[i]);
+      return 1;
+    }
+    maxErr = std::fmax(maxErr, err);
+  }
+  std::printf("sparsek_gpu N %lld check PASS: %zu outputs, max abs error %.3g "
+              "(bf16 tolerance 1e-2 + 1e-2|ref|)\n",
+              static_cast<long long>(n), want.size(), maxErr);
   return 0;
 }

@@ -45,7 +45,7 @@ rm -f "$OUT/ops_cuda.o"
 # The GPU benchmark layer (bench/gpu_bench.sh).
 "$BUILD_DIR/bin/sparsek-compile" --target=cuda bench/layer_gpu.mlir -o "$OUT/layer_gpu.o"
 c++ -std=c++17 -O2 -Iinclude bench/gpu_layer_bench.cpp "$OUT/layer_gpu.o" \
-  -L"$OUT" -lsparsek_cuda_runtime -Wl,-rpath,'$ORIGIN' -L"$CUDA_STUBS" -lcuda \
+  "$BUILD_DIR/lib/libSparseKReference.a" -L"$OUT" -lsparsek_cuda_runtime -Wl,-rpath,'$ORIGIN' -L"$CUDA_STUBS" -lcuda \
   -o "$OUT/gpu_layer_bench"
 rm -f "$OUT/layer_gpu.o"
 ls -la "$OUT"
