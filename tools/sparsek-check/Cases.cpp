@@ -1,0 +1,505 @@
+//===- Cases.cpp - sparsek-check cases, inputs, references ------*- C++ -*-===//
+
+#include "Cases.h"
+
+#include "sparsek/Support/Float16.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <sstream>
+
+namespace sparsek::check {
+
+const char *dtypeName(Dtype t) {
+  return t == Dtype::F32 ? "f32" : t == Dtype::F16 ? "f16" : "bf16";
+}
+
+const char *gateName(ref::Gate g) {
+  switch (g) {
+  case ref::Gate::KV:
+    return "kv";
+  case ref::Gate::V:
+    return "v";
+  case ref::Gate::Logit:
+    return "logit";
+  case ref::Gate::None:
+    return "none";
+  }
+  return "?";
+}
+
+std::string describe(const Case &c) {
+  std::ostringstream os;
+  os << c.op << " b=" << c.b;
+  if (c.op == "score")
+    os << " hkv=" << c.hkv << " m=" << c.m << " c=" << c.c;
+  else if (c.op == "mask")
+    os << " rows=" << c.b * c.hkv << " n=" << c.m << " k=" << c.k;
+  else if (c.op == "threshold" || c.op == "topk")
+    os << " hkv=" << c.hkv << " n=" << c.n << " m=" << c.m << " k=" << c.k
+       << " w=" << c.w;
+  else
+    os << " hq=" << c.hq << " hkv=" << c.hkv << " n=" << c.n << " m=" << c.m
+       << " d=" << c.d << " dv=" << c.dv << " k=" << c.k << " w=" << c.w
+       << " gate=" << gateName(c.gate) << (c.causal ? "" : " noncausal");
+  os << " " << dtypeName(c.dtype) << (c.ties ? " ties" : "")
+     << " seed=" << c.seed;
+  return os.str();
+}
+
+/// Per output element type. The inputs are rounded to the element type
+/// before the reference sees them, so these bound only the kernel's f32
+/// arithmetic and the rounding of its output.
+Tolerance tolerance(Dtype t) {
+  switch (t) {
+  case Dtype::F32:
+    return {1e-5, 1e-4};
+  case Dtype::F16:
+    return {2e-3, 2e-3}; // output rounding 2^-11, plus f32 sums
+  case Dtype::BF16:
+    return {1e-2, 1e-2}; // output rounding 2^-8
+  }
+  return {0, 0};
+}
+
+
+size_t Buffer::count() const {
+  size_t n = 1;
+  for (int64_t s : shape)
+    n *= static_cast<size_t>(s);
+  return n;
+}
+
+std::string Buffer::type(const char *kind) const {
+  std::string t = std::string(kind) + "<";
+  for (int64_t s : shape)
+    t += std::to_string(s) + "x";
+  return t + elem + ">";
+}
+
+namespace {
+
+Buffer makeBuffer(const std::string &elem, std::vector<int64_t> shape) {
+  Buffer b;
+  b.elem = elem;
+  b.shape = std::move(shape);
+  b.width = (elem == "f16" || elem == "bf16") ? 2 : 4;
+  b.bytes.assign(b.count() * b.width, 0);
+  return b;
+}
+
+void store(Buffer &b, size_t i, double v) {
+  uint8_t *p = &b.bytes[i * b.width];
+  if (b.elem == "f32") {
+    float f = static_cast<float>(v);
+    std::memcpy(p, &f, 4);
+  } else if (b.elem == "f16") {
+    uint16_t h = toF16(static_cast<float>(v));
+    std::memcpy(p, &h, 2);
+  } else if (b.elem == "bf16") {
+    uint16_t h = toBF16(static_cast<float>(v));
+    std::memcpy(p, &h, 2);
+  } else {
+    int32_t x = static_cast<int32_t>(v);
+    std::memcpy(p, &x, 4);
+  }
+}
+
+double load(const Buffer &b, size_t i) {
+  const uint8_t *p = &b.bytes[i * b.width];
+  if (b.elem == "f32") {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+  if (b.elem == "f16" || b.elem == "bf16") {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return b.elem == "f16" ? fromF16(h) : fromBF16(h);
+  }
+  int32_t x;
+  std::memcpy(&x, p, 4);
+  return x;
+}
+
+/// Stores `vals` (rounding to the element type) and returns what is stored.
+std::vector<double> fill(Buffer &b, const std::vector<double> &vals) {
+  std::vector<double> out(vals.size());
+  for (size_t i = 0; i < vals.size(); ++i) {
+    store(b, i, vals[i]);
+    out[i] = load(b, i);
+  }
+  return out;
+}
+
+} // namespace
+
+/// Poison: NaN for floats, INT32_MAX for integers.
+void poison(Buffer &b) {
+  for (size_t i = 0; i < b.count(); ++i)
+    store(b, i, b.elem == "i32" ? 2147483647.0 : std::nan(""));
+}
+
+std::vector<double> readAll(const Buffer &b) {
+  std::vector<double> v(b.count());
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = load(b, i);
+  return v;
+}
+
+Descriptor describe(const Buffer &b, void *data) {
+  Descriptor d{data, data, 0, {}};
+  int64_t r = static_cast<int64_t>(b.shape.size()), stride = 1;
+  for (int64_t i = r - 1; i >= 0; --i) {
+    d.sizesAndStrides[i] = b.shape[i];
+    d.sizesAndStrides[r + i] = stride;
+    stride *= b.shape[i];
+  }
+  return d;
+}
+
+std::string moduleText(const Kernel &k, const std::string &name) {
+  std::ostringstream os;
+  os << "func.func @" << name << "(";
+  for (size_t i = 0; i < k.inputs.size(); ++i)
+    os << (i ? ", " : "") << "%" << k.inputs[i].first << ": "
+       << k.inputs[i].second->type("tensor");
+  for (size_t i = 0; i < k.outputs.size(); ++i)
+    os << ", %out" << i << ": " << k.outputs[i]->type("memref");
+  os << ") attributes {llvm.emit_c_interface} {\n" << k.body;
+  for (size_t i = 0; i < k.outputs.size(); ++i)
+    os << "  bufferization.materialize_in_destination %r" << i
+       << " in restrict writable %out" << i << " : ("
+       << k.outputs[i]->type("tensor") << ", " << k.outputs[i]->type("memref")
+       << ") -> ()\n";
+  os << "  return\n}\n";
+  return os.str();
+}
+
+
+/// Compares; on failure returns a message naming the worst element.
+static bool compare(const std::vector<double> &got, const std::vector<double> &want,
+             Tolerance tol, double &maxErr, std::string &why) {
+  maxErr = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    double g = got[i], w = want[i];
+    if (std::isinf(w) && g == w)
+      continue;
+    double err = std::abs(g - w);
+    if (!(err <= tol.atol + tol.rtol * std::abs(w))) { // NaN fails too
+      std::ostringstream os;
+      os << "element " << i << ": got " << g << ", want " << w;
+      why = os.str();
+      maxErr = std::isnan(err) ? err : std::max(maxErr, err);
+      return false;
+    }
+    maxErr = std::max(maxErr, err);
+  }
+  return true;
+}
+
+static std::vector<double> draw(std::mt19937_64 &rng, size_t n, double lo,
+                         double hi) {
+  std::uniform_real_distribution<double> dist(lo, hi);
+  std::vector<double> v(n);
+  for (double &x : v)
+    x = dist(rng);
+  return v;
+}
+
+/// Scores: uniform, or small half-integers with many ties.
+static std::vector<double> drawScores(std::mt19937_64 &rng, size_t n, bool ties) {
+  if (!ties)
+    return draw(rng, n, -2, 2);
+  std::uniform_int_distribution<int> dist(0, 5);
+  std::vector<double> v(n);
+  for (double &x : v)
+    x = 0.5 * dist(rng);
+  return v;
+}
+
+
+Prepared prepare(const Case &c) {
+  std::mt19937_64 rng(c.seed);
+  std::string et = dtypeName(c.dtype);
+  Tolerance tol = tolerance(c.dtype), exact{0, 0}, f32tol{1e-5, 1e-5};
+  Prepared p;
+  Kernel &k = p.kernel;
+  std::vector<double> &want = p.want, &want2 = p.want2;
+  Tolerance &outTol = p.outTol, &outTol2 = p.outTol2;
+  outTol = tol;
+  outTol2 = f32tol;
+  auto buf = [&](const std::string &e, std::vector<int64_t> s) {
+    p.buffers.push_back(std::make_unique<Buffer>(makeBuffer(e, std::move(s))));
+    return p.buffers.back().get();
+  };
+  auto attrs = [&](bool withK) {
+    std::ostringstream os;
+    os << "{";
+    if (withK)
+      os << "k = " << c.k << " : i64, ";
+    os << "window = " << c.w << " : i64}";
+    return os.str();
+  };
+
+  if (c.op == "score") {
+    Buffer *x = buf(et, {c.b, c.m, c.c}), *w = buf(et, {c.hkv, c.c}),
+           *bias = buf("f32", {c.hkv}), *u = buf("f32", {c.b, c.hkv, c.m});
+    auto xv = fill(*x, draw(rng, x->count(), -1, 1));
+    auto wv = fill(*w, draw(rng, w->count(), -1, 1));
+    auto bv = fill(*bias, draw(rng, bias->count(), -1, 1));
+    k.inputs = {{"x", x}, {"w", w}, {"bias", bias}};
+    k.outputs = {u};
+    k.body = "  %r0 = \"sparsek.score\"(%x, %w, %bias) {slope = 0.125 : f64} : (" +
+             x->type("tensor") + ", " + w->type("tensor") + ", " +
+             bias->type("tensor") + ") -> " + u->type("tensor") + "\n";
+    want = ref::score(xv, wv, bv, c.b, c.m, c.c, c.hkv, 0.125);
+    outTol = {1e-4, 1e-4}; // f32 sums of C products
+  } else if (c.op == "mask") {
+    Buffer *z = buf("f32", {c.b, c.hkv, c.m}), *p = buf("f32", z->shape),
+           *t = buf("f32", {c.b, c.hkv});
+    auto zv = fill(*z, drawScores(rng, z->count(), c.ties));
+    k.inputs = {{"z", z}};
+    k.outputs = {p, t};
+    k.body = "  %r0, %r1 = \"sparsek.mask\"(%z) {k = " + std::to_string(c.k) +
+             " : i64} : (" + z->type("tensor") + ") -> (" + p->type("tensor") +
+             ", " + t->type("tensor") + ")\n";
+    ref::sparsekRows(zv, c.b * c.hkv, c.m, c.k, want, want2);
+    outTol = f32tol;
+  } else if (c.op == "threshold" || c.op == "topk") {
+    Buffer *u = buf("f32", {c.b, c.hkv, c.m});
+    auto uv = fill(*u, drawScores(rng, u->count(), c.ties));
+    bool thr = c.op == "threshold";
+    Buffer *out = thr ? buf("f32", {c.b, c.hkv, c.n})
+                      : buf("i32", {c.b, c.hkv, c.n, c.k});
+    k.inputs = {{"u", u}};
+    k.outputs = {out};
+    k.body = "  %r0 = \"sparsek." + c.op + "\"(%u) " + attrs(true) + " : (" +
+             u->type("tensor") + ") -> " + out->type("tensor") + "\n";
+    if (thr) {
+      want = ref::thresholds(uv, c.b, c.hkv, c.m, c.n, c.k, c.w);
+      outTol = f32tol;
+    } else {
+      auto idx = ref::topk(uv, c.b, c.hkv, c.m, c.n, c.k, c.w);
+      want.assign(idx.begin(), idx.end());
+      outTol = exact;
+    }
+  } else {
+    bool gathered = c.op == "gathered_attention";
+    Buffer *q = buf(et, {c.b, c.hq, c.n, c.d}),
+           *key = buf(et, {c.b, c.hkv, c.m, c.d}),
+           *value = buf(et, {c.b, c.hkv, c.m, c.dv}),
+           *u = buf("f32", {c.b, c.hkv, c.m}),
+           *out = buf(et, {c.b, c.hq, c.n, c.dv});
+    auto qv = fill(*q, draw(rng, q->count(), -1, 1));
+    auto kv = fill(*key, draw(rng, key->count(), -1, 1));
+    auto vv = fill(*value, draw(rng, value->count(), -1, 1));
+    auto uv = fill(*u, drawScores(rng, u->count(), c.ties));
+    ref::AttentionShape s{c.b, c.hq, c.hkv, c.n, c.m, c.d, c.dv};
+    double scale = 1.0 / std::sqrt(static_cast<double>(c.d));
+    std::string gateAttr =
+        std::string("gate = #sparsek.gate<") + gateName(c.gate) + ">";
+    k.outputs = {out};
+    if (gathered) {
+      Buffer *idx = buf("i32", {c.b, c.hkv, c.n, c.k}),
+             *tau = buf("f32", {c.b, c.hkv, c.n});
+      auto iv = ref::topk(uv, c.b, c.hkv, c.m, c.n, c.k, c.w);
+      auto tv = fill(*tau, ref::thresholds(uv, c.b, c.hkv, c.m, c.n, c.k, c.w));
+      fill(*idx, std::vector<double>(iv.begin(), iv.end()));
+      k.inputs = {{"q", q},     {"key", key}, {"value", value},
+                  {"u", u},     {"idx", idx}, {"tau", tau}};
+      k.body = "  %r0 = \"sparsek.gathered_attention\"(%q, %key, %value, %u, "
+               "%idx, %tau) {window = " +
+               std::to_string(c.w) + " : i64, " + gateAttr + "} : (" +
+               q->type("tensor") + ", " + key->type("tensor") + ", " +
+               value->type("tensor") + ", " + u->type("tensor") + ", " +
+               idx->type("tensor") + ", " + tau->type("tensor") + ") -> " +
+               out->type("tensor") + "\n";
+      want = ref::gatheredAttention(s, qv, kv, vv, uv, iv, c.k, tv, c.w, scale,
+                                    c.gate);
+    } else {
+      k.inputs = {{"q", q}, {"key", key}, {"value", value}, {"u", u}};
+      k.body = "  %r0 = \"sparsek.attention\"(%q, %key, %value, %u) {k = " +
+               std::to_string(c.k) + " : i64, window = " +
+               std::to_string(c.w) + " : i64, causal = " +
+               (c.causal ? "true" : "false") + ", " + gateAttr + "} : (" +
+               q->type("tensor") + ", " + key->type("tensor") + ", " +
+               value->type("tensor") + ", " + u->type("tensor") + ") -> " +
+               out->type("tensor") + "\n";
+      want = ref::attention(s, qv, kv, vv, uv, c.k, c.w, c.causal, scale,
+                            c.gate);
+    }
+  }
+
+  return p;
+}
+
+bool verify(Prepared &p, std::string &detail) {
+  Kernel &k = p.kernel;
+  Tolerance &outTol = p.outTol, &outTol2 = p.outTol2;
+  std::vector<double> &want = p.want, &want2 = p.want2;
+  double err = 0, err2 = 0;
+  std::string why;
+  bool ok = compare(readAll(*k.outputs[0]), want, outTol, err, why);
+  if (ok && k.outputs.size() > 1)
+    ok = compare(readAll(*k.outputs[1]), want2, outTol2, err2, why);
+  std::ostringstream os;
+  os << "max_err=" << std::max(err, err2) << " tol=" << outTol.atol << "+"
+     << outTol.rtol << "|ref|";
+  if (!ok)
+    os << " (" << why << ")";
+  detail = os.str();
+  return ok;
+}
+
+
+//===----------------------------------------------------------------------===//
+// Grids
+//===----------------------------------------------------------------------===//
+
+static const ref::Gate kGates[] = {ref::Gate::KV, ref::Gate::V, ref::Gate::Logit,
+                            ref::Gate::None};
+static const Dtype kDtypes[] = {Dtype::F32, Dtype::F16, Dtype::BF16};
+
+/// The causal-layer grid of the CPU issue: every listed value of every
+/// parameter appears, combined by cycling through the lists.
+static std::vector<Case> attentionGrid(const std::string &op) {
+  const int64_t heads[][2] = {{2, 2}, {4, 1}, {8, 2}};
+  const int64_t nm[][2] = {{1, 1}, {7, 7}, {64, 64}, {300, 300}, {1, 300}};
+  const int64_t ds[] = {16, 64, 128};
+  std::vector<Case> cases;
+  unsigned seed = 1;
+  for (int s = 0; s < 5; ++s)
+    for (int g = 0; g < 4; ++g)
+      for (int t = 0; t < 3; ++t) {
+        int i = s * 12 + g * 3 + t;
+        Case c;
+        c.op = op;
+        c.b = 1 + i % 2;
+        c.hq = heads[i % 3][0];
+        c.hkv = heads[i % 3][1];
+        c.n = nm[s][0];
+        c.m = nm[s][1];
+        c.d = ds[(i / 2) % 3];
+        c.dv = i % 4 == 3 ? c.d / 2 : c.d; // Dv != D
+        const int64_t ks[] = {1, 3, 64, c.m + 1};
+        const int64_t ws[] = {0, 1, 16, c.m};
+        c.k = ks[(i + t) % 4];
+        c.w = ws[(i / 4 + g) % 4];
+        c.gate = kGates[g];
+        c.dtype = kDtypes[t];
+        c.ties = i % 5 == 0;
+        c.seed = seed++;
+        cases.push_back(c);
+      }
+  return cases;
+}
+
+static std::vector<Case> nonCausalGrid() {
+  std::vector<Case> cases;
+  unsigned seed = 100;
+  for (int g = 0; g < 4; ++g)
+    for (int t = 0; t < 3; ++t) {
+      Case c;
+      c.causal = false;
+      c.w = 0;
+      c.b = 1 + g % 2;
+      c.hq = g % 2 ? 4 : 8;
+      c.hkv = g % 2 ? 1 : 2;
+      c.n = t == 0 ? 1 : 48;
+      c.m = t == 2 ? 48 : 64;
+      c.d = 32;
+      c.dv = 16;
+      c.k = g == 3 ? c.m + 2 : 3 + 4 * g;
+      c.gate = kGates[g];
+      c.dtype = kDtypes[t];
+      c.ties = t == 1;
+      c.seed = seed++;
+      cases.push_back(c);
+    }
+  return cases;
+}
+
+static std::vector<Case> selectionGrid() {
+  std::vector<Case> cases;
+  unsigned seed = 200;
+  for (const char *op : {"threshold", "topk"})
+    for (int64_t m : {1, 7, 64, 300})
+      for (int nOne = 0; nOne < 2; ++nOne)
+        for (int j = 0; j < 4; ++j) {
+          Case c;
+          c.op = op;
+          c.b = 1 + j % 2;
+          c.hkv = j % 2 ? 1 : 2;
+          c.m = m;
+          c.n = nOne ? 1 : m;
+          const int64_t ks[] = {1, 3, 64, m + 1};
+          const int64_t ws[] = {16, 0, m, 1};
+          c.k = ks[j];
+          c.w = ws[(j + nOne) % 4];
+          c.ties = (j + nOne) % 2 == 0;
+          c.seed = seed++;
+          cases.push_back(c);
+        }
+  return cases;
+}
+
+static std::vector<Case> maskGrid() {
+  std::vector<Case> cases;
+  unsigned seed = 300;
+  for (int64_t n : {1, 7, 64, 300})
+    for (int64_t k : {1, 3, 64, 301}) {
+      Case c;
+      c.op = "mask";
+      c.b = 2;
+      c.hkv = 3;
+      c.m = n;
+      c.k = k;
+      c.ties = k == 3;
+      c.seed = seed++;
+      cases.push_back(c);
+    }
+  return cases;
+}
+
+static std::vector<Case> scoreGrid() {
+  std::vector<Case> cases;
+  unsigned seed = 400;
+  for (Dtype t : kDtypes)
+    for (int64_t m : {1, 64}) {
+      Case c;
+      c.op = "score";
+      c.b = 2;
+      c.hkv = 2;
+      c.m = m;
+      c.c = 48;
+      c.dtype = t;
+      c.seed = seed++;
+      cases.push_back(c);
+    }
+  return cases;
+}
+
+std::vector<Case> grid(const std::string &name) {
+  std::vector<Case> all;
+  auto add = [&](std::vector<Case> v) {
+    all.insert(all.end(), v.begin(), v.end());
+  };
+  if (name == "attention" || name == "all")
+    add(attentionGrid("attention"));
+  if (name == "gathered" || name == "all")
+    add(attentionGrid("gathered_attention"));
+  if (name == "noncausal" || name == "all")
+    add(nonCausalGrid());
+  if (name == "selection" || name == "all")
+    add(selectionGrid());
+  if (name == "mask" || name == "all")
+    add(maskGrid());
+  if (name == "score" || name == "all")
+    add(scoreGrid());
+  return all;
+}
+
+} // namespace sparsek::check

@@ -1,0 +1,103 @@
+//===- Cases.h - sparsek-check cases, inputs, references --------*- C++ -*-===//
+//
+// What a check is, independent of how the kernel runs: the cases and the
+// built-in grids, their inputs (drawn from a fixed seed and stored in the
+// element type under test), the kernel text around the op, the reference
+// outputs, and the comparison. Used by sparsek-check (JIT on the CPU) and
+// by the GPU grid driver (ahead-of-time kernels on the device). No MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSEK_TOOLS_SPARSEK_CHECK_CASES_H
+#define SPARSEK_TOOLS_SPARSEK_CHECK_CASES_H
+
+#include "sparsek/Reference/Reference.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sparsek::check {
+
+namespace ref = ::sparsek::ref;
+
+enum class Dtype { F32, F16, BF16 };
+
+struct Case {
+  std::string op = "attention";
+  int64_t b = 1, hq = 2, hkv = 2, n = 16, m = 16, d = 16, dv = 16, c = 32;
+  int64_t k = 4, w = 4;
+  ref::Gate gate = ref::Gate::KV;
+  bool causal = true, ties = false;
+  Dtype dtype = Dtype::F32;
+  unsigned seed = 1;
+};
+
+const char *dtypeName(Dtype t);
+const char *gateName(ref::Gate g);
+std::string describe(const Case &c);
+
+/// |got - ref| <= atol + rtol |ref|.
+struct Tolerance {
+  double atol, rtol;
+};
+Tolerance tolerance(Dtype t);
+
+/// A dense host buffer in one element type.
+struct Buffer {
+  std::string elem; // MLIR element type
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+  size_t width = 4;
+
+  size_t count() const;
+  std::string type(const char *kind) const;
+};
+
+/// Poison: NaN for floats, INT32_MAX for integers.
+void poison(Buffer &b);
+std::vector<double> readAll(const Buffer &b);
+
+/// A ranked memref descriptor: {allocated, aligned, offset, sizes[R],
+/// strides[R]} (docs/CallingConvention.md), for ranks up to 4.
+struct Descriptor {
+  void *allocated, *aligned;
+  int64_t offset;
+  int64_t sizesAndStrides[8];
+};
+/// Dense row-major descriptor of `b`'s shape over `data`.
+Descriptor describe(const Buffer &b, void *data);
+
+/// The kernel around one op: tensor inputs, memref outputs (destination
+/// passing), and the body computing %r0, %r1, ... from the inputs.
+struct Kernel {
+  std::vector<std::pair<std::string, Buffer *>> inputs;
+  std::vector<Buffer *> outputs;
+  std::string body;
+};
+/// `func.func @NAME(...) attributes {llvm.emit_c_interface}` for `k`.
+std::string moduleText(const Kernel &k, const std::string &name);
+
+/// A case ready to run: buffers (inputs filled, outputs not yet poisoned),
+/// the kernel, and the expected outputs with their tolerances.
+struct Prepared {
+  std::vector<std::unique_ptr<Buffer>> buffers;
+  Kernel kernel;
+  std::vector<double> want, want2;
+  Tolerance outTol{0, 0}, outTol2{0, 0};
+};
+Prepared prepare(const Case &c);
+
+/// Compares the outputs (read back into the kernel's output buffers) with
+/// the expected ones; `detail` gets the error and tolerance.
+bool verify(Prepared &p, std::string &detail);
+
+/// The built-in grids: attention, gathered, noncausal, selection, mask,
+/// score, all. Empty for an unknown name.
+std::vector<Case> grid(const std::string &name);
+
+} // namespace sparsek::check
+
+#endif // SPARSEK_TOOLS_SPARSEK_CHECK_CASES_H
