@@ -42,6 +42,15 @@ c++ -std=c++17 -O2 -Iinclude test/Integration/GPU/ops_driver.cpp "$OUT/ops_cuda.
   -Wl,-rpath,'$ORIGIN' -L"$CUDA_STUBS" -lcuda -o "$OUT/gpu_ops"
 rm -f "$OUT/ops_cuda.o"
 
+# The CPU issue's whole grid (218 cases) as one CUDA library, and the
+# driver that regenerates each case's inputs and reference on the device.
+"$BUILD_DIR/bin/sparsek-check" --grid=all --emit-module="$OUT/grid.mlir" >/dev/null
+"$BUILD_DIR/bin/sparsek-compile" --target=cuda "$OUT/grid.mlir" -o "$OUT/grid_cuda.o"
+c++ -std=c++17 -O2 -Iinclude tools/sparsek-check/gpu-grid.cpp tools/sparsek-check/Cases.cpp \
+  "$OUT/grid_cuda.o" "$BUILD_DIR/lib/libSparseKReference.a" -L"$OUT" -lsparsek_cuda_runtime \
+  -Wl,-rpath,'$ORIGIN' -L"$CUDA_STUBS" -lcuda -rdynamic -ldl -o "$OUT/gpu_grid"
+rm -f "$OUT/grid.mlir" "$OUT/grid_cuda.o"
+
 # The GPU benchmark layer (bench/gpu_bench.sh).
 "$BUILD_DIR/bin/sparsek-compile" --target=cuda bench/layer_gpu.mlir -o "$OUT/layer_gpu.o"
 c++ -std=c++17 -O2 -Iinclude bench/gpu_layer_bench.cpp "$OUT/layer_gpu.o" \

@@ -17,6 +17,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader ||
 run "gpu smoke (MLIR cubin + runtime)" "$D/gpu_smoke"
 run "example layer on the GPU vs reference" "$D/run_layer_cuda"
 run "every op on the GPU vs reference" "$D/gpu_ops"
+run "CPU issue's grid on the GPU (218)" "$D/gpu_grid" all
 # Large shapes: N = 8192 and 32768, D = 128, bf16, GQA 8:2, k = 256, w = 512.
 run "layer N=8192 vs reference" "$D/gpu_layer_bench" 8192 1 check
 run "layer N=32768 vs reference" "$D/gpu_layer_bench" 32768 1 check

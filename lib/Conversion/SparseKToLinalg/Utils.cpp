@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -108,8 +109,17 @@ Value forallInsert(ImplicitLocOpBuilder &b, ValueRange ubs, Value init,
                                             ValueRange)>
                        body) {
   SmallVector<OpFoldResult> ubFolds = getAsOpFoldResult(ubs);
+  // Iterations are independent work items (rows, queries), mapped to GPU
+  // blocks in dimension order. The mapping also keeps canonicalization from
+  // inlining a single-iteration loop (B = H = 1) into the surrounding code,
+  // which on the GPU path is host code.
+  static constexpr gpu::MappingId kDims[] = {
+      gpu::MappingId::DimX, gpu::MappingId::DimY, gpu::MappingId::DimZ};
+  SmallVector<Attribute> mapping;
+  for (size_t d = 0; d < ubs.size(); ++d)
+    mapping.push_back(gpu::GPUBlockMappingAttr::get(b.getContext(), kDims[d]));
   auto forall = scf::ForallOp::create(b, ubFolds, ValueRange{init},
-                                      std::nullopt, nullptr);
+                                      b.getArrayAttr(mapping), nullptr);
   OpBuilder::InsertionGuard g(b);
   b.setInsertionPoint(forall.getTerminator());
   ForallSlice slice = body(b, forall.getInductionVars());

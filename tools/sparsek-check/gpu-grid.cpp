@@ -1,0 +1,124 @@
+//===- gpu-grid.cpp - sparsek-check's grids on the GPU ----------*- C++ -*-===//
+//
+// Runs a built-in grid (Cases.h) with kernels compiled ahead of time for
+// CUDA: `sparsek-check --grid=G --emit-module=grid.mlir`, then
+// `sparsek-compile --target=cuda grid.mlir -o grid.o`, linked here
+// (scripts/device-build.sh). Each case regenerates its inputs and reference
+// exactly as sparsek-check does on the CPU, copies them to device memory,
+// calls `_mlir_ciface_case_<i>`, and compares every output element.
+// Needs no LLVM or MLIR: the device machine has neither.
+//
+//   gpu-grid [grid]   ->  one PASS/FAIL line per case, "N passed, N failed"
+//
+//===----------------------------------------------------------------------===//
+
+#include "Cases.h"
+#include "sparsek-c/CudaRuntime.h"
+
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+extern "C" {
+void *mgpuMemAlloc(uint64_t size, void *stream, bool hostShared);
+void mgpuMemFree(void *ptr, void *stream);
+void mgpuMemcpy(void *dst, void *src, size_t size, void *stream);
+void mgpuStreamSynchronize(void *stream);
+}
+
+using namespace sparsek::check;
+
+namespace {
+
+/// Calls an entry point taking `args.size()` descriptor pointers.
+bool call(void *fn, const std::vector<void *> &a) {
+  using P = void *;
+  switch (a.size()) {
+  case 2:
+    reinterpret_cast<void (*)(P, P)>(fn)(a[0], a[1]);
+    return true;
+  case 3:
+    reinterpret_cast<void (*)(P, P, P)>(fn)(a[0], a[1], a[2]);
+    return true;
+  case 4:
+    reinterpret_cast<void (*)(P, P, P, P)>(fn)(a[0], a[1], a[2], a[3]);
+    return true;
+  case 5:
+    reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
+                                                  a[4]);
+    return true;
+  case 7:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
+                                                        a[4], a[5], a[6]);
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool runOnGPU(size_t index, Prepared &p, std::string &detail) {
+  std::string name = "_mlir_ciface_case_" + std::to_string(index);
+  void *fn = dlsym(RTLD_DEFAULT, name.c_str());
+  if (!fn) {
+    detail = "no entry point " + name;
+    return false;
+  }
+  std::vector<Buffer *> all;
+  for (auto &in : p.kernel.inputs)
+    all.push_back(in.second);
+  for (Buffer *out : p.kernel.outputs) {
+    poison(*out);
+    all.push_back(out);
+  }
+  std::vector<void *> devs;
+  std::vector<Descriptor> descs;
+  descs.reserve(all.size());
+  for (Buffer *b : all) {
+    void *dev = mgpuMemAlloc(b->bytes.size(), nullptr, false);
+    mgpuMemcpy(dev, b->bytes.data(), b->bytes.size(), nullptr);
+    devs.push_back(dev);
+    descs.push_back(describe(*b, dev));
+  }
+  std::vector<void *> args;
+  for (Descriptor &d : descs)
+    args.push_back(&d);
+  sparsekCudaResetStatus();
+  bool called = call(fn, args);
+  for (size_t i = p.kernel.inputs.size(); i < all.size(); ++i)
+    mgpuMemcpy(all[i]->bytes.data(), devs[i], all[i]->bytes.size(), nullptr);
+  mgpuStreamSynchronize(nullptr);
+  for (void *d : devs)
+    mgpuMemFree(d, nullptr);
+  if (!called) {
+    detail = "unexpected argument count " + std::to_string(args.size());
+    return false;
+  }
+  if (sparsekCudaGetStatus() != 0) {
+    detail = std::string("CUDA error ") + sparsekCudaGetStatusName();
+    return false;
+  }
+  return verify(p, detail);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::vector<Case> cases = grid(argc > 1 ? argv[1] : "all");
+  if (cases.empty()) {
+    std::fprintf(stderr, "gpu-grid: unknown grid\n");
+    return 2;
+  }
+  int passed = 0, failed = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Prepared p = prepare(cases[i]);
+    std::string detail;
+    bool ok = runOnGPU(i, p, detail);
+    (ok ? passed : failed)++;
+    std::printf("%s gpu %s %s\n", ok ? "PASS" : "FAIL",
+                describe(cases[i]).c_str(), detail.c_str());
+  }
+  std::printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
