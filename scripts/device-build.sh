@@ -46,7 +46,7 @@ rm -f "$OUT/ops_cuda.o"
 # driver that regenerates each case's inputs and reference on the device.
 "$BUILD_DIR/bin/sparsek-check" --grid=all --emit-module="$OUT/grid.mlir" >/dev/null
 "$BUILD_DIR/bin/sparsek-compile" --target=cuda "$OUT/grid.mlir" -o "$OUT/grid_cuda.o"
-c++ -std=c++17 -O2 -Iinclude tools/sparsek-check/gpu-grid.cpp tools/sparsek-check/Cases.cpp \
+c++ -std=c++17 -O2 -Iinclude tools/sparsek-gpu-grid/gpu-grid.cpp tools/sparsek-check/Cases.cpp \
   "$OUT/grid_cuda.o" "$BUILD_DIR/lib/libSparseKReference.a" -L"$OUT" -lsparsek_cuda_runtime \
   -Wl,-rpath,'$ORIGIN' -L"$CUDA_STUBS" -lcuda -rdynamic -ldl -o "$OUT/gpu_grid"
 rm -f "$OUT/grid.mlir" "$OUT/grid_cuda.o"

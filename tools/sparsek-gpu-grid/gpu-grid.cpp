@@ -6,13 +6,15 @@
 // (scripts/device-build.sh). Each case regenerates its inputs and reference
 // exactly as sparsek-check does on the CPU, copies them to device memory,
 // calls `_mlir_ciface_case_<i>`, and compares every output element.
-// Needs no LLVM or MLIR: the device machine has neither.
+// Needs no LLVM or MLIR: the device machine has neither. Built by
+// scripts/device-build.sh (with the CUDA toolkit), not by CMake: it links
+// the grid's kernels, which exist only once sparsek-compile has run.
 //
 //   gpu-grid [grid]   ->  one PASS/FAIL line per case, "N passed, N failed"
 //
 //===----------------------------------------------------------------------===//
 
-#include "Cases.h"
+#include "../sparsek-check/Cases.h"
 #include "sparsek-c/CudaRuntime.h"
 
 #include <dlfcn.h>
