@@ -14,9 +14,9 @@
 namespace sparsek {
 
 /// A descriptor of type `Desc` (e.g. SparseKMemRef4DF32) for the dense
-/// row-major buffer `data` of the given shape.
-template <typename Desc, typename T>
-Desc describeDense(T *data, std::initializer_list<int64_t> shape) {
+/// row-major buffer `data` whose sizes are `shape` (any range of int64_t).
+template <typename Desc, typename T, typename Shape>
+Desc describeDense(T *data, const Shape &shape) {
   Desc d{data, data, 0, {}, {}};
   int r = 0;
   for (int64_t s : shape)
@@ -27,6 +27,11 @@ Desc describeDense(T *data, std::initializer_list<int64_t> shape) {
     stride *= d.sizes[i];
   }
   return d;
+}
+
+template <typename Desc, typename T>
+Desc describeDense(T *data, std::initializer_list<int64_t> shape) {
+  return describeDense<Desc, T, std::initializer_list<int64_t>>(data, shape);
 }
 
 } // namespace sparsek

@@ -2,6 +2,8 @@
 // under mlir-runner. Expected values come from the reference library
 // (sparsek::ref) on the same inputs.
 // RUN: sparsek-opt %s --sparsek-cpu-pipeline | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils | FileCheck %s
+// The same through scf.parallel (option parallel=1).
+// RUN: sparsek-opt %s --sparsek-cpu-pipeline="parallel=1" | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils | FileCheck %s
 
 func.func private @printMemrefF32(memref<*xf32>)
 func.func private @printMemrefI32(memref<*xi32>)

@@ -7,6 +7,7 @@
 #include "sparsek-c/MemRef.h"
 #include "sparsek/Reference/Reference.h"
 #include "sparsek/Support/Float16.h"
+#include "sparsek/Support/MemRefDescriptor.h"
 
 #include <cmath>
 #include <cstdio>
@@ -27,7 +28,7 @@ namespace ref = sparsek::ref;
 const int64_t B = 2, HKV = 2, HQ = 8, N = 300, C = 48, D = 64, DV = 32, K = 16,
               W = 24;
 
-/// A device buffer with its host mirror; passed as a ranked descriptor.
+/// A device buffer with its host mirror and its ranked descriptor.
 template <typename T, int R> struct Dev {
   std::vector<int64_t> shape;
   std::vector<T> host;
@@ -43,14 +44,7 @@ template <typename T, int R> struct Dev {
       n *= x;
     host.assign(n, fill);
     dev = static_cast<T *>(mgpuMemAlloc(n * sizeof(T), nullptr, false));
-    desc.allocated = desc.aligned = dev;
-    desc.offset = 0;
-    int64_t stride = 1;
-    for (int i = R - 1; i >= 0; --i) {
-      desc.sizes[i] = shape[i];
-      desc.strides[i] = stride;
-      stride *= shape[i];
-    }
+    desc = sparsek::describeDense<Desc>(dev, shape);
   }
   ~Dev() { mgpuMemFree(dev, nullptr); }
   void upload() {
@@ -60,7 +54,6 @@ template <typename T, int R> struct Dev {
     mgpuMemcpy(host.data(), dev, host.size() * sizeof(T), nullptr);
     mgpuStreamSynchronize(nullptr);
   }
-  Desc *operator&() { return &desc; }
 };
 
 std::mt19937_64 rng(5);
@@ -139,7 +132,7 @@ int main() {
     auto xv = randBF16(x), wv = randBF16(w);
     auto bv = randF32(bias, false);
     u.upload();
-    _mlir_ciface_score(&x, &w, &bias, &u);
+    _mlir_ciface_score(&x.desc, &w.desc, &bias.desc, &u.desc);
     u.download();
     check("score", u.host, ref::score(xv, wv, bv, B, N, C, HKV, 0.125), 1e-4,
           1e-4, readF32);
@@ -151,7 +144,7 @@ int main() {
     Dev<float, 2> tau({B, HKV}, nan);
     p.upload();
     tau.upload();
-    _mlir_ciface_mask(&scores, &p, &tau);
+    _mlir_ciface_mask(&scores.desc, &p.desc, &tau.desc);
     p.download();
     tau.download();
     std::vector<double> wp, wt;
@@ -166,8 +159,8 @@ int main() {
     Dev<int32_t, 4> idx({B, HKV, N, K}, 0x7fffffff);
     tau.upload();
     idx.upload();
-    _mlir_ciface_threshold(&scores, &tau);
-    _mlir_ciface_topk(&scores, &idx);
+    _mlir_ciface_threshold(&scores.desc, &tau.desc);
+    _mlir_ciface_topk(&scores.desc, &idx.desc);
     tau.download();
     idx.download();
     check("threshold", tau.host, tauRef, 1e-5, 1e-5, readF32);
@@ -189,7 +182,7 @@ int main() {
     tau.upload();
     Dev<uint16_t, 4> out({B, HQ, N, DV}, 0x7fc0);
     out.upload();
-    _mlir_ciface_gathered(&q, &k, &v, &scores, &idx, &tau, &out);
+    _mlir_ciface_gathered(&q.desc, &k.desc, &v.desc, &scores.desc, &idx.desc, &tau.desc, &out.desc);
     out.download();
     check("gathered_attention (logit)", out.host,
           ref::gatheredAttention(s, qv, kv, vv, uv, idxRef, K, tauUsed, W,
@@ -199,7 +192,7 @@ int main() {
   { // the non-causal layer, gate v
     Dev<uint16_t, 4> out({B, HQ, N, DV}, 0x7fc0);
     out.upload();
-    _mlir_ciface_noncausal(&q, &k, &v, &scores, &out);
+    _mlir_ciface_noncausal(&q.desc, &k.desc, &v.desc, &scores.desc, &out.desc);
     out.download();
     check("attention (non-causal, v)", out.host,
           ref::attention(s, qv, kv, vv, uv, K, 0, false, 1.0 / 8.0,
