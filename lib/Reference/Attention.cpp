@@ -16,7 +16,7 @@ std::vector<double> gatheredAttention(const AttentionShape &s,
                                       int64_t k, const std::vector<double> &tau,
                                       int64_t window, double scale, Gate gate) {
   std::vector<double> out(s.batch * s.hq * s.n * s.dv, 0.0);
-  int64_t group = s.hq / s.hkv;
+  int64_t group = s.hkv > 0 ? s.hq / s.hkv : 1;
   std::vector<int64_t> keys;   // A_i
   std::vector<double> weights; // m_ij
   std::vector<double> logits;
@@ -40,7 +40,7 @@ std::vector<double> gatheredAttention(const AttentionShape &s,
           if (j < 0 || j >= s.m || inWindow)
             continue;
           keys.push_back(j);
-          weights.push_back(std::clamp(u[row * s.m + j] - t, 0.0, 1.0));
+          weights.push_back(softWeight(u[row * s.m + j], t));
         }
         const double *qi = &q[((b * s.hq + h) * s.n + i) * s.d];
         logits.assign(keys.size(), 0.0);

@@ -19,7 +19,7 @@ double sparsekThreshold(const double *z, int64_t n, int64_t k) {
 double sparsek(const double *z, int64_t n, int64_t k, double *p) {
   double tau = sparsekThreshold(z, n, k);
   for (int64_t j = 0; j < n; ++j)
-    p[j] = tau == kNegInf ? 1.0 : std::clamp(z[j] - tau, 0.0, 1.0);
+    p[j] = softWeight(z[j], tau);
   return tau;
 }
 

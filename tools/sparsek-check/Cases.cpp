@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -30,6 +31,84 @@ const char *gateName(ref::Gate g) {
   return "?";
 }
 
+const char *scoresName(Scores s) {
+  switch (s) {
+  case Scores::Uniform:
+    return "uniform";
+  case Scores::Ties:
+    return "ties";
+  case Scores::NegInf:
+    return "neginf";
+  case Scores::Huge:
+    return "huge";
+  case Scores::Equal:
+    return "equal";
+  case Scores::AllNegInf:
+    return "allneginf";
+  }
+  return "?";
+}
+
+bool isKnownOp(const std::string &op) {
+  for (const char *o : {"score", "mask", "threshold", "topk",
+                        "gathered_attention", "attention"})
+    if (op == o)
+      return true;
+  return false;
+}
+
+namespace {
+/// a * b, or -1 on overflow past 2^40 (both non-negative).
+int64_t mulCapped(int64_t a, int64_t b) {
+  const int64_t cap = int64_t(1) << 40;
+  if (a < 0 || b < 0)
+    return -1;
+  if (a != 0 && b > cap / a)
+    return -1;
+  return a * b;
+}
+} // namespace
+
+std::string checkCase(const Case &c) {
+  if (!isKnownOp(c.op))
+    return "unknown op '" + c.op +
+           "' (score, mask, threshold, topk, gathered_attention, attention)";
+  struct {
+    const char *name;
+    int64_t v, min;
+  } sizes[] = {{"b", c.b, 0},   {"hq", c.hq, 0}, {"hkv", c.hkv, 0},
+               {"n", c.n, 0},   {"m", c.m, 0},   {"d", c.d, 1},
+               {"dv", c.dv, 1}, {"c", c.c, 0},   {"k", c.k, 1},
+               {"w", c.w, 0}};
+  for (auto &s : sizes)
+    if (s.v < s.min)
+      return std::string("--") + s.name + " must be >= " +
+             std::to_string(s.min) + ", got " + std::to_string(s.v);
+  bool attention = c.op == "attention" || c.op == "gathered_attention";
+  if ((attention || c.op == "threshold" || c.op == "topk") && c.n > c.m)
+    return "query length n = " + std::to_string(c.n) +
+           " exceeds KV length m = " + std::to_string(c.m) +
+           " (N <= M is required)";
+  if (attention && (c.hkv == 0 ? c.hq != 0 : c.hq % c.hkv != 0))
+    return "hq = " + std::to_string(c.hq) + " must be a multiple of hkv = " +
+           std::to_string(c.hkv);
+  if (c.op == "attention" && !c.causal && c.w != 0)
+    return "a non-causal layer needs w = 0";
+  if (!(c.qkAmp > 0) || !std::isfinite(c.qkAmp))
+    return "--qk-amp must be a finite number > 0";
+  // Every buffer of the case must fit: the largest of them.
+  int64_t rows = mulCapped(mulCapped(c.b, std::max(c.hq, c.hkv)),
+                           std::max(c.n, c.m));
+  int64_t largest = std::max({mulCapped(rows, std::max({c.d, c.dv, c.k})),
+                              mulCapped(mulCapped(c.b, c.m), c.c),
+                              mulCapped(mulCapped(c.b, c.hkv), c.m)});
+  const int64_t limit = int64_t(1) << 27;
+  if (rows < 0 || largest < 0 || largest > limit)
+    return "the case is too large to run here (a buffer of more than 2^27 "
+           "elements)";
+  return "";
+}
+
 std::string describe(const Case &c) {
   std::ostringstream os;
   os << c.op << " b=" << c.b;
@@ -44,8 +123,12 @@ std::string describe(const Case &c) {
     os << " hq=" << c.hq << " hkv=" << c.hkv << " n=" << c.n << " m=" << c.m
        << " d=" << c.d << " dv=" << c.dv << " k=" << c.k << " w=" << c.w
        << " gate=" << gateName(c.gate) << (c.causal ? "" : " noncausal");
-  os << " " << dtypeName(c.dtype) << (c.ties ? " ties" : "")
-     << " seed=" << c.seed;
+  os << " " << dtypeName(c.dtype);
+  if (c.scores != Scores::Uniform)
+    os << " " << scoresName(c.scores);
+  if (c.qkAmp != 1.0)
+    os << " qk=" << c.qkAmp;
+  os << " seed=" << c.seed;
   return os.str();
 }
 
@@ -209,14 +292,35 @@ static std::vector<double> draw(std::mt19937_64 &rng, size_t n, double lo,
   return v;
 }
 
-/// Scores: uniform, or small half-integers with many ties.
-static std::vector<double> drawScores(std::mt19937_64 &rng, size_t n, bool ties) {
-  if (!ties)
-    return draw(rng, n, -2, 2);
-  std::uniform_int_distribution<int> dist(0, 5);
-  std::vector<double> v(n);
-  for (double &x : v)
-    x = 0.5 * dist(rng);
+/// Scores of the given kind (see Scores).
+static std::vector<double> drawScores(std::mt19937_64 &rng, size_t n,
+                                      Scores kind) {
+  std::vector<double> v = draw(rng, n, -2, 2);
+  std::uniform_int_distribution<int> level(0, 5), pick(0, 5);
+  const double huge[] = {1e30, -1e30, 3e38, -3e38};
+  for (double &x : v) {
+    switch (kind) {
+    case Scores::Uniform:
+      break;
+    case Scores::Ties:
+      x = 0.5 * level(rng);
+      break;
+    case Scores::NegInf:
+      if (pick(rng) < 2)
+        x = -std::numeric_limits<double>::infinity();
+      break;
+    case Scores::Huge:
+      if (int p = pick(rng); p < 4)
+        x = huge[p] * (0.5 + 0.5 * std::abs(x) / 2);
+      break;
+    case Scores::Equal:
+      x = 0.75;
+      break;
+    case Scores::AllNegInf:
+      x = -std::numeric_limits<double>::infinity();
+      break;
+    }
+  }
   return v;
 }
 
@@ -260,7 +364,7 @@ Prepared prepare(const Case &c) {
   } else if (c.op == "mask") {
     Buffer *z = buf("f32", {c.b, c.hkv, c.m}), *p = buf("f32", z->shape),
            *t = buf("f32", {c.b, c.hkv});
-    auto zv = fill(*z, drawScores(rng, z->count(), c.ties));
+    auto zv = fill(*z, drawScores(rng, z->count(), c.scores));
     k.inputs = {{"z", z}};
     k.outputs = {p, t};
     k.body = "  %r0, %r1 = \"sparsek.mask\"(%z) {k = " + std::to_string(c.k) +
@@ -270,7 +374,7 @@ Prepared prepare(const Case &c) {
     outTol = f32tol;
   } else if (c.op == "threshold" || c.op == "topk") {
     Buffer *u = buf("f32", {c.b, c.hkv, c.m});
-    auto uv = fill(*u, drawScores(rng, u->count(), c.ties));
+    auto uv = fill(*u, drawScores(rng, u->count(), c.scores));
     bool thr = c.op == "threshold";
     Buffer *out = thr ? buf("f32", {c.b, c.hkv, c.n})
                       : buf("i32", {c.b, c.hkv, c.n, c.k});
@@ -293,10 +397,10 @@ Prepared prepare(const Case &c) {
            *value = buf(et, {c.b, c.hkv, c.m, c.dv}),
            *u = buf("f32", {c.b, c.hkv, c.m}),
            *out = buf(et, {c.b, c.hq, c.n, c.dv});
-    auto qv = fill(*q, draw(rng, q->count(), -1, 1));
-    auto kv = fill(*key, draw(rng, key->count(), -1, 1));
+    auto qv = fill(*q, draw(rng, q->count(), -c.qkAmp, c.qkAmp));
+    auto kv = fill(*key, draw(rng, key->count(), -c.qkAmp, c.qkAmp));
     auto vv = fill(*value, draw(rng, value->count(), -1, 1));
-    auto uv = fill(*u, drawScores(rng, u->count(), c.ties));
+    auto uv = fill(*u, drawScores(rng, u->count(), c.scores));
     ref::AttentionShape s{c.b, c.hq, c.hkv, c.n, c.m, c.d, c.dv};
     double scale = 1.0 / std::sqrt(static_cast<double>(c.d));
     std::string gateAttr =
@@ -390,7 +494,7 @@ static std::vector<Case> attentionGrid(const std::string &op) {
         c.w = ws[(i / 4 + g) % 4];
         c.gate = kGates[g];
         c.dtype = kDtypes[t];
-        c.ties = i % 5 == 0;
+        c.scores = i % 5 == 0 ? Scores::Ties : Scores::Uniform;
         c.seed = seed++;
         cases.push_back(c);
       }
@@ -415,7 +519,7 @@ static std::vector<Case> nonCausalGrid() {
       c.k = g == 3 ? c.m + 2 : 3 + 4 * g;
       c.gate = kGates[g];
       c.dtype = kDtypes[t];
-      c.ties = t == 1;
+      c.scores = t == 1 ? Scores::Ties : Scores::Uniform;
       c.seed = seed++;
       cases.push_back(c);
     }
@@ -439,7 +543,7 @@ static std::vector<Case> selectionGrid() {
           const int64_t ws[] = {16, 0, m, 1};
           c.k = ks[j];
           c.w = ws[(j + nOne) % 4];
-          c.ties = (j + nOne) % 2 == 0;
+          c.scores = (j + nOne) % 2 == 0 ? Scores::Ties : Scores::Uniform;
           c.seed = seed++;
           cases.push_back(c);
         }
@@ -457,7 +561,7 @@ static std::vector<Case> maskGrid() {
       c.hkv = 3;
       c.m = n;
       c.k = k;
-      c.ties = k == 3;
+      c.scores = k == 3 ? Scores::Ties : Scores::Uniform;
       c.seed = seed++;
       cases.push_back(c);
     }
@@ -482,6 +586,119 @@ static std::vector<Case> scoreGrid() {
   return cases;
 }
 
+/// Numerical and shape edge cases: infinite, huge, equal scores; huge
+/// logits; empty, single-token and degenerate shapes.
+static std::vector<Case> edgeGrid() {
+  std::vector<Case> cases;
+  unsigned seed = 500;
+  auto add = [&](Case c) {
+    c.seed = seed++;
+    cases.push_back(c);
+  };
+  const Scores kinds[] = {Scores::NegInf, Scores::Huge, Scores::Equal,
+                          Scores::AllNegInf};
+  for (int s = 0; s < 4; ++s) {
+    for (const char *op : {"threshold", "topk", "mask"}) {
+      Case c;
+      c.op = op;
+      c.b = 2;
+      c.hkv = 2;
+      c.n = op == std::string("mask") ? 1 : 40;
+      c.m = 57;
+      c.k = 1 + 3 * s;
+      c.w = s % 2 ? 0 : 5;
+      c.scores = kinds[s];
+      add(c);
+    }
+    for (int g = 0; g < 4; ++g) {
+      Case c;
+      c.hq = 4;
+      c.hkv = 2;
+      c.n = 33;
+      c.m = 45;
+      c.d = 16;
+      c.dv = 8;
+      c.k = 3 + s;
+      c.w = g % 2 ? 4 : 1;
+      c.gate = kGates[g];
+      c.dtype = kDtypes[(s + g) % 3];
+      c.scores = kinds[s];
+      add(c);
+    }
+    Case ga;
+    ga.op = "gathered_attention";
+    ga.n = ga.m = 30;
+    ga.k = 5;
+    ga.w = 3;
+    ga.gate = kGates[s];
+    ga.scores = kinds[s];
+    add(ga);
+    Case nc;
+    nc.causal = false;
+    nc.w = 0;
+    nc.n = 9;
+    nc.m = 21;
+    nc.k = 4;
+    nc.gate = kGates[(s + 1) % 4];
+    nc.scores = kinds[s];
+    add(nc);
+  }
+  // Huge logits: q and key entries near 1e3 (f16, bf16) and 1e18 (f32).
+  for (int t = 0; t < 3; ++t)
+    for (ref::Gate g : {ref::Gate::KV, ref::Gate::Logit}) {
+      Case c;
+      c.dtype = kDtypes[t];
+      c.qkAmp = t == 0 ? 1e18 : 1e3;
+      c.n = c.m = 40;
+      c.d = 64;
+      c.gate = g;
+      c.k = 6;
+      c.w = 5;
+      add(c);
+    }
+  // Shapes: one token (with -inf scores: only the window key remains),
+  // empty sequences, k and window beyond M, D = 1, Dv = 1.
+  for (int g = 0; g < 4; ++g) {
+    Case one;
+    one.n = one.m = 1;
+    one.w = 1;
+    one.gate = kGates[g];
+    one.scores = Scores::AllNegInf;
+    add(one);
+  }
+  for (const char *op : {"threshold", "topk", "mask", "score",
+                         "gathered_attention", "attention"}) {
+    Case empty;
+    empty.op = op;
+    empty.n = empty.m = 0;
+    add(empty);
+  }
+  Case noncausalEmpty;
+  noncausalEmpty.causal = false;
+  noncausalEmpty.w = 0;
+  noncausalEmpty.n = noncausalEmpty.m = 0;
+  add(noncausalEmpty);
+  Case bigK;
+  bigK.n = 5;
+  bigK.m = 12;
+  bigK.k = 40;
+  bigK.w = 30;
+  add(bigK);
+  Case d1;
+  d1.d = d1.dv = 1;
+  d1.n = d1.m = 20;
+  d1.dtype = Dtype::BF16;
+  add(d1);
+  Case n1;
+  n1.n = 1;
+  n1.m = 64;
+  n1.k = 7;
+  n1.w = 9;
+  n1.scores = Scores::Huge;
+  add(n1);
+  return cases;
+}
+
 std::vector<Case> grid(const std::string &name) {
   std::vector<Case> all;
   auto add = [&](std::vector<Case> v) {
@@ -499,6 +716,8 @@ std::vector<Case> grid(const std::string &name) {
     add(maskGrid());
   if (name == "score" || name == "all")
     add(scoreGrid());
+  if (name == "edge" || name == "all")
+    add(edgeGrid());
   return all;
 }
 

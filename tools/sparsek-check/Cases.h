@@ -25,19 +25,39 @@ namespace ref = ::sparsek::ref;
 
 enum class Dtype { F32, F16, BF16 };
 
+/// How scores (u, or z for mask) are drawn:
+/// - Uniform: uniform in [-2, 2];
+/// - Ties: half-integers 0..2.5, many ties;
+/// - NegInf: uniform with about a third -inf;
+/// - Huge: a mix of +-1e30, +-3e38 (near the f32 limit) and small values;
+/// - Equal: every score the same;
+/// - AllNegInf: every score -inf.
+enum class Scores { Uniform, Ties, NegInf, Huge, Equal, AllNegInf };
+
 struct Case {
   std::string op = "attention";
   int64_t b = 1, hq = 2, hkv = 2, n = 16, m = 16, d = 16, dv = 16, c = 32;
   int64_t k = 4, w = 4;
   ref::Gate gate = ref::Gate::KV;
-  bool causal = true, ties = false;
+  bool causal = true;
+  Scores scores = Scores::Uniform;
+  /// q and key entries are uniform in [-qkAmp, qkAmp] (huge logits: 1e3 in
+  /// f16/bf16, 1e18 in f32).
+  double qkAmp = 1.0;
   Dtype dtype = Dtype::F32;
   unsigned seed = 1;
 };
 
 const char *dtypeName(Dtype t);
 const char *gateName(ref::Gate g);
+const char *scoresName(Scores s);
 std::string describe(const Case &c);
+
+/// The ops a case may name.
+bool isKnownOp(const std::string &op);
+/// Empty when `c` is a case the op's verifier accepts and small enough to
+/// run here; otherwise why not.
+std::string checkCase(const Case &c);
 
 /// |got - ref| <= atol + rtol |ref|.
 struct Tolerance {
@@ -95,7 +115,8 @@ Prepared prepare(const Case &c);
 bool verify(Prepared &p, std::string &detail);
 
 /// The built-in grids: attention, gathered, noncausal, selection, mask,
-/// score, all. Empty for an unknown name.
+/// score, edge (numerical and shape edge cases), all. Empty for an unknown
+/// name.
 std::vector<Case> grid(const std::string &name);
 
 } // namespace sparsek::check

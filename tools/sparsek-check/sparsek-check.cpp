@@ -45,7 +45,7 @@ namespace {
 
 llvm::cl::opt<std::string> clGrid(
     "grid", llvm::cl::desc("Run a built-in grid: attention, noncausal, "
-                           "gathered, selection, mask, score, large, all"),
+                           "gathered, selection, mask, score, edge, all"),
     llvm::cl::init(""));
 llvm::cl::opt<std::string>
     clOp("op",
@@ -77,8 +77,13 @@ llvm::cl::opt<bool> clCausal("causal", llvm::cl::init(true),
                              llvm::cl::desc("causal layer"));
 llvm::cl::opt<std::string> clDtype("dtype", llvm::cl::init("f32"),
                                    llvm::cl::desc("f32, f16 or bf16"));
-llvm::cl::opt<bool> clTies("ties", llvm::cl::init(false),
-                           llvm::cl::desc("scores drawn with many ties"));
+llvm::cl::opt<std::string> clScores(
+    "scores", llvm::cl::init("uniform"),
+    llvm::cl::desc("how scores are drawn: uniform, ties, neginf (a third "
+                   "-inf), huge (+-1e30, +-3e38), equal, allneginf"));
+llvm::cl::opt<double> clQkAmp(
+    "qk-amp", llvm::cl::init(1.0),
+    llvm::cl::desc("q and key entries uniform in [-qk-amp, qk-amp]"));
 llvm::cl::opt<unsigned> clSeed("seed", llvm::cl::init(1),
                                llvm::cl::desc("random seed"));
 llvm::cl::opt<std::string> clEmitModule(
@@ -167,16 +172,41 @@ Case caseFromFlags() {
   c.k = clK;
   c.w = clW;
   c.causal = clCausal;
-  c.ties = clTies;
+  c.qkAmp = clQkAmp;
   c.seed = clSeed;
-  c.gate = clGate == "v"       ? ref::Gate::V
-           : clGate == "logit" ? ref::Gate::Logit
-           : clGate == "none"  ? ref::Gate::None
-                               : ref::Gate::KV;
-  c.dtype = clDtype == "f16"    ? Dtype::F16
-            : clDtype == "bf16" ? Dtype::BF16
-                                : Dtype::F32;
   return c;
+}
+
+/// Fills the enumerated fields of `c` from their flags; false (with `why`)
+/// on a value no case has.
+bool parseEnums(Case &c, std::string &why) {
+  static const std::pair<const char *, ref::Gate> gates[] = {
+      {"kv", ref::Gate::KV},
+      {"v", ref::Gate::V},
+      {"logit", ref::Gate::Logit},
+      {"none", ref::Gate::None}};
+  static const std::pair<const char *, Dtype> dtypes[] = {
+      {"f32", Dtype::F32}, {"f16", Dtype::F16}, {"bf16", Dtype::BF16}};
+  static const std::pair<const char *, Scores> scores[] = {
+      {"uniform", Scores::Uniform}, {"ties", Scores::Ties},
+      {"neginf", Scores::NegInf},   {"huge", Scores::Huge},
+      {"equal", Scores::Equal},     {"allneginf", Scores::AllNegInf}};
+  auto pick = [&](const char *flag, const std::string &v, auto &table,
+                  auto &out) {
+    std::string names;
+    for (auto &[name, value] : table) {
+      if (v == name) {
+        out = value;
+        return true;
+      }
+      names += std::string(names.empty() ? "" : ", ") + name;
+    }
+    why = std::string("unknown --") + flag + "=" + v + " (" + names + ")";
+    return false;
+  };
+  return pick("gate", clGate, gates, c.gate) &&
+         pick("dtype", clDtype, dtypes, c.dtype) &&
+         pick("scores", clScores, scores, c.scores);
 }
 
 } // namespace
@@ -194,8 +224,24 @@ int main(int argc, char **argv) {
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
 
-  std::vector<Case> cases =
-      clGrid.empty() ? std::vector<Case>{caseFromFlags()} : grid(clGrid);
+  std::vector<Case> cases;
+  if (clGrid.empty()) {
+    Case c = caseFromFlags();
+    std::string why;
+    if (!parseEnums(c, why) || !(why = checkCase(c)).empty()) {
+      llvm::errs() << "sparsek-check: " << why << "\n";
+      return 2;
+    }
+    cases.push_back(c);
+  } else {
+    cases = grid(clGrid);
+    if (cases.empty()) {
+      llvm::errs() << "sparsek-check: unknown grid '" << clGrid
+                   << "' (attention, gathered, noncausal, selection, mask, "
+                      "score, edge, all)\n";
+      return 2;
+    }
+  }
   if (!clEmitModule.empty()) {
     std::error_code ec;
     llvm::raw_fd_ostream os(clEmitModule, ec);
@@ -211,10 +257,6 @@ int main(int argc, char **argv) {
     llvm::outs() << "wrote " << cases.size() << " kernels to " << clEmitModule
                  << "\n";
     return 0;
-  }
-  if (cases.empty()) {
-    llvm::errs() << "sparsek-check: unknown grid '" << clGrid << "'\n";
-    return 2;
   }
   int passed = 0, failed = 0;
   for (const Case &c : cases) {

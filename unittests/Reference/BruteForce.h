@@ -28,8 +28,10 @@ inline double capSum(const std::vector<double> &z, double t) {
   return f;
 }
 
-/// Smallest t with sum clip(z - t, 0, 1) = k, by bisection; -inf if n <= k.
-inline double tau(const std::vector<double> &z, int64_t k) {
+/// Smallest t with sum clip(z - t, 0, 1) = k, by bisection; -inf if at
+/// most k entries are above -inf (those never count at a finite t).
+inline double tau(std::vector<double> z, int64_t k) {
+  z.erase(std::remove(z.begin(), z.end(), kNegInf), z.end());
   if (static_cast<int64_t>(z.size()) <= k)
     return kNegInf;
   double lo = *std::min_element(z.begin(), z.end()) - 1.0; // f(lo) = n > k

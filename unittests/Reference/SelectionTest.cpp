@@ -122,3 +122,65 @@ TEST(Batched, RowsAreIndependent) {
 }
 
 } // namespace
+
+namespace {
+
+/// Scores far apart in magnitude: running sums of them cancel (1e30 - 1e30
+/// leaves nothing of 0.5), so thresholds must not be formed from such sums.
+TEST(CausalThresholds, ExactForHugeScores) {
+  // The last query sees {1e30, -1e30, 1e30, 0.5} with k = 2: tau = 0.5.
+  std::vector<double> u = {1e30, -1e30, 1e30, 0.5};
+  std::vector<double> tau = ref::causalThresholds(u.data(), 4, 4, 2, 0);
+  EXPECT_EQ(tau[3], 0.5);
+  std::mt19937_64 rng(14);
+  const double scales[] = {1e30, 3e38, 1e10, 1.0};
+  for (int trial = 0; trial < 2000; ++trial) {
+    int64_t m = 1 + rng() % 40, k = 1 + rng() % 6;
+    std::vector<double> z(m);
+    for (double &v : z) {
+      double s = scales[rng() % 4];
+      v = static_cast<float>(s * brute::uniform(rng, 1, -1, 1)[0]);
+      if (rng() % 4 == 0)
+        v = static_cast<float>(brute::uniform(rng, 1, -2, 2)[0]);
+    }
+    std::vector<double> got = ref::causalThresholds(z.data(), m, m, k, 0);
+    for (int64_t i = 0; i < m; ++i) {
+      double want = brute::causalTau(z, i, m, m, k, 0);
+      if (want == ref::kNegInf)
+        ASSERT_EQ(got[i], ref::kNegInf);
+      else
+        ASSERT_NEAR(got[i], want, 1e-12 * (1 + std::abs(want)))
+            << "trial " << trial << " i " << i;
+    }
+  }
+}
+
+/// -inf scores never count toward k: tau stays -inf while at most k
+/// candidates are above -inf; they may still be selected.
+TEST(CausalThresholds, MinusInfinityScoresNeverCount) {
+  std::vector<double> u = {ref::kNegInf, 3.0, ref::kNegInf, 1.0, 0.25};
+  std::vector<double> tau = ref::causalThresholds(u.data(), 5, 5, 2, 0);
+  EXPECT_EQ(tau[3], ref::kNegInf); // {-inf, 3, -inf, 1}: two above -inf
+  EXPECT_NEAR(tau[4], brute::tau({3.0, 1.0, 0.25}, 2), 1e-12);
+  std::vector<int32_t> idx = ref::causalTopK(u.data(), 5, 5, 2, 0);
+  EXPECT_EQ(idx[0 * 2 + 0], 0); // the only candidate, -inf, is selected
+  EXPECT_EQ(idx[2 * 2 + 1], 2); // ties between -inf go to the newer key
+  std::mt19937_64 rng(15);
+  for (int trial = 0; trial < 2000; ++trial) {
+    int64_t m = 1 + rng() % 30, k = 1 + rng() % 5;
+    std::vector<double> z = brute::tied(rng, m, 1 + trial % 4);
+    for (double &v : z)
+      if (rng() % 3 == 0)
+        v = ref::kNegInf;
+    std::vector<double> got = ref::causalThresholds(z.data(), m, m, k, 0);
+    for (int64_t i = 0; i < m; ++i) {
+      double want = brute::causalTau(z, i, m, m, k, 0);
+      if (want == ref::kNegInf)
+        ASSERT_EQ(got[i], ref::kNegInf) << "trial " << trial << " i " << i;
+      else
+        ASSERT_NEAR(got[i], want, 1e-9) << "trial " << trial << " i " << i;
+    }
+  }
+}
+
+} // namespace

@@ -24,6 +24,17 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 /// SPEC section 5: where the gate weight m_ij enters attention.
 enum class Gate { KV, V, Logit, None };
 
+/// The soft weight clip(u - tau, 0, 1) of a selected entry (SPEC 2 and 5),
+/// with the conventions that make it defined for infinite scores: while
+/// tau = -inf every entry is fully selected (weight 1, also for u = -inf),
+/// and u = +inf is always fully selected.
+inline double softWeight(double u, double tau) {
+  if (tau == kNegInf || u == -kNegInf)
+    return 1.0;
+  double d = u - tau;
+  return d <= 0 ? 0.0 : d >= 1 ? 1.0 : d;
+}
+
 //===----------------------------------------------------------------------===//
 // SPEC 1: scoring
 //===----------------------------------------------------------------------===//

@@ -38,6 +38,24 @@ struct Online {
   static Online unpack(ValueRange v) { return {v[0], v[1], v[2]}; }
 };
 
+/// clip(u - tau, 0, 1), with the conventions of SPEC 2 that keep it defined
+/// for infinite scores: 1 while tau = -inf (every candidate is fully
+/// selected, a -inf score too) and for u = +inf.
+Value softWeight(ImplicitLocOpBuilder &b, Value u, Value tau) {
+  double inf = std::numeric_limits<double>::infinity();
+  Value clipped = arith::MinimumFOp::create(
+      b,
+      arith::MaximumFOp::create(b, arith::SubFOp::create(b, u, tau),
+                                constF32(b, 0)),
+      constF32(b, 1));
+  Value full = arith::OrIOp::create(
+      b, arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, tau,
+                               constF32(b, -inf)),
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, u,
+                            constF32(b, inf)));
+  return arith::SelectOp::create(b, full, constF32(b, 1), clipped);
+}
+
 } // namespace
 
 Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
@@ -51,7 +69,8 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
         n = dimValue(b, q, 2), d = dimValue(b, q, 3), hkv = dimValue(b, key, 1),
         m = dimValue(b, key, 2), dv = dimValue(b, value, 3),
         kSel = dimValue(b, indices, 3);
-  Value group = arith::DivUIOp::create(b, hq, hkv);
+  // Hkv = 0 only with Hq = 0 (no query runs); avoid dividing by it.
+  Value group = arith::DivUIOp::create(b, hq, maxIndex(b, hkv, constIndex(b, 1)));
   Value init =
       emptyTensor(b, resultType.getShape(), {batch, hq, n, dv}, elem);
   double inf = std::numeric_limits<double>::infinity();
@@ -166,11 +185,7 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                       sb, inWindow, arith::ConstantIntOp::create(sb, 1, 1)));
               Value jSafe = arith::SelectOp::create(sb, valid, j, zero);
               Value uj = extract(sb, u, {bi, g, jSafe});
-              Value wgt = arith::MinimumFOp::create(
-                  sb,
-                  arith::MaximumFOp::create(
-                      sb, arith::SubFOp::create(sb, uj, t), constF32(sb, 0)),
-                  constF32(sb, 1));
+              Value wgt = softWeight(sb, uj, t);
               return process(sb, Online::unpack(a), jSafe, wgt, valid).pack();
             });
         Online fin = Online::unpack(st);

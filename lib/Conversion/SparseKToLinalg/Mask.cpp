@@ -13,8 +13,13 @@
 //          %mid = linalg.generic (lo + (hi - lo) / 2)
 //          %f   = linalg.generic ins(%z, %mid) (reduction over n)
 //          %lo, %hi = linalg.generic (f > K ? (mid, hi) : (lo, mid))
-//        %tau = linalg.generic (n <= K ? -inf : float(hi))
-//        %p   = linalg.generic clip(z - tau, 0, 1)
+//        %cnt = linalg.generic (reduction: entries above -inf)
+//        %tau = linalg.generic (cnt <= K ? -inf : float(hi))
+//        %p   = linalg.generic clip(z - tau, 0, 1) (1 while tau = -inf)
+//
+// Entries of -inf never count (clip(-inf - t) = 0 at every finite t), so
+// tau = -inf while a row has at most K entries above -inf (SPEC 2's n <= K
+// among them).
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,135 +56,216 @@ Value floatOf(ImplicitLocOpBuilder &b, Value key) {
   return arith::BitcastOp::create(b, b.getF32Type(), bits);
 }
 
-struct MaskToLinalg : OpRewritePattern<MaskOp> {
-  using OpRewritePattern::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(MaskOp op,
-                                PatternRewriter &rewriter) const override {
-    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    MLIRContext *ctx = op.getContext();
-    Value z = op.getZ();
-    auto zType = cast<RankedTensorType>(z.getType());
-    int64_t rank = zType.getRank();
-    int64_t k = op.getKAttr().getInt();
-    Type f32 = b.getF32Type(), f64 = b.getF64Type(), i64 = b.getI64Type();
-
-    SmallVector<Value> sizes;
+/// The tensors and maps of one mask lowering: `z : [lead..., n]`, rows
+/// indexed by the leading dims.
+class MaskBuilder {
+public:
+  MaskBuilder(ImplicitLocOpBuilder &b, MaskOp op)
+      : b(b), ctx(op.getContext()), z(op.getZ()), k(op.getKAttr().getInt()),
+        zType(cast<RankedTensorType>(z.getType())), rank(zType.getRank()),
+        leadF32(cast<RankedTensorType>(op.getTau().getType())),
+        pType(cast<RankedTensorType>(op.getP().getType())) {
     for (int64_t d = 0; d < rank; ++d)
       sizes.push_back(dimValue(b, z, d));
-    ArrayRef<int64_t> leadShape = zType.getShape().drop_back();
-    ValueRange leadSizes = ValueRange(sizes).drop_back();
-    auto leadI64 = RankedTensorType::get(leadShape, i64);
-    auto leadF64 = RankedTensorType::get(leadShape, f64);
-    // Results keep the op's own types (they may know more than z's type).
-    auto leadF32 = cast<RankedTensorType>(op.getTau().getType());
-    auto pType = cast<RankedTensorType>(op.getP().getType());
+    full = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    lead = AffineMap::getMultiDimIdentityMap(rank - 1, ctx);
+    // (d0, ..., d{r-1}) -> (d0, ..., d{r-2}); for rank 1, () (one row).
+    fullToLead = AffineMap::get(rank, 0, full.getResults().drop_back(), ctx);
+  }
 
-    AffineMap full = AffineMap::getMultiDimIdentityMap(rank, ctx);
-    AffineMap lead = AffineMap::getMultiDimIdentityMap(rank - 1, ctx);
-    AffineMap fullToLead = full.getMajorSubMap(rank - 1);
-    SmallVector<IteratorType> leadPar(rank - 1, IteratorType::parallel);
-    SmallVector<IteratorType> rowRed(rank, IteratorType::parallel);
-    rowRed.back() = IteratorType::reduction;
+  /// tau per row: -inf when at most k entries are above -inf (SPEC 2),
+  /// else the bisection's upper end.
+  Value threshold() {
+    Value hi = bisect();
+    Value counted = rowReduce(
+        b.getI64Type(), arith::ConstantIntOp::create(b, 0, 64),
+        [&](ImplicitLocOpBuilder &eb, Value zj, Value acc) {
+          Value above = arith::CmpFOp::create(
+              eb, arith::CmpFPredicate::OGT, zj, constF32(eb, -kInf));
+          return arith::AddIOp::create(
+              eb, acc,
+              arith::ExtUIOp::create(eb, eb.getI64Type(), above));
+        });
+    Value kI64 = arith::ConstantIntOp::create(b, k, 64);
+    return elementwise(
+        {leadF32}, {hi, counted}, {emptyLead(b.getF32Type())},
+        [&](ImplicitLocOpBuilder &eb, ValueRange a) {
+          Value all = arith::CmpIOp::create(eb, arith::CmpIPredicate::sle,
+                                            a[1], kI64);
+          return SmallVector<Value>{arith::SelectOp::create(
+              eb, all, constF32(eb, -kInf), floatOf(eb, a[0]))};
+        });
+  }
 
-    auto fill = [&](RankedTensorType t, Value v) {
-      Value e = emptyTensor(b, t.getShape(), leadSizes, t.getElementType());
-      return linalg::FillOp::create(b, ValueRange{v}, ValueRange{e})
-          .getResult(0);
-    };
-    auto elementwise = [&](ImplicitLocOpBuilder &gb, TypeRange results,
-                           ValueRange ins, ValueRange outs, auto body) {
-      SmallVector<AffineMap> maps(ins.size() + outs.size(), lead);
-      return linalg::GenericOp::create(
-          gb, results, ins, outs, maps, leadPar,
-          [&](OpBuilder &ob, Location loc, ValueRange args) {
-            ImplicitLocOpBuilder nb(loc, ob);
-            linalg::YieldOp::create(nb, body(nb, args));
-          });
-    };
+  /// p = clip(z - tau, 0, 1) (1 while tau = -inf, and for z = +inf).
+  Value mask(Value tau) {
+    return linalg::GenericOp::create(
+               b, TypeRange{pType}, ValueRange{z, tau},
+               ValueRange{emptyTensor(b, pType.getShape(), sizes,
+                                      b.getF32Type())},
+               SmallVector<AffineMap>{full, fullToLead, full},
+               SmallVector<IteratorType>(rank, IteratorType::parallel),
+               [&](OpBuilder &ob, Location loc, ValueRange a) {
+                 ImplicitLocOpBuilder eb(loc, ob);
+                 linalg::YieldOp::create(
+                     eb, ValueRange{softWeightF32(eb, a[0], a[1])});
+               })
+        .getResult(0);
+  }
 
-    double inf = std::numeric_limits<double>::infinity();
-    Value lo0 = fill(leadI64, keyOf(b, constF32(b, -inf)));
-    Value hi0 = fill(leadI64, keyOf(b, constF32(b, inf)));
+private:
+  static constexpr double kInf = std::numeric_limits<double>::infinity();
+
+  Value emptyLead(Type elem) {
+    return emptyTensor(b, zType.getShape().drop_back(),
+                       ValueRange(sizes).drop_back(), elem);
+  }
+
+  Value fillLead(Type elem, Value v) {
+    return linalg::FillOp::create(b, ValueRange{v}, ValueRange{emptyLead(elem)})
+        .getResult(0);
+  }
+
+  /// A linalg.generic over the rows.
+  Value elementwise(TypeRange results, ValueRange ins, ValueRange outs,
+                    function_ref<SmallVector<Value>(ImplicitLocOpBuilder &,
+                                                    ValueRange)>
+                        body,
+                    unsigned result = 0) {
+    SmallVector<AffineMap> maps(ins.size() + outs.size(), lead);
+    SmallVector<IteratorType> par(rank - 1, IteratorType::parallel);
+    return linalg::GenericOp::create(
+               b, results, ins, outs, maps, par,
+               [&](OpBuilder &ob, Location loc, ValueRange args) {
+                 ImplicitLocOpBuilder nb(loc, ob);
+                 linalg::YieldOp::create(nb, body(nb, args));
+               })
+        .getResult(result);
+  }
+
+  /// A reduction of every row of z, starting from `init` (of type `elem`):
+  /// acc = body(z_j, acc).
+  Value rowReduce(Type elem, Value init,
+                  function_ref<Value(ImplicitLocOpBuilder &, Value, Value)>
+                      body) {
+    SmallVector<IteratorType> red(rank, IteratorType::parallel);
+    red.back() = IteratorType::reduction;
+    Value acc = fillLead(elem, init);
+    return linalg::GenericOp::create(
+               b, TypeRange{acc.getType()}, ValueRange{z}, ValueRange{acc},
+               SmallVector<AffineMap>{full, fullToLead}, red,
+               [&](OpBuilder &ob, Location loc, ValueRange a) {
+                 ImplicitLocOpBuilder eb(loc, ob);
+                 linalg::YieldOp::create(eb, ValueRange{body(eb, a[0], a[1])});
+               })
+        .getResult(0);
+  }
+
+  /// f(t) = sum_j clip(z_j - t, 0, 1) per row, in f64, for t given per row
+  /// as an ordered key.
+  Value capSum(Value midKeys) {
+    Type f64 = b.getF64Type();
+    SmallVector<IteratorType> red(rank, IteratorType::parallel);
+    red.back() = IteratorType::reduction;
+    Value zero = fillLead(f64, constF64(b, 0.0));
+    return linalg::GenericOp::create(
+               b, TypeRange{zero.getType()}, ValueRange{z, midKeys},
+               ValueRange{zero},
+               SmallVector<AffineMap>{full, fullToLead, fullToLead}, red,
+               [&](OpBuilder &ob, Location loc, ValueRange a) {
+                 ImplicitLocOpBuilder eb(loc, ob);
+                 Value t = arith::ExtFOp::create(eb, f64, floatOf(eb, a[1]));
+                 Value d = arith::SubFOp::create(
+                     eb, arith::ExtFOp::create(eb, f64, a[0]), t);
+                 Value c = arith::MinimumFOp::create(
+                     eb, arith::MaximumFOp::create(eb, d, constF64(eb, 0)),
+                     constF64(eb, 1));
+                 linalg::YieldOp::create(
+                     eb, ValueRange{arith::AddFOp::create(eb, a[2], c)});
+               })
+        .getResult(0);
+  }
+
+  /// 32 bisection steps over ordered keys, invariant f(lo) > k >= f(hi);
+  /// returns hi per row.
+  Value bisect() {
+    Type i64 = b.getI64Type();
+    Value lo0 = fillLead(i64, keyOf(b, constF32(b, -kInf)));
+    Value hi0 = fillLead(i64, keyOf(b, constF32(b, kInf)));
     Value kF64 = constF64(b, static_cast<double>(k));
     auto loop = scf::ForOp::create(
         b, constIndex(b, 0), constIndex(b, 32), constIndex(b, 1),
         ValueRange{lo0, hi0},
         [&](OpBuilder &ob, Location loc, Value, ValueRange iter) {
           ImplicitLocOpBuilder nb(loc, ob);
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          b.setLoc(loc);
           Value mid = elementwise(
-                          nb, {leadI64}, {iter[0], iter[1]},
-                          {emptyTensor(nb, leadShape, leadSizes, i64)},
-                          [](ImplicitLocOpBuilder &eb, ValueRange a) {
-                            Value half = arith::ShRSIOp::create(
-                                eb, arith::SubIOp::create(eb, a[1], a[0]),
-                                arith::ConstantIntOp::create(eb, 1, 64));
-                            return SmallVector<Value>{
-                                arith::AddIOp::create(eb, a[0], half)};
-                          })
-                          .getResult(0);
-          Value zero =
-              linalg::FillOp::create(
-                  nb, ValueRange{constF64(nb, 0.0)},
-                  ValueRange{emptyTensor(nb, leadShape, leadSizes, f64)})
-                  .getResult(0);
-          Value f =
-              linalg::GenericOp::create(
-                  nb, TypeRange{leadF64}, ValueRange{z, mid},
-                  ValueRange{zero},
-                  SmallVector<AffineMap>{full, fullToLead, fullToLead},
-                  rowRed,
-                  [&](OpBuilder &ob2, Location loc2, ValueRange a) {
-                    ImplicitLocOpBuilder eb(loc2, ob2);
-                    Value t = arith::ExtFOp::create(eb, f64, floatOf(eb, a[1]));
-                    Value d = arith::SubFOp::create(
-                        eb, arith::ExtFOp::create(eb, f64, a[0]), t);
-                    Value c = arith::MinimumFOp::create(
-                        eb, arith::MaximumFOp::create(eb, d, constF64(eb, 0)),
-                        constF64(eb, 1));
-                    linalg::YieldOp::create(
-                        eb, ValueRange{arith::AddFOp::create(eb, a[2], c)});
-                  })
-                  .getResult(0);
-          auto next = elementwise(
-              nb, {leadI64, leadI64}, {f, mid}, {iter[0], iter[1]},
-              [&](ImplicitLocOpBuilder &eb, ValueRange a) {
-                Value above = arith::CmpFOp::create(
-                    eb, arith::CmpFPredicate::OGT, a[0], kF64);
+              {iter[0].getType()}, {iter[0], iter[1]}, {emptyLead(i64)},
+              [](ImplicitLocOpBuilder &eb, ValueRange a) {
+                Value half = arith::ShRSIOp::create(
+                    eb, arith::SubIOp::create(eb, a[1], a[0]),
+                    arith::ConstantIntOp::create(eb, 1, 64));
                 return SmallVector<Value>{
-                    arith::SelectOp::create(eb, above, a[1], a[2]),
-                    arith::SelectOp::create(eb, above, a[3], a[1])};
+                    arith::AddIOp::create(eb, a[0], half)};
               });
-          scf::YieldOp::create(nb, next.getResults());
+          Value f = capSum(mid);
+          SmallVector<Type> two(2, iter[0].getType());
+          auto step = [&](unsigned r) {
+            return elementwise(
+                two, {f, mid}, {iter[0], iter[1]},
+                [&](ImplicitLocOpBuilder &eb, ValueRange a) {
+                  Value above = arith::CmpFOp::create(
+                      eb, arith::CmpFPredicate::OGT, a[0], kF64);
+                  return SmallVector<Value>{
+                      arith::SelectOp::create(eb, above, a[1], a[2]),
+                      arith::SelectOp::create(eb, above, a[3], a[1])};
+                },
+                r);
+          };
+          Value lo = step(0);
+          Value hi = lo.getDefiningOp()->getResult(1);
+          scf::YieldOp::create(b, ValueRange{lo, hi});
         });
+    return loop.getResult(1);
+  }
 
-    // n <= k: every entry is fully selected and tau = -inf.
-    Value allSelected =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::sle, sizes.back(),
-                              constIndex(b, k));
-    Value negInf = constF32(b, -inf);
-    Value tau = elementwise(b, {leadF32}, {loop.getResult(1)},
-                            {emptyTensor(b, leadF32.getShape(), leadSizes, f32)},
-                            [&](ImplicitLocOpBuilder &eb, ValueRange a) {
-                              return SmallVector<Value>{arith::SelectOp::create(
-                                  eb, allSelected, negInf, floatOf(eb, a[0]))};
-                            })
-                    .getResult(0);
-    Value p =
-        linalg::GenericOp::create(
-            b, TypeRange{pType}, ValueRange{z, tau},
-            ValueRange{emptyTensor(b, pType.getShape(), sizes, f32)},
-            SmallVector<AffineMap>{full, fullToLead, full},
-            SmallVector<IteratorType>(rank, IteratorType::parallel),
-            [&](OpBuilder &ob, Location loc, ValueRange a) {
-              ImplicitLocOpBuilder eb(loc, ob);
-              Value d = arith::SubFOp::create(eb, a[0], a[1]);
-              Value c = arith::MinimumFOp::create(
-                  eb, arith::MaximumFOp::create(eb, d, constF32(eb, 0)),
-                  constF32(eb, 1));
-              linalg::YieldOp::create(eb, ValueRange{c});
-            })
-            .getResult(0);
+  /// clip(z - tau, 0, 1) with the infinite-score conventions.
+  static Value softWeightF32(ImplicitLocOpBuilder &eb, Value zj, Value tau) {
+    Value d = arith::SubFOp::create(eb, zj, tau);
+    Value c = arith::MinimumFOp::create(
+        eb, arith::MaximumFOp::create(eb, d, constF32(eb, 0)),
+        constF32(eb, 1));
+    Value full = arith::OrIOp::create(
+        eb,
+        arith::CmpFOp::create(eb, arith::CmpFPredicate::OEQ, tau,
+                              constF32(eb, -kInf)),
+        arith::CmpFOp::create(eb, arith::CmpFPredicate::OEQ, zj,
+                              constF32(eb, kInf)));
+    return arith::SelectOp::create(eb, full, constF32(eb, 1), c);
+  }
+
+  ImplicitLocOpBuilder &b;
+  MLIRContext *ctx;
+  Value z;
+  int64_t k;
+  RankedTensorType zType;
+  int64_t rank;
+  RankedTensorType leadF32, pType;
+  SmallVector<Value> sizes;
+  AffineMap full, lead, fullToLead;
+};
+
+struct MaskToLinalg : OpRewritePattern<MaskOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MaskOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    MaskBuilder mb(b, op);
+    Value tau = mb.threshold();
+    Value p = mb.mask(tau);
     rewriter.replaceOp(op, {p, tau});
     return success();
   }

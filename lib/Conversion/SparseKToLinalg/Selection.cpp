@@ -7,12 +7,19 @@
 // Thresholds (SPEC 3): for t >= the current tau every candidate is capped
 // (u - 1 >= t), fractional (t < u < t + 1) or dead (u <= t; dead for good,
 // since tau never decreases). Capped and fractional keys sit in two min-heaps
-// and f(t) = #capped + sum(fractional) - #fractional * t. After inserting a
-// query's new candidates, t sweeps upwards from the previous tau over the
-// breakpoints (smallest capped key - 1, smallest fractional key), moving one
-// key capped -> fractional or fractional -> dead per breakpoint, until f
+// and f(t) = #capped + sum_frac (u - t). After inserting a query's new
+// candidates, t sweeps upwards from the previous tau over the breakpoints
+// (smallest capped key - 1, smallest fractional key), moving one key
+// capped -> fractional or fractional -> dead per breakpoint, until f
 // crosses k inside a segment, where f is linear. Every key moves at most
-// twice, so a row costs O(M log M). Sums are f64.
+// twice, so a row costs O(M log M).
+//
+// Exact for any scores: the fractional sum is kept as D = sum_frac (u - A)
+// around the anchor A = floor(t), re-anchored whenever t moves (fractional
+// keys lie in (t, t + 1), so the anchor moves by 0 or 1 while any is there,
+// and D is reset to 0 when none is). A plain running sum of the keys would
+// lose 0.5 after 1e30 and -1e30 passed through it. f(t) = #capped + D -
+// #frac * (t - A), in f64.
 //
 // Top-k (SPEC 4): a k-sized min-heap over (score, index) keeps the best
 // candidates so far (equal scores: the older index is evicted first); each
@@ -24,6 +31,7 @@
 #include "Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -56,33 +64,61 @@ Value indexToF64(ImplicitLocOpBuilder &b, Value v) {
       b, b.getF64Type(), arith::IndexCastOp::create(b, b.getI64Type(), v));
 }
 
-/// The threshold sweep's state: two heaps and the sum of fractional keys.
+/// The threshold sweep's state: two heaps, the anchor A = floor(t) and the
+/// fractional keys' sum D = sum (u - A).
 struct Sweep {
   Heap cap, mid;
-  Value midSum;
+  Value fracSum, anchor;
 
   SmallVector<Value> pack() const {
-    return {cap.keys, cap.tags, cap.size, mid.keys, mid.tags, mid.size,
-            midSum};
+    return {cap.keys, cap.tags, cap.size, mid.keys,
+            mid.tags, mid.size, fracSum,  anchor};
   }
+  static constexpr unsigned kSize = 8;
   static Sweep unpack(ValueRange v) {
-    return {{v[0], v[1], v[2]}, {v[3], v[4], v[5]}, v[6]};
+    return {{v[0], v[1], v[2]}, {v[3], v[4], v[5]}, v[6], v[7]};
   }
   SmallVector<Type> types() const {
     return llvm::to_vector(ValueRange(pack()).getTypes());
   }
 };
 
-/// f(t) = #capped + sum(fractional) - #fractional * t, as f64.
+Value isZero(ImplicitLocOpBuilder &b, Value size) {
+  return arith::CmpIOp::create(b, arith::CmpIPredicate::eq, size,
+                               constIndex(b, 0));
+}
+
+/// f(t) = #capped + D - #frac * (t - A), as f64 (0 fractional keys: just
+/// #capped, also at t = -inf).
 Value evalF(ImplicitLocOpBuilder &b, const Sweep &s, Value t) {
-  Value midCount = indexToF64(b, s.mid.size);
-  Value noMid = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, s.mid.size,
-                                      constIndex(b, 0));
-  // With no fractional key the slope term is 0 (also at t = -inf).
-  Value slope = arith::SelectOp::create(
-      b, noMid, constF64(b, 0), arith::MulFOp::create(b, midCount, t));
-  Value base = arith::AddFOp::create(b, indexToF64(b, s.cap.size), s.midSum);
-  return arith::SubFOp::create(b, base, slope);
+  Value slope = arith::MulFOp::create(
+      b, indexToF64(b, s.mid.size), arith::SubFOp::create(b, t, s.anchor));
+  Value frac = arith::SelectOp::create(b, isZero(b, s.mid.size),
+                                       constF64(b, 0),
+                                       arith::SubFOp::create(b, s.fracSum,
+                                                             slope));
+  return arith::AddFOp::create(b, indexToF64(b, s.cap.size), frac);
+}
+
+/// Moves the anchor to floor(t): D -= #frac * (floor(t) - A), exact since
+/// the anchor moves by 0 or 1 while there are fractional keys; D = 0 when
+/// there are none.
+Sweep reanchor(ImplicitLocOpBuilder &b, Sweep s, Value t) {
+  Value a = math::FloorOp::create(b, t);
+  Value shifted = arith::SubFOp::create(
+      b, s.fracSum,
+      arith::MulFOp::create(b, indexToF64(b, s.mid.size),
+                            arith::SubFOp::create(b, a, s.anchor)));
+  s.fracSum = arith::SelectOp::create(b, isZero(b, s.mid.size),
+                                      constF64(b, 0), shifted);
+  s.anchor = a;
+  return s;
+}
+
+/// u - A for a key entering or leaving the fractional heap.
+Value offset(ImplicitLocOpBuilder &b, const Sweep &s, Value key32) {
+  return arith::SubFOp::create(
+      b, arith::ExtFOp::create(b, b.getF64Type(), key32), s.anchor);
 }
 
 /// Inserts candidate j (score v) for the current threshold `tau`.
@@ -107,7 +143,8 @@ Sweep sweepInsert(ImplicitLocOpBuilder &b, Sweep s, Value tau, Value v32,
             [&](ImplicitLocOpBuilder &cb) {
               Sweep n = s;
               n.mid = heapPush(cb, s.mid, v32, tag);
-              n.midSum = arith::AddFOp::create(cb, s.midSum, v);
+              n.fracSum =
+                  arith::AddFOp::create(cb, s.fracSum, offset(cb, s, v32));
               return n.pack();
             });
       },
@@ -115,24 +152,88 @@ Sweep sweepInsert(ImplicitLocOpBuilder &b, Sweep s, Value tau, Value v32,
   return Sweep::unpack(out);
 }
 
-/// Raises t from `tau` to the smallest solution of f(t) = k.
+/// The next breakpoint above t: min(smallest capped key - 1, smallest
+/// fractional key), +inf when both heaps are empty; and whether the capped
+/// key comes first.
+std::pair<Value, Value> nextBreakpoint(ImplicitLocOpBuilder &b,
+                                       const Sweep &s) {
+  Type f64 = b.getF64Type();
+  Value zero = constIndex(b, 0), inf = constF64(b, kInf);
+  auto top = [&](const Heap &h) {
+    Value has =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, h.size, zero);
+    Value key = arith::ExtFOp::create(b, f64, heapTop(b, h).first);
+    return std::make_pair(has, key);
+  };
+  auto [hasCap, capKey] = top(s.cap);
+  auto [hasMid, midKey] = top(s.mid);
+  Value capBp = arith::SelectOp::create(
+      b, hasCap, arith::SubFOp::create(b, capKey, constF64(b, 1)), inf);
+  Value midBp = arith::SelectOp::create(b, hasMid, midKey, inf);
+  Value capFirst = arith::AndIOp::create(
+      b, hasCap,
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, capBp, midBp));
+  return {arith::MinimumFOp::create(b, capBp, midBp), capFirst};
+}
+
+/// The smallest t in [t0, bp] with f(t) = k, f linear there (no
+/// breakpoint inside): t = A + (#capped + D - k) / #frac, or bp when no key
+/// is fractional.
+Value solveSegment(ImplicitLocOpBuilder &b, const Sweep &s, Value t0,
+                   Value bp, Value kF) {
+  Value excess = arith::SubFOp::create(
+      b, arith::AddFOp::create(b, indexToF64(b, s.cap.size), s.fracSum), kF);
+  Value sol = arith::AddFOp::create(
+      b, s.anchor,
+      arith::DivFOp::create(b, excess, indexToF64(b, s.mid.size)));
+  return arith::SelectOp::create(b, isZero(b, s.mid.size), bp,
+                                 arith::MaximumFOp::create(b, t0, sol));
+}
+
+/// Moves t to the breakpoint bp and the key that sits there: the smallest
+/// capped key becomes fractional, or the smallest fractional key dies.
+Sweep crossBreakpoint(ImplicitLocOpBuilder &b, const Sweep &cur, Value bp,
+                      Value capFirst) {
+  Sweep at = reanchor(b, cur, bp);
+  SmallVector<Value> moved = ifElse(
+      b, capFirst, at.types(),
+      [&](ImplicitLocOpBuilder &cb) {
+        auto [key, tag] = heapTop(cb, at.cap);
+        Sweep n = at;
+        n.cap = heapPop(cb, at.cap);
+        n.mid = heapPush(cb, at.mid, key, tag);
+        n.fracSum = arith::AddFOp::create(cb, at.fracSum, offset(cb, at, key));
+        return n.pack();
+      },
+      [&](ImplicitLocOpBuilder &cb) {
+        auto [key, tag] = heapTop(cb, at.mid);
+        Sweep n = at;
+        n.mid = heapPop(cb, at.mid);
+        n.fracSum = arith::SubFOp::create(cb, at.fracSum, offset(cb, at, key));
+        return n.pack();
+      });
+  return Sweep::unpack(moved);
+}
+
+/// Raises t from `tau` to the smallest solution of f(t) = k: crosses
+/// breakpoints while f(breakpoint) > k, then solves on the last segment.
 std::pair<Sweep, Value> sweepSolve(ImplicitLocOpBuilder &b, Sweep s,
                                    Value tau, int64_t k) {
-  Type f64 = b.getF64Type();
   Value kF = constF64(b, static_cast<double>(k));
   SmallVector<Value> inits = s.pack();
   inits.push_back(tau);
   inits.push_back(arith::ConstantIntOp::create(b, 0, 1)); // solved
   SmallVector<Type> types = llvm::to_vector(ValueRange(inits).getTypes());
+  const unsigned tIdx = Sweep::kSize, solvedIdx = Sweep::kSize + 1;
   auto loop = scf::WhileOp::create(
       b, types, inits,
       [&](OpBuilder &ob, Location loc, ValueRange a) {
         ImplicitLocOpBuilder nb(loc, ob);
-        Sweep cur = Sweep::unpack(a);
-        Value above = arith::CmpFOp::create(nb, arith::CmpFPredicate::OGT,
-                                            evalF(nb, cur, a[7]), kF);
+        Value above = arith::CmpFOp::create(
+            nb, arith::CmpFPredicate::OGT,
+            evalF(nb, Sweep::unpack(a), a[tIdx]), kF);
         Value notSolved = arith::XOrIOp::create(
-            nb, a[8], arith::ConstantIntOp::create(nb, 1, 1));
+            nb, a[solvedIdx], arith::ConstantIntOp::create(nb, 1, 1));
         scf::ConditionOp::create(nb,
                                  arith::AndIOp::create(nb, above, notSolved),
                                  a);
@@ -140,74 +241,28 @@ std::pair<Sweep, Value> sweepSolve(ImplicitLocOpBuilder &b, Sweep s,
       [&](OpBuilder &ob, Location loc, ValueRange a) {
         ImplicitLocOpBuilder nb(loc, ob);
         Sweep cur = Sweep::unpack(a);
-        Value t = a[7];
-        Value zero = constIndex(nb, 0), inf = constF64(nb, kInf);
-        auto top = [&](const Heap &h) {
-          Value has =
-              arith::CmpIOp::create(nb, arith::CmpIPredicate::sgt, h.size, zero);
-          Value key = arith::ExtFOp::create(nb, f64, heapTop(nb, h).first);
-          return std::make_pair(has, key);
-        };
-        auto [hasCap, capKey] = top(cur.cap);
-        auto [hasMid, midKey] = top(cur.mid);
-        Value capBp = arith::SelectOp::create(
-            nb, hasCap, arith::SubFOp::create(nb, capKey, constF64(nb, 1)),
-            inf);
-        Value midBp = arith::SelectOp::create(nb, hasMid, midKey, inf);
-        Value bp = arith::MinimumFOp::create(nb, capBp, midBp);
+        auto [bp, capFirst] = nextBreakpoint(nb, cur);
         Value solveHere = arith::CmpFOp::create(nb, arith::CmpFPredicate::OLE,
                                                 evalF(nb, cur, bp), kF);
         SmallVector<Value> next = ifElse(
             nb, solveHere, types,
             [&](ImplicitLocOpBuilder &tb) {
-              // f is linear on [t, bp]: solve f(t') = k.
-              Value base = arith::AddFOp::create(
-                  tb, indexToF64(tb, cur.cap.size), cur.midSum);
-              Value sol = arith::DivFOp::create(
-                  tb, arith::SubFOp::create(tb, base, kF),
-                  indexToF64(tb, cur.mid.size));
-              Value hasFrac = arith::CmpIOp::create(
-                  tb, arith::CmpIPredicate::sgt, cur.mid.size, zero);
-              Value tNew = arith::SelectOp::create(
-                  tb, hasFrac, arith::MaximumFOp::create(tb, t, sol), bp);
-              SmallVector<Value> r = cur.pack();
+              Value tNew = solveSegment(tb, cur, a[tIdx], bp, kF);
+              SmallVector<Value> r = reanchor(tb, cur, tNew).pack();
               r.push_back(tNew);
               r.push_back(arith::ConstantIntOp::create(tb, 1, 1));
               return r;
             },
             [&](ImplicitLocOpBuilder &eb) {
-              Value capFirst = arith::AndIOp::create(
-                  eb, hasCap,
-                  arith::CmpFOp::create(eb, arith::CmpFPredicate::OLE, capBp,
-                                        midBp));
-              SmallVector<Value> moved = ifElse(
-                  eb, capFirst, s.types(),
-                  [&](ImplicitLocOpBuilder &cb) {
-                    // The smallest capped key becomes fractional.
-                    auto [key, tag] = heapTop(cb, cur.cap);
-                    Sweep n = cur;
-                    n.cap = heapPop(cb, cur.cap);
-                    n.mid = heapPush(cb, cur.mid, key, tag);
-                    n.midSum = arith::AddFOp::create(
-                        cb, cur.midSum, arith::ExtFOp::create(cb, f64, key));
-                    return n.pack();
-                  },
-                  [&](ImplicitLocOpBuilder &cb) {
-                    // The smallest fractional key dies.
-                    auto [key, tag] = heapTop(cb, cur.mid);
-                    Sweep n = cur;
-                    n.mid = heapPop(cb, cur.mid);
-                    n.midSum = arith::SubFOp::create(
-                        cb, cur.midSum, arith::ExtFOp::create(cb, f64, key));
-                    return n.pack();
-                  });
-              moved.push_back(bp);
-              moved.push_back(a[8]);
-              return moved;
+              SmallVector<Value> r =
+                  crossBreakpoint(eb, cur, bp, capFirst).pack();
+              r.push_back(bp);
+              r.push_back(a[solvedIdx]);
+              return r;
             });
         scf::YieldOp::create(nb, next);
       });
-  return {Sweep::unpack(loop.getResults()), loop.getResult(7)};
+  return {Sweep::unpack(loop.getResults()), loop.getResult(tIdx)};
 }
 
 /// Splits a result type [B, H, N, ...] into the sizes of its dims.
@@ -231,17 +286,20 @@ Value buildThresholds(ImplicitLocOpBuilder &b, Value u, int64_t k,
       b, {sizes[0], sizes[1]}, init,
       [&](ImplicitLocOpBuilder &fb, ValueRange ivs) {
         Value bi = ivs[0], hi = ivs[1];
-        Sweep s{heapCreate(fb, m), heapCreate(fb, m), constF64(fb, 0)};
+        Sweep s{heapCreate(fb, m), heapCreate(fb, m), constF64(fb, 0),
+                constF64(fb, 0)};
         Value row = scratchTensor(fb, {ShapedType::kDynamic}, n, f32);
         SmallVector<Value> inits = s.pack();
         inits.append({constF64(fb, -kInf), constIndex(fb, 0), row});
+        const unsigned tauIdx = Sweep::kSize, insertedIdx = Sweep::kSize + 1,
+                       rowIdx = Sweep::kSize + 2;
         SmallVector<Value> res = forLoop(
             fb, constIndex(fb, 0), n, inits,
             [&](ImplicitLocOpBuilder &lb, Value i, ValueRange it) {
-              Value tau = it[7], inserted = it[8];
+              Value tau = it[tauIdx], inserted = it[insertedIdx];
               Value c = candidateCount(lb, i, m, n, window);
               SmallVector<Value> grown = forLoop(
-                  lb, inserted, c, ValueRange(it).take_front(7),
+                  lb, inserted, c, ValueRange(it).take_front(Sweep::kSize),
                   [&](ImplicitLocOpBuilder &ib, Value j, ValueRange st) {
                     return sweepInsert(ib, Sweep::unpack(st), tau,
                                        extractU(ib, u, bi, hi, j),
@@ -251,14 +309,14 @@ Value buildThresholds(ImplicitLocOpBuilder &b, Value u, int64_t k,
               auto [solved, t] =
                   sweepSolve(lb, Sweep::unpack(grown), tau, k);
               Value out = tensor::InsertOp::create(
-                  lb, arith::TruncFOp::create(lb, f32, t), it[9],
+                  lb, arith::TruncFOp::create(lb, f32, t), it[rowIdx],
                   ValueRange{i});
               SmallVector<Value> r = solved.pack();
               r.append({t, maxIndex(lb, inserted, c), out});
               return r;
             });
         ForallSlice slice;
-        slice.source = res[9];
+        slice.source = res[rowIdx];
         slice.offsets = {bi, hi, fb.getIndexAttr(0)};
         slice.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1), n};
         return slice;

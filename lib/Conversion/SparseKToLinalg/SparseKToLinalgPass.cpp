@@ -20,8 +20,71 @@ namespace mlir::sparsek {
 using namespace mlir;
 using namespace mlir::sparsek;
 
+namespace {
+
+/// The sizes of result `r` of a sparsek op, from its operands (static sizes
+/// from the result type).
+SmallVector<Value> resultSizes(ImplicitLocOpBuilder &b, Operation *op,
+                               unsigned r) {
+  auto type = cast<RankedTensorType>(op->getResult(r).getType());
+  // For each result dim: (operand, dim) it comes from, or none.
+  SmallVector<std::pair<Value, int64_t>> from;
+  if (auto s = dyn_cast<ScoreOp>(op))
+    from = {{s.getX(), 0}, {s.getWScore(), 0}, {s.getX(), 1}};
+  else if (auto m = dyn_cast<MaskOp>(op))
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      from.push_back({m.getZ(), d});
+  else if (isa<ThresholdOp, TopKOp>(op))
+    from = {{op->getOperand(0), 0}, {op->getOperand(0), 1}, {Value(), 0},
+            {Value(), 0}};
+  else // gathered_attention, attention: [B, Hq, N] of q, Dv of value.
+    from = {{op->getOperand(0), 0}, {op->getOperand(0), 1},
+            {op->getOperand(0), 2}, {op->getOperand(2), 3}};
+  SmallVector<Value> sizes;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (!type.isDynamicDim(d) || !from[d].first)
+      sizes.push_back(sparsek::detail::constIndex(
+          b, type.isDynamicDim(d) ? 0 : type.getDimSize(d)));
+    else
+      sizes.push_back(sparsek::detail::dimValue(b, from[d].first, from[d].second));
+  }
+  return sizes;
+}
+
+/// An op whose results all have a static zero-sized dimension computes
+/// nothing: its results are empty tensors. (The loop nests of the lowerings
+/// would carry static slices into zero-sized dimensions, which upstream
+/// verifiers reject.)
+struct EmptyResults : RewritePattern {
+  EmptyResults(MLIRContext *ctx)
+      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/2, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op,
+                                PatternRewriter &rewriter) const override {
+    if (!isa<SparseKDialect>(op->getDialect()) || op->getNumResults() == 0)
+      return failure();
+    for (Type t : op->getResultTypes()) {
+      auto rt = dyn_cast<RankedTensorType>(t);
+      if (!rt || !llvm::is_contained(rt.getShape(), 0))
+        return rewriter.notifyMatchFailure(op, "a result has elements");
+    }
+    ImplicitLocOpBuilder b(op->getLoc(), rewriter);
+    SmallVector<Value> results;
+    for (unsigned r = 0; r < op->getNumResults(); ++r) {
+      auto rt = cast<RankedTensorType>(op->getResult(r).getType());
+      results.push_back(sparsek::detail::emptyTensor(b, rt.getShape(),
+                                            resultSizes(b, op, r),
+                                            rt.getElementType()));
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+} // namespace
+
 void mlir::sparsek::populateSparseKToLinalgConversionPatterns(
     RewritePatternSet &patterns) {
+  patterns.add<EmptyResults>(patterns.getContext());
   detail::populateScorePatterns(patterns);
   detail::populateMaskPatterns(patterns);
   detail::populateSelectionPatterns(patterns);

@@ -508,3 +508,19 @@ func.func @attn_gate_type(%q: tensor<1x8x16x32xf16>, %k: tensor<1x2x64x32xf16>, 
   %o = "sparsek.attention"(%q, %k, %v, %u) {k = 4 : i64, window = 8 : i64, gate = 1 : i32} : (tensor<1x8x16x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64xf32>) -> tensor<1x8x16x32xf16>
   return %o : tensor<1x8x16x32xf16>
 }
+
+// -----
+
+func.func @attention_zero_head_dim(%q: tensor<1x2x4x0xf32>, %k: tensor<1x2x4x0xf32>, %v: tensor<1x2x4x8xf32>, %u: tensor<1x2x4xf32>) -> tensor<1x2x4x8xf32> {
+  // expected-error @+1 {{head dim D ('q' dim 3) must be >= 1, got 0}}
+  %o = "sparsek.attention"(%q, %k, %v, %u) {k = 2 : i64, window = 1 : i64} : (tensor<1x2x4x0xf32>, tensor<1x2x4x0xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+func.func @ga_zero_value_dim(%a0: tensor<1x8x16x32xbf16>, %a1: tensor<1x2x64x32xbf16>, %a2: tensor<1x2x64x0xbf16>, %a3: tensor<1x2x64xf32>, %a4: tensor<1x2x16x8xi32>, %a5: tensor<1x2x16xf32>) -> tensor<1x8x16x0xbf16> {
+  // expected-error @+1 {{value head dim Dv ('value' dim 3) must be >= 1, got 0}}
+  %o = "sparsek.gathered_attention"(%a0, %a1, %a2, %a3, %a4, %a5) {window = 4 : i64} : (tensor<1x8x16x32xbf16>, tensor<1x2x64x32xbf16>, tensor<1x2x64x0xbf16>, tensor<1x2x64xf32>, tensor<1x2x16x8xi32>, tensor<1x2x16xf32>) -> tensor<1x8x16x0xbf16>
+  return %o : tensor<1x8x16x0xbf16>
+}

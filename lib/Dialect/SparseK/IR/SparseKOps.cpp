@@ -152,6 +152,13 @@ LogicalResult verifyAttentionTensors(Operation *op, const Named &q,
       failed(checkSameDim(op, "head dim", q, 3, key, 3)) ||
       failed(checkSameDim(op, "value head dim", value, 3, out, 3)))
     return failure();
+  // SPEC 8: a head needs at least one dimension (the default scale is
+  // 1/sqrt(D)).
+  if (q.dim(3) == 0)
+    return op->emitOpError() << "head dim D ('q' dim 3) must be >= 1, got 0";
+  if (value.dim(3) == 0)
+    return op->emitOpError()
+           << "value head dim Dv ('value' dim 3) must be >= 1, got 0";
   int64_t hq = q.dim(1), hkv = key.dim(1);
   if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv) &&
       (hkv == 0 ? hq != 0 : hq % hkv != 0))
