@@ -84,9 +84,29 @@ void mlir::sparsek::registerSparseKPipelines() {
       "Lower sparsek ops (with func/arith/tensor/linalg/bufferization) to "
       "LLVM dialect for the CPU",
       buildSparseKCPUPipeline);
-  PassPipelineRegistration<SparseKNVVMPipelineOptions>(
+  // Registered by hand (not PassPipelineRegistration) so that invalid
+  // options are an error before any pass is built.
+  registerPassPipeline(
       "sparsek-nvvm-pipeline",
       "Lower sparsek ops (with func/arith/tensor/linalg/bufferization) to "
       "host LLVM dialect with NVVM kernels embedded (gpu.binary)",
-      buildSparseKNVVMPipeline);
+      [](OpPassManager &pm, StringRef optionsStr,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        SparseKNVVMPipelineOptions options;
+        if (failed(options.parseFromString(optionsStr)))
+          return failure();
+        bool bad = false;
+        if (failed(verifySparseKNVVMPipelineOptions(
+                options, [&](const Twine &msg) {
+                  bad = true;
+                  (void)errorHandler("sparsek-nvvm-pipeline: " + msg);
+                })) ||
+            bad)
+          return failure();
+        buildSparseKNVVMPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+        optHandler(SparseKNVVMPipelineOptions());
+      });
 }

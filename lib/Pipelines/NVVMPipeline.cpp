@@ -29,6 +29,50 @@
 
 using namespace mlir;
 
+LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
+    const SparseKNVVMPipelineOptions &options,
+    function_ref<void(const Twine &)> error) {
+  auto digitsFrom = [](StringRef s) {
+    size_t n = 0;
+    while (n < s.size() && llvm::isDigit(s[n]))
+      ++n;
+    return n;
+  };
+  // sm_<digits>[one lower-case letter]
+  StringRef chip = options.chip;
+  bool chipOk = chip.consume_front("sm_");
+  size_t digits = digitsFrom(chip);
+  chipOk = chipOk && digits > 0 &&
+           (chip.size() == digits ||
+            (chip.size() == digits + 1 && llvm::isLower(chip.back())));
+  if (!chipOk)
+    return error("invalid chip '" + options.chip +
+                 "': expected sm_<digits> with an optional letter (sm_80, "
+                 "sm_90, sm_90a)"),
+           failure();
+  StringRef features = options.features;
+  if (!features.empty() &&
+      !(features.consume_front("+ptx") && !features.empty() &&
+        digitsFrom(features) == features.size()))
+    return error("invalid features '" + options.features +
+                 "': expected +ptx<digits> (e.g. +ptx80) or nothing"),
+           failure();
+  StringRef format = options.format;
+  if (format != "isa" && format != "bin" && format != "fatbin")
+    return error("invalid format '" + options.format +
+                 "': expected isa, bin or fatbin"),
+           failure();
+  if (options.optLevel < 0 || options.optLevel > 3)
+    return error("invalid opt-level " + Twine(options.optLevel.getValue()) +
+                 ": expected 0 to 3"),
+           failure();
+  if (options.blockSize < 1 || options.blockSize > 1024)
+    return error("invalid block-size " + Twine(options.blockSize.getValue()) +
+                 ": expected 1 to 1024 threads (CUDA's limit per block)"),
+           failure();
+  return success();
+}
+
 void mlir::sparsek::buildSparseKNVVMPipeline(
     OpPassManager &pm, const SparseKNVVMPipelineOptions &options) {
   buildSparseKBufferizedStages(pm, options.emitCInterface);

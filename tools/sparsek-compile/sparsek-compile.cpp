@@ -116,6 +116,10 @@ int main(int argc, char **argv) {
     sparsek::SparseKNVVMPipelineOptions opts;
     opts.emitCInterface = true;
     opts.chip = clChip;
+    std::string bad;
+    if (failed(sparsek::verifySparseKNVVMPipelineOptions(
+            opts, [&](const llvm::Twine &msg) { bad = msg.str(); })))
+      return fail(bad);
     sparsek::buildSparseKNVVMPipeline(pm, opts);
   } else if (clTarget == "cpu") {
     sparsek::SparseKCPUPipelineOptions opts;

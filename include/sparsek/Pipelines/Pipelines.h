@@ -4,6 +4,7 @@
 #define SPARSEK_PIPELINES_PIPELINES_H
 
 #include "mlir/Pass/PassOptions.h"
+#include "mlir/Support/LLVM.h"
 
 namespace mlir {
 class OpPassManager;
@@ -89,6 +90,16 @@ struct SparseKNVVMPipelineOptions
 ///           outlining, NVVM, gpu-module-to-binary, gpu-to-llvm)
 void buildSparseKNVVMPipeline(OpPassManager &pm,
                               const SparseKNVVMPipelineOptions &options);
+
+/// Checks the options before anything reaches upstream (whose NVVM target
+/// verifier crashes on an empty chip and whose binary serializer only
+/// prints a bad format): chip `sm_<digits>[a-z]`, features empty or
+/// `+ptx<digits>`, format isa|bin|fatbin, opt-level 0-3, block-size 1-1024
+/// (CUDA's limit on threads per block). Calls `error` with the first rule
+/// broken and fails.
+LogicalResult
+verifySparseKNVVMPipelineOptions(const SparseKNVVMPipelineOptions &options,
+                                 function_ref<void(const Twine &)> error);
 
 /// Registers `sparsek-cpu-pipeline` and `sparsek-nvvm-pipeline`.
 void registerSparseKPipelines();

@@ -98,6 +98,22 @@ struct ConvertSparseKToLinalgPass
           ConvertSparseKToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    // threshold and topk learn the query length N from their result type
+    // only: a dynamic N there cannot be lowered.
+    bool unlowerable = false;
+    getOperation()->walk([&](Operation *op) {
+      if (!isa<ThresholdOp, TopKOp>(op) ||
+          !cast<RankedTensorType>(op->getResult(0).getType()).isDynamicDim(2))
+        return;
+      op->emitError() << "cannot lower '" << op->getName()
+                      << "' with a dynamic query length N (result dim 2): "
+                         "N is known only from the result type; give it a "
+                         "static N, or use sparsek.attention, which takes N "
+                         "from 'q'";
+      unlowerable = true;
+    });
+    if (unlowerable)
+      return signalPassFailure();
     ConversionTarget target(*ctx);
     // Every sparsek op must go: a leftover (threshold/topk with a dynamic N
     // in their result types) is an error, reported by the driver.

@@ -81,7 +81,31 @@ func.func @attention_dynamic(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>, %
 // threshold/topk learn N only from their result type: dynamic N is an
 // error, not a crash.
 func.func @threshold_dynamic_n(%u: tensor<1x2x64xf32>) -> tensor<1x2x?xf32> {
-  // expected-error @+1 {{failed to legalize operation 'sparsek.threshold'}}
+  // expected-error @+1 {{cannot lower 'sparsek.threshold' with a dynamic query length N (result dim 2)}}
   %t = sparsek.threshold %u k = 4, window = 2 : (tensor<1x2x64xf32>) -> tensor<1x2x?xf32>
   return %t : tensor<1x2x?xf32>
+}
+
+// -----
+
+// A rank-1 mask is one row: its row map has no results, and tau is rank 0.
+// CHECK-LABEL: func.func @mask_rank1
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}], iterator_types = ["reduction"]}
+// CHECK-NOT: sparsek.mask
+func.func @mask_rank1(%z: tensor<?xf32>) -> (tensor<?xf32>, tensor<f32>) {
+  %p, %t = sparsek.mask %z k = 3 : (tensor<?xf32>) -> (tensor<?xf32>, tensor<f32>)
+  return %p, %t : tensor<?xf32>, tensor<f32>
+}
+
+// -----
+
+// Statically empty results compute nothing: empty tensors, no loops (their
+// slices would index zero-sized dims, which upstream verifiers reject).
+// CHECK-LABEL: func.func @empty_layer
+// CHECK-NOT: scf.
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<1x2x0x16xf32>
+// CHECK-NEXT: return %[[E]]
+func.func @empty_layer(%q: tensor<1x2x0x16xf32>, %k: tensor<1x2x0x16xf32>, %v: tensor<1x2x0x16xf32>, %u: tensor<1x2x0xf32>) -> tensor<1x2x0x16xf32> {
+  %o = "sparsek.attention"(%q, %k, %v, %u) {k = 4 : i64, window = 4 : i64} : (tensor<1x2x0x16xf32>, tensor<1x2x0x16xf32>, tensor<1x2x0x16xf32>, tensor<1x2x0xf32>) -> tensor<1x2x0x16xf32>
+  return %o : tensor<1x2x0x16xf32>
 }

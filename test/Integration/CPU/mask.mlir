@@ -26,5 +26,24 @@ func.func @main() {
   %t2u = memref.cast %t2b : memref<3xf32> to memref<*xf32>
   call @printMemrefF32(%t2u) : (memref<*xf32>) -> ()
   // CHECK: [-inf,  -inf,  -inf]
+
+  // Rank 1 (one row, a rank-0 tau), with -inf entries, which never count:
+  // three entries above -inf and k = 3 give tau = -inf and p = 1 (also for
+  // the -inf entries); k = 2 gives the threshold of (2, 0.5, 0).
+  %r = arith.constant dense<[2.0, 0xFF800000, 0.5, 0xFF800000, 0.0]> : tensor<5xf32>
+  %p3, %t3 = "sparsek.mask"(%r) {k = 3 : i64} : (tensor<5xf32>) -> (tensor<5xf32>, tensor<f32>)
+  %p3b = bufferization.to_buffer %p3 : tensor<5xf32> to memref<5xf32>
+  %p3u = memref.cast %p3b : memref<5xf32> to memref<*xf32>
+  call @printMemrefF32(%p3u) : (memref<*xf32>) -> ()
+  // CHECK: [1,  1,  1,  1,  1]
+  %t3b = bufferization.to_buffer %t3 : tensor<f32> to memref<f32>
+  %t3u = memref.cast %t3b : memref<f32> to memref<*xf32>
+  call @printMemrefF32(%t3u) : (memref<*xf32>) -> ()
+  // CHECK: [-inf]
+  %p4, %t4 = "sparsek.mask"(%r) {k = 2 : i64} : (tensor<5xf32>) -> (tensor<5xf32>, tensor<f32>)
+  %p4b = bufferization.to_buffer %p4 : tensor<5xf32> to memref<5xf32>
+  %p4u = memref.cast %p4b : memref<5xf32> to memref<*xf32>
+  call @printMemrefF32(%p4u) : (memref<*xf32>) -> ()
+  // CHECK: [1,  0,  0.75,  0,  0.25]
   return
 }
