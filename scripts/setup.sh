@@ -11,7 +11,7 @@ PACKAGES=(
   # Unit tests.
   libgtest-dev
   # Python tests and tooling (Debian's interpreter, /usr/bin/python3).
-  python3 python3-numpy python3-pytest
+  python3 python3-numpy python3-pytest python3-psutil
 )
 
 missing=()

@@ -50,3 +50,12 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 # ptxas validates generated PTX where the CUDA toolkit is installed.
 if shutil.which("ptxas"):
     config.available_features.add("ptxas")
+
+# Every test has a time limit (SPARSEK_TEST_TIMEOUT seconds, default 600),
+# so a test that would hang or turn quadratic fails instead (needs psutil).
+try:
+    import psutil  # noqa: F401
+    lit_config.maxIndividualTestTime = int(
+        os.environ.get("SPARSEK_TEST_TIMEOUT", "600"))
+except ImportError:
+    lit_config.warning("psutil missing: no per-test time limit")
