@@ -1,19 +1,54 @@
 // RUN: sparsek-opt %s -sparsek-checked-entry-points | FileCheck %s
 
+// Static sizes of the signature; an identity-layout destination must be a
+// dense view (offset 0, row-major strides): status 1 for sizes, 2 for a
+// layout.
 // CHECK-LABEL: func.func @layer(
 // CHECK-LABEL: func.func @layer_checked
-// CHECK-SAME: (%[[Q:.*]]: tensor<?x?xf32>, %[[OUT:.*]]: memref<?xf32>) -> i32 attributes {llvm.emit_c_interface}
+// CHECK-SAME: (%[[Q:.*]]: tensor<?x?xf32>, %[[OUT:.*]]: memref<?xf32, strided<[?], offset: ?>>) -> i32 attributes {llvm.emit_c_interface}
 // CHECK-DAG: tensor.dim %[[Q]], %{{.*}} : tensor<?x?xf32>
-// CHECK-DAG: memref.dim %[[OUT]], %{{.*}} : memref<?xf32>
-// CHECK: %[[R:.*]] = scf.if %{{.*}} -> (i32) {
+// CHECK-DAG: memref.dim %[[OUT]], %{{.*}} : memref<?xf32, strided<[?], offset: ?>>
+// CHECK: %{{.*}}, %[[OFF:.*]], %{{.*}}, %[[STRIDE:.*]] = memref.extract_strided_metadata %[[OUT]]
+// CHECK: arith.cmpi eq, %[[OFF]], %{{.*}}
+// CHECK: arith.cmpi eq, %[[STRIDE]], %{{.*}}
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i32
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : i32
+// CHECK: %[[L:.*]] = arith.select %{{.*}}, %[[C0]], %[[C2]] : i32
+// CHECK: %[[C1:.*]] = arith.constant 1 : i32
+// CHECK: %[[S:.*]] = arith.select %{{.*}}, %[[L]], %[[C1]] : i32
+// CHECK: scf.if
 // CHECK: %[[QC:.*]] = tensor.cast %[[Q]] : tensor<?x?xf32> to tensor<2x?xf32>
-// CHECK: %[[OC:.*]] = memref.cast %[[OUT]] : memref<?xf32> to memref<8xf32>
+// CHECK: %[[OC:.*]] = memref.cast %[[OUT]] : memref<?xf32, strided<[?], offset: ?>> to memref<8xf32>
 // CHECK: func.call @layer(%[[QC]], %[[OC]])
-// CHECK: scf.yield %{{.*}} : i32
-// CHECK: } else {
-// CHECK: scf.yield %{{.*}} : i32
-// CHECK: return %[[R]] : i32
+// CHECK: return %[[S]] : i32
 func.func @layer(%q: tensor<2x?xf32>, %out: memref<8xf32>) {
+  return
+}
+
+// A strided destination takes any view: no layout check.
+// CHECK-LABEL: func.func @strided_checked
+// CHECK-NOT: extract_strided_metadata
+// CHECK: memref.cast %{{.*}} : memref<?xf32, strided<[?], offset: ?>> to memref<?xf32, strided<[?], offset: ?>>
+// CHECK: return
+func.func @strided(%q: tensor<?xf32>, %out: memref<?xf32, strided<[?], offset: ?>>) {
+  return
+}
+
+// The op's size rules on dynamic sizes, traced to the arguments: q against
+// key (batch, head dim), out against q (query length), Hq a multiple of
+// Hkv (no division by zero), N <= M.
+// CHECK-LABEL: func.func @attention_checked
+// CHECK-SAME: (%[[AQ:[^:]*]]: tensor<?x?x?x?xf32>, %[[AK:[^:]*]]: tensor<?x?x?x?xf32>, %{{.*}}: tensor<?x?x?x?xf32>, %{{.*}}: tensor<?x?x?xf32>, %[[AO:[^:]*]]: memref
+// CHECK-DAG: %[[QB:.*]] = tensor.dim %[[AQ]], %c0{{.*}} : tensor<?x?x?x?xf32>
+// CHECK-DAG: %[[KB:.*]] = tensor.dim %[[AK]], %c0{{.*}} : tensor<?x?x?x?xf32>
+// CHECK-DAG: arith.cmpi eq, %[[QB]], %[[KB]] : index
+// CHECK-DAG: %[[ON:.*]] = memref.dim %[[AO]], %c2
+// CHECK-DAG: arith.remui
+// CHECK-DAG: arith.cmpi ule, %{{.*}}, %{{.*}} : index
+// CHECK: func.call @attention(
+func.func @attention(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>, %v: tensor<?x?x?x?xf32>, %u: tensor<?x?x?xf32>, %out: memref<?x?x?x?xf32>) {
+  %o = "sparsek.attention"(%q, %k, %v, %u) {k = 4 : i64, window = 2 : i64} : (tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>, tensor<?x?x?xf32>) -> tensor<?x?x?x?xf32>
+  bufferization.materialize_in_destination %o in restrict writable %out : (tensor<?x?x?x?xf32>, memref<?x?x?x?xf32>) -> ()
   return
 }
 

@@ -1,13 +1,15 @@
 //===- SparseKOps.cpp - sparsek op verifiers --------------------*- C++ -*-===//
 //
-// Verifiers for every rule of SPEC section 8 and every shape relation between
-// operands and results. Each diagnostic names the operand and the rule.
-// Dynamic dimensions are accepted; relations are checked where both sides
-// are static.
+// Verifiers for every rule of SPEC section 8: ranks, element types and
+// attributes here; the size relations between operands and results come
+// from ShapeConstraints.cpp (checked here where both sides are static, and
+// at run time by sparsek-checked-entry-points). Each diagnostic names the
+// operand and the rule.
 //
 //===----------------------------------------------------------------------===//
 
 #include "sparsek/Dialect/SparseK/IR/SparseKOps.h"
+#include "sparsek/Dialect/SparseK/IR/ShapeConstraints.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -66,17 +68,6 @@ LogicalResult checkTensor(Operation *op, const Named &t, int64_t rank,
   return success();
 }
 
-/// `what` names the dimension ("batch", "KV heads", ...).
-LogicalResult checkSameDim(Operation *op, StringRef what, const Named &a,
-                           unsigned ai, const Named &b, unsigned bi) {
-  int64_t x = a.dim(ai), y = b.dim(bi);
-  if (ShapedType::isDynamic(x) || ShapedType::isDynamic(y) || x == y)
-    return success();
-  return op->emitOpError() << what << " mismatch: '" << a.name << "' has "
-                           << x << " at dim " << ai << " but '" << b.name
-                           << "' has " << y << " at dim " << bi;
-}
-
 LogicalResult checkSameElementType(Operation *op, const Named &a,
                                    const Named &b) {
   if (a.type.getElementType() == b.type.getElementType())
@@ -85,18 +76,6 @@ LogicalResult checkSameElementType(Operation *op, const Named &a,
                            << "' must have the same element type, got "
                            << a.type.getElementType() << " and "
                            << b.type.getElementType();
-}
-
-/// SPEC: query length N must not exceed KV length M.
-LogicalResult checkQueryLength(Operation *op, const Named &n, unsigned ni,
-                               const Named &m, unsigned mi) {
-  int64_t nn = n.dim(ni), mm = m.dim(mi);
-  if (ShapedType::isDynamic(nn) || ShapedType::isDynamic(mm) || nn <= mm)
-    return success();
-  return op->emitOpError() << "query length N = " << nn << " ('" << n.name
-                           << "' dim " << ni << ") exceeds KV length M = "
-                           << mm << " ('" << m.name << "' dim " << mi
-                           << "); N <= M is required";
 }
 
 LogicalResult checkK(Operation *op, int64_t k) {
@@ -125,7 +104,8 @@ LogicalResult checkScale(Operation *op, FloatAttr scale) {
          << "requires scale > 0 (finite softmax scale), got scale = " << s;
 }
 
-/// Shared by gathered_attention and attention: q, key, value, u and out.
+/// Shared by gathered_attention and attention: ranks and element types of
+/// q, key, value, u and out (their sizes: ShapeConstraints.cpp).
 LogicalResult verifyAttentionTensors(Operation *op, const Named &q,
                                      const Named &key, const Named &value,
                                      const Named &u, const Named &out) {
@@ -139,34 +119,7 @@ LogicalResult verifyAttentionTensors(Operation *op, const Named &q,
       failed(checkSameElementType(op, q, value)) ||
       failed(checkSameElementType(op, q, out)))
     return failure();
-  if (failed(checkSameDim(op, "batch", q, 0, key, 0)) ||
-      failed(checkSameDim(op, "batch", q, 0, value, 0)) ||
-      failed(checkSameDim(op, "batch", q, 0, u, 0)) ||
-      failed(checkSameDim(op, "batch", q, 0, out, 0)) ||
-      failed(checkSameDim(op, "KV heads", key, 1, value, 1)) ||
-      failed(checkSameDim(op, "KV heads", key, 1, u, 1)) ||
-      failed(checkSameDim(op, "query heads", q, 1, out, 1)) ||
-      failed(checkSameDim(op, "KV length", key, 2, value, 2)) ||
-      failed(checkSameDim(op, "KV length", key, 2, u, 2)) ||
-      failed(checkSameDim(op, "query length", q, 2, out, 2)) ||
-      failed(checkSameDim(op, "head dim", q, 3, key, 3)) ||
-      failed(checkSameDim(op, "value head dim", value, 3, out, 3)))
-    return failure();
-  // SPEC 8: a head needs at least one dimension (the default scale is
-  // 1/sqrt(D)).
-  if (q.dim(3) == 0)
-    return op->emitOpError() << "head dim D ('q' dim 3) must be >= 1, got 0";
-  if (value.dim(3) == 0)
-    return op->emitOpError()
-           << "value head dim Dv ('value' dim 3) must be >= 1, got 0";
-  int64_t hq = q.dim(1), hkv = key.dim(1);
-  if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv) &&
-      (hkv == 0 ? hq != 0 : hq % hkv != 0))
-    return op->emitOpError()
-           << "query heads Hq = " << hq << " ('q' dim 1) must be a multiple "
-           << "of KV heads Hkv = " << hkv << " ('key' dim 1) (GQA: Hq % Hkv "
-           << "== 0)";
-  return checkQueryLength(op, q, 2, key, 2);
+  return success();
 }
 
 } // namespace
@@ -183,17 +136,11 @@ LogicalResult ScoreOp::verify() {
       failed(checkTensor(op, w, 2, "[Hkv, C]", Elem::Float)) ||
       failed(checkTensor(op, u, 3, "[B, Hkv, M]", Elem::F32)))
     return failure();
-  if (failed(checkSameDim(op, "feature dim", x, 2, w, 1)) ||
-      failed(checkSameDim(op, "batch", x, 0, u, 0)) ||
-      failed(checkSameDim(op, "KV heads", w, 0, u, 1)) ||
-      failed(checkSameDim(op, "KV length", x, 1, u, 2)))
-    return failure();
-  if (Value bias = getBias()) {
-    Named b = named("bias", bias);
-    if (failed(checkTensor(op, b, 1, "[Hkv]", Elem::Float)) ||
-        failed(checkSameDim(op, "KV heads", w, 0, b, 0)))
+  if (Value bias = getBias())
+    if (failed(checkTensor(op, named("bias", bias), 1, "[Hkv]", Elem::Float)))
       return failure();
-  }
+  if (failed(verifyStaticShapeConstraints(op)))
+    return failure();
   if (!std::isfinite(getSlope().convertToDouble()))
     return emitOpError() << "requires a finite slope, got "
                          << getSlope().convertToDouble();
@@ -218,13 +165,7 @@ LogicalResult MaskOp::verify() {
       failed(checkTensor(op, tau, rank - 1, "(the rank of 'z' minus one)",
                          Elem::F32)))
     return failure();
-  for (unsigned i = 0; i < rank; ++i)
-    if (failed(checkSameDim(op, "shape", z, i, p, i)))
-      return failure();
-  for (unsigned i = 0; i + 1 < rank; ++i)
-    if (failed(checkSameDim(op, "leading shape", z, i, tau, i)))
-      return failure();
-  return success();
+  return verifyStaticShapeConstraints(op);
 }
 
 //===----------------------------------------------------------------------===//
@@ -239,11 +180,9 @@ static LogicalResult verifyCausalSelection(Operation *op, int64_t k,
                                            StringRef resLayout, Elem resElem) {
   if (failed(checkK(op, k)) || failed(checkWindow(op, window)) ||
       failed(checkTensor(op, u, 3, "[B, Hkv, M]", Elem::F32)) ||
-      failed(checkTensor(op, res, resRank, resLayout, resElem)) ||
-      failed(checkSameDim(op, "batch", u, 0, res, 0)) ||
-      failed(checkSameDim(op, "KV heads", u, 1, res, 1)))
+      failed(checkTensor(op, res, resRank, resLayout, resElem)))
     return failure();
-  return checkQueryLength(op, res, 2, u, 2);
+  return verifyStaticShapeConstraints(op);
 }
 
 LogicalResult ThresholdOp::verify() {
@@ -253,17 +192,10 @@ LogicalResult ThresholdOp::verify() {
 }
 
 LogicalResult TopKOp::verify() {
-  Named idx = named("indices", getIndices());
-  if (failed(verifyCausalSelection(getOperation(), getKAttr().getInt(), getWindowAttr().getInt(),
-                                   named("u", getU()), idx, 4,
-                                   "[B, Hkv, N, k]", Elem::I32)))
-    return failure();
-  int64_t last = idx.dim(3);
-  int64_t k = getKAttr().getInt();
-  if (!ShapedType::isDynamic(last) && last != k)
-    return emitOpError() << "'indices' last dim must equal k = " << k
-                         << ", got " << last;
-  return success();
+  return verifyCausalSelection(getOperation(), getKAttr().getInt(),
+                               getWindowAttr().getInt(), named("u", getU()),
+                               named("indices", getIndices()), 4,
+                               "[B, Hkv, N, k]", Elem::I32);
 }
 
 //===----------------------------------------------------------------------===//
@@ -293,17 +225,9 @@ LogicalResult GatheredAttentionOp::verify() {
       failed(checkScale(op, getScaleAttr())) ||
       failed(verifyAttentionTensors(op, q, key, value, u, out)) ||
       failed(checkTensor(op, idx, 4, "[B, Hkv, N, k]", Elem::I32)) ||
-      failed(checkTensor(op, tau, 3, "[B, Hkv, N]", Elem::F32)) ||
-      failed(checkSameDim(op, "batch", q, 0, idx, 0)) ||
-      failed(checkSameDim(op, "batch", q, 0, tau, 0)) ||
-      failed(checkSameDim(op, "KV heads", key, 1, idx, 1)) ||
-      failed(checkSameDim(op, "KV heads", key, 1, tau, 1)) ||
-      failed(checkSameDim(op, "query length", q, 2, idx, 2)) ||
-      failed(checkSameDim(op, "query length", q, 2, tau, 2)))
+      failed(checkTensor(op, tau, 3, "[B, Hkv, N]", Elem::F32)))
     return failure();
-  if (idx.dim(3) == 0)
-    return emitOpError() << "'indices' last dim (k) must be >= 1, got 0";
-  return success();
+  return verifyStaticShapeConstraints(op);
 }
 
 //===----------------------------------------------------------------------===//
@@ -325,10 +249,12 @@ LogicalResult AttentionOp::verify() {
     return emitOpError() << "non-causal attention (causal = false) requires "
                             "window = 0, got window = "
                          << window;
-  return verifyAttentionTensors(op, named("q", getQ()),
-                                named("key", getKey()),
-                                named("value", getValue()), named("u", getU()),
-                                named("out", getOut()));
+  if (failed(verifyAttentionTensors(op, named("q", getQ()),
+                                    named("key", getKey()),
+                                    named("value", getValue()),
+                                    named("u", getU()), named("out", getOut()))))
+    return failure();
+  return verifyStaticShapeConstraints(op);
 }
 
 #define GET_OP_CLASSES

@@ -1,12 +1,23 @@
 //===- CheckedEntryPoints.cpp - shape-checked wrappers ----------*- C++ -*-===//
 //
-// @NAME(static args) => @NAME_checked(dynamic args) -> i32 (Passes.td).
+// @NAME(args) => @NAME_checked(dynamic args) -> i32 (Passes.td). The
+// wrapper checks, on the run-time sizes:
+//   1. every static size of @NAME's arguments;
+//   2. every size rule of every sparsek op in @NAME (ShapeConstraints.h)
+//      whose sizes trace back to @NAME's arguments: an operand that is an
+//      argument (or a cast of one), a result written into a memref argument
+//      by bufferization.materialize_in_destination;
+//   3. the layout of memref arguments that @NAME takes with the identity
+//      layout: offset 0 and row-major strides (other views: status 2).
+// and calls @NAME only when all hold.
 //
 //===----------------------------------------------------------------------===//
 
+#include "sparsek/Dialect/SparseK/IR/ShapeConstraints.h"
 #include "sparsek/Dialect/SparseK/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -14,22 +25,33 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include <optional>
+
 namespace mlir::sparsek {
 #define GEN_PASS_DEF_SPARSEKCHECKEDENTRYPOINTSPASS
 #include "sparsek/Dialect/SparseK/Transforms/Passes.h.inc"
 } // namespace mlir::sparsek
 
 using namespace mlir;
+using namespace mlir::sparsek;
 
 namespace {
 
-/// The same shaped type with every dimension dynamic.
+/// Status codes of NAME_checked (docs/CallingConvention.md).
+constexpr int32_t kOk = 0, kBadShape = 1, kBadLayout = 2;
+
+/// The same shaped type with every dimension dynamic; memrefs also get a
+/// fully dynamic strided layout, so any view's descriptor is accepted and
+/// its offset and strides can be read.
 Type dynamicType(Type t) {
   auto shaped = cast<ShapedType>(t);
   SmallVector<int64_t> shape(shaped.getRank(), ShapedType::kDynamic);
   if (isa<RankedTensorType>(t))
     return RankedTensorType::get(shape, shaped.getElementType());
-  return MemRefType::get(shape, shaped.getElementType());
+  SmallVector<int64_t> strides(shaped.getRank(), ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(t.getContext(), ShapedType::kDynamic,
+                                       strides);
+  return MemRefType::get(shape, shaped.getElementType(), layout);
 }
 
 bool eligible(func::FuncOp f) {
@@ -37,10 +59,175 @@ bool eligible(func::FuncOp f) {
     return false;
   return llvm::all_of(f.getArgumentTypes(), [](Type t) {
     if (auto m = dyn_cast<MemRefType>(t))
-      return m.getLayout().isIdentity();
+      return m.getLayout().isIdentity() || isa<StridedLayoutAttr>(m.getLayout());
     return isa<RankedTensorType>(t);
   });
 }
+
+/// Which argument of `f` a tensor value is, or is written into.
+std::optional<unsigned> traceToArgument(func::FuncOp f, Value v) {
+  // An argument, or a cast / to_tensor of one.
+  for (Value cur = v; cur;) {
+    if (auto arg = dyn_cast<BlockArgument>(cur))
+      return arg.getOwner() == &f.getBody().front()
+                 ? std::optional<unsigned>(arg.getArgNumber())
+                 : std::nullopt;
+    Operation *def = cur.getDefiningOp();
+    if (isa_and_nonnull<tensor::CastOp, bufferization::ToTensorOp>(def))
+      cur = def->getOperand(0);
+    else
+      break;
+  }
+  // A result written into an argument.
+  for (Operation *user : v.getUsers())
+    if (auto m = dyn_cast<bufferization::MaterializeInDestinationOp>(user))
+      if (m.getSource() == v)
+        if (auto arg = dyn_cast<BlockArgument>(m.getDest()))
+          if (arg.getOwner() == &f.getBody().front())
+            return arg.getArgNumber();
+  return std::nullopt;
+}
+
+class WrapperBuilder {
+public:
+  WrapperBuilder(ImplicitLocOpBuilder &b, func::FuncOp f, Block *entry)
+      : b(b), f(f), entry(entry) {
+    shapeOk = arith::ConstantIntOp::create(b, 1, 1);
+    layoutOk = shapeOk;
+  }
+
+  /// The run-time size of dim `d` of wrapper argument `i`.
+  Value size(unsigned i, int64_t d) {
+    Value arg = entry->getArgument(i);
+    if (isa<RankedTensorType>(arg.getType()))
+      return tensor::DimOp::create(b, arg, d);
+    return memref::DimOp::create(b, arg, d);
+  }
+
+  void requireShape(Value cond) {
+    shapeOk = arith::AndIOp::create(b, shapeOk, cond);
+  }
+
+  /// 1. Every static size of the inner signature.
+  void checkStaticSizes() {
+    for (auto [i, type] : llvm::enumerate(f.getArgumentTypes())) {
+      auto shaped = cast<ShapedType>(type);
+      for (int64_t d = 0; d < shaped.getRank(); ++d)
+        if (!shaped.isDynamicDim(d))
+          requireShape(eq(size(i, d), index(shaped.getDimSize(d))));
+    }
+  }
+
+  /// 2. The size rules of every sparsek op.
+  void checkOpRules() {
+    f.walk([&](Operation *op) {
+      for (const ShapeConstraint &c : getShapeConstraints(op)) {
+        std::optional<Value> x = sizeOf(c.a), y = sizeOf(c.b);
+        if (!x || !y)
+          continue;
+        requireShape(holds(c, *x, *y));
+      }
+    });
+  }
+
+  /// 3. Identity-layout memref arguments must be dense row-major views.
+  void checkLayouts() {
+    for (auto [i, type] : llvm::enumerate(f.getArgumentTypes())) {
+      auto m = dyn_cast<MemRefType>(type);
+      if (!m || !m.getLayout().isIdentity())
+        continue;
+      auto meta = memref::ExtractStridedMetadataOp::create(
+          b, entry->getArgument(i));
+      Value ok = eq(meta.getOffset(), index(0));
+      Value expected = index(1);
+      for (int64_t d = m.getRank() - 1; d >= 0; --d) {
+        Value sz = meta.getSizes()[d];
+        // A dimension of size 0 or 1 is never stepped along: any stride.
+        Value trivial = arith::CmpIOp::create(b, arith::CmpIPredicate::ule,
+                                              sz, index(1));
+        ok = arith::AndIOp::create(
+            b, ok,
+            arith::OrIOp::create(b, trivial,
+                                 eq(meta.getStrides()[d], expected)));
+        expected = arith::MulIOp::create(b, expected, sz);
+      }
+      layoutOk = arith::AndIOp::create(b, layoutOk, ok);
+    }
+  }
+
+  /// Calls @NAME when everything holds; returns the status.
+  void finish() {
+    auto status = [&](int32_t s) {
+      return arith::ConstantIntOp::create(b, s, 32).getResult();
+    };
+    Value code = arith::SelectOp::create(b, layoutOk, status(kOk),
+                                         status(kBadLayout));
+    code = arith::SelectOp::create(b, shapeOk, code, status(kBadShape));
+    Value run = arith::AndIOp::create(b, shapeOk, layoutOk);
+    auto ifOp = scf::IfOp::create(b, run, /*withElse=*/false);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      SmallVector<Value> args;
+      for (auto [arg, type] :
+           llvm::zip(entry->getArguments(), f.getArgumentTypes())) {
+        if (isa<RankedTensorType>(type))
+          args.push_back(tensor::CastOp::create(b, type, arg));
+        else
+          args.push_back(memref::CastOp::create(b, type, arg));
+      }
+      func::CallOp::create(b, f, args);
+    }
+    func::ReturnOp::create(b, code);
+  }
+
+private:
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value eq(Value x, Value y) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::eq, x, y);
+  }
+
+  /// The run-time size a DimRef stands for: static, or traced to an
+  /// argument of @NAME.
+  std::optional<Value> sizeOf(const DimRef &r) {
+    int64_t s = r.staticSize();
+    if (!ShapedType::isDynamic(s))
+      return index(s);
+    if (std::optional<unsigned> arg = traceToArgument(f, r.value))
+      return size(*arg, r.dim);
+    return std::nullopt;
+  }
+
+  /// The rule on index values (all sizes are non-negative).
+  Value holds(const ShapeConstraint &c, Value x, Value y) {
+    using Kind = ShapeConstraint::Kind;
+    switch (c.kind) {
+    case Kind::Equal:
+      return eq(x, y);
+    case Kind::LessEqual:
+      return arith::CmpIOp::create(b, arith::CmpIPredicate::ule, x, y);
+    case Kind::Multiple: {
+      // y == 0 ? x == 0 : x % y == 0, without dividing by zero.
+      Value yZero = eq(y, index(0));
+      Value safeY = arith::SelectOp::create(b, yZero, index(1), y);
+      Value rem = arith::RemUIOp::create(b, x, safeY);
+      return arith::SelectOp::create(b, yZero, eq(x, index(0)),
+                                     eq(rem, index(0)));
+    }
+    case Kind::AtLeast:
+      return arith::CmpIOp::create(b, arith::CmpIPredicate::uge, x,
+                                   index(c.c));
+    case Kind::EqualTo:
+      return eq(x, index(c.c));
+    }
+    llvm_unreachable("unknown constraint kind");
+  }
+
+  ImplicitLocOpBuilder &b;
+  func::FuncOp f;
+  Block *entry;
+  Value shapeOk, layoutOk;
+};
 
 void addWrapper(func::FuncOp f, SymbolTable &symbols) {
   ImplicitLocOpBuilder b(f.getLoc(), f);
@@ -55,42 +242,11 @@ void addWrapper(func::FuncOp f, SymbolTable &symbols) {
   symbols.insert(wrapper);
   Block *entry = wrapper.addEntryBlock();
   b.setInsertionPointToStart(entry);
-
-  // Every static size of @NAME's arguments must match.
-  Value ok = arith::ConstantIntOp::create(b, 1, 1);
-  for (auto [arg, type] : llvm::zip(entry->getArguments(),
-                                    f.getArgumentTypes())) {
-    auto shaped = cast<ShapedType>(type);
-    for (int64_t d = 0; d < shaped.getRank(); ++d) {
-      if (shaped.isDynamicDim(d))
-        continue;
-      Value size = isa<RankedTensorType>(type)
-                       ? tensor::DimOp::create(b, arg, d).getResult()
-                       : memref::DimOp::create(b, arg, d).getResult();
-      Value eq = arith::CmpIOp::create(
-          b, arith::CmpIPredicate::eq, size,
-          arith::ConstantIndexOp::create(b, shaped.getDimSize(d)));
-      ok = arith::AndIOp::create(b, ok, eq);
-    }
-  }
-  auto ifOp = scf::IfOp::create(b, b.getI32Type(), ok, /*withElse=*/true);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    SmallVector<Value> args;
-    for (auto [arg, type] : llvm::zip(entry->getArguments(),
-                                      f.getArgumentTypes())) {
-      if (isa<RankedTensorType>(type))
-        args.push_back(tensor::CastOp::create(b, type, arg));
-      else
-        args.push_back(memref::CastOp::create(b, type, arg));
-    }
-    func::CallOp::create(b, f, args);
-    scf::YieldOp::create(b, ValueRange{arith::ConstantIntOp::create(b, 0, 32)});
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, ValueRange{arith::ConstantIntOp::create(b, 1, 32)});
-  }
-  func::ReturnOp::create(b, ifOp.getResults());
+  WrapperBuilder w(b, f, entry);
+  w.checkStaticSizes();
+  w.checkOpRules();
+  w.checkLayouts();
+  w.finish();
 }
 
 struct SparseKCheckedEntryPointsPass

@@ -57,23 +57,35 @@ def SparseKCheckedEntryPointsPass
     : Pass<"sparsek-checked-entry-points", "::mlir::ModuleOp"> {
   let summary = "Add shape-checked wrappers that return a status code";
   let description = [{
-    SPEC section 8: an entry point given a shape it was not compiled for
-    returns an error code and never touches memory out of bounds. For every
-    public `func.func @NAME` with no results whose arguments are ranked
-    tensors or memrefs (destination-passing style), this adds
+    SPEC section 8: an entry point given a shape it cannot run returns an
+    error code and never touches memory out of bounds. For every public
+    `func.func @NAME` with no results whose arguments are ranked tensors or
+    memrefs (destination-passing style), this adds
 
-        func.func @NAME_checked(<same arguments, every dim dynamic>) -> i32
+        func.func @NAME_checked(<same arguments, every dim dynamic,
+                                 memrefs with a dynamic strided layout>) -> i32
 
-    which compares each argument's run-time sizes with the static sizes of
-    `@NAME`, calls `@NAME` (through `tensor.cast` / `memref.cast`) only when
-    all match and returns 0, and otherwise returns 1 without calling it. The
-    wrapper gets `llvm.emit_c_interface`, so C callers reach it as
-    `_mlir_ciface_NAME_checked`. Functions with results, or with arguments
-    that are not ranked shaped types, are left alone.
+    which checks, on the run-time sizes: every static size of `@NAME`'s
+    arguments; every size rule of every sparsek op in `@NAME` (the rules
+    its verifier checks on static sizes: equal batch, heads, lengths and
+    head dims, N <= M, Hq a multiple of Hkv, D >= 1, ...) whose sizes are
+    those of `@NAME`'s arguments (an operand that is an argument or a cast
+    of one, a result stored into a memref argument by
+    `bufferization.materialize_in_destination`); and, for a memref that
+    `@NAME` takes with the identity layout, offset 0 and row-major strides
+    (a dimension of size 0 or 1 may have any stride). It calls `@NAME`
+    (through `tensor.cast` / `memref.cast`) only when all hold and returns
+    0; otherwise it returns 1 (a size rule broken) or 2 (a view the
+    identity-layout argument cannot take), without calling it. Declare a
+    destination as `memref<..., strided<[?, ...], offset: ?>>` to accept
+    any view. The wrapper gets `llvm.emit_c_interface`, so C callers reach
+    it as `_mlir_ciface_NAME_checked`. Functions with results, or with
+    arguments that are not ranked shaped types, are left alone.
   }];
   let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
   ];
 }
 

@@ -1,0 +1,176 @@
+//===- ShapeConstraints.cpp - size rules of sparsek ops ---------*- C++ -*-===//
+
+#include "sparsek/Dialect/SparseK/IR/ShapeConstraints.h"
+#include "sparsek/Dialect/SparseK/IR/SparseKOps.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::sparsek;
+
+int64_t DimRef::staticSize() const {
+  return cast<ShapedType>(value.getType()).getDimSize(dim);
+}
+
+bool ShapeConstraint::holds(int64_t x, int64_t y) const {
+  switch (kind) {
+  case Kind::Equal:
+    return x == y;
+  case Kind::LessEqual:
+    return x <= y;
+  case Kind::Multiple:
+    return y == 0 ? x == 0 : x % y == 0;
+  case Kind::AtLeast:
+    return x >= c;
+  case Kind::EqualTo:
+    return x == c;
+  }
+  return false;
+}
+
+std::string ShapeConstraint::message(int64_t x, int64_t y) const {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  switch (kind) {
+  case Kind::Equal:
+    os << what << " mismatch: '" << a.name << "' has " << x << " at dim "
+       << a.dim << " but '" << b.name << "' has " << y << " at dim " << b.dim;
+    break;
+  case Kind::LessEqual:
+    os << "query length N = " << x << " ('" << a.name << "' dim " << a.dim
+       << ") exceeds KV length M = " << y << " ('" << b.name << "' dim "
+       << b.dim << "); N <= M is required";
+    break;
+  case Kind::Multiple:
+    os << "query heads Hq = " << x << " ('" << a.name << "' dim " << a.dim
+       << ") must be a multiple of KV heads Hkv = " << y << " ('" << b.name
+       << "' dim " << b.dim << ") (GQA: Hq % Hkv == 0)";
+    break;
+  case Kind::AtLeast:
+    os << what << " must be >= " << c << ", got " << x;
+    break;
+  case Kind::EqualTo:
+    os << what << " = " << c << ", got " << x;
+    break;
+  }
+  return s;
+}
+
+namespace {
+
+using Kind = ShapeConstraint::Kind;
+
+/// Builds the list for one op; operands are named as diagnostics name them.
+struct Rules {
+  SmallVector<ShapeConstraint> list;
+
+  DimRef ref(Value v, unsigned d, StringRef name) {
+    return DimRef{v, d, name.str()};
+  }
+  void equal(StringRef what, DimRef a, DimRef b) {
+    list.push_back({Kind::Equal, what.str(), std::move(a), std::move(b), 0});
+  }
+  void lessEqual(DimRef a, DimRef b) {
+    list.push_back({Kind::LessEqual, "", std::move(a), std::move(b), 0});
+  }
+  void multiple(DimRef a, DimRef b) {
+    list.push_back({Kind::Multiple, "", std::move(a), std::move(b), 0});
+  }
+  void atLeast(StringRef what, DimRef a, int64_t c) {
+    list.push_back({Kind::AtLeast, what.str(), a, a, c});
+  }
+  void equalTo(StringRef what, DimRef a, int64_t c) {
+    list.push_back({Kind::EqualTo, what.str(), a, a, c});
+  }
+
+  /// q, key, value, u and out of gathered_attention and attention.
+  void attention(Value q, Value key, Value value, Value u, Value out) {
+    auto Q = [&](unsigned d) { return ref(q, d, "q"); };
+    auto K = [&](unsigned d) { return ref(key, d, "key"); };
+    auto V = [&](unsigned d) { return ref(value, d, "value"); };
+    auto U = [&](unsigned d) { return ref(u, d, "u"); };
+    auto O = [&](unsigned d) { return ref(out, d, "out"); };
+    equal("batch", Q(0), K(0));
+    equal("batch", Q(0), V(0));
+    equal("batch", Q(0), U(0));
+    equal("batch", Q(0), O(0));
+    equal("KV heads", K(1), V(1));
+    equal("KV heads", K(1), U(1));
+    equal("query heads", Q(1), O(1));
+    equal("KV length", K(2), V(2));
+    equal("KV length", K(2), U(2));
+    equal("query length", Q(2), O(2));
+    equal("head dim", Q(3), K(3));
+    equal("value head dim", V(3), O(3));
+    // A head needs at least one dimension (the default scale is 1/sqrt(D)).
+    atLeast("head dim D ('q' dim 3)", Q(3), 1);
+    atLeast("value head dim Dv ('value' dim 3)", V(3), 1);
+    multiple(Q(1), K(1));
+    lessEqual(Q(2), K(2));
+  }
+
+  /// threshold and topk: u : [B, Hkv, M] against [B, Hkv, N, ...].
+  void selection(Value u, Value res, StringRef resName) {
+    equal("batch", ref(u, 0, "u"), ref(res, 0, resName));
+    equal("KV heads", ref(u, 1, "u"), ref(res, 1, resName));
+    lessEqual(ref(res, 2, resName), ref(u, 2, "u"));
+  }
+};
+
+} // namespace
+
+SmallVector<ShapeConstraint> mlir::sparsek::getShapeConstraints(Operation *op) {
+  Rules r;
+  llvm::TypeSwitch<Operation *>(op)
+      .Case([&](ScoreOp s) {
+        Value x = s.getX(), w = s.getWScore(), u = s.getU();
+        r.equal("feature dim", r.ref(x, 2, "x"), r.ref(w, 1, "w_score"));
+        r.equal("batch", r.ref(x, 0, "x"), r.ref(u, 0, "u"));
+        r.equal("KV heads", r.ref(w, 0, "w_score"), r.ref(u, 1, "u"));
+        r.equal("KV length", r.ref(x, 1, "x"), r.ref(u, 2, "u"));
+        if (Value b = s.getBias())
+          r.equal("KV heads", r.ref(w, 0, "w_score"), r.ref(b, 0, "bias"));
+      })
+      .Case([&](MaskOp m) {
+        Value z = m.getZ(), p = m.getP(), tau = m.getTau();
+        int64_t rank = cast<ShapedType>(z.getType()).getRank();
+        for (int64_t i = 0; i < rank; ++i)
+          r.equal("shape", r.ref(z, i, "z"), r.ref(p, i, "p"));
+        for (int64_t i = 0; i + 1 < rank; ++i)
+          r.equal("leading shape", r.ref(z, i, "z"), r.ref(tau, i, "tau"));
+      })
+      .Case([&](ThresholdOp t) { r.selection(t.getU(), t.getTau(), "tau"); })
+      .Case([&](TopKOp t) {
+        r.selection(t.getU(), t.getIndices(), "indices");
+        r.equalTo("'indices' last dim must equal k",
+                  r.ref(t.getIndices(), 3, "indices"), t.getKAttr().getInt());
+      })
+      .Case([&](GatheredAttentionOp g) {
+        r.attention(g.getQ(), g.getKey(), g.getValue(), g.getU(), g.getOut());
+        Value idx = g.getIndices(), tau = g.getTau(), q = g.getQ(),
+              key = g.getKey();
+        r.equal("batch", r.ref(q, 0, "q"), r.ref(idx, 0, "indices"));
+        r.equal("batch", r.ref(q, 0, "q"), r.ref(tau, 0, "tau"));
+        r.equal("KV heads", r.ref(key, 1, "key"), r.ref(idx, 1, "indices"));
+        r.equal("KV heads", r.ref(key, 1, "key"), r.ref(tau, 1, "tau"));
+        r.equal("query length", r.ref(q, 2, "q"), r.ref(idx, 2, "indices"));
+        r.equal("query length", r.ref(q, 2, "q"), r.ref(tau, 2, "tau"));
+        r.atLeast("'indices' last dim (k)", r.ref(idx, 3, "indices"), 1);
+      })
+      .Case([&](AttentionOp a) {
+        r.attention(a.getQ(), a.getKey(), a.getValue(), a.getU(), a.getOut());
+      });
+  return std::move(r.list);
+}
+
+LogicalResult mlir::sparsek::verifyStaticShapeConstraints(Operation *op) {
+  for (const ShapeConstraint &c : getShapeConstraints(op)) {
+    int64_t x = c.a.staticSize(), y = c.b.staticSize();
+    if (ShapedType::isDynamic(x) || ShapedType::isDynamic(y))
+      continue;
+    if (!c.holds(x, y))
+      return op->emitOpError() << c.message(x, y);
+  }
+  return success();
+}
