@@ -30,9 +30,6 @@ extern "C" void _mlir_ciface_sparsek_layer(SparseKMemRef4DU16 *q,
                                            SparseKMemRef4DU16 *value,
                                            SparseKMemRef3DF32 *u,
                                            SparseKMemRef4DU16 *out);
-extern "C" void *mgpuMemAlloc(uint64_t size, void *stream, bool hostShared);
-extern "C" void mgpuMemcpy(void *dst, void *src, size_t size, void *stream);
-extern "C" void mgpuStreamSynchronize(void *stream);
 
 template <typename T> T *toDevice(const std::vector<T> &host) {
   void *dev = mgpuMemAlloc(host.size() * sizeof(T), nullptr, false);

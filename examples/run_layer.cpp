@@ -15,10 +15,6 @@
 #ifdef SPARSEK_RUN_ON_GPU
 // Built against the --target=cuda library: buffers live in device memory.
 #include "sparsek-c/CudaRuntime.h"
-extern "C" void *mgpuMemAlloc(uint64_t size, void *stream, bool hostShared);
-extern "C" void mgpuMemFree(void *ptr, void *stream);
-extern "C" void mgpuMemcpy(void *dst, void *src, size_t size, void *stream);
-extern "C" void mgpuStreamSynchronize(void *stream);
 #endif
 
 #include <cmath>

@@ -37,6 +37,18 @@ SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef4DU16, uint16_t, 4);
 SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef3DI32, int32_t, 3);
 SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef4DI32, int32_t, 4);
 
+/* A descriptor whose rank is known only at run time (at most
+ * SPARSEK_MEMREF_MAX_RANK): sizes_and_strides[0, R) are the sizes and
+ * [R, 2R) the strides. A pointer to it may be passed wherever a rank-R
+ * descriptor is expected (the callee reads only its first 2R entries). */
+#define SPARSEK_MEMREF_MAX_RANK 8
+typedef struct SparseKMemRefAnyRank {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes_and_strides[2 * SPARSEK_MEMREF_MAX_RANK];
+} SparseKMemRefAnyRank;
+
 #ifdef __cplusplus
 }
 #endif

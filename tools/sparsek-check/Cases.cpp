@@ -3,6 +3,7 @@
 #include "Cases.h"
 
 #include "sparsek/Support/Float16.h"
+#include "sparsek/Support/MemRefDescriptor.h"
 
 #include <algorithm>
 #include <cmath>
@@ -232,15 +233,8 @@ std::vector<double> readAll(const Buffer &b) {
   return v;
 }
 
-Descriptor describe(const Buffer &b, void *data) {
-  Descriptor d{data, data, 0, {}};
-  int64_t r = static_cast<int64_t>(b.shape.size()), stride = 1;
-  for (int64_t i = r - 1; i >= 0; --i) {
-    d.sizesAndStrides[i] = b.shape[i];
-    d.sizesAndStrides[r + i] = stride;
-    stride *= b.shape[i];
-  }
-  return d;
+SparseKMemRefAnyRank describe(const Buffer &b, void *data) {
+  return describeDenseAnyRank(data, b.shape);
 }
 
 std::string moduleText(const Kernel &k, const std::string &name) {

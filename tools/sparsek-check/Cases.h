@@ -11,6 +11,7 @@
 #ifndef SPARSEK_TOOLS_SPARSEK_CHECK_CASES_H
 #define SPARSEK_TOOLS_SPARSEK_CHECK_CASES_H
 
+#include "sparsek-c/MemRef.h"
 #include "sparsek/Reference/Reference.h"
 
 #include <cstdint>
@@ -80,15 +81,9 @@ struct Buffer {
 void poison(Buffer &b);
 std::vector<double> readAll(const Buffer &b);
 
-/// A ranked memref descriptor: {allocated, aligned, offset, sizes[R],
-/// strides[R]} (docs/CallingConvention.md), for ranks up to 4.
-struct Descriptor {
-  void *allocated, *aligned;
-  int64_t offset;
-  int64_t sizesAndStrides[8];
-};
-/// Dense row-major descriptor of `b`'s shape over `data`.
-Descriptor describe(const Buffer &b, void *data);
+/// Dense row-major descriptor of `b`'s shape over `data`
+/// (include/sparsek-c/MemRef.h).
+SparseKMemRefAnyRank describe(const Buffer &b, void *data);
 
 /// The kernel around one op: tensor inputs, memref outputs (destination
 /// passing), and the body computing %r0, %r1, ... from the inputs.

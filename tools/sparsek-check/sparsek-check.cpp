@@ -123,7 +123,7 @@ bool compileAndRun(MLIRContext &ctx, const Kernel &k, std::string &error) {
     error = "JIT: " + llvm::toString(engine.takeError());
     return false;
   }
-  std::vector<Descriptor> descs;
+  std::vector<SparseKMemRefAnyRank> descs;
   std::vector<Buffer *> all;
   for (auto &in : k.inputs)
     all.push_back(in.second);
@@ -132,11 +132,11 @@ bool compileAndRun(MLIRContext &ctx, const Kernel &k, std::string &error) {
   descs.reserve(all.size());
   for (Buffer *b : all)
     descs.push_back(describe(*b, b->bytes.data()));
-  std::vector<Descriptor *> ptrs;
-  for (Descriptor &d : descs)
+  std::vector<SparseKMemRefAnyRank *> ptrs;
+  for (SparseKMemRefAnyRank &d : descs)
     ptrs.push_back(&d);
   std::vector<void *> args;
-  for (Descriptor *&p : ptrs)
+  for (SparseKMemRefAnyRank *&p : ptrs)
     args.push_back(&p);
   if (llvm::Error e = (*engine)->invokePacked("_mlir_ciface_kernel", args)) {
     error = "invoke: " + llvm::toString(std::move(e));

@@ -8,6 +8,10 @@
 // object with the system C compiler driver (cc). The result needs no LLVM or
 // MLIR at run time. Calling convention: docs/CallingConvention.md.
 //
+// --target=cuda uses sparsek-nvvm-pipeline instead; its shared libraries and
+// executables are linked against libsparsek_cuda_runtime.so (rpath $ORIGIN
+// and its folder), which opens the CUDA driver itself on first use.
+//
 //===----------------------------------------------------------------------===//
 
 #include "sparsek/InitAll.h"
@@ -27,6 +31,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
@@ -64,10 +69,32 @@ llvm::cl::opt<unsigned> clOpt("O", llvm::cl::desc("LLVM optimisation level"),
 llvm::cl::list<std::string>
     clLink("l", llvm::cl::desc("Extra library to link (shared/exe)"),
            llvm::cl::Prefix);
+llvm::cl::opt<std::string> clCudaRuntimeDir(
+    "cuda-runtime-dir",
+    llvm::cl::desc("Where libsparsek_cuda_runtime.so is, for --target=cuda "
+                   "shared libraries and executables (linked against it, "
+                   "with an rpath of $ORIGIN and this folder). Default: the "
+                   "lib/ folder beside this tool's bin/"),
+    llvm::cl::init(""));
 
 int fail(const llvm::Twine &msg) {
   llvm::errs() << "sparsek-compile: " << msg << "\n";
   return 1;
+}
+
+/// --cuda-runtime-dir, or <this tool's folder>/../lib.
+std::string cudaRuntimeDir(const char *argv0) {
+  if (!clCudaRuntimeDir.empty())
+    return clCudaRuntimeDir;
+  static int anchor;
+  llvm::SmallString<256> exe(
+      llvm::sys::fs::getMainExecutable(argv0, &anchor));
+  llvm::sys::path::remove_filename(exe);
+  llvm::sys::path::append(exe, "..", "lib");
+  llvm::SmallString<256> real;
+  if (!llvm::sys::fs::real_path(exe, real))
+    return std::string(real);
+  return std::string(exe);
 }
 
 std::string emitKind() {
@@ -192,6 +219,21 @@ int main(int argc, char **argv) {
   if (kind == "shared")
     args.push_back("-shared");
   args.insert(args.end(), {objPath, "-o", clOutput});
+  if (clTarget == "cuda") {
+    // The lowered host code calls the mgpu* ABI: link the runtime, found
+    // at run time beside the output ($ORIGIN) or where it is now.
+    std::string dir = cudaRuntimeDir(argv[0]);
+    llvm::SmallString<256> lib(dir);
+    llvm::sys::path::append(lib, "libsparsek_cuda_runtime.so");
+    if (!llvm::sys::fs::exists(lib)) {
+      llvm::sys::fs::remove(objPath);
+      return fail("libsparsek_cuda_runtime.so not found in '" + dir +
+                  "' (build target sparsek_cuda_runtime, or pass "
+                  "--cuda-runtime-dir)");
+    }
+    args.insert(args.end(), {"-L" + dir, "-lsparsek_cuda_runtime",
+                             "-Wl,-rpath,$ORIGIN:" + dir});
+  }
   for (const std::string &l : clLink)
     args.push_back("-l" + l);
   args.push_back("-lm");

@@ -23,13 +23,6 @@
 #include <string>
 #include <vector>
 
-extern "C" {
-void *mgpuMemAlloc(uint64_t size, void *stream, bool hostShared);
-void mgpuMemFree(void *ptr, void *stream);
-void mgpuMemcpy(void *dst, void *src, size_t size, void *stream);
-void mgpuStreamSynchronize(void *stream);
-}
-
 using namespace sparsek::check;
 
 namespace {
@@ -75,7 +68,7 @@ bool runOnGPU(size_t index, Prepared &p, std::string &detail) {
     all.push_back(out);
   }
   std::vector<void *> devs;
-  std::vector<Descriptor> descs;
+  std::vector<SparseKMemRefAnyRank> descs;
   descs.reserve(all.size());
   for (Buffer *b : all) {
     void *dev = mgpuMemAlloc(b->bytes.size(), nullptr, false);
@@ -84,7 +77,7 @@ bool runOnGPU(size_t index, Prepared &p, std::string &detail) {
     descs.push_back(describe(*b, dev));
   }
   std::vector<void *> args;
-  for (Descriptor &d : descs)
+  for (SparseKMemRefAnyRank &d : descs)
     args.push_back(&d);
   sparsekCudaResetStatus();
   bool called = call(fn, args);

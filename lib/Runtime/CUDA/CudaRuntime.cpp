@@ -12,11 +12,19 @@
 // All work runs in the primary context of the default device (0, or the one
 // set by mgpuSetDefaultDevice), made current on first use in each thread.
 //
+// The driver is opened with dlopen("libcuda.so.1") on first use, so this
+// library (and code compiled against it) loads on machines without a GPU;
+// there every call fails with CUDA_ERROR_NO_DEVICE. Each driver function is
+// a pointer in `Driver`, filled by dlsym (cuda.h's macros pick the current
+// versioned names, e.g. cuMemAlloc_v2) or, without a driver, by a stub that
+// returns CUDA_ERROR_NO_DEVICE.
+//
 //===----------------------------------------------------------------------===//
 
 #include "sparsek-c/CudaRuntime.h"
 
 #include <cuda.h>
+#include <dlfcn.h>
 
 #include <atomic>
 #include <cstdio>
@@ -26,6 +34,76 @@
 #include <string>
 
 namespace {
+
+#define SPARSEK_CUDA_DRIVER_FUNCTIONS(X)                                       \
+  X(cuInit)                                                                    \
+  X(cuGetErrorName)                                                            \
+  X(cuGetErrorString)                                                          \
+  X(cuDeviceGet)                                                               \
+  X(cuDevicePrimaryCtxRetain)                                                  \
+  X(cuCtxSetCurrent)                                                           \
+  X(cuCtxSetLimit)                                                             \
+  X(cuModuleLoadData)                                                          \
+  X(cuModuleLoadDataEx)                                                        \
+  X(cuModuleUnload)                                                            \
+  X(cuModuleGetFunction)                                                       \
+  X(cuFuncSetAttribute)                                                        \
+  X(cuLaunchKernel)                                                            \
+  X(cuStreamCreate)                                                            \
+  X(cuStreamDestroy)                                                           \
+  X(cuStreamSynchronize)                                                       \
+  X(cuStreamWaitEvent)                                                         \
+  X(cuEventCreate)                                                             \
+  X(cuEventDestroy)                                                            \
+  X(cuEventSynchronize)                                                        \
+  X(cuEventRecord)                                                             \
+  X(cuMemAlloc)                                                                \
+  X(cuMemAllocManaged)                                                         \
+  X(cuMemFree)                                                                 \
+  X(cuMemcpyAsync)                                                             \
+  X(cuMemsetD32Async)                                                          \
+  X(cuMemsetD16Async)                                                          \
+  X(cuMemHostRegister)                                                         \
+  X(cuMemHostUnregister)
+
+#define SPARSEK_STR2(x) #x
+#define SPARSEK_STR(x) SPARSEK_STR2(x)
+
+/// Every driver function always has a stub that fails.
+template <typename... Args> void setStub(CUresult (*&fn)(Args...)) {
+  fn = [](Args...) -> CUresult { return CUDA_ERROR_NO_DEVICE; };
+}
+
+struct Driver {
+#define SPARSEK_DECLARE(f) decltype(&::f) f = nullptr;
+  SPARSEK_CUDA_DRIVER_FUNCTIONS(SPARSEK_DECLARE)
+#undef SPARSEK_DECLARE
+  bool loaded = false;
+
+  Driver() {
+#define SPARSEK_STUB(f) setStub(f);
+    SPARSEK_CUDA_DRIVER_FUNCTIONS(SPARSEK_STUB)
+#undef SPARSEK_STUB
+    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+    if (!lib)
+      return;
+    bool all = true;
+#define SPARSEK_LOAD(f)                                                        \
+  if (void *sym = dlsym(lib, SPARSEK_STR(f)))                                  \
+    f = reinterpret_cast<decltype(f)>(sym);                                    \
+  else                                                                         \
+    all = false;
+    SPARSEK_CUDA_DRIVER_FUNCTIONS(SPARSEK_LOAD)
+#undef SPARSEK_LOAD
+    loaded = all;
+  }
+};
+
+/// The driver, opened once.
+const Driver &drv() {
+  static const Driver d;
+  return d;
+}
 
 std::atomic<int32_t> stickyStatus{CUDA_SUCCESS};
 std::atomic<int32_t> verbose{1};
@@ -38,8 +116,13 @@ bool check(CUresult r, const char *what) {
   stickyStatus.compare_exchange_strong(expected, static_cast<int32_t>(r));
   if (verbose.load()) {
     const char *name = nullptr, *desc = nullptr;
-    cuGetErrorName(r, &name);
-    cuGetErrorString(r, &desc);
+    if (drv().loaded) {
+      drv().cuGetErrorName(r, &name);
+      drv().cuGetErrorString(r, &desc);
+    } else if (r == CUDA_ERROR_NO_DEVICE) {
+      name = "CUDA_ERROR_NO_DEVICE";
+      desc = "no CUDA driver (libcuda.so.1 could not be loaded)";
+    }
     std::fprintf(stderr, "sparsek-cuda-runtime: %s failed: %s (%d: %s)\n",
                  what, name ? name : "unknown CUresult", static_cast<int>(r),
                  desc ? desc : "");
@@ -56,16 +139,16 @@ bool ensureContext() {
     return true;
   static std::once_flag initOnce;
   static CUresult initResult = CUDA_SUCCESS;
-  std::call_once(initOnce, [] { initResult = cuInit(0); });
+  std::call_once(initOnce, [] { initResult = drv().cuInit(0); });
   if (!check(initResult, "cuInit"))
     return false;
   CUdevice device;
-  if (!check(cuDeviceGet(&device, dev), "cuDeviceGet"))
+  if (!check(drv().cuDeviceGet(&device, dev), "cuDeviceGet"))
     return false;
   CUcontext ctx;
-  if (!check(cuDevicePrimaryCtxRetain(&ctx, device),
+  if (!check(drv().cuDevicePrimaryCtxRetain(&ctx, device),
              "cuDevicePrimaryCtxRetain") ||
-      !check(cuCtxSetCurrent(ctx), "cuCtxSetCurrent"))
+      !check(drv().cuCtxSetCurrent(ctx), "cuCtxSetCurrent"))
     return false;
   // Per-thread scratch of the sparsek kernels uses device malloc, whose
   // heap is 8 MiB by default: raise it once per context, before the first
@@ -75,20 +158,13 @@ bool ensureContext() {
     size_t mb = 1024;
     if (const char *env = std::getenv("SPARSEK_CUDA_MALLOC_HEAP_MB"))
       mb = std::strtoull(env, nullptr, 10);
-    check(cuCtxSetLimit(CU_LIMIT_MALLOC_HEAP_SIZE, mb << 20),
-          "cuCtxSetLimit(MALLOC_HEAP_SIZE)");
+    check(drv().cuCtxSetLimit(CU_LIMIT_MALLOC_HEAP_SIZE, mb << 20),
+          "drv().cuCtxSetLimit(MALLOC_HEAP_SIZE)");
   });
   current = ctx;
   currentDevice = dev;
   return true;
 }
-
-/// The ranked memref descriptor MLIR passes for memref arguments.
-struct MemRefDescriptor {
-  char *allocated, *aligned;
-  int64_t offset;
-  int64_t sizesAndStrides[1]; // sizes[rank] then strides[rank]
-};
 
 } // namespace
 
@@ -101,13 +177,20 @@ extern "C" {
 int32_t sparsekCudaGetStatus(void) { return stickyStatus.load(); }
 
 const char *sparsekCudaGetStatusName(void) {
+  int32_t status = stickyStatus.load();
+  if (!drv().loaded)
+    return status == CUDA_SUCCESS          ? "CUDA_SUCCESS"
+           : status == CUDA_ERROR_NO_DEVICE ? "CUDA_ERROR_NO_DEVICE"
+                                            : "unknown CUresult";
   const char *name = nullptr;
-  if (cuGetErrorName(static_cast<CUresult>(stickyStatus.load()), &name) !=
+  if (drv().cuGetErrorName(static_cast<CUresult>(status), &name) !=
           CUDA_SUCCESS ||
       !name)
     return "unknown CUresult";
   return name;
 }
+
+int32_t sparsekCudaDriverAvailable(void) { return drv().loaded ? 1 : 0; }
 
 void sparsekCudaResetStatus(void) { stickyStatus.store(CUDA_SUCCESS); }
 
@@ -119,7 +202,7 @@ void sparsekCudaSetVerbose(int32_t v) { verbose.store(v); }
 
 void mgpuSetDefaultDevice(int32_t device) { defaultDevice.store(device); }
 
-CUmodule mgpuModuleLoad(void *data, size_t size) {
+void *mgpuModuleLoad(void *data, size_t size) {
   if (!ensureContext() || !data)
     return nullptr;
   CUmodule module = nullptr;
@@ -128,56 +211,60 @@ CUmodule mgpuModuleLoad(void *data, size_t size) {
   bool isElf = size >= 4 && std::memcmp(bytes, "\x7f" "ELF", 4) == 0;
   if (!isElf && size > 0 && bytes[size - 1] != '\0') {
     std::string ptx(bytes, size);
-    check(cuModuleLoadData(&module, ptx.c_str()), "cuModuleLoadData");
+    check(drv().cuModuleLoadData(&module, ptx.c_str()), "cuModuleLoadData");
   } else {
-    check(cuModuleLoadData(&module, data), "cuModuleLoadData");
+    check(drv().cuModuleLoadData(&module, data), "cuModuleLoadData");
   }
   return module;
 }
 
-CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
+void *mgpuModuleLoadJIT(void *data, int optLevel) {
   if (!ensureContext() || !data)
     return nullptr;
   CUmodule module = nullptr;
   CUjit_option opts[] = {CU_JIT_OPTIMIZATION_LEVEL};
   void *values[] = {reinterpret_cast<void *>(static_cast<intptr_t>(optLevel))};
-  check(cuModuleLoadDataEx(&module, data, 1, opts, values),
+  check(drv().cuModuleLoadDataEx(&module, data, 1, opts, values),
         "cuModuleLoadDataEx (PTX JIT)");
   return module;
 }
 
-void mgpuModuleUnload(CUmodule module) {
+void mgpuModuleUnload(void *handle) {
+  auto module = static_cast<CUmodule>(handle);
   if (!module)
     return;
   // Lowered host code unloads its modules from a global destructor; when
   // that runs after the driver has shut down, there is nothing to unload.
-  CUresult r = cuModuleUnload(module);
+  CUresult r = drv().cuModuleUnload(module);
   if (r != CUDA_ERROR_DEINITIALIZED)
     check(r, "cuModuleUnload");
 }
 
-CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
+void *mgpuModuleGetFunction(void *handle, const char *name) {
+  auto module = static_cast<CUmodule>(handle);
   if (!module)
     return nullptr;
   CUfunction fn = nullptr;
-  std::string what = std::string("cuModuleGetFunction(") + name + ")";
-  check(cuModuleGetFunction(&fn, module, name), what.c_str());
+  std::string what = std::string("drv().cuModuleGetFunction(") + name + ")";
+  check(drv().cuModuleGetFunction(&fn, module, name), what.c_str());
   return fn;
 }
 
-void mgpuLaunchKernel(CUfunction fn, intptr_t gridX, intptr_t gridY,
+void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t gridZ, intptr_t blockX, intptr_t blockY,
-                      intptr_t blockZ, int32_t smem, CUstream stream,
+                      intptr_t blockZ, int32_t smem, void *streamHandle,
                       void **params, void **extra, size_t /*paramsCount*/) {
+  auto fn = static_cast<CUfunction>(function);
+  auto stream = static_cast<CUstream>(streamHandle);
   if (!fn || !ensureContext())
     return;
   // More than 48 KiB of dynamic shared memory must be opted into.
   if (smem > 48 * 1024 &&
-      !check(cuFuncSetAttribute(
+      !check(drv().cuFuncSetAttribute(
                  fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem),
-             "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)"))
+             "drv().cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)"))
     return;
-  check(cuLaunchKernel(fn, gridX, gridY, gridZ, blockX, blockY, blockZ, smem,
+  check(drv().cuLaunchKernel(fn, gridX, gridY, gridZ, blockX, blockY, blockZ, smem,
                        stream, params, extra),
         "cuLaunchKernel");
 }
@@ -186,120 +273,130 @@ void mgpuLaunchKernel(CUfunction fn, intptr_t gridX, intptr_t gridY,
 // Streams and events
 //===----------------------------------------------------------------------===//
 
-CUstream mgpuStreamCreate() {
+void *mgpuStreamCreate(void) {
   if (!ensureContext())
     return nullptr;
   CUstream stream = nullptr;
-  check(cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+  check(drv().cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
   return stream;
 }
 
-void mgpuStreamDestroy(CUstream stream) {
+void mgpuStreamDestroy(void *stream) {
   if (stream)
-    check(cuStreamDestroy(stream), "cuStreamDestroy");
+    check(drv().cuStreamDestroy(static_cast<CUstream>(stream)),
+          "cuStreamDestroy");
 }
 
-void mgpuStreamSynchronize(CUstream stream) {
+void mgpuStreamSynchronize(void *stream) {
   if (ensureContext())
-    check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+    check(drv().cuStreamSynchronize(static_cast<CUstream>(stream)),
+          "cuStreamSynchronize");
 }
 
-void mgpuStreamWaitEvent(CUstream stream, CUevent event) {
+void mgpuStreamWaitEvent(void *stream, void *event) {
   if (event)
-    check(cuStreamWaitEvent(stream, event, 0), "cuStreamWaitEvent");
+    check(drv().cuStreamWaitEvent(static_cast<CUstream>(stream),
+                                  static_cast<CUevent>(event), 0),
+          "cuStreamWaitEvent");
 }
 
-CUevent mgpuEventCreate() {
+void *mgpuEventCreate(void) {
   if (!ensureContext())
     return nullptr;
   CUevent event = nullptr;
-  check(cuEventCreate(&event, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+  check(drv().cuEventCreate(&event, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
   return event;
 }
 
-void mgpuEventDestroy(CUevent event) {
+void mgpuEventDestroy(void *event) {
   if (event)
-    check(cuEventDestroy(event), "cuEventDestroy");
+    check(drv().cuEventDestroy(static_cast<CUevent>(event)), "cuEventDestroy");
 }
 
-void mgpuEventSynchronize(CUevent event) {
+void mgpuEventSynchronize(void *event) {
   if (event)
-    check(cuEventSynchronize(event), "cuEventSynchronize");
+    check(drv().cuEventSynchronize(static_cast<CUevent>(event)),
+          "cuEventSynchronize");
 }
 
-void mgpuEventRecord(CUevent event, CUstream stream) {
+void mgpuEventRecord(void *event, void *stream) {
   if (event)
-    check(cuEventRecord(event, stream), "cuEventRecord");
+    check(drv().cuEventRecord(static_cast<CUevent>(event),
+                              static_cast<CUstream>(stream)),
+          "cuEventRecord");
 }
 
 //===----------------------------------------------------------------------===//
 // Memory
 //===----------------------------------------------------------------------===//
 
-void *mgpuMemAlloc(uint64_t sizeBytes, CUstream /*stream*/, bool isHostShared) {
+void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/, bool isHostShared) {
   if (sizeBytes == 0 || !ensureContext())
     return nullptr;
   CUdeviceptr ptr = 0;
   if (isHostShared)
-    check(cuMemAllocManaged(&ptr, sizeBytes, CU_MEM_ATTACH_GLOBAL),
+    check(drv().cuMemAllocManaged(&ptr, sizeBytes, CU_MEM_ATTACH_GLOBAL),
           "cuMemAllocManaged");
   else
-    check(cuMemAlloc(&ptr, sizeBytes), "cuMemAlloc");
+    check(drv().cuMemAlloc(&ptr, sizeBytes), "cuMemAlloc");
   return reinterpret_cast<void *>(ptr);
 }
 
-void mgpuMemFree(void *ptr, CUstream /*stream*/) {
+void mgpuMemFree(void *ptr, void * /*stream*/) {
   if (ptr)
-    check(cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
+    check(drv().cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
 }
 
-void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, CUstream stream) {
+void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream) {
   if (sizeBytes && ensureContext())
-    check(cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
-                        reinterpret_cast<CUdeviceptr>(src), sizeBytes, stream),
+    check(drv().cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                              reinterpret_cast<CUdeviceptr>(src), sizeBytes,
+                              static_cast<CUstream>(stream)),
           "cuMemcpyAsync");
 }
 
-void mgpuMemset32(void *dst, unsigned int value, size_t count,
-                  CUstream stream) {
+void mgpuMemset32(void *dst, unsigned int value, size_t count, void *stream) {
   if (count && ensureContext())
-    check(cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
-                           stream),
+    check(drv().cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst), value,
+                                 count, static_cast<CUstream>(stream)),
           "cuMemsetD32Async");
 }
 
 void mgpuMemset16(void *dst, unsigned short value, size_t count,
-                  CUstream stream) {
+                  void *stream) {
   if (count && ensureContext())
-    check(cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
-                           stream),
+    check(drv().cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst), value,
+                                 count, static_cast<CUstream>(stream)),
           "cuMemsetD16Async");
 }
 
 void mgpuMemHostRegister(void *ptr, uint64_t sizeBytes) {
   if (ptr && sizeBytes && ensureContext())
-    check(cuMemHostRegister(ptr, sizeBytes, /*flags=*/0), "cuMemHostRegister");
+    check(drv().cuMemHostRegister(ptr, sizeBytes, /*flags=*/0), "cuMemHostRegister");
 }
 
 void mgpuMemHostUnregister(void *ptr) {
   if (ptr && ensureContext())
-    check(cuMemHostUnregister(ptr), "cuMemHostUnregister");
+    check(drv().cuMemHostUnregister(ptr), "cuMemHostUnregister");
 }
 
 /// Registers the whole buffer a ranked memref spans (sizes x strides).
-void mgpuMemHostRegisterMemRef(int64_t rank, MemRefDescriptor *desc,
+void mgpuMemHostRegisterMemRef(int64_t rank, SparseKMemRefAnyRank *desc,
                                int64_t elementSizeBytes) {
+  const int64_t *sizes = desc->sizes_and_strides;
   int64_t extent = 1;
   for (int64_t i = 0; i < rank; ++i)
-    if (desc->sizesAndStrides[i] > 0)
-      extent += (desc->sizesAndStrides[i] - 1) * desc->sizesAndStrides[rank + i];
-  mgpuMemHostRegister(desc->aligned + desc->offset * elementSizeBytes,
+    if (sizes[i] > 0)
+      extent += (sizes[i] - 1) * sizes[rank + i];
+  mgpuMemHostRegister(static_cast<char *>(desc->aligned) +
+                          desc->offset * elementSizeBytes,
                       static_cast<uint64_t>(extent * elementSizeBytes));
 }
 
-void mgpuMemHostUnregisterMemRef(int64_t /*rank*/, MemRefDescriptor *desc,
+void mgpuMemHostUnregisterMemRef(int64_t /*rank*/, SparseKMemRefAnyRank *desc,
                                  int64_t elementSizeBytes) {
-  mgpuMemHostUnregister(desc->aligned + desc->offset * elementSizeBytes);
+  mgpuMemHostUnregister(static_cast<char *>(desc->aligned) +
+                        desc->offset * elementSizeBytes);
 }
 
 } // extern "C"

@@ -15,13 +15,6 @@
 #include <string>
 #include <vector>
 
-extern "C" {
-void *mgpuMemAlloc(uint64_t size, void *stream, bool hostShared);
-void mgpuMemFree(void *ptr, void *stream);
-void mgpuMemcpy(void *dst, void *src, size_t size, void *stream);
-void mgpuStreamSynchronize(void *stream);
-}
-
 namespace {
 
 namespace ref = sparsek::ref;
@@ -33,10 +26,8 @@ template <typename T, int R> struct Dev {
   std::vector<int64_t> shape;
   std::vector<T> host;
   T *dev = nullptr;
-  struct Desc {
-    T *allocated, *aligned;
-    int64_t offset, sizes[R], strides[R];
-  } desc;
+  SparseKMemRefAnyRank desc; // rank R
+
 
   explicit Dev(std::vector<int64_t> s, T fill = T()) : shape(std::move(s)) {
     size_t n = 1;
@@ -44,7 +35,7 @@ template <typename T, int R> struct Dev {
       n *= x;
     host.assign(n, fill);
     dev = static_cast<T *>(mgpuMemAlloc(n * sizeof(T), nullptr, false));
-    desc = sparsek::describeDense<Desc>(dev, shape);
+    desc = sparsek::describeDenseAnyRank(dev, shape);
   }
   ~Dev() { mgpuMemFree(dev, nullptr); }
   void upload() {

@@ -9,7 +9,6 @@
 #include <vector>
 
 extern "C" void _mlir_ciface_smoke(SparseKMemRef1DF32 *x, SparseKMemRef1DF32 *y);
-extern "C" void *mgpuModuleLoad(void *data, size_t size);
 
 int main() {
   std::vector<float> x(1024), y(1024, -1.0f);
