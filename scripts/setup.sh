@@ -12,6 +12,8 @@ PACKAGES=(
   libgtest-dev
   # Python tests and tooling (Debian's interpreter, /usr/bin/python3).
   python3 python3-numpy python3-pytest python3-psutil
+  # Sanitizer build and fuzzer (scripts/test.sh steps 2 and 3).
+  clang-22 libclang-rt-22-dev
 )
 
 missing=()

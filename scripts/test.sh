@@ -1,26 +1,65 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine, builds sparsek, and runs every test: the reference
-# library's unit tests and the lit suite (FileCheck regression tests and
-# execution tests). Usage: bash scripts/test.sh   (BUILD_DIR overrides build/)
+# Sets up a fresh machine, builds sparsek, and runs every test:
+#   1. build/ (the default toolchain): the reference library's unit tests
+#      and the lit suite (FileCheck regression tests, execution tests);
+#   2. build-san/ (clang, ASan + UBSan on sparsek's code): the same suite
+#      again under the sanitizers;
+#   3. the libFuzzer target for a bounded time (FUZZ_SECONDS, default 120)
+#      from the repository's modules as seeds.
+# Ends with one line "N passed, N failed" over all of them.
+# Usage: bash scripts/test.sh   (BUILD_DIR overrides build/; SANITIZERS=0
+# skips steps 2 and 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 
 BUILD_DIR=${BUILD_DIR:-build}
+SAN_DIR=${SAN_DIR:-build-san}
+SANITIZERS=${SANITIZERS:-1}
+FUZZ_SECONDS=${FUZZ_SECONDS:-120}
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+status=0
+
+# lit's summary of one run: "Passed: N", "Failed: N", ...
+count() { # log, label
+  grep -Eo "^ *$2 *: *[0-9]+" "$1" | grep -Eo '[0-9]+' | tail -1 || true
+}
+
+echo "==== 1. build and test ($BUILD_DIR)"
 cmake -S . -B "$BUILD_DIR" -G Ninja
 cmake --build "$BUILD_DIR"
-
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 set +e
-cmake --build "$BUILD_DIR" --target check-sparsek 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+cmake --build "$BUILD_DIR" --target check-sparsek 2>&1 | tee "$logs/main.log"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 set -e
+passed=$(count "$logs/main.log" Passed); failed=$(count "$logs/main.log" Failed)
+passed=${passed:-0}; failed=${failed:-0}
 
-# One closing line: "N passed, N failed".
-passed=$(grep -Eo '^ *Passed *: *[0-9]+' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
-failed=$(grep -Eo '^ *Failed *: *[0-9]+' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
+if [[ $SANITIZERS == 1 ]]; then
+  echo "==== 2. ASan + UBSan build and test ($SAN_DIR)"
+  CC=clang-22 CXX=clang++-22 cmake -S . -B "$SAN_DIR" -G Ninja \
+    -DSPARSEK_SANITIZE=address,undefined -DSPARSEK_BUILD_FUZZER=ON
+  cmake --build "$SAN_DIR"
+  # Debian's LLVM/MLIR is not instrumented: its containers' annotations
+  # would mislead ASan's container-overflow check.
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_container_overflow=0}
+  set +e
+  cmake --build "$SAN_DIR" --target check-sparsek 2>&1 | tee "$logs/san.log"
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+  set -e
+  passed=$((passed + $(count "$logs/san.log" Passed || echo 0)))
+  failed=$((failed + $(count "$logs/san.log" Failed || echo 0)))
+
+  echo "==== 3. fuzzing for ${FUZZ_SECONDS} s"
+  if bash scripts/fuzz.sh "$FUZZ_SECONDS" "$SAN_DIR"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); status=1
+  fi
+fi
+
 echo
-echo "${passed:-0} passed, ${failed:-0} failed"
+echo "$passed passed, $failed failed"
 exit "$status"

@@ -27,6 +27,7 @@ config.substitutions.append(
      os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils.so")))
 
 config.substitutions.append(("%host_cxx", config.host_cxx))
+config.substitutions.append(("%host_cc", config.host_cc))
 config.substitutions.append(("%sparsek_src_root", config.sparsek_src_root))
 config.substitutions.append(("%sparsek_obj_root", config.sparsek_obj_root))
 
@@ -39,6 +40,7 @@ tools = [
     "sparsek-opt",
     "sparsek-check",
     "sparsek-compile",
+    "sparsek-fuzz-replay",
     ToolSubst("mlir-runner", unresolved="ignore"),
     ToolSubst("mlir-opt", unresolved="ignore"),
     ToolSubst("mlir-translate", unresolved="ignore"),

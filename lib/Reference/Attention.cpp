@@ -32,7 +32,7 @@ std::vector<double> gatheredAttention(const AttentionShape &s,
           keys.push_back(j);
           weights.push_back(1.0);
         }
-        const int32_t *sel = &indices[(row * s.n + i) * k];
+        const int32_t *sel = indices.data() + (row * s.n + i) * k;
         double t = tau[row * s.n + i];
         for (int64_t e = 0; e < k; ++e) {
           int64_t j = sel[e];
@@ -42,11 +42,11 @@ std::vector<double> gatheredAttention(const AttentionShape &s,
           keys.push_back(j);
           weights.push_back(softWeight(u[row * s.m + j], t));
         }
-        const double *qi = &q[((b * s.hq + h) * s.n + i) * s.d];
+        const double *qi = q.data() + ((b * s.hq + h) * s.n + i) * s.d;
         logits.assign(keys.size(), 0.0);
         double maxLogit = kNegInf;
         for (size_t a = 0; a < keys.size(); ++a) {
-          const double *kj = &key[(row * s.m + keys[a]) * s.d];
+          const double *kj = key.data() + (row * s.m + keys[a]) * s.d;
           double dot = 0;
           for (int64_t d = 0; d < s.d; ++d)
             dot += qi[d] * kj[d];
@@ -59,7 +59,7 @@ std::vector<double> gatheredAttention(const AttentionShape &s,
           logits[a] = l;
           maxLogit = std::max(maxLogit, l);
         }
-        double *oi = &out[((b * s.hq + h) * s.n + i) * s.dv];
+        double *oi = out.data() + ((b * s.hq + h) * s.n + i) * s.dv;
         if (maxLogit == kNegInf)
           continue; // no key with a finite logit: zero output
         double denom = 0;
@@ -68,7 +68,7 @@ std::vector<double> gatheredAttention(const AttentionShape &s,
           denom += p;
           if (gate == Gate::KV || gate == Gate::V)
             p *= weights[a];
-          const double *vj = &value[(row * s.m + keys[a]) * s.dv];
+          const double *vj = value.data() + (row * s.m + keys[a]) * s.dv;
           for (int64_t d = 0; d < s.dv; ++d)
             oi[d] += p * vj[d];
         }
@@ -102,7 +102,7 @@ std::vector<double> attention(const AttentionShape &s,
   for (int64_t r = 0; r < s.batch * s.hkv; ++r)
     for (int64_t i = 0; i < s.n; ++i) {
       tau[r * s.n + i] = tau1[r];
-      std::copy(&idx1[r * k], &idx1[r * k] + k, &idx[(r * s.n + i) * k]);
+      std::copy(idx1.data() + (r * k), idx1.data() + (r * k) + k, idx.data() + (r * s.n + i) * k);
     }
   return gatheredAttention(s, q, key, value, u, idx, k, tau, /*window=*/0,
                            scale, gate);

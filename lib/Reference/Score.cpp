@@ -13,7 +13,7 @@ std::vector<double> score(const std::vector<double> &x,
     for (int64_t hh = 0; hh < h; ++hh)
       for (int64_t j = 0; j < m; ++j) {
         double acc = 0;
-        const double *xr = &x[(b * m + j) * c], *wr = &w[hh * c];
+        const double *xr = x.data() + (b * m + j) * c, *wr = w.data() + (hh * c);
         for (int64_t cc = 0; cc < c; ++cc)
           acc += xr[cc] * wr[cc];
         if (!bias.empty())

@@ -52,7 +52,7 @@ std::vector<int32_t> causalTopK(const double *u, int64_t m, int64_t n,
       if (static_cast<int64_t>(best.size()) > k)
         best.erase(best.begin());
     }
-    int32_t *row = &out[i * k];
+    int32_t *row = out.data() + (i * k);
     for (auto it = best.rbegin(); it != best.rend(); ++it)
       *row++ = it->second;
   }
@@ -65,7 +65,7 @@ std::vector<double> thresholds(const std::vector<double> &u, int64_t batch,
   std::vector<double> tau;
   tau.reserve(batch * heads * n);
   for (int64_t r = 0; r < batch * heads; ++r) {
-    std::vector<double> row = causalThresholds(&u[r * m], m, n, k, window);
+    std::vector<double> row = causalThresholds(u.data() + (r * m), m, n, k, window);
     tau.insert(tau.end(), row.begin(), row.end());
   }
   return tau;
@@ -77,7 +77,7 @@ std::vector<int32_t> topk(const std::vector<double> &u, int64_t batch,
   std::vector<int32_t> idx;
   idx.reserve(batch * heads * n * k);
   for (int64_t r = 0; r < batch * heads; ++r) {
-    std::vector<int32_t> row = causalTopK(&u[r * m], m, n, k, window);
+    std::vector<int32_t> row = causalTopK(u.data() + (r * m), m, n, k, window);
     idx.insert(idx.end(), row.begin(), row.end());
   }
   return idx;

@@ -28,7 +28,7 @@ void sparsekRows(const std::vector<double> &z, int64_t rows, int64_t n,
   p.assign(rows * n, 1.0);
   tau.assign(rows, kNegInf);
   for (int64_t r = 0; r < rows; ++r)
-    tau[r] = sparsek(&z[r * n], n, k, &p[r * n]);
+    tau[r] = sparsek(z.data() + (r * n), n, k, p.data() + (r * n));
 }
 
 std::vector<double> sparsekGradient(const std::vector<double> &p,
