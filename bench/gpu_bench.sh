@@ -8,6 +8,6 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(4096 16384 65536)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 for n in "${sizes[@]}"; do
-  timeout 300 .device/gpu_layer_bench "$n" 3 || echo "sparsek_gpu N $n did not finish"
+  timeout 300 .device/gpu-layer-bench "$n" 3 || echo "sparsek_gpu N $n did not finish"
 done
 PYTHONUNBUFFERED=1 python3 bench/gpu_peers.py "${sizes[@]}"

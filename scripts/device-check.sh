@@ -2,6 +2,7 @@
 # Runs, on the device machine, the GPU checks that scripts/device-build.sh
 # built into .device/, and prints a summary table last.
 # Device tool: run with carry [".device"], command "bash scripts/device-check.sh".
+# QUICK=1 skips the large shapes and the slow sanitizer runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 D=.device
@@ -10,22 +11,36 @@ run() { # name, command...
   local name=$1; shift
   local log
   log=$("$@" 2>&1); local rc=$?
-  echo "---- $name (rc=$rc)"; echo "$log"
-  results+=("$(printf '%-34s %s' "$name" "$([ $rc -eq 0 ] && echo PASS || echo "FAIL rc=$rc")")")
+  echo "---- $name (rc=$rc)"; echo "$log" | tail -40
+  results+=("$(printf '%-44s %s' "$name" "$([ $rc -eq 0 ] && echo PASS || echo "FAIL rc=$rc")")")
 }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-run "gpu smoke (MLIR cubin + runtime)" "$D/gpu_smoke"
-run "example layer on the GPU vs reference" "$D/run_layer_cuda"
-run "every op on the GPU vs reference" "$D/gpu_ops"
-run "CPU issue's grid on the GPU (218)" "$D/gpu_grid" all
-# Large shapes: N = 8192 and 32768, D = 128, bf16, GQA 8:2, k = 256, w = 512.
-run "layer N=8192 vs reference" "$D/gpu_layer_bench" 8192 1 check
-run "layer N=32768 vs reference" "$D/gpu_layer_bench" 32768 1 check
+run "gpu smoke (MLIR cubin + runtime)" "$D/gpu-smoke"
+run "example layer on the GPU vs reference" "$D/run-layer-cuda"
+run "dlopen of a --target=cuda .so, run" "$D/gpu-dlopen" "$D/liblayer_cuda.so"
+run "every op on the GPU vs reference" "$D/gpu-ops"
+run "grids on the GPU (CPU grid + edge cases)" "$D/gpu-grid" all
+if [[ ${QUICK:-0} != 1 ]]; then
+  # Large shapes: N = 8192 and 32768, D = 128, bf16, GQA 8:2, k = 256, w = 512.
+  run "layer N=8192 vs reference" "$D/gpu-layer-bench" 8192 1 check
+  run "layer N=32768 vs reference" "$D/gpu-layer-bench" 32768 1 check
+fi
 if command -v compute-sanitizer >/dev/null; then
-  # The smoke test loads a corrupt image on purpose: count memory errors only.
-  run "gpu smoke under memcheck" compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 "$D/gpu_smoke"
-  run "every op under memcheck" compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 "$D/gpu_ops"
-  run "example layer under memcheck" timeout 400 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 "$D/run_layer_cuda"
+  san() { # tool, program...
+    local tool=$1; shift
+    compute-sanitizer --tool "$tool" --report-api-errors no --error-exitcode 3 "$@"
+  }
+  # Every kernel kind (score, mask, threshold, topk, gathered attention,
+  # the layer causal and not) under each tool; the smoke test loads a
+  # corrupt image on purpose, so API errors are not counted.
+  for tool in memcheck racecheck initcheck; do
+    run "every op under $tool" san $tool "$D/gpu-ops"
+    run "edge-case grid under $tool" san $tool "$D/gpu-grid" edge
+  done
+  run "gpu smoke under memcheck" san memcheck "$D/gpu-smoke"
+  if [[ ${QUICK:-0} != 1 ]]; then
+    run "example layer under memcheck" timeout 400 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 "$D/run-layer-cuda"
+  fi
 fi
 echo
 echo "==== summary"

@@ -6,11 +6,11 @@
 // (scripts/device-build.sh). Each case regenerates its inputs and reference
 // exactly as sparsek-check does on the CPU, copies them to device memory,
 // calls `_mlir_ciface_case_<i>`, and compares every output element.
-// Needs no LLVM or MLIR: the device machine has neither. Built by
-// scripts/device-build.sh (with the CUDA toolkit), not by CMake: it links
-// the grid's kernels, which exist only once sparsek-compile has run.
+// Needs no LLVM or MLIR: the device machine has neither. Built by the
+// sparsek-device target (tools/sparsek-gpu-grid/CMakeLists.txt).
 //
 //   gpu-grid [grid]   ->  one PASS/FAIL line per case, "N passed, N failed"
+//                         (the kernels are those of grid "all")
 //
 //===----------------------------------------------------------------------===//
 
@@ -100,16 +100,31 @@ bool runOnGPU(size_t index, Prepared &p, std::string &detail) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // The kernels are those of the whole grid ("all", case_<index>); a
+  // smaller grid runs its own cases, found in the whole one.
+  std::vector<Case> all = grid("all");
   std::vector<Case> cases = grid(argc > 1 ? argv[1] : "all");
   if (cases.empty()) {
     std::fprintf(stderr, "gpu-grid: unknown grid\n");
     return 2;
   }
+  std::vector<size_t> index;
+  for (const Case &c : cases) {
+    size_t i = 0;
+    while (i < all.size() && describe(all[i]) != describe(c))
+      ++i;
+    if (i == all.size()) {
+      std::fprintf(stderr, "gpu-grid: case not in the compiled grid: %s\n",
+                   describe(c).c_str());
+      return 2;
+    }
+    index.push_back(i);
+  }
   int passed = 0, failed = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
     Prepared p = prepare(cases[i]);
     std::string detail;
-    bool ok = runOnGPU(i, p, detail);
+    bool ok = runOnGPU(index[i], p, detail);
     (ok ? passed : failed)++;
     std::printf("%s gpu %s %s\n", ok ? "PASS" : "FAIL",
                 describe(cases[i]).c_str(), detail.c_str());
