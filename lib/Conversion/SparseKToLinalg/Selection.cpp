@@ -241,7 +241,8 @@ std::pair<Sweep, Value> sweepSolve(ImplicitLocOpBuilder &b, Sweep s,
       [&](OpBuilder &ob, Location loc, ValueRange a) {
         ImplicitLocOpBuilder nb(loc, ob);
         Sweep cur = Sweep::unpack(a);
-        auto [bp, capFirst] = nextBreakpoint(nb, cur);
+        std::pair<Value, Value> next0 = nextBreakpoint(nb, cur);
+        Value bp = next0.first, capFirst = next0.second;
         Value solveHere = arith::CmpFOp::create(nb, arith::CmpFPredicate::OLE,
                                                 evalF(nb, cur, bp), kF);
         SmallVector<Value> next = ifElse(
