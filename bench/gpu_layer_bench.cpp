@@ -13,6 +13,7 @@
 #include "sparsek-c/CudaRuntime.h"
 #include "sparsek-c/MemRef.h"
 #include "sparsek/Reference/Reference.h"
+#include "sparsek/Support/SoftmaxScale.h"
 #include "sparsek/Support/Float16.h"
 #include "sparsek/Support/MemRefDescriptor.h"
 
@@ -96,7 +97,7 @@ int main(int argc, char **argv) {
   sparsek::ref::AttentionShape s{b, hq, hkv, n, n, d, d};
   std::vector<double> want = sparsek::ref::attention(
       s, widen(q), widen(k), widen(v), ud, 256, 512, true,
-      1.0 / std::sqrt(static_cast<double>(d)), sparsek::ref::Gate::KV);
+      sparsek::defaultSoftmaxScale(d), sparsek::ref::Gate::KV);
   double maxErr = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     double got = sparsek::fromBF16(out[i]);

@@ -4,6 +4,7 @@
 
 #include "sparsek/Support/Float16.h"
 #include "sparsek/Support/MemRefDescriptor.h"
+#include "sparsek/Support/SoftmaxScale.h"
 
 #include <algorithm>
 #include <cmath>
@@ -396,7 +397,7 @@ Prepared prepare(const Case &c) {
     auto vv = fill(*value, draw(rng, value->count(), -1, 1));
     auto uv = fill(*u, drawScores(rng, u->count(), c.scores));
     ref::AttentionShape s{c.b, c.hq, c.hkv, c.n, c.m, c.d, c.dv};
-    double scale = 1.0 / std::sqrt(static_cast<double>(c.d));
+    double scale = ::sparsek::defaultSoftmaxScale(c.d);
     std::string gateAttr =
         std::string("gate = #sparsek.gate<") + gateName(c.gate) + ">";
     k.outputs = {out};

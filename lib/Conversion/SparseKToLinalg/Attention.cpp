@@ -5,11 +5,10 @@
 //        (running max, rescaled sum and accumulator) over its window rows
 //        [max(0, p - w + 1), p] and its valid selected rows; O((k + w) D)
 //        work and O(Dv) memory per query.
-//   sparsek.attention {causal}
+//   sparsek.attention {causal, dynamic N}
 //     => the threshold and top-k sweeps of Selection.cpp, then the above.
-//   sparsek.attention {causal = false}
-//     => one threshold and one selection per row (a single query at
-//        position M - 1 with window 0), read by every query.
+//   Every other sparsek.attention is split by sparsek-decompose's pattern
+//   (part of this conversion) and its stages lowered.
 //
 //===----------------------------------------------------------------------===//
 
@@ -61,7 +60,6 @@ Value softWeight(ImplicitLocOpBuilder &b, Value u, Value tau) {
 Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                              Value value, Value u, Value indices, Value tau,
                              int64_t window, Value scale, Gate gate,
-                             bool sharedSelection,
                              RankedTensorType resultType) {
   Type f32 = b.getF32Type();
   Type elem = resultType.getElementType();
@@ -92,7 +90,6 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                                       fb, end, constIndex(fb, window)),
                                   zero)
                        : end;
-        Value selRow = sharedSelection ? zero : i;
         Value acc0 =
             linalg::FillOp::create(
                 fb, ValueRange{constF32(fb, 0)},
@@ -163,11 +160,11 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
             });
         // The selection: valid entries outside the window, soft weights.
         // Invalid entries read row 0 (in range) and add nothing.
-        Value t = extract(fb, tau, {bi, g, selRow});
+        Value t = extract(fb, tau, {bi, g, i});
         st = forLoop(
             fb, zero, kSel, st,
             [&](ImplicitLocOpBuilder &sb, Value e, ValueRange a) {
-              Value j32 = extract(sb, indices, {bi, g, selRow, e});
+              Value j32 = extract(sb, indices, {bi, g, i, e});
               Value j = arith::IndexCastOp::create(sb, sb.getIndexType(), j32);
               Value inRange = arith::AndIOp::create(
                   sb,
@@ -215,10 +212,12 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
 
 namespace {
 
-/// The softmax scale as an f32 value: the attribute, or 1/sqrt(D).
-Value scaleValue(ImplicitLocOpBuilder &b, FloatAttr attr, Value q) {
-  if (attr)
-    return constF32(b, attr.getValueAsDouble());
+/// The softmax scale as an f32 value: the op's static scale, or 1/sqrt(D)
+/// computed from the run-time D.
+Value scaleValue(ImplicitLocOpBuilder &b, std::optional<double> scale,
+                 Value q) {
+  if (scale)
+    return constF32(b, *scale);
   Value d = arith::SIToFPOp::create(
       b, b.getF32Type(),
       arith::IndexCastOp::create(b, b.getI64Type(), dimValue(b, q, 3)));
@@ -233,36 +232,41 @@ struct GatheredAttentionToLinalg : OpRewritePattern<GatheredAttentionOp> {
     Value out = buildGatheredAttention(
         b, op.getQ(), op.getKey(), op.getValue(), op.getU(), op.getIndices(),
         op.getTau(), op.getWindowAttr().getInt(),
-        scaleValue(b, op.getScaleAttr(), op.getQ()), op.getGate(),
-        /*sharedSelection=*/false, op.getOut().getType());
+        scaleValue(b, op.getStaticScale(), op.getQ()), op.getGate(),
+        op.getOut().getType());
     rewriter.replaceOp(op, out);
     return success();
   }
 };
 
-struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
+/// The causal layer with a dynamic query length N, which sparsek-decompose
+/// cannot split (threshold and topk take N from their result types): the
+/// stage builders with N from `q`. Every other layer is decomposed first
+/// (Decompose.cpp, included in this conversion) and its stages lowered.
+struct CausalAttentionToLinalg : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
+    if (!op.getCausal())
+      return rewriter.notifyMatchFailure(op, "non-causal: decomposed");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     MLIRContext *ctx = op.getContext();
     int64_t k = op.getKAttr().getInt(), window = op.getWindowAttr().getInt();
-    bool causal = op.getCausal();
     RankedTensorType uType = op.getU().getType();
-    // Non-causal: one query at position M - 1 with window 0.
-    int64_t nSel = causal ? op.getQ().getType().getDimSize(2) : 1;
-    Value n = causal ? dimValue(b, op.getQ(), 2) : constIndex(b, 1);
+    int64_t nStatic = op.getQ().getType().getDimSize(2);
+    Value n = dimValue(b, op.getQ(), 2);
     auto tauType = RankedTensorType::get(
-        {uType.getDimSize(0), uType.getDimSize(1), nSel}, Float32Type::get(ctx));
+        {uType.getDimSize(0), uType.getDimSize(1), nStatic},
+        Float32Type::get(ctx));
     auto idxType = RankedTensorType::get(
-        {uType.getDimSize(0), uType.getDimSize(1), nSel, k},
+        {uType.getDimSize(0), uType.getDimSize(1), nStatic, k},
         IntegerType::get(ctx, 32));
     Value tau = buildThresholds(b, op.getU(), k, window, n, tauType);
     Value idx = buildTopK(b, op.getU(), k, window, n, idxType);
     Value out = buildGatheredAttention(
         b, op.getQ(), op.getKey(), op.getValue(), op.getU(), idx, tau, window,
-        scaleValue(b, op.getScaleAttr(), op.getQ()), op.getGate(),
-        /*sharedSelection=*/!causal, op.getOut().getType());
+        scaleValue(b, op.getStaticScale(), op.getQ()), op.getGate(),
+        op.getOut().getType());
     rewriter.replaceOp(op, out);
     return success();
   }
@@ -271,7 +275,7 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
 } // namespace
 
 void populateAttentionPatterns(RewritePatternSet &patterns) {
-  patterns.add<GatheredAttentionToLinalg, AttentionToLinalg>(
+  patterns.add<GatheredAttentionToLinalg, CausalAttentionToLinalg>(
       patterns.getContext());
 }
 

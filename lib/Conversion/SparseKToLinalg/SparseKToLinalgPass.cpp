@@ -2,6 +2,7 @@
 
 #include "Utils.h"
 #include "sparsek/Conversion/Passes.h"
+#include "sparsek/Dialect/SparseK/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -56,8 +57,8 @@ SmallVector<Value> resultSizes(ImplicitLocOpBuilder &b, Operation *op,
 /// would carry static slices into zero-sized dimensions, which upstream
 /// verifiers reject.)
 struct EmptyResults : RewritePattern {
-  EmptyResults(MLIRContext *ctx)
-      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/2, ctx) {}
+  EmptyResults(MLIRContext *ctx, PatternBenefit benefit)
+      : RewritePattern(MatchAnyOpTypeTag(), benefit, ctx) {}
   LogicalResult matchAndRewrite(Operation *op,
                                 PatternRewriter &rewriter) const override {
     if (!isa<SparseKDialect>(op->getDialect()) || op->getNumResults() == 0)
@@ -84,7 +85,9 @@ struct EmptyResults : RewritePattern {
 
 void mlir::sparsek::populateSparseKToLinalgConversionPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<EmptyResults>(patterns.getContext());
+  patterns.add<EmptyResults>(patterns.getContext(), /*benefit=*/3);
+  // Layers that can be split into stages are (once, for both pipelines).
+  populateSparseKDecomposePatterns(patterns);
   detail::populateScorePatterns(patterns);
   detail::populateMaskPatterns(patterns);
   detail::populateSelectionPatterns(patterns);

@@ -112,13 +112,10 @@ Value buildThresholds(ImplicitLocOpBuilder &b, Value u, int64_t k,
 Value buildTopK(ImplicitLocOpBuilder &b, Value u, int64_t k, int64_t window,
                 Value n, RankedTensorType resultType);
 
-/// Gathered attention (SPEC 5). With `sharedSelection`, every query reads
-/// row 0 of `indices` and `tau` (non-causal layers).
-/// `scale` is an f32 value.
+/// Gathered attention (SPEC 5); `scale` is an f32 value.
 Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                              Value value, Value u, Value indices, Value tau,
                              int64_t window, Value scale, Gate gate,
-                             bool sharedSelection,
                              RankedTensorType resultType);
 
 void populateScorePatterns(RewritePatternSet &patterns);

@@ -10,6 +10,7 @@
 
 #include "sparsek/Dialect/SparseK/IR/SparseKOps.h"
 #include "sparsek/Dialect/SparseK/IR/ShapeConstraints.h"
+#include "sparsek/Support/SoftmaxScale.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -203,16 +204,18 @@ LogicalResult TopKOp::verify() {
 //===----------------------------------------------------------------------===//
 
 /// The softmax scale of an op whose `q` is `[B, Hq, N, D]`: its `scale`
-/// attribute, or 1/sqrt(D). Only meaningful once D is known.
-static double scaleOrDefault(FloatAttr scale, Value q) {
+/// attribute, or the default for a static D.
+static std::optional<double> staticScale(FloatAttr scale, Value q) {
   if (scale)
     return scale.getValueAsDouble();
   int64_t d = cast<RankedTensorType>(q.getType()).getDimSize(3);
-  return 1.0 / std::sqrt(static_cast<double>(d));
+  if (ShapedType::isDynamic(d))
+    return std::nullopt;
+  return ::sparsek::defaultSoftmaxScale(d);
 }
 
-double GatheredAttentionOp::getScaleOrDefault() {
-  return scaleOrDefault(getScaleAttr(), getQ());
+std::optional<double> GatheredAttentionOp::getStaticScale() {
+  return staticScale(getScaleAttr(), getQ());
 }
 
 LogicalResult GatheredAttentionOp::verify() {
@@ -234,8 +237,8 @@ LogicalResult GatheredAttentionOp::verify() {
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
-double AttentionOp::getScaleOrDefault() {
-  return scaleOrDefault(getScaleAttr(), getQ());
+std::optional<double> AttentionOp::getStaticScale() {
+  return staticScale(getScaleAttr(), getQ());
 }
 
 LogicalResult AttentionOp::verify() {

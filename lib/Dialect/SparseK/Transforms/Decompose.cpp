@@ -49,16 +49,20 @@ Value broadcastQueries(OpBuilder &b, Location loc, Value src,
 }
 
 struct DecomposeAttention : OpRewritePattern<AttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
+  // Above convert-sparsek-to-linalg's direct lowering of the layer, which
+  // includes these patterns: the non-causal layer is written once, here.
+  DecomposeAttention(MLIRContext *ctx)
+      : OpRewritePattern<AttentionOp>(ctx, /*benefit=*/2) {}
 
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     RankedTensorType qType = op.getQ().getType();
     RankedTensorType uType = op.getU().getType();
     int64_t n = qType.getDimSize(2);
-    // threshold/topk learn N from their result types only.
-    if (ShapedType::isDynamic(n))
-      return rewriter.notifyMatchFailure(op, "dynamic query length N");
+    // threshold/topk learn N from their result types only: a causal layer
+    // needs a static N (the non-causal selection is that of one query).
+    if (op.getCausal() && ShapedType::isDynamic(n))
+      return rewriter.notifyMatchFailure(op, "causal, dynamic query length N");
 
     Location loc = op.getLoc();
     int64_t k = op.getKAttr().getInt();
@@ -75,7 +79,7 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
     Value idx = TopKOp::create(rewriter, loc, idxType, op.getU(),
                                op.getKAttr(), op.getWindowAttr());
     if (!causal) {
-      OpFoldResult nSize = rewriter.getIndexAttr(n);
+      OpFoldResult nSize = dimOf(rewriter, loc, op.getQ(), 2);
       tau = broadcastQueries(rewriter, loc, tau, nSize);
       idx = broadcastQueries(rewriter, loc, idx, nSize);
     }

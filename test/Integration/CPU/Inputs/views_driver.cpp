@@ -5,6 +5,7 @@
 
 #include "sparsek-c/MemRef.h"
 #include "sparsek/Reference/Reference.h"
+#include "sparsek/Support/SoftmaxScale.h"
 
 #include <cmath>
 #include <cstdio>
@@ -99,7 +100,7 @@ int main() {
       }
   sparsek::ref::AttentionShape s{B, Hq, Hkv, N, M, D, Dv};
   std::vector<double> want = sparsek::ref::attention(
-      s, qd, kd, vd, ud, K, W, true, 1.0 / std::sqrt(double(D)),
+      s, qd, kd, vd, ud, K, W, true, sparsek::defaultSoftmaxScale(D),
       sparsek::ref::Gate::KV);
   auto matches = [&](const SparseKMemRef4DF32 &o) {
     size_t e = 0;

@@ -209,8 +209,9 @@ def SparseK_GatheredAttentionOp
   let hasVerifier = 1;
   let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
-    /// The softmax scale: the `scale` attribute, or 1/sqrt(D) when absent.
-    double getScaleOrDefault();
+    /// The softmax scale when it is known at compile time: the `scale`
+    /// attribute, or 1/sqrt(D) for a static D; none for a dynamic D.
+    std::optional<double> getStaticScale();
   }];
 }
 
@@ -265,8 +266,9 @@ def SparseK_AttentionOp : SparseK_Op<"attention", [Pure]> {
   let hasVerifier = 1;
   let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
-    /// The softmax scale: the `scale` attribute, or 1/sqrt(D) when absent.
-    double getScaleOrDefault();
+    /// The softmax scale when it is known at compile time: the `scale`
+    /// attribute, or 1/sqrt(D) for a static D; none for a dynamic D.
+    std::optional<double> getStaticScale();
   }];
 }
 
