@@ -5,6 +5,7 @@
 #include "sparsek/Dialect/SparseK/IR/SparseKDialect.h"
 #include "sparsek/Dialect/SparseK/Transforms/Passes.h"
 #include "sparsek/Pipelines/Pipelines.h"
+#include "sparsek/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -26,6 +27,7 @@ void mlir::sparsek::registerAllSparseKDialects(DialectRegistry &registry) {
 void mlir::sparsek::registerAllSparseKPasses() {
   registerAllPasses();
   registerSparseKPasses();
+  registerSparseKTransformsPasses();
   registerSparseKConversionPasses();
   registerSparseKPipelines();
 }

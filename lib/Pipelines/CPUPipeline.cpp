@@ -8,6 +8,7 @@
 #include "sparsek/Pipelines/Pipelines.h"
 #include "sparsek/Conversion/Passes.h"
 #include "sparsek/Dialect/SparseK/Transforms/Passes.h"
+#include "sparsek/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -25,13 +26,19 @@
 using namespace mlir;
 
 void mlir::sparsek::buildSparseKBufferizedStages(OpPassManager &pm,
-                                                 bool emitCInterface) {
+                                                 bool emitCInterface,
+                                                 bool forGPU) {
   // C callers also get shape-checked entry points (SPEC section 8).
   if (emitCInterface)
     pm.addPass(createSparseKCheckedEntryPointsPass());
 
   // sparsek => linalg/tensor/scf on tensors.
   pm.addPass(createConvertSparseKToLinalgPass());
+  // The GPU pipeline's first decision: every forall iteration (a row, a
+  // query) is a block's work. Before canonicalization, which would inline
+  // a one-iteration forall into what becomes host code.
+  if (forGPU)
+    pm.addPass(createSparseKGPUMapForallPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
@@ -49,7 +56,7 @@ void mlir::sparsek::buildSparseKBufferizedStages(OpPassManager &pm,
 void mlir::sparsek::buildSparseKCPUPipeline(
     OpPassManager &pm, const SparseKCPUPipelineOptions &options) {
   // 1-2. sparsek => linalg on tensors => buffers.
-  buildSparseKBufferizedStages(pm, options.emitCInterface);
+  buildSparseKBufferizedStages(pm, options.emitCInterface, /*forGPU=*/false);
   // Copies of dynamic shapes would call MLIR's runner library.
   pm.addPass(createSparseKExpandMemRefCopyPass());
 

@@ -12,6 +12,7 @@
 
 #include "sparsek/Conversion/Passes.h"
 #include "sparsek/Dialect/SparseK/Transforms/Passes.h"
+#include "sparsek/Transforms/Passes.h"
 #include "sparsek/Pipelines/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -75,7 +76,7 @@ LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
 
 void mlir::sparsek::buildSparseKNVVMPipeline(
     OpPassManager &pm, const SparseKNVVMPipelineOptions &options) {
-  buildSparseKBufferizedStages(pm, options.emitCInterface);
+  buildSparseKBufferizedStages(pm, options.emitCInterface, /*forGPU=*/true);
 
   // Threads and grids. Host-level buffers move to the GPU first (their
   // copies become gpu.memcpy); the copies left are inside threads and

@@ -28,16 +28,19 @@ struct SparseKCPUPipelineOptions
 };
 
 /// The stages both pipelines begin with: (with emitCInterface) the
-/// sparsek-checked-entry-points, convert-sparsek-to-linalg, canonicalize,
-/// cse, convert-elementwise-to-linalg, one-shot-bufferize (function
-/// boundaries, identity layouts), buffer-deallocation-pipeline.
-void buildSparseKBufferizedStages(OpPassManager &pm, bool emitCInterface);
+/// sparsek-checked-entry-points, convert-sparsek-to-linalg, (forGPU)
+/// sparsek-gpu-map-forall, canonicalize, cse,
+/// convert-elementwise-to-linalg, one-shot-bufferize (function boundaries,
+/// fully dynamic strided layouts), buffer-deallocation-pipeline.
+void buildSparseKBufferizedStages(OpPassManager &pm, bool emitCInterface,
+                                  bool forGPU);
 
 /// sparsek ops mixed with func/arith/tensor/linalg/bufferization on tensors
 /// => LLVM dialect that mlir-runner or the AOT compiler can run:
 ///   1. convert-sparsek-to-linalg, canonicalize, cse
 ///   2. convert-elementwise-to-linalg, one-shot-bufferize (function
-///      boundaries, identity layouts), buffer-deallocation-pipeline,
+///      boundaries, fully dynamic strided layouts: callers pass any view),
+///      buffer-deallocation-pipeline,
 ///      sparsek-expand-memref-copy (no calls into MLIR's runner library)
 ///   3. scf.forall => scf.for, linalg => loops, affine/strided metadata
 ///   4. arith (bf16 expanded), math, scf/cf, memref, func, index => LLVM

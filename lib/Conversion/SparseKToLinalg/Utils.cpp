@@ -4,7 +4,6 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -109,17 +108,10 @@ Value forallInsert(ImplicitLocOpBuilder &b, ValueRange ubs, Value init,
                                             ValueRange)>
                        body) {
   SmallVector<OpFoldResult> ubFolds = getAsOpFoldResult(ubs);
-  // Iterations are independent work items (rows, queries), mapped to GPU
-  // blocks in dimension order. The mapping also keeps canonicalization from
-  // inlining a single-iteration loop (B = H = 1) into the surrounding code,
-  // which on the GPU path is host code.
-  static constexpr gpu::MappingId kDims[] = {
-      gpu::MappingId::DimX, gpu::MappingId::DimY, gpu::MappingId::DimZ};
-  SmallVector<Attribute> mapping;
-  for (size_t d = 0; d < ubs.size(); ++d)
-    mapping.push_back(gpu::GPUBlockMappingAttr::get(b.getContext(), kDims[d]));
+  // Iterations are independent work items (rows, queries); where they run
+  // is the target's decision (the GPU pipeline maps them to blocks).
   auto forall = scf::ForallOp::create(b, ubFolds, ValueRange{init},
-                                      b.getArrayAttr(mapping), nullptr);
+                                      /*mapping=*/std::nullopt, nullptr);
   OpBuilder::InsertionGuard g(b);
   b.setInsertionPoint(forall.getTerminator());
   ForallSlice slice = body(b, forall.getInductionVars());

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "sparsek/Dialect/SparseK/Transforms/Passes.h"
+#include "sparsek/Transforms/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -14,7 +14,7 @@
 
 namespace mlir::sparsek {
 #define GEN_PASS_DEF_SPARSEKHOSTBUFFERSTOGPUPASS
-#include "sparsek/Dialect/SparseK/Transforms/Passes.h.inc"
+#include "sparsek/Transforms/Passes.h.inc"
 } // namespace mlir::sparsek
 
 using namespace mlir;

@@ -1,0 +1,81 @@
+//===- Passes.td - sparsek's generic passes ----------------*- tablegen -*-===//
+//
+// Passes of the sparsek pipelines that never touch a sparsek op: buffer,
+// copy and loop rewrites on upstream dialects (CIRCT and upstream keep such
+// passes in a Transforms/ of their own).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSEK_TRANSFORMS_PASSES_TD
+#define SPARSEK_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SparseKExpandMemRefCopyPass : Pass<"sparsek-expand-memref-copy"> {
+  let summary = "Rewrite memref.copy as linalg.copy";
+  let description = [{
+    A `memref.copy` between memrefs whose shapes are not static lowers to a
+    call into MLIR's C runner library (`memrefCopy`). Code compiled by
+    sparsek must run with libc alone, so the CPU pipeline rewrites every
+    copy, after bufferization, as a structured op that later becomes loops:
+
+        memref.copy %src, %dst : memref<?x?xf32> to memref<?x?xf32>
+          => linalg.copy ins(%src : memref<?x?xf32>) outs(%dst : memref<?x?xf32>)
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def SparseKForallBodiesToLoopsPass : Pass<"sparsek-forall-bodies-to-loops"> {
+  let summary = "Lower linalg ops inside scf.forall bodies to scf.for loops";
+  let description = [{
+    The GPU pipeline maps each `scf.forall` iteration (a (batch, head) row,
+    or a query) to one GPU thread. Structured ops inside an iteration are
+    that thread's sequential work, so they become plain loops before the
+    remaining (top-level) linalg ops become parallel loops:
+
+        scf.forall ... { linalg.fill ins(%c) outs(%buf) }
+          => scf.forall ... { scf.for %i ... { memref.store %c, %buf[%i] } }
+  }];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect"
+  ];
+}
+
+def SparseKHostBuffersToGPUPass : Pass<"sparsek-host-buffers-to-gpu"> {
+  let summary = "Allocate, copy and free host-level buffers on the GPU";
+  let description = [{
+    In the GPU pipeline every buffer a kernel touches lives in device memory:
+    the entry point's memref arguments are device pointers, and the buffers
+    the host code allocates between kernels become device allocations:
+
+        memref.alloc() : memref<...>   => gpu.alloc() : memref<...>
+        memref.dealloc %m              => gpu.dealloc %m
+        memref.copy %a, %b             => gpu.memcpy %b, %a
+
+    Ops inside `scf.forall`, `scf.parallel` or `gpu.launch` bodies are the
+    kernels' own (per-thread scratch, device `malloc`) and are left alone.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def SparseKGPUMapForallPass : Pass<"sparsek-gpu-map-forall"> {
+  let summary = "Map every unmapped scf.forall to GPU blocks";
+  let description = [{
+    The GPU pipeline's first decision, right after
+    `convert-sparsek-to-linalg` (which is target-neutral): every
+    `scf.forall` without a mapping is an independent work item (a row, a
+    query) and gets `#gpu.block<x>`, `<y>`, `<z>` in dimension order:
+
+        scf.forall (%i, %j) in (%n, %h)
+          => scf.forall (%i, %j) in (%n, %h)
+               {mapping = [#gpu.block<x>, #gpu.block<y>]}
+
+    The mapping also keeps the canonicalizer from inlining a forall of one
+    iteration (B = H = 1) into the surrounding code, which on the GPU path
+    is host code that must not touch device memory.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+#endif // SPARSEK_TRANSFORMS_PASSES_TD
