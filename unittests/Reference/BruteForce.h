@@ -1,6 +1,6 @@
 //===- BruteForce.h - SPEC definitions, computed the slow way ---*- C++ -*-===//
 //
-// Direct transcriptions of shared/SPEC.md: bisection for tau, a full sort
+// Direct transcriptions of docs/Semantics.md: bisection for tau, a full sort
 // for top-k, explicit loops over all keys for attention. Quadratic and slow
 // on purpose; only tests use them.
 //

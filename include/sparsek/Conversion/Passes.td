@@ -8,20 +8,24 @@ include "mlir/Pass/PassBase.td"
 def ConvertSparseKToLinalgPass : Pass<"convert-sparsek-to-linalg"> {
   let summary = "Lower every sparsek op to linalg, tensor, scf, arith and math";
   let description = [{
-    Lowers the six sparsek ops on tensors, keeping SPEC section 7 (nothing
+    Lowers the six sparsek ops on tensors, keeping section 7 of `docs/Semantics.md` (nothing
     of size N x M, no O(N M) work):
 
         sparsek.score              => linalg.generic (bias + slope * j), then
                                       linalg.generic (reduction over C)
         sparsek.mask               => scf.for of 32 exact bisection steps over
                                       the ordered bit patterns of f32, each a
-                                      linalg.generic reduction along n:
-                                      O(32 n) per row, fully parallel
+                                      linalg.generic reduction along n (terms
+                                      in [0, 1], f64), and one reduction
+                                      counting entries above -inf:
+                                      O(33 n) per row, fully parallel
         sparsek.threshold          => scf.forall over (B, Hkv); per row an
                                       incremental sweep with two min-heaps
                                       (capped and fractional keys; each key
                                       moves capped -> fractional -> dead at
-                                      most once): O(M log M)
+                                      most once): O(M log M); fractional sums
+                                      kept relative to floor(t), exact for any
+                                      finite scores
         sparsek.topk               => scf.forall over (B, Hkv); per row a
                                       k-sized min-heap over (score, index):
                                       O(M log k + N k log k)
@@ -29,12 +33,17 @@ def ConvertSparseKToLinalgPass : Pass<"convert-sparsek-to-linalg"> {
                                       an online (max-subtracted) softmax over
                                       its window rows and selected rows:
                                       O((k + w) D), O(Dv) memory
-        sparsek.attention          => the three above (non-causal: one
-                                      selection per row, read by every query)
+        sparsek.attention          => sparsek-decompose's split, then the
+                                      above; a causal layer with a dynamic N
+                                      directly with the same builders (N
+                                      from q)
+        any sparsek op whose results
+        are statically empty       => tensor.empty
 
-    f16/bf16 inputs are extended to f32 for arithmetic; threshold sums use
-    f64. Threshold and topk learn N from their result types, so a dynamic N
-    there is an error; sparsek.attention takes N from `q` and accepts it.
+    f16/bf16 inputs are extended to f32 for arithmetic. Threshold and topk
+    learn N from their result types, so a dynamic N there is an error
+    (diagnosed). Loops are target-neutral scf.forall; where they run is the
+    pipeline's decision.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -1,6 +1,6 @@
 //===- Reference.h - SparseK reference semantics ----------------*- C++ -*-===//
 //
-// The math of shared/SPEC.md sections 1 to 6 in double precision, with no
+// The math of docs/Semantics.md sections 1 to 6 in double precision, with no
 // MLIR dependency: the oracle every lowering is tested against.
 //
 // Tensors are dense row-major std::vector<double> (indices: int32_t) in the

@@ -12,7 +12,7 @@ def SparseK_GateLogit : I32EnumAttrCase<"logit", 2>;
 def SparseK_GateNone : I32EnumAttrCase<"none", 3>;
 
 def SparseK_Gate : I32EnumAttr<"Gate",
-    "how the soft SPARSEK weight m_ij enters attention (SPEC section 5)",
+    "how the soft SPARSEK weight m_ij enters attention (section 5 of `docs/Semantics.md`)",
     [SparseK_GateKV, SparseK_GateV, SparseK_GateLogit, SparseK_GateNone]> {
   let cppNamespace = "::mlir::sparsek";
   let genSpecializedAttr = 0;
@@ -21,7 +21,7 @@ def SparseK_Gate : I32EnumAttr<"Gate",
 def SparseK_GateAttr : EnumAttr<SparseK_Dialect, SparseK_Gate, "gate"> {
   let summary = "gate mode: kv, v, logit or none";
   let description = [{
-    Where the gate weight `m_ij` enters gathered attention (SPEC section 5):
+    Where the gate weight `m_ij` enters gathered attention (section 5 of `docs/Semantics.md`):
 
     | `gate` | logit `l_ij` | value used |
     | --- | --- | --- |

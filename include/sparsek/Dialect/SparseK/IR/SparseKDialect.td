@@ -1,7 +1,7 @@
 //===- SparseKDialect.td - sparsek dialect definition ------*- tablegen -*-===//
 //
 // The `sparsek` dialect: SparseK attention (Lou, Jia, Zheng, Tu, 2024) as
-// tensor-level ops. Semantics are fixed by shared/SPEC.md.
+// tensor-level ops. Semantics are fixed by docs/Semantics.md.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,7 +26,7 @@ def SparseK_Dialect : Dialect {
     The dialect has one op per stage of the layer and one op for the whole
     layer:
 
-    | op | SPEC section | computes |
+    | op | Semantics section | computes |
     | --- | --- | --- |
     | `sparsek.score` | 1 | KV scores `u` from features |
     | `sparsek.mask` | 2 | SPARSEK(z, k) along the last dimension |
@@ -42,7 +42,7 @@ def SparseK_Dialect : Dialect {
     are f32, f16 or bf16 (accumulation in f32); scores and thresholds are f32.
 
     No lowering of these ops materialises an `N x M` tensor or does `O(N M)`
-    work (SPEC section 7).
+    work (section 7 of `docs/Semantics.md`).
   }];
   let useDefaultAttributePrinterParser = 1;
   let hasConstantMaterializer = 1;

@@ -1,11 +1,12 @@
 //===- SparseKOps.td - sparsek operations ------------------*- tablegen -*-===//
 //
-// One op per SPEC section. Operand/result order and attribute names are a
-// public contract (shared/SPEC.md); pretty formats are ours.
+// One op per Semantics section. Operand/result order and attribute names are a
+// public contract (docs/Semantics.md); pretty formats are ours.
 //
 // ODS constrains operands only to ranked tensors: rank, element type and
 // shape relations are checked by the C++ verifiers (SparseKOps.cpp) so that
-// every diagnostic can name the operand and the SPEC rule it breaks.
+// every diagnostic can name the operand and the rule it breaks
+// (docs/Semantics.md section 8).
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,13 +19,13 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/BuiltinAttributes.td"
 
 //===----------------------------------------------------------------------===//
-// sparsek.score (SPEC section 1)
+// sparsek.score (Semantics section 1)
 //===----------------------------------------------------------------------===//
 
 def SparseK_ScoreOp : SparseK_Op<"score", [Pure]> {
   let summary = "query-independent KV scores from a linear scoring network";
   let description = [{
-    Implements SPEC section 1. For features `x : [B, M, C]`, weights
+    Implements section 1 of `docs/Semantics.md`. For features `x : [B, M, C]`, weights
     `w_score : [Hkv, C]` and an optional `bias : [Hkv]`:
 
         u[b, h, j] = sum_c x[b, j, c] * w_score[h, c] + bias[h] + slope * j
@@ -52,13 +53,13 @@ def SparseK_ScoreOp : SparseK_Op<"score", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
-// sparsek.mask (SPEC section 2)
+// sparsek.mask (Semantics section 2)
 //===----------------------------------------------------------------------===//
 
 def SparseK_MaskOp : SparseK_Op<"mask", [Pure]> {
   let summary = "SPARSEK projection onto the capped simplex along the last dim";
   let description = [{
-    Implements SPEC section 2. For every vector `z` along the last dimension
+    Implements section 2 of `docs/Semantics.md`. For every vector `z` along the last dimension
     (length `n`), computes
 
         SPARSEK(z, k) = argmin_{p in C} ||p - z||^2,
@@ -66,9 +67,12 @@ def SparseK_MaskOp : SparseK_Op<"mask", [Pure]> {
 
     whose solution is `p_j = clip(z_j - tau, 0, 1)`. Results: the soft mask
     `p` (same shape as `z`) and the threshold `tau` (the leading dimensions
-    of `z`). Conventions: if `n <= k` then `p = 1` and `tau = -inf`; if
-    several `tau` solve `sum p = k`, `tau` is the smallest. For `k = 1` this
-    is sparsemax. All tensors are f32.
+    of `z`). Conventions: entries of `-inf` never count, so `tau = -inf`
+    when at most `k` entries are above `-inf` (`n <= k` among those cases),
+    and then `p = 1` everywhere; if several `tau` solve `sum p = k`, `tau`
+    is the smallest. `tau` is exact for any finite scores, however far
+    apart. For `k = 1` this is sparsemax. All tensors are f32; `z` has rank
+    1 or more.
 
     Example:
 
@@ -87,17 +91,18 @@ def SparseK_MaskOp : SparseK_Op<"mask", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
-// sparsek.threshold (SPEC section 3)
+// sparsek.threshold (Semantics section 3)
 //===----------------------------------------------------------------------===//
 
 def SparseK_ThresholdOp : SparseK_Op<"threshold", [Pure]> {
   let summary = "causal per-query SPARSEK thresholds over the candidate prefix";
   let description = [{
-    Implements SPEC section 3. Query `i` sits at `p(i) = i + M - N`; its
+    Implements section 3 of `docs/Semantics.md`. Query `i` sits at `p(i) = i + M - N`; its
     window is `W_i = { j : p(i) - w < j <= p(i) }` and its candidates are the
     earlier keys `C_i = { j : 0 <= j <= p(i) - w }`. The result is
     `tau[b, h, i] = tau(u[b, h, C_i], k)` with the conventions of
-    `sparsek.mask` (so `-inf` while `|C_i| <= k`).
+    `sparsek.mask` (so `-inf` while at most `k` candidates score above
+    `-inf`). A dynamic `N` in the result type cannot be lowered.
 
     `u : [B, Hkv, M]` and `tau : [B, Hkv, N]` are f32; `N` is given by the
     result type and must not exceed `M`. Thresholds never decrease along
@@ -121,13 +126,13 @@ def SparseK_ThresholdOp : SparseK_Op<"threshold", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
-// sparsek.topk (SPEC section 4)
+// sparsek.topk (Semantics section 4)
 //===----------------------------------------------------------------------===//
 
 def SparseK_TopKOp : SparseK_Op<"topk", [Pure]> {
   let summary = "causal per-query top-k selection of candidate KV indices";
   let description = [{
-    Implements SPEC section 4. `S_i` holds the `min(k, |C_i|)` candidates of
+    Implements section 4 of `docs/Semantics.md`. `S_i` holds the `min(k, |C_i|)` candidates of
     `C_i` (see `sparsek.threshold`) with the largest scores; ties go to the
     larger (more recent) index. Every member of `S_i` has `u_j > tau_i`.
 
@@ -151,14 +156,14 @@ def SparseK_TopKOp : SparseK_Op<"topk", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
-// sparsek.gathered_attention (SPEC section 5)
+// sparsek.gathered_attention (Semantics section 5)
 //===----------------------------------------------------------------------===//
 
 def SparseK_GatheredAttentionOp
     : SparseK_Op<"gathered_attention", [Pure]> {
   let summary = "attention of each query over its window plus its selected keys";
   let description = [{
-    Implements SPEC section 5. Query `i` attends to `A_i = W_i ∪ S_i` only,
+    Implements section 5 of `docs/Semantics.md`. Query `i` attends to `A_i = W_i ∪ S_i` only,
     where `W_i` is its sliding window of `window` keys and `S_i` the entries
     of `indices[b, h, i, :]` in `[0, M)`; the `-1` padding and any other
     out-of-range entry add nothing, and an entry inside the window counts
@@ -216,15 +221,15 @@ def SparseK_GatheredAttentionOp
 }
 
 //===----------------------------------------------------------------------===//
-// sparsek.attention (SPEC section 6)
+// sparsek.attention (Semantics section 6)
 //===----------------------------------------------------------------------===//
 
 def SparseK_AttentionOp : SparseK_Op<"attention", [Pure]> {
   let summary = "the whole SparseK attention layer";
   let description = [{
-    Implements SPEC section 6: what a framework emits. With `causal = true`
+    Implements section 6 of `docs/Semantics.md`: what a framework emits. With `causal = true`
     (default) it is exactly `sparsek.threshold` + `sparsek.topk` +
-    `sparsek.gathered_attention` (SPEC sections 3 to 5; the
+    `sparsek.gathered_attention` (Semantics sections 3 to 5; the
     `sparsek-decompose` pass performs that split). With `causal = false`
     every key is a candidate for every query, `window` must be 0, and one
     threshold and one selection over all `M` keys serve all queries.
@@ -234,7 +239,7 @@ def SparseK_AttentionOp : SparseK_Op<"attention", [Pure]> {
     `u : [B, Hkv, M]` (f32); result `[B, Hq, N, Dv]`. Attributes: `k`,
     `window`, `causal`, `scale` (default `1/sqrt(D)`), `gate` (default `kv`).
 
-    Example (generic form, as in SPEC section 6):
+    Example (generic form, as in Semantics section 6):
 
     ```mlir
     %o = "sparsek.attention"(%q, %key, %value, %u)

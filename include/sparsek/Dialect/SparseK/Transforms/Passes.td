@@ -9,7 +9,7 @@ def SparseKDecomposePass : Pass<"sparsek-decompose"> {
   let summary = "Split sparsek.attention into threshold, topk and "
                 "gathered_attention";
   let description = [{
-    Rewrites the whole-layer op into its stages (SPEC section 6):
+    Rewrites the whole-layer op into its stages (section 6 of `docs/Semantics.md`):
 
         sparsek.attention %q, %key, %value, %u k = K, window = W {causal}
           => %tau = sparsek.threshold %u k = K, window = W
@@ -28,10 +28,11 @@ def SparseKDecomposePass : Pass<"sparsek-decompose"> {
              broadcast both along N (linalg.broadcast)
              sparsek.gathered_attention ... window = 0
 
-    `scale` and `gate` carry over unchanged. The rewrite needs a static
-    query length `N` (the thresholds' result type carries it); layers with a
-    dynamic `N` are left as they are, for lowerings that handle the whole
-    op.
+    `scale` and `gate` carry over unchanged. A causal layer needs a static
+    query length `N` (the thresholds' result type carries it) and is left
+    as it is otherwise, for lowerings that handle the whole op; the
+    non-causal split works for any `N`. `convert-sparsek-to-linalg`
+    includes this rewrite, so the non-causal layer is lowered one way.
   }];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect",
@@ -43,7 +44,7 @@ def SparseKCheckedEntryPointsPass
     : Pass<"sparsek-checked-entry-points", "::mlir::ModuleOp"> {
   let summary = "Add shape-checked wrappers that return a status code";
   let description = [{
-    SPEC section 8: an entry point given a shape it cannot run returns an
+    section 8 of `docs/Semantics.md`: an entry point given a shape it cannot run returns an
     error code and never touches memory out of bounds. For every public
     `func.func @NAME` with no results whose arguments are ranked tensors or
     memrefs (destination-passing style), this adds
