@@ -37,23 +37,159 @@ struct Online {
   static Online unpack(ValueRange v) { return {v[0], v[1], v[2]}; }
 };
 
-/// clip(u - tau, 0, 1), with the conventions of SPEC 2 that keep it defined
-/// for infinite scores: 1 while tau = -inf (every candidate is fully
-/// selected, a -inf score too) and for u = +inf.
-Value softWeight(ImplicitLocOpBuilder &b, Value u, Value tau) {
-  double inf = std::numeric_limits<double>::infinity();
-  Value clipped = arith::MinimumFOp::create(
-      b,
-      arith::MaximumFOp::create(b, arith::SubFOp::create(b, u, tau),
-                                constF32(b, 0)),
-      constF32(b, 1));
-  Value full = arith::OrIOp::create(
-      b, arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, tau,
-                               constF32(b, -inf)),
-      arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, u,
-                            constF32(b, inf)));
-  return arith::SelectOp::create(b, full, constF32(b, 1), clipped);
-}
+} // namespace
+
+namespace {
+
+/// The attention of one query (the body of the forall over queries): its
+/// window, its selected rows and the normalisation, as named steps over an
+/// online softmax. Branch-free: no tensor is yielded by an scf.if, so buffer
+/// ownership stays static (GPU kernels) and threads do not diverge.
+class QueryAttention {
+public:
+  QueryAttention(ImplicitLocOpBuilder &b, Value q, Value key, Value value,
+                 Value u, Value scale, Gate gate, Value bi, Value h, Value g,
+                 Value i)
+      : b(b), q(q), key(key), value(value), u(u), scale(scale), gate(gate),
+        bi(bi), h(h), g(g), i(i), zero(constIndex(b, 0)),
+        d(dimValue(b, q, 3)), dv(dimValue(b, value, 3)),
+        m(dimValue(b, key, 2)) {}
+
+  /// Nothing seen yet: max -inf, denominator 0, accumulator 0.
+  Online start() {
+    Value acc = linalg::FillOp::create(
+                    b, ValueRange{constF32(b, 0)},
+                    ValueRange{scratchTensor(b, {ShapedType::kDynamic}, dv,
+                                             b.getF32Type())})
+                    .getResult(0);
+    return {constF32(b, -kInf), constF32(b, 0), acc};
+  }
+
+  /// The window: rows [lo, end), weight 1.
+  Online window(Online s, Value lo, Value end) {
+    Value always = arith::ConstantIntOp::create(b, 1, 1);
+    return Online::unpack(forLoop(
+        b, lo, end, s.pack(),
+        [&](ImplicitLocOpBuilder &wb, Value j, ValueRange a) {
+          return addKey(wb, Online::unpack(a), j, constF32(wb, 1), always)
+              .pack();
+        }));
+  }
+
+  /// The selection: the valid entries of `indices[bi, g, i, :]` outside
+  /// the window [lo, end), with soft weights against `t`. Invalid entries
+  /// (padding, out of range, in the window) read row 0 and add nothing.
+  Online selection(Online s, Value indices, Value t, Value lo, Value end) {
+    Value kSel = dimValue(b, indices, 3);
+    return Online::unpack(forLoop(
+        b, zero, kSel, s.pack(),
+        [&](ImplicitLocOpBuilder &sb, Value e, ValueRange a) {
+          Value j32 = extract(sb, indices, {bi, g, i, e});
+          Value j = arith::IndexCastOp::create(sb, sb.getIndexType(), j32);
+          auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
+            return arith::CmpIOp::create(sb, p, x, y).getResult();
+          };
+          Value inRange =
+              arith::AndIOp::create(sb, cmp(arith::CmpIPredicate::sge, j, zero),
+                                    cmp(arith::CmpIPredicate::slt, j, m));
+          Value inWindow =
+              arith::AndIOp::create(sb, cmp(arith::CmpIPredicate::sge, j, lo),
+                                    cmp(arith::CmpIPredicate::slt, j, end));
+          Value valid = arith::AndIOp::create(
+              sb, inRange,
+              arith::XOrIOp::create(sb, inWindow,
+                                    arith::ConstantIntOp::create(sb, 1, 1)));
+          Value jSafe = arith::SelectOp::create(sb, valid, j, zero);
+          Value wgt = softWeight(sb, extract(sb, u, {bi, g, jSafe}), t);
+          return addKey(sb, Online::unpack(a), jSafe, wgt, valid).pack();
+        }));
+  }
+
+  /// acc / den in the output's element type; a query with nothing finite to
+  /// attend to gets zeros.
+  Value normalize(Online fin, Type elem) {
+    Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                           fin.den, constF32(b, 0));
+    Value inv = arith::SelectOp::create(
+        b, positive, arith::DivFOp::create(b, constF32(b, 1), fin.den),
+        constF32(b, 0));
+    Value row = scratchTensor(b, {ShapedType::kDynamic}, dv, elem);
+    return forLoop(b, zero, dv, {row},
+                   [&](ImplicitLocOpBuilder &ob, Value c, ValueRange a) {
+                     Value v = arith::MulFOp::create(
+                         ob, extract(ob, fin.acc, {c}), inv);
+                     return SmallVector<Value>{tensor::InsertOp::create(
+                         ob, castFloat(ob, v, elem), a[0], ValueRange{c})};
+                   })[0];
+  }
+
+private:
+  static constexpr double kInf = std::numeric_limits<double>::infinity();
+
+  /// dot(q_i, key_j) in f32.
+  Value dot(ImplicitLocOpBuilder &pb, Value j) {
+    Type f32 = pb.getF32Type();
+    return forLoop(pb, zero, d, {constF32(pb, 0)},
+                   [&](ImplicitLocOpBuilder &db, Value c, ValueRange a) {
+                     Value qv = castFloat(db, extract(db, q, {bi, h, i, c}), f32);
+                     Value kv = castFloat(db, extract(db, key, {bi, g, j, c}), f32);
+                     return SmallVector<Value>{arith::AddFOp::create(
+                         db, a[0], arith::MulFOp::create(db, qv, kv))};
+                   })[0];
+  }
+
+  /// The gated logit of key j with weight `wgt` (Semantics 5); -inf when
+  /// not `valid`.
+  Value logit(ImplicitLocOpBuilder &pb, Value j, Value wgt, Value valid) {
+    Value l = arith::MulFOp::create(pb, scale, dot(pb, j));
+    if (gate == Gate::kv)
+      l = arith::MulFOp::create(pb, l, wgt);
+    else if (gate == Gate::logit)
+      l = arith::AddFOp::create(pb, l, math::LogOp::create(pb, wgt));
+    return arith::SelectOp::create(pb, valid, l, constF32(pb, -kInf));
+  }
+
+  /// Adds key j (gate weight `wgt`, f32) to the online softmax; `valid`
+  /// false adds nothing. j must be in range even when not valid.
+  Online addKey(ImplicitLocOpBuilder &pb, Online s, Value j, Value wgt,
+                Value valid) {
+    Value l = logit(pb, j, wgt, valid);
+    Value negInf = constF32(pb, -kInf);
+    Value mx = arith::MaximumFOp::create(pb, s.mx, l);
+    // Nothing finite seen yet: keep the state (alpha = 1, p = 0).
+    Value skip =
+        arith::CmpFOp::create(pb, arith::CmpFPredicate::OEQ, mx, negInf);
+    Value alpha = arith::SelectOp::create(
+        pb, skip, constF32(pb, 1),
+        math::ExpOp::create(pb, arith::SubFOp::create(pb, s.mx, mx)));
+    Value p = arith::SelectOp::create(
+        pb, skip, constF32(pb, 0),
+        math::ExpOp::create(pb, arith::SubFOp::create(pb, l, mx)));
+    Value den =
+        arith::AddFOp::create(pb, arith::MulFOp::create(pb, s.den, alpha), p);
+    Value vw = (gate == Gate::kv || gate == Gate::v)
+                   ? arith::MulFOp::create(pb, p, wgt).getResult()
+                   : p;
+    Value acc = forLoop(
+        pb, zero, dv, {s.acc},
+        [&](ImplicitLocOpBuilder &ab, Value c, ValueRange a) {
+          Value old = extract(ab, a[0], {c});
+          Value vv = castFloat(ab, extract(ab, value, {bi, g, j, c}),
+                               ab.getF32Type());
+          Value nv = arith::AddFOp::create(
+              ab, arith::MulFOp::create(ab, old, alpha),
+              arith::MulFOp::create(ab, vw, vv));
+          return SmallVector<Value>{
+              tensor::InsertOp::create(ab, nv, a[0], ValueRange{c})};
+        })[0];
+    return {arith::SelectOp::create(pb, skip, s.mx, mx), den, acc};
+  }
+
+  ImplicitLocOpBuilder &b;
+  Value q, key, value, u, scale;
+  Gate gate;
+  Value bi, h, g, i, zero, d, dv, m;
+};
 
 } // namespace
 
@@ -61,148 +197,38 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                              Value value, Value u, Value indices, Value tau,
                              int64_t window, Value scale, Gate gate,
                              RankedTensorType resultType) {
-  Type f32 = b.getF32Type();
   Type elem = resultType.getElementType();
   Value batch = dimValue(b, q, 0), hq = dimValue(b, q, 1),
-        n = dimValue(b, q, 2), d = dimValue(b, q, 3), hkv = dimValue(b, key, 1),
-        m = dimValue(b, key, 2), dv = dimValue(b, value, 3),
-        kSel = dimValue(b, indices, 3);
+        n = dimValue(b, q, 2), hkv = dimValue(b, key, 1),
+        m = dimValue(b, key, 2), dv = dimValue(b, value, 3);
   // Hkv = 0 only with Hq = 0 (no query runs); avoid dividing by it.
-  Value group = arith::DivUIOp::create(b, hq, maxIndex(b, hkv, constIndex(b, 1)));
+  Value group =
+      arith::DivUIOp::create(b, hq, maxIndex(b, hkv, constIndex(b, 1)));
   Value init =
       emptyTensor(b, resultType.getShape(), {batch, hq, n, dv}, elem);
-  double inf = std::numeric_limits<double>::infinity();
-
   // Queries first: GPU mappings give the first dimension to x, the only
   // one whose block and grid extents are not small.
   return forallInsert(
       b, {n, hq, batch}, init,
       [&](ImplicitLocOpBuilder &fb, ValueRange ivs) {
         Value i = ivs[0], h = ivs[1], bi = ivs[2];
-        Value zero = constIndex(fb, 0), one = constIndex(fb, 1);
         Value g = arith::DivUIOp::create(fb, h, group);
-        Value pos = arith::SubIOp::create(fb, arith::AddIOp::create(fb, i, m),
-                                          n);
-        Value end = arith::AddIOp::create(fb, pos, one);
-        Value lo = window > 0
-                       ? maxIndex(fb,
-                                  arith::SubIOp::create(
-                                      fb, end, constIndex(fb, window)),
-                                  zero)
-                       : end;
-        Value acc0 =
-            linalg::FillOp::create(
-                fb, ValueRange{constF32(fb, 0)},
-                ValueRange{scratchTensor(fb, {ShapedType::kDynamic}, dv, f32)})
-                .getResult(0);
-        Online st0{constF32(fb, -inf), constF32(fb, 0), acc0};
-
-        // Adds key j with gate weight wgt (f32) to the online softmax;
-        // `valid` false adds nothing. Branch-free: no tensor is yielded by
-        // an scf.if, so buffer ownership stays static (GPU kernels) and
-        // threads do not diverge. j must be in range even when not valid.
-        auto process = [&](ImplicitLocOpBuilder &pb, Online s, Value j,
-                           Value wgt, Value valid) {
-          Value negInf = constF32(pb, -inf);
-          Value dot = forLoop(pb, zero, d, {constF32(pb, 0)},
-                              [&](ImplicitLocOpBuilder &db, Value c,
-                                  ValueRange a) {
-                                Value qv = castFloat(
-                                    db, extract(db, q, {bi, h, i, c}), f32);
-                                Value kv = castFloat(
-                                    db, extract(db, key, {bi, g, j, c}), f32);
-                                return SmallVector<Value>{arith::AddFOp::create(
-                                    db, a[0], arith::MulFOp::create(db, qv, kv))};
-                              })[0];
-          Value l = arith::MulFOp::create(pb, scale, dot);
-          if (gate == Gate::kv)
-            l = arith::MulFOp::create(pb, l, wgt);
-          else if (gate == Gate::logit)
-            l = arith::AddFOp::create(pb, l, math::LogOp::create(pb, wgt));
-          l = arith::SelectOp::create(pb, valid, l, negInf);
-          Value mx = arith::MaximumFOp::create(pb, s.mx, l);
-          // Nothing finite seen yet: keep the state (alpha = 1, p = 0).
-          Value skip =
-              arith::CmpFOp::create(pb, arith::CmpFPredicate::OEQ, mx, negInf);
-          Value alpha = arith::SelectOp::create(
-              pb, skip, constF32(pb, 1),
-              math::ExpOp::create(pb, arith::SubFOp::create(pb, s.mx, mx)));
-          Value p = arith::SelectOp::create(
-              pb, skip, constF32(pb, 0),
-              math::ExpOp::create(pb, arith::SubFOp::create(pb, l, mx)));
-          Value den = arith::AddFOp::create(
-              pb, arith::MulFOp::create(pb, s.den, alpha), p);
-          Value vw = (gate == Gate::kv || gate == Gate::v)
-                         ? arith::MulFOp::create(pb, p, wgt).getResult()
-                         : p;
-          Value acc =
-              forLoop(pb, zero, dv, {s.acc},
-                      [&](ImplicitLocOpBuilder &ab, Value c, ValueRange a) {
-                        Value old = extract(ab, a[0], {c});
-                        Value vv = castFloat(
-                            ab, extract(ab, value, {bi, g, j, c}), f32);
-                        Value nv = arith::AddFOp::create(
-                            ab, arith::MulFOp::create(ab, old, alpha),
-                            arith::MulFOp::create(ab, vw, vv));
-                        return SmallVector<Value>{tensor::InsertOp::create(
-                            ab, nv, a[0], ValueRange{c})};
-                      })[0];
-          return Online{arith::SelectOp::create(pb, skip, s.mx, mx), den, acc};
-        };
-
-        // The window: contiguous rows lo..pos, weight 1.
-        Value always = arith::ConstantIntOp::create(fb, 1, 1);
-        SmallVector<Value> st = forLoop(
-            fb, lo, end, st0.pack(),
-            [&](ImplicitLocOpBuilder &wb, Value j, ValueRange a) {
-              return process(wb, Online::unpack(a), j, constF32(wb, 1), always)
-                  .pack();
-            });
-        // The selection: valid entries outside the window, soft weights.
-        // Invalid entries read row 0 (in range) and add nothing.
-        Value t = extract(fb, tau, {bi, g, i});
-        st = forLoop(
-            fb, zero, kSel, st,
-            [&](ImplicitLocOpBuilder &sb, Value e, ValueRange a) {
-              Value j32 = extract(sb, indices, {bi, g, i, e});
-              Value j = arith::IndexCastOp::create(sb, sb.getIndexType(), j32);
-              Value inRange = arith::AndIOp::create(
-                  sb,
-                  arith::CmpIOp::create(sb, arith::CmpIPredicate::sge, j,
-                                        zero),
-                  arith::CmpIOp::create(sb, arith::CmpIPredicate::slt, j, m));
-              Value inWindow = arith::AndIOp::create(
-                  sb,
-                  arith::CmpIOp::create(sb, arith::CmpIPredicate::sge, j, lo),
-                  arith::CmpIOp::create(sb, arith::CmpIPredicate::slt, j,
-                                        end));
-              Value valid = arith::AndIOp::create(
-                  sb, inRange,
-                  arith::XOrIOp::create(
-                      sb, inWindow, arith::ConstantIntOp::create(sb, 1, 1)));
-              Value jSafe = arith::SelectOp::create(sb, valid, j, zero);
-              Value uj = extract(sb, u, {bi, g, jSafe});
-              Value wgt = softWeight(sb, uj, t);
-              return process(sb, Online::unpack(a), jSafe, wgt, valid).pack();
-            });
-        Online fin = Online::unpack(st);
-        // Normalise; a query with nothing finite to attend to gets zeros.
-        Value positive = arith::CmpFOp::create(fb, arith::CmpFPredicate::OGT,
-                                               fin.den, constF32(fb, 0));
-        Value inv = arith::SelectOp::create(
-            fb, positive,
-            arith::DivFOp::create(fb, constF32(fb, 1), fin.den),
-            constF32(fb, 0));
-        Value row = scratchTensor(fb, {ShapedType::kDynamic}, dv, elem);
-        row = forLoop(fb, zero, dv, {row},
-                      [&](ImplicitLocOpBuilder &ob, Value c, ValueRange a) {
-                        Value v = arith::MulFOp::create(
-                            ob, extract(ob, fin.acc, {c}), inv);
-                        return SmallVector<Value>{tensor::InsertOp::create(
-                            ob, castFloat(ob, v, elem), a[0], ValueRange{c})};
-                      })[0];
+        // The window of position p = i + M - N: rows [lo, end).
+        Value pos =
+            arith::SubIOp::create(fb, arith::AddIOp::create(fb, i, m), n);
+        Value end = arith::AddIOp::create(fb, pos, constIndex(fb, 1));
+        Value lo =
+            window > 0
+                ? maxIndex(fb,
+                           arith::SubIOp::create(fb, end,
+                                                 constIndex(fb, window)),
+                           constIndex(fb, 0))
+                : end;
+        QueryAttention qa(fb, q, key, value, u, scale, gate, bi, h, g, i);
+        Online s = qa.window(qa.start(), lo, end);
+        s = qa.selection(s, indices, extract(fb, tau, {bi, g, i}), lo, end);
         ForallSlice slice;
-        slice.source = row;
+        slice.source = qa.normalize(s, elem);
         slice.offsets = {bi, h, i, fb.getIndexAttr(0)};
         slice.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1),
                        fb.getIndexAttr(1), dv};

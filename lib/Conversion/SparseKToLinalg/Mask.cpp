@@ -108,7 +108,7 @@ public:
                [&](OpBuilder &ob, Location loc, ValueRange a) {
                  ImplicitLocOpBuilder eb(loc, ob);
                  linalg::YieldOp::create(
-                     eb, ValueRange{softWeightF32(eb, a[0], a[1])});
+                     eb, ValueRange{softWeight(eb, a[0], a[1])});
                })
         .getResult(0);
   }
@@ -229,21 +229,6 @@ private:
           scf::YieldOp::create(b, ValueRange{lo, hi});
         });
     return loop.getResult(1);
-  }
-
-  /// clip(z - tau, 0, 1) with the infinite-score conventions.
-  static Value softWeightF32(ImplicitLocOpBuilder &eb, Value zj, Value tau) {
-    Value d = arith::SubFOp::create(eb, zj, tau);
-    Value c = arith::MinimumFOp::create(
-        eb, arith::MaximumFOp::create(eb, d, constF32(eb, 0)),
-        constF32(eb, 1));
-    Value full = arith::OrIOp::create(
-        eb,
-        arith::CmpFOp::create(eb, arith::CmpFPredicate::OEQ, tau,
-                              constF32(eb, -kInf)),
-        arith::CmpFOp::create(eb, arith::CmpFPredicate::OEQ, zj,
-                              constF32(eb, kInf)));
-    return arith::SelectOp::create(eb, full, constF32(eb, 1), c);
   }
 
   ImplicitLocOpBuilder &b;

@@ -324,6 +324,65 @@ Value buildThresholds(ImplicitLocOpBuilder &b, Value u, int64_t k,
       });
 }
 
+namespace {
+
+SmallVector<Value> packHeap(const Heap &h) { return {h.keys, h.tags, h.size}; }
+
+/// Offers candidate (key, tag) to the k-sized min-heap of the best so far:
+/// pushed while the heap is not full, else it replaces the minimum when
+/// larger (equal scores: the older index is the smaller pair, evicted).
+Heap offerCandidate(ImplicitLocOpBuilder &b, Heap cur, Value key, Value tag,
+                    Value kIdx) {
+  Value notFull =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::slt, cur.size, kIdx);
+  SmallVector<Value> packed = packHeap(cur);
+  SmallVector<Type> types = llvm::to_vector(ValueRange(packed).getTypes());
+  SmallVector<Value> r = ifElse(
+      b, notFull, types,
+      [&](ImplicitLocOpBuilder &tb) {
+        return packHeap(heapPush(tb, cur, key, tag));
+      },
+      [&](ImplicitLocOpBuilder &eb) {
+        auto [tk, tt] = heapTop(eb, cur);
+        return ifElse(
+            eb, pairLess(eb, tk, tt, key, tag), types,
+            [&](ImplicitLocOpBuilder &rb) {
+              return packHeap(heapReplaceTop(rb, cur, key, tag));
+            },
+            [&](ImplicitLocOpBuilder &) { return packed; });
+      });
+  return {r[0], r[1], r[2]};
+}
+
+/// Row i of `rows` ([N, k]) from a copy of the heap: ascending pops fill
+/// positions size - 1 down to 0 (descending scores, ties: newer first),
+/// the rest is -1 padding.
+Value writeRow(ImplicitLocOpBuilder &b, const Heap &cur, Value rows, Value i,
+               Value kIdx) {
+  SmallVector<Value> inits = packHeap(cur);
+  inits.push_back(rows);
+  SmallVector<Value> drained = forLoop(
+      b, constIndex(b, 0), cur.size, inits,
+      [&](ImplicitLocOpBuilder &db, Value s, ValueRange st) {
+        Heap dh{st[0], st[1], st[2]};
+        Value tag = heapTop(db, dh).second;
+        Value pos = arith::SubIOp::create(
+            db, arith::SubIOp::create(db, cur.size, s), constIndex(db, 1));
+        Value row =
+            tensor::InsertOp::create(db, tag, st[3], ValueRange{i, pos});
+        SmallVector<Value> r = packHeap(heapPop(db, dh));
+        r.push_back(row);
+        return r;
+      });
+  return forLoop(b, cur.size, kIdx, {drained[3]},
+                 [&](ImplicitLocOpBuilder &pb, Value e, ValueRange st) {
+                   return SmallVector<Value>{tensor::InsertOp::create(
+                       pb, constI32(pb, -1), st[0], ValueRange{i, e})};
+                 })[0];
+}
+
+} // namespace
+
 Value buildTopK(ImplicitLocOpBuilder &b, Value u, int64_t k, int64_t window,
                 Value n, RankedTensorType resultType) {
   Type i32 = b.getI32Type();
@@ -336,71 +395,27 @@ Value buildTopK(ImplicitLocOpBuilder &b, Value u, int64_t k, int64_t window,
       b, {sizes[0], sizes[1]}, init,
       [&](ImplicitLocOpBuilder &fb, ValueRange ivs) {
         Value bi = ivs[0], hi = ivs[1];
-        Heap h = heapCreate(fb, kIdx);
         Value rows = scratchTensor(
             fb, {ShapedType::kDynamic, ShapedType::kDynamic}, {n, kIdx}, i32);
+        // Per query: offer its new candidates, then write its row.
+        SmallVector<Value> inits = packHeap(heapCreate(fb, kIdx));
+        inits.append({constIndex(fb, 0), rows});
         SmallVector<Value> res = forLoop(
-            fb, constIndex(fb, 0), n,
-            {h.keys, h.tags, h.size, constIndex(fb, 0), rows},
+            fb, constIndex(fb, 0), n, inits,
             [&](ImplicitLocOpBuilder &lb, Value i, ValueRange it) {
               Value c = candidateCount(lb, i, m, n, window);
-              // Offer the new candidates to the heap.
               SmallVector<Value> grown = forLoop(
                   lb, it[3], c, it.take_front(3),
                   [&](ImplicitLocOpBuilder &ib, Value j, ValueRange hs) {
-                    Heap cur{hs[0], hs[1], hs[2]};
-                    Value key = extractU(ib, u, bi, hi, j);
-                    Value tag = indexToI32(ib, j);
-                    Value notFull = arith::CmpIOp::create(
-                        ib, arith::CmpIPredicate::slt, cur.size, kIdx);
-                    SmallVector<Type> ht = llvm::to_vector(hs.getTypes());
-                    return ifElse(
-                        ib, notFull, ht,
-                        [&](ImplicitLocOpBuilder &tb) {
-                          Heap nh = heapPush(tb, cur, key, tag);
-                          return SmallVector<Value>{nh.keys, nh.tags, nh.size};
-                        },
-                        [&](ImplicitLocOpBuilder &eb) {
-                          auto [tk, tt] = heapTop(eb, cur);
-                          Value better = pairLess(eb, tk, tt, key, tag);
-                          return ifElse(
-                              eb, better, ht,
-                              [&](ImplicitLocOpBuilder &rb) {
-                                Heap nh = heapReplaceTop(rb, cur, key, tag);
-                                return SmallVector<Value>{nh.keys, nh.tags,
-                                                          nh.size};
-                              },
-                              [&](ImplicitLocOpBuilder &) {
-                                return SmallVector<Value>(hs.begin(),
-                                                          hs.end());
-                              });
-                        });
+                    return packHeap(offerCandidate(
+                        ib, Heap{hs[0], hs[1], hs[2]}, extractU(ib, u, bi, hi, j),
+                        indexToI32(ib, j), kIdx));
                   });
               Heap cur{grown[0], grown[1], grown[2]};
-              // Drain a copy of the heap: ascending pops fill the row from
-              // position size - 1 down to 0; the rest is -1 padding.
-              SmallVector<Value> drained = forLoop(
-                  lb, constIndex(lb, 0), cur.size,
-                  {cur.keys, cur.tags, cur.size, it[4]},
-                  [&](ImplicitLocOpBuilder &db, Value s, ValueRange st) {
-                    Heap dh{st[0], st[1], st[2]};
-                    Value tag = heapTop(db, dh).second;
-                    Value pos = arith::SubIOp::create(
-                        db, arith::SubIOp::create(db, cur.size, s),
-                        constIndex(db, 1));
-                    Value row = tensor::InsertOp::create(db, tag, st[3],
-                                                         ValueRange{i, pos});
-                    Heap nh = heapPop(db, dh);
-                    return SmallVector<Value>{nh.keys, nh.tags, nh.size, row};
-                  });
-              SmallVector<Value> padded = forLoop(
-                  lb, cur.size, kIdx, {drained[3]},
-                  [&](ImplicitLocOpBuilder &pb, Value e, ValueRange st) {
-                    return SmallVector<Value>{tensor::InsertOp::create(
-                        pb, constI32(pb, -1), st[0], ValueRange{i, e})};
-                  });
-              return SmallVector<Value>{cur.keys, cur.tags, cur.size,
-                                        maxIndex(lb, it[3], c), padded[0]};
+              SmallVector<Value> r = packHeap(cur);
+              r.append({maxIndex(lb, it[3], c),
+                        writeRow(lb, cur, it[4], i, kIdx)});
+              return r;
             });
         ForallSlice slice;
         slice.source = res[4];

@@ -7,6 +7,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include <limits>
+
 namespace mlir::sparsek::detail {
 
 Value constIndex(ImplicitLocOpBuilder &b, int64_t v) {
@@ -39,6 +41,22 @@ Value castFloat(ImplicitLocOpBuilder &b, Value v, Type to) {
   if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
     return arith::ExtFOp::create(b, to, v);
   return arith::TruncFOp::create(b, to, v);
+}
+
+Value softWeight(ImplicitLocOpBuilder &b, Value u, Value tau) {
+  double inf = std::numeric_limits<double>::infinity();
+  Value clipped = arith::MinimumFOp::create(
+      b,
+      arith::MaximumFOp::create(b, arith::SubFOp::create(b, u, tau),
+                                constF32(b, 0)),
+      constF32(b, 1));
+  Value full = arith::OrIOp::create(
+      b,
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, tau,
+                            constF32(b, -inf)),
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, u,
+                            constF32(b, inf)));
+  return arith::SelectOp::create(b, full, constF32(b, 1), clipped);
 }
 
 Value minIndex(ImplicitLocOpBuilder &b, Value x, Value y) {

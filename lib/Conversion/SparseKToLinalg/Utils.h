@@ -28,6 +28,10 @@ Value constF64(ImplicitLocOpBuilder &b, double v);
 Value dimValue(ImplicitLocOpBuilder &b, Value tensor, int64_t d);
 /// Extends f16/bf16 (or truncates f64) to `to`; identity when equal.
 Value castFloat(ImplicitLocOpBuilder &b, Value v, Type to);
+/// clip(u - tau, 0, 1) in f32 with the conventions that keep it defined for
+/// infinite scores (Semantics 2): 1 while tau = -inf (every candidate fully
+/// selected, a -inf score too) and for u = +inf.
+Value softWeight(ImplicitLocOpBuilder &b, Value u, Value tau);
 /// min/max/clamp on index values.
 Value minIndex(ImplicitLocOpBuilder &b, Value x, Value y);
 Value maxIndex(ImplicitLocOpBuilder &b, Value x, Value y);
