@@ -7,24 +7,24 @@
 
 namespace mlir {
 class RewritePatternSet;
+namespace arith {
+class ArithDialect;
+} // namespace arith
+namespace bufferization {
+class BufferizationDialect;
+} // namespace bufferization
 namespace linalg {
 class LinalgDialect;
 } // namespace linalg
-namespace tensor {
-class TensorDialect;
-} // namespace tensor
 namespace memref {
 class MemRefDialect;
 } // namespace memref
 namespace scf {
 class SCFDialect;
 } // namespace scf
-namespace arith {
-class ArithDialect;
-} // namespace arith
-namespace gpu {
-class GPUDialect;
-} // namespace gpu
+namespace tensor {
+class TensorDialect;
+} // namespace tensor
 
 namespace sparsek {
 
