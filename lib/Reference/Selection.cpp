@@ -59,6 +59,55 @@ std::vector<int32_t> causalTopK(const double *u, int64_t m, int64_t n,
   return out;
 }
 
+BlockSelection blockSelect(const double *u, int64_t m, int64_t n, int64_t k,
+                           int64_t window, int64_t blockSize) {
+  BlockSelection r;
+  r.tau = causalThresholds(u, m, n, k, window);
+  r.kthScore.assign(n, kNegInf);
+  r.kthIndex.assign(n, -1);
+  int64_t blocks = (n + blockSize - 1) / blockSize, width = k + blockSize - 1;
+  r.unionIndices.assign(blocks * width, -1);
+  r.unionCount.assign(blocks, 0);
+  std::set<std::pair<double, int32_t>> best;
+  std::set<int32_t> blockUnion;
+  std::vector<std::pair<double, int32_t>> newcomers;
+  int64_t inserted = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    newcomers.clear();
+    for (int64_t c = candidateCount(i, m, n, window); inserted < c;
+         ++inserted) {
+      std::pair<double, int32_t> e(u[inserted], static_cast<int32_t>(inserted));
+      best.insert(e);
+      newcomers.push_back(e);
+      if (static_cast<int64_t>(best.size()) > k)
+        best.erase(best.begin());
+    }
+    // The block's union: S of its first query, then each later query's
+    // newcomer if it is selected (later queries add at most one candidate
+    // each, so the union holds at most k + blockSize - 1 keys).
+    if (i % blockSize == 0) {
+      blockUnion.clear();
+      for (auto &e : best)
+        blockUnion.insert(e.second);
+    } else {
+      for (auto &e : newcomers)
+        if (best.count(e))
+          blockUnion.insert(e.second);
+    }
+    if (static_cast<int64_t>(best.size()) == k) {
+      r.kthScore[i] = best.begin()->first;
+      r.kthIndex[i] = best.begin()->second;
+    }
+    if (i % blockSize == blockSize - 1 || i == n - 1) {
+      int64_t b = i / blockSize, e = 0;
+      for (int32_t j : blockUnion)
+        r.unionIndices[b * width + e++] = j;
+      r.unionCount[b] = static_cast<int32_t>(blockUnion.size());
+    }
+  }
+  return r;
+}
+
 std::vector<double> thresholds(const std::vector<double> &u, int64_t batch,
                                int64_t heads, int64_t m, int64_t n, int64_t k,
                                int64_t window) {

@@ -52,7 +52,7 @@ const char *scoresName(Scores s) {
 }
 
 bool isKnownOp(const std::string &op) {
-  for (const char *o : {"score", "mask", "threshold", "topk",
+  for (const char *o : {"score", "mask", "threshold", "topk", "block_select",
                         "gathered_attention", "attention"})
     if (op == o)
       return true;
@@ -74,20 +74,23 @@ int64_t mulCapped(int64_t a, int64_t b) {
 std::string checkCase(const Case &c) {
   if (!isKnownOp(c.op))
     return "unknown op '" + c.op +
-           "' (score, mask, threshold, topk, gathered_attention, attention)";
+           "' (score, mask, threshold, topk, block_select, "
+           "gathered_attention, attention)";
   struct {
     const char *name;
     int64_t v, min;
   } sizes[] = {{"b", c.b, 0},   {"hq", c.hq, 0}, {"hkv", c.hkv, 0},
                {"n", c.n, 0},   {"m", c.m, 0},   {"d", c.d, 1},
                {"dv", c.dv, 1}, {"c", c.c, 0},   {"k", c.k, 1},
-               {"w", c.w, 0}};
+               {"w", c.w, 0},   {"bq", c.bq, 1}};
   for (auto &s : sizes)
     if (s.v < s.min)
       return std::string("--") + s.name + " must be >= " +
              std::to_string(s.min) + ", got " + std::to_string(s.v);
   bool attention = c.op == "attention" || c.op == "gathered_attention";
-  if ((attention || c.op == "threshold" || c.op == "topk") && c.n > c.m)
+  if ((attention || c.op == "threshold" || c.op == "topk" ||
+       c.op == "block_select") &&
+      c.n > c.m)
     return "query length n = " + std::to_string(c.n) +
            " exceeds KV length m = " + std::to_string(c.m) +
            " (N <= M is required)";
@@ -121,6 +124,9 @@ std::string describe(const Case &c) {
   else if (c.op == "threshold" || c.op == "topk")
     os << " hkv=" << c.hkv << " n=" << c.n << " m=" << c.m << " k=" << c.k
        << " w=" << c.w;
+  else if (c.op == "block_select")
+    os << " hkv=" << c.hkv << " n=" << c.n << " m=" << c.m << " k=" << c.k
+       << " w=" << c.w << " bq=" << c.bq;
   else
     os << " hq=" << c.hq << " hkv=" << c.hkv << " n=" << c.n << " m=" << c.m
        << " d=" << c.d << " dv=" << c.dv << " k=" << c.k << " w=" << c.w
@@ -385,6 +391,40 @@ Prepared prepare(const Case &c) {
       want.assign(idx.begin(), idx.end());
       outTol = exact;
     }
+  } else if (c.op == "block_select") {
+    Buffer *u = buf("f32", {c.b, c.hkv, c.m});
+    auto uv = fill(*u, drawScores(rng, u->count(), c.scores));
+    int64_t nb = (c.n + c.bq - 1) / c.bq, width = c.k + c.bq - 1;
+    Buffer *kthS = buf("f32", {c.b, c.hkv, c.n}),
+           *kthI = buf("i32", {c.b, c.hkv, c.n}),
+           *tau = buf("f32", {c.b, c.hkv, c.n}),
+           *keys = buf("i32", {c.b, c.hkv, nb, width}),
+           *count = buf("i32", {c.b, c.hkv, nb});
+    k.inputs = {{"u", u}};
+    k.outputs = {tau, kthS, kthI, keys, count};
+    std::ostringstream body;
+    body << "  %r1, %r2, %r0, %r3, %r4 = \"sparsek.block_select\"(%u) {k = "
+         << c.k << " : i64, window = " << c.w << " : i64, block_size = "
+         << c.bq << " : i64} : (" << u->type("tensor") << ") -> ("
+         << kthS->type("tensor") << ", " << kthI->type("tensor") << ", "
+         << tau->type("tensor") << ", " << keys->type("tensor") << ", "
+         << count->type("tensor") << ")\n";
+    k.body = body.str();
+    std::vector<double> ks, ki, ky, ct;
+    for (int64_t r = 0; r < c.b * c.hkv; ++r) {
+      ref::BlockSelection bs =
+          ref::blockSelect(uv.data() + r * c.m, c.m, c.n, c.k, c.w, c.bq);
+      want.insert(want.end(), bs.tau.begin(), bs.tau.end());
+      ks.insert(ks.end(), bs.kthScore.begin(), bs.kthScore.end());
+      ki.insert(ki.end(), bs.kthIndex.begin(), bs.kthIndex.end());
+      ky.insert(ky.end(), bs.unionIndices.begin(), bs.unionIndices.end());
+      ct.insert(ct.end(), bs.unionCount.begin(), bs.unionCount.end());
+    }
+    outTol = f32tol;
+    // kth scores are copies of inputs: exact.
+    want2 = ks;
+    outTol2 = exact;
+    p.wantMore = {ki, ky, ct};
   } else {
     bool gathered = c.op == "gathered_attention";
     Buffer *q = buf(et, {c.b, c.hq, c.n, c.d}),
@@ -444,6 +484,12 @@ bool verify(Prepared &p, std::string &detail) {
   bool ok = compare(readAll(*k.outputs[0]), want, outTol, err, why);
   if (ok && k.outputs.size() > 1)
     ok = compare(readAll(*k.outputs[1]), want2, outTol2, err2, why);
+  for (size_t o = 2; ok && o < k.outputs.size(); ++o) {
+    double e = 0;
+    ok = compare(readAll(*k.outputs[o]), p.wantMore[o - 2], {0, 0}, e, why);
+    if (!ok)
+      why = "output " + std::to_string(o) + ": " + why;
+  }
   std::ostringstream os;
   os << "max_err=" << std::max(err, err2) << " tol=" << outTol.atol << "+"
      << outTol.rtol << "|ref|";
@@ -524,7 +570,7 @@ static std::vector<Case> nonCausalGrid() {
 static std::vector<Case> selectionGrid() {
   std::vector<Case> cases;
   unsigned seed = 200;
-  for (const char *op : {"threshold", "topk"})
+  for (const char *op : {"threshold", "topk", "block_select"})
     for (int64_t m : {1, 7, 64, 300})
       for (int nOne = 0; nOne < 2; ++nOne)
         for (int j = 0; j < 4; ++j) {
@@ -539,6 +585,7 @@ static std::vector<Case> selectionGrid() {
           c.k = ks[j];
           c.w = ws[(j + nOne) % 4];
           c.scores = (j + nOne) % 2 == 0 ? Scores::Ties : Scores::Uniform;
+          c.bq = 1 + (j * 5 + nOne) % 9;
           c.seed = seed++;
           cases.push_back(c);
         }
@@ -593,9 +640,10 @@ static std::vector<Case> edgeGrid() {
   const Scores kinds[] = {Scores::NegInf, Scores::Huge, Scores::Equal,
                           Scores::AllNegInf};
   for (int s = 0; s < 4; ++s) {
-    for (const char *op : {"threshold", "topk", "mask"}) {
+    for (const char *op : {"threshold", "topk", "block_select", "mask"}) {
       Case c;
       c.op = op;
+      c.bq = 3 + s;
       c.b = 2;
       c.hkv = 2;
       c.n = op == std::string("mask") ? 1 : 40;
@@ -661,7 +709,7 @@ static std::vector<Case> edgeGrid() {
     one.scores = Scores::AllNegInf;
     add(one);
   }
-  for (const char *op : {"threshold", "topk", "mask", "score",
+  for (const char *op : {"threshold", "topk", "block_select", "mask", "score",
                          "gathered_attention", "attention"}) {
     Case empty;
     empty.op = op;

@@ -39,6 +39,7 @@ struct Case {
   std::string op = "attention";
   int64_t b = 1, hq = 2, hkv = 2, n = 16, m = 16, d = 16, dv = 16, c = 32;
   int64_t k = 4, w = 4;
+  int64_t bq = 4; // block_select's queries per block
   ref::Gate gate = ref::Gate::KV;
   bool causal = true;
   Scores scores = Scores::Uniform;
@@ -102,6 +103,8 @@ struct Prepared {
   Kernel kernel;
   std::vector<double> want, want2;
   Tolerance outTol{0, 0}, outTol2{0, 0};
+  /// Outputs 3, 4, ... (block_select), exact.
+  std::vector<std::vector<double>> wantMore;
 };
 Prepared prepare(const Case &c);
 

@@ -50,7 +50,7 @@ llvm::cl::opt<std::string> clGrid(
 llvm::cl::opt<std::string>
     clOp("op",
          llvm::cl::desc("Single case: score, mask, threshold, topk, "
-                        "gathered_attention or attention"),
+                        "block_select, gathered_attention or attention"),
          llvm::cl::init("attention"));
 llvm::cl::opt<int64_t> clB("b", llvm::cl::init(1), llvm::cl::desc("batch"));
 llvm::cl::opt<int64_t> clHq("hq", llvm::cl::init(2),
@@ -71,6 +71,8 @@ llvm::cl::opt<int64_t> clK("k", llvm::cl::init(4),
                            llvm::cl::desc("selected keys"));
 llvm::cl::opt<int64_t> clW("w", llvm::cl::init(4),
                            llvm::cl::desc("window"));
+llvm::cl::opt<int64_t> clBq("bq", llvm::cl::init(4),
+                            llvm::cl::desc("queries per block (block_select)"));
 llvm::cl::opt<std::string> clGate("gate", llvm::cl::init("kv"),
                                   llvm::cl::desc("kv, v, logit or none"));
 llvm::cl::opt<bool> clCausal("causal", llvm::cl::init(true),
@@ -171,6 +173,7 @@ Case caseFromFlags() {
   c.c = clC;
   c.k = clK;
   c.w = clW;
+  c.bq = clBq;
   c.causal = clCausal;
   c.qkAmp = clQkAmp;
   c.seed = clSeed;

@@ -193,3 +193,63 @@ TEST(CausalThresholds, MinusInfinityScoresNeverCount) {
 }
 
 } // namespace
+
+namespace {
+
+/// Block selection against its definition: per query, the k-th best
+/// candidate from a full sort and tau from the causal thresholds; the
+/// membership test (u_j, j) >= kth reproduces S_i exactly; per block, the
+/// union of the queries' S_i, each key once, ascending, within
+/// k + blockSize - 1.
+TEST(BlockSelect, MatchesTheDefinition) {
+  std::mt19937_64 rng(16);
+  for (int trial = 0; trial < 1500; ++trial) {
+    Case c = randomCase(rng);
+    int64_t bq = 1 + rng() % 9;
+    std::vector<double> u = randomScores(rng, c.m, trial);
+    ref::BlockSelection bs =
+        ref::blockSelect(u.data(), c.m, c.n, c.k, c.window, bq);
+    std::vector<double> tau =
+        ref::causalThresholds(u.data(), c.m, c.n, c.k, c.window);
+    int64_t width = c.k + bq - 1, blocks = (c.n + bq - 1) / bq;
+    ASSERT_EQ(static_cast<int64_t>(bs.unionIndices.size()), blocks * width);
+    std::vector<std::set<int32_t>> unions(blocks);
+    for (int64_t i = 0; i < c.n; ++i) {
+      std::vector<int64_t> cands = brute::candidates(i, c.m, c.n, c.window);
+      std::vector<int32_t> sel = brute::selection(u, cands, c.k);
+      EXPECT_EQ(bs.tau[i], tau[i]);
+      if (static_cast<int64_t>(cands.size()) < c.k) {
+        EXPECT_EQ(bs.kthIndex[i], -1);
+        EXPECT_EQ(bs.kthScore[i], ref::kNegInf);
+      } else {
+        ASSERT_EQ(bs.kthIndex[i], sel[c.k - 1]) << "trial " << trial;
+        EXPECT_EQ(bs.kthScore[i], u[sel[c.k - 1]]);
+      }
+      // Membership by the test the fused kernel uses.
+      std::set<int32_t> want;
+      for (int32_t j : sel)
+        if (j >= 0)
+          want.insert(j);
+      std::set<int32_t> got;
+      for (int64_t j : cands) {
+        std::pair<double, int64_t> key(u[j], j), kth(bs.kthScore[i],
+                                                      bs.kthIndex[i]);
+        if (key >= kth)
+          got.insert(static_cast<int32_t>(j));
+      }
+      ASSERT_EQ(got, want) << "trial " << trial << " query " << i;
+      unions[i / bq].insert(want.begin(), want.end());
+    }
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int32_t *row = &bs.unionIndices[b * width];
+      std::vector<int32_t> list(row, row + bs.unionCount[b]);
+      EXPECT_TRUE(std::is_sorted(list.begin(), list.end()));
+      EXPECT_EQ(std::set<int32_t>(list.begin(), list.end()), unions[b])
+          << "trial " << trial << " block " << b;
+      for (int64_t e = bs.unionCount[b]; e < width; ++e)
+        EXPECT_EQ(row[e], -1);
+    }
+  }
+}
+
+} // namespace

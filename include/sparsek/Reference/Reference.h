@@ -91,6 +91,23 @@ std::vector<int32_t> topk(const std::vector<double> &u, int64_t batch,
                           int64_t heads, int64_t m, int64_t n, int64_t k,
                           int64_t window);
 
+/// What the fused attention of a block of `blockSize` consecutive queries
+/// needs from selection, for one (batch, head) row (`sparsek.block_select`):
+/// per query i, the k-th best candidate (score, index) of C_i, or
+/// (-inf, -1) when C_i has fewer than k candidates (then every candidate is
+/// selected), and tau_i; per query block, the union of its queries'
+/// selections (each key once, in ascending index order, -1 padding) and
+/// its size. Key j is in S_i exactly when j <= p(i) - window and
+/// (u_j, j) >= (kthScore_i, kthIndex_i) lexicographically.
+struct BlockSelection {
+  std::vector<double> kthScore, tau;      // [N]
+  std::vector<int32_t> kthIndex;          // [N]
+  std::vector<int32_t> unionIndices;      // [ceil(N / blockSize), k + blockSize - 1]
+  std::vector<int32_t> unionCount;        // [ceil(N / blockSize)]
+};
+BlockSelection blockSelect(const double *u, int64_t m, int64_t n, int64_t k,
+                           int64_t window, int64_t blockSize);
+
 //===----------------------------------------------------------------------===//
 // SPEC 5 and 6: attention
 //===----------------------------------------------------------------------===//

@@ -31,6 +31,7 @@
 #include "Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -331,27 +332,37 @@ SmallVector<Value> packHeap(const Heap &h) { return {h.keys, h.tags, h.size}; }
 /// Offers candidate (key, tag) to the k-sized min-heap of the best so far:
 /// pushed while the heap is not full, else it replaces the minimum when
 /// larger (equal scores: the older index is the smaller pair, evicted).
-Heap offerCandidate(ImplicitLocOpBuilder &b, Heap cur, Value key, Value tag,
-                    Value kIdx) {
+/// Also returns whether the candidate is in the heap afterwards.
+std::pair<Heap, Value> offerCandidate(ImplicitLocOpBuilder &b, Heap cur,
+                                      Value key, Value tag, Value kIdx) {
   Value notFull =
       arith::CmpIOp::create(b, arith::CmpIPredicate::slt, cur.size, kIdx);
   SmallVector<Value> packed = packHeap(cur);
   SmallVector<Type> types = llvm::to_vector(ValueRange(packed).getTypes());
+  types.push_back(b.getI1Type());
+  auto with = [](SmallVector<Value> v, Value flag) {
+    v.push_back(flag);
+    return v;
+  };
   SmallVector<Value> r = ifElse(
       b, notFull, types,
       [&](ImplicitLocOpBuilder &tb) {
-        return packHeap(heapPush(tb, cur, key, tag));
+        return with(packHeap(heapPush(tb, cur, key, tag)),
+                    arith::ConstantIntOp::create(tb, 1, 1));
       },
       [&](ImplicitLocOpBuilder &eb) {
         auto [tk, tt] = heapTop(eb, cur);
         return ifElse(
             eb, pairLess(eb, tk, tt, key, tag), types,
             [&](ImplicitLocOpBuilder &rb) {
-              return packHeap(heapReplaceTop(rb, cur, key, tag));
+              return with(packHeap(heapReplaceTop(rb, cur, key, tag)),
+                          arith::ConstantIntOp::create(rb, 1, 1));
             },
-            [&](ImplicitLocOpBuilder &) { return packed; });
+            [&](ImplicitLocOpBuilder &nb) {
+              return with(packed, arith::ConstantIntOp::create(nb, 0, 1));
+            });
       });
-  return {r[0], r[1], r[2]};
+  return {Heap{r[0], r[1], r[2]}, r[3]};
 }
 
 /// Row i of `rows` ([N, k]) from a copy of the heap: ascending pops fill
@@ -408,8 +419,10 @@ Value buildTopK(ImplicitLocOpBuilder &b, Value u, int64_t k, int64_t window,
                   lb, it[3], c, it.take_front(3),
                   [&](ImplicitLocOpBuilder &ib, Value j, ValueRange hs) {
                     return packHeap(offerCandidate(
-                        ib, Heap{hs[0], hs[1], hs[2]}, extractU(ib, u, bi, hi, j),
-                        indexToI32(ib, j), kIdx));
+                                        ib, Heap{hs[0], hs[1], hs[2]},
+                                        extractU(ib, u, bi, hi, j),
+                                        indexToI32(ib, j), kIdx)
+                                        .first);
                   });
               Heap cur{grown[0], grown[1], grown[2]};
               SmallVector<Value> r = packHeap(cur);
@@ -423,6 +436,174 @@ Value buildTopK(ImplicitLocOpBuilder &b, Value u, int64_t k, int64_t window,
         slice.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1), n, kIdx};
         return slice;
       });
+}
+
+namespace {
+
+/// Writes the tags of `h` (any heap) into row `r` of `rows` ([NB, W]) at
+/// [0, size) in ascending order, through a second heap ordered by tag.
+Value writeSortedTags(ImplicitLocOpBuilder &b, const Heap &h, Value rows,
+                      Value r, Value kIdx) {
+  Heap byTag = heapCreate(b, kIdx);
+  SmallVector<Value> filled = forLoop(
+      b, constIndex(b, 0), h.size, packHeap(byTag),
+      [&](ImplicitLocOpBuilder &lb, Value e, ValueRange st) {
+        Value tag = tensor::ExtractOp::create(lb, h.tags, ValueRange{e});
+        return packHeap(
+            heapPush(lb, Heap{st[0], st[1], st[2]}, constF32(lb, 0), tag));
+      });
+  SmallVector<Value> inits = filled;
+  inits.push_back(rows);
+  return forLoop(b, constIndex(b, 0), h.size, inits,
+                 [&](ImplicitLocOpBuilder &lb, Value e, ValueRange st) {
+                   Heap cur{st[0], st[1], st[2]};
+                   Value tag = heapTop(lb, cur).second;
+                   Value out = tensor::InsertOp::create(lb, tag, st[3],
+                                                        ValueRange{r, e});
+                   SmallVector<Value> next = packHeap(heapPop(lb, cur));
+                   next.push_back(out);
+                   return next;
+                 })[3];
+}
+
+} // namespace
+
+SmallVector<Value> buildBlockSelect(ImplicitLocOpBuilder &b, Value u,
+                                    int64_t k, int64_t window,
+                                    int64_t blockSize, Value n,
+                                    TypeRange resultTypes) {
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  auto rowType = cast<RankedTensorType>(resultTypes[0]);
+  SmallVector<Value> rowSizes = resultSizes(b, u, n, rowType);
+  Value m = dimValue(b, u, 2);
+  Value kIdx = constIndex(b, k), bq = constIndex(b, blockSize);
+  Value width = constIndex(b, k + blockSize - 1);
+  Value nb = arith::CeilDivUIOp::create(b, n, bq);
+  Value tau = buildThresholds(b, u, k, window, n,
+                              cast<RankedTensorType>(resultTypes[2]));
+  double inf = std::numeric_limits<double>::infinity();
+
+  // One sweep per row writes four results; each is the shared output of its
+  // own forall (a forall inserts one slice per iteration).
+  auto sweep = [&](ImplicitLocOpBuilder &fb, Value bi, Value hi) {
+    Value kthS = scratchTensor(fb, {ShapedType::kDynamic}, n, f32);
+    Value kthI = scratchTensor(fb, {ShapedType::kDynamic}, n, i32);
+    Value unionRows = linalg::FillOp::create(
+                          fb, ValueRange{constI32(fb, -1)},
+                          ValueRange{scratchTensor(
+                              fb, {ShapedType::kDynamic, ShapedType::kDynamic},
+                              {nb, width}, i32)})
+                          .getResult(0);
+    Value counts = scratchTensor(fb, {ShapedType::kDynamic}, nb, i32);
+    SmallVector<Value> inits = packHeap(heapCreate(fb, kIdx));
+    inits.append({constIndex(fb, 0), kthS, kthI, unionRows, counts,
+                  constIndex(fb, 0)});
+    return forLoop(
+        fb, constIndex(fb, 0), n, inits,
+        [&](ImplicitLocOpBuilder &lb, Value i, ValueRange it) {
+          // Offer the query's new candidates (after the row's first query,
+          // at most one), remembering whether the last one was kept.
+          Value c = candidateCount(lb, i, m, n, window);
+          SmallVector<Value> grownInit(it.take_front(3));
+          grownInit.push_back(arith::ConstantIntOp::create(lb, 0, 1));
+          grownInit.push_back(constI32(lb, -1));
+          SmallVector<Value> grown = forLoop(
+              lb, it[3], c, grownInit,
+              [&](ImplicitLocOpBuilder &ib, Value j, ValueRange hs) {
+                Value tag = indexToI32(ib, j);
+                auto [h, kept] =
+                    offerCandidate(ib, Heap{hs[0], hs[1], hs[2]},
+                                   extractU(ib, u, bi, hi, j), tag, kIdx);
+                SmallVector<Value> r = packHeap(h);
+                r.append({kept, tag});
+                return r;
+              });
+          Heap cur{grown[0], grown[1], grown[2]};
+          Value kept = grown[3], newTag = grown[4];
+          // kth: the heap's minimum once it holds k candidates.
+          Value full = arith::CmpIOp::create(lb, arith::CmpIPredicate::eq,
+                                             cur.size, kIdx);
+          auto [topKey, topTag] = heapTop(lb, cur);
+          Value ks = arith::SelectOp::create(lb, full, topKey,
+                                             constF32(lb, -inf));
+          Value ki = arith::SelectOp::create(lb, full, topTag, constI32(lb, -1));
+          Value kthS2 = tensor::InsertOp::create(lb, ks, it[4], ValueRange{i});
+          Value kthI2 = tensor::InsertOp::create(lb, ki, it[5], ValueRange{i});
+          // The block's union: S of its first query (ascending), then each
+          // later query's newcomer when kept (larger than every key before).
+          Value blk = arith::DivUIOp::create(lb, i, bq);
+          Value first = arith::CmpIOp::create(
+              lb, arith::CmpIPredicate::eq, arith::RemUIOp::create(lb, i, bq),
+              constIndex(lb, 0));
+          Value newHere = arith::CmpIOp::create(lb, arith::CmpIPredicate::sgt,
+                                                c, it[3]);
+          SmallVector<Type> ut = {it[6].getType(), lb.getIndexType()};
+          SmallVector<Value> un = ifElse(
+              lb, first, ut,
+              [&](ImplicitLocOpBuilder &tb) {
+                return SmallVector<Value>{
+                    writeSortedTags(tb, cur, it[6], blk, kIdx), cur.size};
+              },
+              [&](ImplicitLocOpBuilder &eb) {
+                Value add = arith::AndIOp::create(eb, newHere, kept);
+                return ifElse(
+                    eb, add, ut,
+                    [&](ImplicitLocOpBuilder &ab) {
+                      Value rows = tensor::InsertOp::create(
+                          ab, newTag, it[6], ValueRange{blk, it[8]});
+                      return SmallVector<Value>{
+                          rows, arith::AddIOp::create(ab, it[8],
+                                                      constIndex(ab, 1))};
+                    },
+                    [&](ImplicitLocOpBuilder &) {
+                      return SmallVector<Value>{it[6], it[8]};
+                    });
+              });
+          Value counts2 = tensor::InsertOp::create(
+              lb, arith::IndexCastOp::create(lb, lb.getI32Type(), un[1]),
+              it[7], ValueRange{blk});
+          SmallVector<Value> r = packHeap(cur);
+          r.append({maxIndex(lb, it[3], c), kthS2, kthI2, un[0], counts2,
+                    un[1]});
+          return r;
+        });
+  };
+
+  // The four per-row results, each through its own forall over rows (the
+  // sweep runs once per forall: cheap next to the thresholds' sweep, and
+  // each forall stays a plain one-slice-per-iteration loop).
+  SmallVector<Value> results;
+  auto perRow = [&](unsigned resultIdx, unsigned stateIdx, bool twoD) {
+    auto type = cast<RankedTensorType>(resultTypes[resultIdx]);
+    SmallVector<Value> sizes = {rowSizes[0], rowSizes[1]};
+    if (resultIdx == 3) {
+      sizes.append({nb, width});
+    } else {
+      sizes.push_back(resultIdx == 4 ? nb : n);
+    }
+    Value init = emptyTensor(b, type.getShape(), sizes, type.getElementType());
+    return forallInsert(
+        b, {rowSizes[0], rowSizes[1]}, init,
+        [&](ImplicitLocOpBuilder &fb, ValueRange ivs) {
+          SmallVector<Value> st = sweep(fb, ivs[0], ivs[1]);
+          ForallSlice slice;
+          slice.source = st[stateIdx];
+          slice.offsets = {ivs[0], ivs[1], fb.getIndexAttr(0)};
+          slice.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1),
+                         sizes[2]};
+          if (twoD) {
+            slice.offsets.push_back(fb.getIndexAttr(0));
+            slice.sizes.push_back(width);
+          }
+          return slice;
+        });
+  };
+  results.push_back(perRow(0, 4, false));
+  results.push_back(perRow(1, 5, false));
+  results.push_back(tau);
+  results.push_back(perRow(3, 6, true));
+  results.push_back(perRow(4, 7, false));
+  return results;
 }
 
 namespace {
@@ -450,9 +631,33 @@ struct SelectionToLinalg : OpRewritePattern<OpTy> {
 
 } // namespace
 
+namespace {
+
+/// block_select: N from the result types too.
+struct BlockSelectToLinalg : OpRewritePattern<BlockSelectOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BlockSelectOp op,
+                                PatternRewriter &rewriter) const override {
+    auto t = cast<RankedTensorType>(op.getKthScore().getType());
+    if (t.isDynamicDim(2))
+      return rewriter.notifyMatchFailure(op, "dynamic query length N");
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Value n = constIndex(b, t.getDimSize(2));
+    rewriter.replaceOp(
+        op, buildBlockSelect(b, op.getU(), op.getKAttr().getInt(),
+                             op.getWindowAttr().getInt(),
+                             op.getBlockSizeAttr().getInt(), n,
+                             op->getResultTypes()));
+    return success();
+  }
+};
+
+} // namespace
+
 void populateSelectionPatterns(RewritePatternSet &patterns) {
   patterns.add<SelectionToLinalg<ThresholdOp, buildThresholds>,
-               SelectionToLinalg<TopKOp, buildTopK>>(patterns.getContext());
+               SelectionToLinalg<TopKOp, buildTopK>, BlockSelectToLinalg>(
+      patterns.getContext());
 }
 
 } // namespace mlir::sparsek::detail

@@ -34,7 +34,7 @@ SmallVector<Value> resultSizes(ImplicitLocOpBuilder &b, Operation *op,
   else if (auto m = dyn_cast<MaskOp>(op))
     for (int64_t d = 0; d < type.getRank(); ++d)
       from.push_back({m.getZ(), d});
-  else if (isa<ThresholdOp, TopKOp>(op))
+  else if (isa<ThresholdOp, TopKOp, BlockSelectOp>(op))
     from = {{op->getOperand(0), 0}, {op->getOperand(0), 1}, {Value(), 0},
             {Value(), 0}};
   else // gathered_attention, attention: [B, Hq, N] of q, Dv of value.
@@ -104,7 +104,7 @@ struct ConvertSparseKToLinalgPass
     // only: a dynamic N there cannot be lowered.
     bool unlowerable = false;
     getOperation()->walk([&](Operation *op) {
-      if (!isa<ThresholdOp, TopKOp>(op) ||
+      if (!isa<ThresholdOp, TopKOp, BlockSelectOp>(op) ||
           !cast<RankedTensorType>(op->getResult(0).getType()).isDynamicDim(2))
         return;
       op->emitError() << "cannot lower '" << op->getName()

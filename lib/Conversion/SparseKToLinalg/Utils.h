@@ -116,6 +116,13 @@ Value buildThresholds(ImplicitLocOpBuilder &b, Value u, int64_t k,
 Value buildTopK(ImplicitLocOpBuilder &b, Value u, int64_t k, int64_t window,
                 Value n, RankedTensorType resultType);
 
+/// block_select (internal): kth_score, kth_index, tau, union_keys,
+/// union_count for `n` queries, of `resultTypes`.
+SmallVector<Value> buildBlockSelect(ImplicitLocOpBuilder &b, Value u,
+                                    int64_t k, int64_t window,
+                                    int64_t blockSize, Value n,
+                                    TypeRange resultTypes);
+
 /// Gathered attention (SPEC 5); `scale` is an f32 value.
 Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                              Value value, Value u, Value indices, Value tau,

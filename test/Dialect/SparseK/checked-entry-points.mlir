@@ -52,6 +52,20 @@ func.func @attention(%q: tensor<?x?x?x?xf32>, %k: tensor<?x?x?x?xf32>, %v: tenso
   return
 }
 
+// block_select's blocks: NB = ceil(N / block_size) on the run-time sizes.
+// CHECK-LABEL: func.func @blocks_checked
+// CHECK: arith.ceildivui %{{.*}}, %c4
+// CHECK: func.call @blocks(
+func.func @blocks(%u: tensor<?x?x?xf32>, %o0: memref<?x?x?xf32>, %o1: memref<?x?x?x?xi32>) {
+  %a, %b, %c, %d, %e = "sparsek.block_select"(%u) {k = 8 : i64, window = 16 : i64, block_size = 4 : i64}
+      : (tensor<?x?x?xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xi32>, tensor<?x?x64xf32>, tensor<?x?x?x11xi32>, tensor<?x?x16xi32>)
+  %a2 = tensor.cast %a : tensor<?x?x64xf32> to tensor<?x?x?xf32>
+  bufferization.materialize_in_destination %a2 in restrict writable %o0 : (tensor<?x?x?xf32>, memref<?x?x?xf32>) -> ()
+  %d2 = tensor.cast %d : tensor<?x?x?x11xi32> to tensor<?x?x?x?xi32>
+  bufferization.materialize_in_destination %d2 in restrict writable %o1 : (tensor<?x?x?x?xi32>, memref<?x?x?x?xi32>) -> ()
+  return
+}
+
 // Functions with results, private functions and non-shaped arguments are
 // left alone: nothing to check, or no C caller.
 // CHECK-NOT: @with_result_checked

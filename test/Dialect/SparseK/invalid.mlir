@@ -524,3 +524,48 @@ func.func @ga_zero_value_dim(%a0: tensor<1x8x16x32xbf16>, %a1: tensor<1x2x64x32x
   %o = "sparsek.gathered_attention"(%a0, %a1, %a2, %a3, %a4, %a5) {window = 4 : i64} : (tensor<1x8x16x32xbf16>, tensor<1x2x64x32xbf16>, tensor<1x2x64x0xbf16>, tensor<1x2x64xf32>, tensor<1x2x16x8xi32>, tensor<1x2x16xf32>) -> tensor<1x8x16x0xbf16>
   return %o : tensor<1x8x16x0xbf16>
 }
+
+// -----
+
+func.func @block_select_block_size(%u: tensor<1x2x64xf32>) {
+  // expected-error @+1 {{requires block_size >= 1 (queries per block), got block_size = 0}}
+  %a, %b, %c, %d, %e = "sparsek.block_select"(%u) {k = 8 : i64, window = 16 : i64, block_size = 0 : i64}
+      : (tensor<1x2x64xf32>) -> (tensor<1x2x64xf32>, tensor<1x2x64xi32>, tensor<1x2x64xf32>, tensor<1x2x16x11xi32>, tensor<1x2x16xi32>)
+  return
+}
+
+// -----
+
+func.func @block_select_blocks(%u: tensor<1x2x64xf32>) {
+  // expected-error @+1 {{query blocks: 'union_keys' dim 2 must be ceil(N / 4) = 16 for N = 64, got 15}}
+  %a, %b, %c, %d, %e = "sparsek.block_select"(%u) {k = 8 : i64, window = 16 : i64, block_size = 4 : i64}
+      : (tensor<1x2x64xf32>) -> (tensor<1x2x64xf32>, tensor<1x2x64xi32>, tensor<1x2x64xf32>, tensor<1x2x15x11xi32>, tensor<1x2x15xi32>)
+  return
+}
+
+// -----
+
+func.func @block_select_width(%u: tensor<1x2x64xf32>) {
+  // expected-error @+1 {{'union_keys' last dim must equal k + block_size - 1 = 11, got 12}}
+  %a, %b, %c, %d, %e = "sparsek.block_select"(%u) {k = 8 : i64, window = 16 : i64, block_size = 4 : i64}
+      : (tensor<1x2x64xf32>) -> (tensor<1x2x64xf32>, tensor<1x2x64xi32>, tensor<1x2x64xf32>, tensor<1x2x16x12xi32>, tensor<1x2x16xi32>)
+  return
+}
+
+// -----
+
+func.func @block_select_index_type(%u: tensor<1x2x64xf32>) {
+  // expected-error @+1 {{'kth_index' must have element type i32, got 'f32'}}
+  %a, %b, %c, %d, %e = "sparsek.block_select"(%u) {k = 8 : i64, window = 16 : i64, block_size = 4 : i64}
+      : (tensor<1x2x64xf32>) -> (tensor<1x2x64xf32>, tensor<1x2x64xf32>, tensor<1x2x64xf32>, tensor<1x2x16x11xi32>, tensor<1x2x16xi32>)
+  return
+}
+
+// -----
+
+func.func @block_select_n_gt_m(%u: tensor<1x2x64xf32>) {
+  // expected-error @+1 {{query length N = 65 ('kth_score' dim 2) exceeds KV length M = 64 ('u' dim 2); N <= M is required}}
+  %a, %b, %c, %d, %e = "sparsek.block_select"(%u) {k = 8 : i64, window = 16 : i64, block_size = 5 : i64}
+      : (tensor<1x2x64xf32>) -> (tensor<1x2x65xf32>, tensor<1x2x65xi32>, tensor<1x2x65xf32>, tensor<1x2x13x12xi32>, tensor<1x2x13xi32>)
+  return
+}

@@ -88,3 +88,14 @@ func.func @attention(%q: tensor<1x8x4096x128xbf16>, %key: tensor<1x2x4096x128xbf
        : (tensor<?x4x?x16xf32>, tensor<?x1x?x16xf32>, tensor<?x1x?x8xf32>, tensor<?x1x?xf32>) -> tensor<?x4x?x8xf32>
   return %o, %o2, %o3 : tensor<1x8x4096x128xbf16>, tensor<1x8x4096x128xbf16>, tensor<?x4x?x8xf32>
 }
+
+// The fused path's selection op (internal), custom and generic forms.
+// CHECK-LABEL: func.func @block_select
+// CHECK: sparsek.block_select %{{.*}} k = 8, window = 16, block_size = 4 : (tensor<2x2x64xf32>) -> (tensor<2x2x50xf32>, tensor<2x2x50xi32>, tensor<2x2x50xf32>, tensor<2x2x13x11xi32>, tensor<2x2x13xi32>)
+// GENERIC-LABEL: sym_name = "block_select"
+// GENERIC: "sparsek.block_select"(%{{.*}}) <{block_size = 4 : i64, k = 8 : i64, window = 16 : i64}>
+func.func @block_select(%u: tensor<2x2x64xf32>) -> (tensor<2x2x50xf32>, tensor<2x2x50xi32>, tensor<2x2x50xf32>, tensor<2x2x13x11xi32>, tensor<2x2x13xi32>) {
+  %a, %b, %c, %d, %e = "sparsek.block_select"(%u) {k = 8 : i64, window = 16 : i64, block_size = 4 : i64}
+      : (tensor<2x2x64xf32>) -> (tensor<2x2x50xf32>, tensor<2x2x50xi32>, tensor<2x2x50xf32>, tensor<2x2x13x11xi32>, tensor<2x2x13xi32>)
+  return %a, %b, %c, %d, %e : tensor<2x2x50xf32>, tensor<2x2x50xi32>, tensor<2x2x50xf32>, tensor<2x2x13x11xi32>, tensor<2x2x13xi32>
+}

@@ -25,6 +25,8 @@ bool ShapeConstraint::holds(int64_t x, int64_t y) const {
     return x >= c;
   case Kind::EqualTo:
     return x == c;
+  case Kind::BlocksOf:
+    return c > 0 && x == (y + c - 1) / c;
   }
   return false;
 }
@@ -52,6 +54,11 @@ std::string ShapeConstraint::message(int64_t x, int64_t y) const {
     break;
   case Kind::EqualTo:
     os << what << " = " << c << ", got " << x;
+    break;
+  case Kind::BlocksOf:
+    os << what << ": '" << a.name << "' dim " << a.dim << " must be ceil(N / "
+       << c << ") = " << (c > 0 ? (y + c - 1) / c : 0) << " for N = " << y
+       << ", got " << x;
     break;
   }
   return s;
@@ -82,6 +89,9 @@ struct Rules {
   }
   void equalTo(StringRef what, DimRef a, int64_t c) {
     list.push_back({Kind::EqualTo, what.str(), a, a, c});
+  }
+  void blocksOf(StringRef what, DimRef a, DimRef b, int64_t c) {
+    list.push_back({Kind::BlocksOf, what.str(), std::move(a), std::move(b), c});
   }
 
   /// q, key, value, u and out of gathered_attention and attention.
@@ -145,6 +155,28 @@ SmallVector<ShapeConstraint> mlir::sparsek::getShapeConstraints(Operation *op) {
         r.selection(t.getU(), t.getIndices(), "indices");
         r.equalTo("'indices' last dim must equal k",
                   r.ref(t.getIndices(), 3, "indices"), t.getKAttr().getInt());
+      })
+      .Case([&](BlockSelectOp s) {
+        Value u = s.getU(), ks = s.getKthScore(), ki = s.getKthIndex(),
+              tau = s.getTau(), un = s.getUnionKeys(), cnt = s.getUnionCount();
+        r.selection(u, ks, "kth_score");
+        for (auto [v, name] : {std::pair<Value, StringRef>{ki, "kth_index"},
+                               {tau, "tau"}})
+          for (unsigned d = 0; d < 3; ++d)
+            r.equal(d == 0 ? "batch" : d == 1 ? "KV heads" : "query length",
+                    r.ref(ks, d, "kth_score"), r.ref(v, d, name));
+        for (unsigned d = 0; d < 2; ++d) {
+          StringRef what = d == 0 ? "batch" : "KV heads";
+          r.equal(what, r.ref(u, d, "u"), r.ref(un, d, "union_keys"));
+          r.equal(what, r.ref(u, d, "u"), r.ref(cnt, d, "union_count"));
+        }
+        int64_t bq = s.getBlockSizeAttr().getInt();
+        r.blocksOf("query blocks", r.ref(un, 2, "union_keys"),
+                   r.ref(ks, 2, "kth_score"), bq);
+        r.equal("query blocks", r.ref(un, 2, "union_keys"),
+                r.ref(cnt, 2, "union_count"));
+        r.equalTo("'union_keys' last dim must equal k + block_size - 1",
+                  r.ref(un, 3, "union_keys"), s.getKAttr().getInt() + bq - 1);
       })
       .Case([&](GatheredAttentionOp g) {
         r.attention(g.getQ(), g.getKey(), g.getValue(), g.getU(), g.getOut());

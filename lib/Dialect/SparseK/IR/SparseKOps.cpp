@@ -200,6 +200,40 @@ LogicalResult TopKOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// BlockSelectOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult BlockSelectOp::verify() {
+  Operation *op = getOperation();
+  int64_t bq = getBlockSizeAttr().getInt();
+  if (failed(checkK(op, getKAttr().getInt())) ||
+      failed(checkWindow(op, getWindowAttr().getInt())))
+    return failure();
+  if (bq < 1)
+    return emitOpError() << "requires block_size >= 1 (queries per block), "
+                            "got block_size = "
+                         << bq;
+  if (getKAttr().getInt() > (int64_t(1) << 30) || bq > (int64_t(1) << 30))
+    return emitOpError() << "requires k and block_size below 2^30 (the "
+                            "union's width k + block_size - 1 is an i32 "
+                            "count)";
+  if (failed(checkTensor(op, named("u", getU()), 3, "[B, Hkv, M]",
+                         Elem::F32)) ||
+      failed(checkTensor(op, named("kth_score", getKthScore()), 3,
+                         "[B, Hkv, N]", Elem::F32)) ||
+      failed(checkTensor(op, named("kth_index", getKthIndex()), 3,
+                         "[B, Hkv, N]", Elem::I32)) ||
+      failed(checkTensor(op, named("tau", getTau()), 3, "[B, Hkv, N]",
+                         Elem::F32)) ||
+      failed(checkTensor(op, named("union_keys", getUnionKeys()), 4,
+                         "[B, Hkv, NB, k + block_size - 1]", Elem::I32)) ||
+      failed(checkTensor(op, named("union_count", getUnionCount()), 3,
+                         "[B, Hkv, NB]", Elem::I32)))
+    return failure();
+  return verifyStaticShapeConstraints(op);
+}
+
+//===----------------------------------------------------------------------===//
 // GatheredAttentionOp
 //===----------------------------------------------------------------------===//
 

@@ -78,13 +78,20 @@ std::optional<unsigned> traceToArgument(func::FuncOp f, Value v) {
     else
       break;
   }
-  // A result written into an argument.
-  for (Operation *user : v.getUsers())
-    if (auto m = dyn_cast<bufferization::MaterializeInDestinationOp>(user))
-      if (m.getSource() == v)
-        if (auto arg = dyn_cast<BlockArgument>(m.getDest()))
-          if (arg.getOwner() == &f.getBody().front())
-            return arg.getArgNumber();
+  // A result written into an argument (possibly through casts).
+  SmallVector<Value> worklist = {v};
+  while (!worklist.empty()) {
+    Value cur = worklist.pop_back_val();
+    for (Operation *user : cur.getUsers()) {
+      if (auto c = dyn_cast<tensor::CastOp>(user))
+        worklist.push_back(c.getResult());
+      if (auto m = dyn_cast<bufferization::MaterializeInDestinationOp>(user))
+        if (m.getSource() == cur)
+          if (auto arg = dyn_cast<BlockArgument>(m.getDest()))
+            if (arg.getOwner() == &f.getBody().front())
+              return arg.getArgNumber();
+    }
+  }
   return std::nullopt;
 }
 
@@ -219,6 +226,8 @@ private:
                                    index(c.c));
     case Kind::EqualTo:
       return eq(x, index(c.c));
+    case Kind::BlocksOf:
+      return eq(x, arith::CeilDivUIOp::create(b, y, index(c.c)));
     }
     llvm_unreachable("unknown constraint kind");
   }

@@ -34,6 +34,7 @@ struct ShapeConstraint {
     Multiple,  // a % b == 0, and a == 0 where b == 0 (GQA)
     AtLeast,   // a >= c                       ("<what> must be >= c")
     EqualTo,   // a == c                       ("<what> = c")
+    BlocksOf,  // a == ceil(b / c)             (query blocks of c queries)
   };
   Kind kind;
   std::string what;

@@ -156,6 +156,55 @@ def SparseK_TopKOp : SparseK_Op<"topk", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
+// sparsek.block_select (internal: what fused attention needs from selection)
+//===----------------------------------------------------------------------===//
+
+def SparseK_BlockSelectOp : SparseK_Op<"block_select", [Pure]> {
+  let summary = "per-query k-th candidate and threshold, per-block selection unions";
+  let description = [{
+    An internal op of the fused path: everything the attention of a block
+    of `block_size` consecutive queries needs from the causal selection of
+    sections 3 and 4 of `docs/Semantics.md`, without the `[B, Hkv, N, k]`
+    indices of `sparsek.topk`. For `u : [B, Hkv, M]` (f32) and `N` queries
+    (from the result types), per (batch, KV head) row:
+
+    - `kth_score`, `kth_index : [B, Hkv, N]` (f32, i32): the k-th best
+      candidate of `C_i` as a (score, index) pair, or `(-inf, -1)` while
+      `C_i` has fewer than `k` candidates. Key `j` is in `S_i` exactly when
+      `j <= p(i) - window` and `(u_j, j) >= (kth_score_i, kth_index_i)`
+      lexicographically (ties go to the larger index): a test cheap enough
+      to evaluate per (query, key) pair inside an attention tile.
+    - `tau : [B, Hkv, N]` (f32): the thresholds of `sparsek.threshold`.
+    - `union_keys : [B, Hkv, NB, k + block_size - 1]` (i32) with
+      `NB = ceil(N / block_size)`: the union of the selections `S_i` of the
+      block's queries, each key once, in ascending index order, padded with
+      -1; `union_count : [B, Hkv, NB]` (i32) its length. Consecutive
+      queries' selections differ by at most one key, so the union holds at
+      most `k + block_size - 1` keys.
+
+    Example:
+
+    ```mlir
+    %kth_s, %kth_i, %tau, %union, %count =
+        sparsek.block_select %u k = 256, window = 512, block_size = 64
+        : (tensor<1x2x4096xf32>)
+          -> (tensor<1x2x4096xf32>, tensor<1x2x4096xi32>, tensor<1x2x4096xf32>,
+              tensor<1x2x64x319xi32>, tensor<1x2x64xi32>)
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$u, I64Attr:$k, I64Attr:$window,
+                       I64Attr:$block_size);
+  let results = (outs AnyRankedTensor:$kth_score, AnyRankedTensor:$kth_index,
+                      AnyRankedTensor:$tau, AnyRankedTensor:$union_keys,
+                      AnyRankedTensor:$union_count);
+  let assemblyFormat = [{
+    $u `k` `=` $k `,` `window` `=` $window `,` `block_size` `=` $block_size
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // sparsek.gathered_attention (Semantics section 5)
 //===----------------------------------------------------------------------===//
 
