@@ -44,6 +44,10 @@ bool call(void *fn, const std::vector<void *> &a) {
     reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
                                                   a[4]);
     return true;
+  case 6:
+    reinterpret_cast<void (*)(P, P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
+                                                     a[4], a[5]);
+    return true;
   case 7:
     reinterpret_cast<void (*)(P, P, P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
                                                         a[4], a[5], a[6]);
