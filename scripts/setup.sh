@@ -10,8 +10,10 @@ PACKAGES=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   # Unit tests.
   libgtest-dev
-  # Python tests and tooling (Debian's interpreter, /usr/bin/python3).
-  python3 python3-numpy python3-pytest python3-psutil
+  # Python tests and tooling (Debian's interpreter, /usr/bin/python3), the
+  # Python package's tests (torch 1.13, CPU) and its pip install check.
+  python3 python3-numpy python3-pytest python3-psutil python3-torch
+  python3-pip python3-venv python3-setuptools python3-wheel
   # Sanitizer build and fuzzer (scripts/test.sh steps 2 and 3).
   clang-22 libclang-rt-22-dev
 )

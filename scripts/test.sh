@@ -2,13 +2,15 @@
 # Sets up a fresh machine, builds sparsek, and runs every test:
 #   1. build/ (the default toolchain): the reference library's unit tests
 #      and the lit suite (FileCheck regression tests, execution tests);
-#   2. build-san/ (clang, ASan + UBSan on sparsek's code): the same suite
-#      again under the sanitizers;
-#   3. the libFuzzer target for a bounded time (FUZZ_SECONDS, default 120)
+#   2. the Python package (python/tests, pytest on Debian's python3 and
+#      torch) and `pip install ./python` into a fresh virtual environment;
+#   3. build-san/ (clang, ASan + UBSan on sparsek's code): the same lit
+#      suite again under the sanitizers;
+#   4. the libFuzzer target for a bounded time (FUZZ_SECONDS, default 120)
 #      from the repository's modules as seeds.
 # Ends with one line "N passed, N failed" over all of them.
 # Usage: bash scripts/test.sh   (BUILD_DIR overrides build/; SANITIZERS=0
-# skips steps 2 and 3)
+# skips steps 3 and 4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,8 +39,29 @@ set -e
 passed=$(count "$logs/main.log" Passed); failed=$(count "$logs/main.log" Failed)
 passed=${passed:-0}; failed=${failed:-0}
 
+echo "==== 2. Python package (python/tests)"
+set +e
+SPARSEK_BUILD_DIR="$PWD/$BUILD_DIR" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+  python/tests 2>&1 | tee "$logs/py.log"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+set -e
+# pytest's last line: "38 passed, 2 failed, 1 error in 12.3s".
+py_count() { tail -1 "$logs/py.log" | grep -Eo "[0-9]+ ($1)" | awk '{s += $1} END {print s + 0}'; }
+passed=$((passed + $(py_count passed)))
+failed=$((failed + $(py_count 'failed|errors?')))
+# `pip install ./python` works offline with Debian's pip and setuptools.
+venv=$(mktemp -d)
+if /usr/bin/python3 -m venv --system-site-packages "$venv" &&
+   "$venv/bin/pip" install -q --no-build-isolation --no-index ./python &&
+   (cd "$venv" && "$venv/bin/python" -c 'import sparsek, sys; sys.exit(0 if sparsek.__file__.startswith(sys.prefix) else 1)'); then
+  echo "pip install ./python: PASS"; passed=$((passed + 1))
+else
+  echo "pip install ./python: FAIL"; failed=$((failed + 1)); status=1
+fi
+rm -rf "$venv"
+
 if [[ $SANITIZERS == 1 ]]; then
-  echo "==== 2. ASan + UBSan build and test ($SAN_DIR)"
+  echo "==== 3. ASan + UBSan build and test ($SAN_DIR)"
   CC=clang-22 CXX=clang++-22 cmake -S . -B "$SAN_DIR" -G Ninja \
     -DSPARSEK_SANITIZE=address,undefined -DSPARSEK_BUILD_FUZZER=ON
   cmake --build "$SAN_DIR"
@@ -52,7 +75,7 @@ if [[ $SANITIZERS == 1 ]]; then
   passed=$((passed + $(count "$logs/san.log" Passed || echo 0)))
   failed=$((failed + $(count "$logs/san.log" Failed || echo 0)))
 
-  echo "==== 3. fuzzing for ${FUZZ_SECONDS} s"
+  echo "==== 4. fuzzing for ${FUZZ_SECONDS} s"
   if bash scripts/fuzz.sh "$FUZZ_SECONDS" "$SAN_DIR"; then
     passed=$((passed + 1))
   else

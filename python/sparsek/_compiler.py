@@ -1,0 +1,186 @@
+"""Kernels from the sparsek compiler: configurations, the compile cache and
+kernel packs.
+
+A configuration is everything a compiled layer fixes (target, element type,
+k, window, causal, scale, gate); shapes stay dynamic. Its kernel is a shared
+library built by ``sparsek-compile`` from a generated module, cached under
+``SPARSEK_CACHE_DIR`` (default: the user's cache folder) in a file named by
+a hash of the compiler's build and the module text. Machines without the
+compiler load kernel packs (``SPARSEK_KERNELS``) written by
+``python -m sparsek.pack``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from typing import Dict, Optional
+
+ENTRY = "sparsek_attention"
+_ELEM = {"f32": "f32", "f16": "f16", "bf16": "bf16"}
+_GATES = ("kv", "v", "logit", "none")
+
+
+class SparseKError(RuntimeError):
+    """A kernel could not be found, built or run."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """One compiled layer: the attributes of ``sparsek.attention`` and the
+    target. Shapes are dynamic."""
+
+    target: str  # "cpu" or "cuda"
+    dtype: str  # "f32", "f16", "bf16"
+    topk: int
+    window: int
+    causal: bool = True
+    scale: Optional[float] = None
+    gate: str = "kv"
+
+    def key(self) -> str:
+        """A name for the configuration, independent of the compiler."""
+        scale = "default" if self.scale is None else repr(float(self.scale))
+        return (f"{self.target}-{self.dtype}-k{self.topk}-w{self.window}-"
+                f"{'causal' if self.causal else 'noncausal'}-s{scale}-"
+                f"{self.gate}")
+
+    def module(self) -> str:
+        """The MLIR module of the layer (destination-passing style, every
+        dimension dynamic, inputs and output any strided view)."""
+        t = _ELEM[self.dtype]
+        t4 = f"tensor<?x?x?x?x{t}>"
+        out = f"memref<?x?x?x?x{t}, strided<[?, ?, ?, ?], offset: ?>>"
+        attrs = [f"k = {int(self.topk)} : i64", f"window = {int(self.window)} : i64",
+                 f"causal = {'true' if self.causal else 'false'}",
+                 f"gate = #sparsek.gate<{self.gate}>"]
+        if self.scale is not None:
+            attrs.append(f"scale = {float(self.scale)!r} : f64")
+        return (
+            f"func.func @{ENTRY}(%q: {t4}, %key: {t4}, %value: {t4},\n"
+            f"    %u: tensor<?x?x?xf32>, %out: {out}) {{\n"
+            f"  %o = \"sparsek.attention\"(%q, %key, %value, %u) {{{', '.join(attrs)}}}\n"
+            f"       : ({t4}, {t4}, {t4}, tensor<?x?x?xf32>) -> {t4}\n"
+            f"  bufferization.materialize_in_destination %o in restrict writable %out\n"
+            f"    : ({t4}, {out}) -> ()\n"
+            f"  return\n}}\n")
+
+
+def find_compiler() -> Optional[str]:
+    """``SPARSEK_COMPILE``, a ``sparsek-compile`` beside the package (kernel
+    packs and wheels may ship one), or the one on PATH."""
+    env = os.environ.get("SPARSEK_COMPILE")
+    if env:
+        return env if os.access(env, os.X_OK) else None
+    here = Path(__file__).resolve().parent
+    for cand in (here / "bin" / "sparsek-compile", here.parent.parent / "build" / "bin" / "sparsek-compile"):
+        if os.access(cand, os.X_OK):
+            return str(cand)
+    return shutil.which("sparsek-compile")
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("SPARSEK_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "sparsek"
+
+
+_compiler_ids: Dict[str, str] = {}
+
+
+def _compiler_id(path: str) -> str:
+    """Identifies the compiler's build: a hash of the binary."""
+    if path not in _compiler_ids:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        _compiler_ids[path] = h.hexdigest()[:16]
+    return _compiler_ids[path]
+
+
+def compile_config(config: Config, out_path: Path, compiler: str) -> None:
+    """Builds the configuration's library at ``out_path`` (atomically: a
+    temporary file in the same folder, then a rename, so concurrent
+    processes never see a partial library)."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
+        src = Path(tmp) / "layer.mlir"
+        src.write_text(config.module())
+        lib = Path(tmp) / out_path.name
+        cmd = [compiler, str(src), "-o", str(lib)]
+        if config.target == "cuda":
+            cmd.insert(1, "--target=cuda")
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SparseKError(f"sparsek-compile failed for {config.key()}:\n{proc.stderr}")
+        os.replace(lib, out_path)
+
+
+def _pack_lookup(config: Config) -> Optional[Path]:
+    packs = os.environ.get("SPARSEK_KERNELS")
+    if not packs:
+        return None
+    for folder in packs.split(os.pathsep):
+        index = Path(folder) / "index.json"
+        if index.is_file():
+            entries = json.loads(index.read_text())
+            name = entries.get(config.key())
+            if name and (Path(folder) / name).is_file():
+                return Path(folder) / name
+    return None
+
+
+class Kernel:
+    """A loaded layer: its checked C entry point."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        # RTLD_GLOBAL is not needed: the library finds its runtime by rpath.
+        self.lib = ctypes.CDLL(str(path))
+        self.fn = getattr(self.lib, f"_mlir_ciface_{ENTRY}_checked")
+        self.fn.restype = ctypes.c_int32
+        self.fn.argtypes = [ctypes.c_void_p] * 5
+
+
+_kernels: Dict[Config, Kernel] = {}
+_lock = threading.Lock()
+compile_count = 0  # how many compilations this process ran (tests read it)
+
+
+def kernel(config: Config) -> Kernel:
+    """The configuration's kernel: loaded once per process, from a kernel
+    pack, the cache, or a fresh compilation."""
+    global compile_count
+    with _lock:
+        k = _kernels.get(config)
+        if k is not None:
+            return k
+        path = _pack_lookup(config)
+        if path is None:
+            compiler = find_compiler()
+            if compiler is None:
+                raise SparseKError(
+                    f"no kernel for {config.key()}: no sparsek-compile found "
+                    "(set SPARSEK_COMPILE or put it on PATH) and no kernel pack "
+                    "(set SPARSEK_KERNELS to a folder written by "
+                    "`python -m sparsek.pack`)")
+            digest = hashlib.sha256(
+                (_compiler_id(compiler) + config.module()).encode()).hexdigest()[:24]
+            path = cache_dir() / f"{config.key()}-{digest}.so"
+            if not path.is_file():
+                compile_config(config, path, compiler)
+                compile_count += 1
+        k = Kernel(path)
+        _kernels[config] = k
+        return k

@@ -1,0 +1,65 @@
+"""Kernel packs for machines without the sparsek compiler.
+
+    python -m sparsek.pack -o DIR --target cpu --dtype bf16 --topk 256 \\
+        --window 512 [--gate kv] [--noncausal] [--scale S]
+
+compiles each listed configuration (every combination of the repeated
+options) and writes DIR/<key>.so plus DIR/index.json; on the other machine
+``SPARSEK_KERNELS=DIR`` makes ``sparsek`` load from it. A --target=cuda
+library needs libsparsek_cuda_runtime.so beside it (copied here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from . import _compiler
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sparsek.pack", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-o", "--output", required=True, help="pack folder")
+    ap.add_argument("--target", action="append", choices=["cpu", "cuda"])
+    ap.add_argument("--dtype", action="append", choices=["f32", "f16", "bf16"])
+    ap.add_argument("--topk", action="append", type=int, required=True)
+    ap.add_argument("--window", action="append", type=int, required=True)
+    ap.add_argument("--gate", action="append", choices=list(_compiler._GATES))
+    ap.add_argument("--noncausal", action="store_true")
+    ap.add_argument("--scale", type=float, default=None)
+    args = ap.parse_args(argv)
+    compiler = _compiler.find_compiler()
+    if compiler is None:
+        print("sparsek.pack: no sparsek-compile (set SPARSEK_COMPILE or PATH)", file=sys.stderr)
+        return 2
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    index_path = out / "index.json"
+    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+    for target, dtype, topk, window, gate in itertools.product(
+            args.target or ["cpu"], args.dtype or ["f32"], args.topk, args.window,
+            args.gate or ["kv"]):
+        if topk < 1 or window < 0 or (args.noncausal and window):
+            print(f"sparsek.pack: skipping topk={topk} window={window}", file=sys.stderr)
+            continue
+        cfg = _compiler.Config(target=target, dtype=dtype, topk=topk, window=window,
+                               causal=not args.noncausal, scale=args.scale, gate=gate)
+        name = cfg.key() + ".so"
+        _compiler.compile_config(cfg, out / name, compiler)
+        index[cfg.key()] = name
+        print(f"sparsek.pack: {name}")
+        if target == "cuda":
+            rt = Path(compiler).resolve().parent.parent / "lib" / "libsparsek_cuda_runtime.so"
+            if rt.is_file():
+                shutil.copy2(rt, out / rt.name)
+    index_path.write_text(json.dumps(index, indent=1, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""sparsek.attention on the CPU against the float64 reference of
+docs/Semantics.md (sparsek.reference), every gate and dtype, GQA, N < M,
+non-causal, strided inputs; tolerances |got - ref| <= atol + rtol |ref|:
+f32 1e-5 + 1e-4, f16 2e-3 + 2e-3, bf16 1e-2 + 1e-2 (inputs are rounded to
+the dtype before the reference sees them)."""
+
+import itertools
+
+import pytest
+import torch
+
+import sparsek
+from sparsek import reference
+
+TOL = {torch.float32: (1e-5, 1e-4), torch.float16: (2e-3, 2e-3),
+       torch.bfloat16: (1e-2, 1e-2)}
+
+
+def inputs(b, hq, hkv, n, m, d, dv, dtype, seed=0, ties=False):
+    g = torch.Generator().manual_seed(seed)
+    q = torch.rand(b, hq, n, d, generator=g).mul(2).sub(1).to(dtype)
+    k = torch.rand(b, hkv, m, d, generator=g).mul(2).sub(1).to(dtype)
+    v = torch.rand(b, hkv, m, dv, generator=g).mul(2).sub(1).to(dtype)
+    if ties:
+        u = torch.randint(0, 6, (b, hkv, m), generator=g).float() * 0.5
+    else:
+        u = torch.rand(b, hkv, m, generator=g).mul(4).sub(2)
+    return q, k, v, u
+
+
+def check(out, want, dtype):
+    atol, rtol = TOL[dtype]
+    err = (out.double() - want).abs()
+    bound = atol + rtol * want.abs()
+    assert torch.isfinite(out.double()).all()
+    assert (err <= bound).all(), f"max err {err.max().item():.3g}"
+
+
+CASES = list(itertools.product(["kv", "v", "logit", "none"],
+                               [torch.float32, torch.float16, torch.bfloat16]))
+
+
+@pytest.mark.parametrize("gate,dtype", CASES)
+def test_matches_reference(gate, dtype):
+    q, k, v, u = inputs(2, 4, 2, 20, 27, 16, 8, dtype, seed=hash(gate) % 100,
+                        ties=gate == "v")
+    out = sparsek.attention(q, k, v, u, topk=5, window=4, gate=gate)
+    assert out.shape == (2, 4, 20, 8) and out.dtype == dtype
+    want = reference.attention(q, k, v, u, topk=5, window=4, gate=gate)
+    check(out, want, dtype)
+
+
+@pytest.mark.parametrize("hq,hkv", [(1, 1), (2, 1), (4, 1), (8, 1)])
+def test_gqa_groups(hq, hkv):
+    q, k, v, u = inputs(1, hq, hkv, 12, 12, 8, 8, torch.float32, seed=hq)
+    out = sparsek.attention(q, k, v, u, topk=3, window=2)
+    check(out, reference.attention(q, k, v, u, topk=3, window=2), torch.float32)
+
+
+def test_noncausal_and_scale():
+    q, k, v, u = inputs(1, 2, 2, 9, 21, 16, 16, torch.float32, seed=3)
+    out = sparsek.attention(q, k, v, u, topk=4, window=0, causal=False,
+                            scale=0.3, gate="logit")
+    want = reference.attention(q, k, v, u, topk=4, window=0, causal=False,
+                               scale=0.3, gate="logit")
+    check(out, want, torch.float32)
+
+
+def test_strided_views_without_copies():
+    # [B, N, H, D] buffers seen as [B, H, N, D], as flash-attn and HF hold them.
+    g = torch.Generator().manual_seed(5)
+    qb = torch.randn(1, 14, 4, 8, generator=g)
+    kb = torch.randn(1, 17, 2, 8, generator=g)
+    vb = torch.randn(1, 17, 2, 8, generator=g)
+    u = torch.randn(1, 2, 17, generator=g)
+    q, k, v = qb.transpose(1, 2), kb.transpose(1, 2), vb.transpose(1, 2)
+    assert not q.is_contiguous()
+    out = sparsek.attention(q, k, v, u, topk=3, window=5)
+    want = reference.attention(q.contiguous(), k.contiguous(), v.contiguous(), u,
+                               topk=3, window=5)
+    check(out, want, torch.float32)
+    # A slice with a storage offset.
+    big = torch.randn(1, 2, 40, 8, generator=g)
+    ks, vs, us = big[:, :, 3:20], big[:, :, 5:22], torch.randn(1, 2, 30, generator=g)[:, :, 4:21]
+    out = sparsek.attention(q, ks, vs, us, topk=3, window=5)
+    want = reference.attention(q, ks, vs, us, topk=3, window=5)
+    check(out, want, torch.float32)
+
+
+def test_empty_and_single_token():
+    q, k, v, u = inputs(1, 2, 2, 0, 0, 8, 8, torch.float32)
+    assert sparsek.attention(q, k, v, u, topk=2, window=1).shape == (1, 2, 0, 8)
+    q, k, v, u = inputs(1, 2, 2, 1, 1, 8, 8, torch.float32)
+    u.fill_(float("-inf"))
+    out = sparsek.attention(q, k, v, u, topk=2, window=1)
+    assert torch.allclose(out[0, :, 0], v[0, :, 0])
+
+
+def test_compiles_each_configuration_once():
+    from sparsek import _compiler
+    q, k, v, u = inputs(1, 2, 2, 6, 6, 8, 8, torch.float32)
+    before = _compiler.compile_count
+    sparsek.attention(q, k, v, u, topk=2, window=3, gate="none")
+    first = _compiler.compile_count
+    sparsek.attention(q, k, v, u, topk=2, window=3, gate="none")
+    # A new process would find the library in the cache too.
+    _compiler._kernels.clear()
+    sparsek.attention(q, k, v, u, topk=2, window=3, gate="none")
+    assert first == before + 1 and _compiler.compile_count == first
+
+
+def test_kernel_pack(tmp_path, monkeypatch):
+    from sparsek import _compiler, pack
+    assert pack.main(["-o", str(tmp_path), "--topk", "2", "--window", "1",
+                      "--gate", "v"]) == 0
+    assert (tmp_path / "index.json").is_file()
+    monkeypatch.setenv("SPARSEK_KERNELS", str(tmp_path))
+    monkeypatch.setenv("SPARSEK_COMPILE", str(tmp_path / "no-compiler-here"))
+    _compiler._kernels.clear()
+    q, k, v, u = inputs(1, 2, 2, 5, 5, 8, 8, torch.float32, seed=9)
+    out = sparsek.attention(q, k, v, u, topk=2, window=1, gate="v")
+    check(out, reference.attention(q, k, v, u, topk=2, window=1, gate="v"), torch.float32)
+    # A configuration the pack does not hold, and no compiler: a clear error.
+    with pytest.raises(sparsek.SparseKError, match="no kernel for"):
+        sparsek.attention(q, k, v, u, topk=3, window=1, gate="v")
+
+
+BAD = [
+    (dict(q=torch.randn(1, 2, 4)), ValueError, "'q' must have rank 4"),
+    (dict(q=torch.randn(1, 2, 4, 8).double()), TypeError, "float32, float16 or bfloat16"),
+    (dict(k=torch.randn(1, 2, 4, 8).half()), TypeError, "one dtype"),
+    (dict(scores=torch.randn(1, 2, 4).double()), TypeError, "'scores' must be float32"),
+    (dict(q=torch.randn(1, 3, 4, 8)), ValueError, "multiple of KV heads"),
+    (dict(q=torch.randn(1, 2, 5, 8)), ValueError, "exceeds KV length"),
+    (dict(topk=0), ValueError, "topk must be an int >= 1"),
+    (dict(window=-1), ValueError, "window must be an int >= 0"),
+    (dict(causal=False), ValueError, "non-causal layer needs window = 0"),
+    (dict(gate="soft"), ValueError, "gate must be one of"),
+    (dict(scale=-1.0), ValueError, "scale must be a finite number > 0"),
+    (dict(scores=torch.randn(1, 2, 3)), ValueError, "'scores' must be"),
+    (dict(q=[1, 2]), TypeError, "must be a torch.Tensor"),
+]
+
+
+@pytest.mark.parametrize("change,exc,msg", BAD)
+def test_bad_input_raises(change, exc, msg):
+    args = dict(q=torch.randn(1, 2, 4, 8), k=torch.randn(1, 2, 4, 8),
+                v=torch.randn(1, 2, 4, 8), scores=torch.randn(1, 2, 4),
+                topk=2, window=1)
+    args.update(change)
+    q, k, v, s = args.pop("q"), args.pop("k"), args.pop("v"), args.pop("scores")
+    with pytest.raises(exc, match=msg):
+        sparsek.attention(q, k, v, s, **args)
+
+
+def test_requires_grad_raises():
+    q, k, v, u = inputs(1, 2, 2, 4, 4, 8, 8, torch.float32)
+    q.requires_grad_()
+    with pytest.raises(RuntimeError, match="gradients are not implemented yet"):
+        sparsek.attention(q, k, v, u, topk=2, window=1)
+    with torch.no_grad():
+        sparsek.attention(q, k, v, u, topk=2, window=1)
+
+
+def test_torch_op_is_registered():
+    q, k, v, u = inputs(1, 2, 2, 6, 6, 8, 8, torch.float32, seed=4)
+    out = torch.ops.sparsek.attention(q, k, v, u, 2, 3, True, -1.0, "kv")
+    check(out, reference.attention(q, k, v, u, topk=2, window=3), torch.float32)
