@@ -20,6 +20,7 @@ run "example layer on the GPU vs reference" "$D/run-layer-cuda"
 run "dlopen of a --target=cuda .so, run" "$D/gpu-dlopen" "$D/liblayer_cuda.so"
 run "every op on the GPU vs reference" "$D/gpu-ops"
 run "grids on the GPU (CPU grid + edge cases)" "$D/gpu-grid" all
+run "Python package on the GPU (kernel pack)" env SPARSEK_KERNELS="$D/pack" PYTHONPATH=python python3 python/tests/device_check.py
 if [[ ${QUICK:-0} != 1 ]]; then
   # Large shapes: N = 8192 and 32768, D = 128, bf16, GQA 8:2, k = 256, w = 512.
   run "layer N=8192 vs reference" "$D/gpu-layer-bench" 8192 1 check
