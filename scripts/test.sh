@@ -24,9 +24,11 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 status=0
 
-# lit's summary of one run: "Passed: N", "Failed: N", ...
+# lit's summary of one run ("Passed: N", "Failed: N"; absent when 0).
 count() { # log, label
-  grep -Eo "^ *$2 *: *[0-9]+" "$1" | grep -Eo '[0-9]+' | tail -1 || true
+  local n
+  n=$(grep -Eo "^ *$2 *: *[0-9]+" "$1" | grep -Eo '[0-9]+' | tail -1 || true)
+  echo "${n:-0}"
 }
 
 echo "==== 1. build and test ($BUILD_DIR)"
@@ -37,7 +39,6 @@ cmake --build "$BUILD_DIR" --target check-sparsek 2>&1 | tee "$logs/main.log"
 [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 set -e
 passed=$(count "$logs/main.log" Passed); failed=$(count "$logs/main.log" Failed)
-passed=${passed:-0}; failed=${failed:-0}
 
 echo "==== 2. Python package (python/tests)"
 set +e
@@ -72,8 +73,8 @@ if [[ $SANITIZERS == 1 ]]; then
   cmake --build "$SAN_DIR" --target check-sparsek 2>&1 | tee "$logs/san.log"
   [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
   set -e
-  passed=$((passed + $(count "$logs/san.log" Passed || echo 0)))
-  failed=$((failed + $(count "$logs/san.log" Failed || echo 0)))
+  passed=$((passed + $(count "$logs/san.log" Passed)))
+  failed=$((failed + $(count "$logs/san.log" Failed)))
 
   echo "==== 4. fuzzing for ${FUZZ_SECONDS} s"
   if bash scripts/fuzz.sh "$FUZZ_SECONDS" "$SAN_DIR"; then
