@@ -140,6 +140,29 @@ std::vector<double> attention(const AttentionShape &s,
                               int64_t window, bool causal, double scale,
                               Gate gate);
 
+//===----------------------------------------------------------------------===//
+// Semantics 9: gradients
+//===----------------------------------------------------------------------===//
+
+struct AttentionGrads {
+  std::vector<double> dq, dkey, dvalue, du; // shapes of q, key, value, u
+};
+
+/// The gradients of the whole layer (`sparsek.attention_backward`) with
+/// respect to q, key, value and the scores u, given dout = dL/dout; which
+/// keys are selected gets no gradient, everything else is differentiated
+/// exactly, including the threshold's dependence on every fractional
+/// candidate of the SPARSEK mask. Direct loops: O(N M) per head for the
+/// threshold term (an oracle for tests, not a fast algorithm).
+AttentionGrads attentionBackward(const AttentionShape &s,
+                                 const std::vector<double> &q,
+                                 const std::vector<double> &key,
+                                 const std::vector<double> &value,
+                                 const std::vector<double> &u,
+                                 const std::vector<double> &dout, int64_t k,
+                                 int64_t window, bool causal, double scale,
+                                 Gate gate);
+
 } // namespace sparsek::ref
 
 #endif // SPARSEK_REFERENCE_REFERENCE_H
