@@ -47,7 +47,11 @@ SPARSEK_BUILD_DIR="$PWD/$BUILD_DIR" /usr/bin/python3 -m pytest -q -p no:cachepro
 [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 set -e
 # pytest's last line: "38 passed, 2 failed, 1 error in 12.3s".
-py_count() { tail -1 "$logs/py.log" | grep -Eo "[0-9]+ ($1)" | awk '{s += $1} END {print s + 0}'; }
+py_count() { # word regex -> the sum of "N word" on pytest's last line
+  tail -1 "$logs/py.log" | awk -v re="^($1)" '{
+    for (i = 2; i <= NF; i++) { w = $i; sub(/[,]$/, "", w); if (w ~ re) s += $(i - 1) }
+  } END { print s + 0 }'
+}
 passed=$((passed + $(py_count passed)))
 failed=$((failed + $(py_count 'failed|errors?')))
 # `pip install ./python` works offline with Debian's pip and setuptools.
