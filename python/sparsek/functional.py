@@ -80,6 +80,12 @@ def _run(q, k, v, scores, topk, window, causal, scale, gate):
     if out.numel() == 0:
         return out
     descs = [describe(t) for t in (q, k, v, scores, out)]
+    if q.device.type == "cuda":
+        # Today's compiled GPU layer runs on a stream of its own and waits
+        # for it before returning; the inputs may still be in flight on
+        # torch's stream, so wait for that first. (Launching on torch's
+        # current stream, graph-capturable, comes with the fused kernels.)
+        torch.cuda.current_stream(q.device).synchronize()
     status = kern.fn(*[ctypes.addressof(d) for d in descs])
     if status == 1:
         raise ValueError("sparsek.attention: the kernel refused the shapes (a size rule of "
