@@ -86,6 +86,8 @@ def _run(q, k, v, scores, topk, window, causal, scale, gate):
         # torch's stream, so wait for that first. (Launching on torch's
         # current stream, graph-capturable, comes with the fused kernels.)
         torch.cuda.current_stream(q.device).synchronize()
+        # The runtime works in the primary context of one device at a time.
+        kern.lib.mgpuSetDefaultDevice(ctypes.c_int32(q.device.index or 0))
     status = kern.fn(*[ctypes.addressof(d) for d in descs])
     if status == 1:
         raise ValueError("sparsek.attention: the kernel refused the shapes (a size rule of "
