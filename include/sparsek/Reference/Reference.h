@@ -163,6 +163,50 @@ AttentionGrads attentionBackward(const AttentionShape &s,
                                  int64_t window, bool causal, double scale,
                                  Gate gate);
 
+//===----------------------------------------------------------------------===//
+// Semantics 10: decoding with constant key/value memory
+//===----------------------------------------------------------------------===//
+
+/// The decode state of one (batch, KV head) row: keys and values of the k
+/// selected and the w window tokens only, plus the band (scores, no keys or
+/// values) of candidates outside the selection that score above the
+/// current threshold, at most `bandCapacity` of them.
+class DecodeRow {
+public:
+  DecodeRow(int64_t k, int64_t window, int64_t bandCapacity, int64_t d,
+            int64_t dv);
+
+  /// Appends the token at position length() (its key [D], value [Dv] and
+  /// score) and returns the attention outputs ([group * Dv]) of its
+  /// `group` queries (q: [group * D]), exactly what sparsek.attention
+  /// gives the last query of the whole history (while the band has not
+  /// overflowed).
+  std::vector<double> step(const double *q, int64_t group, const double *key,
+                           const double *value, double score, double scale,
+                           Gate gate);
+
+  int64_t length() const { return length_; }
+  double tau() const { return tau_; }
+  bool overflowed() const { return overflowed_; }
+  /// Entries held: selected + window (each with key and value) and band.
+  int64_t keysHeld() const {
+    return static_cast<int64_t>(selected.size() + window_.size());
+  }
+  int64_t bandSize() const { return static_cast<int64_t>(band.size()); }
+
+private:
+  struct Entry {
+    double score;
+    int64_t pos;
+    std::vector<double> key, value;
+  };
+  int64_t k, w, cap, d, dv, length_ = 0;
+  double tau_ = kNegInf;
+  bool overflowed_ = false;
+  std::vector<Entry> selected, window_; // window_ oldest first
+  std::vector<double> band;
+};
+
 } // namespace sparsek::ref
 
 #endif // SPARSEK_REFERENCE_REFERENCE_H

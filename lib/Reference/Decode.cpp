@@ -1,0 +1,116 @@
+//===- Decode.cpp - Semantics 10: decoding with constant memory -*- C++ -*-===//
+//
+// One step for a new token at position p (docs/Semantics.md section 10):
+//   1. it enters the window; the token at p - w (p >= w) leaves it and
+//      becomes a candidate c (with w = 0, the new token itself);
+//   2. S becomes the top k of S ∪ {c} (ties to the larger position, so c
+//      wins them); the entry that loses keeps only its score, in the band;
+//   3. tau_p is the SPARSEK threshold over the scores of S and the band;
+//      band scores below it are dropped (a candidate at or below the
+//      threshold never matters again); the band keeps at most its
+//      capacity, dropping its lowest scores and recording the overflow;
+//   4. out_p is gathered attention over the window and S with tau_p.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sparsek/Reference/Reference.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sparsek::ref {
+
+DecodeRow::DecodeRow(int64_t k, int64_t window, int64_t bandCapacity,
+                     int64_t d, int64_t dv)
+    : k(k), w(window), cap(bandCapacity), d(d), dv(dv) {}
+
+std::vector<double> DecodeRow::step(const double *q, int64_t group,
+                                    const double *key, const double *value,
+                                    double score, double scale, Gate gate) {
+  int64_t p = length_++;
+  Entry e{score, p, std::vector<double>(key, key + d),
+          std::vector<double>(value, value + dv)};
+  // 1. The window, and the candidate that leaves it.
+  bool hasCandidate = false;
+  Entry cand;
+  if (w == 0) {
+    cand = std::move(e);
+    hasCandidate = true;
+  } else {
+    window_.push_back(std::move(e));
+    if (static_cast<int64_t>(window_.size()) > w) {
+      cand = std::move(window_.front());
+      window_.erase(window_.begin());
+      hasCandidate = true;
+    }
+  }
+  // 2. The selection: top k of S ∪ {c}, (score, position) order.
+  if (hasCandidate) {
+    selected.push_back(std::move(cand));
+    if (static_cast<int64_t>(selected.size()) > k) {
+      auto worst = std::min_element(
+          selected.begin(), selected.end(), [](const Entry &a, const Entry &b) {
+            return a.score != b.score ? a.score < b.score : a.pos < b.pos;
+          });
+      band.push_back(worst->score);
+      selected.erase(worst);
+    }
+  }
+  // 3. The threshold over S and the band; the band keeps what can matter.
+  std::vector<double> scores;
+  for (const Entry &s : selected)
+    scores.push_back(s.score);
+  scores.insert(scores.end(), band.begin(), band.end());
+  tau_ = std::max(tau_, sparsekThreshold(scores.data(),
+                                         static_cast<int64_t>(scores.size()), k));
+  if (tau_ != kNegInf)
+    band.erase(std::remove_if(band.begin(), band.end(),
+                              [&](double x) { return x < tau_; }),
+               band.end());
+  if (static_cast<int64_t>(band.size()) > cap) {
+    std::sort(band.begin(), band.end());
+    band.erase(band.begin(), band.end() - cap);
+    overflowed_ = true;
+  }
+  // 4. Attention of the group's queries over the window and S.
+  std::vector<double> out(group * dv, 0.0);
+  for (int64_t h = 0; h < group; ++h) {
+    const double *qi = q + h * d;
+    std::vector<std::pair<const Entry *, double>> keys;
+    for (const Entry &x : window_)
+      keys.push_back({&x, 1.0});
+    for (const Entry &x : selected)
+      keys.push_back({&x, softWeight(x.score, tau_)});
+    std::vector<double> logits;
+    double mx = kNegInf;
+    for (auto &[x, m] : keys) {
+      double dot = 0;
+      for (int64_t c = 0; c < d; ++c)
+        dot += qi[c] * x->key[c];
+      double l = scale * dot;
+      if (gate == Gate::KV)
+        l *= m;
+      else if (gate == Gate::Logit)
+        l += std::log(m);
+      logits.push_back(l);
+      mx = std::max(mx, l);
+    }
+    if (mx == kNegInf)
+      continue;
+    double den = 0;
+    double *o = out.data() + h * dv;
+    for (size_t a = 0; a < keys.size(); ++a) {
+      double pa = std::exp(logits[a] - mx);
+      den += pa;
+      if (gate == Gate::KV || gate == Gate::V)
+        pa *= keys[a].second;
+      for (int64_t c = 0; c < dv; ++c)
+        o[c] += pa * keys[a].first->value[c];
+    }
+    for (int64_t c = 0; c < dv; ++c)
+      o[c] /= den;
+  }
+  return out;
+}
+
+} // namespace sparsek::ref
