@@ -103,8 +103,9 @@ struct Prepared {
   Kernel kernel;
   std::vector<double> want, want2;
   Tolerance outTol{0, 0}, outTol2{0, 0};
-  /// Outputs 3, 4, ... (block_select), exact.
+  /// Outputs 3, 4, ... (block_select, attention_backward).
   std::vector<std::vector<double>> wantMore;
+  std::vector<Tolerance> tolMore;
 };
 Prepared prepare(const Case &c);
 

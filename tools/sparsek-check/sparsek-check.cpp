@@ -45,7 +45,7 @@ namespace {
 
 llvm::cl::opt<std::string> clGrid(
     "grid", llvm::cl::desc("Run a built-in grid: attention, noncausal, "
-                           "gathered, selection, mask, score, edge, all"),
+                           "gathered, selection, mask, score, edge, backward, all"),
     llvm::cl::init(""));
 llvm::cl::opt<std::string>
     clOp("op",
@@ -241,7 +241,7 @@ int main(int argc, char **argv) {
     if (cases.empty()) {
       llvm::errs() << "sparsek-check: unknown grid '" << clGrid
                    << "' (attention, gathered, noncausal, selection, mask, "
-                      "score, edge, all)\n";
+                      "score, edge, backward, all)\n";
       return 2;
     }
   }

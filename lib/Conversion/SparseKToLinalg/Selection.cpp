@@ -43,14 +43,6 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-/// c_i for query i of n over m keys.
-Value candidateCount(ImplicitLocOpBuilder &b, Value i, Value m, Value n,
-                     int64_t window) {
-  Value pos = arith::SubIOp::create(b, arith::AddIOp::create(b, i, m), n);
-  Value c = arith::AddIOp::create(b, pos, constIndex(b, 1 - window));
-  return clampIndex(b, c, constIndex(b, 0), m);
-}
-
 Value extractU(ImplicitLocOpBuilder &b, Value u, Value bi, Value hi,
                Value j) {
   return tensor::ExtractOp::create(b, u, ValueRange{bi, hi, j});

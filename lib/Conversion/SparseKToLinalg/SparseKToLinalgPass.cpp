@@ -34,6 +34,9 @@ SmallVector<Value> resultSizes(ImplicitLocOpBuilder &b, Operation *op,
   else if (auto m = dyn_cast<MaskOp>(op))
     for (int64_t d = 0; d < type.getRank(); ++d)
       from.push_back({m.getZ(), d});
+  else if (isa<AttentionBackwardOp>(op))
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      from.push_back({op->getOperand(r), d}); // dq, dkey, dvalue, du: q, key, value, u
   else if (isa<ThresholdOp, TopKOp, BlockSelectOp>(op))
     from = {{op->getOperand(0), 0}, {op->getOperand(0), 1}, {Value(), 0},
             {Value(), 0}};
@@ -91,6 +94,7 @@ void mlir::sparsek::populateSparseKToLinalgConversionPatterns(
   detail::populateMaskPatterns(patterns);
   detail::populateSelectionPatterns(patterns);
   detail::populateAttentionPatterns(patterns);
+  detail::populateBackwardPatterns(patterns);
 }
 
 namespace {

@@ -141,4 +141,30 @@ Value forallInsert(ImplicitLocOpBuilder &b, ValueRange ubs, Value init,
   return forall.getResult(0);
 }
 
+SmallVector<Value>
+forallInsertMulti(ImplicitLocOpBuilder &b, ValueRange ubs, ValueRange inits,
+                  function_ref<SmallVector<ForallSlice>(ImplicitLocOpBuilder &,
+                                                        ValueRange)>
+                      body) {
+  auto forall = scf::ForallOp::create(b, getAsOpFoldResult(ubs), inits,
+                                      /*mapping=*/std::nullopt, nullptr);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPoint(forall.getTerminator());
+  SmallVector<ForallSlice> slices = body(b, forall.getInductionVars());
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  for (auto [slice, arg] : llvm::zip(slices, forall.getRegionIterArgs())) {
+    SmallVector<OpFoldResult> strides(slice.offsets.size(), b.getIndexAttr(1));
+    tensor::ParallelInsertSliceOp::create(b, slice.source, arg, slice.offsets,
+                                          slice.sizes, strides);
+  }
+  return llvm::to_vector_of<Value>(forall.getResults());
+}
+
+Value candidateCount(ImplicitLocOpBuilder &b, Value i, Value m, Value n,
+                     int64_t window) {
+  Value pos = arith::SubIOp::create(b, arith::AddIOp::create(b, i, m), n);
+  Value c = arith::AddIOp::create(b, pos, constIndex(b, 1 - window));
+  return clampIndex(b, c, constIndex(b, 0), m);
+}
+
 } // namespace mlir::sparsek::detail

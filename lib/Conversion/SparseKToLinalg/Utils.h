@@ -79,6 +79,14 @@ Value forallInsert(ImplicitLocOpBuilder &b, ValueRange ubs, Value init,
                                             ValueRange)>
                        body);
 
+/// scf.forall over [0, ubs) with several shared outputs `inits`; the body
+/// returns one slice per output.
+SmallVector<Value>
+forallInsertMulti(ImplicitLocOpBuilder &b, ValueRange ubs, ValueRange inits,
+                  function_ref<SmallVector<ForallSlice>(ImplicitLocOpBuilder &,
+                                                        ValueRange)>
+                      body);
+
 //===----------------------------------------------------------------------===//
 // Min-heaps on tensors (Heap.cpp)
 //===----------------------------------------------------------------------===//
@@ -129,6 +137,12 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                              int64_t window, Value scale, Gate gate,
                              RankedTensorType resultType);
 
+/// Number of causal candidates of query i of n over m keys:
+/// clamp(i + m - n - window + 1, 0, m).
+Value candidateCount(ImplicitLocOpBuilder &b, Value i, Value m, Value n,
+                     int64_t window);
+
+void populateBackwardPatterns(RewritePatternSet &patterns);
 void populateScorePatterns(RewritePatternSet &patterns);
 void populateMaskPatterns(RewritePatternSet &patterns);
 void populateSelectionPatterns(RewritePatternSet &patterns);

@@ -569,3 +569,47 @@ func.func @block_select_n_gt_m(%u: tensor<1x2x64xf32>) {
       : (tensor<1x2x64xf32>) -> (tensor<1x2x65xf32>, tensor<1x2x65xi32>, tensor<1x2x65xf32>, tensor<1x2x13x12xi32>, tensor<1x2x13xi32>)
   return
 }
+
+// -----
+
+func.func @backward_dout_shape(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x8xf32>,
+                               %u: tensor<1x2x8xf32>, %o: tensor<1x4x8x8xf32>, %g: tensor<1x4x7x8xf32>) {
+  // expected-error @+1 {{shape mismatch: 'out' has 8 at dim 2 but 'dout' has 7 at dim 2}}
+  %dq, %dk, %dv, %du = "sparsek.attention_backward"(%q, %k, %v, %u, %o, %g) {k = 4 : i64, window = 2 : i64}
+      : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xf32>, tensor<1x4x8x8xf32>, tensor<1x4x7x8xf32>)
+        -> (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xf32>)
+  return
+}
+
+// -----
+
+func.func @backward_dkey_shape(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x8xf32>,
+                               %u: tensor<1x2x8xf32>, %o: tensor<1x4x8x8xf32>, %g: tensor<1x4x8x8xf32>) {
+  // expected-error @+1 {{head dim mismatch: 'key' has 16 at dim 3 but 'dkey' has 8 at dim 3}}
+  %dq, %dk, %dv, %du = "sparsek.attention_backward"(%q, %k, %v, %u, %o, %g) {k = 4 : i64, window = 2 : i64}
+      : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xf32>, tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>)
+        -> (tensor<1x4x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xf32>)
+  return
+}
+
+// -----
+
+func.func @backward_du_type(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x8xf32>,
+                            %u: tensor<1x2x8xf32>, %o: tensor<1x4x8x8xf32>, %g: tensor<1x4x8x8xf32>) {
+  // expected-error @+1 {{'du' must have element type f32, got 'bf16'}}
+  %dq, %dk, %dv, %du = "sparsek.attention_backward"(%q, %k, %v, %u, %o, %g) {k = 4 : i64, window = 2 : i64}
+      : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xf32>, tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>)
+        -> (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xbf16>)
+  return
+}
+
+// -----
+
+func.func @backward_noncausal_window(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x8xf32>,
+                                     %u: tensor<1x2x8xf32>, %o: tensor<1x4x8x8xf32>, %g: tensor<1x4x8x8xf32>) {
+  // expected-error @+1 {{non-causal attention (causal = false) requires window = 0, got window = 2}}
+  %dq, %dk, %dv, %du = "sparsek.attention_backward"(%q, %k, %v, %u, %o, %g) {k = 4 : i64, window = 2 : i64, causal = false}
+      : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xf32>, tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>)
+        -> (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xf32>)
+  return
+}

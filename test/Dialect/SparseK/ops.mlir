@@ -99,3 +99,14 @@ func.func @block_select(%u: tensor<2x2x64xf32>) -> (tensor<2x2x50xf32>, tensor<2
       : (tensor<2x2x64xf32>) -> (tensor<2x2x50xf32>, tensor<2x2x50xi32>, tensor<2x2x50xf32>, tensor<2x2x13x11xi32>, tensor<2x2x13xi32>)
   return %a, %b, %c, %d, %e : tensor<2x2x50xf32>, tensor<2x2x50xi32>, tensor<2x2x50xf32>, tensor<2x2x13x11xi32>, tensor<2x2x13xi32>
 }
+
+// CHECK-LABEL: func.func @attention_backward
+// CHECK: sparsek.attention_backward %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} k = 4, window = 2 {gate = #sparsek.gate<v>}
+func.func @attention_backward(%q: tensor<1x4x8x16xbf16>, %k: tensor<1x2x8x16xbf16>, %v: tensor<1x2x8x8xbf16>,
+                              %u: tensor<1x2x8xf32>, %o: tensor<1x4x8x8xbf16>, %g: tensor<1x4x8x8xbf16>)
+    -> (tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>) {
+  %dq, %dk, %dv, %du = "sparsek.attention_backward"(%q, %k, %v, %u, %o, %g) {k = 4 : i64, window = 2 : i64, gate = #sparsek.gate<v>}
+      : (tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>, tensor<1x4x8x8xbf16>, tensor<1x4x8x8xbf16>)
+        -> (tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>)
+  return %dq, %dk, %dv, %du : tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>
+}

@@ -192,6 +192,23 @@ SmallVector<ShapeConstraint> mlir::sparsek::getShapeConstraints(Operation *op) {
       })
       .Case([&](AttentionOp a) {
         r.attention(a.getQ(), a.getKey(), a.getValue(), a.getU(), a.getOut());
+      })
+      .Case([&](AttentionBackwardOp a) {
+        Value q = a.getQ(), key = a.getKey(), value = a.getValue(),
+              u = a.getU();
+        r.attention(q, key, value, u, a.getOut());
+        for (unsigned d = 0; d < 4; ++d) {
+          r.equal(d == 3 ? "value head dim" : "shape", r.ref(a.getOut(), d, "out"),
+                  r.ref(a.getDout(), d, "dout"));
+          r.equal(d == 3 ? "head dim" : "shape", r.ref(q, d, "q"),
+                  r.ref(a.getDq(), d, "dq"));
+          r.equal(d == 3 ? "head dim" : "shape", r.ref(key, d, "key"),
+                  r.ref(a.getDkey(), d, "dkey"));
+          r.equal(d == 3 ? "value head dim" : "shape", r.ref(value, d, "value"),
+                  r.ref(a.getDvalue(), d, "dvalue"));
+        }
+        for (unsigned d = 0; d < 3; ++d)
+          r.equal("shape", r.ref(u, d, "u"), r.ref(a.getDu(), d, "du"));
       });
   return std::move(r.list);
 }

@@ -294,5 +294,46 @@ LogicalResult AttentionOp::verify() {
   return verifyStaticShapeConstraints(op);
 }
 
+//===----------------------------------------------------------------------===//
+// AttentionBackwardOp
+//===----------------------------------------------------------------------===//
+
+std::optional<double> AttentionBackwardOp::getStaticScale() {
+  return staticScale(getScaleAttr(), getQ());
+}
+
+LogicalResult AttentionBackwardOp::verify() {
+  Operation *op = getOperation();
+  int64_t window = getWindowAttr().getInt();
+  if (failed(checkK(op, getKAttr().getInt())) ||
+      failed(checkWindow(op, window)) ||
+      failed(checkScale(op, getScaleAttr())))
+    return failure();
+  if (!getCausal() && window != 0)
+    return emitOpError() << "non-causal attention (causal = false) requires "
+                            "window = 0, got window = "
+                         << window;
+  Named q = named("q", getQ()), key = named("key", getKey()),
+        value = named("value", getValue()), out = named("out", getOut()),
+        dout = named("dout", getDout());
+  if (failed(verifyAttentionTensors(op, q, key, value, named("u", getU()),
+                                    out)) ||
+      failed(checkTensor(op, dout, 4, "[B, Hq, N, Dv]", Elem::Float)) ||
+      failed(checkSameElementType(op, q, dout)) ||
+      failed(checkTensor(op, named("dq", getDq()), 4, "[B, Hq, N, D]",
+                         Elem::Float)) ||
+      failed(checkTensor(op, named("dkey", getDkey()), 4, "[B, Hkv, M, D]",
+                         Elem::Float)) ||
+      failed(checkTensor(op, named("dvalue", getDvalue()), 4,
+                         "[B, Hkv, M, Dv]", Elem::Float)) ||
+      failed(checkTensor(op, named("du", getDu()), 3, "[B, Hkv, M]",
+                         Elem::F32)) ||
+      failed(checkSameElementType(op, q, named("dq", getDq()))) ||
+      failed(checkSameElementType(op, q, named("dkey", getDkey()))) ||
+      failed(checkSameElementType(op, q, named("dvalue", getDvalue()))))
+    return failure();
+  return verifyStaticShapeConstraints(op);
+}
+
 #define GET_OP_CLASSES
 #include "sparsek/Dialect/SparseK/IR/SparseKOps.cpp.inc"

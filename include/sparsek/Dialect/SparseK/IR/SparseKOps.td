@@ -326,4 +326,54 @@ def SparseK_AttentionOp : SparseK_Op<"attention", [Pure]> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// sparsek.attention_backward (Semantics section 9)
+//===----------------------------------------------------------------------===//
+
+def SparseK_AttentionBackwardOp : SparseK_Op<"attention_backward", [Pure]> {
+  let summary = "gradients of the whole SparseK layer";
+  let description = [{
+    Implements section 9 of `docs/Semantics.md`: the gradients of
+    `sparsek.attention` (same attributes) with respect to `q`, `key`,
+    `value` and the scores `u`, given the forward result `out` and
+    `dout = dL/dout` (both `[B, Hq, N, Dv]`). Which keys are selected gets
+    no gradient; everything else is differentiated exactly, including the
+    threshold's dependence on every fractional candidate of the SPARSEK
+    mask. Results: `dq : [B, Hq, N, D]`, `dkey : [B, Hkv, M, D]`,
+    `dvalue : [B, Hkv, M, Dv]` (element types of `q`, `key`, `value`) and
+    `du : [B, Hkv, M]` (f32). Accumulation is f32.
+
+    Example:
+
+    ```mlir
+    %dq, %dk, %dv, %du = sparsek.attention_backward %q, %key, %value, %u, %out, %dout
+        k = 64, window = 128
+        : (tensor<1x8x1024x64xbf16>, tensor<1x2x1024x64xbf16>,
+           tensor<1x2x1024x64xbf16>, tensor<1x2x1024xf32>,
+           tensor<1x8x1024x64xbf16>, tensor<1x8x1024x64xbf16>)
+          -> (tensor<1x8x1024x64xbf16>, tensor<1x2x1024x64xbf16>,
+              tensor<1x2x1024x64xbf16>, tensor<1x2x1024xf32>)
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$key,
+                       AnyRankedTensor:$value, AnyRankedTensor:$u,
+                       AnyRankedTensor:$out, AnyRankedTensor:$dout,
+                       I64Attr:$k, I64Attr:$window,
+                       DefaultValuedAttr<BoolAttr, "true">:$causal,
+                       OptionalAttr<F64Attr>:$scale,
+                       DefaultValuedAttr<SparseK_GateAttr, "::mlir::sparsek::Gate::kv">:$gate);
+  let results = (outs AnyRankedTensor:$dq, AnyRankedTensor:$dkey,
+                      AnyRankedTensor:$dvalue, AnyRankedTensor:$du);
+  let assemblyFormat = [{
+    $q `,` $key `,` $value `,` $u `,` $out `,` $dout `k` `=` $k `,` `window` `=` $window
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The softmax scale when it is known at compile time (see
+    /// sparsek.attention).
+    std::optional<double> getStaticScale();
+  }];
+}
+
 #endif // SPARSEK_DIALECT_SPARSEK_IR_SPARSEKOPS_TD
