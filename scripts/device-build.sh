@@ -14,5 +14,5 @@ rm -rf .device && mkdir -p .device
 cp "$BUILD_DIR"/bin/device/* .device/
 # A kernel pack for the Python package's device check.
 SPARSEK_COMPILE="$BUILD_DIR/bin/sparsek-compile" PYTHONPATH=python /usr/bin/python3 -m sparsek.pack \
-  -o .device/pack --target cuda --target cpu --dtype f32 --dtype bf16 --topk 4 --window 8 --window 64 >/dev/null
+  -o .device/pack --target cuda --target cpu --dtype f32 --dtype bf16 --topk 4 --window 8 --window 64 --backward >/dev/null
 ls -la .device

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Dict, Optional
 
 ENTRY = "sparsek_attention"
+ENTRY_BACKWARD = "sparsek_attention_backward"
 _ELEM = {"f32": "f32", "f16": "f16", "bf16": "bf16"}
 _GATES = ("kv", "v", "logit", "none")
 
@@ -45,13 +46,18 @@ class Config:
     causal: bool = True
     scale: Optional[float] = None
     gate: str = "kv"
+    backward: bool = False  # the layer's gradients (attention_backward)
+
+    @property
+    def entry(self) -> str:
+        return ENTRY_BACKWARD if self.backward else ENTRY
 
     def key(self) -> str:
         """A name for the configuration, independent of the compiler."""
         scale = "default" if self.scale is None else repr(float(self.scale))
         return (f"{self.target}-{self.dtype}-k{self.topk}-w{self.window}-"
                 f"{'causal' if self.causal else 'noncausal'}-s{scale}-"
-                f"{self.gate}")
+                f"{self.gate}{'-bwd' if self.backward else ''}")
 
     def module(self) -> str:
         """The MLIR module of the layer (destination-passing style, every
@@ -64,6 +70,23 @@ class Config:
                  f"gate = #sparsek.gate<{self.gate}>"]
         if self.scale is not None:
             attrs.append(f"scale = {float(self.scale)!r} : f64")
+        if self.backward:
+            f32out = "memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>"
+            outs = ", ".join(f"%{n}: {out}" for n in ("dq", "dk", "dv")) + f", %du: {f32out}"
+            res = ", ".join([t4] * 3) + ", tensor<?x?x?xf32>"
+            mats = "".join(
+                f"  bufferization.materialize_in_destination %r#{i} in restrict writable %{n}\n"
+                f"    : ({t4}, {out}) -> ()\n" for i, n in enumerate(("dq", "dk", "dv")))
+            return (
+                f"func.func @{ENTRY_BACKWARD}(%q: {t4}, %key: {t4}, %value: {t4},\n"
+                f"    %u: tensor<?x?x?xf32>, %o: {t4}, %g: {t4}, {outs}) {{\n"
+                f"  %r:4 = \"sparsek.attention_backward\"(%q, %key, %value, %u, %o, %g) "
+                f"{{{', '.join(attrs)}}}\n"
+                f"       : ({t4}, {t4}, {t4}, tensor<?x?x?xf32>, {t4}, {t4}) -> ({res})\n"
+                + mats +
+                f"  bufferization.materialize_in_destination %r#3 in restrict writable %du\n"
+                f"    : (tensor<?x?x?xf32>, {f32out}) -> ()\n"
+                f"  return\n}}\n")
         return (
             f"func.func @{ENTRY}(%q: {t4}, %key: {t4}, %value: {t4},\n"
             f"    %u: tensor<?x?x?xf32>, %out: {out}) {{\n"
@@ -144,13 +167,13 @@ def _pack_lookup(config: Config) -> Optional[Path]:
 class Kernel:
     """A loaded layer: its checked C entry point."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, entry: str = ENTRY, nargs: int = 5):
         self.path = path
         # RTLD_GLOBAL is not needed: the library finds its runtime by rpath.
         self.lib = ctypes.CDLL(str(path))
-        self.fn = getattr(self.lib, f"_mlir_ciface_{ENTRY}_checked")
+        self.fn = getattr(self.lib, f"_mlir_ciface_{entry}_checked")
         self.fn.restype = ctypes.c_int32
-        self.fn.argtypes = [ctypes.c_void_p] * 5
+        self.fn.argtypes = [ctypes.c_void_p] * nargs
 
 
 _kernels: Dict[Config, Kernel] = {}
@@ -181,6 +204,6 @@ def kernel(config: Config) -> Kernel:
             if not path.is_file():
                 compile_config(config, path, compiler)
                 compile_count += 1
-        k = Kernel(path)
+        k = Kernel(path, config.entry, 10 if config.backward else 5)
         _kernels[config] = k
         return k

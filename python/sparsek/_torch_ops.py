@@ -1,4 +1,5 @@
-"""``torch.ops.sparsek.attention``: the layer as a PyTorch operator.
+"""``torch.ops.sparsek.attention`` and ``attention_backward``: the layer and
+its gradients as PyTorch operators, with autograd.
 
 torch >= 2.4: ``torch.library.custom_op`` with a fake kernel, so
 ``torch.compile(fullgraph=True)`` traces it as one opaque op. Older torch
@@ -14,11 +15,23 @@ from . import functional as _f
 
 _SCHEMA = ("(Tensor q, Tensor k, Tensor v, Tensor scores, int topk, int window, "
            "bool causal, float scale, str gate) -> Tensor")
+_SCHEMA_BWD = ("(Tensor q, Tensor k, Tensor v, Tensor scores, Tensor out, "
+               "Tensor dout, int topk, int window, bool causal, float scale, "
+               "str gate) -> (Tensor, Tensor, Tensor, Tensor)")
+
+
+def _scale(scale):
+    return None if scale <= 0 else float(scale)
 
 
 def _impl(q, k, v, scores, topk, window, causal, scale, gate):
     return _f._run(q, k, v, scores, int(topk), int(window), bool(causal),
-                   None if scale <= 0 else float(scale), str(gate))
+                   _scale(scale), str(gate))
+
+
+def _impl_bwd(q, k, v, scores, out, dout, topk, window, causal, scale, gate):
+    return _f._run_backward(q, k, v, scores, out, dout, int(topk), int(window),
+                            bool(causal), _scale(scale), str(gate))
 
 
 if hasattr(torch.library, "custom_op"):
@@ -32,13 +45,55 @@ if hasattr(torch.library, "custom_op"):
     def _(q, k, v, scores, topk, window, causal, scale, gate):
         return q.new_empty(q.shape[0], q.shape[1], q.shape[2], v.shape[3])
 
+    @torch.library.custom_op("sparsek::attention_backward", mutates_args=())
+    def _attention_backward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                            scores: torch.Tensor, out: torch.Tensor,
+                            dout: torch.Tensor, topk: int, window: int,
+                            causal: bool, scale: float, gate: str
+                            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        return _impl_bwd(q, k, v, scores, out, dout, topk, window, causal, scale, gate)
+
+    @_attention_backward.register_fake
+    def _(q, k, v, scores, out, dout, topk, window, causal, scale, gate):
+        return (torch.empty_like(q), torch.empty_like(k), torch.empty_like(v),
+                torch.empty_like(scores, dtype=torch.float32))
+
+    def _setup_context(ctx, inputs, output):
+        q, k, v, scores, topk, window, causal, scale, gate = inputs
+        ctx.save_for_backward(q, k, v, scores, output)
+        ctx.attrs = (topk, window, causal, scale, gate)
+
+    def _backward(ctx, dout):
+        q, k, v, scores, out = ctx.saved_tensors
+        dq, dk, dv, du = _attention_backward(q, k, v, scores, out, dout.contiguous(),
+                                             *ctx.attrs)
+        return dq, dk, dv, du, None, None, None, None, None
+
+    _attention.register_autograd(_backward, setup_context=_setup_context)
     attention_op = _attention
 else:  # torch < 2.4: one DEF library per namespace per process
     _lib = torch.library.Library("sparsek", "DEF")
     _lib.define("attention" + _SCHEMA)
+    _lib.define("attention_backward" + _SCHEMA_BWD)
     for _key in ("CPU", "CUDA"):
         _lib.impl("attention", _impl, _key)
+        _lib.impl("attention_backward", _impl_bwd, _key)
+
+    class _Attention(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, q, k, v, scores, topk, window, causal, scale, gate):
+            out = torch.ops.sparsek.attention(q, k, v, scores, topk, window,
+                                              causal, scale, gate)
+            ctx.save_for_backward(q, k, v, scores, out)
+            ctx.attrs = (topk, window, causal, scale, gate)
+            return out
+
+        @staticmethod
+        def backward(ctx, dout):
+            q, k, v, scores, out = ctx.saved_tensors
+            dq, dk, dv, du = torch.ops.sparsek.attention_backward(
+                q, k, v, scores, out, dout.contiguous(), *ctx.attrs)
+            return dq, dk, dv, du, None, None, None, None, None
 
     def attention_op(q, k, v, scores, topk, window, causal, scale, gate):
-        return torch.ops.sparsek.attention(q, k, v, scores, topk, window,
-                                           causal, scale, gate)
+        return _Attention.apply(q, k, v, scores, topk, window, causal, scale, gate)

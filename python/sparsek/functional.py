@@ -99,6 +99,30 @@ def _run(q, k, v, scores, topk, window, causal, scale, gate):
     return out
 
 
+def _run_backward(q, k, v, scores, out, dout, topk, window, causal, scale, gate):
+    """The layer's gradients (docs/Semantics.md section 9): fresh dq, dk, dv
+    (dtypes of q, k, v) and dscores (float32)."""
+    config = _compiler.Config(target=q.device.type, dtype=_DTYPES[q.dtype],
+                              topk=topk, window=window, causal=causal,
+                              scale=scale, gate=gate, backward=True)
+    kern = _compiler.kernel(config)
+    dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    du = torch.empty(scores.shape, dtype=torch.float32, device=scores.device)
+    if q.numel() == 0 or k.numel() == 0:
+        return dq.zero_(), dk.zero_(), dv.zero_(), du.zero_()
+    out = out.to(q.dtype)
+    dout = dout.to(q.dtype)
+    args = (q, k, v, scores, out, dout, dq, dk, dv, du)
+    descs = [describe(t) for t in args]
+    if q.device.type == "cuda":
+        torch.cuda.current_stream(q.device).synchronize()
+        kern.lib.mgpuSetDefaultDevice(ctypes.c_int32(q.device.index or 0))
+    status = kern.fn(*[ctypes.addressof(d) for d in descs])
+    if status != 0:
+        raise _compiler.SparseKError(f"sparsek.attention backward: kernel status {status}")
+    return dq, dk, dv, du
+
+
 def attention(q, k, v, scores, *, topk: int, window: int, causal: bool = True,
               scale: Optional[float] = None, gate: str = "kv",
               return_lse: bool = False):
@@ -110,14 +134,12 @@ def attention(q, k, v, scores, *, topk: int, window: int, causal: bool = True,
     and the ``topk`` best-scoring earlier keys, weighted by the SPARSEK
     gate ``gate`` (``kv``, ``v``, ``logit``, ``none``). Returns
     [B, Hq, N, Dv]. Inputs may be strided views; no copy is made.
+    Differentiable in q, k, v and scores (which keys are selected gets no
+    gradient; the threshold's dependence on the scores does).
     """
     if return_lse:
         raise NotImplementedError("sparsek.attention: return_lse comes with the fused kernels")
     _check(q, k, v, scores, topk, window, causal, scale, gate)
-    if torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v, scores)):
-        raise RuntimeError("sparsek.attention: gradients are not implemented yet "
-                           "(the backward pass is the next issue); call it under "
-                           "torch.no_grad() or on tensors that do not require grad")
     from . import _torch_ops
     return _torch_ops.attention_op(q, k, v, scores, topk, window, causal,
                                    -1.0 if scale is None else float(scale), gate)

@@ -1,7 +1,7 @@
 """Kernel packs for machines without the sparsek compiler.
 
     python -m sparsek.pack -o DIR --target cpu --dtype bf16 --topk 256 \\
-        --window 512 [--gate kv] [--noncausal] [--scale S]
+        --window 512 [--gate kv] [--noncausal] [--scale S] [--backward]
 
 compiles each listed configuration (every combination of the repeated
 options) and writes DIR/<key>.so plus DIR/index.json; on the other machine
@@ -32,6 +32,8 @@ def main(argv=None) -> int:
     ap.add_argument("--gate", action="append", choices=list(_compiler._GATES))
     ap.add_argument("--noncausal", action="store_true")
     ap.add_argument("--scale", type=float, default=None)
+    ap.add_argument("--backward", action="store_true",
+                    help="also the gradients' kernels (for training)")
     args = ap.parse_args(argv)
     compiler = _compiler.find_compiler()
     if compiler is None:
@@ -47,12 +49,14 @@ def main(argv=None) -> int:
         if topk < 1 or window < 0 or (args.noncausal and window):
             print(f"sparsek.pack: skipping topk={topk} window={window}", file=sys.stderr)
             continue
-        cfg = _compiler.Config(target=target, dtype=dtype, topk=topk, window=window,
-                               causal=not args.noncausal, scale=args.scale, gate=gate)
-        name = cfg.key() + ".so"
-        _compiler.compile_config(cfg, out / name, compiler)
-        index[cfg.key()] = name
-        print(f"sparsek.pack: {name}")
+        for bwd in ([False, True] if args.backward else [False]):
+            cfg = _compiler.Config(target=target, dtype=dtype, topk=topk, window=window,
+                                   causal=not args.noncausal, scale=args.scale, gate=gate,
+                                   backward=bwd)
+            name = cfg.key() + ".so"
+            _compiler.compile_config(cfg, out / name, compiler)
+            index[cfg.key()] = name
+            print(f"sparsek.pack: {name}")
         if target == "cuda":
             rt = Path(compiler).resolve().parent.parent / "lib" / "libsparsek_cuda_runtime.so"
             if rt.is_file():
