@@ -19,6 +19,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -27,30 +28,48 @@ using namespace sparsek::check;
 
 namespace {
 
-/// Calls an entry point taking `args.size()` descriptor pointers.
+/// Calls an entry point taking `a.size()` descriptor pointers (1 to 10).
 bool call(void *fn, const std::vector<void *> &a) {
   using P = void *;
+  P x[10] = {};
+  if (a.empty() || a.size() > 10)
+    return false;
+  std::copy(a.begin(), a.end(), x);
   switch (a.size()) {
+  case 1:
+    reinterpret_cast<void (*)(P)>(fn)(x[0]);
+    return true;
   case 2:
-    reinterpret_cast<void (*)(P, P)>(fn)(a[0], a[1]);
+    reinterpret_cast<void (*)(P, P)>(fn)(x[0], x[1]);
     return true;
   case 3:
-    reinterpret_cast<void (*)(P, P, P)>(fn)(a[0], a[1], a[2]);
+    reinterpret_cast<void (*)(P, P, P)>(fn)(x[0], x[1], x[2]);
     return true;
   case 4:
-    reinterpret_cast<void (*)(P, P, P, P)>(fn)(a[0], a[1], a[2], a[3]);
+    reinterpret_cast<void (*)(P, P, P, P)>(fn)(x[0], x[1], x[2], x[3]);
     return true;
   case 5:
-    reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
-                                                  a[4]);
+    reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(x[0], x[1], x[2], x[3], x[4]);
     return true;
   case 6:
-    reinterpret_cast<void (*)(P, P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
-                                                     a[4], a[5]);
+    reinterpret_cast<void (*)(P, P, P, P, P, P)>(fn)(x[0], x[1], x[2], x[3],
+                                                     x[4], x[5]);
     return true;
   case 7:
-    reinterpret_cast<void (*)(P, P, P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
-                                                        a[4], a[5], a[6]);
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P)>(fn)(x[0], x[1], x[2], x[3],
+                                                        x[4], x[5], x[6]);
+    return true;
+  case 8:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P)>(fn)(
+        x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]);
+    return true;
+  case 9:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P)>(fn)(
+        x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8]);
+    return true;
+  case 10:
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P)>(fn)(
+        x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9]);
     return true;
   default:
     return false;
