@@ -128,14 +128,7 @@ private:
 
   /// dot(q_i, key_j) in f32.
   Value dot(ImplicitLocOpBuilder &pb, Value j) {
-    Type f32 = pb.getF32Type();
-    return forLoop(pb, zero, d, {constF32(pb, 0)},
-                   [&](ImplicitLocOpBuilder &db, Value c, ValueRange a) {
-                     Value qv = castFloat(db, extract(db, q, {bi, h, i, c}), f32);
-                     Value kv = castFloat(db, extract(db, key, {bi, g, j, c}), f32);
-                     return SmallVector<Value>{arith::AddFOp::create(
-                         db, a[0], arith::MulFOp::create(db, qv, kv))};
-                   })[0];
+    return dotProduct(pb, q, {bi, h, i}, key, {bi, g, j}, d);
   }
 
   /// The gated logit of key j with weight `wgt` (Semantics 5); -inf when
@@ -238,18 +231,6 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
 
 namespace {
 
-/// The softmax scale as an f32 value: the op's static scale, or 1/sqrt(D)
-/// computed from the run-time D.
-Value scaleValue(ImplicitLocOpBuilder &b, std::optional<double> scale,
-                 Value q) {
-  if (scale)
-    return constF32(b, *scale);
-  Value d = arith::SIToFPOp::create(
-      b, b.getF32Type(),
-      arith::IndexCastOp::create(b, b.getI64Type(), dimValue(b, q, 3)));
-  return arith::DivFOp::create(b, constF32(b, 1.0), math::SqrtOp::create(b, d));
-}
-
 struct GatheredAttentionToLinalg : OpRewritePattern<GatheredAttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(GatheredAttentionOp op,
@@ -258,7 +239,7 @@ struct GatheredAttentionToLinalg : OpRewritePattern<GatheredAttentionOp> {
     Value out = buildGatheredAttention(
         b, op.getQ(), op.getKey(), op.getValue(), op.getU(), op.getIndices(),
         op.getTau(), op.getWindowAttr().getInt(),
-        scaleValue(b, op.getStaticScale(), op.getQ()), op.getGate(),
+        softmaxScale(b, op.getStaticScale(), op.getQ()), op.getGate(),
         op.getOut().getType());
     rewriter.replaceOp(op, out);
     return success();
@@ -276,22 +257,13 @@ struct CausalAttentionToLinalg : OpRewritePattern<AttentionOp> {
     if (!op.getCausal())
       return rewriter.notifyMatchFailure(op, "non-causal: decomposed");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    MLIRContext *ctx = op.getContext();
     int64_t k = op.getKAttr().getInt(), window = op.getWindowAttr().getInt();
-    RankedTensorType uType = op.getU().getType();
-    int64_t nStatic = op.getQ().getType().getDimSize(2);
-    Value n = dimValue(b, op.getQ(), 2);
-    auto tauType = RankedTensorType::get(
-        {uType.getDimSize(0), uType.getDimSize(1), nStatic},
-        Float32Type::get(ctx));
-    auto idxType = RankedTensorType::get(
-        {uType.getDimSize(0), uType.getDimSize(1), nStatic, k},
-        IntegerType::get(ctx, 32));
-    Value tau = buildThresholds(b, op.getU(), k, window, n, tauType);
-    Value idx = buildTopK(b, op.getU(), k, window, n, idxType);
+    auto [tau, idx] =
+        buildSelection(b, op.getU(), k, window, dimValue(b, op.getQ(), 2),
+                       op.getQ().getType().getDimSize(2));
     Value out = buildGatheredAttention(
         b, op.getQ(), op.getKey(), op.getValue(), op.getU(), idx, tau, window,
-        scaleValue(b, op.getStaticScale(), op.getQ()), op.getGate(),
+        softmaxScale(b, op.getStaticScale(), op.getQ()), op.getGate(),
         op.getOut().getType());
     rewriter.replaceOp(op, out);
     return success();

@@ -232,25 +232,10 @@ private:
         });
   }
 
-  Value dot(ImplicitLocOpBuilder &pb, Value x, ValueRange xi, Value y,
-            ValueRange yi, Value len) {
-    Type f32 = pb.getF32Type();
-    return forLoop(pb, zero, len, {constF32(pb, 0)},
-                   [&](ImplicitLocOpBuilder &db, Value c, ValueRange a) {
-                     SmallVector<Value> ix(xi), iy(yi);
-                     ix.push_back(c);
-                     iy.push_back(c);
-                     Value xv = castFloat(db, extract(db, x, ix), f32);
-                     Value yv = castFloat(db, extract(db, y, iy), f32);
-                     return SmallVector<Value>{arith::AddFOp::create(
-                         db, a[0], arith::MulFOp::create(db, xv, yv))};
-                   })[0];
-  }
-
   /// The gated logit of a key (-inf when not valid) and q_i . key_j.
   std::pair<Value, Value> logit(ImplicitLocOpBuilder &pb, Value h, Value i,
                                 const Key &k) {
-    Value qk = dot(pb, q, {bi, h, i}, key, {bi, g, k.j}, d);
+    Value qk = dotProduct(pb, q, {bi, h, i}, key, {bi, g, k.j}, d);
     Value l = arith::MulFOp::create(pb, scale, qk);
     if (gate == Gate::kv)
       l = arith::MulFOp::create(pb, l, k.m);
@@ -302,7 +287,7 @@ private:
     Value invDen = arith::SelectOp::create(
         qb, live, arith::DivFOp::create(qb, constF32(qb, 1), md[1]),
         constF32(qb, 0));
-    Value delta = dot(qb, dout, {bi, h, i}, out, {bi, h, i}, dv);
+    Value delta = dotProduct(qb, dout, {bi, h, i}, out, {bi, h, i}, dv);
     // Pass 2: contributions. State: dq row [D], dkey, dvalue, du, dtau.
     Value dqRow = filled(qb, {ShapedType::kDynamic}, {d}, f32,
                          constF32(qb, 0));
@@ -318,7 +303,7 @@ private:
                   invDen),
               constF32(kb, 0));
           p = arith::SelectOp::create(kb, live, p, constF32(kb, 0));
-          Value dov = dot(kb, dout, {bi, h, i}, value, {bi, g, k.j}, dv);
+          Value dov = dotProduct(kb, dout, {bi, h, i}, value, {bi, g, k.j}, dv);
           bool valueGated = gate == Gate::kv || gate == Gate::v;
           Value dP = valueGated ? arith::MulFOp::create(kb, k.m, dov).getResult()
                                 : dov;
@@ -514,16 +499,6 @@ Value thresholdTerm(ImplicitLocOpBuilder &b, Value u, Value tau, Value bi,
       })[0];
 }
 
-/// The softmax scale as an f32 value.
-Value scaleOf(ImplicitLocOpBuilder &b, AttentionBackwardOp op) {
-  if (std::optional<double> s = op.getStaticScale())
-    return constF32(b, *s);
-  Value d = arith::SIToFPOp::create(
-      b, b.getF32Type(),
-      arith::IndexCastOp::create(b, b.getI64Type(), dimValue(b, op.getQ(), 3)));
-  return arith::DivFOp::create(b, constF32(b, 1.0), math::SqrtOp::create(b, d));
-}
-
 /// Copies `src` (f32) into a tensor of `elem`.
 Value convert(ImplicitLocOpBuilder &b, Value src, Type elem,
               ValueRange sizes) {
@@ -551,7 +526,6 @@ struct AttentionBackwardToLinalg : OpRewritePattern<AttentionBackwardOp> {
   LogicalResult matchAndRewrite(AttentionBackwardOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    MLIRContext *ctx = op.getContext();
     bool causal = op.getCausal();
     int64_t k = op.getKAttr().getInt();
     int64_t window = causal ? op.getWindowAttr().getInt() : 0;
@@ -564,19 +538,11 @@ struct AttentionBackwardToLinalg : OpRewritePattern<AttentionBackwardOp> {
     // The forward's selection: per query (causal) or once (non-causal, the
     // query at M - 1 with window 0).
     Value nSel = causal ? n : constIndex(b, 1);
-    RankedTensorType uType = op.getU().getType();
-    int64_t nSelStatic = causal ? op.getQ().getType().getDimSize(2) : 1;
-    auto tauType = RankedTensorType::get(
-        {uType.getDimSize(0), uType.getDimSize(1), nSelStatic},
-        Float32Type::get(ctx));
-    auto idxType = RankedTensorType::get(
-        {uType.getDimSize(0), uType.getDimSize(1), nSelStatic, k},
-        IntegerType::get(ctx, 32));
-    Value tau = buildThresholds(b, u, k, window, nSel, tauType);
-    Value idx = buildTopK(b, u, k, window, nSel, idxType);
+    auto [tau, idx] = buildSelection(
+        b, u, k, window, nSel, causal ? op.getQ().getType().getDimSize(2) : 1);
     Value group =
         arith::DivUIOp::create(b, hq, maxIndex(b, hkv, constIndex(b, 1)));
-    Value scale = scaleOf(b, op);
+    Value scale = softmaxScale(b, op.getStaticScale(), op.getQ());
 
     Type f32 = b.getF32Type();
     int64_t dyn = ShapedType::kDynamic;

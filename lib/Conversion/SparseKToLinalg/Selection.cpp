@@ -430,6 +430,18 @@ Value buildTopK(ImplicitLocOpBuilder &b, Value u, int64_t k, int64_t window,
       });
 }
 
+std::pair<Value, Value> buildSelection(ImplicitLocOpBuilder &b, Value u,
+                                       int64_t k, int64_t window, Value n,
+                                       int64_t nStatic) {
+  auto uType = cast<RankedTensorType>(u.getType());
+  auto tauType = RankedTensorType::get(
+      {uType.getDimSize(0), uType.getDimSize(1), nStatic}, b.getF32Type());
+  auto idxType = RankedTensorType::get(
+      {uType.getDimSize(0), uType.getDimSize(1), nStatic, k}, b.getI32Type());
+  return {buildThresholds(b, u, k, window, n, tauType),
+          buildTopK(b, u, k, window, n, idxType)};
+}
+
 namespace {
 
 /// Writes the tags of `h` (any heap) into row `r` of `rows` ([NB, W]) at

@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -139,6 +140,33 @@ Value forallInsert(ImplicitLocOpBuilder &b, ValueRange ubs, Value init,
                                         forall.getRegionIterArgs()[0],
                                         slice.offsets, slice.sizes, strides);
   return forall.getResult(0);
+}
+
+Value softmaxScale(ImplicitLocOpBuilder &b, std::optional<double> scale,
+                   Value q) {
+  if (scale)
+    return constF32(b, *scale);
+  Value d = arith::SIToFPOp::create(
+      b, b.getF32Type(),
+      arith::IndexCastOp::create(b, b.getI64Type(), dimValue(b, q, 3)));
+  return arith::DivFOp::create(b, constF32(b, 1.0), math::SqrtOp::create(b, d));
+}
+
+Value dotProduct(ImplicitLocOpBuilder &b, Value x, ValueRange xIdx, Value y,
+                 ValueRange yIdx, Value len) {
+  Type f32 = b.getF32Type();
+  return forLoop(b, constIndex(b, 0), len, {constF32(b, 0)},
+                 [&](ImplicitLocOpBuilder &db, Value c, ValueRange a) {
+                   SmallVector<Value> ix(xIdx), iy(yIdx);
+                   ix.push_back(c);
+                   iy.push_back(c);
+                   Value xv = castFloat(
+                       db, tensor::ExtractOp::create(db, x, ix), f32);
+                   Value yv = castFloat(
+                       db, tensor::ExtractOp::create(db, y, iy), f32);
+                   return SmallVector<Value>{arith::AddFOp::create(
+                       db, a[0], arith::MulFOp::create(db, xv, yv))};
+                 })[0];
 }
 
 SmallVector<Value>

@@ -131,6 +131,21 @@ SmallVector<Value> buildBlockSelect(ImplicitLocOpBuilder &b, Value u,
                                     int64_t blockSize, Value n,
                                     TypeRange resultTypes);
 
+/// The causal selection of `n` queries (static size `nStatic`): thresholds
+/// [B, H, N] and top-k indices [B, H, N, k].
+std::pair<Value, Value> buildSelection(ImplicitLocOpBuilder &b, Value u,
+                                       int64_t k, int64_t window, Value n,
+                                       int64_t nStatic);
+
+/// The softmax scale as an f32 value: `scale` when known at compile time,
+/// else 1/sqrt(D) from the run-time head dim of q.
+Value softmaxScale(ImplicitLocOpBuilder &b, std::optional<double> scale,
+                   Value q);
+
+/// sum_c x[xIdx..., c] * y[yIdx..., c] over c in [0, len), in f32.
+Value dotProduct(ImplicitLocOpBuilder &b, Value x, ValueRange xIdx, Value y,
+                 ValueRange yIdx, Value len);
+
 /// Gathered attention (SPEC 5); `scale` is an f32 value.
 Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                              Value value, Value u, Value indices, Value tau,

@@ -271,21 +271,31 @@ LogicalResult GatheredAttentionOp::verify() {
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
+/// The attributes of the whole layer (attention and its backward): k,
+/// window, scale, and window = 0 when non-causal.
+static LogicalResult verifyLayerAttributes(Operation *op, int64_t k,
+                                           int64_t window, bool causal,
+                                           FloatAttr scale) {
+  if (failed(checkK(op, k)) || failed(checkWindow(op, window)) ||
+      failed(checkScale(op, scale)))
+    return failure();
+  if (!causal && window != 0)
+    return op->emitOpError() << "non-causal attention (causal = false) "
+                                "requires window = 0, got window = "
+                             << window;
+  return success();
+}
+
 std::optional<double> AttentionOp::getStaticScale() {
   return staticScale(getScaleAttr(), getQ());
 }
 
 LogicalResult AttentionOp::verify() {
   Operation *op = getOperation();
-  int64_t window = getWindowAttr().getInt();
-  if (failed(checkK(op, getKAttr().getInt())) ||
-      failed(checkWindow(op, window)) ||
-      failed(checkScale(op, getScaleAttr())))
+  if (failed(verifyLayerAttributes(op, getKAttr().getInt(),
+                                   getWindowAttr().getInt(), getCausal(),
+                                   getScaleAttr())))
     return failure();
-  if (!getCausal() && window != 0)
-    return emitOpError() << "non-causal attention (causal = false) requires "
-                            "window = 0, got window = "
-                         << window;
   if (failed(verifyAttentionTensors(op, named("q", getQ()),
                                     named("key", getKey()),
                                     named("value", getValue()),
@@ -304,15 +314,10 @@ std::optional<double> AttentionBackwardOp::getStaticScale() {
 
 LogicalResult AttentionBackwardOp::verify() {
   Operation *op = getOperation();
-  int64_t window = getWindowAttr().getInt();
-  if (failed(checkK(op, getKAttr().getInt())) ||
-      failed(checkWindow(op, window)) ||
-      failed(checkScale(op, getScaleAttr())))
+  if (failed(verifyLayerAttributes(op, getKAttr().getInt(),
+                                   getWindowAttr().getInt(), getCausal(),
+                                   getScaleAttr())))
     return failure();
-  if (!getCausal() && window != 0)
-    return emitOpError() << "non-causal attention (causal = false) requires "
-                            "window = 0, got window = "
-                         << window;
   Named q = named("q", getQ()), key = named("key", getKey()),
         value = named("value", getValue()), out = named("out", getOut()),
         dout = named("dout", getDout());
