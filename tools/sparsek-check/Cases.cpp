@@ -707,6 +707,23 @@ static std::vector<Case> backwardGrid() {
     c.seed = seed++;
     cases.push_back(c);
   }
+  // Scores at the edges: -inf (some, all), huge, all equal.
+  const Scores edge[] = {Scores::NegInf, Scores::AllNegInf, Scores::Huge,
+                         Scores::Equal};
+  for (int e = 0; e < 4; ++e) {
+    Case c;
+    c.op = "attention_backward";
+    c.hq = 4;
+    c.hkv = 2;
+    c.n = 15;
+    c.m = 19;
+    c.k = 3;
+    c.w = 2;
+    c.gate = kGates[e];
+    c.scores = edge[e];
+    c.seed = seed++;
+    cases.push_back(c);
+  }
   Case big;
   big.op = "attention_backward";
   big.n = big.m = 12;
