@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from . import functional as _f
+from . import _kernels as _f
 
 _SCHEMA = ("(Tensor q, Tensor k, Tensor v, Tensor scores, int topk, int window, "
            "bool causal, float scale, str gate) -> Tensor")
