@@ -487,8 +487,8 @@ SmallVector<Value> buildBlockSelect(ImplicitLocOpBuilder &b, Value u,
                               cast<RankedTensorType>(resultTypes[2]));
   double inf = std::numeric_limits<double>::infinity();
 
-  // One sweep per row writes four results; each is the shared output of its
-  // own forall (a forall inserts one slice per iteration).
+  // One sweep per row computes its row of the four per-row results (kth
+  // score, kth index, union rows, union counts: state 4..7).
   auto sweep = [&](ImplicitLocOpBuilder &fb, Value bi, Value hi) {
     Value kthS = scratchTensor(fb, {ShapedType::kDynamic}, n, f32);
     Value kthI = scratchTensor(fb, {ShapedType::kDynamic}, n, i32);
@@ -573,41 +573,39 @@ SmallVector<Value> buildBlockSelect(ImplicitLocOpBuilder &b, Value u,
         });
   };
 
-  // The four per-row results, each through its own forall over rows (the
-  // sweep runs once per forall: cheap next to the thresholds' sweep, and
-  // each forall stays a plain one-slice-per-iteration loop).
-  SmallVector<Value> results;
-  auto perRow = [&](unsigned resultIdx, unsigned stateIdx, bool twoD) {
+  // One forall over rows; each iteration runs the sweep once and inserts
+  // its row of all four per-row results (the thresholds come from their
+  // own sweep above).
+  auto rowInit = [&](unsigned resultIdx) {
     auto type = cast<RankedTensorType>(resultTypes[resultIdx]);
     SmallVector<Value> sizes = {rowSizes[0], rowSizes[1]};
-    if (resultIdx == 3) {
+    if (resultIdx == 3)
       sizes.append({nb, width});
-    } else {
+    else
       sizes.push_back(resultIdx == 4 ? nb : n);
-    }
-    Value init = emptyTensor(b, type.getShape(), sizes, type.getElementType());
-    return forallInsert(
-        b, {rowSizes[0], rowSizes[1]}, init,
-        [&](ImplicitLocOpBuilder &fb, ValueRange ivs) {
-          SmallVector<Value> st = sweep(fb, ivs[0], ivs[1]);
-          ForallSlice slice;
-          slice.source = st[stateIdx];
-          slice.offsets = {ivs[0], ivs[1], fb.getIndexAttr(0)};
-          slice.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1),
-                         sizes[2]};
-          if (twoD) {
-            slice.offsets.push_back(fb.getIndexAttr(0));
-            slice.sizes.push_back(width);
-          }
-          return slice;
-        });
+    return emptyTensor(b, type.getShape(), sizes, type.getElementType());
   };
-  results.push_back(perRow(0, 4, false));
-  results.push_back(perRow(1, 5, false));
-  results.push_back(tau);
-  results.push_back(perRow(3, 6, true));
-  results.push_back(perRow(4, 7, false));
-  return results;
+  SmallVector<Value> rowResults = forallInsertMulti(
+      b, {rowSizes[0], rowSizes[1]},
+      {rowInit(0), rowInit(1), rowInit(3), rowInit(4)},
+      [&](ImplicitLocOpBuilder &fb, ValueRange ivs) {
+        SmallVector<Value> st = sweep(fb, ivs[0], ivs[1]);
+        auto slice = [&](Value source, OpFoldResult len, bool twoD) {
+          ForallSlice s;
+          s.source = source;
+          s.offsets = {ivs[0], ivs[1], fb.getIndexAttr(0)};
+          s.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1), len};
+          if (twoD) {
+            s.offsets.push_back(fb.getIndexAttr(0));
+            s.sizes.push_back(width);
+          }
+          return s;
+        };
+        return SmallVector<ForallSlice>{
+            slice(st[4], n, false), slice(st[5], n, false),
+            slice(st[6], nb, true), slice(st[7], nb, false)};
+      });
+  return {rowResults[0], rowResults[1], tau, rowResults[2], rowResults[3]};
 }
 
 namespace {

@@ -126,20 +126,11 @@ Value forallInsert(ImplicitLocOpBuilder &b, ValueRange ubs, Value init,
                    function_ref<ForallSlice(ImplicitLocOpBuilder &,
                                             ValueRange)>
                        body) {
-  SmallVector<OpFoldResult> ubFolds = getAsOpFoldResult(ubs);
-  // Iterations are independent work items (rows, queries); where they run
-  // is the target's decision (the GPU pipeline maps them to blocks).
-  auto forall = scf::ForallOp::create(b, ubFolds, ValueRange{init},
-                                      /*mapping=*/std::nullopt, nullptr);
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPoint(forall.getTerminator());
-  ForallSlice slice = body(b, forall.getInductionVars());
-  b.setInsertionPointToStart(forall.getTerminator().getBody());
-  SmallVector<OpFoldResult> strides(slice.offsets.size(), b.getIndexAttr(1));
-  tensor::ParallelInsertSliceOp::create(b, slice.source,
-                                        forall.getRegionIterArgs()[0],
-                                        slice.offsets, slice.sizes, strides);
-  return forall.getResult(0);
+  return forallInsertMulti(
+      b, ubs, ValueRange{init},
+      [&](ImplicitLocOpBuilder &fb, ValueRange ivs) {
+        return SmallVector<ForallSlice>{body(fb, ivs)};
+      })[0];
 }
 
 Value softmaxScale(ImplicitLocOpBuilder &b, std::optional<double> scale,
@@ -174,6 +165,8 @@ forallInsertMulti(ImplicitLocOpBuilder &b, ValueRange ubs, ValueRange inits,
                   function_ref<SmallVector<ForallSlice>(ImplicitLocOpBuilder &,
                                                         ValueRange)>
                       body) {
+  // Iterations are independent work items (rows, queries); where they run
+  // is the target's decision (the GPU pipeline maps them to blocks).
   auto forall = scf::ForallOp::create(b, getAsOpFoldResult(ubs), inits,
                                       /*mapping=*/std::nullopt, nullptr);
   OpBuilder::InsertionGuard g(b);
