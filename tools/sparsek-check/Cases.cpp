@@ -428,54 +428,9 @@ Prepared prepare(const Case &c) {
     outTol2 = exact;
     p.wantMore = {ki, ky, ct};
     p.tolMore = {exact, exact, exact};
-  } else if (c.op == "attention_backward") {
-    Buffer *q = buf(et, {c.b, c.hq, c.n, c.d}),
-           *key = buf(et, {c.b, c.hkv, c.m, c.d}),
-           *value = buf(et, {c.b, c.hkv, c.m, c.dv}),
-           *u = buf("f32", {c.b, c.hkv, c.m}),
-           *out = buf(et, {c.b, c.hq, c.n, c.dv}),
-           *dout = buf(et, {c.b, c.hq, c.n, c.dv});
-    auto qv = fill(*q, draw(rng, q->count(), -c.qkAmp, c.qkAmp));
-    auto kv = fill(*key, draw(rng, key->count(), -c.qkAmp, c.qkAmp));
-    auto vv = fill(*value, draw(rng, value->count(), -1, 1));
-    auto uv = fill(*u, drawScores(rng, u->count(), c.scores));
-    auto gv = fill(*dout, draw(rng, dout->count(), -1, 1));
-    ref::AttentionShape s{c.b, c.hq, c.hkv, c.n, c.m, c.d, c.dv};
-    double scale = ::sparsek::defaultSoftmaxScale(c.d);
-    // The forward result the backward is given, in the element type.
-    fill(*out, ref::attention(s, qv, kv, vv, uv, c.k, c.w, c.causal, scale,
-                              c.gate));
-    Buffer *dq = buf(et, q->shape), *dk = buf(et, key->shape),
-           *dvb = buf(et, value->shape), *du = buf("f32", u->shape);
-    k.inputs = {{"q", q}, {"key", key}, {"value", value},
-                {"u", u}, {"out", out}, {"dout", dout}};
-    k.outputs = {dq, dk, dvb, du};
-    std::string gateAttr =
-        std::string("gate = #sparsek.gate<") + gateName(c.gate) + ">";
-    k.body = "  %r0, %r1, %r2, %r3 = \"sparsek.attention_backward\"(%q, %key, "
-             "%value, %u, %out, %dout) {k = " +
-             std::to_string(c.k) + " : i64, window = " + std::to_string(c.w) +
-             " : i64, causal = " + (c.causal ? "true" : "false") + ", " +
-             gateAttr + "} : (" + q->type("tensor") + ", " +
-             key->type("tensor") + ", " + value->type("tensor") + ", " +
-             u->type("tensor") + ", " + out->type("tensor") + ", " +
-             dout->type("tensor") + ") -> (" + dq->type("tensor") + ", " +
-             dk->type("tensor") + ", " + dvb->type("tensor") + ", " +
-             du->type("tensor") + ")\n";
-    ref::AttentionGrads g = ref::attentionBackward(
-        s, qv, kv, vv, uv, gv, c.k, c.w, c.causal, scale, c.gate);
-    // Gradients sum many f32 terms; the inputs' rounding enters through out.
-    Tolerance gt = c.dtype == Dtype::F32   ? Tolerance{1e-4, 1e-3}
-                   : c.dtype == Dtype::F16 ? Tolerance{1e-2, 1e-2}
-                                           : Tolerance{5e-2, 5e-2};
-    want = g.dq;
-    outTol = gt;
-    want2 = g.dkey;
-    outTol2 = gt;
-    p.wantMore = {g.dvalue, g.du};
-    p.tolMore = {gt, c.dtype == Dtype::F32 ? Tolerance{1e-4, 1e-3} : gt};
   } else {
-    bool gathered = c.op == "gathered_attention";
+    // The attention family: gathered_attention, attention and its backward
+    // share the inputs, drawn in one order (q, key, value, u).
     Buffer *q = buf(et, {c.b, c.hq, c.n, c.d}),
            *key = buf(et, {c.b, c.hkv, c.m, c.d}),
            *value = buf(et, {c.b, c.hkv, c.m, c.dv}),
@@ -489,8 +444,43 @@ Prepared prepare(const Case &c) {
     double scale = ::sparsek::defaultSoftmaxScale(c.d);
     std::string gateAttr =
         std::string("gate = #sparsek.gate<") + gateName(c.gate) + ">";
-    k.outputs = {out};
-    if (gathered) {
+    if (c.op == "attention_backward") {
+      Buffer *dout = buf(et, {c.b, c.hq, c.n, c.dv});
+      auto gv = fill(*dout, draw(rng, dout->count(), -1, 1));
+      // The forward result the backward is given, in the element type.
+      fill(*out, ref::attention(s, qv, kv, vv, uv, c.k, c.w, c.causal, scale,
+                                c.gate));
+      Buffer *dq = buf(et, q->shape), *dk = buf(et, key->shape),
+             *dvb = buf(et, value->shape), *du = buf("f32", u->shape);
+      k.inputs = {{"q", q}, {"key", key}, {"value", value},
+                  {"u", u}, {"out", out}, {"dout", dout}};
+      k.outputs = {dq, dk, dvb, du};
+      k.body =
+          "  %r0, %r1, %r2, %r3 = \"sparsek.attention_backward\"(%q, %key, "
+          "%value, %u, %out, %dout) {k = " +
+          std::to_string(c.k) + " : i64, window = " + std::to_string(c.w) +
+          " : i64, causal = " + (c.causal ? "true" : "false") + ", " +
+          gateAttr + "} : (" + q->type("tensor") + ", " +
+          key->type("tensor") + ", " + value->type("tensor") + ", " +
+          u->type("tensor") + ", " + out->type("tensor") + ", " +
+          dout->type("tensor") + ") -> (" + dq->type("tensor") + ", " +
+          dk->type("tensor") + ", " + dvb->type("tensor") + ", " +
+          du->type("tensor") + ")\n";
+      ref::AttentionGrads g = ref::attentionBackward(
+          s, qv, kv, vv, uv, gv, c.k, c.w, c.causal, scale, c.gate);
+      // Gradients sum many f32 terms; the inputs' rounding enters through
+      // out.
+      Tolerance gt = c.dtype == Dtype::F32   ? Tolerance{1e-4, 1e-3}
+                     : c.dtype == Dtype::F16 ? Tolerance{1e-2, 1e-2}
+                                             : Tolerance{5e-2, 5e-2};
+      want = g.dq;
+      outTol = gt;
+      want2 = g.dkey;
+      outTol2 = gt;
+      p.wantMore = {g.dvalue, g.du};
+      p.tolMore = {gt, c.dtype == Dtype::F32 ? Tolerance{1e-4, 1e-3} : gt};
+    } else if (c.op == "gathered_attention") {
+      k.outputs = {out};
       Buffer *idx = buf("i32", {c.b, c.hkv, c.n, c.k}),
              *tau = buf("f32", {c.b, c.hkv, c.n});
       auto iv = ref::topk(uv, c.b, c.hkv, c.m, c.n, c.k, c.w);
@@ -508,6 +498,7 @@ Prepared prepare(const Case &c) {
       want = ref::gatheredAttention(s, qv, kv, vv, uv, iv, c.k, tv, c.w, scale,
                                     c.gate);
     } else {
+      k.outputs = {out};
       k.inputs = {{"q", q}, {"key", key}, {"value", value}, {"u", u}};
       k.body = "  %r0 = \"sparsek.attention\"(%q, %key, %value, %u) {k = " +
                std::to_string(c.k) + " : i64, window = " +
