@@ -84,24 +84,9 @@ public:
     return Online::unpack(forLoop(
         b, zero, kSel, s.pack(),
         [&](ImplicitLocOpBuilder &sb, Value e, ValueRange a) {
-          Value j32 = extract(sb, indices, {bi, g, i, e});
-          Value j = arith::IndexCastOp::create(sb, sb.getIndexType(), j32);
-          auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
-            return arith::CmpIOp::create(sb, p, x, y).getResult();
-          };
-          Value inRange =
-              arith::AndIOp::create(sb, cmp(arith::CmpIPredicate::sge, j, zero),
-                                    cmp(arith::CmpIPredicate::slt, j, m));
-          Value inWindow =
-              arith::AndIOp::create(sb, cmp(arith::CmpIPredicate::sge, j, lo),
-                                    cmp(arith::CmpIPredicate::slt, j, end));
-          Value valid = arith::AndIOp::create(
-              sb, inRange,
-              arith::XOrIOp::create(sb, inWindow,
-                                    arith::ConstantIntOp::create(sb, 1, 1)));
-          Value jSafe = arith::SelectOp::create(sb, valid, j, zero);
-          Value wgt = softWeight(sb, extract(sb, u, {bi, g, jSafe}), t);
-          return addKey(sb, Online::unpack(a), jSafe, wgt, valid).pack();
+          SelectedKey k = selectedKey(sb, indices, {bi, g, i, e}, u, {bi, g},
+                                      t, lo, end, m, zero);
+          return addKey(sb, Online::unpack(a), k.j, k.weight, k.valid).pack();
         }));
   }
 
@@ -134,12 +119,7 @@ private:
   /// The gated logit of key j with weight `wgt` (Semantics 5); -inf when
   /// not `valid`.
   Value logit(ImplicitLocOpBuilder &pb, Value j, Value wgt, Value valid) {
-    Value l = arith::MulFOp::create(pb, scale, dot(pb, j));
-    if (gate == Gate::kv)
-      l = arith::MulFOp::create(pb, l, wgt);
-    else if (gate == Gate::logit)
-      l = arith::AddFOp::create(pb, l, math::LogOp::create(pb, wgt));
-    return arith::SelectOp::create(pb, valid, l, constF32(pb, -kInf));
+    return gatedLogit(pb, gate, scale, dot(pb, j), wgt, valid);
   }
 
   /// Adds key j (gate weight `wgt`, f32) to the online softmax; `valid`

@@ -214,21 +214,9 @@ private:
     return forLoop(
         pb, zero, kSel, st,
         [&](ImplicitLocOpBuilder &sb, Value e, ValueRange a) {
-          Value j = arith::IndexCastOp::create(
-              sb, sb.getIndexType(), extract(sb, idx, {bi, g, si, e}));
-          Value inRange = arith::AndIOp::create(
-              sb, cmpi(sb, arith::CmpIPredicate::sge, j, zero),
-              cmpi(sb, arith::CmpIPredicate::slt, j, m));
-          Value inWindow = arith::AndIOp::create(
-              sb, cmpi(sb, arith::CmpIPredicate::sge, j, lo),
-              cmpi(sb, arith::CmpIPredicate::slt, j, end));
-          Value valid = arith::AndIOp::create(
-              sb, inRange,
-              arith::XOrIOp::create(sb, inWindow,
-                                    arith::ConstantIntOp::create(sb, 1, 1)));
-          Value jSafe = arith::SelectOp::create(sb, valid, j, zero);
-          Value w = softWeight(sb, extract(sb, u, {bi, g, jSafe}), t);
-          return fn(sb, Key{jSafe, w, valid, yes}, a);
+          SelectedKey k = selectedKey(sb, idx, {bi, g, si, e}, u, {bi, g}, t,
+                                      lo, end, m, zero);
+          return fn(sb, Key{k.j, k.weight, k.valid, yes}, a);
         });
   }
 
@@ -236,12 +224,7 @@ private:
   std::pair<Value, Value> logit(ImplicitLocOpBuilder &pb, Value h, Value i,
                                 const Key &k) {
     Value qk = dotProduct(pb, q, {bi, h, i}, key, {bi, g, k.j}, d);
-    Value l = arith::MulFOp::create(pb, scale, qk);
-    if (gate == Gate::kv)
-      l = arith::MulFOp::create(pb, l, k.m);
-    else if (gate == Gate::logit)
-      l = arith::AddFOp::create(pb, l, math::LogOp::create(pb, k.m));
-    return {arith::SelectOp::create(pb, k.valid, l, constF32(pb, -kInf)), qk};
+    return {gatedLogit(pb, gate, scale, qk, k.m, k.valid), qk};
   }
 
   /// One query: its softmax again, then every key's contributions.

@@ -60,6 +60,39 @@ Value softWeight(ImplicitLocOpBuilder &b, Value u, Value tau) {
   return arith::SelectOp::create(b, full, constF32(b, 1), clipped);
 }
 
+SelectedKey selectedKey(ImplicitLocOpBuilder &b, Value indices,
+                        ValueRange entryIdx, Value u, ValueRange uRow, Value t,
+                        Value lo, Value end, Value m, Value zero) {
+  Value j = arith::IndexCastOp::create(
+      b, b.getIndexType(), tensor::ExtractOp::create(b, indices, entryIdx));
+  auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, p, x, y).getResult();
+  };
+  Value inRange = arith::AndIOp::create(b, cmp(arith::CmpIPredicate::sge, j, zero),
+                                        cmp(arith::CmpIPredicate::slt, j, m));
+  Value inWindow = arith::AndIOp::create(b, cmp(arith::CmpIPredicate::sge, j, lo),
+                                         cmp(arith::CmpIPredicate::slt, j, end));
+  Value valid = arith::AndIOp::create(
+      b, inRange,
+      arith::XOrIOp::create(b, inWindow, arith::ConstantIntOp::create(b, 1, 1)));
+  Value jSafe = arith::SelectOp::create(b, valid, j, zero);
+  SmallVector<Value> uIdx(uRow);
+  uIdx.push_back(jSafe);
+  Value wgt = softWeight(b, tensor::ExtractOp::create(b, u, uIdx), t);
+  return {jSafe, wgt, valid};
+}
+
+Value gatedLogit(ImplicitLocOpBuilder &b, Gate gate, Value scale, Value qk,
+                 Value wgt, Value valid) {
+  Value l = arith::MulFOp::create(b, scale, qk);
+  if (gate == Gate::kv)
+    l = arith::MulFOp::create(b, l, wgt);
+  else if (gate == Gate::logit)
+    l = arith::AddFOp::create(b, l, math::LogOp::create(b, wgt));
+  return arith::SelectOp::create(
+      b, valid, l, constF32(b, -std::numeric_limits<double>::infinity()));
+}
+
 Value minIndex(ImplicitLocOpBuilder &b, Value x, Value y) {
   return arith::MinSIOp::create(b, x, y);
 }

@@ -32,6 +32,20 @@ Value castFloat(ImplicitLocOpBuilder &b, Value v, Type to);
 /// infinite scores (Semantics 2): 1 while tau = -inf (every candidate fully
 /// selected, a -inf score too) and for u = +inf.
 Value softWeight(ImplicitLocOpBuilder &b, Value u, Value tau);
+/// Entry `entryIdx` of a selection row (`indices`, i32) for a query whose
+/// window is [lo, end): `valid` when the index is in [0, m) and outside
+/// the window (Semantics 5), `j` the index where valid and `zero` (a safe
+/// row) where not, `weight` softWeight(u[uRow..., j], t).
+struct SelectedKey {
+  Value j, weight, valid;
+};
+SelectedKey selectedKey(ImplicitLocOpBuilder &b, Value indices,
+                        ValueRange entryIdx, Value u, ValueRange uRow, Value t,
+                        Value lo, Value end, Value m, Value zero);
+/// The gated logit of one key (Semantics 5): scale * qk, times `wgt` for
+/// the kv gate, plus log(wgt) for the logit gate; -inf when not `valid`.
+Value gatedLogit(ImplicitLocOpBuilder &b, Gate gate, Value scale, Value qk,
+                 Value wgt, Value valid);
 /// min/max/clamp on index values.
 Value minIndex(ImplicitLocOpBuilder &b, Value x, Value y);
 Value maxIndex(ImplicitLocOpBuilder &b, Value x, Value y);
