@@ -44,39 +44,44 @@ std::vector<double> gatheredAttention(const AttentionShape &s,
         }
         const double *qi = q.data() + ((b * s.hq + h) * s.n + i) * s.d;
         logits.assign(keys.size(), 0.0);
-        double maxLogit = kNegInf;
         for (size_t a = 0; a < keys.size(); ++a) {
           const double *kj = key.data() + (row * s.m + keys[a]) * s.d;
           double dot = 0;
           for (int64_t d = 0; d < s.d; ++d)
             dot += qi[d] * kj[d];
-          double m = weights[a];
-          double l = scale * dot;
-          if (gate == Gate::KV)
-            l *= m;
-          else if (gate == Gate::Logit)
-            l += std::log(m);
-          logits[a] = l;
-          maxLogit = std::max(maxLogit, l);
+          logits[a] = gatedLogit(dot, scale, weights[a], gate);
         }
-        double *oi = out.data() + ((b * s.hq + h) * s.n + i) * s.dv;
-        if (maxLogit == kNegInf)
-          continue; // no key with a finite logit: zero output
-        double denom = 0;
-        for (size_t a = 0; a < keys.size(); ++a) {
-          double p = std::exp(logits[a] - maxLogit);
-          denom += p;
-          if (gate == Gate::KV || gate == Gate::V)
-            p *= weights[a];
-          const double *vj = value.data() + (row * s.m + keys[a]) * s.dv;
-          for (int64_t d = 0; d < s.dv; ++d)
-            oi[d] += p * vj[d];
-        }
-        for (int64_t d = 0; d < s.dv; ++d)
-          oi[d] /= denom;
+        attendKeys(logits, weights, gate, s.dv,
+                   [&](size_t a) {
+                     return value.data() + (row * s.m + keys[a]) * s.dv;
+                   },
+                   out.data() + ((b * s.hq + h) * s.n + i) * s.dv);
       }
     }
   return out;
+}
+
+void attendKeys(const std::vector<double> &logits,
+                const std::vector<double> &weights, Gate gate, int64_t dv,
+                const std::function<const double *(size_t)> &valueOf,
+                double *out) {
+  double maxLogit = kNegInf;
+  for (double l : logits)
+    maxLogit = std::max(maxLogit, l);
+  if (maxLogit == kNegInf)
+    return; // no key with a finite logit: zero output
+  double denom = 0;
+  for (size_t a = 0; a < logits.size(); ++a) {
+    double p = std::exp(logits[a] - maxLogit);
+    denom += p;
+    if (gate == Gate::KV || gate == Gate::V)
+      p *= weights[a];
+    const double *vj = valueOf(a);
+    for (int64_t d = 0; d < dv; ++d)
+      out[d] += p * vj[d];
+  }
+  for (int64_t d = 0; d < dv; ++d)
+    out[d] /= denom;
 }
 
 std::vector<double> attention(const AttentionShape &s,

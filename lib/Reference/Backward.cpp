@@ -85,11 +85,7 @@ AttentionGrads attentionBackward(const AttentionShape &s,
             for (int64_t c = 0; c < s.d; ++c)
               d += qi[c] * kj[c];
             dot[x] = d;
-            double li = scale * d;
-            if (gate == Gate::KV)
-              li *= m[x];
-            else if (gate == Gate::Logit)
-              li += std::log(m[x]);
+            double li = gatedLogit(d, scale, m[x], gate);
             l[x] = li;
             mx = std::max(mx, li);
           }

@@ -76,39 +76,25 @@ std::vector<double> DecodeRow::step(const double *q, int64_t group,
   std::vector<double> out(group * dv, 0.0);
   for (int64_t h = 0; h < group; ++h) {
     const double *qi = q + h * d;
-    std::vector<std::pair<const Entry *, double>> keys;
-    for (const Entry &x : window_)
-      keys.push_back({&x, 1.0});
-    for (const Entry &x : selected)
-      keys.push_back({&x, softWeight(x.score, tau_)});
-    std::vector<double> logits;
-    double mx = kNegInf;
-    for (auto &[x, m] : keys) {
+    std::vector<const Entry *> keys;
+    std::vector<double> weights, logits;
+    for (const Entry &x : window_) {
+      keys.push_back(&x);
+      weights.push_back(1.0);
+    }
+    for (const Entry &x : selected) {
+      keys.push_back(&x);
+      weights.push_back(softWeight(x.score, tau_));
+    }
+    for (size_t a = 0; a < keys.size(); ++a) {
       double dot = 0;
       for (int64_t c = 0; c < d; ++c)
-        dot += qi[c] * x->key[c];
-      double l = scale * dot;
-      if (gate == Gate::KV)
-        l *= m;
-      else if (gate == Gate::Logit)
-        l += std::log(m);
-      logits.push_back(l);
-      mx = std::max(mx, l);
+        dot += qi[c] * keys[a]->key[c];
+      logits.push_back(gatedLogit(dot, scale, weights[a], gate));
     }
-    if (mx == kNegInf)
-      continue;
-    double den = 0;
-    double *o = out.data() + h * dv;
-    for (size_t a = 0; a < keys.size(); ++a) {
-      double pa = std::exp(logits[a] - mx);
-      den += pa;
-      if (gate == Gate::KV || gate == Gate::V)
-        pa *= keys[a].second;
-      for (int64_t c = 0; c < dv; ++c)
-        o[c] += pa * keys[a].first->value[c];
-    }
-    for (int64_t c = 0; c < dv; ++c)
-      o[c] /= den;
+    attendKeys(logits, weights, gate, dv,
+               [&](size_t a) { return keys[a]->value.data(); },
+               out.data() + h * dv);
   }
   return out;
 }

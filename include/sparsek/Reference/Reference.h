@@ -14,6 +14,8 @@
 #define SPARSEK_REFERENCE_REFERENCE_H
 
 #include <cstdint>
+#include <cmath>
+#include <functional>
 #include <limits>
 #include <vector>
 
@@ -34,6 +36,27 @@ inline double softWeight(double u, double tau) {
   double d = u - tau;
   return d <= 0 ? 0.0 : d >= 1 ? 1.0 : d;
 }
+
+/// The gated logit of one key (SPEC 5): scale * (q . key), times the gate
+/// weight m for the kv gate, plus log m for the logit gate.
+inline double gatedLogit(double dot, double scale, double m, Gate gate) {
+  double l = scale * dot;
+  if (gate == Gate::KV)
+    l *= m;
+  else if (gate == Gate::Logit)
+    l += std::log(m);
+  return l;
+}
+
+/// One query's output (SPEC 5) from its keys' gated logits and gate
+/// weights: out[c] = sum_a p_a * w_a * value_a[c] / sum_a p_a, with
+/// p_a = exp(logit_a - max) and w_a the weight for the kv and v gates (1
+/// otherwise). `out` (dv entries) must hold zeros and stays zero when no
+/// logit is finite. valueOf(a) gives key a's value row.
+void attendKeys(const std::vector<double> &logits,
+                const std::vector<double> &weights, Gate gate, int64_t dv,
+                const std::function<const double *(size_t)> &valueOf,
+                double *out);
 
 //===----------------------------------------------------------------------===//
 // SPEC 1: scoring
