@@ -29,7 +29,8 @@ using namespace mlir;
 void mlir::sparsek::buildSparseKCPUPipeline(
     OpPassManager &pm, const SparseKCPUPipelineOptions &options) {
   // 1-2. sparsek => linalg on tensors => buffers.
-  buildSparseKBufferizedStages(pm, options.emitCInterface, /*forGPU=*/false);
+  buildSparseKBufferizedStages(pm, options.emitCInterface, /*forGPU=*/false,
+                               options.parallelSelection);
   // Copies of dynamic shapes would call MLIR's runner library.
   pm.addPass(createSparseKExpandMemRefCopyPass());
 

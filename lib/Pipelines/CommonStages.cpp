@@ -23,13 +23,16 @@ using namespace mlir;
 
 void mlir::sparsek::buildSparseKBufferizedStages(OpPassManager &pm,
                                                  bool emitCInterface,
-                                                 bool forGPU) {
+                                                 bool forGPU,
+                                                 bool parallelSelection) {
   // C callers also get shape-checked entry points (SPEC section 8).
   if (emitCInterface)
     pm.addPass(createSparseKCheckedEntryPointsPass());
 
   // sparsek => linalg/tensor/scf on tensors.
-  pm.addPass(createConvertSparseKToLinalgPass());
+  ConvertSparseKToLinalgPassOptions lowering;
+  lowering.parallelSelection = parallelSelection;
+  pm.addPass(createConvertSparseKToLinalgPass(lowering));
   // The GPU pipeline's first decision: every forall iteration (a row, a
   // query) is a block's work. Before canonicalization, which would inline
   // a one-iteration forall into what becomes host code.

@@ -76,7 +76,8 @@ LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
 
 void mlir::sparsek::buildSparseKNVVMPipeline(
     OpPassManager &pm, const SparseKNVVMPipelineOptions &options) {
-  buildSparseKBufferizedStages(pm, options.emitCInterface, /*forGPU=*/true);
+  buildSparseKBufferizedStages(pm, options.emitCInterface, /*forGPU=*/true,
+                               options.parallelSelection);
 
   // Threads and grids. Host-level buffers move to the GPU first (their
   // copies become gpu.memcpy); the copies left are inside threads and

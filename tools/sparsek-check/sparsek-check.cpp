@@ -94,6 +94,10 @@ llvm::cl::opt<std::string> clEmitModule(
                    "module (functions @case_0, @case_1, ...) to this file, "
                    "for ahead-of-time compilation (the GPU grid driver)"),
     llvm::cl::init(""));
+llvm::cl::opt<bool> clParallelSelection(
+    "parallel-selection", llvm::cl::init(false),
+    llvm::cl::desc("compile with sparsek-cpu-pipeline{parallel-selection}: "
+                   "the GPU's selection algorithm, run on the CPU"));
 llvm::cl::opt<bool> clPrintIR("print-ir", llvm::cl::init(false),
                               llvm::cl::desc("print each kernel module"));
 
@@ -112,6 +116,7 @@ bool compileAndRun(MLIRContext &ctx, const Kernel &k, std::string &error) {
   }
   PassManager pm(&ctx);
   mlir::sparsek::SparseKCPUPipelineOptions opts;
+  opts.parallelSelection = clParallelSelection;
   mlir::sparsek::buildSparseKCPUPipeline(pm, opts);
   if (failed(pm.run(*module))) {
     error = "sparsek-cpu-pipeline failed";

@@ -45,6 +45,16 @@ def ConvertSparseKToLinalgPass : Pass<"convert-sparsek-to-linalg"> {
     (diagnosed). Loops are target-neutral scf.forall; where they run is the
     pipeline's decision.
   }];
+  let options = [
+    Option<"parallelSelection", "parallel-selection", "bool",
+           /*default=*/"false",
+           "Thresholds, top-k and block selections in parallel along the "
+           "row (ParallelSelection.cpp: ranks by a merge sort, wavelet "
+           "matrices, per-query searches; O((M + N) log^2 M) work, "
+           "O(log^2 M) depth plus a scan over M / 256 chunks) instead of "
+           "one sequential sweep per row (O(M log M)). The GPU pipeline's "
+           "choice.">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",

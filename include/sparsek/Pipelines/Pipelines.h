@@ -25,6 +25,13 @@ struct SparseKCPUPipelineOptions
       llvm::cl::desc("Lower scf.forall to scf.parallel instead of scf.for "
                      "(the loops stay sequential on the CPU either way)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> parallelSelection{
+      *this, "parallel-selection",
+      llvm::cl::desc("Selection in parallel along the row, as on the GPU "
+                     "(convert-sparsek-to-linalg{parallel-selection}); off: "
+                     "one sequential sweep per row, the faster choice on "
+                     "one core"),
+      llvm::cl::init(false)};
 };
 
 /// The stages both pipelines begin with: (with emitCInterface) the
@@ -33,7 +40,7 @@ struct SparseKCPUPipelineOptions
 /// convert-elementwise-to-linalg, one-shot-bufferize (function boundaries,
 /// fully dynamic strided layouts), buffer-deallocation-pipeline.
 void buildSparseKBufferizedStages(OpPassManager &pm, bool emitCInterface,
-                                  bool forGPU);
+                                  bool forGPU, bool parallelSelection);
 
 /// sparsek ops mixed with func/arith/tensor/linalg/bufferization on tensors
 /// => LLVM dialect that mlir-runner or the AOT compiler can run:
@@ -77,6 +84,12 @@ struct SparseKNVVMPipelineOptions
                      "dimension (queries of gathered attention, keys of "
                      "score)"),
       llvm::cl::init(128)};
+  PassOptions::Option<bool> parallelSelection{
+      *this, "parallel-selection",
+      llvm::cl::desc("Selection in parallel along the row "
+                     "(convert-sparsek-to-linalg{parallel-selection}); off: "
+                     "one GPU thread per row sweeps it sequentially"),
+      llvm::cl::init(true)};
 };
 
 /// sparsek ops (with func/arith/tensor/linalg/bufferization) => host LLVM

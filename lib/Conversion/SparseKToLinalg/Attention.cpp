@@ -231,7 +231,9 @@ struct GatheredAttentionToLinalg : OpRewritePattern<GatheredAttentionOp> {
 /// stage builders with N from `q`. Every other layer is decomposed first
 /// (Decompose.cpp, included in this conversion) and its stages lowered.
 struct CausalAttentionToLinalg : OpRewritePattern<AttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
+  CausalAttentionToLinalg(MLIRContext *ctx, bool parallelSelection)
+      : OpRewritePattern(ctx), parallelSelection(parallelSelection) {}
+  bool parallelSelection;
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     if (!op.getCausal())
@@ -240,7 +242,7 @@ struct CausalAttentionToLinalg : OpRewritePattern<AttentionOp> {
     int64_t k = op.getKAttr().getInt(), window = op.getWindowAttr().getInt();
     auto [tau, idx] =
         buildSelection(b, op.getU(), k, window, dimValue(b, op.getQ(), 2),
-                       op.getQ().getType().getDimSize(2));
+                       op.getQ().getType().getDimSize(2), parallelSelection);
     Value out = buildGatheredAttention(
         b, op.getQ(), op.getKey(), op.getValue(), op.getU(), idx, tau, window,
         softmaxScale(b, op.getStaticScale(), op.getQ()), op.getGate(),
@@ -252,9 +254,11 @@ struct CausalAttentionToLinalg : OpRewritePattern<AttentionOp> {
 
 } // namespace
 
-void populateAttentionPatterns(RewritePatternSet &patterns) {
-  patterns.add<GatheredAttentionToLinalg, CausalAttentionToLinalg>(
-      patterns.getContext());
+void populateAttentionPatterns(RewritePatternSet &patterns,
+                               bool parallelSelection) {
+  patterns.add<GatheredAttentionToLinalg>(patterns.getContext());
+  patterns.add<CausalAttentionToLinalg>(patterns.getContext(),
+                                        parallelSelection);
 }
 
 } // namespace mlir::sparsek::detail

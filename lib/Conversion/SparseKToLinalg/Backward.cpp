@@ -505,7 +505,9 @@ Value convert(ImplicitLocOpBuilder &b, Value src, Type elem,
 }
 
 struct AttentionBackwardToLinalg : OpRewritePattern<AttentionBackwardOp> {
-  using OpRewritePattern::OpRewritePattern;
+  AttentionBackwardToLinalg(MLIRContext *ctx, bool parallelSelection)
+      : OpRewritePattern(ctx), parallelSelection(parallelSelection) {}
+  bool parallelSelection;
   LogicalResult matchAndRewrite(AttentionBackwardOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
@@ -522,7 +524,8 @@ struct AttentionBackwardToLinalg : OpRewritePattern<AttentionBackwardOp> {
     // query at M - 1 with window 0).
     Value nSel = causal ? n : constIndex(b, 1);
     auto [tau, idx] = buildSelection(
-        b, u, k, window, nSel, causal ? op.getQ().getType().getDimSize(2) : 1);
+        b, u, k, window, nSel, causal ? op.getQ().getType().getDimSize(2) : 1,
+        parallelSelection);
     Value group =
         arith::DivUIOp::create(b, hq, maxIndex(b, hkv, constIndex(b, 1)));
     Value scale = softmaxScale(b, op.getStaticScale(), op.getQ());
@@ -594,8 +597,10 @@ struct AttentionBackwardToLinalg : OpRewritePattern<AttentionBackwardOp> {
 
 } // namespace
 
-void populateBackwardPatterns(RewritePatternSet &patterns) {
-  patterns.add<AttentionBackwardToLinalg>(patterns.getContext());
+void populateBackwardPatterns(RewritePatternSet &patterns,
+                              bool parallelSelection) {
+  patterns.add<AttentionBackwardToLinalg>(patterns.getContext(),
+                                          parallelSelection);
 }
 
 } // namespace mlir::sparsek::detail

@@ -432,12 +432,14 @@ Value buildTopK(ImplicitLocOpBuilder &b, Value u, int64_t k, int64_t window,
 
 std::pair<Value, Value> buildSelection(ImplicitLocOpBuilder &b, Value u,
                                        int64_t k, int64_t window, Value n,
-                                       int64_t nStatic) {
+                                       int64_t nStatic, bool parallel) {
   auto uType = cast<RankedTensorType>(u.getType());
   auto tauType = RankedTensorType::get(
       {uType.getDimSize(0), uType.getDimSize(1), nStatic}, b.getF32Type());
   auto idxType = RankedTensorType::get(
       {uType.getDimSize(0), uType.getDimSize(1), nStatic, k}, b.getI32Type());
+  if (parallel)
+    return buildParallelSelection(b, u, k, window, n, tauType, idxType);
   return {buildThresholds(b, u, k, window, n, tauType),
           buildTopK(b, u, k, window, n, idxType)};
 }
@@ -613,10 +615,12 @@ namespace {
 using SelectionBuilder = Value (*)(ImplicitLocOpBuilder &, Value, int64_t,
                                   int64_t, Value, RankedTensorType);
 
-/// threshold and topk: the same sweep set-up, with N from the result type.
-template <typename OpTy, SelectionBuilder build>
+/// threshold and topk: the same set-up, with N from the result type.
+template <typename OpTy, SelectionBuilder sweep, SelectionBuilder parallel>
 struct SelectionToLinalg : OpRewritePattern<OpTy> {
-  using OpRewritePattern<OpTy>::OpRewritePattern;
+  SelectionToLinalg(MLIRContext *ctx, bool useParallel)
+      : OpRewritePattern<OpTy>(ctx), useParallel(useParallel) {}
+  bool useParallel;
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     auto t = cast<RankedTensorType>(op->getResult(0).getType());
@@ -625,6 +629,7 @@ struct SelectionToLinalg : OpRewritePattern<OpTy> {
       return rewriter.notifyMatchFailure(op, "dynamic query length N");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Value n = constIndex(b, t.getDimSize(2));
+    SelectionBuilder build = useParallel ? parallel : sweep;
     rewriter.replaceOp(op, build(b, op.getU(), op.getKAttr().getInt(),
                                  op.getWindowAttr().getInt(), n, t));
     return success();
@@ -637,7 +642,9 @@ namespace {
 
 /// block_select: N from the result types too.
 struct BlockSelectToLinalg : OpRewritePattern<BlockSelectOp> {
-  using OpRewritePattern::OpRewritePattern;
+  BlockSelectToLinalg(MLIRContext *ctx, bool useParallel)
+      : OpRewritePattern(ctx), useParallel(useParallel) {}
+  bool useParallel;
   LogicalResult matchAndRewrite(BlockSelectOp op,
                                 PatternRewriter &rewriter) const override {
     auto t = cast<RankedTensorType>(op.getKthScore().getType());
@@ -645,8 +652,9 @@ struct BlockSelectToLinalg : OpRewritePattern<BlockSelectOp> {
       return rewriter.notifyMatchFailure(op, "dynamic query length N");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Value n = constIndex(b, t.getDimSize(2));
+    auto build = useParallel ? buildParallelBlockSelect : buildBlockSelect;
     rewriter.replaceOp(
-        op, buildBlockSelect(b, op.getU(), op.getKAttr().getInt(),
+        op, build(b, op.getU(), op.getKAttr().getInt(),
                              op.getWindowAttr().getInt(),
                              op.getBlockSizeAttr().getInt(), n,
                              op->getResultTypes()));
@@ -656,10 +664,12 @@ struct BlockSelectToLinalg : OpRewritePattern<BlockSelectOp> {
 
 } // namespace
 
-void populateSelectionPatterns(RewritePatternSet &patterns) {
-  patterns.add<SelectionToLinalg<ThresholdOp, buildThresholds>,
-               SelectionToLinalg<TopKOp, buildTopK>, BlockSelectToLinalg>(
-      patterns.getContext());
+void populateSelectionPatterns(RewritePatternSet &patterns,
+                               bool parallelSelection) {
+  patterns.add<SelectionToLinalg<ThresholdOp, buildThresholds,
+                                 buildParallelThresholds>,
+               SelectionToLinalg<TopKOp, buildTopK, buildParallelTopK>,
+               BlockSelectToLinalg>(patterns.getContext(), parallelSelection);
 }
 
 } // namespace mlir::sparsek::detail

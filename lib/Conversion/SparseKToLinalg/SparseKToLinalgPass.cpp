@@ -86,15 +86,15 @@ struct EmptyResults : RewritePattern {
 } // namespace
 
 void mlir::sparsek::populateSparseKToLinalgConversionPatterns(
-    RewritePatternSet &patterns) {
+    RewritePatternSet &patterns, bool parallelSelection) {
   patterns.add<EmptyResults>(patterns.getContext(), /*benefit=*/3);
   // Layers that can be split into stages are (once, for both pipelines).
   populateSparseKDecomposePatterns(patterns);
   detail::populateScorePatterns(patterns);
   detail::populateMaskPatterns(patterns);
-  detail::populateSelectionPatterns(patterns);
-  detail::populateAttentionPatterns(patterns);
-  detail::populateBackwardPatterns(patterns);
+  detail::populateSelectionPatterns(patterns, parallelSelection);
+  detail::populateAttentionPatterns(patterns, parallelSelection);
+  detail::populateBackwardPatterns(patterns, parallelSelection);
 }
 
 namespace {
@@ -102,6 +102,7 @@ namespace {
 struct ConvertSparseKToLinalgPass
     : sparsek::impl::ConvertSparseKToLinalgPassBase<
           ConvertSparseKToLinalgPass> {
+  using ConvertSparseKToLinalgPassBase::ConvertSparseKToLinalgPassBase;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     // threshold and topk learn the query length N from their result type
@@ -133,7 +134,7 @@ struct ConvertSparseKToLinalgPass
     // Everything else in the module (func, bufferization, ...) is untouched.
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
-    populateSparseKToLinalgConversionPatterns(patterns);
+    populateSparseKToLinalgConversionPatterns(patterns, parallelSelection);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -146,10 +146,27 @@ SmallVector<Value> buildBlockSelect(ImplicitLocOpBuilder &b, Value u,
                                     TypeRange resultTypes);
 
 /// The causal selection of `n` queries (static size `nStatic`): thresholds
-/// [B, H, N] and top-k indices [B, H, N, k].
+/// [B, H, N] and top-k indices [B, H, N, k]; by the sequential sweeps or,
+/// with `parallel`, by ParallelSelection.cpp.
 std::pair<Value, Value> buildSelection(ImplicitLocOpBuilder &b, Value u,
                                        int64_t k, int64_t window, Value n,
-                                       int64_t nStatic);
+                                       int64_t nStatic, bool parallel);
+
+/// The same results as buildThresholds, buildTopK, buildSelection and
+/// buildBlockSelect, computed in parallel along the row (ParallelSelection.cpp).
+Value buildParallelThresholds(ImplicitLocOpBuilder &b, Value u, int64_t k,
+                              int64_t window, Value n,
+                              RankedTensorType resultType);
+Value buildParallelTopK(ImplicitLocOpBuilder &b, Value u, int64_t k,
+                        int64_t window, Value n, RankedTensorType resultType);
+std::pair<Value, Value>
+buildParallelSelection(ImplicitLocOpBuilder &b, Value u, int64_t k,
+                       int64_t window, Value n, RankedTensorType tauType,
+                       RankedTensorType idxType);
+SmallVector<Value> buildParallelBlockSelect(ImplicitLocOpBuilder &b, Value u,
+                                            int64_t k, int64_t window,
+                                            int64_t blockSize, Value n,
+                                            TypeRange resultTypes);
 
 /// The softmax scale as an f32 value: `scale` when known at compile time,
 /// else 1/sqrt(D) from the run-time head dim of q.
@@ -171,11 +188,16 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
 Value candidateCount(ImplicitLocOpBuilder &b, Value i, Value m, Value n,
                      int64_t window);
 
-void populateBackwardPatterns(RewritePatternSet &patterns);
+/// `parallelSelection`: thresholds and top-k by ParallelSelection.cpp
+/// instead of the sequential sweeps.
+void populateBackwardPatterns(RewritePatternSet &patterns,
+                              bool parallelSelection);
 void populateScorePatterns(RewritePatternSet &patterns);
 void populateMaskPatterns(RewritePatternSet &patterns);
-void populateSelectionPatterns(RewritePatternSet &patterns);
-void populateAttentionPatterns(RewritePatternSet &patterns);
+void populateSelectionPatterns(RewritePatternSet &patterns,
+                               bool parallelSelection);
+void populateAttentionPatterns(RewritePatternSet &patterns,
+                               bool parallelSelection);
 
 } // namespace mlir::sparsek::detail
 

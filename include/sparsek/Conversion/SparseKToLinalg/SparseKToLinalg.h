@@ -8,7 +8,10 @@ class RewritePatternSet;
 namespace sparsek {
 
 /// Patterns lowering every sparsek op to linalg/tensor/scf/arith/math.
-void populateSparseKToLinalgConversionPatterns(RewritePatternSet &patterns);
+/// `parallelSelection`: thresholds, top-k and block selections in parallel
+/// along the row (the GPU's choice) instead of one sequential sweep per row.
+void populateSparseKToLinalgConversionPatterns(RewritePatternSet &patterns,
+                                               bool parallelSelection = false);
 
 } // namespace sparsek
 } // namespace mlir
