@@ -55,12 +55,12 @@ public:
         d(dimValue(b, q, 3)), dv(dimValue(b, value, 3)),
         m(dimValue(b, key, 2)) {}
 
-  /// Nothing seen yet: max -inf, denominator 0, accumulator 0.
-  Online start() {
-    Value acc = linalg::FillOp::create(
-                    b, ValueRange{constF32(b, 0)},
-                    ValueRange{scratchTensor(b, {ShapedType::kDynamic}, dv,
-                                             b.getF32Type())})
+  /// Nothing seen yet: max -inf, denominator 0, accumulator `accRow` (the
+  /// query's row of a caller-provided f32 buffer: no allocation per
+  /// thread) zeroed.
+  Online start(Value accRow) {
+    Value acc = linalg::FillOp::create(b, ValueRange{constF32(b, 0)},
+                                       ValueRange{accRow})
                     .getResult(0);
     return {constF32(b, -kInf), constF32(b, 0), acc};
   }
@@ -90,21 +90,20 @@ public:
         }));
   }
 
-  /// acc / den in the output's element type; a query with nothing finite to
-  /// attend to gets zeros.
-  Value normalize(Online fin, Type elem) {
+  /// acc / den, in place in the accumulator row; a query with nothing
+  /// finite to attend to gets zeros.
+  Value normalize(Online fin) {
     Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
                                            fin.den, constF32(b, 0));
     Value inv = arith::SelectOp::create(
         b, positive, arith::DivFOp::create(b, constF32(b, 1), fin.den),
         constF32(b, 0));
-    Value row = scratchTensor(b, {ShapedType::kDynamic}, dv, elem);
-    return forLoop(b, zero, dv, {row},
+    return forLoop(b, zero, dv, {fin.acc},
                    [&](ImplicitLocOpBuilder &ob, Value c, ValueRange a) {
-                     Value v = arith::MulFOp::create(
-                         ob, extract(ob, fin.acc, {c}), inv);
-                     return SmallVector<Value>{tensor::InsertOp::create(
-                         ob, castFloat(ob, v, elem), a[0], ValueRange{c})};
+                     Value v =
+                         arith::MulFOp::create(ob, extract(ob, a[0], {c}), inv);
+                     return SmallVector<Value>{
+                         tensor::InsertOp::create(ob, v, a[0], ValueRange{c})};
                    })[0];
   }
 
@@ -179,11 +178,24 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
       arith::DivUIOp::create(b, hq, maxIndex(b, hkv, constIndex(b, 1)));
   Value init =
       emptyTensor(b, resultType.getShape(), {batch, hq, n, dv}, elem);
+  // Every query's f32 accumulator row, allocated once (a GPU thread would
+  // otherwise call device malloc), normalised in place, then converted to
+  // the output's element type.
+  int64_t dyn = ShapedType::kDynamic;
+  Type f32 = b.getF32Type();
+  Value accInit =
+      scratchTensor(b, {dyn, dyn, dyn, dyn}, {batch, hq, n, dv}, f32);
+  auto rowSlice = [&](ImplicitLocOpBuilder &fb, Value bi, Value h, Value i) {
+    return std::make_pair(
+        SmallVector<OpFoldResult>{bi, h, i, fb.getIndexAttr(0)},
+        SmallVector<OpFoldResult>{fb.getIndexAttr(1), fb.getIndexAttr(1),
+                                  fb.getIndexAttr(1), dv});
+  };
   // Queries first: GPU mappings give the first dimension to x, the only
   // one whose block and grid extents are not small.
-  return forallInsert(
-      b, {n, hq, batch}, init,
-      [&](ImplicitLocOpBuilder &fb, ValueRange ivs) {
+  Value acc = forallUpdate(
+      b, {n, hq, batch}, {accInit},
+      [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
         Value i = ivs[0], h = ivs[1], bi = ivs[2];
         Value g = arith::DivUIOp::create(fb, h, group);
         // The window of position p = i + M - N: rows [lo, end).
@@ -197,16 +209,29 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                                                  constIndex(fb, window)),
                            constIndex(fb, 0))
                 : end;
+        auto [offsets, sizes] = rowSlice(fb, bi, h, i);
         QueryAttention qa(fb, q, key, value, u, scale, gate, bi, h, g, i);
-        Online s = qa.window(qa.start(), lo, end);
+        Online s = qa.window(
+            qa.start(extractRow(fb, outs[0], offsets, sizes)), lo, end);
         s = qa.selection(s, indices, extract(fb, tau, {bi, g, i}), lo, end);
-        ForallSlice slice;
-        slice.source = qa.normalize(s, elem);
-        slice.offsets = {bi, h, i, fb.getIndexAttr(0)};
-        slice.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1),
-                       fb.getIndexAttr(1), dv};
-        return slice;
-      });
+        return SmallVector<ForallSlice>{
+            {qa.normalize(s), offsets, sizes}};
+      })[0];
+  return forallUpdate(
+      b, {n, hq, batch}, {init},
+      [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
+        Value i = ivs[0], h = ivs[1], bi = ivs[2];
+        auto [offsets, sizes] = rowSlice(fb, bi, h, i);
+        Value row = forLoop(
+            fb, constIndex(fb, 0), dv,
+            {extractRow(fb, outs[0], offsets, sizes)},
+            [&](ImplicitLocOpBuilder &lb, Value c, ValueRange a) {
+              Value v = castFloat(lb, extract(lb, acc, {bi, h, i, c}), elem);
+              return SmallVector<Value>{
+                  tensor::InsertOp::create(lb, v, a[0], ValueRange{c})};
+            })[0];
+        return SmallVector<ForallSlice>{{row, offsets, sizes}};
+      })[0];
 }
 
 namespace {

@@ -100,16 +100,21 @@ Value bitSet(ImplicitLocOpBuilder &b, Value x, Value bit) {
               constIndex(b, 0));
 }
 
-/// A one-element slice at `offsets` holding `v`.
-ForallSlice scalarSlice(ImplicitLocOpBuilder &b, Value v,
+/// Element `offsets` of a forall's shared output `out` (its block argument)
+/// set to `v`: the one-element slice is taken from `out` and written back,
+/// so it bufferizes to a store (no allocation per thread).
+ForallSlice scalarSlice(ImplicitLocOpBuilder &b, Value v, Value out,
                         ArrayRef<Value> offsets) {
   ForallSlice s;
-  s.source = tensor::FromElementsOp::create(
-      b, RankedTensorType::get({1}, v.getType()), ValueRange{v});
   for (Value o : offsets) {
     s.offsets.push_back(o);
     s.sizes.push_back(b.getIndexAttr(1));
   }
+  SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
+  auto one = RankedTensorType::get({1}, v.getType());
+  Value slot =
+      tensor::ExtractSliceOp::create(b, one, out, s.offsets, s.sizes, strides);
+  s.source = tensor::InsertOp::create(b, v, slot, ValueRange{constIndex(b, 0)});
   return s;
 }
 
@@ -159,26 +164,15 @@ Value partitionPoint(
   return res[0];
 }
 
-/// scf.forall over [0, ubs) whose body also sees the shared outputs (to
-/// read back and rewrite a slice in place).
-SmallVector<Value> forallUpdate(
-    ImplicitLocOpBuilder &b, ValueRange ubs, ValueRange inits,
-    function_ref<SmallVector<ForallSlice>(ImplicitLocOpBuilder &, ValueRange,
-                                          ValueRange)>
-        body) {
-  auto forall = scf::ForallOp::create(b, getAsOpFoldResult(ubs), inits,
-                                      /*mapping=*/std::nullopt, nullptr);
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPoint(forall.getTerminator());
-  SmallVector<ForallSlice> slices =
-      body(b, forall.getInductionVars(), forall.getRegionIterArgs());
-  b.setInsertionPointToStart(forall.getTerminator().getBody());
-  for (auto [slice, arg] : llvm::zip(slices, forall.getRegionIterArgs())) {
-    SmallVector<OpFoldResult> strides(slice.offsets.size(), b.getIndexAttr(1));
-    tensor::ParallelInsertSliceOp::create(b, slice.source, arg, slice.offsets,
-                                          slice.sizes, strides);
-  }
-  return llvm::to_vector_of<Value>(forall.getResults());
+/// forallUpdate with one shared output.
+Value forallUpdate1(
+    ImplicitLocOpBuilder &b, ValueRange ubs, Value init,
+    function_ref<ForallSlice(ImplicitLocOpBuilder &, ValueRange, Value)> body) {
+  return forallUpdate(b, ubs, ValueRange{init},
+                      [&](ImplicitLocOpBuilder &fb, ValueRange iv,
+                          ValueRange outs) {
+                        return SmallVector<ForallSlice>{body(fb, iv, outs[0])};
+                      })[0];
 }
 
 /// Row shape: batch, heads, keys, and the number of levels L (bits of M
@@ -218,9 +212,9 @@ Ranks buildRanks(ImplicitLocOpBuilder &b, Value u, const Rows &r) {
   };
   // Round l merges sorted lists of width 2^l of `src` into `dst`.
   auto round = [&](ImplicitLocOpBuilder &rb, Value l, Value src, Value dst) {
-    return forallInsert(
+    return forallUpdate1(
         rb, {r.m, r.hsz, r.bsz}, dst,
-        [&](ImplicitLocOpBuilder &fb, ValueRange iv) {
+        [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
           Value p = iv[0], hi = iv[1], bi = iv[2];
           Value x = idx(fb, ext(fb, src, {bi, hi, p}));
           Value ux = key(fb, bi, hi, x);
@@ -240,13 +234,13 @@ Ranks buildRanks(ImplicitLocOpBuilder &b, Value u, const Rows &r) {
               add(fb, shl(fb, shr(fb, node, one), add(fb, l, one)),
                   sub(fb, p, own)),
               sub(fb, pos, sibLo));
-          return scalarSlice(fb, i32(fb, x), {bi, hi, dest});
+          return scalarSlice(fb, i32(fb, x), out, {bi, hi, dest});
         });
   };
-  Value a = forallInsert(
+  Value a = forallUpdate1(
       b, {r.m, r.hsz, r.bsz}, scratchTensor(b, {dyn, dyn, dyn}, sizes, i32t),
-      [&](ImplicitLocOpBuilder &fb, ValueRange iv) {
-        return scalarSlice(fb, i32(fb, iv[0]), {iv[2], iv[1], iv[0]});
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
+        return scalarSlice(fb, i32(fb, iv[0]), out, {iv[2], iv[1], iv[0]});
       });
   Value scratch = scratchTensor(b, {dyn, dyn, dyn}, sizes, i32t);
   Value two = constIndex(b, 2);
@@ -261,16 +255,16 @@ Ranks buildRanks(ImplicitLocOpBuilder &b, Value u, const Rows &r) {
       });
   Ranks out;
   out.order = sortedPair[0];
-  SmallVector<Value> inv = forallInsertMulti(
+  SmallVector<Value> inv = forallUpdate(
       b, {r.m, r.hsz, r.bsz},
       {scratchTensor(b, {dyn, dyn, dyn}, sizes, i32t),
        scratchTensor(b, {dyn, dyn, dyn}, sizes, f64t)},
-      [&](ImplicitLocOpBuilder &fb, ValueRange iv) {
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
         Value p = iv[0], hi = iv[1], bi = iv[2];
         Value j = idx(fb, ext(fb, out.order, {bi, hi, p}));
         Value z = arith::ExtFOp::create(fb, b.getF64Type(), key(fb, bi, hi, j));
-        return SmallVector<ForallSlice>{scalarSlice(fb, i32(fb, p), {bi, hi, j}),
-                                        scalarSlice(fb, z, {bi, hi, p})};
+        return SmallVector<ForallSlice>{scalarSlice(fb, i32(fb, p), outs[0], {bi, hi, j}),
+                                        scalarSlice(fb, z, outs[1], {bi, hi, p})};
       });
   out.rank = inv[0];
   out.sorted = inv[1];
@@ -354,9 +348,9 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
     SmallVector<Value> totalsInit = {s.cz};
     if (sums)
       totalsInit.push_back(s.cf);
-    SmallVector<Value> totals = forallInsertMulti(
+    SmallVector<Value> totals = forallUpdate(
         lb, {nc, r.hsz, r.bsz}, totalsInit,
-        [&](ImplicitLocOpBuilder &fb, ValueRange iv) {
+        [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
           Value c = iv[0], hi = iv[1], bi = iv[2];
           auto [lo, hiEnd] = chunkRange(fb, c);
           SmallVector<Value> acc = forLoop(
@@ -373,9 +367,9 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
                 return SmallVector<Value>{n, f};
               });
           SmallVector<ForallSlice> out = {
-              scalarSlice(fb, i32(fb, acc[0]), {bi, hi, c})};
+              scalarSlice(fb, i32(fb, acc[0]), outs[0], {bi, hi, c})};
           if (sums)
-            out.push_back(scalarSlice(fb, acc[1], {bi, hi, c}));
+            out.push_back(scalarSlice(fb, acc[1], outs[1], {bi, hi, c}));
           return out;
         });
     // (b) Exclusive scan over the chunks, one thread per row; the row's
@@ -389,17 +383,8 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
         [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
           Value hi = iv[0], bi = iv[1];
           auto rowOf = [&](Value t) {
-            SmallVector<OpFoldResult> off = {bi, hi, fb.getIndexAttr(0)};
-            SmallVector<OpFoldResult> sz = {fb.getIndexAttr(1),
-                                            fb.getIndexAttr(1), nc};
-            SmallVector<OpFoldResult> st(3, fb.getIndexAttr(1));
-            return tensor::ExtractSliceOp::create(
-                       fb,
-                       RankedTensorType::get(
-                           {dyn}, cast<RankedTensorType>(t.getType())
-                                      .getElementType()),
-                       t, off, sz, st)
-                .getResult();
+            return extractRow(fb, t, {bi, hi, fb.getIndexAttr(0)},
+                              {fb.getIndexAttr(1), fb.getIndexAttr(1), nc});
           };
           SmallVector<Value> inits = {rowOf(outs[0]), zero};
           if (sums)
@@ -430,9 +415,9 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
           SmallVector<ForallSlice> out = {rowSlice(res[0])};
           if (sums)
             out.push_back(rowSlice(res[2]));
-          out.push_back(scalarSlice(fb, i32(fb, res[1]), {l, bi, hi, r.m}));
+          out.push_back(scalarSlice(fb, i32(fb, res[1]), outs[sums ? 2 : 1], {l, bi, hi, r.m}));
           if (sums)
-            out.push_back(scalarSlice(fb, res[3], {l, bi, hi, r.m}));
+            out.push_back(scalarSlice(fb, res[3], outs[3], {l, bi, hi, r.m}));
           return out;
         });
     Value czo = scanned[0];
@@ -450,18 +435,9 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
           auto [lo, hiEnd] = chunkRange(fb, c);
           Value len = sub(fb, hiEnd, lo);
           auto segOf = [&](Value t) {
-            SmallVector<OpFoldResult> off = {l, bi, hi, lo};
-            SmallVector<OpFoldResult> sz = {fb.getIndexAttr(1),
-                                            fb.getIndexAttr(1),
-                                            fb.getIndexAttr(1), len};
-            SmallVector<OpFoldResult> st(4, fb.getIndexAttr(1));
-            return tensor::ExtractSliceOp::create(
-                       fb,
-                       RankedTensorType::get(
-                           {dyn}, cast<RankedTensorType>(t.getType())
-                                      .getElementType()),
-                       t, off, sz, st)
-                .getResult();
+            return extractRow(fb, t, {l, bi, hi, lo},
+                              {fb.getIndexAttr(1), fb.getIndexAttr(1),
+                               fb.getIndexAttr(1), len});
           };
           SmallVector<Value> inits = {segOf(outs[0]),
                                       idx(fb, ext(fb, czo, {bi, hi, c}))};
@@ -501,16 +477,16 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
         });
     // (d) The stable partition: zeros first, then ones, each in order.
     Value zbDone = rewritten[0];
-    Value next = forallInsert(
+    Value next = forallUpdate1(
         lb, {r.m, r.hsz, r.bsz}, s.next,
-        [&](ImplicitLocOpBuilder &fb, ValueRange iv) {
+        [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
           Value p = iv[0], hi = iv[1], bi = iv[2];
           Value v32 = ext(fb, s.seq, {bi, hi, p});
           Value zBefore = idx(fb, ext(fb, zbDone, {l, bi, hi, p}));
           Value zTotal = idx(fb, ext(fb, zbDone, {l, bi, hi, r.m}));
           Value dest = sel(fb, isZero(fb, idx(fb, v32)), zBefore,
                            add(fb, zTotal, sub(fb, p, zBefore)));
-          return scalarSlice(fb, v32, {bi, hi, dest});
+          return scalarSlice(fb, v32, out, {bi, hi, dest});
         });
     State n{next, s.seq, zbDone, sums ? rewritten[1] : Value(), czo, cfo};
     return n;
@@ -769,14 +745,14 @@ Value buildTausFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
   const Rows &r = s.rows;
   Value init = emptyTensor(b, resultType.getShape(), {r.bsz, r.hsz, n},
                            b.getF32Type());
-  return forallInsert(
+  return forallUpdate1(
       b, {n, r.hsz, r.bsz}, init,
-      [&](ImplicitLocOpBuilder &fb, ValueRange iv) {
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
         Value i = iv[0], hi = iv[1], bi = iv[2];
         Value c = candidateCount(fb, i, r.m, n, window);
         QueryThreshold q(fb, s.ranks, s.w1, bi, hi, c);
         Value t = arith::TruncFOp::create(fb, fb.getF32Type(), q.tau(k));
-        return scalarSlice(fb, t, {bi, hi, i});
+        return scalarSlice(fb, t, out, {bi, hi, i});
       });
 }
 
@@ -793,9 +769,9 @@ Value buildTopKFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
   Value kIdx = constIndex(b, k);
   Value init = emptyTensor(b, resultType.getShape(), {r.bsz, r.hsz, n, kIdx},
                            b.getI32Type());
-  return forallInsert(
+  return forallUpdate1(
       b, {arith::MulIOp::create(b, n, kIdx), r.hsz, r.bsz}, init,
-      [&](ImplicitLocOpBuilder &fb, ValueRange iv) {
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
         Value f = iv[0], hi = iv[1], bi = iv[2];
         Value i = arith::DivUIOp::create(fb, f, kIdx);
         Value p = arith::RemUIOp::create(fb, f, kIdx);
@@ -810,7 +786,7 @@ Value buildTopKFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
             [&](ImplicitLocOpBuilder &) {
               return SmallVector<Value>{constI32(fb, -1)};
             })[0];
-        return scalarSlice(fb, key, {bi, hi, i, p});
+        return scalarSlice(fb, key, out, {bi, hi, i, p});
       });
 }
 
@@ -855,12 +831,12 @@ SmallVector<Value> buildParallelBlockSelect(ImplicitLocOpBuilder &b, Value u,
   // while there are fewer than k candidates).
   auto rowType = cast<RankedTensorType>(resultTypes[0]);
   auto idxRowType = cast<RankedTensorType>(resultTypes[1]);
-  SmallVector<Value> kth = forallInsertMulti(
+  SmallVector<Value> kth = forallUpdate(
       b, {n, r.hsz, r.bsz},
       {emptyTensor(b, rowType.getShape(), {r.bsz, r.hsz, n}, f32t),
        emptyTensor(b, idxRowType.getShape(), {r.bsz, r.hsz, n}, i32t),
        scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, n}, i32t)},
-      [&](ImplicitLocOpBuilder &fb, ValueRange iv) {
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
         Value i = iv[0], hi = iv[1], bi = iv[2];
         Value c = candidateCount(fb, i, r.m, n, window);
         SmallVector<Value> res = ifElse(
@@ -876,9 +852,9 @@ SmallVector<Value> buildParallelBlockSelect(ImplicitLocOpBuilder &b, Value u,
               return SmallVector<Value>{constF32(fb, -kInf), constI32(fb, -1),
                                         constI32(fb, -1)};
             });
-        return SmallVector<ForallSlice>{scalarSlice(fb, res[0], {bi, hi, i}),
-                                        scalarSlice(fb, res[1], {bi, hi, i}),
-                                        scalarSlice(fb, res[2], {bi, hi, i})};
+        return SmallVector<ForallSlice>{scalarSlice(fb, res[0], outs[0], {bi, hi, i}),
+                                        scalarSlice(fb, res[1], outs[1], {bi, hi, i}),
+                                        scalarSlice(fb, res[2], outs[2], {bi, hi, i})};
       });
   Value kthRank = kth[2];
 
@@ -908,10 +884,10 @@ SmallVector<Value> buildParallelBlockSelect(ImplicitLocOpBuilder &b, Value u,
   // newcomers in order, then -1.
   Wavelet w2 = buildWavelet(b, s.ranks.order, Value(), r);
   auto unionType = cast<RankedTensorType>(resultTypes[3]);
-  Value unionKeys = forallInsert(
+  Value unionKeys = forallUpdate1(
       b, {arith::MulIOp::create(b, nb, width), r.hsz, r.bsz},
       emptyTensor(b, unionType.getShape(), {r.bsz, r.hsz, nb, width}, i32t),
-      [&](ImplicitLocOpBuilder &fb, ValueRange iv) {
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
         Value f = iv[0], hi = iv[1], bi = iv[2];
         Value blk = arith::DivUIOp::create(fb, f, width);
         Value e = arith::RemUIOp::create(fb, f, width);
@@ -947,13 +923,13 @@ SmallVector<Value> buildParallelBlockSelect(ImplicitLocOpBuilder &b, Value u,
                   });
               return SmallVector<Value>{found[1]};
             })[0];
-        return scalarSlice(fb, key, {bi, hi, blk, e});
+        return scalarSlice(fb, key, out, {bi, hi, blk, e});
       });
   auto countType = cast<RankedTensorType>(resultTypes[4]);
-  Value unionCount = forallInsert(
+  Value unionCount = forallUpdate1(
       b, {nb, r.hsz, r.bsz},
       emptyTensor(b, countType.getShape(), {r.bsz, r.hsz, nb}, i32t),
-      [&](ImplicitLocOpBuilder &fb, ValueRange iv) {
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
         Value blk = iv[0], hi = iv[1], bi = iv[2];
         Block bl = blockOf(fb, blk);
         Value cnt = forLoop(
@@ -963,7 +939,7 @@ SmallVector<Value> buildParallelBlockSelect(ImplicitLocOpBuilder &b, Value u,
                   sel(lb, newcomerSelected(lb, bi, hi, j), add(lb, a[0], one),
                       a[0])};
             })[0];
-        return scalarSlice(fb, i32(fb, cnt), {bi, hi, blk});
+        return scalarSlice(fb, i32(fb, cnt), out, {bi, hi, blk});
       });
   return {kth[0], kth[1], tau, unionKeys, unionCount};
 }

@@ -214,6 +214,35 @@ forallInsertMulti(ImplicitLocOpBuilder &b, ValueRange ubs, ValueRange inits,
   return llvm::to_vector_of<Value>(forall.getResults());
 }
 
+SmallVector<Value> forallUpdate(
+    ImplicitLocOpBuilder &b, ValueRange ubs, ValueRange inits,
+    function_ref<SmallVector<ForallSlice>(ImplicitLocOpBuilder &, ValueRange,
+                                          ValueRange)>
+        body) {
+  auto forall = scf::ForallOp::create(b, getAsOpFoldResult(ubs), inits,
+                                      /*mapping=*/std::nullopt, nullptr);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPoint(forall.getTerminator());
+  SmallVector<ForallSlice> slices =
+      body(b, forall.getInductionVars(), forall.getRegionIterArgs());
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  for (auto [slice, arg] : llvm::zip(slices, forall.getRegionIterArgs())) {
+    SmallVector<OpFoldResult> strides(slice.offsets.size(), b.getIndexAttr(1));
+    tensor::ParallelInsertSliceOp::create(b, slice.source, arg, slice.offsets,
+                                          slice.sizes, strides);
+  }
+  return llvm::to_vector_of<Value>(forall.getResults());
+}
+
+Value extractRow(ImplicitLocOpBuilder &b, Value t,
+                 ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes) {
+  auto type = RankedTensorType::get(
+      {ShapedType::kDynamic},
+      cast<RankedTensorType>(t.getType()).getElementType());
+  SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, type, t, offsets, sizes, strides);
+}
+
 Value candidateCount(ImplicitLocOpBuilder &b, Value i, Value m, Value n,
                      int64_t window) {
   Value pos = arith::SubIOp::create(b, arith::AddIOp::create(b, i, m), n);

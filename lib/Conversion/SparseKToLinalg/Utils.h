@@ -101,6 +101,20 @@ forallInsertMulti(ImplicitLocOpBuilder &b, ValueRange ubs, ValueRange inits,
                                                         ValueRange)>
                       body);
 
+/// scf.forall over [0, ubs) whose body also sees the shared outputs (their
+/// block arguments), to take a slice, rewrite it in place and insert it
+/// back: no allocation per iteration.
+SmallVector<Value>
+forallUpdate(ImplicitLocOpBuilder &b, ValueRange ubs, ValueRange inits,
+             function_ref<SmallVector<ForallSlice>(
+                 ImplicitLocOpBuilder &, ValueRange, ValueRange)>
+                 body);
+
+/// The 1-D slice of `t` at `offsets` with `sizes` (all but one of them 1),
+/// rank-reduced.
+Value extractRow(ImplicitLocOpBuilder &b, Value t,
+                 ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes);
+
 //===----------------------------------------------------------------------===//
 // Min-heaps on tensors (Heap.cpp)
 //===----------------------------------------------------------------------===//
