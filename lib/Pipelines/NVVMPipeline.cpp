@@ -1,11 +1,14 @@
 //===- NVVMPipeline.cpp - sparsek-nvvm-pipeline -----------------*- C++ -*-===//
 //
-// The GPU path, correctness first: every scf.forall iteration of the
-// lowering (a (batch, head) row for thresholds and selection, a query for
-// gathered attention) becomes one GPU thread, queries in blocks of
-// block-size threads; the top-level linalg ops (score, mask) become
-// parallel loops mapped to the grid. Per-thread
-// scratch uses device malloc (libsparsek_cuda_runtime raises its heap).
+// The GPU path: every scf.forall iteration of the lowering becomes one GPU
+// thread, in blocks of block-size threads along the forall's first
+// dimension; the top-level linalg ops (score, mask) become parallel loops
+// mapped to the grid. Selection runs in parallel along the row
+// (parallel-selection, ParallelSelection.cpp: foralls over keys, queries or
+// output entries); with parallel-selection=0, one thread per (batch, head)
+// row sweeps it. The selection and attention lowerings allocate no scratch
+// inside threads; what remains of device malloc (the sequential sweeps'
+// heaps) has its heap raised by libsparsek_cuda_runtime.
 // The fused, tuned kernels are the next issue's job.
 //
 //===----------------------------------------------------------------------===//

@@ -47,6 +47,8 @@ const char *scoresName(Scores s) {
     return "equal";
   case Scores::AllNegInf:
     return "allneginf";
+  case Scores::Slope:
+    return "slope";
   }
   return "?";
 }
@@ -321,6 +323,11 @@ static std::vector<double> drawScores(std::mt19937_64 &rng, size_t n,
       break;
     case Scores::AllNegInf:
       x = -std::numeric_limits<double>::infinity();
+      break;
+    case Scores::Slope:
+      // A scorer's slope * j: later keys dominate, so the selection moves
+      // with the prefix and thresholds climb.
+      x += 0.05 * static_cast<double>(&x - v.data());
       break;
     }
   }
@@ -630,6 +637,26 @@ static std::vector<Case> selectionGrid() {
           c.seed = seed++;
           cases.push_back(c);
         }
+  // Adversarial scores for exact selection: all equal, a few distinct
+  // values, a slope that makes later keys dominate, -inf, +-3e38; N < M.
+  const Scores hard[] = {Scores::Equal, Scores::Ties, Scores::Slope,
+                         Scores::NegInf, Scores::Huge};
+  for (const char *op : {"threshold", "topk", "block_select"})
+    for (int s = 0; s < 5; ++s)
+      for (int half = 0; half < 2; ++half) {
+        Case c;
+        c.op = op;
+        c.b = 1;
+        c.hkv = 2;
+        c.m = 300;
+        c.n = half ? 150 : 300;
+        c.k = half ? 64 : 8;
+        c.w = half ? 0 : 16;
+        c.bq = half ? 16 : 7;
+        c.scores = hard[s];
+        c.seed = seed++;
+        cases.push_back(c);
+      }
   return cases;
 }
 

@@ -33,7 +33,7 @@ enum class Dtype { F32, F16, BF16 };
 /// - Huge: a mix of +-1e30, +-3e38 (near the f32 limit) and small values;
 /// - Equal: every score the same;
 /// - AllNegInf: every score -inf.
-enum class Scores { Uniform, Ties, NegInf, Huge, Equal, AllNegInf };
+enum class Scores { Uniform, Ties, NegInf, Huge, Equal, AllNegInf, Slope };
 
 struct Case {
   std::string op = "attention";

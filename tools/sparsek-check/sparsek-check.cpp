@@ -82,7 +82,7 @@ llvm::cl::opt<std::string> clDtype("dtype", llvm::cl::init("f32"),
 llvm::cl::opt<std::string> clScores(
     "scores", llvm::cl::init("uniform"),
     llvm::cl::desc("how scores are drawn: uniform, ties, neginf (a third "
-                   "-inf), huge (+-1e30, +-3e38), equal, allneginf"));
+                   "-inf), huge (+-1e30, +-3e38), equal, allneginf, slope (+0.05 j)"));
 llvm::cl::opt<double> clQkAmp(
     "qk-amp", llvm::cl::init(1.0),
     llvm::cl::desc("q and key entries uniform in [-qk-amp, qk-amp]"));
@@ -198,7 +198,8 @@ bool parseEnums(Case &c, std::string &why) {
   static const std::pair<const char *, Scores> scores[] = {
       {"uniform", Scores::Uniform}, {"ties", Scores::Ties},
       {"neginf", Scores::NegInf},   {"huge", Scores::Huge},
-      {"equal", Scores::Equal},     {"allneginf", Scores::AllNegInf}};
+      {"equal", Scores::Equal},     {"allneginf", Scores::AllNegInf},
+      {"slope", Scores::Slope}};
   auto pick = [&](const char *flag, const std::string &v, auto &table,
                   auto &out) {
     std::string names;

@@ -29,6 +29,18 @@ def ConvertSparseKToLinalgPass : Pass<"convert-sparsek-to-linalg"> {
         sparsek.topk               => scf.forall over (B, Hkv); per row a
                                       k-sized min-heap over (score, index):
                                       O(M log k + N k log k)
+        threshold, topk and
+        block_select with
+        parallel-selection         => ranks by a merge sort whose rounds
+                                      are foralls over keys, wavelet
+                                      matrices over them (W1 with
+                                      fractional-part sums), then one
+                                      thread per query (tau: two binary
+                                      searches over the sorted scores,
+                                      each probe O(log M); kth: a
+                                      quantile) or per output entry:
+                                      O((M + N) log^2 M), no sequential
+                                      sweep along the row
         sparsek.gathered_attention => scf.forall over (B, Hq, N); per query
                                       an online (max-subtracted) softmax over
                                       its window rows and selected rows:

@@ -8,6 +8,9 @@
 // RUN: sparsek-opt %s --convert-sparsek-to-linalg --canonicalize --cse \
 // RUN:   --one-shot-bufferize="bufferize-function-boundaries" | FileCheck %s %{nxm}
 // RUN: sparsek-opt %s --sparsek-decompose --convert-sparsek-to-linalg | FileCheck %s %{nxm}
+// RUN: sparsek-opt %s --convert-sparsek-to-linalg="parallel-selection" | FileCheck %s %{nxm}
+// RUN: sparsek-opt %s --convert-sparsek-to-linalg="parallel-selection" --canonicalize --cse \
+// RUN:   --one-shot-bufferize="bufferize-function-boundaries" | FileCheck %s %{nxm}
 // CHECK-LABEL: func.func @causal
 // CHECK-LABEL: func.func @noncausal
 // CHECK-LABEL: func.func @backward

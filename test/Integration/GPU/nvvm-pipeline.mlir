@@ -6,11 +6,13 @@
 // REQUIRES: ptxas
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline | FileCheck %s --implicit-check-not=sparsek. --implicit-check-not=linalg. --implicit-check-not=tensor.
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline="chip=sm_80" | FileCheck %s --check-prefix=SM80
+// RUN: sparsek-opt %s --sparsek-nvvm-pipeline="parallel-selection=0" | FileCheck %s --check-prefix=SWEEP
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=PTX
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=HOST
 // (--implicit-check-not: nothing of sparsek, linalg or tensor anywhere.)
 // CHECK-COUNT-5: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx80">, {{.*}}bin = "\7FELF
 // SM80: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_80", features = "+ptx80">, {{.*}}bin = "\7FELF
+// SWEEP: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx80">, {{.*}}bin = "\7FELF
 // PTX: .target sm_90
 // HOST-DAG: call ptr @mgpuModuleLoad(
 // HOST-DAG: call void @mgpuLaunchKernel(

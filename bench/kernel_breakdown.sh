@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Per-kernel GPU time of one call of the sparsek GPU layer (on the device
+# machine, after scripts/device-build.sh here): ncu's gpu__time_duration
+# of every launch of the second (timed) call, in launch order, with grid and
+# block sizes, and the total. Kernels of one module share a name, so the
+# launch order (matched against the lowered IR) says which is which.
+#   bash bench/kernel_breakdown.sh [N]   (default 16384)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-16384}
+ncu --metrics gpu__time_duration.sum --csv --print-units base \
+  .device/gpu-layer-bench "$n" 1 2>/dev/null >/tmp/ncu.csv
+python3 - "$n" <<'PY'
+import csv, sys
+rows = [r for r in csv.reader(open('/tmp/ncu.csv')) if len(r) > 10]
+hdr, rows = rows[0], rows[1:]
+ix = {h: i for i, h in enumerate(hdr)}
+launches = [(int(r[ix['ID']]), r[ix['Grid Size']], r[ix['Block Size']],
+             float(r[ix['Metric Value']].replace(',', '')) / 1e3) for r in rows
+            if r[ix['Metric Name']] == 'gpu__time_duration.sum']
+half = len(launches) // 2          # warm-up call, then the timed call
+timed = launches[half:]
+print(f"N = {sys.argv[1]}: {len(timed)} launches, "
+      f"{sum(t for *_, t in timed) / 1e3:.3f} ms of kernel time")
+groups = {}
+for i, (_, g, b, t) in enumerate(timed):
+    groups.setdefault((g, b), []).append(t)
+order = []
+for i, (_, g, b, t) in enumerate(timed):
+    if (g, b) not in order:
+        order.append((g, b))
+for (g, b), ts in sorted(groups.items(), key=lambda kv: -sum(kv[1])):
+    print(f"  grid {g:>18} block {b:>12}: {len(ts):4d} launches, "
+          f"{sum(ts) / 1e3:9.3f} ms (first at launch "
+          f"{[i for i, l in enumerate(timed) if (l[1], l[2]) == (g, b)][0]})")
+PY

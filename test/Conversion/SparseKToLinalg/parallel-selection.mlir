@@ -1,0 +1,57 @@
+// convert-sparsek-to-linalg{parallel-selection} (the GPU pipeline's
+// selection, ParallelSelection.cpp): every loop over the M = 777 keys or the
+// N = 333 queries of a row (sizes that occur nowhere else) is an scf.forall;
+// what a thread loops over is levels (L = 10 here: binary searches of L + 1
+// halvings, wavelet walks of L levels), its chunk of at most 256 keys, or the
+// ceil(777 / 256) = 4 chunk totals of its row. No thread sweeps a row: no
+// scf.for runs to 333 or 777 (the sequential lowering's sweep does; the
+// second RUN line shows the check catches it).
+// RUN: sparsek-opt %s --convert-sparsek-to-linalg="parallel-selection" --canonicalize \
+// RUN:   | FileCheck %s --implicit-check-not="scf.for {{.*}} to %c333 " --implicit-check-not="scf.for {{.*}} to %c777 "
+// RUN: sparsek-opt %s --convert-sparsek-to-linalg --canonicalize | FileCheck %s --check-prefix=SWEEP
+
+// CHECK-LABEL: func.func @threshold
+// Ranks: keys numbered, then L / 2 = 5 pairs of merge rounds over the keys.
+// CHECK: scf.forall ({{.*}}) in (777, 2)
+// CHECK: scf.for {{.*}} to %c5
+// CHECK: scf.forall ({{.*}}) in (777, 2)
+// CHECK: scf.forall ({{.*}}) in (777, 2)
+// The wavelet levels (pairs): chunk totals, the scan over a row's 4
+// chunks, the chunks' prefix counts and sums, the stable partition.
+// CHECK: scf.for {{.*}} to %c5
+// CHECK: scf.forall ({{.*}}) in (4, 2)
+// CHECK: scf.forall ({{.*}}) in (2)
+// CHECK: scf.for {{.*}} to %c4
+// CHECK: scf.forall ({{.*}}) in (4, 2)
+// CHECK: scf.forall ({{.*}}) in (777, 2)
+// One thread per query: its threshold.
+// CHECK: scf.forall ({{.*}}) in (333, 2)
+// SWEEP-LABEL: func.func @threshold
+// SWEEP: scf.forall ({{.*}}) in (2)
+// SWEEP: scf.for {{.*}} to %c333
+func.func @threshold(%u: tensor<1x2x777xf32>) -> tensor<1x2x333xf32> {
+  %t = "sparsek.threshold"(%u) {k = 8 : i64, window = 16 : i64} : (tensor<1x2x777xf32>) -> tensor<1x2x333xf32>
+  return %t : tensor<1x2x333xf32>
+}
+
+// topk: one thread per (query, entry): N k = 333 * 8 = 2664.
+// CHECK-LABEL: func.func @topk
+// CHECK: scf.forall ({{.*}}) in (2664, 2)
+func.func @topk(%u: tensor<1x2x777xf32>) -> tensor<1x2x333x8xi32> {
+  %i = "sparsek.topk"(%u) {k = 8 : i64, window = 16 : i64} : (tensor<1x2x777xf32>) -> tensor<1x2x333x8xi32>
+  return %i : tensor<1x2x333x8xi32>
+}
+
+// block_select (blocks of 16 queries: 21 blocks, unions of 8 + 15 = 23):
+// per query its kth candidate and threshold, per union entry one thread
+// (21 * 23 = 483), per block its count.
+// CHECK-LABEL: func.func @block_select
+// CHECK-DAG: scf.forall ({{.*}}) in (333, 2)
+// CHECK-DAG: scf.forall ({{.*}}) in (483, 2)
+// CHECK-DAG: scf.forall ({{.*}}) in (21, 2)
+func.func @block_select(%u: tensor<1x2x777xf32>)
+    -> (tensor<1x2x333xf32>, tensor<1x2x333xi32>, tensor<1x2x333xf32>, tensor<1x2x21x23xi32>, tensor<1x2x21xi32>) {
+  %s, %i, %t, %un, %c = "sparsek.block_select"(%u) {k = 8 : i64, window = 16 : i64, block_size = 16 : i64}
+      : (tensor<1x2x777xf32>) -> (tensor<1x2x333xf32>, tensor<1x2x333xi32>, tensor<1x2x333xf32>, tensor<1x2x21x23xi32>, tensor<1x2x21xi32>)
+  return %s, %i, %t, %un, %c : tensor<1x2x333xf32>, tensor<1x2x333xi32>, tensor<1x2x333xf32>, tensor<1x2x21x23xi32>, tensor<1x2x21xi32>
+}
