@@ -30,7 +30,8 @@ void mlir::sparsek::buildSparseKCPUPipeline(
     OpPassManager &pm, const SparseKCPUPipelineOptions &options) {
   // 1-2. sparsek => linalg on tensors => buffers.
   buildSparseKBufferizedStages(pm, options.emitCInterface, /*forGPU=*/false,
-                               options.parallelSelection);
+                               options.parallelSelection,
+                               options.fusedBlockSize);
   // Copies of dynamic shapes would call MLIR's runner library.
   pm.addPass(createSparseKExpandMemRefCopyPass());
 

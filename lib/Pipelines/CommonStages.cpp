@@ -24,7 +24,8 @@ using namespace mlir;
 void mlir::sparsek::buildSparseKBufferizedStages(OpPassManager &pm,
                                                  bool emitCInterface,
                                                  bool forGPU,
-                                                 bool parallelSelection) {
+                                                 bool parallelSelection,
+                                                 int64_t fusedBlockSize) {
   // C callers also get shape-checked entry points (SPEC section 8).
   if (emitCInterface)
     pm.addPass(createSparseKCheckedEntryPointsPass());
@@ -32,6 +33,7 @@ void mlir::sparsek::buildSparseKBufferizedStages(OpPassManager &pm,
   // sparsek => linalg/tensor/scf on tensors.
   ConvertSparseKToLinalgPassOptions lowering;
   lowering.parallelSelection = parallelSelection;
+  lowering.fusedBlockSize = fusedBlockSize;
   pm.addPass(createConvertSparseKToLinalgPass(lowering));
   // The GPU pipeline's first decision: every forall iteration (a row, a
   // query) is a block's work. Before canonicalization, which would inline

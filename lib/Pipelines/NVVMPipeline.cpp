@@ -79,8 +79,9 @@ LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
 
 void mlir::sparsek::buildSparseKNVVMPipeline(
     OpPassManager &pm, const SparseKNVVMPipelineOptions &options) {
-  buildSparseKBufferizedStages(pm, options.emitCInterface, /*forGPU=*/true,
-                               options.parallelSelection);
+  buildSparseKBufferizedStages(
+      pm, options.emitCInterface, /*forGPU=*/true, options.parallelSelection,
+      options.fuseAttention ? options.blockSize.getValue() : 0);
 
   // Threads and grids. Host-level buffers move to the GPU first (their
   // copies become gpu.memcpy); the copies left are inside threads and

@@ -98,6 +98,11 @@ llvm::cl::opt<bool> clParallelSelection(
     "parallel-selection", llvm::cl::init(false),
     llvm::cl::desc("compile with sparsek-cpu-pipeline{parallel-selection}: "
                    "the GPU's selection algorithm, run on the CPU"));
+llvm::cl::opt<int64_t> clFusedBlockSize(
+    "fused-block-size", llvm::cl::init(0),
+    llvm::cl::desc("compile with sparsek-cpu-pipeline{fused-block-size}: "
+                   "the causal layer as block selection + block attention "
+                   "over blocks of this many queries, as on the GPU"));
 llvm::cl::opt<bool> clPrintIR("print-ir", llvm::cl::init(false),
                               llvm::cl::desc("print each kernel module"));
 
@@ -117,6 +122,7 @@ bool compileAndRun(MLIRContext &ctx, const Kernel &k, std::string &error) {
   PassManager pm(&ctx);
   mlir::sparsek::SparseKCPUPipelineOptions opts;
   opts.parallelSelection = clParallelSelection;
+  opts.fusedBlockSize = clFusedBlockSize;
   mlir::sparsek::buildSparseKCPUPipeline(pm, opts);
   if (failed(pm.run(*module))) {
     error = "sparsek-cpu-pipeline failed";

@@ -65,7 +65,15 @@ def ConvertSparseKToLinalgPass : Pass<"convert-sparsek-to-linalg"> {
            "matrices, per-query searches; O((M + N) log^2 M) work, "
            "O(log^2 M) depth plus a scan over M / 256 chunks) instead of "
            "one sequential sweep per row (O(M log M)). The GPU pipeline's "
-           "choice.">
+           "choice.">,
+    Option<"fusedBlockSize", "fused-block-size", "int64_t",
+           /*default=*/"0",
+           "> 0: a causal sparsek.attention (any N) lowers to block "
+           "selection (sparsek.block_select's builders) + block attention "
+           "(sparsek.block_attention's) over blocks of this many queries: "
+           "per query, the block's window run and selection union, walked "
+           "in the same order by every query of a block. 0: thresholds, "
+           "top-k and gathered attention.">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

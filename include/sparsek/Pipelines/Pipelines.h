@@ -32,6 +32,12 @@ struct SparseKCPUPipelineOptions
                      "one sequential sweep per row, the faster choice on "
                      "one core"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> fusedBlockSize{
+      *this, "fused-block-size",
+      llvm::cl::desc("> 0: the causal layer as block selection + block "
+                     "attention over blocks of this many queries, as on "
+                     "the GPU (convert-sparsek-to-linalg{fused-block-size})"),
+      llvm::cl::init(0)};
 };
 
 /// The stages both pipelines begin with: (with emitCInterface) the
@@ -40,7 +46,8 @@ struct SparseKCPUPipelineOptions
 /// convert-elementwise-to-linalg, one-shot-bufferize (function boundaries,
 /// fully dynamic strided layouts), buffer-deallocation-pipeline.
 void buildSparseKBufferizedStages(OpPassManager &pm, bool emitCInterface,
-                                  bool forGPU, bool parallelSelection);
+                                  bool forGPU, bool parallelSelection,
+                                  int64_t fusedBlockSize);
 
 /// sparsek ops mixed with func/arith/tensor/linalg/bufferization on tensors
 /// => LLVM dialect that mlir-runner or the AOT compiler can run:
@@ -89,6 +96,13 @@ struct SparseKNVVMPipelineOptions
       llvm::cl::desc("Selection in parallel along the row "
                      "(convert-sparsek-to-linalg{parallel-selection}); off: "
                      "one GPU thread per row sweeps it sequentially"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseAttention{
+      *this, "fuse-attention",
+      llvm::cl::desc("The causal layer as block selection + block attention "
+                     "over blocks of block-size queries (one GPU block "
+                     "each: its threads walk the same keys); off: "
+                     "thresholds, top-k indices and gathered attention"),
       llvm::cl::init(true)};
 };
 

@@ -37,6 +37,32 @@ struct Online {
   static Online unpack(ValueRange v) { return {v[0], v[1], v[2]}; }
 };
 
+/// The f32 rows `acc` ([B, Hq, N, Dv]) in the element type of
+/// `resultType`, one query per iteration.
+Value convertRows(ImplicitLocOpBuilder &b, Value acc,
+                  RankedTensorType resultType, ValueRange sizes) {
+  Type elem = resultType.getElementType();
+  Value init = emptyTensor(b, resultType.getShape(), sizes, elem);
+  Value dv = sizes[3];
+  return forallUpdate(
+      b, {sizes[2], sizes[1], sizes[0]}, {init},
+      [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
+        Value i = ivs[0], h = ivs[1], bi = ivs[2];
+        SmallVector<OpFoldResult> offsets = {bi, h, i, fb.getIndexAttr(0)};
+        SmallVector<OpFoldResult> rowSizes = {
+            fb.getIndexAttr(1), fb.getIndexAttr(1), fb.getIndexAttr(1), dv};
+        Value row = forLoop(
+            fb, constIndex(fb, 0), dv,
+            {extractRow(fb, outs[0], offsets, rowSizes)},
+            [&](ImplicitLocOpBuilder &lb, Value c, ValueRange a) {
+              Value v = castFloat(lb, extract(lb, acc, {bi, h, i, c}), elem);
+              return SmallVector<Value>{
+                  tensor::InsertOp::create(lb, v, a[0], ValueRange{c})};
+            })[0];
+        return SmallVector<ForallSlice>{{row, offsets, rowSizes}};
+      })[0];
+}
+
 } // namespace
 
 namespace {
@@ -72,6 +98,52 @@ public:
         b, lo, end, s.pack(),
         [&](ImplicitLocOpBuilder &wb, Value j, ValueRange a) {
           return addKey(wb, Online::unpack(a), j, constF32(wb, 1), always)
+              .pack();
+        }));
+  }
+
+  /// A block's run of window rows [runLo, runEnd), each kept (weight 1)
+  /// when inside this query's window [lo, end): every query of the block
+  /// walks the same rows.
+  Online windowRun(Online s, Value runLo, Value runEnd, Value lo, Value end) {
+    return Online::unpack(forLoop(
+        b, runLo, runEnd, s.pack(),
+        [&](ImplicitLocOpBuilder &wb, Value j, ValueRange a) {
+          Value inside = arith::AndIOp::create(
+              wb,
+              arith::CmpIOp::create(wb, arith::CmpIPredicate::sge, j, lo),
+              arith::CmpIOp::create(wb, arith::CmpIPredicate::slt, j, end));
+          return addKey(wb, Online::unpack(a), j, constF32(wb, 1), inside)
+              .pack();
+        }));
+  }
+
+  /// A block's selection union (`unionKeys[bi, g, blk, 0:count]`): key j
+  /// is this query's when j < `cand` (before its window) and (u_j, j) >=
+  /// (kthS, kthI), or kthI = -1 (fewer than k candidates: all of them);
+  /// soft weight against `t`.
+  Online blockUnion(Online s, Value unionKeys, Value blk, Value count,
+                    Value cand, Value kthS, Value kthI, Value t) {
+    using P = arith::CmpIPredicate;
+    Value kthIdx = arith::IndexCastOp::create(b, b.getIndexType(), kthI);
+    Value all = arith::CmpIOp::create(b, P::slt, kthIdx, zero);
+    return Online::unpack(forLoop(
+        b, zero, count, s.pack(),
+        [&](ImplicitLocOpBuilder &sb, Value e, ValueRange a) {
+          Value j = arith::IndexCastOp::create(
+              sb, sb.getIndexType(), extract(sb, unionKeys, {bi, g, blk, e}));
+          // Entries past the count are never read; a key is in [0, M).
+          Value uj = extract(sb, u, {bi, g, j});
+          Value above = arith::OrIOp::create(
+              sb, arith::CmpFOp::create(sb, arith::CmpFPredicate::OGT, uj, kthS),
+              arith::AndIOp::create(
+                  sb,
+                  arith::CmpFOp::create(sb, arith::CmpFPredicate::OEQ, uj, kthS),
+                  arith::CmpIOp::create(sb, P::sge, j, kthIdx)));
+          Value keep = arith::AndIOp::create(
+              sb, arith::CmpIOp::create(sb, P::slt, j, cand),
+              arith::OrIOp::create(sb, all, above));
+          return addKey(sb, Online::unpack(a), j, softWeight(sb, uj, t), keep)
               .pack();
         }));
   }
@@ -169,15 +241,12 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                              Value value, Value u, Value indices, Value tau,
                              int64_t window, Value scale, Gate gate,
                              RankedTensorType resultType) {
-  Type elem = resultType.getElementType();
   Value batch = dimValue(b, q, 0), hq = dimValue(b, q, 1),
         n = dimValue(b, q, 2), hkv = dimValue(b, key, 1),
         m = dimValue(b, key, 2), dv = dimValue(b, value, 3);
   // Hkv = 0 only with Hq = 0 (no query runs); avoid dividing by it.
   Value group =
       arith::DivUIOp::create(b, hq, maxIndex(b, hkv, constIndex(b, 1)));
-  Value init =
-      emptyTensor(b, resultType.getShape(), {batch, hq, n, dv}, elem);
   // Every query's f32 accumulator row, allocated once (a GPU thread would
   // otherwise call device malloc), normalised in place, then converted to
   // the output's element type.
@@ -217,21 +286,66 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
         return SmallVector<ForallSlice>{
             {qa.normalize(s), offsets, sizes}};
       })[0];
-  return forallUpdate(
-      b, {n, hq, batch}, {init},
+  return convertRows(b, acc, resultType, {batch, hq, n, dv});
+}
+
+Value buildBlockAttention(ImplicitLocOpBuilder &b, Value q, Value key,
+                          Value value, Value u, Value kthScore,
+                          Value kthIndex, Value tau, Value unionKeys,
+                          Value unionCount, int64_t window, int64_t blockSize,
+                          Value scale, Gate gate,
+                          RankedTensorType resultType) {
+  Type f32 = b.getF32Type();
+  Value batch = dimValue(b, q, 0), hq = dimValue(b, q, 1),
+        n = dimValue(b, q, 2), hkv = dimValue(b, key, 1),
+        m = dimValue(b, key, 2), dv = dimValue(b, value, 3);
+  Value group =
+      arith::DivUIOp::create(b, hq, maxIndex(b, hkv, constIndex(b, 1)));
+  Value bq = constIndex(b, blockSize), one = constIndex(b, 1),
+        zero = constIndex(b, 0);
+  int64_t dyn = ShapedType::kDynamic;
+  Value accInit =
+      scratchTensor(b, {dyn, dyn, dyn, dyn}, {batch, hq, n, dv}, f32);
+  // Window rows of query i: [lo(i), p(i) + 1), p(i) = i + M - N.
+  auto endOf = [&](ImplicitLocOpBuilder &xb, Value i) {
+    return arith::AddIOp::create(
+        xb, arith::SubIOp::create(xb, arith::AddIOp::create(xb, i, m), n),
+        one);
+  };
+  auto loOf = [&](ImplicitLocOpBuilder &xb, Value end) {
+    return window > 0 ? maxIndex(xb,
+                                 arith::SubIOp::create(
+                                     xb, end, constIndex(xb, window)),
+                                 zero)
+                      : end;
+  };
+  Value acc = forallUpdate(
+      b, {n, hq, batch}, {accInit},
       [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
         Value i = ivs[0], h = ivs[1], bi = ivs[2];
-        auto [offsets, sizes] = rowSlice(fb, bi, h, i);
-        Value row = forLoop(
-            fb, constIndex(fb, 0), dv,
-            {extractRow(fb, outs[0], offsets, sizes)},
-            [&](ImplicitLocOpBuilder &lb, Value c, ValueRange a) {
-              Value v = castFloat(lb, extract(lb, acc, {bi, h, i, c}), elem);
-              return SmallVector<Value>{
-                  tensor::InsertOp::create(lb, v, a[0], ValueRange{c})};
-            })[0];
-        return SmallVector<ForallSlice>{{row, offsets, sizes}};
+        Value g = arith::DivUIOp::create(fb, h, group);
+        Value blk = arith::DivUIOp::create(fb, i, bq);
+        Value first = arith::MulIOp::create(fb, blk, bq);
+        Value last = arith::SubIOp::create(
+            fb, minIndex(fb, arith::AddIOp::create(fb, first, bq), n), one);
+        Value end = endOf(fb, i), lo = loOf(fb, end);
+        Value runEnd = endOf(fb, last), runLo = loOf(fb, endOf(fb, first));
+        SmallVector<OpFoldResult> offsets = {bi, h, i, fb.getIndexAttr(0)};
+        SmallVector<OpFoldResult> sizes = {
+            fb.getIndexAttr(1), fb.getIndexAttr(1), fb.getIndexAttr(1), dv};
+        QueryAttention qa(fb, q, key, value, u, scale, gate, bi, h, g, i);
+        Online s = qa.windowRun(
+            qa.start(extractRow(fb, outs[0], offsets, sizes)), runLo, runEnd,
+            lo, end);
+        Value count = arith::IndexCastOp::create(
+            fb, fb.getIndexType(), extract(fb, unionCount, {bi, g, blk}));
+        s = qa.blockUnion(s, unionKeys, blk, count, lo,
+                          extract(fb, kthScore, {bi, g, i}),
+                          extract(fb, kthIndex, {bi, g, i}),
+                          extract(fb, tau, {bi, g, i}));
+        return SmallVector<ForallSlice>{{qa.normalize(s), offsets, sizes}};
       })[0];
+  return convertRows(b, acc, resultType, {batch, hq, n, dv});
 }
 
 namespace {
@@ -255,35 +369,94 @@ struct GatheredAttentionToLinalg : OpRewritePattern<GatheredAttentionOp> {
 /// cannot split (threshold and topk take N from their result types): the
 /// stage builders with N from `q`. Every other layer is decomposed first
 /// (Decompose.cpp, included in this conversion) and its stages lowered.
+struct BlockAttentionToLinalg : OpRewritePattern<BlockAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BlockAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    rewriter.replaceOp(
+        op, buildBlockAttention(
+                b, op.getQ(), op.getKey(), op.getValue(), op.getU(),
+                op.getKthScore(), op.getKthIndex(), op.getTau(),
+                op.getUnionKeys(), op.getUnionCount(),
+                op.getWindowAttr().getInt(), op.getBlockSizeAttr().getInt(),
+                softmaxScale(b, op.getStaticScale(), op.getQ()), op.getGate(),
+                op.getOut().getType()));
+    return success();
+  }
+};
+
 struct CausalAttentionToLinalg : OpRewritePattern<AttentionOp> {
-  CausalAttentionToLinalg(MLIRContext *ctx, bool parallelSelection)
-      : OpRewritePattern(ctx), parallelSelection(parallelSelection) {}
+  /// Fused, it comes before sparsek-decompose's split (benefit 2) for
+  /// every causal layer; unfused, only the dynamic-N layers the split
+  /// leaves reach it.
+  CausalAttentionToLinalg(MLIRContext *ctx, bool parallelSelection,
+                          int64_t fusedBlockSize)
+      : OpRewritePattern(ctx, /*benefit=*/fusedBlockSize > 0 ? 3 : 1),
+        parallelSelection(parallelSelection), fusedBlockSize(fusedBlockSize) {}
   bool parallelSelection;
+  /// > 0: block selection + block attention with query blocks of this
+  /// size (the fused path); 0: thresholds, top-k, gathered attention.
+  int64_t fusedBlockSize;
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     if (!op.getCausal())
       return rewriter.notifyMatchFailure(op, "non-causal: decomposed");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     int64_t k = op.getKAttr().getInt(), window = op.getWindowAttr().getInt();
+    Value scale = softmaxScale(b, op.getStaticScale(), op.getQ());
+    if (fusedBlockSize > 0) {
+      rewriter.replaceOp(op, buildFusedLayer(b, op, k, window, scale));
+      return success();
+    }
     auto [tau, idx] =
         buildSelection(b, op.getU(), k, window, dimValue(b, op.getQ(), 2),
                        op.getQ().getType().getDimSize(2), parallelSelection);
-    Value out = buildGatheredAttention(
-        b, op.getQ(), op.getKey(), op.getValue(), op.getU(), idx, tau, window,
-        softmaxScale(b, op.getStaticScale(), op.getQ()), op.getGate(),
-        op.getOut().getType());
+    Value out = buildGatheredAttention(b, op.getQ(), op.getKey(),
+                                       op.getValue(), op.getU(), idx, tau,
+                                       window, scale, op.getGate(),
+                                       op.getOut().getType());
     rewriter.replaceOp(op, out);
     return success();
+  }
+
+private:
+  /// block_select (N from q) + block attention.
+  Value buildFusedLayer(ImplicitLocOpBuilder &b, AttentionOp op, int64_t k,
+                        int64_t window, Value scale) const {
+    auto uType = op.getU().getType();
+    int64_t bsz = uType.getDimSize(0), hkv = uType.getDimSize(1);
+    int64_t n = op.getQ().getType().getDimSize(2);
+    int64_t nb = ShapedType::isDynamic(n)
+                     ? n
+                     : (n + fusedBlockSize - 1) / fusedBlockSize;
+    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+    SmallVector<Type> types = {
+        RankedTensorType::get({bsz, hkv, n}, f32),
+        RankedTensorType::get({bsz, hkv, n}, i32),
+        RankedTensorType::get({bsz, hkv, n}, f32),
+        RankedTensorType::get({bsz, hkv, nb, k + fusedBlockSize - 1}, i32),
+        RankedTensorType::get({bsz, hkv, nb}, i32)};
+    Value nVal = dimValue(b, op.getQ(), 2);
+    auto build = parallelSelection ? buildParallelBlockSelect : buildBlockSelect;
+    SmallVector<Value> sel =
+        build(b, op.getU(), k, window, fusedBlockSize, nVal, types);
+    return buildBlockAttention(b, op.getQ(), op.getKey(), op.getValue(),
+                               op.getU(), sel[0], sel[1], sel[2], sel[3],
+                               sel[4], window, fusedBlockSize, scale,
+                               op.getGate(), op.getOut().getType());
   }
 };
 
 } // namespace
 
 void populateAttentionPatterns(RewritePatternSet &patterns,
-                               bool parallelSelection) {
-  patterns.add<GatheredAttentionToLinalg>(patterns.getContext());
+                               bool parallelSelection,
+                               int64_t fusedBlockSize) {
+  patterns.add<GatheredAttentionToLinalg, BlockAttentionToLinalg>(
+      patterns.getContext());
   patterns.add<CausalAttentionToLinalg>(patterns.getContext(),
-                                        parallelSelection);
+                                        parallelSelection, fusedBlockSize);
 }
 
 } // namespace mlir::sparsek::detail

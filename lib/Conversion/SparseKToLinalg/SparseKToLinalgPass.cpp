@@ -86,14 +86,16 @@ struct EmptyResults : RewritePattern {
 } // namespace
 
 void mlir::sparsek::populateSparseKToLinalgConversionPatterns(
-    RewritePatternSet &patterns, bool parallelSelection) {
-  patterns.add<EmptyResults>(patterns.getContext(), /*benefit=*/3);
+    RewritePatternSet &patterns, bool parallelSelection,
+    int64_t fusedBlockSize) {
+  patterns.add<EmptyResults>(patterns.getContext(), /*benefit=*/4);
   // Layers that can be split into stages are (once, for both pipelines).
   populateSparseKDecomposePatterns(patterns);
   detail::populateScorePatterns(patterns);
   detail::populateMaskPatterns(patterns);
   detail::populateSelectionPatterns(patterns, parallelSelection);
-  detail::populateAttentionPatterns(patterns, parallelSelection);
+  detail::populateAttentionPatterns(patterns, parallelSelection,
+                                    fusedBlockSize);
   detail::populateBackwardPatterns(patterns, parallelSelection);
 }
 
@@ -134,7 +136,14 @@ struct ConvertSparseKToLinalgPass
     // Everything else in the module (func, bufferization, ...) is untouched.
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
-    populateSparseKToLinalgConversionPatterns(patterns, parallelSelection);
+    if (fusedBlockSize < 0) {
+      getOperation()->emitError()
+          << "invalid fused-block-size " << fusedBlockSize.getValue()
+          << ": expected 0 (unfused) or queries per block (>= 1)";
+      return signalPassFailure();
+    }
+    populateSparseKToLinalgConversionPatterns(patterns, parallelSelection,
+                                              fusedBlockSize);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

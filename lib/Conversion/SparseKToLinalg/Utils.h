@@ -197,6 +197,14 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                              int64_t window, Value scale, Gate gate,
                              RankedTensorType resultType);
 
+/// Block attention (the fused path's attention, BlockAttentionOp's
+/// semantics); `scale` is an f32 value.
+Value buildBlockAttention(ImplicitLocOpBuilder &b, Value q, Value key,
+                          Value value, Value u, Value kthScore,
+                          Value kthIndex, Value tau, Value unionKeys,
+                          Value unionCount, int64_t window, int64_t blockSize,
+                          Value scale, Gate gate, RankedTensorType resultType);
+
 /// Number of causal candidates of query i of n over m keys:
 /// clamp(i + m - n - window + 1, 0, m).
 Value candidateCount(ImplicitLocOpBuilder &b, Value i, Value m, Value n,
@@ -210,8 +218,10 @@ void populateScorePatterns(RewritePatternSet &patterns);
 void populateMaskPatterns(RewritePatternSet &patterns);
 void populateSelectionPatterns(RewritePatternSet &patterns,
                                bool parallelSelection);
+/// `fusedBlockSize` > 0: a causal sparsek.attention lowers to block
+/// selection + block attention with query blocks of that size.
 void populateAttentionPatterns(RewritePatternSet &patterns,
-                               bool parallelSelection);
+                               bool parallelSelection, int64_t fusedBlockSize);
 
 } // namespace mlir::sparsek::detail
 

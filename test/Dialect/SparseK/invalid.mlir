@@ -613,3 +613,36 @@ func.func @backward_noncausal_window(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x
         -> (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xf32>)
   return
 }
+
+// -----
+
+func.func @block_attention_blocks(%q: tensor<1x4x50x8xf32>, %k: tensor<1x2x64x8xf32>, %v: tensor<1x2x64x8xf32>,
+                                  %u: tensor<1x2x64xf32>, %s: tensor<1x2x50xf32>, %i: tensor<1x2x50xi32>,
+                                  %t: tensor<1x2x50xf32>, %un: tensor<1x2x12x11xi32>, %c: tensor<1x2x12xi32>) {
+  // expected-error @+1 {{query blocks: 'union_keys' dim 2 must be ceil(N / 4) = 13 for N = 50, got 12}}
+  %o = "sparsek.block_attention"(%q, %k, %v, %u, %s, %i, %t, %un, %c) {window = 16 : i64, block_size = 4 : i64}
+      : (tensor<1x4x50x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64xf32>, tensor<1x2x50xf32>, tensor<1x2x50xi32>, tensor<1x2x50xf32>, tensor<1x2x12x11xi32>, tensor<1x2x12xi32>) -> tensor<1x4x50x8xf32>
+  return
+}
+
+// -----
+
+func.func @block_attention_block_size(%q: tensor<1x4x50x8xf32>, %k: tensor<1x2x64x8xf32>, %v: tensor<1x2x64x8xf32>,
+                                      %u: tensor<1x2x64xf32>, %s: tensor<1x2x50xf32>, %i: tensor<1x2x50xi32>,
+                                      %t: tensor<1x2x50xf32>, %un: tensor<1x2x13x11xi32>, %c: tensor<1x2x13xi32>) {
+  // expected-error @+1 {{requires 1 <= block_size <= 2^30 (queries per block), got block_size = 0}}
+  %o = "sparsek.block_attention"(%q, %k, %v, %u, %s, %i, %t, %un, %c) {window = 16 : i64, block_size = 0 : i64}
+      : (tensor<1x4x50x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64xf32>, tensor<1x2x50xf32>, tensor<1x2x50xi32>, tensor<1x2x50xf32>, tensor<1x2x13x11xi32>, tensor<1x2x13xi32>) -> tensor<1x4x50x8xf32>
+  return
+}
+
+// -----
+
+func.func @block_attention_kth_type(%q: tensor<1x4x50x8xf32>, %k: tensor<1x2x64x8xf32>, %v: tensor<1x2x64x8xf32>,
+                                    %u: tensor<1x2x64xf32>, %s: tensor<1x2x50xf32>, %i: tensor<1x2x50xf32>,
+                                    %t: tensor<1x2x50xf32>, %un: tensor<1x2x13x11xi32>, %c: tensor<1x2x13xi32>) {
+  // expected-error @+1 {{'kth_index' must have element type i32, got 'f32'}}
+  %o = "sparsek.block_attention"(%q, %k, %v, %u, %s, %i, %t, %un, %c) {window = 16 : i64, block_size = 4 : i64}
+      : (tensor<1x4x50x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64xf32>, tensor<1x2x50xf32>, tensor<1x2x50xf32>, tensor<1x2x50xf32>, tensor<1x2x13x11xi32>, tensor<1x2x13xi32>) -> tensor<1x4x50x8xf32>
+  return
+}

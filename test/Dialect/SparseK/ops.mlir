@@ -100,6 +100,19 @@ func.func @block_select(%u: tensor<2x2x64xf32>) -> (tensor<2x2x50xf32>, tensor<2
   return %a, %b, %c, %d, %e : tensor<2x2x50xf32>, tensor<2x2x50xi32>, tensor<2x2x50xf32>, tensor<2x2x13x11xi32>, tensor<2x2x13xi32>
 }
 
+// The fused path's attention op (internal), custom and generic forms.
+// CHECK-LABEL: func.func @block_attention
+// CHECK: sparsek.block_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} window = 16, block_size = 4 {gate = #sparsek.gate<logit>}
+// GENERIC-LABEL: sym_name = "block_attention"
+// GENERIC: "sparsek.block_attention"({{.*}}) <{block_size = 4 : i64, gate = #sparsek.gate<logit>, window = 16 : i64}>
+func.func @block_attention(%q: tensor<2x4x50x8xbf16>, %k: tensor<2x2x64x8xbf16>, %v: tensor<2x2x64x8xbf16>,
+                           %u: tensor<2x2x64xf32>, %s: tensor<2x2x50xf32>, %i: tensor<2x2x50xi32>,
+                           %t: tensor<2x2x50xf32>, %un: tensor<?x2x13x11xi32>, %c: tensor<2x2x13xi32>) -> tensor<2x4x50x8xbf16> {
+  %o = "sparsek.block_attention"(%q, %k, %v, %u, %s, %i, %t, %un, %c) {window = 16 : i64, block_size = 4 : i64, gate = #sparsek.gate<logit>}
+      : (tensor<2x4x50x8xbf16>, tensor<2x2x64x8xbf16>, tensor<2x2x64x8xbf16>, tensor<2x2x64xf32>, tensor<2x2x50xf32>, tensor<2x2x50xi32>, tensor<2x2x50xf32>, tensor<?x2x13x11xi32>, tensor<2x2x13xi32>) -> tensor<2x4x50x8xbf16>
+  return %o : tensor<2x4x50x8xbf16>
+}
+
 // CHECK-LABEL: func.func @attention_backward
 // CHECK: sparsek.attention_backward %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} k = 4, window = 2 {gate = #sparsek.gate<v>}
 func.func @attention_backward(%q: tensor<1x4x8x16xbf16>, %k: tensor<1x2x8x16xbf16>, %v: tensor<1x2x8x8xbf16>,

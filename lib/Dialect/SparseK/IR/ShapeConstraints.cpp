@@ -193,6 +193,29 @@ SmallVector<ShapeConstraint> mlir::sparsek::getShapeConstraints(Operation *op) {
       .Case([&](AttentionOp a) {
         r.attention(a.getQ(), a.getKey(), a.getValue(), a.getU(), a.getOut());
       })
+      .Case([&](BlockAttentionOp a) {
+        Value q = a.getQ(), key = a.getKey(), un = a.getUnionKeys(),
+              cnt = a.getUnionCount();
+        r.attention(q, key, a.getValue(), a.getU(), a.getOut());
+        for (auto [v, name] :
+             {std::pair<Value, StringRef>{a.getKthScore(), "kth_score"},
+              {a.getKthIndex(), "kth_index"},
+              {a.getTau(), "tau"}}) {
+          r.equal("batch", r.ref(q, 0, "q"), r.ref(v, 0, name));
+          r.equal("KV heads", r.ref(key, 1, "key"), r.ref(v, 1, name));
+          r.equal("query length", r.ref(q, 2, "q"), r.ref(v, 2, name));
+        }
+        for (auto [v, name] : {std::pair<Value, StringRef>{un, "union_keys"},
+                               {cnt, "union_count"}}) {
+          r.equal("batch", r.ref(q, 0, "q"), r.ref(v, 0, name));
+          r.equal("KV heads", r.ref(key, 1, "key"), r.ref(v, 1, name));
+        }
+        r.blocksOf("query blocks", r.ref(un, 2, "union_keys"),
+                   r.ref(q, 2, "q"), a.getBlockSizeAttr().getInt());
+        r.equal("query blocks", r.ref(un, 2, "union_keys"),
+                r.ref(cnt, 2, "union_count"));
+        r.atLeast("'union_keys' last dim", r.ref(un, 3, "union_keys"), 1);
+      })
       .Case([&](AttentionBackwardOp a) {
         Value q = a.getQ(), key = a.getKey(), value = a.getValue(),
               u = a.getU();

@@ -268,6 +268,42 @@ LogicalResult GatheredAttentionOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// BlockAttentionOp
+//===----------------------------------------------------------------------===//
+
+std::optional<double> BlockAttentionOp::getStaticScale() {
+  return staticScale(getScaleAttr(), getQ());
+}
+
+LogicalResult BlockAttentionOp::verify() {
+  Operation *op = getOperation();
+  int64_t bq = getBlockSizeAttr().getInt();
+  if (failed(checkWindow(op, getWindowAttr().getInt())) ||
+      failed(checkScale(op, getScaleAttr())))
+    return failure();
+  if (bq < 1 || bq > (int64_t(1) << 30))
+    return emitOpError() << "requires 1 <= block_size <= 2^30 (queries per "
+                            "block), got block_size = "
+                         << bq;
+  if (failed(verifyAttentionTensors(op, named("q", getQ()),
+                                    named("key", getKey()),
+                                    named("value", getValue()),
+                                    named("u", getU()), named("out", getOut()))) ||
+      failed(checkTensor(op, named("kth_score", getKthScore()), 3,
+                         "[B, Hkv, N]", Elem::F32)) ||
+      failed(checkTensor(op, named("kth_index", getKthIndex()), 3,
+                         "[B, Hkv, N]", Elem::I32)) ||
+      failed(checkTensor(op, named("tau", getTau()), 3, "[B, Hkv, N]",
+                         Elem::F32)) ||
+      failed(checkTensor(op, named("union_keys", getUnionKeys()), 4,
+                         "[B, Hkv, NB, W]", Elem::I32)) ||
+      failed(checkTensor(op, named("union_count", getUnionCount()), 3,
+                         "[B, Hkv, NB]", Elem::I32)))
+    return failure();
+  return verifyStaticShapeConstraints(op);
+}
+
+//===----------------------------------------------------------------------===//
 // AttentionOp
 //===----------------------------------------------------------------------===//
 

@@ -270,6 +270,73 @@ def SparseK_GatheredAttentionOp
 }
 
 //===----------------------------------------------------------------------===//
+// sparsek.block_attention (internal: the fused path)
+//===----------------------------------------------------------------------===//
+
+def SparseK_BlockAttentionOp : SparseK_Op<"block_attention", [Pure]> {
+  let summary = "causal attention of blocks of queries over their window run and selection union";
+  let description = [{
+    An internal op of the fused path (`sparsek-fuse-attention` produces it
+    from a causal `sparsek.attention`, with the `sparsek.block_select`
+    that feeds it): the causal layer's attention of section 6 of
+    `docs/Semantics.md`, organised by blocks of `block_size` consecutive
+    queries that share their keys. Block `b` (queries `[b * block_size,
+    (b + 1) * block_size)`) reads the contiguous run of window keys of its
+    queries and the `union_count[b]` keys of `union_keys[b]`; query `i`
+    (position `p = i + M - N`, `c_i = clamp(p - window + 1, 0, M)`) keeps
+    of them
+    - the window `[c_i, p]` (weight 1), and
+    - the selected keys `j < c_i` of the union with `(u_j, j) >=
+      (kth_score_i, kth_index_i)` lexicographically, or every `j < c_i`
+      when `kth_index_i = -1` (fewer than `k` candidates), weighted
+      `clip(u_j - tau_i, 0, 1)` as in `sparsek.gathered_attention`;
+    with gate, scale and GQA as in `sparsek.attention`. Given the results of
+    `sparsek.block_select` over the same `u`, `k`, `window` and
+    `block_size`, the output equals `sparsek.attention`'s. Every query of a
+    block walks the same key sequence (the GPU lowering's loads are
+    uniform across a block's threads); `block_size` is the kernel's query
+    tile.
+
+    Operands: `q : [B, Hq, N, D]`, `key : [B, Hkv, M, D]`, `value : [B,
+    Hkv, M, Dv]` (f32, f16 or bf16, one type), `u : [B, Hkv, M]`,
+    `kth_score`, `tau : [B, Hkv, N]` (f32), `kth_index : [B, Hkv, N]`
+    (i32), `union_keys : [B, Hkv, NB, W]`, `union_count : [B, Hkv, NB]`
+    (i32), `NB = ceil(N / block_size)`. Result `out : [B, Hq, N, Dv]`.
+
+    Example:
+
+    ```mlir
+    %o = sparsek.block_attention %q, %key, %value, %u, %kth_s, %kth_i, %tau,
+           %union, %count window = 512, block_size = 128
+         : (tensor<1x8x4096x128xbf16>, tensor<1x2x4096x128xbf16>,
+            tensor<1x2x4096x128xbf16>, tensor<1x2x4096xf32>,
+            tensor<1x2x4096xf32>, tensor<1x2x4096xi32>, tensor<1x2x4096xf32>,
+            tensor<1x2x32x383xi32>, tensor<1x2x32xi32>)
+           -> tensor<1x8x4096x128xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$key,
+                       AnyRankedTensor:$value, AnyRankedTensor:$u,
+                       AnyRankedTensor:$kth_score, AnyRankedTensor:$kth_index,
+                       AnyRankedTensor:$tau, AnyRankedTensor:$union_keys,
+                       AnyRankedTensor:$union_count,
+                       I64Attr:$window, I64Attr:$block_size,
+                       OptionalAttr<F64Attr>:$scale,
+                       DefaultValuedAttr<SparseK_GateAttr, "::mlir::sparsek::Gate::kv">:$gate);
+  let results = (outs AnyRankedTensor:$out);
+  let assemblyFormat = [{
+    $q `,` $key `,` $value `,` $u `,` $kth_score `,` $kth_index `,` $tau `,`
+    $union_keys `,` $union_count `window` `=` $window `,` `block_size` `=`
+    $block_size attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// As for sparsek.attention.
+    std::optional<double> getStaticScale();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // sparsek.attention (Semantics section 6)
 //===----------------------------------------------------------------------===//
 

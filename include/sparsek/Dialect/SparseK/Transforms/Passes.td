@@ -40,6 +40,33 @@ def SparseKDecomposePass : Pass<"sparsek-decompose"> {
   ];
 }
 
+def SparseKFuseAttentionPass : Pass<"sparsek-fuse-attention"> {
+  let summary = "Rewrite the causal layer into block selection + block "
+                "attention";
+  let description = [{
+    The fused path's first step, as ops:
+
+        sparsek.attention %q, %key, %value, %u k = K, window = W {causal}
+          => %kth_s, %kth_i, %tau, %union, %count =
+               sparsek.block_select %u k = K, window = W, block_size = BQ
+             sparsek.block_attention %q, %key, %value, %u, %kth_s, %kth_i,
+               %tau, %union, %count window = W, block_size = BQ
+
+    so that every block of `BQ` consecutive queries reads one union of at
+    most `K + BQ - 1` selected keys and one contiguous run of `W + BQ - 1`
+    window keys, and never the `[B, Hkv, N, K]` indices of `sparsek.topk`.
+    `block_size` is the attention kernel's query tile. `scale` and `gate`
+    carry over. Left alone: non-causal layers (one selection for all
+    queries: `sparsek-decompose` handles them) and a dynamic query length
+    `N` (`block_select` takes `N` from its result types;
+    `convert-sparsek-to-linalg{fused-block-size}` fuses those directly).
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "Queries per block (the attention kernel's query tile), >= 1">
+  ];
+}
+
 def SparseKCheckedEntryPointsPass
     : Pass<"sparsek-checked-entry-points", "::mlir::ModuleOp"> {
   let summary = "Add shape-checked wrappers that return a status code";

@@ -1,0 +1,44 @@
+// sparsek-fuse-attention: a causal layer with a static N becomes block
+// selection + block attention (blocks of 4 queries here: 50 queries, 13
+// blocks, unions of 8 + 4 - 1 = 11 keys); scale and gate carry over. Left
+// alone: the non-causal layer and a dynamic N. A bad block size is an error.
+// RUN: sparsek-opt %s --sparsek-fuse-attention="block-size=4" | FileCheck %s
+// RUN: sparsek-opt %s --sparsek-fuse-attention | FileCheck %s --check-prefix=DEFAULT
+// RUN: not sparsek-opt %s --sparsek-fuse-attention="block-size=0" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not sparsek-opt %s --convert-sparsek-to-linalg="fused-block-size=-1" 2>&1 | FileCheck %s --check-prefix=BADLOWER
+
+// CHECK-LABEL: func.func @causal
+// CHECK: %[[S:.*]], %[[I:.*]], %[[T:.*]], %[[U:.*]], %[[C:.*]] = sparsek.block_select %{{.*}} k = 8, window = 16, block_size = 4 : (tensor<1x2x64xf32>) -> (tensor<1x2x50xf32>, tensor<1x2x50xi32>, tensor<1x2x50xf32>, tensor<1x2x13x11xi32>, tensor<1x2x13xi32>)
+// CHECK: sparsek.block_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[S]], %[[I]], %[[T]], %[[U]], %[[C]] window = 16, block_size = 4 {gate = #sparsek.gate<v>, scale = 2.500000e-01 : f64}
+// CHECK-NOT: sparsek.attention
+// DEFAULT-LABEL: func.func @causal
+// DEFAULT: sparsek.block_select %{{.*}} k = 8, window = 16, block_size = 128 : (tensor<1x2x64xf32>) -> ({{.*}}, tensor<1x2x1x135xi32>, tensor<1x2x1xi32>)
+func.func @causal(%q: tensor<1x4x50x8xbf16>, %k: tensor<1x2x64x8xbf16>, %v: tensor<1x2x64x8xbf16>,
+                  %u: tensor<1x2x64xf32>) -> tensor<1x4x50x8xbf16> {
+  %o = "sparsek.attention"(%q, %k, %v, %u) {k = 8 : i64, window = 16 : i64, scale = 0.25 : f64, gate = #sparsek.gate<v>}
+       : (tensor<1x4x50x8xbf16>, tensor<1x2x64x8xbf16>, tensor<1x2x64x8xbf16>, tensor<1x2x64xf32>) -> tensor<1x4x50x8xbf16>
+  return %o : tensor<1x4x50x8xbf16>
+}
+
+// CHECK-LABEL: func.func @noncausal
+// CHECK-NOT: sparsek.block_
+// CHECK: sparsek.attention
+func.func @noncausal(%q: tensor<1x4x50x8xf32>, %k: tensor<1x2x64x8xf32>, %v: tensor<1x2x64x8xf32>,
+                     %u: tensor<1x2x64xf32>) -> tensor<1x4x50x8xf32> {
+  %o = "sparsek.attention"(%q, %k, %v, %u) {k = 8 : i64, window = 0 : i64, causal = false}
+       : (tensor<1x4x50x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64xf32>) -> tensor<1x4x50x8xf32>
+  return %o : tensor<1x4x50x8xf32>
+}
+
+// CHECK-LABEL: func.func @dynamic_n
+// CHECK-NOT: sparsek.block_
+// CHECK: sparsek.attention
+func.func @dynamic_n(%q: tensor<1x4x?x8xf32>, %k: tensor<1x2x64x8xf32>, %v: tensor<1x2x64x8xf32>,
+                     %u: tensor<1x2x64xf32>) -> tensor<1x4x?x8xf32> {
+  %o = "sparsek.attention"(%q, %k, %v, %u) {k = 8 : i64, window = 16 : i64}
+       : (tensor<1x4x?x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64xf32>) -> tensor<1x4x?x8xf32>
+  return %o : tensor<1x4x?x8xf32>
+}
+
+// BAD: sparsek-fuse-attention: invalid block-size 0: expected 1 to 2^30 queries per block
+// BADLOWER: invalid fused-block-size -1: expected 0 (unfused) or queries per block (>= 1)
