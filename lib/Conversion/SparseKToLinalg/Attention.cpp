@@ -29,6 +29,13 @@ Value extract(ImplicitLocOpBuilder &b, Value t, ValueRange idx) {
   return tensor::ExtractOp::create(b, t, idx);
 }
 
+/// Query i's column [bi, h, :, i] of a [B, H, C, N] tensor: offsets, sizes.
+std::pair<SmallVector<OpFoldResult>, SmallVector<OpFoldResult>>
+columnSlice(ImplicitLocOpBuilder &b, Value bi, Value h, Value i, Value c) {
+  return {{bi, h, b.getIndexAttr(0), i},
+          {b.getIndexAttr(1), b.getIndexAttr(1), c, b.getIndexAttr(1)}};
+}
+
 /// Online-softmax state of one query: running max, denominator and the
 /// unnormalised output row (f32).
 struct Online {
@@ -37,8 +44,35 @@ struct Online {
   static Online unpack(ValueRange v) { return {v[0], v[1], v[2]}; }
 };
 
-/// The f32 rows `acc` ([B, Hq, N, Dv]) in the element type of
-/// `resultType`, one query per iteration.
+/// `t` ([B, H, N, C]) transposed to [B, H, C, N] in f32, one query per
+/// iteration: the per-query loops that follow read it (and write their
+/// accumulators, also [B, H, C, N]) with consecutive queries' threads at
+/// consecutive addresses.
+Value queryMajor(ImplicitLocOpBuilder &b, Value t) {
+  Value bsz = dimValue(b, t, 0), h = dimValue(b, t, 1), n = dimValue(b, t, 2),
+        c = dimValue(b, t, 3);
+  int64_t dyn = ShapedType::kDynamic;
+  Type f32 = b.getF32Type();
+  Value init = scratchTensor(b, {dyn, dyn, dyn, dyn}, {bsz, h, c, n}, f32);
+  return forallUpdate(
+      b, {n, h, bsz}, {init},
+      [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
+        Value i = ivs[0], hi = ivs[1], bi = ivs[2];
+        auto [offsets, sizes] = columnSlice(fb, bi, hi, i, c);
+        Value col = forLoop(
+            fb, constIndex(fb, 0), c,
+            {extractRow(fb, outs[0], offsets, sizes)},
+            [&](ImplicitLocOpBuilder &lb, Value e, ValueRange a) {
+              Value v = castFloat(lb, extract(lb, t, {bi, hi, i, e}), f32);
+              return SmallVector<Value>{
+                  tensor::InsertOp::create(lb, v, a[0], ValueRange{e})};
+            })[0];
+        return SmallVector<ForallSlice>{{col, offsets, sizes}};
+      })[0];
+}
+
+/// The f32 accumulators `acc` ([B, Hq, Dv, N]) as rows [B, Hq, N, Dv] in
+/// the element type of `resultType`, one query per iteration.
 Value convertRows(ImplicitLocOpBuilder &b, Value acc,
                   RankedTensorType resultType, ValueRange sizes) {
   Type elem = resultType.getElementType();
@@ -55,7 +89,7 @@ Value convertRows(ImplicitLocOpBuilder &b, Value acc,
             fb, constIndex(fb, 0), dv,
             {extractRow(fb, outs[0], offsets, rowSizes)},
             [&](ImplicitLocOpBuilder &lb, Value c, ValueRange a) {
-              Value v = castFloat(lb, extract(lb, acc, {bi, h, i, c}), elem);
+              Value v = castFloat(lb, extract(lb, acc, {bi, h, c, i}), elem);
               return SmallVector<Value>{
                   tensor::InsertOp::create(lb, v, a[0], ValueRange{c})};
             })[0];
@@ -78,7 +112,7 @@ public:
                  Value i)
       : b(b), q(q), key(key), value(value), u(u), scale(scale), gate(gate),
         bi(bi), h(h), g(g), i(i), zero(constIndex(b, 0)),
-        d(dimValue(b, q, 3)), dv(dimValue(b, value, 3)),
+        d(dimValue(b, key, 3)), dv(dimValue(b, value, 3)),
         m(dimValue(b, key, 2)) {}
 
   /// Nothing seen yet: max -inf, denominator 0, accumulator `accRow` (the
@@ -183,8 +217,18 @@ private:
   static constexpr double kInf = std::numeric_limits<double>::infinity();
 
   /// dot(q_i, key_j) in f32.
+  /// `q` is the queries transposed, [B, Hq, D, N] in f32 (queryMajor):
+  /// consecutive queries' threads read consecutive addresses.
   Value dot(ImplicitLocOpBuilder &pb, Value j) {
-    return dotProduct(pb, q, {bi, h, i}, key, {bi, g, j}, d);
+    Type f32 = pb.getF32Type();
+    return forLoop(pb, zero, d, {constF32(pb, 0)},
+                   [&](ImplicitLocOpBuilder &db, Value c, ValueRange a) {
+                     Value qv = extract(db, q, {bi, h, c, i});
+                     Value kv = castFloat(db, extract(db, key, {bi, g, j, c}),
+                                          f32);
+                     return SmallVector<Value>{arith::AddFOp::create(
+                         db, a[0], arith::MulFOp::create(db, qv, kv))};
+                   })[0];
   }
 
   /// The gated logit of key j with weight `wgt` (Semantics 5); -inf when
@@ -253,13 +297,8 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
   int64_t dyn = ShapedType::kDynamic;
   Type f32 = b.getF32Type();
   Value accInit =
-      scratchTensor(b, {dyn, dyn, dyn, dyn}, {batch, hq, n, dv}, f32);
-  auto rowSlice = [&](ImplicitLocOpBuilder &fb, Value bi, Value h, Value i) {
-    return std::make_pair(
-        SmallVector<OpFoldResult>{bi, h, i, fb.getIndexAttr(0)},
-        SmallVector<OpFoldResult>{fb.getIndexAttr(1), fb.getIndexAttr(1),
-                                  fb.getIndexAttr(1), dv});
-  };
+      scratchTensor(b, {dyn, dyn, dyn, dyn}, {batch, hq, dv, n}, f32);
+  Value qT = queryMajor(b, q);
   // Queries first: GPU mappings give the first dimension to x, the only
   // one whose block and grid extents are not small.
   Value acc = forallUpdate(
@@ -278,8 +317,8 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                                                  constIndex(fb, window)),
                            constIndex(fb, 0))
                 : end;
-        auto [offsets, sizes] = rowSlice(fb, bi, h, i);
-        QueryAttention qa(fb, q, key, value, u, scale, gate, bi, h, g, i);
+        auto [offsets, sizes] = columnSlice(fb, bi, h, i, dv);
+        QueryAttention qa(fb, qT, key, value, u, scale, gate, bi, h, g, i);
         Online s = qa.window(
             qa.start(extractRow(fb, outs[0], offsets, sizes)), lo, end);
         s = qa.selection(s, indices, extract(fb, tau, {bi, g, i}), lo, end);
@@ -305,7 +344,8 @@ Value buildBlockAttention(ImplicitLocOpBuilder &b, Value q, Value key,
         zero = constIndex(b, 0);
   int64_t dyn = ShapedType::kDynamic;
   Value accInit =
-      scratchTensor(b, {dyn, dyn, dyn, dyn}, {batch, hq, n, dv}, f32);
+      scratchTensor(b, {dyn, dyn, dyn, dyn}, {batch, hq, dv, n}, f32);
+  Value qT = queryMajor(b, q);
   // Window rows of query i: [lo(i), p(i) + 1), p(i) = i + M - N.
   auto endOf = [&](ImplicitLocOpBuilder &xb, Value i) {
     return arith::AddIOp::create(
@@ -330,10 +370,8 @@ Value buildBlockAttention(ImplicitLocOpBuilder &b, Value q, Value key,
             fb, minIndex(fb, arith::AddIOp::create(fb, first, bq), n), one);
         Value end = endOf(fb, i), lo = loOf(fb, end);
         Value runEnd = endOf(fb, last), runLo = loOf(fb, endOf(fb, first));
-        SmallVector<OpFoldResult> offsets = {bi, h, i, fb.getIndexAttr(0)};
-        SmallVector<OpFoldResult> sizes = {
-            fb.getIndexAttr(1), fb.getIndexAttr(1), fb.getIndexAttr(1), dv};
-        QueryAttention qa(fb, q, key, value, u, scale, gate, bi, h, g, i);
+        auto [offsets, sizes] = columnSlice(fb, bi, h, i, dv);
+        QueryAttention qa(fb, qT, key, value, u, scale, gate, bi, h, g, i);
         Online s = qa.windowRun(
             qa.start(extractRow(fb, outs[0], offsets, sizes)), runLo, runEnd,
             lo, end);
