@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 extern "C" void _mlir_ciface_sparsek_layer(SparseKMemRef4DU16 *q,
@@ -56,9 +57,16 @@ int main(int argc, char **argv) {
   };
   std::vector<uint16_t> q = bf16(b * hq * n * d), k = bf16(b * hkv * n * d),
                         v = bf16(b * hkv * n * d), out(b * hq * n * d);
+  // Scores: normal (default), or adversarial for selection with
+  // SPARSEK_BENCH_SCORES=equal (all 0.75) or =two (0 or 1 at random).
+  const char *kind = std::getenv("SPARSEK_BENCH_SCORES");
+  std::string scores = kind ? kind : "normal";
   std::vector<float> u(b * hkv * n);
+  std::bernoulli_distribution coin(0.5);
   for (float &x : u)
-    x = dist(rng);
+    x = scores == "equal" ? 0.75f
+        : scores == "two" ? (coin(rng) ? 1.0f : 0.0f)
+                          : dist(rng);
   auto qD = sparsek::describeDense<SparseKMemRef4DU16>(toDevice(q), {b, hq, n, d});
   auto kD = sparsek::describeDense<SparseKMemRef4DU16>(toDevice(k), {b, hkv, n, d});
   auto vD = sparsek::describeDense<SparseKMemRef4DU16>(toDevice(v), {b, hkv, n, d});
@@ -79,8 +87,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   std::sort(ms.begin(), ms.end());
-  std::printf("sparsek_gpu N %lld median_ms %.3f\n", static_cast<long long>(n),
-              ms[ms.size() / 2]);
+  std::printf("sparsek_gpu N %lld median_ms %.3f%s\n",
+              static_cast<long long>(n), ms[ms.size() / 2],
+              scores == "normal" ? "" : (" scores " + scores).c_str());
   if (!checkOutputs)
     return 0;
 

@@ -25,6 +25,12 @@ print(f"N = {sys.argv[1]}: {len(timed)} launches, "
 groups = {}
 for i, (_, g, b, t) in enumerate(timed):
     groups.setdefault((g, b), []).append(t)
+# Attention kernels (queries transposed, block attention, rows converted)
+# run one block per 128 queries and query head: grid (ceil(N / 128), Hq).
+hq = "8"
+att = sum(t for _, g, _, t in timed if g.strip("()").split(",")[1].strip() == hq)
+print(f"  attention (grid y = Hq): {att / 1e3:.3f} ms; selection and the rest: "
+      f"{(sum(t for *_, t in timed) - att) / 1e3:.3f} ms")
 order = []
 for i, (_, g, b, t) in enumerate(timed):
     if (g, b) not in order:
