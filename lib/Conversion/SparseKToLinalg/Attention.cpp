@@ -37,12 +37,35 @@ columnSlice(ImplicitLocOpBuilder &b, Value bi, Value h, Value i, Value c) {
 }
 
 /// Online-softmax state of one query: running max, denominator and the
-/// unnormalised output row (f32).
+/// unnormalised output row (f32): a tensor `acc` (a row of a caller-level
+/// buffer) or, for a static Dv of at most kMaxRegisterDv, one scalar per
+/// column in `regs` (registers on the GPU).
 struct Online {
   Value mx, den, acc;
-  SmallVector<Value> pack() const { return {mx, den, acc}; }
-  static Online unpack(ValueRange v) { return {v[0], v[1], v[2]}; }
+  SmallVector<Value> regs;
+  SmallVector<Value> pack() const {
+    SmallVector<Value> v = {mx, den};
+    if (regs.empty())
+      v.push_back(acc);
+    v.append(regs.begin(), regs.end());
+    return v;
+  }
+  /// The state of `v`, shaped like `like`.
+  static Online unpack(const Online &like, ValueRange v) {
+    return unpack(v, like);
+  }
+  static Online unpack(ValueRange v, const Online &like) {
+    Online s{v[0], v[1], Value(), {}};
+    if (like.regs.empty())
+      s.acc = v[2];
+    else
+      s.regs.assign(v.begin() + 2, v.end());
+    return s;
+  }
 };
+
+/// The largest static value head dim kept in registers.
+constexpr int64_t kMaxRegisterDv = 256;
 
 /// `t` ([B, H, N, C]) transposed to [B, H, C, N] in f32, one query per
 /// iteration: the per-query loops that follow read it (and write their
@@ -119,19 +142,44 @@ public:
   /// query's row of a caller-provided f32 buffer: no allocation per
   /// thread) zeroed.
   Online start(Value accRow) {
+    if (useRegisters())
+      return {constF32(b, -kInf), constF32(b, 0), Value(),
+              SmallVector<Value>(staticDv(), constF32(b, 0))};
     Value acc = linalg::FillOp::create(b, ValueRange{constF32(b, 0)},
                                        ValueRange{accRow})
                     .getResult(0);
-    return {constF32(b, -kInf), constF32(b, 0), acc};
+    return {constF32(b, -kInf), constF32(b, 0), acc, {}};
+  }
+
+  /// Whether the accumulator lives in scalars (a static Dv of at most
+  /// kMaxRegisterDv): the output row is then written directly (finish).
+  bool useRegisters() const {
+    int64_t dvs = staticDv();
+    return !ShapedType::isDynamic(dvs) && dvs >= 1 && dvs <= kMaxRegisterDv;
+  }
+  int64_t staticDv() const {
+    return cast<RankedTensorType>(value.getType()).getDimSize(3);
+  }
+
+  /// Registers mode: acc / den (zeros without anything finite) in `row`'s
+  /// element type, written into `row` ([Dv]).
+  Value finish(Online fin, Value row) {
+    Value inv = reciprocal(fin);
+    Type elem = cast<RankedTensorType>(row.getType()).getElementType();
+    for (auto [c, r] : llvm::enumerate(fin.regs))
+      row = tensor::InsertOp::create(
+          b, castFloat(b, arith::MulFOp::create(b, r, inv), elem), row,
+          ValueRange{constIndex(b, c)});
+    return row;
   }
 
   /// The window: rows [lo, end), weight 1.
   Online window(Online s, Value lo, Value end) {
     Value always = arith::ConstantIntOp::create(b, 1, 1);
-    return Online::unpack(forLoop(
+    return Online::unpack(s, forLoop(
         b, lo, end, s.pack(),
         [&](ImplicitLocOpBuilder &wb, Value j, ValueRange a) {
-          return addKey(wb, Online::unpack(a), j, constF32(wb, 1), always)
+          return addKey(wb, Online::unpack(a, s), j, constF32(wb, 1), always)
               .pack();
         }));
   }
@@ -140,14 +188,14 @@ public:
   /// when inside this query's window [lo, end): every query of the block
   /// walks the same rows.
   Online windowRun(Online s, Value runLo, Value runEnd, Value lo, Value end) {
-    return Online::unpack(forLoop(
+    return Online::unpack(s, forLoop(
         b, runLo, runEnd, s.pack(),
         [&](ImplicitLocOpBuilder &wb, Value j, ValueRange a) {
           Value inside = arith::AndIOp::create(
               wb,
               arith::CmpIOp::create(wb, arith::CmpIPredicate::sge, j, lo),
               arith::CmpIOp::create(wb, arith::CmpIPredicate::slt, j, end));
-          return addKey(wb, Online::unpack(a), j, constF32(wb, 1), inside)
+          return addKey(wb, Online::unpack(a, s), j, constF32(wb, 1), inside)
               .pack();
         }));
   }
@@ -161,7 +209,7 @@ public:
     using P = arith::CmpIPredicate;
     Value kthIdx = arith::IndexCastOp::create(b, b.getIndexType(), kthI);
     Value all = arith::CmpIOp::create(b, P::slt, kthIdx, zero);
-    return Online::unpack(forLoop(
+    return Online::unpack(s, forLoop(
         b, zero, count, s.pack(),
         [&](ImplicitLocOpBuilder &sb, Value e, ValueRange a) {
           Value j = arith::IndexCastOp::create(
@@ -177,7 +225,7 @@ public:
           Value keep = arith::AndIOp::create(
               sb, arith::CmpIOp::create(sb, P::slt, j, cand),
               arith::OrIOp::create(sb, all, above));
-          return addKey(sb, Online::unpack(a), j, softWeight(sb, uj, t), keep)
+          return addKey(sb, Online::unpack(a, s), j, softWeight(sb, uj, t), keep)
               .pack();
         }));
   }
@@ -187,23 +235,19 @@ public:
   /// (padding, out of range, in the window) read row 0 and add nothing.
   Online selection(Online s, Value indices, Value t, Value lo, Value end) {
     Value kSel = dimValue(b, indices, 3);
-    return Online::unpack(forLoop(
+    return Online::unpack(s, forLoop(
         b, zero, kSel, s.pack(),
         [&](ImplicitLocOpBuilder &sb, Value e, ValueRange a) {
           SelectedKey k = selectedKey(sb, indices, {bi, g, i, e}, u, {bi, g},
                                       t, lo, end, m, zero);
-          return addKey(sb, Online::unpack(a), k.j, k.weight, k.valid).pack();
+          return addKey(sb, Online::unpack(a, s), k.j, k.weight, k.valid).pack();
         }));
   }
 
   /// acc / den, in place in the accumulator row; a query with nothing
   /// finite to attend to gets zeros.
   Value normalize(Online fin) {
-    Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
-                                           fin.den, constF32(b, 0));
-    Value inv = arith::SelectOp::create(
-        b, positive, arith::DivFOp::create(b, constF32(b, 1), fin.den),
-        constF32(b, 0));
+    Value inv = reciprocal(fin);
     return forLoop(b, zero, dv, {fin.acc},
                    [&](ImplicitLocOpBuilder &ob, Value c, ValueRange a) {
                      Value v =
@@ -215,6 +259,15 @@ public:
 
 private:
   static constexpr double kInf = std::numeric_limits<double>::infinity();
+
+  /// 1 / den, or 0 when nothing finite was attended.
+  Value reciprocal(const Online &fin) {
+    Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                           fin.den, constF32(b, 0));
+    return arith::SelectOp::create(
+        b, positive, arith::DivFOp::create(b, constF32(b, 1), fin.den),
+        constF32(b, 0));
+  }
 
   /// dot(q_i, key_j) in f32.
   /// `q` is the queries transposed, [B, Hq, D, N] in f32 (queryMajor):
@@ -258,6 +311,19 @@ private:
     Value vw = (gate == Gate::kv || gate == Gate::v)
                    ? arith::MulFOp::create(pb, p, wgt).getResult()
                    : p;
+    Value next = arith::SelectOp::create(pb, skip, s.mx, mx);
+    if (useRegisters()) {
+      SmallVector<Value> regs;
+      Type f32 = pb.getF32Type();
+      for (auto [c, r] : llvm::enumerate(s.regs)) {
+        Value vv = castFloat(
+            pb, extract(pb, value, {bi, g, j, constIndex(pb, c)}), f32);
+        regs.push_back(arith::AddFOp::create(
+            pb, arith::MulFOp::create(pb, r, alpha),
+            arith::MulFOp::create(pb, vw, vv)));
+      }
+      return {next, den, Value(), regs};
+    }
     Value acc = forLoop(
         pb, zero, dv, {s.acc},
         [&](ImplicitLocOpBuilder &ab, Value c, ValueRange a) {
@@ -270,7 +336,7 @@ private:
           return SmallVector<Value>{
               tensor::InsertOp::create(ab, nv, a[0], ValueRange{c})};
         })[0];
-    return {arith::SelectOp::create(pb, skip, s.mx, mx), den, acc};
+    return {next, den, acc, {}};
   }
 
   ImplicitLocOpBuilder &b;
@@ -281,51 +347,100 @@ private:
 
 } // namespace
 
-Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
-                             Value value, Value u, Value indices, Value tau,
-                             int64_t window, Value scale, Gate gate,
-                             RankedTensorType resultType) {
+namespace {
+
+using AttendFn = function_ref<Online(ImplicitLocOpBuilder &, QueryAttention &,
+                                     Online, Value i, Value h, Value bi,
+                                     Value g)>;
+
+/// One forall iteration per (query, query head, batch), queries first (GPU
+/// mappings give the first dimension to x, the only one whose block and
+/// grid extents are not small): `attend` walks query i's keys from a fresh
+/// online state. With a static Dv of at most kMaxRegisterDv the state stays
+/// in scalars and the output row is written directly; otherwise the f32
+/// accumulators live in one query-major buffer (allocated once: a GPU
+/// thread would otherwise call device malloc), normalised in place and
+/// converted to the output's element type afterwards. Queries are read
+/// query-major too.
+Value attendPerQuery(ImplicitLocOpBuilder &b, Value q, Value key, Value value,
+                     Value u, Value scale, Gate gate,
+                     RankedTensorType resultType, AttendFn attend) {
   Value batch = dimValue(b, q, 0), hq = dimValue(b, q, 1),
         n = dimValue(b, q, 2), hkv = dimValue(b, key, 1),
-        m = dimValue(b, key, 2), dv = dimValue(b, value, 3);
+        dv = dimValue(b, value, 3);
   // Hkv = 0 only with Hq = 0 (no query runs); avoid dividing by it.
   Value group =
       arith::DivUIOp::create(b, hq, maxIndex(b, hkv, constIndex(b, 1)));
-  // Every query's f32 accumulator row, allocated once (a GPU thread would
-  // otherwise call device malloc), normalised in place, then converted to
-  // the output's element type.
-  int64_t dyn = ShapedType::kDynamic;
-  Type f32 = b.getF32Type();
-  Value accInit =
-      scratchTensor(b, {dyn, dyn, dyn, dyn}, {batch, hq, dv, n}, f32);
   Value qT = queryMajor(b, q);
-  // Queries first: GPU mappings give the first dimension to x, the only
-  // one whose block and grid extents are not small.
+  int64_t dvs = cast<RankedTensorType>(value.getType()).getDimSize(3);
+  bool registers = !ShapedType::isDynamic(dvs) && dvs >= 1 &&
+                   dvs <= kMaxRegisterDv;
+  if (registers) {
+    Value init = emptyTensor(b, resultType.getShape(), {batch, hq, n, dv},
+                             resultType.getElementType());
+    return forallUpdate(
+        b, {n, hq, batch}, {init},
+        [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
+          Value i = ivs[0], h = ivs[1], bi = ivs[2];
+          Value g = arith::DivUIOp::create(fb, h, group);
+          SmallVector<OpFoldResult> offsets = {bi, h, i, fb.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes = {
+              fb.getIndexAttr(1), fb.getIndexAttr(1), fb.getIndexAttr(1), dv};
+          QueryAttention qa(fb, qT, key, value, u, scale, gate, bi, h, g, i);
+          Online s = attend(fb, qa, qa.start(Value()), i, h, bi, g);
+          return SmallVector<ForallSlice>{
+              {qa.finish(s, extractRow(fb, outs[0], offsets, sizes)), offsets,
+               sizes}};
+        })[0];
+  }
+  int64_t dyn = ShapedType::kDynamic;
+  Value accInit = scratchTensor(b, {dyn, dyn, dyn, dyn}, {batch, hq, dv, n},
+                                b.getF32Type());
   Value acc = forallUpdate(
       b, {n, hq, batch}, {accInit},
       [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
         Value i = ivs[0], h = ivs[1], bi = ivs[2];
         Value g = arith::DivUIOp::create(fb, h, group);
-        // The window of position p = i + M - N: rows [lo, end).
-        Value pos =
-            arith::SubIOp::create(fb, arith::AddIOp::create(fb, i, m), n);
-        Value end = arith::AddIOp::create(fb, pos, constIndex(fb, 1));
-        Value lo =
-            window > 0
-                ? maxIndex(fb,
-                           arith::SubIOp::create(fb, end,
-                                                 constIndex(fb, window)),
-                           constIndex(fb, 0))
-                : end;
         auto [offsets, sizes] = columnSlice(fb, bi, h, i, dv);
         QueryAttention qa(fb, qT, key, value, u, scale, gate, bi, h, g, i);
-        Online s = qa.window(
-            qa.start(extractRow(fb, outs[0], offsets, sizes)), lo, end);
-        s = qa.selection(s, indices, extract(fb, tau, {bi, g, i}), lo, end);
-        return SmallVector<ForallSlice>{
-            {qa.normalize(s), offsets, sizes}};
+        Online s = attend(
+            fb, qa, qa.start(extractRow(fb, outs[0], offsets, sizes)), i, h,
+            bi, g);
+        return SmallVector<ForallSlice>{{qa.normalize(s), offsets, sizes}};
       })[0];
   return convertRows(b, acc, resultType, {batch, hq, n, dv});
+}
+
+/// Query i's window rows [lo, end): end = p + 1 for p = i + M - N.
+std::pair<Value, Value> windowOf(ImplicitLocOpBuilder &b, Value i, Value m,
+                                 Value n, int64_t window) {
+  Value end = arith::AddIOp::create(
+      b, arith::SubIOp::create(b, arith::AddIOp::create(b, i, m), n),
+      constIndex(b, 1));
+  Value lo = window > 0 ? maxIndex(b,
+                                   arith::SubIOp::create(
+                                       b, end, constIndex(b, window)),
+                                   constIndex(b, 0))
+                        : end;
+  return {lo, end};
+}
+
+} // namespace
+
+Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
+                             Value value, Value u, Value indices, Value tau,
+                             int64_t window, Value scale, Gate gate,
+                             RankedTensorType resultType) {
+  Value n = dimValue(b, q, 2), m = dimValue(b, key, 2);
+  return attendPerQuery(
+      b, q, key, value, u, scale, gate, resultType,
+      [&](ImplicitLocOpBuilder &fb, QueryAttention &qa, Online s, Value i,
+          Value, Value bi, Value g) {
+        auto [lo, end] = windowOf(fb, i, m, n, window);
+        s = qa.window(s, lo, end);
+        return qa.selection(s, indices, extract(fb, tau, {bi, g, i}), lo,
+                            end);
+      });
 }
 
 Value buildBlockAttention(ImplicitLocOpBuilder &b, Value q, Value key,
@@ -334,56 +449,27 @@ Value buildBlockAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                           Value unionCount, int64_t window, int64_t blockSize,
                           Value scale, Gate gate,
                           RankedTensorType resultType) {
-  Type f32 = b.getF32Type();
-  Value batch = dimValue(b, q, 0), hq = dimValue(b, q, 1),
-        n = dimValue(b, q, 2), hkv = dimValue(b, key, 1),
-        m = dimValue(b, key, 2), dv = dimValue(b, value, 3);
-  Value group =
-      arith::DivUIOp::create(b, hq, maxIndex(b, hkv, constIndex(b, 1)));
-  Value bq = constIndex(b, blockSize), one = constIndex(b, 1),
-        zero = constIndex(b, 0);
-  int64_t dyn = ShapedType::kDynamic;
-  Value accInit =
-      scratchTensor(b, {dyn, dyn, dyn, dyn}, {batch, hq, dv, n}, f32);
-  Value qT = queryMajor(b, q);
-  // Window rows of query i: [lo(i), p(i) + 1), p(i) = i + M - N.
-  auto endOf = [&](ImplicitLocOpBuilder &xb, Value i) {
-    return arith::AddIOp::create(
-        xb, arith::SubIOp::create(xb, arith::AddIOp::create(xb, i, m), n),
-        one);
-  };
-  auto loOf = [&](ImplicitLocOpBuilder &xb, Value end) {
-    return window > 0 ? maxIndex(xb,
-                                 arith::SubIOp::create(
-                                     xb, end, constIndex(xb, window)),
-                                 zero)
-                      : end;
-  };
-  Value acc = forallUpdate(
-      b, {n, hq, batch}, {accInit},
-      [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
-        Value i = ivs[0], h = ivs[1], bi = ivs[2];
-        Value g = arith::DivUIOp::create(fb, h, group);
+  Value n = dimValue(b, q, 2), m = dimValue(b, key, 2);
+  return attendPerQuery(
+      b, q, key, value, u, scale, gate, resultType,
+      [&](ImplicitLocOpBuilder &fb, QueryAttention &qa, Online s, Value i,
+          Value, Value bi, Value g) {
+        Value bq = constIndex(fb, blockSize), one = constIndex(fb, 1);
         Value blk = arith::DivUIOp::create(fb, i, bq);
         Value first = arith::MulIOp::create(fb, blk, bq);
         Value last = arith::SubIOp::create(
             fb, minIndex(fb, arith::AddIOp::create(fb, first, bq), n), one);
-        Value end = endOf(fb, i), lo = loOf(fb, end);
-        Value runEnd = endOf(fb, last), runLo = loOf(fb, endOf(fb, first));
-        auto [offsets, sizes] = columnSlice(fb, bi, h, i, dv);
-        QueryAttention qa(fb, qT, key, value, u, scale, gate, bi, h, g, i);
-        Online s = qa.windowRun(
-            qa.start(extractRow(fb, outs[0], offsets, sizes)), runLo, runEnd,
-            lo, end);
+        auto [lo, end] = windowOf(fb, i, m, n, window);
+        Value runLo = windowOf(fb, first, m, n, window).first;
+        Value runEnd = windowOf(fb, last, m, n, window).second;
+        s = qa.windowRun(s, runLo, runEnd, lo, end);
         Value count = arith::IndexCastOp::create(
             fb, fb.getIndexType(), extract(fb, unionCount, {bi, g, blk}));
-        s = qa.blockUnion(s, unionKeys, blk, count, lo,
-                          extract(fb, kthScore, {bi, g, i}),
-                          extract(fb, kthIndex, {bi, g, i}),
-                          extract(fb, tau, {bi, g, i}));
-        return SmallVector<ForallSlice>{{qa.normalize(s), offsets, sizes}};
-      })[0];
-  return convertRows(b, acc, resultType, {batch, hq, n, dv});
+        return qa.blockUnion(s, unionKeys, blk, count, lo,
+                             extract(fb, kthScore, {bi, g, i}),
+                             extract(fb, kthIndex, {bi, g, i}),
+                             extract(fb, tau, {bi, g, i}));
+      });
 }
 
 namespace {
@@ -403,10 +489,6 @@ struct GatheredAttentionToLinalg : OpRewritePattern<GatheredAttentionOp> {
   }
 };
 
-/// The causal layer with a dynamic query length N, which sparsek-decompose
-/// cannot split (threshold and topk take N from their result types): the
-/// stage builders with N from `q`. Every other layer is decomposed first
-/// (Decompose.cpp, included in this conversion) and its stages lowered.
 struct BlockAttentionToLinalg : OpRewritePattern<BlockAttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(BlockAttentionOp op,
@@ -424,6 +506,11 @@ struct BlockAttentionToLinalg : OpRewritePattern<BlockAttentionOp> {
   }
 };
 
+/// The causal layer: fused (block selection + block attention), or, for a
+/// dynamic query length N, which sparsek-decompose cannot split (threshold
+/// and topk take N from their result types), the stage builders with N from
+/// `q`. Every other layer is decomposed first (Decompose.cpp, included in
+/// this conversion) and its stages lowered.
 struct CausalAttentionToLinalg : OpRewritePattern<AttentionOp> {
   /// Fused, it comes before sparsek-decompose's split (benefit 2) for
   /// every causal layer; unfused, only the dynamic-N layers the split
