@@ -37,35 +37,14 @@ columnSlice(ImplicitLocOpBuilder &b, Value bi, Value h, Value i, Value c) {
 }
 
 /// Online-softmax state of one query: running max, denominator and the
-/// unnormalised output row (f32): a tensor `acc` (a row of a caller-level
-/// buffer) or, for a static Dv of at most kMaxRegisterDv, one scalar per
-/// column in `regs` (registers on the GPU).
+/// unnormalised output row (f32, a row of a caller-level buffer). (Keeping
+/// the row in scalars for a static Dv was measured slower on the GPU:
+/// bench/NOTES.md, run 17.)
 struct Online {
   Value mx, den, acc;
-  SmallVector<Value> regs;
-  SmallVector<Value> pack() const {
-    SmallVector<Value> v = {mx, den};
-    if (regs.empty())
-      v.push_back(acc);
-    v.append(regs.begin(), regs.end());
-    return v;
-  }
-  /// The state of `v`, shaped like `like`.
-  static Online unpack(const Online &like, ValueRange v) {
-    return unpack(v, like);
-  }
-  static Online unpack(ValueRange v, const Online &like) {
-    Online s{v[0], v[1], Value(), {}};
-    if (like.regs.empty())
-      s.acc = v[2];
-    else
-      s.regs.assign(v.begin() + 2, v.end());
-    return s;
-  }
+  SmallVector<Value> pack() const { return {mx, den, acc}; }
+  static Online unpack(ValueRange v) { return {v[0], v[1], v[2]}; }
 };
-
-/// The largest static value head dim kept in registers.
-constexpr int64_t kMaxRegisterDv = 256;
 
 /// `t` ([B, H, N, C]) transposed to [B, H, C, N] in f32, one query per
 /// iteration: the per-query loops that follow read it (and write their
@@ -142,44 +121,19 @@ public:
   /// query's row of a caller-provided f32 buffer: no allocation per
   /// thread) zeroed.
   Online start(Value accRow) {
-    if (useRegisters())
-      return {constF32(b, -kInf), constF32(b, 0), Value(),
-              SmallVector<Value>(staticDv(), constF32(b, 0))};
     Value acc = linalg::FillOp::create(b, ValueRange{constF32(b, 0)},
                                        ValueRange{accRow})
                     .getResult(0);
-    return {constF32(b, -kInf), constF32(b, 0), acc, {}};
-  }
-
-  /// Whether the accumulator lives in scalars (a static Dv of at most
-  /// kMaxRegisterDv): the output row is then written directly (finish).
-  bool useRegisters() const {
-    int64_t dvs = staticDv();
-    return !ShapedType::isDynamic(dvs) && dvs >= 1 && dvs <= kMaxRegisterDv;
-  }
-  int64_t staticDv() const {
-    return cast<RankedTensorType>(value.getType()).getDimSize(3);
-  }
-
-  /// Registers mode: acc / den (zeros without anything finite) in `row`'s
-  /// element type, written into `row` ([Dv]).
-  Value finish(Online fin, Value row) {
-    Value inv = reciprocal(fin);
-    Type elem = cast<RankedTensorType>(row.getType()).getElementType();
-    for (auto [c, r] : llvm::enumerate(fin.regs))
-      row = tensor::InsertOp::create(
-          b, castFloat(b, arith::MulFOp::create(b, r, inv), elem), row,
-          ValueRange{constIndex(b, c)});
-    return row;
+    return {constF32(b, -kInf), constF32(b, 0), acc};
   }
 
   /// The window: rows [lo, end), weight 1.
   Online window(Online s, Value lo, Value end) {
     Value always = arith::ConstantIntOp::create(b, 1, 1);
-    return Online::unpack(s, forLoop(
+    return Online::unpack(forLoop(
         b, lo, end, s.pack(),
         [&](ImplicitLocOpBuilder &wb, Value j, ValueRange a) {
-          return addKey(wb, Online::unpack(a, s), j, constF32(wb, 1), always)
+          return addKey(wb, Online::unpack(a), j, constF32(wb, 1), always)
               .pack();
         }));
   }
@@ -188,14 +142,14 @@ public:
   /// when inside this query's window [lo, end): every query of the block
   /// walks the same rows.
   Online windowRun(Online s, Value runLo, Value runEnd, Value lo, Value end) {
-    return Online::unpack(s, forLoop(
+    return Online::unpack(forLoop(
         b, runLo, runEnd, s.pack(),
         [&](ImplicitLocOpBuilder &wb, Value j, ValueRange a) {
           Value inside = arith::AndIOp::create(
               wb,
               arith::CmpIOp::create(wb, arith::CmpIPredicate::sge, j, lo),
               arith::CmpIOp::create(wb, arith::CmpIPredicate::slt, j, end));
-          return addKey(wb, Online::unpack(a, s), j, constF32(wb, 1), inside)
+          return addKey(wb, Online::unpack(a), j, constF32(wb, 1), inside)
               .pack();
         }));
   }
@@ -209,7 +163,7 @@ public:
     using P = arith::CmpIPredicate;
     Value kthIdx = arith::IndexCastOp::create(b, b.getIndexType(), kthI);
     Value all = arith::CmpIOp::create(b, P::slt, kthIdx, zero);
-    return Online::unpack(s, forLoop(
+    return Online::unpack(forLoop(
         b, zero, count, s.pack(),
         [&](ImplicitLocOpBuilder &sb, Value e, ValueRange a) {
           Value j = arith::IndexCastOp::create(
@@ -225,7 +179,7 @@ public:
           Value keep = arith::AndIOp::create(
               sb, arith::CmpIOp::create(sb, P::slt, j, cand),
               arith::OrIOp::create(sb, all, above));
-          return addKey(sb, Online::unpack(a, s), j, softWeight(sb, uj, t), keep)
+          return addKey(sb, Online::unpack(a), j, softWeight(sb, uj, t), keep)
               .pack();
         }));
   }
@@ -235,12 +189,12 @@ public:
   /// (padding, out of range, in the window) read row 0 and add nothing.
   Online selection(Online s, Value indices, Value t, Value lo, Value end) {
     Value kSel = dimValue(b, indices, 3);
-    return Online::unpack(s, forLoop(
+    return Online::unpack(forLoop(
         b, zero, kSel, s.pack(),
         [&](ImplicitLocOpBuilder &sb, Value e, ValueRange a) {
           SelectedKey k = selectedKey(sb, indices, {bi, g, i, e}, u, {bi, g},
                                       t, lo, end, m, zero);
-          return addKey(sb, Online::unpack(a, s), k.j, k.weight, k.valid).pack();
+          return addKey(sb, Online::unpack(a), k.j, k.weight, k.valid).pack();
         }));
   }
 
@@ -312,18 +266,6 @@ private:
                    ? arith::MulFOp::create(pb, p, wgt).getResult()
                    : p;
     Value next = arith::SelectOp::create(pb, skip, s.mx, mx);
-    if (useRegisters()) {
-      SmallVector<Value> regs;
-      Type f32 = pb.getF32Type();
-      for (auto [c, r] : llvm::enumerate(s.regs)) {
-        Value vv = castFloat(
-            pb, extract(pb, value, {bi, g, j, constIndex(pb, c)}), f32);
-        regs.push_back(arith::AddFOp::create(
-            pb, arith::MulFOp::create(pb, r, alpha),
-            arith::MulFOp::create(pb, vw, vv)));
-      }
-      return {next, den, Value(), regs};
-    }
     Value acc = forLoop(
         pb, zero, dv, {s.acc},
         [&](ImplicitLocOpBuilder &ab, Value c, ValueRange a) {
@@ -336,7 +278,7 @@ private:
           return SmallVector<Value>{
               tensor::InsertOp::create(ab, nv, a[0], ValueRange{c})};
         })[0];
-    return {next, den, acc, {}};
+    return {next, den, acc};
   }
 
   ImplicitLocOpBuilder &b;
@@ -356,12 +298,10 @@ using AttendFn = function_ref<Online(ImplicitLocOpBuilder &, QueryAttention &,
 /// One forall iteration per (query, query head, batch), queries first (GPU
 /// mappings give the first dimension to x, the only one whose block and
 /// grid extents are not small): `attend` walks query i's keys from a fresh
-/// online state. With a static Dv of at most kMaxRegisterDv the state stays
-/// in scalars and the output row is written directly; otherwise the f32
-/// accumulators live in one query-major buffer (allocated once: a GPU
-/// thread would otherwise call device malloc), normalised in place and
-/// converted to the output's element type afterwards. Queries are read
-/// query-major too.
+/// online state. The f32 accumulators live in one query-major buffer
+/// (allocated once: a GPU thread would otherwise call device malloc),
+/// normalised in place and converted to the output's element type
+/// afterwards. Queries are read query-major too.
 Value attendPerQuery(ImplicitLocOpBuilder &b, Value q, Value key, Value value,
                      Value u, Value scale, Gate gate,
                      RankedTensorType resultType, AttendFn attend) {
@@ -372,27 +312,6 @@ Value attendPerQuery(ImplicitLocOpBuilder &b, Value q, Value key, Value value,
   Value group =
       arith::DivUIOp::create(b, hq, maxIndex(b, hkv, constIndex(b, 1)));
   Value qT = queryMajor(b, q);
-  int64_t dvs = cast<RankedTensorType>(value.getType()).getDimSize(3);
-  bool registers = !ShapedType::isDynamic(dvs) && dvs >= 1 &&
-                   dvs <= kMaxRegisterDv;
-  if (registers) {
-    Value init = emptyTensor(b, resultType.getShape(), {batch, hq, n, dv},
-                             resultType.getElementType());
-    return forallUpdate(
-        b, {n, hq, batch}, {init},
-        [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
-          Value i = ivs[0], h = ivs[1], bi = ivs[2];
-          Value g = arith::DivUIOp::create(fb, h, group);
-          SmallVector<OpFoldResult> offsets = {bi, h, i, fb.getIndexAttr(0)};
-          SmallVector<OpFoldResult> sizes = {
-              fb.getIndexAttr(1), fb.getIndexAttr(1), fb.getIndexAttr(1), dv};
-          QueryAttention qa(fb, qT, key, value, u, scale, gate, bi, h, g, i);
-          Online s = attend(fb, qa, qa.start(Value()), i, h, bi, g);
-          return SmallVector<ForallSlice>{
-              {qa.finish(s, extractRow(fb, outs[0], offsets, sizes)), offsets,
-               sizes}};
-        })[0];
-  }
   int64_t dyn = ShapedType::kDynamic;
   Value accInit = scratchTensor(b, {dyn, dyn, dyn, dyn}, {batch, hq, dv, n},
                                 b.getF32Type());
