@@ -1,5 +1,5 @@
-// sparsek-fuse-attention: a causal layer with a static N becomes block
-// selection + block attention (blocks of 4 queries here: 50 queries, 13
+// sparsek-fuse-attention: a causal layer with a static N (or its stages)
+// becomes block selection + block attention (blocks of 4 queries here: 50 queries, 13
 // blocks, unions of 8 + 4 - 1 = 11 keys); scale and gate carry over. Left
 // alone: the non-causal layer and a dynamic N. A bad block size is an error.
 // RUN: sparsek-opt %s --sparsek-fuse-attention="block-size=4" | FileCheck %s
@@ -38,6 +38,46 @@ func.func @dynamic_n(%q: tensor<1x4x?x8xf32>, %k: tensor<1x2x64x8xf32>, %v: tens
   %o = "sparsek.attention"(%q, %k, %v, %u) {k = 8 : i64, window = 16 : i64}
        : (tensor<1x4x?x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64xf32>) -> tensor<1x4x?x8xf32>
   return %o : tensor<1x4x?x8xf32>
+}
+
+// The same layer as its stages (sparsek-decompose's output): fused the same
+// way; the stages stay (unused: canonicalize removes them).
+// CHECK-LABEL: func.func @stages
+// CHECK: sparsek.block_select %{{.*}} k = 8, window = 16, block_size = 4
+// CHECK: sparsek.block_attention {{.*}} window = 16, block_size = 4 {gate = #sparsek.gate<logit>}
+// CHECK-NOT: sparsek.gathered_attention
+func.func @stages(%q: tensor<1x4x50x8xf32>, %k: tensor<1x2x64x8xf32>, %v: tensor<1x2x64x8xf32>,
+                  %u: tensor<1x2x64xf32>) -> tensor<1x4x50x8xf32> {
+  %t = "sparsek.threshold"(%u) {k = 8 : i64, window = 16 : i64} : (tensor<1x2x64xf32>) -> tensor<1x2x50xf32>
+  %i = "sparsek.topk"(%u) {k = 8 : i64, window = 16 : i64} : (tensor<1x2x64xf32>) -> tensor<1x2x50x8xi32>
+  %o = "sparsek.gathered_attention"(%q, %k, %v, %u, %i, %t) {window = 16 : i64, gate = #sparsek.gate<logit>}
+       : (tensor<1x4x50x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64xf32>, tensor<1x2x50x8xi32>, tensor<1x2x50xf32>) -> tensor<1x4x50x8xf32>
+  return %o : tensor<1x4x50x8xf32>
+}
+
+// Left alone: stages whose window differs from the attention's (not one
+// layer), and indices that do not come from a topk.
+// CHECK-LABEL: func.func @stages_other_window
+// CHECK-NOT: sparsek.block_
+// CHECK: sparsek.gathered_attention
+func.func @stages_other_window(%q: tensor<1x4x50x8xf32>, %k: tensor<1x2x64x8xf32>, %v: tensor<1x2x64x8xf32>,
+                               %u: tensor<1x2x64xf32>) -> tensor<1x4x50x8xf32> {
+  %t = "sparsek.threshold"(%u) {k = 8 : i64, window = 16 : i64} : (tensor<1x2x64xf32>) -> tensor<1x2x50xf32>
+  %i = "sparsek.topk"(%u) {k = 8 : i64, window = 16 : i64} : (tensor<1x2x64xf32>) -> tensor<1x2x50x8xi32>
+  %o = "sparsek.gathered_attention"(%q, %k, %v, %u, %i, %t) {window = 8 : i64}
+       : (tensor<1x4x50x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64xf32>, tensor<1x2x50x8xi32>, tensor<1x2x50xf32>) -> tensor<1x4x50x8xf32>
+  return %o : tensor<1x4x50x8xf32>
+}
+
+// CHECK-LABEL: func.func @given_indices
+// CHECK-NOT: sparsek.block_
+// CHECK: sparsek.gathered_attention
+func.func @given_indices(%q: tensor<1x4x50x8xf32>, %k: tensor<1x2x64x8xf32>, %v: tensor<1x2x64x8xf32>,
+                         %u: tensor<1x2x64xf32>, %i: tensor<1x2x50x8xi32>) -> tensor<1x4x50x8xf32> {
+  %t = "sparsek.threshold"(%u) {k = 8 : i64, window = 16 : i64} : (tensor<1x2x64xf32>) -> tensor<1x2x50xf32>
+  %o = "sparsek.gathered_attention"(%q, %k, %v, %u, %i, %t) {window = 16 : i64}
+       : (tensor<1x4x50x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64xf32>, tensor<1x2x50x8xi32>, tensor<1x2x50xf32>) -> tensor<1x4x50x8xf32>
+  return %o : tensor<1x4x50x8xf32>
 }
 
 // BAD: sparsek-fuse-attention: invalid block-size 0: expected 1 to 2^30 queries per block

@@ -5,8 +5,10 @@
 // The same through scf.parallel (option parallel=1).
 // RUN: sparsek-opt %s --sparsek-cpu-pipeline="parallel=1" | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils | FileCheck %s
 // The fused path: sparsek-fuse-attention (block_select + block_attention ops,
-// blocks of 2 queries), and the lowering's own fusion with the GPU's selection.
+// blocks of 2 queries; blocks of 3 from the decomposed stages), and the
+// lowering's own fusion with the GPU's selection.
 // RUN: sparsek-opt %s --sparsek-fuse-attention="block-size=2" --sparsek-cpu-pipeline | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils | FileCheck %s
+// RUN: sparsek-opt %s --sparsek-decompose --sparsek-fuse-attention="block-size=3" --sparsek-cpu-pipeline | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils | FileCheck %s
 // RUN: sparsek-opt %s --sparsek-cpu-pipeline="fused-block-size=3 parallel-selection=1" | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils | FileCheck %s
 
 func.func private @printMemrefF32(memref<*xf32>)

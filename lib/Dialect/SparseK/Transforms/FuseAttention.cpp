@@ -21,6 +21,32 @@ using namespace mlir::sparsek;
 
 namespace {
 
+/// block_select + block_attention in place of `op` (a causal layer or the
+/// chain that computes one), over `u` with `k` and `window`.
+void replaceWithBlocks(PatternRewriter &rewriter, Operation *op, Value q,
+                       Value key, Value value, Value u, IntegerAttr k,
+                       IntegerAttr window, FloatAttr scale, GateAttr gate,
+                       int64_t blockSize) {
+  auto uType = cast<RankedTensorType>(u.getType());
+  int64_t n = cast<RankedTensorType>(q.getType()).getDimSize(2);
+  int64_t b = uType.getDimSize(0), hkv = uType.getDimSize(1);
+  int64_t nb = (n + blockSize - 1) / blockSize;
+  Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
+  SmallVector<Type> types = {
+      RankedTensorType::get({b, hkv, n}, f32),
+      RankedTensorType::get({b, hkv, n}, i32),
+      RankedTensorType::get({b, hkv, n}, f32),
+      RankedTensorType::get({b, hkv, nb, k.getInt() + blockSize - 1}, i32),
+      RankedTensorType::get({b, hkv, nb}, i32)};
+  auto bq = rewriter.getI64IntegerAttr(blockSize);
+  auto sel =
+      BlockSelectOp::create(rewriter, op->getLoc(), types, u, k, window, bq);
+  rewriter.replaceOpWithNewOp<BlockAttentionOp>(
+      op, op->getResult(0).getType(), q, key, value, u, sel.getKthScore(),
+      sel.getKthIndex(), sel.getTau(), sel.getUnionKeys(),
+      sel.getUnionCount(), window, bq, scale, gate);
+}
+
 struct FuseAttention : OpRewritePattern<AttentionOp> {
   FuseAttention(MLIRContext *ctx, int64_t blockSize)
       : OpRewritePattern<AttentionOp>(ctx), blockSize(blockSize) {}
@@ -30,28 +56,42 @@ struct FuseAttention : OpRewritePattern<AttentionOp> {
                                 PatternRewriter &rewriter) const override {
     if (!op.getCausal())
       return rewriter.notifyMatchFailure(op, "non-causal: one selection");
-    RankedTensorType uType = op.getU().getType();
-    int64_t n = op.getQ().getType().getDimSize(2);
-    if (ShapedType::isDynamic(n))
+    if (ShapedType::isDynamic(op.getQ().getType().getDimSize(2)))
       return rewriter.notifyMatchFailure(op, "dynamic query length N");
-    int64_t k = op.getKAttr().getInt();
-    int64_t b = uType.getDimSize(0), hkv = uType.getDimSize(1);
-    int64_t nb = (n + blockSize - 1) / blockSize;
-    Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
-    SmallVector<Type> types = {
-        RankedTensorType::get({b, hkv, n}, f32),
-        RankedTensorType::get({b, hkv, n}, i32),
-        RankedTensorType::get({b, hkv, n}, f32),
-        RankedTensorType::get({b, hkv, nb, k + blockSize - 1}, i32),
-        RankedTensorType::get({b, hkv, nb}, i32)};
-    auto bq = rewriter.getI64IntegerAttr(blockSize);
-    auto sel = BlockSelectOp::create(rewriter, op.getLoc(), types, op.getU(),
-                                     op.getKAttr(), op.getWindowAttr(), bq);
-    rewriter.replaceOpWithNewOp<BlockAttentionOp>(
-        op, op.getType(), op.getQ(), op.getKey(), op.getValue(), op.getU(),
-        sel.getKthScore(), sel.getKthIndex(), sel.getTau(),
-        sel.getUnionKeys(), sel.getUnionCount(), op.getWindowAttr(), bq,
-        op.getScaleAttr(), op.getGateAttr());
+    replaceWithBlocks(rewriter, op, op.getQ(), op.getKey(), op.getValue(),
+                      op.getU(), op.getKAttr(), op.getWindowAttr(),
+                      op.getScaleAttr(), op.getGateAttr(), blockSize);
+    return success();
+  }
+};
+
+/// threshold + topk + gathered_attention over the same scores, k and
+/// window: the causal layer written as its stages (what sparsek-decompose
+/// produces). The stages' results stay for other users; unused, they are
+/// dead (Pure) and go with the next canonicalization.
+struct FuseStages : OpRewritePattern<GatheredAttentionOp> {
+  FuseStages(MLIRContext *ctx, int64_t blockSize)
+      : OpRewritePattern<GatheredAttentionOp>(ctx), blockSize(blockSize) {}
+  int64_t blockSize;
+
+  LogicalResult matchAndRewrite(GatheredAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    auto topk = op.getIndices().getDefiningOp<TopKOp>();
+    auto thr = op.getTau().getDefiningOp<ThresholdOp>();
+    if (!topk || !thr)
+      return rewriter.notifyMatchFailure(op, "not fed by topk and threshold");
+    int64_t window = op.getWindowAttr().getInt();
+    if (topk.getU() != op.getU() || thr.getU() != op.getU() ||
+        topk.getKAttr() != thr.getKAttr() ||
+        topk.getWindowAttr().getInt() != window ||
+        thr.getWindowAttr().getInt() != window)
+      return rewriter.notifyMatchFailure(
+          op, "stages over different scores, k or window");
+    if (ShapedType::isDynamic(op.getQ().getType().getDimSize(2)))
+      return rewriter.notifyMatchFailure(op, "dynamic query length N");
+    replaceWithBlocks(rewriter, op, op.getQ(), op.getKey(), op.getValue(),
+                      op.getU(), topk.getKAttr(), op.getWindowAttr(),
+                      op.getScaleAttr(), op.getGateAttr(), blockSize);
     return success();
   }
 };
@@ -67,7 +107,7 @@ struct SparseKFuseAttentionPass
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseAttention>(&getContext(), blockSize);
+    patterns.add<FuseAttention, FuseStages>(&getContext(), blockSize);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

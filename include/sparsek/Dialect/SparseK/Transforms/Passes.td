@@ -56,7 +56,10 @@ def SparseKFuseAttentionPass : Pass<"sparsek-fuse-attention"> {
     most `K + BQ - 1` selected keys and one contiguous run of `W + BQ - 1`
     window keys, and never the `[B, Hkv, N, K]` indices of `sparsek.topk`.
     `block_size` is the attention kernel's query tile. `scale` and `gate`
-    carry over. Left alone: non-causal layers (one selection for all
+    carry over. The same layer written as its stages (`sparsek.threshold`
+    and `sparsek.topk` over the same `u`, `k` and `window` feeding
+    `sparsek.gathered_attention`, as `sparsek-decompose` writes it) is
+    fused the same way; the stages stay for any other users. Left alone: non-causal layers (one selection for all
     queries: `sparsek-decompose` handles them) and a dynamic query length
     `N` (`block_select` takes `N` from its result types;
     `convert-sparsek-to-linalg{fused-block-size}` fuses those directly).
