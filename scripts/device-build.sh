@@ -12,6 +12,10 @@ cmake -S . -B "$BUILD_DIR" -G Ninja >/dev/null
 cmake --build "$BUILD_DIR" --target sparsek-device
 rm -rf .device && mkdir -p .device
 cp "$BUILD_DIR"/bin/device/* .device/
+# The grid driver holds every grid case's kernels; compressed, so that
+# .device stays under the device tool's 64 MiB carry (device-check.sh
+# unpacks it).
+gzip -9 -f .device/gpu-grid
 # A kernel pack for the Python package's device check.
 SPARSEK_COMPILE="$BUILD_DIR/bin/sparsek-compile" PYTHONPATH=python /usr/bin/python3 -m sparsek.pack \
   -o .device/pack --target cuda --target cpu --dtype f32 --dtype bf16 --topk 4 --window 8 --window 64 --backward >/dev/null

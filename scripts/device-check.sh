@@ -6,6 +6,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 D=.device
+# device-build.sh ships the grid driver compressed.
+if [[ -f $D/gpu-grid.gz ]]; then gunzip -c "$D/gpu-grid.gz" >"$D/gpu-grid" && chmod +x "$D/gpu-grid"; fi
 results=()
 run() { # name, command...
   local name=$1; shift

@@ -657,6 +657,22 @@ static std::vector<Case> selectionGrid() {
         c.seed = seed++;
         cases.push_back(c);
       }
+  // Rows longer than one super-chunk of the parallel lowering's prefix sums
+  // (1024 keys): three of them.
+  for (const char *op : {"threshold", "topk", "block_select"})
+    for (int s = 0; s < 2; ++s) {
+      Case c;
+      c.op = op;
+      c.hkv = 1;
+      c.m = 2100;
+      c.n = 2000;
+      c.k = 40;
+      c.w = 24;
+      c.bq = 32;
+      c.scores = s ? Scores::Ties : Scores::Uniform;
+      c.seed = seed++;
+      cases.push_back(c);
+    }
   return cases;
 }
 

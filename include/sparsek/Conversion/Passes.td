@@ -63,7 +63,7 @@ def ConvertSparseKToLinalgPass : Pass<"convert-sparsek-to-linalg"> {
            "Thresholds, top-k and block selections in parallel along the "
            "row (ParallelSelection.cpp: ranks by a merge sort, wavelet "
            "matrices, per-query searches; O((M + N) log^2 M) work, "
-           "O(log^2 M) depth plus a scan over M / 256 chunks) instead of "
+           "O(log^2 M) depth plus a scan over M / 1024 totals) instead of "
            "one sequential sweep per row (O(M log M)). The GPU pipeline's "
            "choice.">,
     Option<"fusedBlockSize", "fused-block-size", "int64_t",

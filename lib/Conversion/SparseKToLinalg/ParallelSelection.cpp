@@ -3,7 +3,7 @@
 // threshold, topk and block_select without a sequential sweep over the row
 // (SPEC 7: on a GPU, selection runs in parallel along the row). Every loop
 // below is an scf.forall over keys or queries (one GPU thread each), except
-// the scan over chunk totals (one thread per row, M / 256 steps) and the
+// the scan over super-chunk totals (one thread per row, M / 1024 steps) and the
 // host loop over levels.
 //
 // Per (batch, head) row of M scores:
@@ -15,8 +15,9 @@
 //    inverse, `sorted[r]` the score of rank r (f64). O(M log^2 M) work.
 // 2. Two wavelet matrices (L = bits of M, rounded up to even, levels), each
 //    level a stable partition by one bit, MSB first: zb[l][p] = the zeros
-//    before position p (chunked prefix sums: chunk totals, a scan over the
-//    chunks, a rewrite of each chunk) and a scatter. W1 over `rank` in key
+//    before position p (chunked prefix sums: totals of 32-key chunks and of
+//    32-chunk super-chunks, a scan over the super-chunks, each super-chunk's
+//    scan of its chunks, a rewrite of each chunk) and a scatter. W1 over `rank` in key
 //    order also keeps fz[l][p], the sum of the fractional parts r(z) = z -
 //    floor(z) of the zero entries before p (Semantics 2: f is never formed
 //    from sums of scores). W2 over `order` in rank order.
@@ -34,7 +35,7 @@
 //      the kth rank of the query it arrives with.
 //
 // Work per row O(M log^2 M + N log^2 M) (+ O(N k log M) for topk, which
-// writes N k indices), depth O(log^2 M + sqrt-free chunk scan M / 256).
+// writes N k indices), depth O(log^2 M) launches plus M / 1024 scan steps.
 // The sequential sweeps of Selection.cpp stay the CPU default (O(M log M)
 // on one core); this is the GPU pipeline's selection and is checked against
 // the reference on the CPU with --parallel-selection.
@@ -54,8 +55,11 @@ namespace mlir::sparsek::detail {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-/// Keys per chunk of the wavelet levels' prefix sums.
-constexpr int64_t kChunk = 256;
+/// Keys per chunk, and chunks per super-chunk, of the wavelet levels'
+/// prefix sums: a thread loops over at most 32 keys or chunk totals, and one
+/// thread per row over the M / 1024 super-chunk totals.
+constexpr int64_t kChunk = 32;
+constexpr int64_t kSuper = 32;
 
 using P = arith::CmpIPredicate;
 using FP = arith::CmpFPredicate;
@@ -299,6 +303,8 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
   Value chunk = constIndex(b, kChunk);
   Value mp1 = add(b, r.m, one);
   Value nc = arith::CeilDivUIOp::create(b, r.m, chunk);
+  Value superSize = constIndex(b, kSuper);
+  Value ns = arith::CeilDivUIOp::create(b, nc, superSize);
   bool sums = static_cast<bool>(sorted);
   Value zb = scratchTensor(b, {dyn, dyn, dyn, dyn},
                            {r.levels, r.bsz, r.hsz, mp1}, i32t);
@@ -308,24 +314,89 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
   Value cz = scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, nc}, i32t);
   Value cf = sums ? scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, nc}, f64t)
                   : Value();
+  Value sz = scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, ns}, i32t);
+  Value sf = sums ? scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, ns}, f64t)
+                  : Value();
 
-  // State carried over levels: next/current sequences, zb, fz, chunk sums.
+  // State carried over levels: next/current sequences, zb, fz, chunk and
+  // super-chunk sums.
   struct State {
-    Value seq, next, zb, fz, cz, cf;
+    Value seq, next, zb, fz, cz, cf, sz, sf;
   };
   auto pack = [&](const State &s) {
-    SmallVector<Value> v = {s.seq, s.next, s.zb, s.cz};
+    SmallVector<Value> v = {s.seq, s.next, s.zb, s.cz, s.sz};
     if (sums)
-      v.append({s.fz, s.cf});
+      v.append({s.fz, s.cf, s.sf});
     return v;
   };
   auto unpack = [&](ValueRange v) {
-    State s{v[0], v[1], v[2], Value(), v[3], Value()};
+    State s{v[0], v[1], v[2], Value(), v[3], Value(), v[4], Value()};
     if (sums) {
-      s.fz = v[4];
-      s.cf = v[5];
+      s.fz = v[5];
+      s.cf = v[6];
+      s.sf = v[7];
     }
     return s;
+  };
+  // Totals of the entries [lo, hi) of the rows (bi, hi) of `counts` (i32)
+  // and `fracs` (f64; with sums).
+  auto totalOf = [&](ImplicitLocOpBuilder &fb, Value counts, Value fracs,
+                     Value bi, Value hi, Value lo, Value end) {
+    return forLoop(fb, lo, end, {zero, constF64(fb, 0)},
+                   [&](ImplicitLocOpBuilder &pb, Value c, ValueRange a) {
+                     SmallVector<Value> next = {
+                         add(pb, a[0], idx(pb, ext(pb, counts, {bi, hi, c}))),
+                         a[1]};
+                     if (sums)
+                       next[1] = arith::AddFOp::create(
+                           pb, a[1], ext(pb, fracs, {bi, hi, c}));
+                     return next;
+                   });
+  };
+  // The exclusive prefix scan, in place, of the entries [lo, lo + len) of
+  // rows (bi, hi) of the shared outputs `outCounts` and `outFracs` (block
+  // arguments), starting from (n0, f0): their slices and the totals.
+  struct Scanned {
+    SmallVector<ForallSlice> slices;
+    Value n, f;
+  };
+  auto scanSegment = [&](ImplicitLocOpBuilder &fb, Value outCounts,
+                         Value outFracs, Value bi, Value hi, Value lo,
+                         Value len, Value n0, Value f0) {
+    auto segOf = [&](Value t) {
+      return extractRow(fb, t, {bi, hi, lo},
+                        {fb.getIndexAttr(1), fb.getIndexAttr(1), len});
+    };
+    SmallVector<Value> inits = {segOf(outCounts), n0};
+    if (sums)
+      inits.append({segOf(outFracs), f0});
+    SmallVector<Value> res = forLoop(
+        fb, zero, len, inits,
+        [&](ImplicitLocOpBuilder &pb, Value c, ValueRange a) {
+          Value n = idx(pb, ext(pb, a[0], {c}));
+          SmallVector<Value> next = {
+              tensor::InsertOp::create(pb, i32(pb, a[1]), a[0],
+                                       ValueRange{c}),
+              add(pb, a[1], n)};
+          if (sums) {
+            Value f = ext(pb, a[2], {c});
+            next.push_back(
+                tensor::InsertOp::create(pb, a[3], a[2], ValueRange{c}));
+            next.push_back(arith::AddFOp::create(pb, a[3], f));
+          }
+          return next;
+        });
+    auto sliceOf = [&](Value src) {
+      ForallSlice sl;
+      sl.source = src;
+      sl.offsets = {bi, hi, lo};
+      sl.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1), len};
+      return sl;
+    };
+    Scanned out{{sliceOf(res[0])}, res[1], sums ? res[3] : Value()};
+    if (sums)
+      out.slices.push_back(sliceOf(res[2]));
+    return out;
   };
 
   // One level: zeros (and sums) before every position, then the stable
@@ -372,54 +443,64 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
             out.push_back(scalarSlice(fb, acc[1], outs[1], {bi, hi, c}));
           return out;
         });
-    // (b) Exclusive scan over the chunks, one thread per row; the row's
-    // totals go to position M of this level.
-    SmallVector<Value> scanInit = totals;
-    scanInit.push_back(s.zb);
+    // (b) Exclusive scan over the chunks: super-chunk totals; one thread per
+    // row scans those (the row's totals go to position M of this level);
+    // each super-chunk then scans its chunks from its offset.
+    SmallVector<Value> superInit = {s.sz};
     if (sums)
-      scanInit.push_back(s.fz);
-    SmallVector<Value> scanned = forallUpdate(
-        lb, {r.hsz, r.bsz}, scanInit,
+      superInit.push_back(s.sf);
+    SmallVector<Value> supers = forallUpdate(
+        lb, {ns, r.hsz, r.bsz}, superInit,
         [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
-          Value hi = iv[0], bi = iv[1];
-          auto rowOf = [&](Value t) {
-            return extractRow(fb, t, {bi, hi, fb.getIndexAttr(0)},
-                              {fb.getIndexAttr(1), fb.getIndexAttr(1), nc});
-          };
-          SmallVector<Value> inits = {rowOf(outs[0]), zero};
+          Value c2 = iv[0], hi = iv[1], bi = iv[2];
+          Value lo = arith::MulIOp::create(fb, c2, superSize);
+          SmallVector<Value> t =
+              totalOf(fb, totals[0], sums ? totals[1] : Value(), bi, hi, lo,
+                      minIndex(fb, add(fb, lo, superSize), nc));
+          SmallVector<ForallSlice> out = {
+              scalarSlice(fb, i32(fb, t[0]), outs[0], {bi, hi, c2})};
           if (sums)
-            inits.append({rowOf(outs[1]), constF64(fb, 0)});
-          SmallVector<Value> res = forLoop(
-              fb, zero, nc, inits,
-              [&](ImplicitLocOpBuilder &pb, Value c, ValueRange a) {
-                Value n = idx(pb, ext(pb, a[0], {c}));
-                SmallVector<Value> next = {
-                    tensor::InsertOp::create(pb, i32(pb, a[1]), a[0],
-                                             ValueRange{c}),
-                    add(pb, a[1], n)};
-                if (sums) {
-                  Value f = ext(pb, a[2], {c});
-                  next.push_back(
-                      tensor::InsertOp::create(pb, a[3], a[2], ValueRange{c}));
-                  next.push_back(arith::AddFOp::create(pb, a[3], f));
-                }
-                return next;
-              });
-          auto rowSlice = [&](Value src) {
-            ForallSlice sl;
-            sl.source = src;
-            sl.offsets = {bi, hi, fb.getIndexAttr(0)};
-            sl.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1), nc};
-            return sl;
-          };
-          SmallVector<ForallSlice> out = {rowSlice(res[0])};
-          if (sums)
-            out.push_back(rowSlice(res[2]));
-          out.push_back(scalarSlice(fb, i32(fb, res[1]), outs[sums ? 2 : 1], {l, bi, hi, r.m}));
-          if (sums)
-            out.push_back(scalarSlice(fb, res[3], outs[3], {l, bi, hi, r.m}));
+            out.push_back(scalarSlice(fb, t[1], outs[1], {bi, hi, c2}));
           return out;
         });
+    SmallVector<Value> rowInit = supers;
+    rowInit.push_back(s.zb);
+    if (sums)
+      rowInit.push_back(s.fz);
+    SmallVector<Value> rowScanned = forallUpdate(
+        lb, {r.hsz, r.bsz}, rowInit,
+        [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
+          Value hi = iv[0], bi = iv[1];
+          Scanned sc = scanSegment(fb, outs[0], sums ? outs[1] : Value(), bi,
+                                   hi, zero, ns, zero, constF64(fb, 0));
+          SmallVector<ForallSlice> out = sc.slices;
+          out.push_back(scalarSlice(fb, i32(fb, sc.n), outs[sums ? 2 : 1],
+                                    {l, bi, hi, r.m}));
+          if (sums)
+            out.push_back(scalarSlice(fb, sc.f, outs[3], {l, bi, hi, r.m}));
+          return out;
+        });
+    Value szo = rowScanned[0];
+    Value sfo = sums ? rowScanned[1] : Value();
+    SmallVector<Value> chunkInit = {totals[0]};
+    if (sums)
+      chunkInit.push_back(totals[1]);
+    SmallVector<Value> chunkScanned = forallUpdate(
+        lb, {ns, r.hsz, r.bsz}, chunkInit,
+        [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
+          Value c2 = iv[0], hi = iv[1], bi = iv[2];
+          Value lo = arith::MulIOp::create(fb, c2, superSize);
+          Value len = sub(fb, minIndex(fb, add(fb, lo, superSize), nc), lo);
+          return scanSegment(fb, outs[0], sums ? outs[1] : Value(), bi, hi,
+                             lo, len, idx(fb, ext(fb, szo, {bi, hi, c2})),
+                             sums ? ext(fb, sfo, {bi, hi, c2})
+                                  : constF64(fb, 0))
+              .slices;
+        });
+    SmallVector<Value> scanned = chunkScanned;
+    scanned.push_back(rowScanned[sums ? 2 : 1]);
+    if (sums)
+      scanned.push_back(rowScanned[3]);
     Value czo = scanned[0];
     Value cfo = sums ? scanned[1] : Value();
     Value zbNow = scanned[sums ? 2 : 1];
@@ -488,13 +569,14 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
                            add(fb, zTotal, sub(fb, p, zBefore)));
           return scalarSlice(fb, v32, out, {bi, hi, dest});
         });
-    State n{next, s.seq, zbDone, sums ? rewritten[1] : Value(), czo, cfo};
+    State n{next, s.seq, zbDone, sums ? rewritten[1] : Value(), czo, cfo,
+            szo, sfo};
     return n;
   };
 
   Value two = constIndex(b, 2);
   State init{seq, scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, r.m}, i32t),
-             zb, fz, cz, cf};
+             zb, fz, cz, cf, sz, sf};
   SmallVector<Value> res = forLoop(
       b, zero, arith::DivUIOp::create(b, r.levels, two), pack(init),
       [&](ImplicitLocOpBuilder &lb, Value q, ValueRange it) {

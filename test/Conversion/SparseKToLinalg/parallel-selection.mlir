@@ -2,8 +2,9 @@
 // selection, ParallelSelection.cpp): every loop over the M = 777 keys or the
 // N = 333 queries of a row (sizes that occur nowhere else) is an scf.forall;
 // what a thread loops over is levels (L = 10 here: binary searches of L + 1
-// halvings, wavelet walks of L levels), its chunk of at most 256 keys, or the
-// ceil(777 / 256) = 4 chunk totals of its row. No thread sweeps a row: no
+// halvings, wavelet walks of L levels), its chunk of at most 32 keys, at
+// most 32 chunk totals (ceil(777 / 32) = 25 here, one super-chunk), or its
+// row's ceil(M / 1024) super-chunk totals. No thread sweeps a row: no
 // scf.for runs to 333 or 777 (the sequential lowering's sweep does; the
 // second RUN line shows the check catches it).
 // RUN: sparsek-opt %s --convert-sparsek-to-linalg="parallel-selection" --canonicalize \
@@ -16,13 +17,17 @@
 // CHECK: scf.for {{.*}} to %c5
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
-// The wavelet levels (pairs): chunk totals, the scan over a row's 4
-// chunks, the chunks' prefix counts and sums, the stable partition.
+// The wavelet levels (pairs): chunk totals, super-chunk totals, the scan of
+// a row's super-chunk totals (one here: no loop), each super-chunk's scan
+// of its chunks, the chunks' prefix counts and sums, the stable partition.
 // CHECK: scf.for {{.*}} to %c5
-// CHECK: scf.forall ({{.*}}) in (4, 2)
+// CHECK: scf.forall ({{.*}}) in (25, 2)
 // CHECK: scf.forall ({{.*}}) in (2)
-// CHECK: scf.for {{.*}} to %c4
-// CHECK: scf.forall ({{.*}}) in (4, 2)
+// CHECK: scf.for {{.*}} to %c25
+// CHECK: scf.forall ({{.*}}) in (2)
+// CHECK: scf.forall ({{.*}}) in (2)
+// CHECK: scf.for {{.*}} to %c25
+// CHECK: scf.forall ({{.*}}) in (25, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // One thread per query: its threshold.
 // CHECK: scf.forall ({{.*}}) in (333, 2)
