@@ -650,27 +650,27 @@ class QueryThreshold {
 public:
   QueryThreshold(ImplicitLocOpBuilder &b, const Ranks &rk, const Wavelet &w,
                  Value bi, Value hi, Value c)
-      : cur(&b), rk(rk), w(w), bi(bi), hi(hi), c(c), zero(constIndex(b, 0)),
-        one(constIndex(B(), 1)), iters(add(B(), w.levels, constIndex(B(), 1))) {}
+      : b(b), rk(rk), w(w), bi(bi), hi(hi), c(c), zero(constIndex(b, 0)),
+        one(constIndex(b, 1)), iters(add(b, w.levels, constIndex(b, 1))) {}
 
   /// tau of the prefix [0, c) for k (f64).
   Value tau(int64_t k) {
-    Value negInfEnd = upperZ(constF64(B(), -kInf));
-    Value posInfBegin = lowerZ(constF64(B(), kInf));
-    Value above = sub(B(), c, below(negInfEnd).first);
-    Value kIdx = constIndex(B(), k);
-    Type f64t = B().getF64Type();
+    Value negInfEnd = upperZ(constF64(b, -kInf));
+    Value posInfBegin = lowerZ(constF64(b, kInf));
+    Value above = sub(b, c, below(negInfEnd).first);
+    Value kIdx = constIndex(b, k);
+    Type f64t = b.getF64Type();
     return ifElse(
-        B(), cmpi(B(), P::sle, above, kIdx), {f64t},
+        b, cmpi(b, P::sle, above, kIdx), {f64t},
         [&](ImplicitLocOpBuilder &) {
-          return SmallVector<Value>{constF64(B(), -kInf)};
+          return SmallVector<Value>{constF64(b, -kInf)};
         },
         [&](ImplicitLocOpBuilder &) {
-          Value posInf = sub(B(), c, below(posInfBegin).first);
+          Value posInf = sub(b, c, below(posInfBegin).first);
           return ifElse(
-              B(), cmpi(B(), P::sgt, posInf, kIdx), {f64t},
+              b, cmpi(b, P::sgt, posInf, kIdx), {f64t},
               [&](ImplicitLocOpBuilder &) {
-                return SmallVector<Value>{constF64(B(), kInf)};
+                return SmallVector<Value>{constF64(b, kInf)};
               },
               [&](ImplicitLocOpBuilder &) {
                 return SmallVector<Value>{
@@ -680,34 +680,29 @@ public:
   }
 
 private:
-  Value z(Value r) { return ext(B(), rk.sorted, {bi, hi, r}); }
+  Value z(Value r) { return ext(b, rk.sorted, {bi, hi, r}); }
   Value zm1(Value r) {
-    return arith::SubFOp::create(B(), z(r), constF64(B(), 1));
+    return arith::SubFOp::create(b, z(r), constF64(b, 1));
   }
   Value search(Value lo, Value hi_, function_ref<Value(Value)> goRight) {
-    // Probes are built inside the search's loop, by its builder.
-    return partitionPoint(B(), lo, hi_, iters,
-                          [&](ImplicitLocOpBuilder &nb, Value mid) {
-                            ImplicitLocOpBuilder *outer = cur;
-                            cur = &nb;
-                            Value v = goRight(mid);
-                            cur = outer;
-                            return v;
+    return partitionPoint(b, lo, hi_, iters,
+                          [&](ImplicitLocOpBuilder &, Value mid) {
+                            return goRight(mid);
                           });
   }
   Value lowerZ(Value t) {
-    return search(zero, w.m, [&](Value r) { return cmpf(B(), FP::OLT, z(r), t); });
+    return search(zero, w.m, [&](Value r) { return cmpf(b, FP::OLT, z(r), t); });
   }
   Value upperZ(Value t) {
-    return search(zero, w.m, [&](Value r) { return cmpf(B(), FP::OLE, z(r), t); });
+    return search(zero, w.m, [&](Value r) { return cmpf(b, FP::OLE, z(r), t); });
   }
   Value lowerZm1(Value t) {
     return search(zero, w.m,
-                  [&](Value r) { return cmpf(B(), FP::OLT, zm1(r), t); });
+                  [&](Value r) { return cmpf(b, FP::OLT, zm1(r), t); });
   }
   /// Entries of the prefix with rank below r: count, fractional sum.
   std::pair<Value, Value> below(Value r) {
-    return countBelow(B(), w, bi, hi, r, c);
+    return countBelow(b, w, bi, hi, r, c);
   }
   /// f(t) when ranks >= capLo are capped and ranks in [midLo, capLo)
   /// fractional (floor(z) = F or F + 1 for F = floor(t)):
@@ -715,93 +710,93 @@ private:
   /// or just capped without fractional entries. Also returns #frac.
   std::pair<Value, Value> linear(Value capLo, Value midLo, Value floorT,
                                  Value t) {
-    midLo = minIndex(B(), midLo, capLo);
+    midLo = minIndex(b, midLo, capLo);
     auto [cCap, sCap] = below(capLo);
     auto [cMid, sMid] = below(midLo);
-    Value frac = sub(B(), cCap, cMid);
-    Value none = cmpi(B(), P::eq, frac, zero);
+    Value frac = sub(b, cCap, cMid);
+    Value none = cmpi(b, P::eq, frac, zero);
     // The first fractional rank with z - F >= 1.
     Value split = search(midLo, capLo, [&](Value r) {
-      Value geq = cmpf(B(), FP::OGE, arith::SubFOp::create(B(), z(r), floorT),
-                       constF64(B(), 1));
-      return arith::XOrIOp::create(B(), geq,
-                                   arith::ConstantIntOp::create(B(), 1, 1))
+      Value geq = cmpf(b, FP::OGE, arith::SubFOp::create(b, z(r), floorT),
+                       constF64(b, 1));
+      return arith::XOrIOp::create(b, geq,
+                                   arith::ConstantIntOp::create(b, 1, 1))
           .getResult();
     });
     Value cSplit = below(split).first;
-    Value capped = f64(B(), sub(B(), c, cCap));
-    Value fracSum = sel(B(), none, constF64(B(), 0),
-                        arith::SubFOp::create(B(), sCap, sMid));
+    Value capped = f64(b, sub(b, c, cCap));
+    Value fracSum = sel(b, none, constF64(b, 0),
+                        arith::SubFOp::create(b, sCap, sMid));
     Value parts = arith::AddFOp::create(
-        B(), arith::AddFOp::create(B(), capped, f64(B(), sub(B(), cCap, cSplit))),
+        b, arith::AddFOp::create(b, capped, f64(b, sub(b, cCap, cSplit))),
         fracSum);
     Value whole = arith::AddFOp::create(
-        B(), parts,
-        arith::MulFOp::create(B(), f64(B(), frac),
-                              arith::SubFOp::create(B(), floorT, t)));
-    return {sel(B(), none, capped, whole), frac};
+        b, parts,
+        arith::MulFOp::create(b, f64(b, frac),
+                              arith::SubFOp::create(b, floorT, t)));
+    return {sel(b, none, capped, whole), frac};
   }
   /// f(t): capped are z - 1 >= t (with z > t), fractional z > t.
   Value eval(Value t) {
     Value above = upperZ(t);
-    return linear(maxIndex(B(), lowerZm1(t), above), above,
-                  math::FloorOp::create(B(), t), t)
+    return linear(maxIndex(b, lowerZm1(t), above), above,
+                  math::FloorOp::create(b, t), t)
         .first;
   }
 
   Value finiteTau(double k, Value negInfEnd, Value posInfBegin) {
-    Value kk = constF64(B(), k), inf = constF64(B(), kInf);
+    Value kk = constF64(b, k), inf = constF64(b, kInf);
     // The first breakpoint of each family with f <= k.
     Value rz = search(negInfEnd, posInfBegin, [&](Value r) {
-      return cmpf(B(), FP::OGT, eval(z(r)), kk);
+      return cmpf(b, FP::OGT, eval(z(r)), kk);
     });
     Value rzm = search(negInfEnd, posInfBegin, [&](Value r) {
-      return cmpf(B(), FP::OGT, eval(zm1(r)), kk);
+      return cmpf(b, FP::OGT, eval(zm1(r)), kk);
     });
     auto valueAt = [&](Value r, bool minusOne) {
-      Value safe = minIndex(B(), r, sub(B(), posInfBegin, one));
-      return sel(B(), cmpi(B(), P::slt, r, posInfBegin),
+      Value safe = minIndex(b, r, sub(b, posInfBegin, one));
+      return sel(b, cmpi(b, P::slt, r, posInfBegin),
                  minusOne ? zm1(safe) : z(safe), inf);
     };
-    Value hiT = arith::MinimumFOp::create(B(), valueAt(rz, false),
+    Value hiT = arith::MinimumFOp::create(b, valueAt(rz, false),
                                           valueAt(rzm, true));
     // None (cannot happen with at most k entries of +inf): the largest
     // finite breakpoint.
-    hiT = sel(B(), cmpf(B(), FP::OEQ, hiT, inf), z(sub(B(), posInfBegin, one)), hiT);
+    hiT = sel(b, cmpf(b, FP::OEQ, hiT, inf), z(sub(b, posInfBegin, one)), hiT);
     // The breakpoint just below hiT.
     auto before = [&](Value r, bool minusOne) {
-      Value safe = maxIndex(B(), sub(B(), r, one), zero);
-      return sel(B(), cmpi(B(), P::sgt, r, negInfEnd),
-                 minusOne ? zm1(safe) : z(safe), constF64(B(), -kInf));
+      Value safe = maxIndex(b, sub(b, r, one), zero);
+      return sel(b, cmpi(b, P::sgt, r, negInfEnd),
+                 minusOne ? zm1(safe) : z(safe), constF64(b, -kInf));
     };
-    Value loT = arith::MaximumFOp::create(B(), before(lowerZ(hiT), false),
+    Value loT = arith::MaximumFOp::create(b, before(lowerZ(hiT), false),
                                           before(lowerZm1(hiT), true));
-    Value first = cmpf(B(), FP::OEQ, loT, constF64(B(), -kInf));
-    Value exact = cmpf(B(), FP::OEQ, eval(hiT), kk);
-    Type f64t = B().getF64Type();
+    Value first = cmpf(b, FP::OEQ, loT, constF64(b, -kInf));
+    Value exact = cmpf(b, FP::OEQ, eval(hiT), kk);
+    Type f64t = b.getF64Type();
     return ifElse(
-        B(), arith::OrIOp::create(B(), first, exact), {f64t},
+        b, arith::OrIOp::create(b, first, exact), {f64t},
         [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{hiT}; },
         [&](ImplicitLocOpBuilder &) {
           // f is linear on (loT, hiT]: capped are z - 1 >= hiT (z >= hiT),
           // fractional z >= hiT and not capped. Solve f(t) = k there.
           Value atOrAbove = lowerZ(hiT);
-          Value capLo = maxIndex(B(), lowerZm1(hiT), atOrAbove);
-          Value floorT = math::FloorOp::create(B(), hiT);
+          Value capLo = maxIndex(b, lowerZm1(hiT), atOrAbove);
+          Value floorT = math::FloorOp::create(b, hiT);
           auto [fAtFloor, frac] = linear(capLo, atOrAbove, floorT, floorT);
-          Value excess = arith::SubFOp::create(B(), fAtFloor, kk);
+          Value excess = arith::SubFOp::create(b, fAtFloor, kk);
           Value t = arith::AddFOp::create(
-              B(), floorT, arith::DivFOp::create(B(), excess, f64(B(), frac)));
-          t = arith::MinimumFOp::create(B(), arith::MaximumFOp::create(B(), t, loT),
+              b, floorT, arith::DivFOp::create(b, excess, f64(b, frac)));
+          t = arith::MinimumFOp::create(b, arith::MaximumFOp::create(b, t, loT),
                                         hiT);
           return SmallVector<Value>{
-              sel(B(), cmpi(B(), P::eq, frac, zero), hiT, t)};
+              sel(b, cmpi(b, P::eq, frac, zero), hiT, t)};
         })[0];
   }
 
-  /// The builder of the innermost region being built.
-  ImplicitLocOpBuilder &B() { return *cur; }
-  ImplicitLocOpBuilder *cur;
+  /// Every region's builder (forLoop, ifElse and partitionPoint build their
+  /// bodies with the builder they are given).
+  ImplicitLocOpBuilder &b;
   const Ranks &rk;
   const Wavelet &w;
   Value bi, hi, c, zero, one, iters;

@@ -146,11 +146,15 @@ forLoop(ImplicitLocOpBuilder &b, Value lb, Value ub, ValueRange inits,
         function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value,
                                         ValueRange)>
             body) {
+  // The body is built by `b` itself (moved into the loop, then back), like
+  // ifElse's and the foralls' bodies: code that captured `b` builds where
+  // it is called.
   auto loop = scf::ForOp::create(
       b, lb, ub, constIndex(b, 1), inits,
-      [&](OpBuilder &ob, Location loc, Value iv, ValueRange iter) {
-        ImplicitLocOpBuilder nb(loc, ob);
-        scf::YieldOp::create(nb, body(nb, iv, iter));
+      [&](OpBuilder &ob, Location, Value iv, ValueRange iter) {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPoint(ob.getInsertionBlock(), ob.getInsertionPoint());
+        scf::YieldOp::create(b, body(b, iv, iter));
       });
   return llvm::to_vector_of<Value>(loop.getResults());
 }
@@ -198,20 +202,9 @@ forallInsertMulti(ImplicitLocOpBuilder &b, ValueRange ubs, ValueRange inits,
                   function_ref<SmallVector<ForallSlice>(ImplicitLocOpBuilder &,
                                                         ValueRange)>
                       body) {
-  // Iterations are independent work items (rows, queries); where they run
-  // is the target's decision (the GPU pipeline maps them to blocks).
-  auto forall = scf::ForallOp::create(b, getAsOpFoldResult(ubs), inits,
-                                      /*mapping=*/std::nullopt, nullptr);
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPoint(forall.getTerminator());
-  SmallVector<ForallSlice> slices = body(b, forall.getInductionVars());
-  b.setInsertionPointToStart(forall.getTerminator().getBody());
-  for (auto [slice, arg] : llvm::zip(slices, forall.getRegionIterArgs())) {
-    SmallVector<OpFoldResult> strides(slice.offsets.size(), b.getIndexAttr(1));
-    tensor::ParallelInsertSliceOp::create(b, slice.source, arg, slice.offsets,
-                                          slice.sizes, strides);
-  }
-  return llvm::to_vector_of<Value>(forall.getResults());
+  return forallUpdate(b, ubs, inits,
+                      [&](ImplicitLocOpBuilder &fb, ValueRange ivs,
+                          ValueRange) { return body(fb, ivs); });
 }
 
 SmallVector<Value> forallUpdate(
@@ -219,6 +212,8 @@ SmallVector<Value> forallUpdate(
     function_ref<SmallVector<ForallSlice>(ImplicitLocOpBuilder &, ValueRange,
                                           ValueRange)>
         body) {
+  // Iterations are independent work items (rows, queries); where they run
+  // is the target's decision (the GPU pipeline maps them to blocks).
   auto forall = scf::ForallOp::create(b, getAsOpFoldResult(ubs), inits,
                                       /*mapping=*/std::nullopt, nullptr);
   OpBuilder::InsertionGuard g(b);
