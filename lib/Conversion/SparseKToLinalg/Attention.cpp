@@ -46,57 +46,64 @@ struct Online {
   static Online unpack(ValueRange v) { return {v[0], v[1], v[2]}; }
 };
 
-/// `t` ([B, H, N, C]) transposed to [B, H, C, N] in f32, one query per
-/// iteration: the per-query loops that follow read it (and write their
-/// accumulators, also [B, H, C, N]) with consecutive queries' threads at
-/// consecutive addresses.
-Value queryMajor(ImplicitLocOpBuilder &b, Value t) {
-  Value bsz = dimValue(b, t, 0), h = dimValue(b, t, 1), n = dimValue(b, t, 2),
-        c = dimValue(b, t, 3);
-  int64_t dyn = ShapedType::kDynamic;
-  Type f32 = b.getF32Type();
-  Value init = scratchTensor(b, {dyn, dyn, dyn, dyn}, {bsz, h, c, n}, f32);
+/// `t` with its last two dims swapped into `init` (its element type): [B, H,
+/// N, C] to [B, H, C, N], or with `queriesLast` [B, H, C, N] to [B, H, N,
+/// C]. One iteration per (query, head, batch) moves its query's C entries;
+/// the query-major side is read or written at consecutive addresses by
+/// consecutive queries' threads.
+Value swapLastTwo(ImplicitLocOpBuilder &b, Value t, Value init,
+                  bool queriesLast) {
+  Value bsz = dimValue(b, t, 0), h = dimValue(b, t, 1),
+        n = dimValue(b, t, queriesLast ? 3 : 2),
+        c = dimValue(b, t, queriesLast ? 2 : 3);
+  Type elem = cast<RankedTensorType>(init.getType()).getElementType();
   return forallUpdate(
       b, {n, h, bsz}, {init},
       [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
         Value i = ivs[0], hi = ivs[1], bi = ivs[2];
-        auto [offsets, sizes] = columnSlice(fb, bi, hi, i, c);
-        Value col = forLoop(
+        SmallVector<OpFoldResult> offsets, sizes;
+        if (queriesLast) {
+          offsets = {bi, hi, i, fb.getIndexAttr(0)};
+          sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1), fb.getIndexAttr(1),
+                   c};
+        } else {
+          std::tie(offsets, sizes) = columnSlice(fb, bi, hi, i, c);
+        }
+        Value moved = forLoop(
             fb, constIndex(fb, 0), c,
             {extractRow(fb, outs[0], offsets, sizes)},
             [&](ImplicitLocOpBuilder &lb, Value e, ValueRange a) {
-              Value v = castFloat(lb, extract(lb, t, {bi, hi, i, e}), f32);
+              SmallVector<Value> at = {bi, hi, i, e};
+              if (queriesLast)
+                std::swap(at[2], at[3]);
+              Value v = castFloat(lb, extract(lb, t, at), elem);
               return SmallVector<Value>{
                   tensor::InsertOp::create(lb, v, a[0], ValueRange{e})};
             })[0];
-        return SmallVector<ForallSlice>{{col, offsets, sizes}};
+        return SmallVector<ForallSlice>{{moved, offsets, sizes}};
       })[0];
 }
 
+/// `t` ([B, H, N, C]) as [B, H, C, N] in f32: the per-query loops that
+/// follow read it (and write their accumulators, also [B, H, C, N]) with
+/// consecutive queries' threads at consecutive addresses.
+Value queryMajor(ImplicitLocOpBuilder &b, Value t) {
+  int64_t dyn = ShapedType::kDynamic;
+  Value init = scratchTensor(
+      b, {dyn, dyn, dyn, dyn},
+      {dimValue(b, t, 0), dimValue(b, t, 1), dimValue(b, t, 3),
+       dimValue(b, t, 2)},
+      b.getF32Type());
+  return swapLastTwo(b, t, init, /*queriesLast=*/false);
+}
+
 /// The f32 accumulators `acc` ([B, Hq, Dv, N]) as rows [B, Hq, N, Dv] in
-/// the element type of `resultType`, one query per iteration.
+/// the element type of `resultType` (`sizes` its sizes).
 Value convertRows(ImplicitLocOpBuilder &b, Value acc,
                   RankedTensorType resultType, ValueRange sizes) {
-  Type elem = resultType.getElementType();
-  Value init = emptyTensor(b, resultType.getShape(), sizes, elem);
-  Value dv = sizes[3];
-  return forallUpdate(
-      b, {sizes[2], sizes[1], sizes[0]}, {init},
-      [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
-        Value i = ivs[0], h = ivs[1], bi = ivs[2];
-        SmallVector<OpFoldResult> offsets = {bi, h, i, fb.getIndexAttr(0)};
-        SmallVector<OpFoldResult> rowSizes = {
-            fb.getIndexAttr(1), fb.getIndexAttr(1), fb.getIndexAttr(1), dv};
-        Value row = forLoop(
-            fb, constIndex(fb, 0), dv,
-            {extractRow(fb, outs[0], offsets, rowSizes)},
-            [&](ImplicitLocOpBuilder &lb, Value c, ValueRange a) {
-              Value v = castFloat(lb, extract(lb, acc, {bi, h, c, i}), elem);
-              return SmallVector<Value>{
-                  tensor::InsertOp::create(lb, v, a[0], ValueRange{c})};
-            })[0];
-        return SmallVector<ForallSlice>{{row, offsets, rowSizes}};
-      })[0];
+  Value init = emptyTensor(b, resultType.getShape(), sizes,
+                           resultType.getElementType());
+  return swapLastTwo(b, acc, init, /*queriesLast=*/true);
 }
 
 } // namespace
