@@ -475,19 +475,9 @@ private:
   /// block_select (N from q) + block attention.
   Value buildFusedLayer(ImplicitLocOpBuilder &b, AttentionOp op, int64_t k,
                         int64_t window, Value scale) const {
-    auto uType = op.getU().getType();
-    int64_t bsz = uType.getDimSize(0), hkv = uType.getDimSize(1);
-    int64_t n = op.getQ().getType().getDimSize(2);
-    int64_t nb = ShapedType::isDynamic(n)
-                     ? n
-                     : (n + fusedBlockSize - 1) / fusedBlockSize;
-    Type f32 = b.getF32Type(), i32 = b.getI32Type();
-    SmallVector<Type> types = {
-        RankedTensorType::get({bsz, hkv, n}, f32),
-        RankedTensorType::get({bsz, hkv, n}, i32),
-        RankedTensorType::get({bsz, hkv, n}, f32),
-        RankedTensorType::get({bsz, hkv, nb, k + fusedBlockSize - 1}, i32),
-        RankedTensorType::get({bsz, hkv, nb}, i32)};
+    SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
+        op.getU().getType(), op.getQ().getType().getDimSize(2), k,
+        fusedBlockSize);
     Value nVal = dimValue(b, op.getQ(), 2);
     auto build = parallelSelection ? buildParallelBlockSelect : buildBlockSelect;
     SmallVector<Value> sel =

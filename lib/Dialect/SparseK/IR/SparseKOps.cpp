@@ -203,6 +203,21 @@ LogicalResult TopKOp::verify() {
 // BlockSelectOp
 //===----------------------------------------------------------------------===//
 
+SmallVector<Type, 5> BlockSelectOp::getResultTypesFor(RankedTensorType uType,
+                                                     int64_t n, int64_t k,
+                                                     int64_t blockSize) {
+  int64_t b = uType.getDimSize(0), hkv = uType.getDimSize(1);
+  int64_t nb =
+      ShapedType::isDynamic(n) ? n : (n + blockSize - 1) / blockSize;
+  MLIRContext *ctx = uType.getContext();
+  Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
+  return {RankedTensorType::get({b, hkv, n}, f32),
+          RankedTensorType::get({b, hkv, n}, i32),
+          RankedTensorType::get({b, hkv, n}, f32),
+          RankedTensorType::get({b, hkv, nb, k + blockSize - 1}, i32),
+          RankedTensorType::get({b, hkv, nb}, i32)};
+}
+
 LogicalResult BlockSelectOp::verify() {
   Operation *op = getOperation();
   int64_t bq = getBlockSizeAttr().getInt();

@@ -27,17 +27,10 @@ void replaceWithBlocks(PatternRewriter &rewriter, Operation *op, Value q,
                        Value key, Value value, Value u, IntegerAttr k,
                        IntegerAttr window, FloatAttr scale, GateAttr gate,
                        int64_t blockSize) {
-  auto uType = cast<RankedTensorType>(u.getType());
-  int64_t n = cast<RankedTensorType>(q.getType()).getDimSize(2);
-  int64_t b = uType.getDimSize(0), hkv = uType.getDimSize(1);
-  int64_t nb = (n + blockSize - 1) / blockSize;
-  Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
-  SmallVector<Type> types = {
-      RankedTensorType::get({b, hkv, n}, f32),
-      RankedTensorType::get({b, hkv, n}, i32),
-      RankedTensorType::get({b, hkv, n}, f32),
-      RankedTensorType::get({b, hkv, nb, k.getInt() + blockSize - 1}, i32),
-      RankedTensorType::get({b, hkv, nb}, i32)};
+  SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
+      cast<RankedTensorType>(u.getType()),
+      cast<RankedTensorType>(q.getType()).getDimSize(2), k.getInt(),
+      blockSize);
   auto bq = rewriter.getI64IntegerAttr(blockSize);
   auto sel =
       BlockSelectOp::create(rewriter, op->getLoc(), types, u, k, window, bq);

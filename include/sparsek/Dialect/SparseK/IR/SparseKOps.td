@@ -202,6 +202,13 @@ def SparseK_BlockSelectOp : SparseK_Op<"block_select", [Pure]> {
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The result types for scores of type `uType` ([B, Hkv, M]), `n`
+    /// queries (static or dynamic), `k` and `blockSize`.
+    static ::llvm::SmallVector<::mlir::Type, 5>
+    getResultTypesFor(::mlir::RankedTensorType uType, int64_t n, int64_t k,
+                      int64_t blockSize);
+  }];
 }
 
 //===----------------------------------------------------------------------===//
