@@ -203,6 +203,25 @@ LogicalResult TopKOp::verify() {
 // BlockSelectOp
 //===----------------------------------------------------------------------===//
 
+/// Ranks and element types of a block selection (block_select's results,
+/// block_attention's operands); `unionShape` names union_keys' shape.
+static LogicalResult checkBlockSelection(Operation *op, Value kthScore,
+                                         Value kthIndex, Value tau,
+                                         Value unionKeys, Value unionCount,
+                                         StringRef unionShape) {
+  return success(
+      succeeded(checkTensor(op, named("kth_score", kthScore), 3,
+                            "[B, Hkv, N]", Elem::F32)) &&
+      succeeded(checkTensor(op, named("kth_index", kthIndex), 3,
+                            "[B, Hkv, N]", Elem::I32)) &&
+      succeeded(
+          checkTensor(op, named("tau", tau), 3, "[B, Hkv, N]", Elem::F32)) &&
+      succeeded(checkTensor(op, named("union_keys", unionKeys), 4, unionShape,
+                            Elem::I32)) &&
+      succeeded(checkTensor(op, named("union_count", unionCount), 3,
+                            "[B, Hkv, NB]", Elem::I32)));
+}
+
 SmallVector<Type, 5> BlockSelectOp::getResultTypesFor(RankedTensorType uType,
                                                      int64_t n, int64_t k,
                                                      int64_t blockSize) {
@@ -234,16 +253,9 @@ LogicalResult BlockSelectOp::verify() {
                             "count)";
   if (failed(checkTensor(op, named("u", getU()), 3, "[B, Hkv, M]",
                          Elem::F32)) ||
-      failed(checkTensor(op, named("kth_score", getKthScore()), 3,
-                         "[B, Hkv, N]", Elem::F32)) ||
-      failed(checkTensor(op, named("kth_index", getKthIndex()), 3,
-                         "[B, Hkv, N]", Elem::I32)) ||
-      failed(checkTensor(op, named("tau", getTau()), 3, "[B, Hkv, N]",
-                         Elem::F32)) ||
-      failed(checkTensor(op, named("union_keys", getUnionKeys()), 4,
-                         "[B, Hkv, NB, k + block_size - 1]", Elem::I32)) ||
-      failed(checkTensor(op, named("union_count", getUnionCount()), 3,
-                         "[B, Hkv, NB]", Elem::I32)))
+      failed(checkBlockSelection(op, getKthScore(), getKthIndex(), getTau(),
+                                 getUnionKeys(), getUnionCount(),
+                                 "[B, Hkv, NB, k + block_size - 1]")))
     return failure();
   return verifyStaticShapeConstraints(op);
 }
@@ -304,16 +316,9 @@ LogicalResult BlockAttentionOp::verify() {
                                     named("key", getKey()),
                                     named("value", getValue()),
                                     named("u", getU()), named("out", getOut()))) ||
-      failed(checkTensor(op, named("kth_score", getKthScore()), 3,
-                         "[B, Hkv, N]", Elem::F32)) ||
-      failed(checkTensor(op, named("kth_index", getKthIndex()), 3,
-                         "[B, Hkv, N]", Elem::I32)) ||
-      failed(checkTensor(op, named("tau", getTau()), 3, "[B, Hkv, N]",
-                         Elem::F32)) ||
-      failed(checkTensor(op, named("union_keys", getUnionKeys()), 4,
-                         "[B, Hkv, NB, W]", Elem::I32)) ||
-      failed(checkTensor(op, named("union_count", getUnionCount()), 3,
-                         "[B, Hkv, NB]", Elem::I32)))
+      failed(checkBlockSelection(op, getKthScore(), getKthIndex(), getTau(),
+                                 getUnionKeys(), getUnionCount(),
+                                 "[B, Hkv, NB, W]")))
     return failure();
   return verifyStaticShapeConstraints(op);
 }
