@@ -338,6 +338,15 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
     }
     return s;
   };
+  // A count (index, stored as i32) and, with sums, a fractional sum written
+  // at `at` of the shared outputs `outCount` and `outFrac`.
+  auto countSlices = [&](ImplicitLocOpBuilder &fb, Value n, Value f,
+                         Value outCount, Value outFrac, ArrayRef<Value> at) {
+    SmallVector<ForallSlice> out = {scalarSlice(fb, i32(fb, n), outCount, at)};
+    if (sums)
+      out.push_back(scalarSlice(fb, f, outFrac, at));
+    return out;
+  };
   // Totals of the entries [lo, hi) of the rows (bi, hi) of `counts` (i32)
   // and `fracs` (f64; with sums).
   auto totalOf = [&](ImplicitLocOpBuilder &fb, Value counts, Value fracs,
@@ -437,11 +446,8 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
                           f);
                 return SmallVector<Value>{n, f};
               });
-          SmallVector<ForallSlice> out = {
-              scalarSlice(fb, i32(fb, acc[0]), outs[0], {bi, hi, c})};
-          if (sums)
-            out.push_back(scalarSlice(fb, acc[1], outs[1], {bi, hi, c}));
-          return out;
+          return countSlices(fb, acc[0], acc[1], outs[0],
+                             sums ? outs[1] : Value(), {bi, hi, c});
         });
     // (b) Exclusive scan over the chunks: super-chunk totals; one thread per
     // row scans those (the row's totals go to position M of this level);
@@ -457,11 +463,8 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
           SmallVector<Value> t =
               totalOf(fb, totals[0], sums ? totals[1] : Value(), bi, hi, lo,
                       minIndex(fb, add(fb, lo, superSize), nc));
-          SmallVector<ForallSlice> out = {
-              scalarSlice(fb, i32(fb, t[0]), outs[0], {bi, hi, c2})};
-          if (sums)
-            out.push_back(scalarSlice(fb, t[1], outs[1], {bi, hi, c2}));
-          return out;
+          return countSlices(fb, t[0], t[1], outs[0], sums ? outs[1] : Value(),
+                             {bi, hi, c2});
         });
     SmallVector<Value> rowInit = supers;
     rowInit.push_back(s.zb);
@@ -474,10 +477,8 @@ Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
           Scanned sc = scanSegment(fb, outs[0], sums ? outs[1] : Value(), bi,
                                    hi, zero, ns, zero, constF64(fb, 0));
           SmallVector<ForallSlice> out = sc.slices;
-          out.push_back(scalarSlice(fb, i32(fb, sc.n), outs[sums ? 2 : 1],
-                                    {l, bi, hi, r.m}));
-          if (sums)
-            out.push_back(scalarSlice(fb, sc.f, outs[3], {l, bi, hi, r.m}));
+          out.append(countSlices(fb, sc.n, sc.f, outs[sums ? 2 : 1],
+                                 sums ? outs[3] : Value(), {l, bi, hi, r.m}));
           return out;
         });
     Value szo = rowScanned[0];
