@@ -16,6 +16,7 @@
 
 #include "sparsek/InitAll.h"
 #include "sparsek/Pipelines/Pipelines.h"
+#include "sparsek/Support/ParserLimits.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -133,6 +134,8 @@ int main(int argc, char **argv) {
     return fail(err);
   llvm::SourceMgr sm;
   sm.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  if (!sparsek::checkParserLimits(sm))
+    return 1; // Support/ParserLimits.h: input MLIR's parser must not see
   SourceMgrDiagnosticHandler diag(sm, &ctx);
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sm, &ctx);
   if (!module)

@@ -4,6 +4,7 @@
 
 #include "sparsek/InitAll.h"
 #include "sparsek/Pipelines/Pipelines.h"
+#include "sparsek/Support/ParserLimits.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -93,6 +94,10 @@ int runOne(const uint8_t *data, size_t size, bool all) {
     return success(); // keep the output quiet
   });
   std::string text(reinterpret_cast<const char *>(data), size);
+  // Inputs that would make MLIR's own parser exhaust memory are rejected
+  // first, as every sparsek tool does (Support/ParserLimits.h).
+  if (!mlir::sparsek::checkParserLimits(text, [](size_t, const Twine &) {}))
+    return 0;
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &ctx);
   if (!module)
     return 0;
