@@ -25,10 +25,21 @@ void mlir::sparsek::buildSparseKBufferizedStages(OpPassManager &pm,
                                                  bool emitCInterface,
                                                  bool forGPU,
                                                  bool parallelSelection,
-                                                 int64_t fusedBlockSize) {
+                                                 int64_t fusedBlockSize,
+                                                 int64_t tensorCoreKeyTile) {
   // C callers also get shape-checked entry points (SPEC section 8).
   if (emitCInterface)
     pm.addPass(createSparseKCheckedEntryPointsPass());
+
+  // The GPU's fused layers and block attentions as tensor-core kernel
+  // launches (what the kernel covers); the rest goes on to linalg.
+  if (forGPU && fusedBlockSize > 0 && tensorCoreKeyTile > 0) {
+    ConvertSparseKToGPUPassOptions gpuOpts;
+    gpuOpts.blockSize = fusedBlockSize;
+    gpuOpts.keyTile = tensorCoreKeyTile;
+    gpuOpts.parallelSelection = parallelSelection;
+    pm.addPass(createConvertSparseKToGPUPass(gpuOpts));
+  }
 
   // sparsek => linalg/tensor/scf on tensors.
   ConvertSparseKToLinalgPassOptions lowering;

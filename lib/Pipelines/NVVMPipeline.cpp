@@ -74,6 +74,10 @@ LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
     return error("invalid block-size " + Twine(options.blockSize.getValue()) +
                  ": expected 1 to 1024 threads (CUDA's limit per block)"),
            failure();
+  if (options.keyTile < 16 || options.keyTile > 64 || options.keyTile % 16)
+    return error("invalid key-tile " + Twine(options.keyTile.getValue()) +
+                 ": expected 16, 32, 48 or 64 keys (mma.sync tiles of 16)"),
+           failure();
   return success();
 }
 
@@ -81,7 +85,11 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
     OpPassManager &pm, const SparseKNVVMPipelineOptions &options) {
   buildSparseKBufferizedStages(
       pm, options.emitCInterface, /*forGPU=*/true, options.parallelSelection,
-      options.fuseAttention ? options.blockSize.getValue() : 0);
+      options.fuseAttention ? options.blockSize.getValue() : 0,
+      options.tensorCores ? options.keyTile.getValue() : 0);
+  // Kernel stubs (convert-sparsek-to-gpu) => their gpu.launch, now that
+  // buffers are allocated and freed.
+  pm.addPass(createSparseKExpandKernelStubsPass());
 
   // Threads and grids. Host-level buffers move to the GPU first (their
   // copies become gpu.memcpy); the copies left are inside threads and
@@ -104,6 +112,9 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   // ops, which is what gpu-to-llvm lowers to runtime calls (the async region
   // pass needs outlined kernels).
   pm.addPass(createGpuKernelOutliningPass());
+  // Outlining copied the kernels' shared-memory globals into their modules;
+  // the host's originals (workgroup memory, unused now) go.
+  pm.addPass(createSymbolDCEPass());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   pm.addPass(createLowerAffinePass());
   arith::ArithExpandOpsPassOptions expandOpts;

@@ -85,4 +85,94 @@ def ConvertSparseKToLinalgPass : Pass<"convert-sparsek-to-linalg"> {
   ];
 }
 
+def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "The fused tensor-core attention kernel for causal layers and block attention";
+  let description = [{
+    Rewrites, on tensors, each `sparsek.block_attention` and each causal
+    `sparsek.attention` that the tensor-core kernel covers (f16 or bf16,
+    static head dims D and Dv in {64, 128}, a query block that is a
+    multiple of 16 up to 128) into a launch of one generated kernel
+    (`lib/Conversion/SparseKToGPU`, `docs/design/TensorCoreAttention.md`):
+
+        sparsek.attention (causal) => block selection (the builders of
+                                      sparsek.block_select, in parallel
+                                      along the row with parallel-selection)
+                                      + the block attention launch below
+        sparsek.block_attention    => bufferization.to_buffer of each
+                                      operand, memref.alloc of the result,
+                                      a func.call of the kernel's stub (a
+                                      private bodiless func.func carrying
+                                      the configuration in its
+                                      `sparsek.kernel` attribute),
+                                      bufferization.to_tensor
+
+    Buffers are then allocated and freed around the call as around any
+    call; `sparsek-expand-kernel-stubs` replaces it by the kernel's
+    gpu.launch afterwards (the deallocation passes cannot look into a
+    kernel body, whose GPU ops declare no memory effects).
+
+    The kernel: one thread block per (batch, query head, block of queries),
+    one warp per 16 queries; key tiles gathered by 16-byte cp.async into
+    XOR-swizzled shared memory, two stages; S = Q K^T and O += P V with
+    ldmatrix + mma.sync (m16n8k16, f32 accumulators); membership, gate
+    weights and online softmax in registers. One kernel per (element type,
+    D, Dv, query block, key tile, window, gate, scale).
+
+    Ops it does not cover are left for `convert-sparsek-to-linalg`. q, key,
+    value and the result must have unit innermost strides at run time (what
+    `sparsek-checked-entry-points` guarantees for C callers).
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "Queries per thread block for a causal sparsek.attention (16 per "
+           "warp); a sparsek.block_attention keeps its own block_size.">,
+    Option<"keyTile", "key-tile", "int64_t", /*default=*/"32",
+           "Keys per shared-memory tile (a multiple of 16 up to 64).">,
+    Option<"parallelSelection", "parallel-selection", "bool",
+           /*default=*/"true",
+           "Build the block selection of a causal layer in parallel along "
+           "the row (as convert-sparsek-to-linalg{parallel-selection}).">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def SparseKExpandKernelStubsPass
+    : Pass<"sparsek-expand-kernel-stubs", "::mlir::ModuleOp"> {
+  let summary = "Replace calls of kernel stubs by the kernels' gpu.launch";
+  let description = [{
+    Each `func.call` of a kernel stub that `convert-sparsek-to-gpu` created
+    (a private, bodiless function with a `sparsek.kernel` configuration)
+    becomes a `gpu.launch` of the generated kernel on the call's memref
+    operands; shared tiles are private workgroup `memref.global`s aligned to
+    128 bytes (kernel outlining copies them into the kernel's module).
+    Unused stubs are erased. Runs after bufferization and buffer
+    deallocation, before kernel outlining.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // SPARSEK_CONVERSION_PASSES_TD

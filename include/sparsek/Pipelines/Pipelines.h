@@ -47,7 +47,8 @@ struct SparseKCPUPipelineOptions
 /// fully dynamic strided layouts), buffer-deallocation-pipeline.
 void buildSparseKBufferizedStages(OpPassManager &pm, bool emitCInterface,
                                   bool forGPU, bool parallelSelection,
-                                  int64_t fusedBlockSize);
+                                  int64_t fusedBlockSize,
+                                  int64_t tensorCoreKeyTile = 0);
 
 /// sparsek ops mixed with func/arith/tensor/linalg/bufferization on tensors
 /// => LLVM dialect that mlir-runner or the AOT compiler can run:
@@ -104,6 +105,19 @@ struct SparseKNVVMPipelineOptions
                      "each: its threads walk the same keys); off: "
                      "thresholds, top-k indices and gathered attention"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("With fuse-attention: the fused tensor-core kernel "
+                     "(convert-sparsek-to-gpu, query blocks of block-size) "
+                     "for the layers and block attentions it covers (f16 or "
+                     "bf16, D and Dv in {64, 128}); off, or for the others: "
+                     "one thread per query"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> keyTile{
+      *this, "key-tile",
+      llvm::cl::desc("Keys per shared-memory tile of the tensor-core "
+                     "kernel (convert-sparsek-to-gpu{key-tile})"),
+      llvm::cl::init(32)};
 };
 
 /// sparsek ops (with func/arith/tensor/linalg/bufferization) => host LLVM

@@ -1,0 +1,650 @@
+//===- AttentionKernel.cpp - the fused tensor-core attention kernel -------===//
+//
+// See AttentionKernel.h and docs/design/TensorCoreAttention.md. The kernel,
+// per thread block (batch bi, query head h, KV head g, query block blk):
+//
+//   rows: warp w owns queries blk*BQ + 16w + [0, 16); lane (g8 = lane / 4,
+//         tq = lane % 4) holds rows g8 and g8 + 8 of them (A and B);
+//   keys: the block's window run [runLo, runEnd) in Tw tiles, then the
+//         union_count[blk] keys of union_keys[blk] in Tu tiles, BK per tile,
+//         gathered by cp.async (K, V rows; zero rows past the end) with the
+//         tile's key indices and scores stored beside them; two stages, the
+//         next tile in flight while this one is computed;
+//   per tile: S = Q K^T (Q fragments in registers, K by ldmatrix), the
+//         membership test and gate weight per (row, key), online softmax in
+//         base 2 (row max by quad shuffles), O = alpha O + (P * w) V with P
+//         rounded to the input type in registers (the A operand);
+//   end:  O / l (0 when nothing was attended), stored as pairs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "AttentionKernel.h"
+#include "Emitters.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace mlir::sparsek::gpu_kernels {
+
+namespace {
+
+constexpr double kLog2e = 1.4426950408889634;
+
+/// Per-row state a thread keeps for each of its two query rows.
+struct RowInfo {
+  Value valid;      // i1: the query exists (row < N)
+  Value index;      // the query index clamped to N - 1 (safe loads)
+  Value p32, lo32;  // i32: position p and window start c (window [c, p])
+  Value kthS, kthI; // f32 / i32: the k-th best candidate (kthI < 0: all)
+  Value tau;        // f32
+};
+
+class KernelBody {
+public:
+  KernelBody(ImplicitLocOpBuilder &b, const AttentionKernelConfig &cfg,
+             ArrayRef<Value> operands, ArrayRef<Value> shared, Value tid,
+             Value bid)
+      : b(b), cfg(cfg), mma(b, cfg.elem), args(operands), tid(tid),
+        bid(bid) {
+    kTile = shared[0];
+    vTile = shared[1];
+    idxTile = shared[2];
+    uTile = shared[3];
+  }
+
+  void build();
+
+private:
+  Value q() { return args[0]; }
+  Value key() { return args[1]; }
+  Value value() { return args[2]; }
+  Value u() { return args[3]; }
+  Value kthScore() { return args[4]; }
+  Value kthIndex() { return args[5]; }
+  Value tauArg() { return args[6]; }
+  Value unionKeys() { return args[7]; }
+  Value unionCount() { return args[8]; }
+  Value out() { return args[9]; }
+
+  Value idx(int64_t v) { return cIdx(b, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value divu(Value x, Value y) { return arith::DivUIOp::create(b, x, y); }
+  Value remu(Value x, Value y) { return arith::RemUIOp::create(b, x, y); }
+  Value minI(Value x, Value y) { return arith::MinSIOp::create(b, x, y); }
+  Value maxI(Value x, Value y) { return arith::MaxSIOp::create(b, x, y); }
+  Value cmpI(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, p, x, y);
+  }
+  Value cmpF(arith::CmpFPredicate p, Value x, Value y) {
+    return arith::CmpFOp::create(b, p, x, y);
+  }
+  Value sel(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, c, x, y);
+  }
+  Value andI(Value x, Value y) { return arith::AndIOp::create(b, x, y); }
+  Value orI(Value x, Value y) { return arith::OrIOp::create(b, x, y); }
+  Value toI32(Value x) {
+    return arith::IndexCastOp::create(b, b.getI32Type(), x);
+  }
+  Value toIdx(Value x) {
+    return arith::IndexCastOp::create(b, b.getIndexType(), x);
+  }
+  Value ceilDiv(Value x, int64_t d) {
+    return divu(add(x, idx(d - 1)), idx(d));
+  }
+  Value load(Value m, ValueRange i) { return memref::LoadOp::create(b, m, i); }
+
+  RowInfo rowInfo(Value row);
+  /// Key of row `r` of tile `t`: (j, valid); j is a safe row (0) when not
+  /// valid.
+  std::pair<Value, Value> keyOf(Value t, Value r);
+  void issueTile(Value t, Value stage);
+  void storeRow(const RowInfo &row, Value rowIdx, ArrayRef<Value> acc,
+                bool upper, Value inv);
+  /// The soft weight of a union key: 1 while tau = -inf, else
+  /// clip(u - tau, 0, 1).
+  Value softWeight(Value uj, Value tau);
+
+  ImplicitLocOpBuilder &b;
+  const AttentionKernelConfig &cfg;
+  MmaEmitter mma;
+  SmallVector<Value> args;
+  Value kTile, vTile, idxTile, uTile;
+  // Set up by build().
+  Value tid, bid, lane, bi, h, g, blk, n, m, runLo, runEnd, count, unionW, tw;
+  FlatView fq, fk, fv, fo;
+  Value kBase, vBase;
+};
+
+RowInfo KernelBody::rowInfo(Value row) {
+  RowInfo r;
+  r.valid = cmpI(arith::CmpIPredicate::ult, row, n);
+  r.index = minI(row, sub(n, idx(1)));
+  Value p = sub(add(r.index, m), n);
+  Value lo = cfg.window > 0 ? maxI(sub(add(p, idx(1)), idx(cfg.window)), idx(0))
+                            : add(p, idx(1));
+  r.p32 = toI32(p);
+  r.lo32 = toI32(lo);
+  r.kthS = load(kthScore(), {bi, g, r.index});
+  r.kthI = load(kthIndex(), {bi, g, r.index});
+  r.tau = load(tauArg(), {bi, g, r.index});
+  return r;
+}
+
+std::pair<Value, Value> KernelBody::keyOf(Value t, Value r) {
+  Value isWin = cmpI(arith::CmpIPredicate::ult, t, tw);
+  Type idxT = b.getIndexType(), i1 = b.getI1Type();
+  auto ifOp = scf::IfOp::create(b, TypeRange{idxT, i1}, isWin,
+                                /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value j = add(add(runLo, mul(t, idx(cfg.keyTile))), r);
+    Value valid = cmpI(arith::CmpIPredicate::slt, j, runEnd);
+    scf::YieldOp::create(b, ValueRange{j, valid});
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    Value slot = add(mul(sub(t, tw), idx(cfg.keyTile)), r);
+    Value inRange = cmpI(arith::CmpIPredicate::slt, slot, count);
+    Value safeSlot = minI(slot, maxI(sub(unionW, idx(1)), idx(0)));
+    Value jr = toIdx(load(unionKeys(), {bi, g, blk, safeSlot}));
+    Value ok = andI(inRange,
+                    andI(cmpI(arith::CmpIPredicate::sge, jr, idx(0)),
+                         cmpI(arith::CmpIPredicate::slt, jr, m)));
+    scf::YieldOp::create(b, ValueRange{jr, ok});
+  }
+  Value valid = ifOp.getResult(1);
+  return {sel(valid, ifOp.getResult(0), idx(0)), valid};
+}
+
+void KernelBody::issueTile(Value t, Value stage) {
+  int64_t threads = cfg.threads();
+  auto copyRows = [&](Value tile, const FlatView &src, Value base,
+                      int64_t width) {
+    int64_t chunks = width / 8;
+    int64_t perThread = cfg.keyTile * chunks / threads;
+    for (int64_t e = 0; e < perThread; ++e) {
+      Value c = add(tid, idx(e * threads));
+      Value r = divu(c, idx(chunks)), ch = remu(c, idx(chunks));
+      auto [j, valid] = keyOf(t, r);
+      Value from = add(add(base, mul(j, src.strides[2])), mul(ch, idx(8)));
+      asyncCopy16(b, tile, {stage, r, swizzledCol(b, r, ch, chunks)},
+                  src.view, from, valid);
+    }
+  };
+  copyRows(kTile, fk, kBase, cfg.d);
+  copyRows(vTile, fv, vBase, cfg.dv);
+  // The tile's key indices (-1: none) and scores, for the membership test.
+  Value writer = cmpI(arith::CmpIPredicate::ult, tid, idx(cfg.keyTile));
+  auto ifOp = scf::IfOp::create(b, writer, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  auto [j, valid] = keyOf(t, tid);
+  Value jj = sel(valid, toI32(j), cI32(b, -1));
+  Value uj = sel(valid, load(u(), {bi, g, j}), cF32(b, 0.0));
+  memref::StoreOp::create(b, jj, idxTile, ValueRange{stage, tid});
+  memref::StoreOp::create(b, uj, uTile, ValueRange{stage, tid});
+}
+
+Value KernelBody::softWeight(Value uj, Value tau) {
+  Value negInf = cF32(b, -std::numeric_limits<double>::infinity());
+  Value clipped = arith::MaximumFOp::create(
+      b,
+      arith::MinimumFOp::create(b, arith::SubFOp::create(b, uj, tau),
+                                cF32(b, 1.0)),
+      cF32(b, 0.0));
+  return sel(cmpF(arith::CmpFPredicate::OEQ, tau, negInf), cF32(b, 1.0),
+             clipped);
+}
+
+void KernelBody::storeRow(const RowInfo &row, Value rowIdx,
+                          ArrayRef<Value> acc, bool upper, Value inv) {
+  auto ifOp = scf::IfOp::create(b, row.valid, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  Value base = fo.linear(b, {bi, h, rowIdx});
+  Value tq = remu(lane, idx(4));
+  auto pairType = VectorType::get({2}, cfg.elem);
+  for (int64_t nt = 0; nt < cfg.dv / 8; ++nt) {
+    Value lo = arith::MulFOp::create(b, acc[nt * 4 + (upper ? 2 : 0)], inv);
+    Value hi = arith::MulFOp::create(b, acc[nt * 4 + (upper ? 3 : 1)], inv);
+    Value f = vector::FromElementsOp::create(
+        b, VectorType::get({2}, b.getF32Type()), ValueRange{lo, hi});
+    Value v = arith::TruncFOp::create(b, pairType, f);
+    Value col = add(idx(nt * 8), mul(tq, idx(2)));
+    auto st = vector::StoreOp::create(b, v, fo.view, ValueRange{add(base, col)});
+    st.setAlignment(4);
+  }
+}
+
+void KernelBody::build() {
+  const int64_t BQ = cfg.blockQ, BK = cfg.keyTile, D = cfg.d, DV = cfg.dv;
+  Type f32 = b.getF32Type();
+  Value negInf = cF32(b, -std::numeric_limits<double>::infinity());
+
+  lane = remu(tid, idx(32));
+  Value warp = divu(tid, idx(32));
+  Value g8 = divu(lane, idx(4)), tq = remu(lane, idx(4));
+
+  Value batch = memref::DimOp::create(b, q(), 0);
+  Value hq = memref::DimOp::create(b, q(), 1);
+  n = memref::DimOp::create(b, q(), 2);
+  Value hkv = memref::DimOp::create(b, key(), 1);
+  m = memref::DimOp::create(b, key(), 2);
+  unionW = memref::DimOp::create(b, unionKeys(), 3);
+  Value nb = ceilDiv(n, BQ);
+  Value total = mul(mul(nb, hq), batch);
+
+  auto inGrid = scf::IfOp::create(
+      b, cmpI(arith::CmpIPredicate::ult, bid, total), /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(inGrid.thenBlock());
+
+  // Query heads fastest: the Hq / Hkv heads sharing a KV head's block run
+  // side by side and share its gathered rows in L2.
+  h = remu(bid, hq);
+  Value rest = divu(bid, hq);
+  blk = remu(rest, nb);
+  bi = divu(rest, nb);
+  g = divu(h, divu(hq, maxI(hkv, idx(1))));
+
+  Value qBase = mul(blk, idx(BQ));
+  Value rowA = add(add(qBase, mul(warp, idx(16))), g8);
+  Value rowB = add(rowA, idx(8));
+  RowInfo ra = rowInfo(rowA), rb = rowInfo(rowB);
+
+  // The block's window run and union.
+  Value last = sub(minI(add(qBase, idx(BQ)), n), idx(1));
+  Value firstP = sub(add(qBase, m), n);
+  runLo = cfg.window > 0
+              ? maxI(sub(add(firstP, idx(1)), idx(cfg.window)), idx(0))
+              : add(firstP, idx(1));
+  runEnd = add(sub(add(last, m), n), idx(1));
+  Value wlen = maxI(sub(runEnd, runLo), idx(0));
+  count = maxI(toIdx(load(unionCount(), {bi, g, blk})), idx(0));
+  tw = ceilDiv(wlen, BK);
+  Value tiles = add(tw, ceilDiv(count, BK));
+
+  fq = flatten(b, q());
+  fk = flatten(b, key());
+  fv = flatten(b, value());
+  fo = flatten(b, out());
+  kBase = fk.linear(b, {bi, g});
+  vBase = fv.linear(b, {bi, g});
+
+  // Q fragments (A operands of S = Q K^T), kept in registers.
+  SmallVector<MmaEmitter::AFrag> qFrag;
+  {
+    Value qa = fq.linear(b, {bi, h, ra.index});
+    Value qb = fq.linear(b, {bi, h, rb.index});
+    for (int64_t kc = 0; kc < D / 16; ++kc) {
+      Value colA = add(idx(kc * 16), mul(tq, idx(2)));
+      Value colB = add(colA, idx(8));
+      qFrag.push_back({mma.loadPair(fq.view, add(qa, colA)),
+                       mma.loadPair(fq.view, add(qb, colA)),
+                       mma.loadPair(fq.view, add(qa, colB)),
+                       mma.loadPair(fq.view, add(qb, colB))});
+    }
+  }
+
+  // Prologue: tile 0 in flight.
+  {
+    auto any = scf::IfOp::create(
+        b, cmpI(arith::CmpIPredicate::ugt, tiles, idx(0)), false);
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(any.thenBlock());
+    issueTile(idx(0), idx(0));
+  }
+  asyncCommit(b);
+
+  // Loop state: row max (base 2) and partial sums of rows A and B, then
+  // the O accumulators (DV / 8 n-tiles x 4).
+  SmallVector<Value> init = {negInf, negInf, cF32(b, 0.0), cF32(b, 0.0)};
+  for (int64_t i = 0; i < DV / 8 * 4; ++i)
+    init.push_back(cF32(b, 0.0));
+
+  Value kRow0 = add(remu(lane, idx(8)), mul(divu(lane, idx(16)), idx(8)));
+  Value kChunk0 = remu(divu(lane, idx(8)), idx(2));
+  Value vRow0 = remu(lane, idx(16));
+  Value vChunk0 = divu(lane, idx(16));
+  const double scaleLog2 = cfg.scale * kLog2e;
+
+  auto loop = scf::ForOp::create(b, idx(0), tiles, idx(1), init);
+  {
+    OpBuilder::InsertionGuard g3(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value t = loop.getInductionVar();
+    SmallVector<Value> st(loop.getRegionIterArgs());
+    Value stage = remu(t, idx(AttentionKernelConfig::kStages));
+    Value next = add(t, idx(1));
+    {
+      auto more = scf::IfOp::create(
+          b, cmpI(arith::CmpIPredicate::ult, next, tiles), false);
+      OpBuilder::InsertionGuard g4(b);
+      b.setInsertionPointToStart(more.thenBlock());
+      issueTile(next, remu(next, idx(AttentionKernelConfig::kStages)));
+    }
+    Value group = asyncCommit(b);
+    asyncWait(b, group, 1);
+    gpu::BarrierOp::create(b);
+
+    // S = Q K^T over the tile.
+    SmallVector<MmaEmitter::Acc> s(BK / 8, mma.zeroAcc());
+    for (int64_t kc = 0; kc < D / 16; ++kc)
+      for (int64_t np = 0; np < BK / 16; ++np) {
+        Value row = add(idx(np * 16), kRow0);
+        Value chunk = add(idx(kc * 2), kChunk0);
+        auto r = mma.ldmatrixX4(
+            kTile, {stage, row, swizzledCol(b, row, chunk, D / 8)}, false);
+        s[2 * np] = mma.mma(qFrag[kc], {r[0], r[1]}, s[2 * np]);
+        s[2 * np + 1] = mma.mma(qFrag[kc], {r[2], r[3]}, s[2 * np + 1]);
+      }
+
+    // Membership, gate, logits (base 2) and value weights.
+    Value isWin = cmpI(arith::CmpIPredicate::ult, t, tw);
+    Value one = cF32(b, 1.0);
+    SmallVector<MmaEmitter::Acc> logit(BK / 8), vw(BK / 8);
+    for (int64_t nt = 0; nt < BK / 8; ++nt)
+      for (int64_t par = 0; par < 2; ++par) {
+        Value col = add(idx(nt * 8 + par), mul(tq, idx(2)));
+        Value j = load(idxTile, {stage, col});
+        Value uj = load(uTile, {stage, col});
+        for (int64_t half = 0; half < 2; ++half) {
+          const RowInfo &r = half ? rb : ra;
+          Value present = cmpI(arith::CmpIPredicate::sge, j, cI32(b, 0));
+          Value inWin =
+              andI(cmpI(arith::CmpIPredicate::sge, j, r.lo32),
+                   cmpI(arith::CmpIPredicate::sle, j, r.p32));
+          Value selected = orI(
+              cmpI(arith::CmpIPredicate::slt, r.kthI, cI32(b, 0)),
+              orI(cmpF(arith::CmpFPredicate::OGT, uj, r.kthS),
+                  andI(cmpF(arith::CmpFPredicate::OEQ, uj, r.kthS),
+                       cmpI(arith::CmpIPredicate::sge, j, r.kthI))));
+          Value inUnion =
+              andI(cmpI(arith::CmpIPredicate::slt, j, r.lo32), selected);
+          Value valid =
+              andI(andI(r.valid, present), sel(isWin, inWin, inUnion));
+          Value w = sel(isWin, one, softWeight(uj, r.tau));
+          Value l = arith::MulFOp::create(b, s[nt][half * 2 + par],
+                                          cF32(b, scaleLog2));
+          if (cfg.gate == Gate::kv)
+            l = arith::MulFOp::create(b, l, w);
+          else if (cfg.gate == Gate::logit)
+            l = arith::AddFOp::create(b, l, math::Log2Op::create(b, w));
+          logit[nt][half * 2 + par] = sel(valid, l, negInf);
+          vw[nt][half * 2 + par] =
+              (cfg.gate == Gate::kv || cfg.gate == Gate::v) ? w : one;
+        }
+      }
+
+    // Online softmax per row (A: elements 0, 1; B: 2, 3).
+    Value mNew[2], shift[2], alpha[2], lsum[2];
+    for (int64_t half = 0; half < 2; ++half) {
+      Value mx = negInf;
+      for (int64_t nt = 0; nt < BK / 8; ++nt)
+        for (int64_t par = 0; par < 2; ++par)
+          mx = arith::MaximumFOp::create(b, mx, logit[nt][half * 2 + par]);
+      mx = quadMax(b, mx);
+      mNew[half] = arith::MaximumFOp::create(b, st[half], mx);
+      shift[half] = sel(cmpF(arith::CmpFPredicate::OEQ, mNew[half], negInf),
+                        cF32(b, 0.0), mNew[half]);
+      alpha[half] = math::Exp2Op::create(
+          b, arith::SubFOp::create(b, st[half], shift[half]));
+      lsum[half] = arith::MulFOp::create(b, st[2 + half], alpha[half]);
+    }
+    SmallVector<MmaEmitter::Acc> pw(BK / 8);
+    for (int64_t nt = 0; nt < BK / 8; ++nt)
+      for (int64_t e = 0; e < 4; ++e) {
+        int64_t half = e / 2;
+        Value p = math::Exp2Op::create(
+            b, arith::SubFOp::create(b, logit[nt][e], shift[half]));
+        lsum[half] = arith::AddFOp::create(b, lsum[half], p);
+        pw[nt][e] = arith::MulFOp::create(b, p, vw[nt][e]);
+      }
+
+    // O = alpha O + (P w) V.
+    SmallVector<MmaEmitter::Acc> o(DV / 8);
+    for (int64_t nt = 0; nt < DV / 8; ++nt)
+      for (int64_t e = 0; e < 4; ++e)
+        o[nt][e] = arith::MulFOp::create(b, st[4 + nt * 4 + e], alpha[e / 2]);
+    for (int64_t kc = 0; kc < BK / 16; ++kc) {
+      MmaEmitter::AFrag a = {
+          mma.packPair(pw[2 * kc][0], pw[2 * kc][1]),
+          mma.packPair(pw[2 * kc][2], pw[2 * kc][3]),
+          mma.packPair(pw[2 * kc + 1][0], pw[2 * kc + 1][1]),
+          mma.packPair(pw[2 * kc + 1][2], pw[2 * kc + 1][3])};
+      for (int64_t dc = 0; dc < DV / 16; ++dc) {
+        Value row = add(idx(kc * 16), vRow0);
+        Value chunk = add(idx(dc * 2), vChunk0);
+        auto r = mma.ldmatrixX4(
+            vTile, {stage, row, swizzledCol(b, row, chunk, DV / 8)}, true);
+        o[2 * dc] = mma.mma(a, {r[0], r[1]}, o[2 * dc]);
+        o[2 * dc + 1] = mma.mma(a, {r[2], r[3]}, o[2 * dc + 1]);
+      }
+    }
+    // Every warp is done with this stage before it is refilled.
+    gpu::BarrierOp::create(b);
+
+    SmallVector<Value> yield = {mNew[0], mNew[1], lsum[0], lsum[1]};
+    for (auto &acc : o)
+      yield.append(acc.begin(), acc.end());
+    scf::YieldOp::create(b, yield);
+  }
+
+  SmallVector<Value> fin(loop.getResults());
+  ArrayRef<Value> acc = ArrayRef<Value>(fin).drop_front(4);
+  for (int64_t half = 0; half < 2; ++half) {
+    Value l = quadSum(b, fin[2 + half]);
+    Value inv = sel(cmpF(arith::CmpFPredicate::OGT, l, cF32(b, 0.0)),
+                    arith::DivFOp::create(b, cF32(b, 1.0), l), cF32(b, 0.0));
+    storeRow(half ? rb : ra, half ? rowB : rowA, acc, half == 1, inv);
+  }
+  (void)f32;
+}
+
+} // namespace
+
+namespace {
+MemRefType dynStrided(MLIRContext *ctx, int64_t rank, Type elem) {
+  int64_t dyn = ShapedType::kDynamic;
+  return MemRefType::get(
+      SmallVector<int64_t>(rank, dyn), elem,
+      StridedLayoutAttr::get(ctx, dyn, SmallVector<int64_t>(rank, dyn)));
+}
+constexpr llvm::StringLiteral kStubAttr = "sparsek.kernel";
+} // namespace
+
+SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx,
+                                                 Type elem) {
+  Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
+  return {dynStrided(ctx, 4, elem), dynStrided(ctx, 4, elem),
+          dynStrided(ctx, 4, elem), dynStrided(ctx, 3, f32),
+          dynStrided(ctx, 3, f32),  dynStrided(ctx, 3, i32),
+          dynStrided(ctx, 3, f32),  dynStrided(ctx, 4, i32),
+          dynStrided(ctx, 3, i32),  dynStrided(ctx, 4, elem)};
+}
+
+func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
+                                           const AttentionKernelConfig &cfg) {
+  std::string name = cfg.symbolName();
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  MLIRContext *ctx = module.getContext();
+  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+  auto type = FunctionType::get(
+      ctx, blockAttentionStubOperandTypes(ctx, cfg.elem), {});
+  auto f = func::FuncOp::create(mb, module.getLoc(), name, type);
+  f.setPrivate();
+  NamedAttrList attrs;
+  attrs.append("kind", mb.getStringAttr("block_attention"));
+  attrs.append("elem", TypeAttr::get(cfg.elem));
+  attrs.append("d", mb.getI64IntegerAttr(cfg.d));
+  attrs.append("dv", mb.getI64IntegerAttr(cfg.dv));
+  attrs.append("block_q", mb.getI64IntegerAttr(cfg.blockQ));
+  attrs.append("key_tile", mb.getI64IntegerAttr(cfg.keyTile));
+  attrs.append("window", mb.getI64IntegerAttr(cfg.window));
+  attrs.append("scale", mb.getF64FloatAttr(cfg.scale));
+  attrs.append("gate", GateAttr::get(ctx, cfg.gate));
+  f->setAttr(kStubAttr, attrs.getDictionary(ctx));
+  return f;
+}
+
+bool isKernelStub(func::FuncOp f) {
+  return f.isExternal() && f->hasAttr(kStubAttr);
+}
+
+std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
+  auto dict = f->getAttrOfType<DictionaryAttr>(kStubAttr);
+  if (!dict)
+    return std::nullopt;
+  auto kind = dict.getAs<StringAttr>("kind");
+  auto elem = dict.getAs<TypeAttr>("elem");
+  auto gate = dict.getAs<GateAttr>("gate");
+  auto scale = dict.getAs<FloatAttr>("scale");
+  auto i64 = [&](StringRef n) -> std::optional<int64_t> {
+    if (auto a = dict.getAs<IntegerAttr>(n))
+      return a.getInt();
+    return std::nullopt;
+  };
+  auto d = i64("d"), dv = i64("dv"), bq = i64("block_q"),
+       bk = i64("key_tile"), w = i64("window");
+  if (!kind || kind.getValue() != "block_attention" || !elem || !gate ||
+      !scale || !d || !dv || !bq || !bk || !w || *w < 0 ||
+      !(scale.getValueAsDouble() > 0) ||
+      !AttentionKernelConfig::supports(elem.getValue(), *d, *dv, *bq, *bk,
+                                       nullptr))
+    return std::nullopt;
+  AttentionKernelConfig cfg;
+  cfg.elem = elem.getValue();
+  cfg.d = *d;
+  cfg.dv = *dv;
+  cfg.blockQ = *bq;
+  cfg.keyTile = *bk;
+  cfg.window = *w;
+  cfg.scale = scale.getValueAsDouble();
+  cfg.gate = gate.getValue();
+  return cfg;
+}
+
+int64_t AttentionKernelConfig::sharedBytes() const {
+  return kStages * keyTile * ((d + dv) * 2 + 8);
+}
+
+bool AttentionKernelConfig::supports(Type elem, int64_t d, int64_t dv,
+                                     int64_t blockQ, int64_t keyTile,
+                                     std::string *why) {
+  auto fail = [&](const Twine &msg) {
+    if (why)
+      *why = msg.str();
+    return false;
+  };
+  if (!elem.isF16() && !elem.isBF16())
+    return fail("element type is not f16 or bf16");
+  if ((d != 64 && d != 128) || (dv != 64 && dv != 128))
+    return fail("head dims must be static, 64 or 128 (D = " + Twine(d) +
+                ", Dv = " + Twine(dv) + ")");
+  if (blockQ < 16 || blockQ > 128 || blockQ % 16)
+    return fail("query block " + Twine(blockQ) +
+                " is not a multiple of 16 in [16, 128]");
+  if (keyTile < 16 || keyTile > 64 || keyTile % 16)
+    return fail("key tile " + Twine(keyTile) +
+                " is not a multiple of 16 in [16, 64]");
+  AttentionKernelConfig c;
+  c.d = d;
+  c.dv = dv;
+  c.blockQ = blockQ;
+  c.keyTile = keyTile;
+  int64_t threads = c.threads();
+  if ((keyTile * d / 8) % threads || (keyTile * dv / 8) % threads ||
+      keyTile > threads)
+    return fail("a key tile of " + Twine(keyTile) + " rows does not split "
+                "evenly over " + Twine(threads) + " threads");
+  if (c.sharedBytes() > 48 * 1024)
+    return fail("shared memory " + Twine(c.sharedBytes()) +
+                " bytes exceeds the 48 KiB of static shared memory");
+  return true;
+}
+
+std::string AttentionKernelConfig::symbolName() const {
+  std::string gateName = stringifyGate(gate).str();
+  float s = static_cast<float>(scale);
+  uint32_t bits;
+  std::memcpy(&bits, &s, sizeof(bits));
+  return llvm::formatv("sparsek_block_attention_{0}_d{1}_dv{2}_bq{3}_bk{4}_"
+                       "w{5}_{6}_s{7:x-}",
+                       elem.isBF16() ? "bf16" : "f16", d, dv, blockQ, keyTile,
+                       window, gateName, bits)
+      .str();
+}
+
+void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
+                               const AttentionKernelConfig &cfg,
+                               ArrayRef<Value> operands) {
+  MLIRContext *ctx = b.getContext();
+  auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  int64_t stages = AttentionKernelConfig::kStages;
+  std::string base = cfg.symbolName();
+  struct Tile {
+    const char *suffix;
+    MemRefType type;
+  } tiles[] = {
+      {"_k", MemRefType::get({stages, cfg.keyTile, cfg.d}, cfg.elem,
+                             MemRefLayoutAttrInterface{}, wg)},
+      {"_v", MemRefType::get({stages, cfg.keyTile, cfg.dv}, cfg.elem,
+                             MemRefLayoutAttrInterface{}, wg)},
+      {"_idx", MemRefType::get({stages, cfg.keyTile}, b.getI32Type(),
+                               MemRefLayoutAttrInterface{}, wg)},
+      {"_u", MemRefType::get({stages, cfg.keyTile}, b.getF32Type(),
+                             MemRefLayoutAttrInterface{}, wg)}};
+  // Shared tiles: private workgroup globals aligned to 128 bytes (16-byte
+  // cp.async and ldmatrix rows need it; attributions would be 2-aligned).
+  // Kernel outlining copies them into the kernel's module.
+  for (const Tile &t : tiles) {
+    std::string name = base + t.suffix;
+    if (module.lookupSymbol(name))
+      continue;
+    OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+    memref::GlobalOp::create(mb, b.getLoc(), name,
+                             mb.getStringAttr("private"), t.type,
+                             /*initial_value=*/Attribute(),
+                             /*constant=*/false,
+                             mb.getI64IntegerAttr(128));
+  }
+
+  // Grid: NB * Hq * B blocks (at least one; the kernel skips the rest).
+  Value q = operands[0];
+  Value one = cIdx(b, 1);
+  Value nb = arith::CeilDivUIOp::create(b, memref::DimOp::create(b, q, 2),
+                                        cIdx(b, cfg.blockQ));
+  Value grid = arith::MaxUIOp::create(
+      b,
+      arith::MulIOp::create(
+          b, arith::MulIOp::create(b, nb, memref::DimOp::create(b, q, 1)),
+          memref::DimOp::create(b, q, 0)),
+      one);
+  auto launch = gpu::LaunchOp::create(b, grid, one, one,
+                                      cIdx(b, cfg.threads()), one, one);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  SmallVector<Value> shared;
+  for (const Tile &t : tiles)
+    shared.push_back(
+        memref::GetGlobalOp::create(b, t.type, base + t.suffix));
+  KernelBody(b, cfg, operands, shared, launch.getThreadIds().x,
+             launch.getBlockIds().x)
+      .build();
+  gpu::TerminatorOp::create(b);
+}
+
+} // namespace mlir::sparsek::gpu_kernels

@@ -1,0 +1,71 @@
+//===- AttentionKernel.h - the fused tensor-core attention kernel -*- C++ -*-===//
+//
+// A gpu.launch computing sparsek.block_attention (docs/Semantics.md section 6
+// organised by query blocks, docs/design/TensorCoreAttention.md):
+// FlashAttention-2 style, one thread block per (batch, query head, block of
+// `blockQ` queries), one warp per 16 queries, keys in tiles of `keyTile`
+// gathered by cp.async into swizzled shared memory (2 stages), S = Q K^T and
+// O += P V with mma.sync, gate weights and the membership test in registers,
+// online softmax with quad shuffles.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSEK_LIB_CONVERSION_SPARSEKTOGPU_ATTENTIONKERNEL_H
+#define SPARSEK_LIB_CONVERSION_SPARSEKTOGPU_ATTENTIONKERNEL_H
+
+#include "sparsek/Dialect/SparseK/IR/SparseKOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <string>
+
+namespace mlir::sparsek::gpu_kernels {
+
+struct AttentionKernelConfig {
+  Type elem;          // f16 or bf16 (q, key, value, out)
+  int64_t d = 0;      // head dim of q and key
+  int64_t dv = 0;     // head dim of value
+  int64_t blockQ = 0; // queries per thread block (16 per warp)
+  int64_t keyTile = 0;
+  int64_t window = 0;
+  double scale = 0;   // softmax scale
+  Gate gate = Gate::kv;
+  static constexpr int64_t kStages = 2;
+
+  int64_t warps() const { return blockQ / 16; }
+  int64_t threads() const { return 32 * warps(); }
+  /// Static shared memory in bytes.
+  int64_t sharedBytes() const;
+  /// Whether the kernel covers these parameters; else `why` says which
+  /// rule fails.
+  static bool supports(Type elem, int64_t d, int64_t dv, int64_t blockQ,
+                       int64_t keyTile, std::string *why);
+  std::string symbolName() const;
+};
+
+/// A gpu.launch computing block attention, at `b`'s insertion point.
+/// `operands`: q, key, value, u, kth_score, kth_index, tau, union_keys,
+/// union_count, out, memrefs of any strided layouts (unit innermost stride
+/// required for q, key, value and out at run time). Grid: max(1, NB * Hq *
+/// B) blocks, NB = ceil(N / blockQ); threads(). The shared tiles are
+/// private workgroup memref.globals of `module`.
+void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
+                               const AttentionKernelConfig &cfg,
+                               ArrayRef<Value> operands);
+
+/// Kernel stubs: until buffers are allocated and freed, a launch is a call
+/// of a private, bodiless func.func whose `sparsek.kernel` attribute holds
+/// the configuration (one stub per configuration, operands with fully
+/// dynamic shapes and strided layouts). The deallocation passes see a call;
+/// sparsek-expand-kernel-stubs turns it into the gpu.launch afterwards.
+SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem);
+func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
+                                           const AttentionKernelConfig &cfg);
+bool isKernelStub(func::FuncOp f);
+std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f);
+
+} // namespace mlir::sparsek::gpu_kernels
+
+#endif // SPARSEK_LIB_CONVERSION_SPARSEKTOGPU_ATTENTIONKERNEL_H

@@ -1,0 +1,104 @@
+//===- Emitters.h - building blocks of sparsek's GPU kernels ----*- C++ -*-===//
+//
+// The pieces the tensor-core kernels are assembled from, each an op builder
+// over gpu/nvgpu/nvvm/vector/memref/arith (nothing hand-written below MLIR):
+//
+// - MmaEmitter (MmaEmitter.cpp): the warp-level matrix multiply step,
+//   mma.sync m16n8k16 with f16 or bf16 inputs and f32 accumulators, its
+//   operand fragments (ldmatrix from swizzled shared memory, pairs of
+//   elements from registers) and the accumulator layout. One class, so a
+//   wgmma version can replace it behind the same calls.
+// - CopyEmitter (CopyEmitter.cpp): 16-byte cp.async row gathers from global
+//   memory into swizzled shared tiles, with zero fill, commit and wait.
+// - Flat views and small scalar helpers.
+//
+// Fragment layouts (PTX ISA, m16n8k16, .row.col; g = lane / 4, t = lane % 4):
+//   A: a0 = A[g][2t, 2t+1], a1 = A[g+8][2t..], a2 = A[g][2t+8..],
+//      a3 = A[g+8][2t+8..];  B: b0 = B[k = 2t, 2t+1][n = g], b1 = B[2t+8..][g];
+//   C/D: (c0, c1) = row g, cols 2t, 2t+1; (c2, c3) = row g + 8.
+//
+// Shared tiles are [rows][cols] of 16-bit elements in 16-byte chunks; chunk
+// c of row r is stored at chunk c ^ (r % 8) (rows of 8 or more chunks), so
+// the 8 row addresses of one ldmatrix phase and the 8 chunks of one cp.async
+// phase hit 8 different bank groups.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSEK_LIB_CONVERSION_SPARSEKTOGPU_EMITTERS_H
+#define SPARSEK_LIB_CONVERSION_SPARSEKTOGPU_EMITTERS_H
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <array>
+
+namespace mlir::sparsek::gpu_kernels {
+
+/// Index and scalar constants.
+Value cIdx(ImplicitLocOpBuilder &b, int64_t v);
+Value cI32(ImplicitLocOpBuilder &b, int32_t v);
+Value cF32(ImplicitLocOpBuilder &b, double v);
+
+/// A memref of any strided layout as a 1-D view with unit stride over its
+/// whole buffer (the same base and offset), and its strides: element
+/// (i0, i1, ..., c) of the source is element i0*s0 + i1*s1 + ... + c of the
+/// view when the innermost stride is 1 (which the caller guarantees).
+struct FlatView {
+  Value view;
+  SmallVector<Value> strides;
+  /// sum(idx[k] * strides[k]) over the given leading indices.
+  Value linear(ImplicitLocOpBuilder &b, ValueRange idx) const;
+};
+FlatView flatten(ImplicitLocOpBuilder &b, Value memref);
+
+/// The physical column (in elements) of logical (row, chunk) of a swizzled
+/// tile whose rows hold `chunksPerRow` 16-byte chunks of 8 elements.
+Value swizzledCol(ImplicitLocOpBuilder &b, Value row, Value chunk,
+                  int64_t chunksPerRow);
+
+/// Warp-level mma.sync m16n8k16 for one 16-bit input type (f16 or bf16),
+/// f32 accumulators. Operands are in the type nvvm.mma.sync wants: i32
+/// pairs for bf16, vector<2xf16> for f16.
+class MmaEmitter {
+public:
+  MmaEmitter(ImplicitLocOpBuilder &b, Type elem) : b(b), elem(elem) {}
+  using Acc = std::array<Value, 4>;
+  using AFrag = std::array<Value, 4>;
+  using BFrag = std::array<Value, 2>;
+
+  /// acc + A B.
+  Acc mma(const AFrag &a, const BFrag &bf, const Acc &acc);
+  Acc zeroAcc();
+  /// Two adjacent elements of a row-major operand in global memory (a
+  /// vector<2xT> load from a flat view at `index`), as one operand register.
+  Value loadPair(Value flatView, Value index);
+  /// Two f32 values as one operand register (rounded to the input type).
+  Value packPair(Value lo, Value hi);
+  /// ldmatrix .x4 (transposed or not) from a shared tile at [idx...]: four
+  /// operand registers.
+  std::array<Value, 4> ldmatrixX4(Value tile, ValueRange idx, bool transpose);
+
+private:
+  Value toOperand(Value pair); // vector<2xT> -> operand register
+  ImplicitLocOpBuilder &b;
+  Type elem;
+};
+
+/// cp.async of 16 bytes (8 elements of a 16-bit type) from `src[srcIndex]`
+/// (a flat view) to `tile[dstIdx...]`, zero-filling when `valid` is false
+/// (then `src[srcIndex]` must still be an in-bounds address: pass a safe
+/// index).
+void asyncCopy16(ImplicitLocOpBuilder &b, Value tile, ValueRange dstIdx,
+                 Value src, Value srcIndex, Value valid);
+/// Closes the copies issued since the last call into one group (its token).
+Value asyncCommit(ImplicitLocOpBuilder &b);
+/// Waits until at most `pending` groups are still in flight (`group`: the
+/// token of the last commit, for ordering only).
+void asyncWait(ImplicitLocOpBuilder &b, Value group, int32_t pending);
+
+/// Butterfly reductions across the 4 lanes of a quad (xor 1, 2).
+Value quadMax(ImplicitLocOpBuilder &b, Value v);
+Value quadSum(ImplicitLocOpBuilder &b, Value v);
+
+} // namespace mlir::sparsek::gpu_kernels
+
+#endif // SPARSEK_LIB_CONVERSION_SPARSEKTOGPU_EMITTERS_H

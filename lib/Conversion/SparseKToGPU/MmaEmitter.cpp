@@ -1,0 +1,149 @@
+//===- MmaEmitter.cpp - mma.sync, its fragments and flat views ------------===//
+//
+// See Emitters.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Emitters.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+namespace mlir::sparsek::gpu_kernels {
+
+Value cIdx(ImplicitLocOpBuilder &b, int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+Value cI32(ImplicitLocOpBuilder &b, int32_t v) {
+  return arith::ConstantIntOp::create(b, v, 32);
+}
+Value cF32(ImplicitLocOpBuilder &b, double v) {
+  return arith::ConstantFloatOp::create(b, b.getF32Type(),
+                                        APFloat(static_cast<float>(v)));
+}
+
+Value FlatView::linear(ImplicitLocOpBuilder &b, ValueRange idx) const {
+  Value sum;
+  for (auto [i, v] : llvm::enumerate(idx)) {
+    Value term = arith::MulIOp::create(b, v, strides[i]);
+    sum = sum ? arith::AddIOp::create(b, sum, term).getResult() : term;
+  }
+  return sum ? sum : cIdx(b, 0);
+}
+
+FlatView flatten(ImplicitLocOpBuilder &b, Value memref) {
+  auto type = cast<MemRefType>(memref.getType());
+  auto md = memref::ExtractStridedMetadataOp::create(b, memref);
+  // The view spans the elements the source can address.
+  Value extent = cIdx(b, 1);
+  for (auto [size, stride] : llvm::zip(md.getSizes(), md.getStrides()))
+    extent = arith::AddIOp::create(
+        b, extent,
+        arith::MulIOp::create(
+            b, arith::MaxSIOp::create(
+                   b, arith::SubIOp::create(b, size, cIdx(b, 1)), cIdx(b, 0)),
+            stride));
+  int64_t dyn = ShapedType::kDynamic;
+  auto viewType = MemRefType::get(
+      {dyn}, type.getElementType(),
+      StridedLayoutAttr::get(b.getContext(), dyn, {1}),
+      type.getMemorySpace());
+  Value view = memref::ReinterpretCastOp::create(
+      b, viewType, md.getBaseBuffer(), OpFoldResult(md.getOffset()),
+      ArrayRef<OpFoldResult>{OpFoldResult(extent)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  return {view, SmallVector<Value>(md.getStrides())};
+}
+
+Value swizzledCol(ImplicitLocOpBuilder &b, Value row, Value chunk,
+                  int64_t chunksPerRow) {
+  Value phys = chunk;
+  if (chunksPerRow >= 8)
+    phys = arith::XOrIOp::create(
+        b, chunk, arith::RemUIOp::create(b, row, cIdx(b, 8)));
+  return arith::MulIOp::create(b, phys, cIdx(b, 8));
+}
+
+Value MmaEmitter::toOperand(Value pair) {
+  if (elem.isBF16()) {
+    Value asI32 = vector::BitCastOp::create(
+        b, VectorType::get({1}, b.getI32Type()), pair);
+    return vector::ExtractOp::create(b, asI32, ArrayRef<int64_t>{0});
+  }
+  return pair; // f16: vector<2xf16>
+}
+
+MmaEmitter::Acc MmaEmitter::zeroAcc() {
+  Value z = cF32(b, 0.0);
+  return {z, z, z, z};
+}
+
+MmaEmitter::Acc MmaEmitter::mma(const AFrag &a, const BFrag &bf,
+                                const Acc &acc) {
+  Type f32 = b.getF32Type();
+  auto resType = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                  {f32, f32, f32, f32});
+  NVVM::MMATypes t =
+      elem.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  Value d = NVVM::MmaOp::create(
+      b, resType, ValueRange(a), ValueRange(bf), ValueRange(acc),
+      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{t, t},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  Acc out;
+  for (int64_t i = 0; i < 4; ++i)
+    out[i] = LLVM::ExtractValueOp::create(b, d, ArrayRef<int64_t>{i});
+  return out;
+}
+
+Value MmaEmitter::loadPair(Value flatView, Value index) {
+  auto vt = VectorType::get({2}, elem);
+  auto load = vector::LoadOp::create(b, vt, flatView, ValueRange{index});
+  load.setAlignment(4);
+  return toOperand(load);
+}
+
+Value MmaEmitter::packPair(Value lo, Value hi) {
+  Value f = vector::FromElementsOp::create(
+      b, VectorType::get({2}, b.getF32Type()), ValueRange{lo, hi});
+  Value h = arith::TruncFOp::create(b, VectorType::get({2}, elem), f);
+  return toOperand(h);
+}
+
+std::array<Value, 4> MmaEmitter::ldmatrixX4(Value tile, ValueRange idx,
+                                            bool transpose) {
+  auto vt = VectorType::get({4, 2}, elem);
+  Value m = nvgpu::LdMatrixOp::create(b, vt, tile, idx,
+                                      b.getBoolAttr(transpose),
+                                      b.getI32IntegerAttr(4));
+  std::array<Value, 4> regs;
+  for (int64_t i = 0; i < 4; ++i)
+    regs[i] = toOperand(vector::ExtractOp::create(b, m, ArrayRef<int64_t>{i}));
+  return regs;
+}
+
+Value quadMax(ImplicitLocOpBuilder &b, Value v) {
+  for (int32_t off : {1, 2})
+    v = arith::MaximumFOp::create(
+        b, v,
+        gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::XOR)
+            .getShuffleResult());
+  return v;
+}
+
+Value quadSum(ImplicitLocOpBuilder &b, Value v) {
+  for (int32_t off : {1, 2})
+    v = arith::AddFOp::create(
+        b, v,
+        gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::XOR)
+            .getShuffleResult());
+  return v;
+}
+
+} // namespace mlir::sparsek::gpu_kernels

@@ -1,0 +1,114 @@
+// convert-sparsek-to-gpu: the layers and block attentions the tensor-core
+// kernel covers become a call of the kernel's stub on buffers; the others
+// are left for convert-sparsek-to-linalg.
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu | FileCheck %s
+// The stubs expand into the kernel's gpu.launch after bufferization:
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=LAUNCH
+// The whole GPU pipeline: the kernel's PTX has tensor-core MMAs, ldmatrix
+// (plain and transposed) and cp.async with zero fill, and ptxas accepts it.
+// RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=PTX
+
+// CHECK-LABEL: func.func @layer_bf16
+// CHECK: scf.forall
+// CHECK: %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<1x8x?x128xbf16>
+// CHECK: call @sparsek_block_attention_bf16_d128_dv128_bq128_bk32_w512_kv_s3db504f3(
+// CHECK: bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK: func.func private @sparsek_block_attention_bf16_d128_dv128_bq128_bk32_w512_kv_s3db504f3(memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>
+// CHECK-SAME: sparsek.kernel = {block_q = 128 : i64, d = 128 : i64, dv = 128 : i64, elem = bf16, gate = #sparsek.gate<kv>, key_tile = 32 : i64, kind = "block_attention", scale = 0.088388347648318{{[0-9]*}} : f64, window = 512 : i64}
+// LAUNCH: memref.global "private" @sparsek_block_attention_bf16_d128_dv128_bq128_bk32_w512_kv_s3db504f3_k : memref<2x32x128xbf16, #gpu.address_space<workgroup>> {alignment = 128 : i64}
+// LAUNCH-LABEL: func.func @layer_bf16
+// LAUNCH: gpu.launch blocks
+// LAUNCH: memref.get_global @sparsek_block_attention_bf16_d128_dv128_bq128_bk32_w512_kv_s3db504f3_k : memref<2x32x128xbf16, #gpu.address_space<workgroup>>
+// LAUNCH: nvgpu.device_async_copy
+// LAUNCH: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false}
+// LAUNCH: nvvm.mma.sync
+// LAUNCH: gpu.shuffle xor
+// LAUNCH: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
+// LAUNCH-NOT: call @sparsek_block_attention
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// PTX: cp.async.cg.shared.global
+// PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+func.func @layer_bf16(%q: tensor<1x8x?x128xbf16>, %k: tensor<1x2x?x128xbf16>,
+                      %v: tensor<1x2x?x128xbf16>, %u: tensor<1x2x?xf32>)
+    -> tensor<1x8x?x128xbf16> {
+  %o = sparsek.attention %q, %k, %v, %u k = 256, window = 512
+       : (tensor<1x8x?x128xbf16>, tensor<1x2x?x128xbf16>, tensor<1x2x?x128xbf16>, tensor<1x2x?xf32>) -> tensor<1x8x?x128xbf16>
+  return %o : tensor<1x8x?x128xbf16>
+}
+
+// -----
+
+// f16 with Dv = 64 and the logit gate: covered; a block attention keeps its
+// own block size.
+// CHECK-LABEL: func.func @block_f16
+// CHECK: call @sparsek_block_attention_f16_d128_dv64_bq64_bk32_w16_logit_s3f000000(
+// LAUNCH-LABEL: func.func @block_f16
+// LAUNCH: gpu.launch
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+func.func @block_f16(%q: tensor<2x4x100x128xf16>, %k: tensor<2x2x100x128xf16>,
+                     %v: tensor<2x2x100x64xf16>, %u: tensor<2x2x100xf32>,
+                     %ks: tensor<2x2x100xf32>, %ki: tensor<2x2x100xi32>,
+                     %t: tensor<2x2x100xf32>, %un: tensor<2x2x2x71xi32>,
+                     %c: tensor<2x2x2xi32>) -> tensor<2x4x100x64xf16> {
+  %o = sparsek.block_attention %q, %k, %v, %u, %ks, %ki, %t, %un, %c
+         window = 16, block_size = 64 {gate = #sparsek.gate<logit>, scale = 0.5 : f64}
+       : (tensor<2x4x100x128xf16>, tensor<2x2x100x128xf16>, tensor<2x2x100x64xf16>,
+          tensor<2x2x100xf32>, tensor<2x2x100xf32>, tensor<2x2x100xi32>,
+          tensor<2x2x100xf32>, tensor<2x2x2x71xi32>, tensor<2x2x2xi32>)
+       -> tensor<2x4x100x64xf16>
+  return %o : tensor<2x4x100x64xf16>
+}
+
+// -----
+
+// Left alone: f32 (no f32 tensor-core path), D = 32, a block size that is
+// not a multiple of 16, and non-causal layers.
+// CHECK-LABEL: func.func @not_covered
+// CHECK-COUNT-3: sparsek.attention
+// CHECK: sparsek.block_attention
+// CHECK-NOT: call @sparsek_block_attention
+func.func @not_covered(%q32: tensor<1x2x64x64xf32>, %u: tensor<1x2x64xf32>,
+                       %q: tensor<1x2x64x32xbf16>, %qn: tensor<1x2x64x64xbf16>,
+                       %ks: tensor<1x2x64xf32>, %ki: tensor<1x2x64xi32>,
+                       %un: tensor<1x2x7x16xi32>, %c: tensor<1x2x7xi32>) {
+  %a = sparsek.attention %q32, %q32, %q32, %u k = 4, window = 8
+       : (tensor<1x2x64x64xf32>, tensor<1x2x64x64xf32>, tensor<1x2x64x64xf32>, tensor<1x2x64xf32>) -> tensor<1x2x64x64xf32>
+  %b = sparsek.attention %q, %q, %q, %u k = 4, window = 8
+       : (tensor<1x2x64x32xbf16>, tensor<1x2x64x32xbf16>, tensor<1x2x64x32xbf16>, tensor<1x2x64xf32>) -> tensor<1x2x64x32xbf16>
+  %n = sparsek.attention %qn, %qn, %qn, %u k = 4, window = 0 {causal = false}
+       : (tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64xf32>) -> tensor<1x2x64x64xbf16>
+  %o = sparsek.block_attention %qn, %qn, %qn, %u, %ks, %ki, %ks, %un, %c
+         window = 8, block_size = 10
+       : (tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>, tensor<1x2x64x64xbf16>,
+          tensor<1x2x64xf32>, tensor<1x2x64xf32>, tensor<1x2x64xi32>,
+          tensor<1x2x64xf32>, tensor<1x2x7x16xi32>, tensor<1x2x7xi32>)
+       -> tensor<1x2x64x64xbf16>
+  return
+}
+
+// -----
+
+// Dynamic head dims: one kernel per covered (D, Dv) pair, chosen at run
+// time; any other pair takes the scalar block attention on the same
+// selection, written into the same buffer.
+// CHECK-LABEL: func.func @dynamic_head_dims
+// CHECK: %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?x?x?x?xf16>
+// CHECK: scf.if
+// CHECK: call @sparsek_block_attention_f16_d128_dv128_bq128_bk32_w4_none_s3db504f3(
+// CHECK: } else {
+// CHECK: scf.if
+// CHECK: call @sparsek_block_attention_f16_d64_dv64_bq128_bk32_w4_none_s3e000000(
+// CHECK: call @sparsek_block_attention_f16_d128_dv64_bq128_bk32_w4_none_s3db504f3(
+// CHECK: call @sparsek_block_attention_f16_d64_dv128_bq128_bk32_w4_none_s3e000000(
+// CHECK: } else {
+// CHECK: %[[FB:.*]] = sparsek.block_attention {{.*}} window = 4, block_size = 128 {gate = #sparsek.gate<none>}
+// CHECK: bufferization.materialize_in_destination %[[FB]] in writable %[[OUT]]
+// CHECK: bufferization.to_tensor %[[OUT]] restrict writable
+func.func @dynamic_head_dims(%q: tensor<?x?x?x?xf16>, %k: tensor<?x?x?x?xf16>,
+                             %v: tensor<?x?x?x?xf16>, %u: tensor<?x?x?xf32>)
+    -> tensor<?x?x?x?xf16> {
+  %o = sparsek.attention %q, %k, %v, %u k = 8, window = 4 {gate = #sparsek.gate<none>}
+       : (tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?xf32>) -> tensor<?x?x?x?xf16>
+  return %o : tensor<?x?x?x?xf16>
+}
