@@ -146,7 +146,11 @@ std::string describe(const Case &c) {
 
 /// Per output element type. The inputs are rounded to the element type
 /// before the reference sees them, so these bound only the kernel's f32
-/// arithmetic and the rounding of its output.
+/// arithmetic and the rounding of its output, and, on the GPU's tensor-core
+/// kernel, the rounding of the softmax weights P to the element type before
+/// P V (FlashAttention's convention; relative 2^-11 / 2^-8 per weight,
+/// averaged over the keys: measured max errors 0.0079 for bf16 at N = 8192,
+/// Hq = 8, D = 128, against 1e-2 + 1e-2 |ref|).
 Tolerance tolerance(Dtype t) {
   switch (t) {
   case Dtype::F32:

@@ -65,6 +65,12 @@ llvm::cl::opt<std::string> clTarget(
 llvm::cl::opt<std::string> clChip("chip",
                                   llvm::cl::desc("GPU for --target=cuda"),
                                   llvm::cl::init("sm_90"));
+llvm::cl::opt<std::string> clGPUOptions(
+    "gpu-options", llvm::cl::init(""),
+    llvm::cl::desc("More sparsek-nvvm-pipeline options for --target=cuda, as "
+                   "in sparsek-opt's --sparsek-nvvm-pipeline=\"...\" (e.g. "
+                   "\"key-tile=16 block-size=64\"); --chip wins over a "
+                   "chip given here"));
 llvm::cl::opt<unsigned> clOpt("O", llvm::cl::desc("LLVM optimisation level"),
                               llvm::cl::init(3), llvm::cl::Prefix);
 llvm::cl::list<std::string>
@@ -144,6 +150,11 @@ int main(int argc, char **argv) {
   PassManager pm(&ctx);
   if (clTarget == "cuda") {
     sparsek::SparseKNVVMPipelineOptions opts;
+    std::string optError;
+    llvm::raw_string_ostream optErrorOs(optError);
+    if (failed(opts.parseFromString(clGPUOptions, optErrorOs)))
+      return fail("invalid --gpu-options '" + clGPUOptions +
+                  "': " + optErrorOs.str());
     opts.emitCInterface = true;
     opts.chip = clChip;
     std::string bad;

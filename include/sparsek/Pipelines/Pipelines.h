@@ -41,7 +41,9 @@ struct SparseKCPUPipelineOptions
 };
 
 /// The stages both pipelines begin with: (with emitCInterface) the
-/// sparsek-checked-entry-points, convert-sparsek-to-linalg, (forGPU)
+/// sparsek-checked-entry-points, (forGPU with fusedBlockSize and
+/// tensorCoreKeyTile > 0) convert-sparsek-to-gpu{block-size, key-tile,
+/// parallel-selection}, convert-sparsek-to-linalg, (forGPU)
 /// sparsek-gpu-map-forall, canonicalize, cse,
 /// convert-elementwise-to-linalg, one-shot-bufferize (function boundaries,
 /// fully dynamic strided layouts), buffer-deallocation-pipeline.
@@ -116,7 +118,10 @@ struct SparseKNVVMPipelineOptions
   PassOptions::Option<int64_t> keyTile{
       *this, "key-tile",
       llvm::cl::desc("Keys per shared-memory tile of the tensor-core "
-                     "kernel (convert-sparsek-to-gpu{key-tile})"),
+                     "kernel (convert-sparsek-to-gpu{key-tile}); a tile "
+                     "whose two stages exceed 48 KiB of shared memory for "
+                     "a layer's head dims leaves that layer to the "
+                     "one-thread-per-query path"),
       llvm::cl::init(32)};
 };
 
@@ -124,14 +129,19 @@ struct SparseKNVVMPipelineOptions
 /// dialect with the kernels embedded as gpu.binary, launched through
 /// gpu.launch_func (runtime: libsparsek_cuda_runtime). Entry points take
 /// device memory. Stages, after upstream's GPUToNVVMPipeline:
-///   common: convert-sparsek-to-linalg; bufferization and deallocation;
+///   common: (tensor-cores) convert-sparsek-to-gpu, the layers and block
+///           attentions the tensor-core kernel covers as kernel stubs;
+///           convert-sparsek-to-linalg; bufferization and deallocation;
+///           sparsek-expand-kernel-stubs (the stubs' gpu.launch);
 ///           sparsek-forall-bodies-to-loops (an iteration is one thread's
 ///           work); sparsek-host-buffers-to-gpu; the remaining linalg ops
 ///           to parallel loops; scf.forall to scf.parallel; tiling of
 ///           the innermost parallel dimension by block-size (threads);
 ///           gpu-map-parallel-loops; convert-parallel-loops-to-gpu
-///   gpu.module and host: upstream's gpu-lower-to-nvvm-pipeline (kernel
-///           outlining, NVVM, gpu-module-to-binary, gpu-to-llvm)
+///   gpu.module and host: kernel outlining, symbol-dce (the host's copies
+///           of the kernels' shared-memory globals), then upstream's
+///           gpu-lower-to-nvvm-pipeline (NVVM, gpu-module-to-binary,
+///           gpu-to-llvm)
 void buildSparseKNVVMPipeline(OpPassManager &pm,
                               const SparseKNVVMPipelineOptions &options);
 
@@ -139,7 +149,7 @@ void buildSparseKNVVMPipeline(OpPassManager &pm,
 /// verifier crashes on an empty chip and whose binary serializer only
 /// prints a bad format): chip `sm_<digits>[a-z]`, features empty or
 /// `+ptx<digits>`, format isa|bin|fatbin, opt-level 0-3, block-size 1-1024
-/// (CUDA's limit on threads per block). Calls `error` with the first rule
+/// (CUDA's limit on threads per block), key-tile 16, 32, 48 or 64. Calls `error` with the first rule
 /// broken and fails.
 LogicalResult
 verifySparseKNVVMPipelineOptions(const SparseKNVVMPipelineOptions &options,

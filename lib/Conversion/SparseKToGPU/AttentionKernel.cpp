@@ -47,6 +47,8 @@ struct RowInfo {
   Value p32, lo32;  // i32: position p and window start c (window [c, p])
   Value kthS, kthI; // f32 / i32: the k-th best candidate (kthI < 0: all)
   Value tau;        // f32
+  Value allSelected; // i1: kthI < 0 (fewer than k candidates)
+  Value tauInf;     // i1: tau = -inf (every weight 1)
 };
 
 class KernelBody {
@@ -113,9 +115,9 @@ private:
   void issueTile(Value t, Value stage);
   void storeRow(const RowInfo &row, Value rowIdx, ArrayRef<Value> acc,
                 bool upper, Value inv);
-  /// The soft weight of a union key: 1 while tau = -inf, else
+  /// The soft weight of a union key for a row: 1 while tau = -inf, else
   /// clip(u - tau, 0, 1).
-  Value softWeight(Value uj, Value tau);
+  Value softWeight(Value uj, const RowInfo &row);
 
   ImplicitLocOpBuilder &b;
   const AttentionKernelConfig &cfg;
@@ -140,6 +142,9 @@ RowInfo KernelBody::rowInfo(Value row) {
   r.kthS = load(kthScore(), {bi, g, r.index});
   r.kthI = load(kthIndex(), {bi, g, r.index});
   r.tau = load(tauArg(), {bi, g, r.index});
+  r.allSelected = cmpI(arith::CmpIPredicate::slt, r.kthI, cI32(b, 0));
+  r.tauInf = cmpF(arith::CmpFPredicate::OEQ, r.tau,
+                  cF32(b, -std::numeric_limits<double>::infinity()));
   return r;
 }
 
@@ -197,15 +202,13 @@ void KernelBody::issueTile(Value t, Value stage) {
   memref::StoreOp::create(b, uj, uTile, ValueRange{stage, tid});
 }
 
-Value KernelBody::softWeight(Value uj, Value tau) {
-  Value negInf = cF32(b, -std::numeric_limits<double>::infinity());
+Value KernelBody::softWeight(Value uj, const RowInfo &row) {
   Value clipped = arith::MaximumFOp::create(
       b,
-      arith::MinimumFOp::create(b, arith::SubFOp::create(b, uj, tau),
+      arith::MinimumFOp::create(b, arith::SubFOp::create(b, uj, row.tau),
                                 cF32(b, 1.0)),
       cF32(b, 0.0));
-  return sel(cmpF(arith::CmpFPredicate::OEQ, tau, negInf), cF32(b, 1.0),
-             clipped);
+  return sel(row.tauInf, cF32(b, 1.0), clipped);
 }
 
 void KernelBody::storeRow(const RowInfo &row, Value rowIdx,
@@ -320,8 +323,13 @@ void KernelBody::build() {
   Value vChunk0 = divu(lane, idx(16));
   const double scaleLog2 = cfg.scale * kLog2e;
 
-  auto loop = scf::ForOp::create(b, idx(0), tiles, idx(1), init);
-  {
+  // One loop over the window tiles, one over the union tiles: each with
+  // its own membership test (the window's needs no scores or weights). The
+  // pipeline runs across both: the last window tile prefetches the first
+  // union tile.
+  auto tileLoop = [&](Value lb, Value ub, bool windowTiles,
+                      ValueRange state) -> SmallVector<Value> {
+    auto loop = scf::ForOp::create(b, lb, ub, idx(1), state);
     OpBuilder::InsertionGuard g3(b);
     b.setInsertionPointToStart(loop.getBody());
     Value t = loop.getInductionVar();
@@ -351,42 +359,49 @@ void KernelBody::build() {
         s[2 * np + 1] = mma.mma(qFrag[kc], {r[2], r[3]}, s[2 * np + 1]);
       }
 
-    // Membership, gate, logits (base 2) and value weights.
-    Value isWin = cmpI(arith::CmpIPredicate::ult, t, tw);
+    // Membership, gate, logits (base 2) and value weights (null: 1).
     Value one = cF32(b, 1.0);
+    bool weighted = !windowTiles && cfg.gate != Gate::none;
     SmallVector<MmaEmitter::Acc> logit(BK / 8), vw(BK / 8);
     for (int64_t nt = 0; nt < BK / 8; ++nt)
       for (int64_t par = 0; par < 2; ++par) {
         Value col = add(idx(nt * 8 + par), mul(tq, idx(2)));
         Value j = load(idxTile, {stage, col});
-        Value uj = load(uTile, {stage, col});
+        Value uj = windowTiles ? Value() : load(uTile, {stage, col});
         for (int64_t half = 0; half < 2; ++half) {
           const RowInfo &r = half ? rb : ra;
-          Value present = cmpI(arith::CmpIPredicate::sge, j, cI32(b, 0));
-          Value inWin =
-              andI(cmpI(arith::CmpIPredicate::sge, j, r.lo32),
-                   cmpI(arith::CmpIPredicate::sle, j, r.p32));
-          Value selected = orI(
-              cmpI(arith::CmpIPredicate::slt, r.kthI, cI32(b, 0)),
-              orI(cmpF(arith::CmpFPredicate::OGT, uj, r.kthS),
-                  andI(cmpF(arith::CmpFPredicate::OEQ, uj, r.kthS),
-                       cmpI(arith::CmpIPredicate::sge, j, r.kthI))));
-          Value inUnion =
-              andI(cmpI(arith::CmpIPredicate::slt, j, r.lo32), selected);
-          Value valid =
-              andI(andI(r.valid, present), sel(isWin, inWin, inUnion));
-          Value w = sel(isWin, one, softWeight(uj, r.tau));
+          // Absent keys have j = -1, below every window start c >= 0.
+          Value valid;
+          Value w;
+          if (windowTiles) {
+            valid = andI(cmpI(arith::CmpIPredicate::sge, j, r.lo32),
+                         cmpI(arith::CmpIPredicate::sle, j, r.p32));
+          } else {
+            Value selected = orI(
+                r.allSelected,
+                orI(cmpF(arith::CmpFPredicate::OGT, uj, r.kthS),
+                    andI(cmpF(arith::CmpFPredicate::OEQ, uj, r.kthS),
+                         cmpI(arith::CmpIPredicate::sge, j, r.kthI))));
+            valid = andI(andI(cmpI(arith::CmpIPredicate::sge, j, cI32(b, 0)),
+                              cmpI(arith::CmpIPredicate::slt, j, r.lo32)),
+                         selected);
+            if (weighted)
+              w = softWeight(uj, r);
+          }
+          valid = andI(r.valid, valid);
           Value l = arith::MulFOp::create(b, s[nt][half * 2 + par],
                                           cF32(b, scaleLog2));
-          if (cfg.gate == Gate::kv)
+          if (w && cfg.gate == Gate::kv)
             l = arith::MulFOp::create(b, l, w);
-          else if (cfg.gate == Gate::logit)
+          else if (w && cfg.gate == Gate::logit)
             l = arith::AddFOp::create(b, l, math::Log2Op::create(b, w));
           logit[nt][half * 2 + par] = sel(valid, l, negInf);
           vw[nt][half * 2 + par] =
-              (cfg.gate == Gate::kv || cfg.gate == Gate::v) ? w : one;
+              (w && (cfg.gate == Gate::kv || cfg.gate == Gate::v)) ? w
+                                                                   : Value();
         }
       }
+    (void)one;
 
     // Online softmax per row (A: elements 0, 1; B: 2, 3).
     Value mNew[2], shift[2], alpha[2], lsum[2];
@@ -410,7 +425,9 @@ void KernelBody::build() {
         Value p = math::Exp2Op::create(
             b, arith::SubFOp::create(b, logit[nt][e], shift[half]));
         lsum[half] = arith::AddFOp::create(b, lsum[half], p);
-        pw[nt][e] = arith::MulFOp::create(b, p, vw[nt][e]);
+        pw[nt][e] = vw[nt][e] ? arith::MulFOp::create(b, p, vw[nt][e])
+                                    .getResult()
+                              : p;
       }
 
     // O = alpha O + (P w) V.
@@ -440,9 +457,12 @@ void KernelBody::build() {
     for (auto &acc : o)
       yield.append(acc.begin(), acc.end());
     scf::YieldOp::create(b, yield);
-  }
-
-  SmallVector<Value> fin(loop.getResults());
+    return SmallVector<Value>(loop.getResults());
+  };
+  SmallVector<Value> afterWindow =
+      tileLoop(idx(0), tw, /*windowTiles=*/true, init);
+  SmallVector<Value> fin =
+      tileLoop(tw, tiles, /*windowTiles=*/false, afterWindow);
   ArrayRef<Value> acc = ArrayRef<Value>(fin).drop_front(4);
   for (int64_t half = 0; half < 2; ++half) {
     Value l = quadSum(b, fin[2 + half]);
