@@ -28,6 +28,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
@@ -175,21 +176,33 @@ std::pair<Value, Value> KernelBody::keyOf(Value t, Value r) {
 
 void KernelBody::issueTile(Value t, Value stage) {
   int64_t threads = cfg.threads();
+  // Copy e of a thread moves chunk `tid % chunks` of row `tid / chunks + e *
+  // (threads / chunks)`; K and V rows of the same width share their keys.
+  DenseMap<int64_t, std::pair<Value, Value>> keys; // row step e -> (j, valid)
   auto copyRows = [&](Value tile, const FlatView &src, Value base,
-                      int64_t width) {
+                      int64_t width, bool shareKeys) {
     int64_t chunks = width / 8;
     int64_t perThread = cfg.keyTile * chunks / threads;
+    int64_t step = threads / chunks;
+    Value r0 = divu(tid, idx(chunks)), ch = remu(tid, idx(chunks));
+    Value chunkOffset = mul(ch, idx(8));
     for (int64_t e = 0; e < perThread; ++e) {
-      Value c = add(tid, idx(e * threads));
-      Value r = divu(c, idx(chunks)), ch = remu(c, idx(chunks));
-      auto [j, valid] = keyOf(t, r);
-      Value from = add(add(base, mul(j, src.strides[2])), mul(ch, idx(8)));
+      Value r = add(r0, idx(e * step));
+      std::pair<Value, Value> key;
+      auto it = shareKeys ? keys.find(e) : keys.end();
+      if (it != keys.end()) {
+        key = it->second;
+      } else {
+        key = keyOf(t, r);
+        keys[e] = key;
+      }
+      Value from = add(add(base, mul(key.first, src.strides[2])), chunkOffset);
       asyncCopy16(b, tile, {stage, r, swizzledCol(b, r, ch, chunks)},
-                  src.view, from, valid);
+                  src.view, from, key.second);
     }
   };
-  copyRows(kTile, fk, kBase, cfg.d);
-  copyRows(vTile, fv, vBase, cfg.dv);
+  copyRows(kTile, fk, kBase, cfg.d, /*shareKeys=*/false);
+  copyRows(vTile, fv, vBase, cfg.dv, /*shareKeys=*/cfg.dv == cfg.d);
   // The tile's key indices (-1: none) and scores, for the membership test.
   Value writer = cmpI(arith::CmpIPredicate::ult, tid, idx(cfg.keyTile));
   auto ifOp = scf::IfOp::create(b, writer, /*withElseRegion=*/false);
@@ -322,6 +335,20 @@ void KernelBody::build() {
   Value vRow0 = remu(lane, idx(16));
   Value vChunk0 = divu(lane, idx(16));
   const double scaleLog2 = cfg.scale * kLog2e;
+  // The swizzled ldmatrix columns: a lane's rows are np * 16 + kRow0 (K)
+  // and kc * 16 + vRow0 (V), so row % 8 is fixed per lane, and chunk
+  // 2 * c + half ^ (row % 8) = 8 * (c / 4) + ((2 * (c % 4) + half) ^ (row %
+  // 8)): four columns per lane and operand, computed once.
+  Value kSwz[4], vSwz[4];
+  {
+    Value kx = remu(kRow0, idx(8)), vx = remu(vRow0, idx(8));
+    for (int64_t c = 0; c < 4; ++c) {
+      kSwz[c] = mul(arith::XOrIOp::create(b, add(idx(2 * c), kChunk0), kx),
+                    idx(8));
+      vSwz[c] = mul(arith::XOrIOp::create(b, add(idx(2 * c), vChunk0), vx),
+                    idx(8));
+    }
+  }
 
   // One loop over the window tiles, one over the union tiles: each with
   // its own membership test (the window's needs no scores or weights). The
@@ -352,9 +379,9 @@ void KernelBody::build() {
     for (int64_t kc = 0; kc < D / 16; ++kc)
       for (int64_t np = 0; np < BK / 16; ++np) {
         Value row = add(idx(np * 16), kRow0);
-        Value chunk = add(idx(kc * 2), kChunk0);
         auto r = mma.ldmatrixX4(
-            kTile, {stage, row, swizzledCol(b, row, chunk, D / 8)}, false);
+            kTile, {stage, row, add(kSwz[kc % 4], idx(64 * (kc / 4)))},
+            false);
         s[2 * np] = mma.mma(qFrag[kc], {r[0], r[1]}, s[2 * np]);
         s[2 * np + 1] = mma.mma(qFrag[kc], {r[2], r[3]}, s[2 * np + 1]);
       }
@@ -443,9 +470,9 @@ void KernelBody::build() {
           mma.packPair(pw[2 * kc + 1][2], pw[2 * kc + 1][3])};
       for (int64_t dc = 0; dc < DV / 16; ++dc) {
         Value row = add(idx(kc * 16), vRow0);
-        Value chunk = add(idx(dc * 2), vChunk0);
         auto r = mma.ldmatrixX4(
-            vTile, {stage, row, swizzledCol(b, row, chunk, DV / 8)}, true);
+            vTile, {stage, row, add(vSwz[dc % 4], idx(64 * (dc / 4)))},
+            true);
         o[2 * dc] = mma.mma(a, {r[0], r[1]}, o[2 * dc]);
         o[2 * dc + 1] = mma.mma(a, {r[2], r[3]}, o[2 * dc + 1]);
       }

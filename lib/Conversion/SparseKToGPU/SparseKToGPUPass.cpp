@@ -265,7 +265,23 @@ struct SparseKExpandKernelStubsPass
       std::optional<AttentionKernelConfig> cfg =
           gpu_kernels::stubConfig(callee);
       if (!cfg) {
-        callee.emitError() << "kernel stub with an invalid configuration";
+        callee.emitError()
+            << "invalid 'sparsek.kernel' configuration: expected kind = "
+               "\"block_attention\", elem f16 or bf16, d and dv 64 or 128, "
+               "block_q a multiple of 16 up to 128, key_tile a multiple of "
+               "16 up to 64 within 48 KiB of shared memory, window >= 0, "
+               "scale > 0 and a gate";
+        return signalPassFailure();
+      }
+      SmallVector<Type> expected =
+          gpu_kernels::blockAttentionStubOperandTypes(&getContext(),
+                                                      cfg->elem);
+      if (callee.getFunctionType().getInputs() != ArrayRef<Type>(expected) ||
+          callee.getNumResults() != 0) {
+        callee.emitError()
+            << "kernel stub signature must be (q, key, value, u, kth_score, "
+               "kth_index, tau, union_keys, union_count, out) as memrefs "
+               "with fully dynamic shapes and strided layouts, no results";
         return signalPassFailure();
       }
       OpBuilder builder(call);
