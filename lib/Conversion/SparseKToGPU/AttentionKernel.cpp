@@ -23,6 +23,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -335,6 +336,7 @@ void KernelBody::build() {
   Value vRow0 = remu(lane, idx(16));
   Value vChunk0 = divu(lane, idx(16));
   const double scaleLog2 = cfg.scale * kLog2e;
+  Value lane2 = toI32(mul(tq, idx(2))); // a lane's first column in an n8 tile
   // The swizzled ldmatrix columns: a lane's rows are np * 16 + kRow0 (K)
   // and kc * 16 + vRow0 (V), so row % 8 is fixed per lane, and chunk
   // 2 * c + half ^ (row % 8) = 8 * (c / 4) + ((2 * (c % 4) + half) ^ (row %
@@ -390,19 +392,36 @@ void KernelBody::build() {
     Value one = cF32(b, 1.0);
     bool weighted = !windowTiles && cfg.gate != Gate::none;
     SmallVector<MmaEmitter::Acc> logit(BK / 8), vw(BK / 8);
+    // Window tiles hold keys tileStart + col: row r keeps columns
+    // [c_r - tileStart, p_r - tileStart] (p_r < runEnd, so never a padding
+    // column), no shared-memory lookups needed.
+    Value loRel[2], pRel[2];
+    if (windowTiles) {
+      Value tileStart =
+          toI32(add(runLo, mul(t, idx(cfg.keyTile))));
+      for (int64_t half = 0; half < 2; ++half) {
+        const RowInfo &r = half ? rb : ra;
+        loRel[half] = arith::SubIOp::create(b, r.lo32, tileStart);
+        pRel[half] = arith::SubIOp::create(b, r.p32, tileStart);
+      }
+    }
     for (int64_t nt = 0; nt < BK / 8; ++nt)
       for (int64_t par = 0; par < 2; ++par) {
         Value col = add(idx(nt * 8 + par), mul(tq, idx(2)));
-        Value j = load(idxTile, {stage, col});
+        Value j = windowTiles ? Value() : load(idxTile, {stage, col});
         Value uj = windowTiles ? Value() : load(uTile, {stage, col});
+        Value col32 = windowTiles
+                          ? arith::AddIOp::create(b, lane2, cI32(b, nt * 8 + par))
+                                .getResult()
+                          : Value();
         for (int64_t half = 0; half < 2; ++half) {
           const RowInfo &r = half ? rb : ra;
           // Absent keys have j = -1, below every window start c >= 0.
           Value valid;
           Value w;
           if (windowTiles) {
-            valid = andI(cmpI(arith::CmpIPredicate::sge, j, r.lo32),
-                         cmpI(arith::CmpIPredicate::sle, j, r.p32));
+            valid = andI(cmpI(arith::CmpIPredicate::sge, col32, loRel[half]),
+                         cmpI(arith::CmpIPredicate::sle, col32, pRel[half]));
           } else {
             Value selected = orI(
                 r.allSelected,
@@ -428,7 +447,6 @@ void KernelBody::build() {
                                                                    : Value();
         }
       }
-    (void)one;
 
     // Online softmax per row (A: elements 0, 1; B: 2, 3).
     Value mNew[2], shift[2], alpha[2], lsum[2];
@@ -458,10 +476,34 @@ void KernelBody::build() {
       }
 
     // O = alpha O + (P w) V.
+    // The rescale only when some row of the warp has a new maximum
+    // (alpha < 1): after the first tiles, most tiles leave O as it is.
     SmallVector<MmaEmitter::Acc> o(DV / 8);
-    for (int64_t nt = 0; nt < DV / 8; ++nt)
-      for (int64_t e = 0; e < 4; ++e)
-        o[nt][e] = arith::MulFOp::create(b, st[4 + nt * 4 + e], alpha[e / 2]);
+    {
+      Value changed = orI(cmpF(arith::CmpFPredicate::UNE, alpha[0], one),
+                          cmpF(arith::CmpFPredicate::UNE, alpha[1], one));
+      Value any = NVVM::VoteSyncOp::create(
+          b, b.getI1Type(), cI32(b, -1), changed,
+          NVVM::VoteSyncKindAttr::get(b.getContext(),
+                                      NVVM::VoteSyncKind::any));
+      SmallVector<Type> accTypes(DV / 8 * 4, b.getF32Type());
+      auto rescale = scf::IfOp::create(b, accTypes, any,
+                                       /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard g5(b);
+        b.setInsertionPointToStart(rescale.thenBlock());
+        SmallVector<Value> scaled;
+        for (int64_t i = 0; i < DV / 8 * 4; ++i)
+          scaled.push_back(arith::MulFOp::create(b, st[4 + i],
+                                                 alpha[(i % 4) / 2]));
+        scf::YieldOp::create(b, scaled);
+        b.setInsertionPointToStart(rescale.elseBlock());
+        scf::YieldOp::create(b, ArrayRef<Value>(st).drop_front(4));
+      }
+      for (int64_t nt = 0; nt < DV / 8; ++nt)
+        for (int64_t e = 0; e < 4; ++e)
+          o[nt][e] = rescale.getResult(nt * 4 + e);
+    }
     for (int64_t kc = 0; kc < BK / 16; ++kc) {
       MmaEmitter::AFrag a = {
           mma.packPair(pw[2 * kc][0], pw[2 * kc][1]),
