@@ -80,7 +80,7 @@ private:
   Value unionCount() { return args[8]; }
   Value out() { return args[9]; }
 
-  Value idx(int64_t v) { return cIdx(b, v); }
+  Value idx(int64_t v) { return constIndex(b, v); }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
   Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
   Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
@@ -144,9 +144,9 @@ RowInfo KernelBody::rowInfo(Value row) {
   r.kthS = load(kthScore(), {bi, g, r.index});
   r.kthI = load(kthIndex(), {bi, g, r.index});
   r.tau = load(tauArg(), {bi, g, r.index});
-  r.allSelected = cmpI(arith::CmpIPredicate::slt, r.kthI, cI32(b, 0));
+  r.allSelected = cmpI(arith::CmpIPredicate::slt, r.kthI, constI32(b, 0));
   r.tauInf = cmpF(arith::CmpFPredicate::OEQ, r.tau,
-                  cF32(b, -std::numeric_limits<double>::infinity()));
+                  constF32(b, -std::numeric_limits<double>::infinity()));
   return r;
 }
 
@@ -210,8 +210,8 @@ void KernelBody::issueTile(Value t, Value stage) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
   auto [j, valid] = keyOf(t, tid);
-  Value jj = sel(valid, toI32(j), cI32(b, -1));
-  Value uj = sel(valid, load(u(), {bi, g, j}), cF32(b, 0.0));
+  Value jj = sel(valid, toI32(j), constI32(b, -1));
+  Value uj = sel(valid, load(u(), {bi, g, j}), constF32(b, 0.0));
   memref::StoreOp::create(b, jj, idxTile, ValueRange{stage, tid});
   memref::StoreOp::create(b, uj, uTile, ValueRange{stage, tid});
 }
@@ -220,9 +220,9 @@ Value KernelBody::softWeight(Value uj, const RowInfo &row) {
   Value clipped = arith::MaximumFOp::create(
       b,
       arith::MinimumFOp::create(b, arith::SubFOp::create(b, uj, row.tau),
-                                cF32(b, 1.0)),
-      cF32(b, 0.0));
-  return sel(row.tauInf, cF32(b, 1.0), clipped);
+                                constF32(b, 1.0)),
+      constF32(b, 0.0));
+  return sel(row.tauInf, constF32(b, 1.0), clipped);
 }
 
 void KernelBody::storeRow(const RowInfo &row, Value rowIdx,
@@ -248,7 +248,7 @@ void KernelBody::storeRow(const RowInfo &row, Value rowIdx,
 void KernelBody::build() {
   const int64_t BQ = cfg.blockQ, BK = cfg.keyTile, D = cfg.d, DV = cfg.dv;
   Type f32 = b.getF32Type();
-  Value negInf = cF32(b, -std::numeric_limits<double>::infinity());
+  Value negInf = constF32(b, -std::numeric_limits<double>::infinity());
 
   lane = remu(tid, idx(32));
   Value warp = divu(tid, idx(32));
@@ -327,9 +327,9 @@ void KernelBody::build() {
 
   // Loop state: row max (base 2) and partial sums of rows A and B, then
   // the O accumulators (DV / 8 n-tiles x 4).
-  SmallVector<Value> init = {negInf, negInf, cF32(b, 0.0), cF32(b, 0.0)};
+  SmallVector<Value> init = {negInf, negInf, constF32(b, 0.0), constF32(b, 0.0)};
   for (int64_t i = 0; i < DV / 8 * 4; ++i)
-    init.push_back(cF32(b, 0.0));
+    init.push_back(constF32(b, 0.0));
 
   Value kRow0 = add(remu(lane, idx(8)), mul(divu(lane, idx(16)), idx(8)));
   Value kChunk0 = remu(divu(lane, idx(8)), idx(2));
@@ -389,7 +389,7 @@ void KernelBody::build() {
       }
 
     // Membership, gate, logits (base 2) and value weights (null: 1).
-    Value one = cF32(b, 1.0);
+    Value one = constF32(b, 1.0);
     bool weighted = !windowTiles && cfg.gate != Gate::none;
     SmallVector<MmaEmitter::Acc> logit(BK / 8), vw(BK / 8);
     // Window tiles hold keys tileStart + col: row r keeps columns
@@ -411,7 +411,7 @@ void KernelBody::build() {
         Value j = windowTiles ? Value() : load(idxTile, {stage, col});
         Value uj = windowTiles ? Value() : load(uTile, {stage, col});
         Value col32 = windowTiles
-                          ? arith::AddIOp::create(b, lane2, cI32(b, nt * 8 + par))
+                          ? arith::AddIOp::create(b, lane2, constI32(b, nt * 8 + par))
                                 .getResult()
                           : Value();
         for (int64_t half = 0; half < 2; ++half) {
@@ -428,7 +428,7 @@ void KernelBody::build() {
                 orI(cmpF(arith::CmpFPredicate::OGT, uj, r.kthS),
                     andI(cmpF(arith::CmpFPredicate::OEQ, uj, r.kthS),
                          cmpI(arith::CmpIPredicate::sge, j, r.kthI))));
-            valid = andI(andI(cmpI(arith::CmpIPredicate::sge, j, cI32(b, 0)),
+            valid = andI(andI(cmpI(arith::CmpIPredicate::sge, j, constI32(b, 0)),
                               cmpI(arith::CmpIPredicate::slt, j, r.lo32)),
                          selected);
             if (weighted)
@@ -436,7 +436,7 @@ void KernelBody::build() {
           }
           valid = andI(r.valid, valid);
           Value l = arith::MulFOp::create(b, s[nt][half * 2 + par],
-                                          cF32(b, scaleLog2));
+                                          constF32(b, scaleLog2));
           if (w && cfg.gate == Gate::kv)
             l = arith::MulFOp::create(b, l, w);
           else if (w && cfg.gate == Gate::logit)
@@ -458,7 +458,7 @@ void KernelBody::build() {
       mx = quadMax(b, mx);
       mNew[half] = arith::MaximumFOp::create(b, st[half], mx);
       shift[half] = sel(cmpF(arith::CmpFPredicate::OEQ, mNew[half], negInf),
-                        cF32(b, 0.0), mNew[half]);
+                        constF32(b, 0.0), mNew[half]);
       alpha[half] = math::Exp2Op::create(
           b, arith::SubFOp::create(b, st[half], shift[half]));
       lsum[half] = arith::MulFOp::create(b, st[2 + half], alpha[half]);
@@ -483,7 +483,7 @@ void KernelBody::build() {
       Value changed = orI(cmpF(arith::CmpFPredicate::UNE, alpha[0], one),
                           cmpF(arith::CmpFPredicate::UNE, alpha[1], one));
       Value any = NVVM::VoteSyncOp::create(
-          b, b.getI1Type(), cI32(b, -1), changed,
+          b, b.getI1Type(), constI32(b, -1), changed,
           NVVM::VoteSyncKindAttr::get(b.getContext(),
                                       NVVM::VoteSyncKind::any));
       SmallVector<Type> accTypes(DV / 8 * 4, b.getF32Type());
@@ -535,8 +535,8 @@ void KernelBody::build() {
   ArrayRef<Value> acc = ArrayRef<Value>(fin).drop_front(4);
   for (int64_t half = 0; half < 2; ++half) {
     Value l = quadSum(b, fin[2 + half]);
-    Value inv = sel(cmpF(arith::CmpFPredicate::OGT, l, cF32(b, 0.0)),
-                    arith::DivFOp::create(b, cF32(b, 1.0), l), cF32(b, 0.0));
+    Value inv = sel(cmpF(arith::CmpFPredicate::OGT, l, constF32(b, 0.0)),
+                    arith::DivFOp::create(b, constF32(b, 1.0), l), constF32(b, 0.0));
     storeRow(half ? rb : ra, half ? rowB : rowA, acc, half == 1, inv);
   }
   (void)f32;
@@ -713,9 +713,9 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
 
   // Grid: NB * Hq * B blocks (at least one; the kernel skips the rest).
   Value q = operands[0];
-  Value one = cIdx(b, 1);
+  Value one = constIndex(b, 1);
   Value nb = arith::CeilDivUIOp::create(b, memref::DimOp::create(b, q, 2),
-                                        cIdx(b, cfg.blockQ));
+                                        constIndex(b, cfg.blockQ));
   Value grid = arith::MaxUIOp::create(
       b,
       arith::MulIOp::create(
@@ -723,7 +723,7 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
           memref::DimOp::create(b, q, 0)),
       one);
   auto launch = gpu::LaunchOp::create(b, grid, one, one,
-                                      cIdx(b, cfg.threads()), one, one);
+                                      constIndex(b, cfg.threads()), one, one);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   SmallVector<Value> shared;

@@ -14,7 +14,7 @@ namespace mlir::sparsek::gpu_kernels {
 void asyncCopy16(ImplicitLocOpBuilder &b, Value tile, ValueRange dstIdx,
                  Value src, Value srcIndex, Value valid) {
   // cp.async.cg (L1 bypass), 16 bytes; src-size 0 zero-fills the row.
-  Value srcElems = arith::SelectOp::create(b, valid, cIdx(b, 8), cIdx(b, 0));
+  Value srcElems = arith::SelectOp::create(b, valid, constIndex(b, 8), constIndex(b, 0));
   nvgpu::DeviceAsyncCopyOp::create(
       b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tile, dstIdx, src,
       ValueRange{srcIndex}, b.getIndexAttr(8), srcElems, b.getUnitAttr());

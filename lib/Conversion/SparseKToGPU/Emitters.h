@@ -27,16 +27,18 @@
 #ifndef SPARSEK_LIB_CONVERSION_SPARSEKTOGPU_EMITTERS_H
 #define SPARSEK_LIB_CONVERSION_SPARSEKTOGPU_EMITTERS_H
 
+#include "../SparseKToLinalg/Utils.h"
+
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 #include <array>
 
 namespace mlir::sparsek::gpu_kernels {
 
-/// Index and scalar constants.
-Value cIdx(ImplicitLocOpBuilder &b, int64_t v);
-Value cI32(ImplicitLocOpBuilder &b, int32_t v);
-Value cF32(ImplicitLocOpBuilder &b, double v);
+/// Index and scalar constants: the linalg lowering's.
+using detail::constF32;
+using detail::constI32;
+using detail::constIndex;
 
 /// A memref of any strided layout as a 1-D view with unit stride over its
 /// whole buffer (the same base and offset), and its strides: element
@@ -96,6 +98,8 @@ Value asyncCommit(ImplicitLocOpBuilder &b);
 void asyncWait(ImplicitLocOpBuilder &b, Value group, int32_t pending);
 
 /// Butterfly reductions across the 4 lanes of a quad (xor 1, 2).
+Value quadReduce(ImplicitLocOpBuilder &b, Value v,
+                 function_ref<Value(Value, Value)> combine);
 Value quadMax(ImplicitLocOpBuilder &b, Value v);
 Value quadSum(ImplicitLocOpBuilder &b, Value v);
 

@@ -16,37 +16,26 @@
 
 namespace mlir::sparsek::gpu_kernels {
 
-Value cIdx(ImplicitLocOpBuilder &b, int64_t v) {
-  return arith::ConstantIndexOp::create(b, v);
-}
-Value cI32(ImplicitLocOpBuilder &b, int32_t v) {
-  return arith::ConstantIntOp::create(b, v, 32);
-}
-Value cF32(ImplicitLocOpBuilder &b, double v) {
-  return arith::ConstantFloatOp::create(b, b.getF32Type(),
-                                        APFloat(static_cast<float>(v)));
-}
-
 Value FlatView::linear(ImplicitLocOpBuilder &b, ValueRange idx) const {
   Value sum;
   for (auto [i, v] : llvm::enumerate(idx)) {
     Value term = arith::MulIOp::create(b, v, strides[i]);
     sum = sum ? arith::AddIOp::create(b, sum, term).getResult() : term;
   }
-  return sum ? sum : cIdx(b, 0);
+  return sum ? sum : constIndex(b, 0);
 }
 
 FlatView flatten(ImplicitLocOpBuilder &b, Value memref) {
   auto type = cast<MemRefType>(memref.getType());
   auto md = memref::ExtractStridedMetadataOp::create(b, memref);
   // The view spans the elements the source can address.
-  Value extent = cIdx(b, 1);
+  Value extent = constIndex(b, 1);
   for (auto [size, stride] : llvm::zip(md.getSizes(), md.getStrides()))
     extent = arith::AddIOp::create(
         b, extent,
         arith::MulIOp::create(
             b, arith::MaxSIOp::create(
-                   b, arith::SubIOp::create(b, size, cIdx(b, 1)), cIdx(b, 0)),
+                   b, arith::SubIOp::create(b, size, constIndex(b, 1)), constIndex(b, 0)),
             stride));
   int64_t dyn = ShapedType::kDynamic;
   auto viewType = MemRefType::get(
@@ -65,8 +54,8 @@ Value swizzledCol(ImplicitLocOpBuilder &b, Value row, Value chunk,
   Value phys = chunk;
   if (chunksPerRow >= 8)
     phys = arith::XOrIOp::create(
-        b, chunk, arith::RemUIOp::create(b, row, cIdx(b, 8)));
-  return arith::MulIOp::create(b, phys, cIdx(b, 8));
+        b, chunk, arith::RemUIOp::create(b, row, constIndex(b, 8)));
+  return arith::MulIOp::create(b, phys, constIndex(b, 8));
 }
 
 Value MmaEmitter::toOperand(Value pair) {
@@ -79,7 +68,7 @@ Value MmaEmitter::toOperand(Value pair) {
 }
 
 MmaEmitter::Acc MmaEmitter::zeroAcc() {
-  Value z = cF32(b, 0.0);
+  Value z = constF32(b, 0.0);
   return {z, z, z, z};
 }
 
@@ -128,22 +117,24 @@ std::array<Value, 4> MmaEmitter::ldmatrixX4(Value tile, ValueRange idx,
   return regs;
 }
 
-Value quadMax(ImplicitLocOpBuilder &b, Value v) {
+Value quadReduce(ImplicitLocOpBuilder &b, Value v,
+                 function_ref<Value(Value, Value)> combine) {
   for (int32_t off : {1, 2})
-    v = arith::MaximumFOp::create(
-        b, v,
-        gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::XOR)
-            .getShuffleResult());
+    v = combine(v, gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::XOR)
+                       .getShuffleResult());
   return v;
 }
 
+Value quadMax(ImplicitLocOpBuilder &b, Value v) {
+  return quadReduce(b, v, [&](Value x, Value y) {
+    return arith::MaximumFOp::create(b, x, y).getResult();
+  });
+}
+
 Value quadSum(ImplicitLocOpBuilder &b, Value v) {
-  for (int32_t off : {1, 2})
-    v = arith::AddFOp::create(
-        b, v,
-        gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::XOR)
-            .getShuffleResult());
-  return v;
+  return quadReduce(b, v, [&](Value x, Value y) {
+    return arith::AddFOp::create(b, x, y).getResult();
+  });
 }
 
 } // namespace mlir::sparsek::gpu_kernels
