@@ -890,6 +890,47 @@ static std::vector<Case> edgeGrid() {
   return cases;
 }
 
+/// Shapes for the GPU's tensor-core attention kernel (f16/bf16 layers with
+/// D, Dv in {64, 128}): query heads per KV head 2, 8 and 16, Dv > D and
+/// Dv < D, several query blocks of 128 with a partial last one, N < M, no
+/// window and long windows, k from 1 to beyond the candidates, every gate,
+/// tied, equal and uniform scores. On the CPU they run the same lowering as
+/// every other case.
+static std::vector<Case> tensorCoreGrid() {
+  struct Shape {
+    int64_t hq, hkv, n, m, d, dv, k, w;
+  };
+  const Shape shapes[] = {
+      {4, 2, 300, 300, 64, 64, 17, 5},    {16, 1, 129, 129, 64, 64, 1, 64},
+      {8, 1, 257, 400, 128, 128, 64, 0},  {2, 1, 513, 513, 128, 64, 40, 200},
+      {16, 2, 200, 200, 64, 128, 8, 33},  {8, 4, 384, 384, 128, 128, 300, 16},
+  };
+  const Scores kinds[] = {Scores::Uniform, Scores::Ties, Scores::Equal};
+  std::vector<Case> cases;
+  unsigned seed = 700;
+  int i = 0;
+  for (const Shape &sh : shapes)
+    for (Dtype t : {Dtype::BF16, Dtype::F16}) {
+      Case c;
+      c.b = 1 + i % 2;
+      c.hq = sh.hq;
+      c.hkv = sh.hkv;
+      c.n = sh.n;
+      c.m = sh.m;
+      c.d = sh.d;
+      c.dv = sh.dv;
+      c.k = sh.k;
+      c.w = sh.w;
+      c.gate = kGates[i % 4];
+      c.dtype = t;
+      c.scores = kinds[i % 3];
+      c.seed = seed++;
+      cases.push_back(c);
+      ++i;
+    }
+  return cases;
+}
+
 std::vector<Case> grid(const std::string &name) {
   std::vector<Case> all;
   auto add = [&](std::vector<Case> v) {
@@ -911,6 +952,8 @@ std::vector<Case> grid(const std::string &name) {
     add(edgeGrid());
   if (name == "backward" || name == "all")
     add(backwardGrid());
+  if (name == "tensorcore" || name == "all")
+    add(tensorCoreGrid());
   return all;
 }
 

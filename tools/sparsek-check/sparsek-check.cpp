@@ -45,7 +45,7 @@ namespace {
 
 llvm::cl::opt<std::string> clGrid(
     "grid", llvm::cl::desc("Run a built-in grid: attention, noncausal, "
-                           "gathered, selection, mask, score, edge, backward, all"),
+                           "gathered, selection, mask, score, edge, backward, tensorcore, all"),
     llvm::cl::init(""));
 llvm::cl::opt<std::string>
     clOp("op",
@@ -253,7 +253,7 @@ int main(int argc, char **argv) {
     if (cases.empty()) {
       llvm::errs() << "sparsek-check: unknown grid '" << clGrid
                    << "' (attention, gathered, noncausal, selection, mask, "
-                      "score, edge, backward, all)\n";
+                      "score, edge, backward, tensorcore, all)\n";
       return 2;
     }
   }
