@@ -136,10 +136,8 @@ RowInfo KernelBody::rowInfo(Value row) {
   RowInfo r;
   r.valid = cmpI(arith::CmpIPredicate::ult, row, n);
   r.index = minI(row, sub(n, idx(1)));
-  Value p = sub(add(r.index, m), n);
-  Value lo = cfg.window > 0 ? maxI(sub(add(p, idx(1)), idx(cfg.window)), idx(0))
-                            : add(p, idx(1));
-  r.p32 = toI32(p);
+  auto [lo, end] = detail::windowOf(b, r.index, m, n, cfg.window);
+  r.p32 = toI32(sub(end, idx(1)));
   r.lo32 = toI32(lo);
   r.kthS = load(kthScore(), {bi, g, r.index});
   r.kthI = load(kthIndex(), {bi, g, r.index});
@@ -247,7 +245,6 @@ void KernelBody::storeRow(const RowInfo &row, Value rowIdx,
 
 void KernelBody::build() {
   const int64_t BQ = cfg.blockQ, BK = cfg.keyTile, D = cfg.d, DV = cfg.dv;
-  Type f32 = b.getF32Type();
   Value negInf = constF32(b, -std::numeric_limits<double>::infinity());
 
   lane = remu(tid, idx(32));
@@ -283,11 +280,8 @@ void KernelBody::build() {
 
   // The block's window run and union.
   Value last = sub(minI(add(qBase, idx(BQ)), n), idx(1));
-  Value firstP = sub(add(qBase, m), n);
-  runLo = cfg.window > 0
-              ? maxI(sub(add(firstP, idx(1)), idx(cfg.window)), idx(0))
-              : add(firstP, idx(1));
-  runEnd = add(sub(add(last, m), n), idx(1));
+  runLo = detail::windowOf(b, qBase, m, n, cfg.window).first;
+  runEnd = detail::windowOf(b, last, m, n, cfg.window).second;
   Value wlen = maxI(sub(runEnd, runLo), idx(0));
   count = maxI(toIdx(load(unionCount(), {bi, g, blk})), idx(0));
   tw = ceilDiv(wlen, BK);
@@ -539,7 +533,6 @@ void KernelBody::build() {
                     arith::DivFOp::create(b, constF32(b, 1.0), l), constF32(b, 0.0));
     storeRow(half ? rb : ra, half ? rowB : rowA, acc, half == 1, inv);
   }
-  (void)f32;
 }
 
 } // namespace
@@ -609,60 +602,47 @@ std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
   auto d = i64("d"), dv = i64("dv"), bq = i64("block_q"),
        bk = i64("key_tile"), w = i64("window");
   if (!kind || kind.getValue() != "block_attention" || !elem || !gate ||
-      !scale || !d || !dv || !bq || !bk || !w || *w < 0 ||
-      !(scale.getValueAsDouble() > 0) ||
-      !AttentionKernelConfig::supports(elem.getValue(), *d, *dv, *bq, *bk,
-                                       nullptr))
+      !scale || !d || !dv || !bq || !bk || !w)
     return std::nullopt;
-  AttentionKernelConfig cfg;
-  cfg.elem = elem.getValue();
-  cfg.d = *d;
-  cfg.dv = *dv;
-  cfg.blockQ = *bq;
-  cfg.keyTile = *bk;
-  cfg.window = *w;
-  cfg.scale = scale.getValueAsDouble();
-  cfg.gate = gate.getValue();
-  return cfg;
+  return AttentionKernelConfig::create(elem.getValue(), *d, *dv, *bq, *bk, *w,
+                                       scale.getValueAsDouble(),
+                                       gate.getValue());
 }
 
 int64_t AttentionKernelConfig::sharedBytes() const {
   return kStages * keyTile * ((d + dv) * 2 + 8);
 }
 
-bool AttentionKernelConfig::supports(Type elem, int64_t d, int64_t dv,
-                                     int64_t blockQ, int64_t keyTile,
-                                     std::string *why) {
-  auto fail = [&](const Twine &msg) {
-    if (why)
-      *why = msg.str();
-    return false;
-  };
-  if (!elem.isF16() && !elem.isBF16())
-    return fail("element type is not f16 or bf16");
-  if ((d != 64 && d != 128) || (dv != 64 && dv != 128))
-    return fail("head dims must be static, 64 or 128 (D = " + Twine(d) +
-                ", Dv = " + Twine(dv) + ")");
-  if (blockQ < 16 || blockQ > 128 || blockQ % 16)
-    return fail("query block " + Twine(blockQ) +
-                " is not a multiple of 16 in [16, 128]");
-  if (keyTile < 16 || keyTile > 64 || keyTile % 16)
-    return fail("key tile " + Twine(keyTile) +
-                " is not a multiple of 16 in [16, 64]");
+std::optional<AttentionKernelConfig>
+AttentionKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t blockQ,
+                              int64_t keyTile, int64_t window, double scale,
+                              Gate gate) {
   AttentionKernelConfig c;
+  c.elem = elem;
   c.d = d;
   c.dv = dv;
   c.blockQ = blockQ;
   c.keyTile = keyTile;
-  int64_t threads = c.threads();
-  if ((keyTile * d / 8) % threads || (keyTile * dv / 8) % threads ||
-      keyTile > threads)
-    return fail("a key tile of " + Twine(keyTile) + " rows does not split "
-                "evenly over " + Twine(threads) + " threads");
-  if (c.sharedBytes() > 48 * 1024)
-    return fail("shared memory " + Twine(c.sharedBytes()) +
-                " bytes exceeds the 48 KiB of static shared memory");
-  return true;
+  c.window = window;
+  c.scale = scale;
+  c.gate = gate;
+  bool covered =
+      (elem.isF16() || elem.isBF16()) &&
+      // Head dims: ldmatrix rows of 8 or 16 chunks (the swizzle needs 8+).
+      (d == 64 || d == 128) && (dv == 64 || dv == 128) &&
+      // Whole warps of 16 queries, at most 8 of them.
+      blockQ >= 16 && blockQ <= 128 && blockQ % 16 == 0 &&
+      // Whole m16n8k16 steps along the keys.
+      keyTile >= 16 && keyTile <= 64 && keyTile % 16 == 0 &&
+      // Every thread copies the same number of 16-byte chunks, and the
+      // tile's key indices are written one per thread.
+      (keyTile * d / 8) % c.threads() == 0 &&
+      (keyTile * dv / 8) % c.threads() == 0 && keyTile <= c.threads() &&
+      // Two stages in static shared memory.
+      c.sharedBytes() <= 48 * 1024 && window >= 0 && scale > 0;
+  if (!covered)
+    return std::nullopt;
+  return c;
 }
 
 std::string AttentionKernelConfig::symbolName() const {

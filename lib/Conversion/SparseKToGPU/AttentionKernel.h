@@ -38,10 +38,12 @@ struct AttentionKernelConfig {
   int64_t threads() const { return 32 * warps(); }
   /// Static shared memory in bytes.
   int64_t sharedBytes() const;
-  /// Whether the kernel covers these parameters; else `why` says which
-  /// rule fails.
-  static bool supports(Type elem, int64_t d, int64_t dv, int64_t blockQ,
-                       int64_t keyTile, std::string *why);
+  /// The configuration of these parameters, or nullopt when the kernel
+  /// does not cover them (element type, head dims, query block, key tile,
+  /// shared memory, window >= 0, scale > 0).
+  static std::optional<AttentionKernelConfig>
+  create(Type elem, int64_t d, int64_t dv, int64_t blockQ, int64_t keyTile,
+         int64_t window, double scale, Gate gate);
   std::string symbolName() const;
 };
 

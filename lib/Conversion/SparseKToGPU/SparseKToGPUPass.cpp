@@ -63,21 +63,13 @@ configsFor(Value q, Value key, Value value, int64_t blockQ, int64_t keyTile,
   };
   for (auto [d, dv] : kHeadDims) {
     if (!fits(qt.getDimSize(3), d) || !fits(kt.getDimSize(3), d) ||
-        !fits(vt.getDimSize(3), dv) ||
-        !AttentionKernelConfig::supports(elem, d, dv, blockQ, keyTile,
-                                         /*why=*/nullptr))
+        !fits(vt.getDimSize(3), dv))
       continue;
-    AttentionKernelConfig cfg;
-    cfg.elem = elem;
-    cfg.d = d;
-    cfg.dv = dv;
-    cfg.blockQ = blockQ;
-    cfg.keyTile = keyTile;
-    cfg.window = window;
-    cfg.scale = scaleAttr ? scaleAttr.getValueAsDouble()
-                          : ::sparsek::defaultSoftmaxScale(d);
-    cfg.gate = gate;
-    cfgs.push_back(cfg);
+    double scale = scaleAttr ? scaleAttr.getValueAsDouble()
+                             : ::sparsek::defaultSoftmaxScale(d);
+    if (auto cfg = AttentionKernelConfig::create(elem, d, dv, blockQ, keyTile,
+                                                 window, scale, gate))
+      cfgs.push_back(*cfg);
   }
   return cfgs;
 }

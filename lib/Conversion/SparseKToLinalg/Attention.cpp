@@ -337,20 +337,6 @@ Value attendPerQuery(ImplicitLocOpBuilder &b, Value q, Value key, Value value,
   return convertRows(b, acc, resultType, {batch, hq, n, dv});
 }
 
-/// Query i's window rows [lo, end): end = p + 1 for p = i + M - N.
-std::pair<Value, Value> windowOf(ImplicitLocOpBuilder &b, Value i, Value m,
-                                 Value n, int64_t window) {
-  Value end = arith::AddIOp::create(
-      b, arith::SubIOp::create(b, arith::AddIOp::create(b, i, m), n),
-      constIndex(b, 1));
-  Value lo = window > 0 ? maxIndex(b,
-                                   arith::SubIOp::create(
-                                       b, end, constIndex(b, window)),
-                                   constIndex(b, 0))
-                        : end;
-  return {lo, end};
-}
-
 } // namespace
 
 Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,

@@ -105,6 +105,20 @@ Value clampIndex(ImplicitLocOpBuilder &b, Value x, Value lo, Value hi) {
   return minIndex(b, maxIndex(b, x, lo), hi);
 }
 
+std::pair<Value, Value> windowOf(ImplicitLocOpBuilder &b, Value i, Value m,
+                                 Value n, int64_t window) {
+  Value end = arith::AddIOp::create(
+      b, arith::SubIOp::create(b, arith::AddIOp::create(b, i, m), n),
+      constIndex(b, 1));
+  Value lo = window > 0 ? maxIndex(b,
+                                   arith::SubIOp::create(
+                                       b, end, constIndex(b, window)),
+                                   constIndex(b, 0))
+                        : end;
+  return {lo, end};
+}
+
+
 /// The entries of `sizes` for the dynamic dims of `shape`.
 static SmallVector<Value> dynamicSizes(ArrayRef<int64_t> shape,
                                        ValueRange sizes) {

@@ -50,6 +50,10 @@ Value gatedLogit(ImplicitLocOpBuilder &b, Gate gate, Value scale, Value qk,
 Value minIndex(ImplicitLocOpBuilder &b, Value x, Value y);
 Value maxIndex(ImplicitLocOpBuilder &b, Value x, Value y);
 Value clampIndex(ImplicitLocOpBuilder &b, Value x, Value lo, Value hi);
+/// Query i's window rows [lo, end) (Semantics 3): end = p + 1 for
+/// p = i + M - N, lo = max(end - window, 0) (= end without a window).
+std::pair<Value, Value> windowOf(ImplicitLocOpBuilder &b, Value i, Value m,
+                                 Value n, int64_t window);
 
 /// A tensor.empty of `shape` whose dynamic sizes are taken from `sizes`
 /// (one index Value per dim).
