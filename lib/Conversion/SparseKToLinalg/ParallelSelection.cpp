@@ -2,25 +2,28 @@
 //
 // threshold, topk and block_select without a sequential sweep over the row
 // (SPEC 7: on a GPU, selection runs in parallel along the row). Every loop
-// below is an scf.forall over keys or queries (one GPU thread each), except
-// the scan over super-chunk totals (one thread per row, M / 1024 steps) and the
-// host loop over levels.
+// below is an scf.forall over keys or queries (one GPU thread each); what a
+// thread loops over is tree levels and binary-search halvings, and the host
+// loops over levels.
 //
-// Per (batch, head) row of M scores:
+// Per (batch, head) row of M scores, two merge-sort trees of L levels
+// (L = bits of M, rounded up to even, at least 2). Node x of level s covers
+// the values [x 2^s, (x + 1) 2^s) of a permutation of [0, M) and lists them
+// by their position in the row; level s comes from level s - 1 by one merge
+// round, a forall in which every entry binary-searches its sibling node.
+// Per level and position the tree keeps zb, the lower child's entries up to
+// that position within the node, so that a range of a node splits into its
+// children's ranges in O(1) as in a wavelet matrix, with no prefix scan
+// across the row.
 //
-// 1. Ranks. A merge sort whose rounds are foralls over keys: in round l a
-//    key finds its place in the merged list of width 2^(l+1) by a binary
-//    search in its sibling list. `order[r]` is the key of rank r in
-//    ascending (score, index) order (NaN sorts as -inf), `rank[j]` its
-//    inverse, `sorted[r]` the score of rank r (f64). O(M log^2 M) work.
-// 2. Two wavelet matrices (L = bits of M, rounded up to even, levels), each
-//    level a stable partition by one bit, MSB first: zb[l][p] = the zeros
-//    before position p (chunked prefix sums: totals of 32-key chunks and of
-//    32-chunk super-chunks, a scan over the super-chunks, each super-chunk's
-//    scan of its chunks, a rewrite of each chunk) and a scatter. W1 over `rank` in key
-//    order also keeps fz[l][p], the sum of the fractional parts r(z) = z -
-//    floor(z) of the zero entries before p (Semantics 2: f is never formed
-//    from sums of scores). W2 over `order` in rank order.
+// 1. W2 (values = keys, listed in rank order) is the merge sort of the keys
+//    by (score, index), NaN as -inf: its top level is `order[r]` (the key of
+//    rank r, ascending), whose inverse is `rank[j]`; `sorted[r]` the score
+//    of rank r (f64). O(M log^2 M) work, L launches.
+// 2. W1 (values = ranks, listed in key order) merges runs of ranks by key,
+//    and keeps fz, the sums of the fractional parts r(z) = z - floor(z) of
+//    the lower child's entries (Semantics 2: f is never formed from sums of
+//    scores). O(M log^2 M) work, L launches.
 // 3. Per query i with prefix [0, c_i), each O(L) per primitive:
 //    - W1 "ranks below R within [0, c)": count and fractional sum;
 //    - W1 quantile: the k-th best candidate (kth), the p-th best (topk);
@@ -35,10 +38,10 @@
 //      the kth rank of the query it arrives with.
 //
 // Work per row O(M log^2 M + N log^2 M) (+ O(N k log M) for topk, which
-// writes N k indices), depth O(log^2 M) launches plus M / 1024 scan steps.
-// The sequential sweeps of Selection.cpp stay the CPU default (O(M log M)
-// on one core); this is the GPU pipeline's selection and is checked against
-// the reference on the CPU with --parallel-selection.
+// writes N k indices), depth O(log M) launches. The sequential sweeps of
+// Selection.cpp stay the CPU default (O(M log M) on one core); this is the
+// GPU pipeline's selection and is checked against the reference on the CPU
+// with --parallel-selection.
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,11 +58,6 @@ namespace mlir::sparsek::detail {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-/// Keys per chunk, and chunks per super-chunk, of the wavelet levels'
-/// prefix sums: a thread loops over at most 32 keys or chunk totals, and one
-/// thread per row over the M / 1024 super-chunk totals.
-constexpr int64_t kChunk = 32;
-constexpr int64_t kSuper = 32;
 
 using P = arith::CmpIPredicate;
 using FP = arith::CmpFPredicate;
@@ -199,66 +197,272 @@ Rows rowsOf(ImplicitLocOpBuilder &b, Value u) {
 }
 
 //===----------------------------------------------------------------------===//
-// 1. Ranks
+// 1. Merge-sort trees
 //===----------------------------------------------------------------------===//
+
+/// A merge-sort tree over a row holding a permutation of [0, M): node x of
+/// level s (0 <= s <= L) covers the values [x 2^s, (x + 1) 2^s) and lists
+/// them by position in the row; because the values are a permutation, the
+/// node occupies the same positions [x 2^s, x 2^s + 2^s) of level s's array.
+/// Level s is built from level s - 1 by one merge round: every entry finds
+/// its place in the merged node by a binary search in its sibling. The tree
+/// keeps, per level s >= 1 and position, the number of entries of the node's
+/// lower child ("zeros": value bit s - 1 clear) up to and including that
+/// position (zb), and with fractional sums their sum of r(z) (fz); a node's
+/// prefix of p entries then splits into zb(p) lower and p - zb(p) upper
+/// ones, as in a wavelet matrix, but without any prefix scan across the row.
+struct Tree {
+  Value zb;     // [L, B, H, M] i32; level s at index s - 1
+  Value fz;     // [L, B, H, M] f64, or null
+  Value levels; // L
+  Value m;
+};
+
+/// Builds the tree of a row whose level-0 entries (positions 0..M-1, one
+/// value each) are the i32 tags `leaf`; merge rounds order tags by
+/// `less(bi, hi, a, c)` (index values of two tags). With `frac`, the
+/// fractional sums of frac(bi, hi, tag). Returns the tree and the top
+/// level's tags (the whole row ordered by `less`).
+std::pair<Tree, Value> buildTree(
+    ImplicitLocOpBuilder &b, Value leaf, const Rows &r,
+    function_ref<Value(ImplicitLocOpBuilder &, Value, Value, Value, Value)>
+        less,
+    function_ref<Value(ImplicitLocOpBuilder &, Value, Value, Value)> frac) {
+  Type i32t = b.getI32Type(), f64t = b.getF64Type();
+  int64_t dyn = ShapedType::kDynamic;
+  SmallVector<Value> sizes = {r.bsz, r.hsz, r.m};
+  SmallVector<Value> levelSizes = {r.levels, r.bsz, r.hsz, r.m};
+  Value zero = constIndex(b, 0), one = constIndex(b, 1);
+  bool sums = static_cast<bool>(frac);
+  auto row = [&](Type t) { return scratchTensor(b, {dyn, dyn, dyn}, sizes, t); };
+  auto levelsOf = [&](Type t) {
+    return scratchTensor(b, {dyn, dyn, dyn, dyn}, levelSizes, t);
+  };
+
+  // Level 0: the tags, and their fractional parts (inclusive sums of
+  // one-entry nodes).
+  Value tags = leaf, incl;
+  if (sums)
+    incl = forallUpdate1(
+        b, {r.m, r.hsz, r.bsz}, row(f64t),
+        [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
+          Value q = iv[0], hi = iv[1], bi = iv[2];
+          Value t = idx(fb, ext(fb, leaf, {bi, hi, q}));
+          return scalarSlice(fb, frac(fb, bi, hi, t), out, {bi, hi, q});
+        });
+
+  // Round s: level s - 1 (tags, inclusive sums within nodes) -> level s;
+  // zb and fz of level s.
+  struct State {
+    Value tags, incl, zb, fz;
+  };
+  auto round = [&](ImplicitLocOpBuilder &rb, Value s, const State &src,
+                   Value dstTags, Value dstIncl, Value zb, Value fz) {
+    SmallVector<Value> inits = {dstTags, zb};
+    if (sums)
+      inits.append({dstIncl, fz});
+    SmallVector<Value> res = forallUpdate(
+        rb, {r.m, r.hsz, r.bsz}, inits,
+        [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
+          Value q = iv[0], hi = iv[1], bi = iv[2];
+          Value sm1 = sub(fb, s, one);
+          Value t32 = ext(fb, src.tags, {bi, hi, q});
+          Value t = idx(fb, t32);
+          Value node = shr(fb, q, sm1);
+          Value i = sub(fb, q, shl(fb, node, sm1));
+          Value sibLo = minIndex(
+              fb, shl(fb, arith::XOrIOp::create(fb, node, one), sm1), r.m);
+          Value sibHi = minIndex(fb, add(fb, sibLo, shl(fb, one, sm1)), r.m);
+          Value pos = partitionPoint(
+              fb, sibLo, sibHi, s, [&](ImplicitLocOpBuilder &pb, Value mid) {
+                return less(pb, bi, hi,
+                            idx(pb, ext(pb, src.tags, {bi, hi, mid})), t);
+              });
+          Value cnt = sub(fb, pos, sibLo);
+          Value dest = add(fb, add(fb, shl(fb, shr(fb, node, one), s), i), cnt);
+          Value lower = cmpi(
+              fb, P::eq, arith::AndIOp::create(fb, node, one), zero);
+          Value zeros = sel(fb, lower, add(fb, i, one), cnt);
+          Value lvl = sub(fb, s, one);
+          SmallVector<ForallSlice> out = {
+              scalarSlice(fb, t32, outs[0], {bi, hi, dest}),
+              scalarSlice(fb, i32(fb, zeros), outs[1], {lvl, bi, hi, dest})};
+          if (sums) {
+            // Inclusive sums: own node's up to this entry, plus the
+            // sibling's over its cnt entries before it.
+            Value own = ext(fb, src.incl, {bi, hi, q});
+            Value sibBefore = ifElse(
+                fb, cmpi(fb, P::eq, cnt, zero), {f64t},
+                [&](ImplicitLocOpBuilder &) {
+                  return SmallVector<Value>{constF64(fb, 0)};
+                },
+                [&](ImplicitLocOpBuilder &) {
+                  return SmallVector<Value>{
+                      ext(fb, src.incl, {bi, hi, sub(fb, pos, one)})};
+                })[0];
+            Value merged = arith::AddFOp::create(fb, own, sibBefore);
+            Value lowerSum = sel(fb, lower, own, sibBefore);
+            out.push_back(scalarSlice(fb, merged, outs[2], {bi, hi, dest}));
+            out.push_back(scalarSlice(fb, lowerSum, outs[3], {lvl, bi, hi, dest}));
+          }
+          return out;
+        });
+    return State{res[0], sums ? res[2] : Value(), res[1],
+                 sums ? res[3] : Value()};
+  };
+
+  // Rounds in pairs (L is even), so that the ping-pong buffers keep their
+  // places in the loop's iteration values.
+  Value tagsB = row(i32t);
+  Value inclB = sums ? row(f64t) : Value();
+  State st{tags, incl, levelsOf(i32t), sums ? levelsOf(f64t) : Value()};
+  auto pack = [&](const State &s, Value tb, Value ib) {
+    SmallVector<Value> v = {s.tags, tb, s.zb};
+    if (sums)
+      v.append({s.incl, ib, s.fz});
+    return v;
+  };
+  Value two = constIndex(b, 2);
+  SmallVector<Value> res = forLoop(
+      b, zero, arith::DivUIOp::create(b, r.levels, two), pack(st, tagsB, inclB),
+      [&](ImplicitLocOpBuilder &lb, Value pr, ValueRange it) {
+        State cur{it[0], sums ? it[3] : Value(), it[2],
+                  sums ? it[5] : Value()};
+        Value s1 = add(lb, arith::MulIOp::create(lb, pr, two), one);
+        State mid = round(lb, s1, cur, it[1], sums ? it[4] : Value(), cur.zb,
+                          cur.fz);
+        State next = round(lb, add(lb, s1, one), mid, cur.tags, cur.incl,
+                           mid.zb, mid.fz);
+        return pack(next, mid.tags, mid.incl);
+      });
+  Tree tree{res[2], sums ? res[5] : Value(), r.levels, r.m};
+  return {tree, res[0]};
+}
+
+/// A walk down the tree from the top level with the position range
+/// [a, e) of the root: at each level, `step` gets the level's zb and fz
+/// lookups and decides the child. The node's start position `st`, the range
+/// relative to it, and `extra` carried values are the loop's state.
+struct TreeCursor {
+  const Tree &t;
+  Value bi, hi;
+  /// zb / fz at relative position p (0 at p = 0) of the node starting at
+  /// st on level index lvl.
+  Value zbAt(ImplicitLocOpBuilder &b, Value lvl, Value st, Value p) const {
+    return at(b, t.zb, lvl, st, p, /*isCount=*/true);
+  }
+  Value fzAt(ImplicitLocOpBuilder &b, Value lvl, Value st, Value p) const {
+    return at(b, t.fz, lvl, st, p, /*isCount=*/false);
+  }
+
+private:
+  Value at(ImplicitLocOpBuilder &b, Value arr, Value lvl, Value st, Value p,
+           bool isCount) const {
+    Value zero = constIndex(b, 0), one = constIndex(b, 1);
+    Value empty = cmpi(b, P::eq, p, zero);
+    Value pos = sel(b, empty, zero, sub(b, add(b, st, p), one));
+    Value v = ext(b, arr, {lvl, bi, hi, pos});
+    if (isCount)
+      return sel(b, empty, zero, idx(b, v));
+    return sel(b, empty, constF64(b, 0), v);
+  }
+};
+
+/// Count (and fractional sum) of the values below `bound` among positions
+/// [0, c) of the row.
+std::pair<Value, Value> countBelow(ImplicitLocOpBuilder &b, const Tree &w,
+                                   Value bi, Value hi, Value bound, Value c) {
+  Value zero = constIndex(b, 0), one = constIndex(b, 1);
+  TreeCursor cur{w, bi, hi};
+  SmallVector<Value> res = forLoop(
+      b, zero, w.levels, {zero, zero, c, zero, constF64(b, 0)},
+      [&](ImplicitLocOpBuilder &lb, Value l, ValueRange a) {
+        Value st = a[0], s = a[1], e = a[2];
+        Value lvl = sub(lb, sub(lb, w.levels, one), l); // level s - 1
+        Value right = bitSet(lb, bound, lvl);
+        Value zs = cur.zbAt(lb, lvl, st, s);
+        Value ze = cur.zbAt(lb, lvl, st, e);
+        Value cnt = sel(lb, right, add(lb, a[3], sub(lb, ze, zs)), a[3]);
+        Value sum = a[4];
+        if (w.fz) {
+          Value fs = cur.fzAt(lb, lvl, st, s);
+          Value fe = cur.fzAt(lb, lvl, st, e);
+          sum = sel(lb, right,
+                    arith::AddFOp::create(lb, sum,
+                                          arith::SubFOp::create(lb, fe, fs)),
+                    sum);
+        }
+        return SmallVector<Value>{
+            sel(lb, right, add(lb, st, shl(lb, one, lvl)), st),
+            sel(lb, right, sub(lb, s, zs), zs),
+            sel(lb, right, sub(lb, e, ze), ze), cnt, sum};
+      });
+  return {res[3], res[4]};
+}
+
+/// The kk-th smallest value (kk >= 1, at most e - s) among positions
+/// [s, e) of the row.
+Value quantile(ImplicitLocOpBuilder &b, const Tree &w, Value bi, Value hi,
+               Value kk, Value s, Value e) {
+  Value zero = constIndex(b, 0), one = constIndex(b, 1);
+  TreeCursor cur{w, bi, hi};
+  // The leaf reached is the value itself (node start = value on level 0).
+  return forLoop(
+      b, zero, w.levels, {zero, s, e, kk},
+      [&](ImplicitLocOpBuilder &lb, Value l, ValueRange a) {
+        Value st = a[0];
+        Value lvl = sub(lb, sub(lb, w.levels, one), l);
+        Value zs = cur.zbAt(lb, lvl, st, a[1]);
+        Value ze = cur.zbAt(lb, lvl, st, a[2]);
+        Value z = sub(lb, ze, zs);
+        Value left = cmpi(lb, P::sle, a[3], z);
+        return SmallVector<Value>{
+            sel(lb, left, st, add(lb, st, shl(lb, one, lvl))),
+            sel(lb, left, zs, sub(lb, a[1], zs)),
+            sel(lb, left, ze, sub(lb, a[2], ze)),
+            sel(lb, left, a[3], sub(lb, a[3], z))};
+      })[0];
+}
+
+//===----------------------------------------------------------------------===//
+// 2. Ranks: the tree over keys (W2) sorts the row
+//===----------------------------------------------------------------------===//
+
+/// r(z) = z - floor(z) for finite z, 0 for infinities (f64).
+Value fracPart(ImplicitLocOpBuilder &b, Value z) {
+  Value finite = cmpf(b, FP::OLT, math::AbsFOp::create(b, z), constF64(b, kInf));
+  return sel(b, finite, arith::SubFOp::create(b, z, math::FloorOp::create(b, z)),
+             constF64(b, 0));
+}
 
 struct Ranks {
   Value order, rank, sorted; // [B, H, M]: i32, i32, f64
+  Tree byKey;                // W2: values = keys, row in rank order
 };
 
 Ranks buildRanks(ImplicitLocOpBuilder &b, Value u, const Rows &r) {
   Type i32t = b.getI32Type(), f64t = b.getF64Type();
   int64_t dyn = ShapedType::kDynamic;
   SmallVector<Value> sizes = {r.bsz, r.hsz, r.m};
-  Value one = constIndex(b, 1);
   auto key = [&](ImplicitLocOpBuilder &kb, Value bi, Value hi, Value j) {
     return sortKey(kb, ext(kb, u, {bi, hi, j}));
   };
-  // Round l merges sorted lists of width 2^l of `src` into `dst`.
-  auto round = [&](ImplicitLocOpBuilder &rb, Value l, Value src, Value dst) {
-    return forallUpdate1(
-        rb, {r.m, r.hsz, r.bsz}, dst,
-        [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
-          Value p = iv[0], hi = iv[1], bi = iv[2];
-          Value x = idx(fb, ext(fb, src, {bi, hi, p}));
-          Value ux = key(fb, bi, hi, x);
-          Value node = shr(fb, p, l);
-          Value own = shl(fb, node, l);
-          Value sibLo = minIndex(
-              fb, shl(fb, arith::XOrIOp::create(fb, node, one), l), r.m);
-          Value sibHi = minIndex(fb, add(fb, sibLo, shl(fb, one, l)), r.m);
-          Value pos = partitionPoint(
-              fb, sibLo, sibHi, add(fb, r.levels, one),
-              [&](ImplicitLocOpBuilder &pb, Value mid) {
-                Value y = idx(pb, ext(pb, src, {bi, hi, mid}));
-                return keyLess(pb, key(pb, bi, hi, y), y, ux, x);
-              });
-          Value dest = add(
-              fb,
-              add(fb, shl(fb, shr(fb, node, one), add(fb, l, one)),
-                  sub(fb, p, own)),
-              sub(fb, pos, sibLo));
-          return scalarSlice(fb, i32(fb, x), out, {bi, hi, dest});
-        });
-  };
-  Value a = forallUpdate1(
+  Value keys = forallUpdate1(
       b, {r.m, r.hsz, r.bsz}, scratchTensor(b, {dyn, dyn, dyn}, sizes, i32t),
       [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
         return scalarSlice(fb, i32(fb, iv[0]), out, {iv[2], iv[1], iv[0]});
       });
-  Value scratch = scratchTensor(b, {dyn, dyn, dyn}, sizes, i32t);
-  Value two = constIndex(b, 2);
-  SmallVector<Value> sortedPair = forLoop(
-      b, constIndex(b, 0), arith::DivUIOp::create(b, r.levels, two),
-      {a, scratch},
-      [&](ImplicitLocOpBuilder &lb, Value q, ValueRange it) {
-        Value l = arith::MulIOp::create(lb, q, two);
-        Value s = round(lb, l, it[0], it[1]);
-        Value d = round(lb, add(lb, l, one), s, it[0]);
-        return SmallVector<Value>{d, s};
-      });
+  // Nodes of consecutive keys merged in ascending (score, index) order: the
+  // top level is `order`, and the tree is W2 (values = keys, listed by rank).
+  auto [tree, order] = buildTree(
+      b, keys, r,
+      [&](ImplicitLocOpBuilder &lb, Value bi, Value hi, Value y, Value x) {
+        return keyLess(lb, key(lb, bi, hi, y), y, key(lb, bi, hi, x), x);
+      },
+      nullptr);
   Ranks out;
-  out.order = sortedPair[0];
+  out.order = order;
+  out.byKey = tree;
   SmallVector<Value> inv = forallUpdate(
       b, {r.m, r.hsz, r.bsz},
       {scratchTensor(b, {dyn, dyn, dyn}, sizes, i32t),
@@ -275,381 +479,29 @@ Ranks buildRanks(ImplicitLocOpBuilder &b, Value u, const Rows &r) {
   return out;
 }
 
-//===----------------------------------------------------------------------===//
-// 2. Wavelet matrices
-//===----------------------------------------------------------------------===//
-
-/// r(z) = z - floor(z) for finite z, 0 for infinities (f64).
-Value fracPart(ImplicitLocOpBuilder &b, Value z) {
-  Value finite = cmpf(b, FP::OLT, math::AbsFOp::create(b, z), constF64(b, kInf));
-  return sel(b, finite, arith::SubFOp::create(b, z, math::FloorOp::create(b, z)),
-             constF64(b, 0));
+/// W1: values = ranks, row in key order, with the fractional sums of the
+/// scores: built by merging nodes of consecutive ranks in key order.
+Tree buildByRank(ImplicitLocOpBuilder &b, Value u, const Ranks &rk,
+                 const Rows &r) {
+  return buildTree(
+             b, rk.order, r,
+             [&](ImplicitLocOpBuilder &lb, Value, Value, Value y, Value x) {
+               return cmpi(lb, P::slt, y, x);
+             },
+             [&](ImplicitLocOpBuilder &lb, Value bi, Value hi, Value j) {
+               Value z = arith::ExtFOp::create(lb, lb.getF64Type(),
+                                               sortKey(lb, ext(lb, u, {bi, hi, j})));
+               return fracPart(lb, z);
+             })
+      .first;
 }
-
-struct Wavelet {
-  Value zb;      // [L, B, H, M + 1] i32: zeros before each position
-  Value fz;      // [L, B, H, M + 1] f64: their fractional sums (W1 only)
-  Value levels;  // L
-  Value m;
-};
-
-/// Builds the wavelet matrix of `seq` ([B, H, M] i32, values in [0, M));
-/// with `sorted`, also the fractional sums of sorted[value].
-Wavelet buildWavelet(ImplicitLocOpBuilder &b, Value seq, Value sorted,
-                     const Rows &r) {
-  Type i32t = b.getI32Type(), f64t = b.getF64Type();
-  int64_t dyn = ShapedType::kDynamic;
-  Value zero = constIndex(b, 0), one = constIndex(b, 1);
-  Value chunk = constIndex(b, kChunk);
-  Value mp1 = add(b, r.m, one);
-  Value nc = arith::CeilDivUIOp::create(b, r.m, chunk);
-  Value superSize = constIndex(b, kSuper);
-  Value ns = arith::CeilDivUIOp::create(b, nc, superSize);
-  bool sums = static_cast<bool>(sorted);
-  Value zb = scratchTensor(b, {dyn, dyn, dyn, dyn},
-                           {r.levels, r.bsz, r.hsz, mp1}, i32t);
-  Value fz = sums ? scratchTensor(b, {dyn, dyn, dyn, dyn},
-                                  {r.levels, r.bsz, r.hsz, mp1}, f64t)
-                  : Value();
-  Value cz = scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, nc}, i32t);
-  Value cf = sums ? scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, nc}, f64t)
-                  : Value();
-  Value sz = scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, ns}, i32t);
-  Value sf = sums ? scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, ns}, f64t)
-                  : Value();
-
-  // State carried over levels: next/current sequences, zb, fz, chunk and
-  // super-chunk sums.
-  struct State {
-    Value seq, next, zb, fz, cz, cf, sz, sf;
-  };
-  auto pack = [&](const State &s) {
-    SmallVector<Value> v = {s.seq, s.next, s.zb, s.cz, s.sz};
-    if (sums)
-      v.append({s.fz, s.cf, s.sf});
-    return v;
-  };
-  auto unpack = [&](ValueRange v) {
-    State s{v[0], v[1], v[2], Value(), v[3], Value(), v[4], Value()};
-    if (sums) {
-      s.fz = v[5];
-      s.cf = v[6];
-      s.sf = v[7];
-    }
-    return s;
-  };
-  // A count (index, stored as i32) and, with sums, a fractional sum written
-  // at `at` of the shared outputs `outCount` and `outFrac`.
-  auto countSlices = [&](ImplicitLocOpBuilder &fb, Value n, Value f,
-                         Value outCount, Value outFrac, ArrayRef<Value> at) {
-    SmallVector<ForallSlice> out = {scalarSlice(fb, i32(fb, n), outCount, at)};
-    if (sums)
-      out.push_back(scalarSlice(fb, f, outFrac, at));
-    return out;
-  };
-  // Totals of the entries [lo, hi) of the rows (bi, hi) of `counts` (i32)
-  // and `fracs` (f64; with sums).
-  auto totalOf = [&](ImplicitLocOpBuilder &fb, Value counts, Value fracs,
-                     Value bi, Value hi, Value lo, Value end) {
-    return forLoop(fb, lo, end, {zero, constF64(fb, 0)},
-                   [&](ImplicitLocOpBuilder &pb, Value c, ValueRange a) {
-                     SmallVector<Value> next = {
-                         add(pb, a[0], idx(pb, ext(pb, counts, {bi, hi, c}))),
-                         a[1]};
-                     if (sums)
-                       next[1] = arith::AddFOp::create(
-                           pb, a[1], ext(pb, fracs, {bi, hi, c}));
-                     return next;
-                   });
-  };
-  // The exclusive prefix scan, in place, of the entries [lo, lo + len) of
-  // rows (bi, hi) of the shared outputs `outCounts` and `outFracs` (block
-  // arguments), starting from (n0, f0): their slices and the totals.
-  struct Scanned {
-    SmallVector<ForallSlice> slices;
-    Value n, f;
-  };
-  auto scanSegment = [&](ImplicitLocOpBuilder &fb, Value outCounts,
-                         Value outFracs, Value bi, Value hi, Value lo,
-                         Value len, Value n0, Value f0) {
-    auto segOf = [&](Value t) {
-      return extractRow(fb, t, {bi, hi, lo},
-                        {fb.getIndexAttr(1), fb.getIndexAttr(1), len});
-    };
-    SmallVector<Value> inits = {segOf(outCounts), n0};
-    if (sums)
-      inits.append({segOf(outFracs), f0});
-    SmallVector<Value> res = forLoop(
-        fb, zero, len, inits,
-        [&](ImplicitLocOpBuilder &pb, Value c, ValueRange a) {
-          Value n = idx(pb, ext(pb, a[0], {c}));
-          SmallVector<Value> next = {
-              tensor::InsertOp::create(pb, i32(pb, a[1]), a[0],
-                                       ValueRange{c}),
-              add(pb, a[1], n)};
-          if (sums) {
-            Value f = ext(pb, a[2], {c});
-            next.push_back(
-                tensor::InsertOp::create(pb, a[3], a[2], ValueRange{c}));
-            next.push_back(arith::AddFOp::create(pb, a[3], f));
-          }
-          return next;
-        });
-    auto sliceOf = [&](Value src) {
-      ForallSlice sl;
-      sl.source = src;
-      sl.offsets = {bi, hi, lo};
-      sl.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1), len};
-      return sl;
-    };
-    Scanned out{{sliceOf(res[0])}, res[1], sums ? res[3] : Value()};
-    if (sums)
-      out.slices.push_back(sliceOf(res[2]));
-    return out;
-  };
-
-  // One level: zeros (and sums) before every position, then the stable
-  // partition of `seq` into `next`.
-  auto level = [&](ImplicitLocOpBuilder &lb, Value l, State s) {
-    Value bit = sub(lb, sub(lb, r.levels, one), l);
-    auto isZero = [&](ImplicitLocOpBuilder &xb, Value v) {
-      return arith::XOrIOp::create(xb, bitSet(xb, v, bit),
-                                   arith::ConstantIntOp::create(xb, 1, 1))
-          .getResult();
-    };
-    auto fracOf = [&](ImplicitLocOpBuilder &xb, Value bi, Value hi, Value v) {
-      return fracPart(xb, ext(xb, sorted, {bi, hi, v}));
-    };
-    auto chunkRange = [&](ImplicitLocOpBuilder &xb, Value c) {
-      Value lo = arith::MulIOp::create(xb, c, chunk);
-      return std::make_pair(lo, minIndex(xb, add(xb, lo, chunk), r.m));
-    };
-    // (a) Chunk totals.
-    SmallVector<Value> totalsInit = {s.cz};
-    if (sums)
-      totalsInit.push_back(s.cf);
-    SmallVector<Value> totals = forallUpdate(
-        lb, {nc, r.hsz, r.bsz}, totalsInit,
-        [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
-          Value c = iv[0], hi = iv[1], bi = iv[2];
-          auto [lo, hiEnd] = chunkRange(fb, c);
-          SmallVector<Value> acc = forLoop(
-              fb, lo, hiEnd, {zero, constF64(fb, 0)},
-              [&](ImplicitLocOpBuilder &pb, Value p, ValueRange a) {
-                Value v = idx(pb, ext(pb, s.seq, {bi, hi, p}));
-                Value z = isZero(pb, v);
-                Value n = sel(pb, z, add(pb, a[0], one), a[0]);
-                Value f = a[1];
-                if (sums)
-                  f = sel(pb, z,
-                          arith::AddFOp::create(pb, f, fracOf(pb, bi, hi, v)),
-                          f);
-                return SmallVector<Value>{n, f};
-              });
-          return countSlices(fb, acc[0], acc[1], outs[0],
-                             sums ? outs[1] : Value(), {bi, hi, c});
-        });
-    // (b) Exclusive scan over the chunks: super-chunk totals; one thread per
-    // row scans those (the row's totals go to position M of this level);
-    // each super-chunk then scans its chunks from its offset.
-    SmallVector<Value> superInit = {s.sz};
-    if (sums)
-      superInit.push_back(s.sf);
-    SmallVector<Value> supers = forallUpdate(
-        lb, {ns, r.hsz, r.bsz}, superInit,
-        [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
-          Value c2 = iv[0], hi = iv[1], bi = iv[2];
-          Value lo = arith::MulIOp::create(fb, c2, superSize);
-          SmallVector<Value> t =
-              totalOf(fb, totals[0], sums ? totals[1] : Value(), bi, hi, lo,
-                      minIndex(fb, add(fb, lo, superSize), nc));
-          return countSlices(fb, t[0], t[1], outs[0], sums ? outs[1] : Value(),
-                             {bi, hi, c2});
-        });
-    SmallVector<Value> rowInit = supers;
-    rowInit.push_back(s.zb);
-    if (sums)
-      rowInit.push_back(s.fz);
-    SmallVector<Value> rowScanned = forallUpdate(
-        lb, {r.hsz, r.bsz}, rowInit,
-        [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
-          Value hi = iv[0], bi = iv[1];
-          Scanned sc = scanSegment(fb, outs[0], sums ? outs[1] : Value(), bi,
-                                   hi, zero, ns, zero, constF64(fb, 0));
-          SmallVector<ForallSlice> out = sc.slices;
-          out.append(countSlices(fb, sc.n, sc.f, outs[sums ? 2 : 1],
-                                 sums ? outs[3] : Value(), {l, bi, hi, r.m}));
-          return out;
-        });
-    Value szo = rowScanned[0];
-    Value sfo = sums ? rowScanned[1] : Value();
-    SmallVector<Value> chunkInit = {totals[0]};
-    if (sums)
-      chunkInit.push_back(totals[1]);
-    SmallVector<Value> chunkScanned = forallUpdate(
-        lb, {ns, r.hsz, r.bsz}, chunkInit,
-        [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
-          Value c2 = iv[0], hi = iv[1], bi = iv[2];
-          Value lo = arith::MulIOp::create(fb, c2, superSize);
-          Value len = sub(fb, minIndex(fb, add(fb, lo, superSize), nc), lo);
-          return scanSegment(fb, outs[0], sums ? outs[1] : Value(), bi, hi,
-                             lo, len, idx(fb, ext(fb, szo, {bi, hi, c2})),
-                             sums ? ext(fb, sfo, {bi, hi, c2})
-                                  : constF64(fb, 0))
-              .slices;
-        });
-    SmallVector<Value> scanned = chunkScanned;
-    scanned.push_back(rowScanned[sums ? 2 : 1]);
-    if (sums)
-      scanned.push_back(rowScanned[3]);
-    Value czo = scanned[0];
-    Value cfo = sums ? scanned[1] : Value();
-    Value zbNow = scanned[sums ? 2 : 1];
-    Value fzNow = sums ? scanned[3] : Value();
-    // (c) Each chunk's positions: zeros (and sums) before each.
-    SmallVector<Value> rewriteInit = {zbNow};
-    if (sums)
-      rewriteInit.push_back(fzNow);
-    SmallVector<Value> rewritten = forallUpdate(
-        lb, {nc, r.hsz, r.bsz}, rewriteInit,
-        [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
-          Value c = iv[0], hi = iv[1], bi = iv[2];
-          auto [lo, hiEnd] = chunkRange(fb, c);
-          Value len = sub(fb, hiEnd, lo);
-          auto segOf = [&](Value t) {
-            return extractRow(fb, t, {l, bi, hi, lo},
-                              {fb.getIndexAttr(1), fb.getIndexAttr(1),
-                               fb.getIndexAttr(1), len});
-          };
-          SmallVector<Value> inits = {segOf(outs[0]),
-                                      idx(fb, ext(fb, czo, {bi, hi, c}))};
-          if (sums)
-            inits.append({segOf(outs[1]), ext(fb, cfo, {bi, hi, c})});
-          SmallVector<Value> res = forLoop(
-              fb, zero, len, inits,
-              [&](ImplicitLocOpBuilder &pb, Value e, ValueRange a) {
-                Value v = idx(pb, ext(pb, s.seq, {bi, hi, add(pb, lo, e)}));
-                Value z = isZero(pb, v);
-                SmallVector<Value> next = {
-                    tensor::InsertOp::create(pb, i32(pb, a[1]), a[0],
-                                             ValueRange{e}),
-                    sel(pb, z, add(pb, a[1], one), a[1])};
-                if (sums) {
-                  next.push_back(
-                      tensor::InsertOp::create(pb, a[3], a[2], ValueRange{e}));
-                  next.push_back(sel(
-                      pb, z,
-                      arith::AddFOp::create(pb, a[3], fracOf(pb, bi, hi, v)),
-                      a[3]));
-                }
-                return next;
-              });
-          auto segSlice = [&](Value src) {
-            ForallSlice sl;
-            sl.source = src;
-            sl.offsets = {l, bi, hi, lo};
-            sl.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1),
-                        fb.getIndexAttr(1), len};
-            return sl;
-          };
-          SmallVector<ForallSlice> out = {segSlice(res[0])};
-          if (sums)
-            out.push_back(segSlice(res[2]));
-          return out;
-        });
-    // (d) The stable partition: zeros first, then ones, each in order.
-    Value zbDone = rewritten[0];
-    Value next = forallUpdate1(
-        lb, {r.m, r.hsz, r.bsz}, s.next,
-        [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
-          Value p = iv[0], hi = iv[1], bi = iv[2];
-          Value v32 = ext(fb, s.seq, {bi, hi, p});
-          Value zBefore = idx(fb, ext(fb, zbDone, {l, bi, hi, p}));
-          Value zTotal = idx(fb, ext(fb, zbDone, {l, bi, hi, r.m}));
-          Value dest = sel(fb, isZero(fb, idx(fb, v32)), zBefore,
-                           add(fb, zTotal, sub(fb, p, zBefore)));
-          return scalarSlice(fb, v32, out, {bi, hi, dest});
-        });
-    State n{next, s.seq, zbDone, sums ? rewritten[1] : Value(), czo, cfo,
-            szo, sfo};
-    return n;
-  };
-
-  Value two = constIndex(b, 2);
-  State init{seq, scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, r.m}, i32t),
-             zb, fz, cz, cf, sz, sf};
-  SmallVector<Value> res = forLoop(
-      b, zero, arith::DivUIOp::create(b, r.levels, two), pack(init),
-      [&](ImplicitLocOpBuilder &lb, Value q, ValueRange it) {
-        Value l = arith::MulIOp::create(lb, q, two);
-        State s = level(lb, l, unpack(it));
-        s = level(lb, add(lb, l, one), s);
-        return pack(s);
-      });
-  State done = unpack(res);
-  return {done.zb, done.fz, r.levels, r.m};
-}
-
-/// Count (and fractional sum) of the values below `bound` among positions
-/// [0, c) of a row of a wavelet matrix.
-std::pair<Value, Value> countBelow(ImplicitLocOpBuilder &b, const Wavelet &w,
-                                   Value bi, Value hi, Value bound, Value c) {
-  Value zero = constIndex(b, 0), one = constIndex(b, 1);
-  SmallVector<Value> res = forLoop(
-      b, zero, w.levels, {zero, c, zero, constF64(b, 0)},
-      [&](ImplicitLocOpBuilder &lb, Value l, ValueRange a) {
-        Value s = a[0], e = a[1];
-        Value bit = sub(lb, sub(lb, w.levels, one), l);
-        Value right = bitSet(lb, bound, bit);
-        Value zs = idx(lb, ext(lb, w.zb, {l, bi, hi, s}));
-        Value ze = idx(lb, ext(lb, w.zb, {l, bi, hi, e}));
-        Value zt = idx(lb, ext(lb, w.zb, {l, bi, hi, w.m}));
-        Value cnt = sel(lb, right, add(lb, a[2], sub(lb, ze, zs)), a[2]);
-        Value sum = a[3];
-        if (w.fz) {
-          Value fs = ext(lb, w.fz, {l, bi, hi, s});
-          Value fe = ext(lb, w.fz, {l, bi, hi, e});
-          sum = sel(lb, right,
-                    arith::AddFOp::create(lb, sum,
-                                          arith::SubFOp::create(lb, fe, fs)),
-                    sum);
-        }
-        return SmallVector<Value>{
-            sel(lb, right, add(lb, zt, sub(lb, s, zs)), zs),
-            sel(lb, right, add(lb, zt, sub(lb, e, ze)), ze), cnt, sum};
-      });
-  return {res[2], res[3]};
-}
-
-/// The kk-th smallest value (kk >= 1, at most e - s) among positions
-/// [s, e) of a row of a wavelet matrix.
-Value quantile(ImplicitLocOpBuilder &b, const Wavelet &w, Value bi, Value hi,
-               Value kk, Value s, Value e) {
-  Value zero = constIndex(b, 0), one = constIndex(b, 1);
-  return forLoop(
-      b, zero, w.levels, {s, e, kk, zero},
-      [&](ImplicitLocOpBuilder &lb, Value l, ValueRange a) {
-        Value bit = sub(lb, sub(lb, w.levels, one), l);
-        Value zs = idx(lb, ext(lb, w.zb, {l, bi, hi, a[0]}));
-        Value ze = idx(lb, ext(lb, w.zb, {l, bi, hi, a[1]}));
-        Value zt = idx(lb, ext(lb, w.zb, {l, bi, hi, w.m}));
-        Value z = sub(lb, ze, zs);
-        Value left = cmpi(lb, P::sle, a[2], z);
-        return SmallVector<Value>{
-            sel(lb, left, zs, add(lb, zt, sub(lb, a[0], zs))),
-            sel(lb, left, ze, add(lb, zt, sub(lb, a[1], ze))),
-            sel(lb, left, a[2], sub(lb, a[2], z)),
-            sel(lb, left, a[3], arith::OrIOp::create(lb, a[3], shl(lb, one, bit)))};
-      })[3];
-}
-
 //===----------------------------------------------------------------------===//
 // 3. One query's threshold (the reference's PrefixThreshold, per query)
 //===----------------------------------------------------------------------===//
 
 class QueryThreshold {
 public:
-  QueryThreshold(ImplicitLocOpBuilder &b, const Ranks &rk, const Wavelet &w,
+  QueryThreshold(ImplicitLocOpBuilder &b, const Ranks &rk, const Tree &w,
                  Value bi, Value hi, Value c)
       : b(b), rk(rk), w(w), bi(bi), hi(hi), c(c), zero(constIndex(b, 0)),
         one(constIndex(b, 1)), iters(add(b, w.levels, constIndex(b, 1))) {}
@@ -799,7 +651,7 @@ private:
   /// bodies with the builder they are given).
   ImplicitLocOpBuilder &b;
   const Ranks &rk;
-  const Wavelet &w;
+  const Tree &w;
   Value bi, hi, c, zero, one, iters;
 };
 
@@ -807,14 +659,14 @@ private:
 struct RowSelection {
   Rows rows;
   Ranks ranks;
-  Wavelet w1;
+  Tree w1;
 };
 
 RowSelection buildRowSelection(ImplicitLocOpBuilder &b, Value u) {
   RowSelection s;
   s.rows = rowsOf(b, u);
   s.ranks = buildRanks(b, u, s.rows);
-  s.w1 = buildWavelet(b, s.ranks.rank, s.ranks.sorted, s.rows);
+  s.w1 = buildByRank(b, u, s.ranks, s.rows);
   return s;
 }
 
@@ -960,7 +812,7 @@ SmallVector<Value> buildParallelBlockSelect(ImplicitLocOpBuilder &b, Value u,
   // Union entries: the first query's selection in ascending key order
   // (W2: keys of rank >= its kth rank, smallest first), then the selected
   // newcomers in order, then -1.
-  Wavelet w2 = buildWavelet(b, s.ranks.order, Value(), r);
+  const Tree &w2 = s.ranks.byKey;
   auto unionType = cast<RankedTensorType>(resultTypes[3]);
   Value unionKeys = forallUpdate1(
       b, {arith::MulIOp::create(b, nb, width), r.hsz, r.bsz},

@@ -1,34 +1,30 @@
 // convert-sparsek-to-linalg{parallel-selection} (the GPU pipeline's
 // selection, ParallelSelection.cpp): every loop over the M = 777 keys or the
 // N = 333 queries of a row (sizes that occur nowhere else) is an scf.forall;
-// what a thread loops over is levels (L = 10 here: binary searches of L + 1
-// halvings, wavelet walks of L levels), its chunk of at most 32 keys, at
-// most 32 chunk totals (ceil(777 / 32) = 25 here, one super-chunk), or its
-// row's ceil(M / 1024) super-chunk totals. No thread sweeps a row: no
-// scf.for runs to 333 or 777 (the sequential lowering's sweep does; the
-// second RUN line shows the check catches it).
+// what a thread loops over is levels (L = 10 here: binary searches of at
+// most L + 1 halvings, tree walks of L levels). No thread sweeps a row and
+// no step scans across it: no scf.for runs to 333 or 777 (the sequential
+// lowering's sweep does; the second RUN line shows the check catches it).
 // RUN: sparsek-opt %s --convert-sparsek-to-linalg="parallel-selection" --canonicalize \
 // RUN:   | FileCheck %s --implicit-check-not="scf.for {{.*}} to %c333 " --implicit-check-not="scf.for {{.*}} to %c777 "
 // RUN: sparsek-opt %s --convert-sparsek-to-linalg --canonicalize | FileCheck %s --check-prefix=SWEEP
 
 // CHECK-LABEL: func.func @threshold
-// Ranks: keys numbered, then L / 2 = 5 pairs of merge rounds over the keys.
+// Ranks: keys numbered, then L / 2 = 5 pairs of merge rounds over the keys
+// (the merge-sort tree W2, whose top level is the sorted row), the scores
+// in rank order.
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.for {{.*}} to %c5
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
-// The wavelet levels (pairs): chunk totals, super-chunk totals, the scan of
-// a row's super-chunk totals (one here: no loop), each super-chunk's scan
-// of its chunks, the chunks' prefix counts and sums, the stable partition.
-// CHECK: scf.for {{.*}} to %c5
-// CHECK: scf.forall ({{.*}}) in (25, 2)
-// CHECK: scf.forall ({{.*}}) in (2)
-// CHECK: scf.for {{.*}} to %c25
-// CHECK: scf.forall ({{.*}}) in (2)
-// CHECK: scf.forall ({{.*}}) in (2)
-// CHECK: scf.for {{.*}} to %c25
-// CHECK: scf.forall ({{.*}}) in (25, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
+// W1 (ranks in key order, with fractional sums): the leaves' fractional
+// parts, then 5 pairs of merge rounds; nothing else along the row.
+// CHECK: scf.forall ({{.*}}) in (777, 2)
+// CHECK: scf.for {{.*}} to %c5
+// CHECK: scf.forall ({{.*}}) in (777, 2)
+// CHECK: scf.forall ({{.*}}) in (777, 2)
+// CHECK-NOT: scf.forall ({{.*}}) in (777, 2)
 // One thread per query: its threshold.
 // CHECK: scf.forall ({{.*}}) in (333, 2)
 // SWEEP-LABEL: func.func @threshold
