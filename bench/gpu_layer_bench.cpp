@@ -1,9 +1,9 @@
 // Times the sparsek GPU layer (bench/layer_gpu.mlir compiled with
-// sparsek-compile --target=cuda) at N = M tokens: B = 1, Hq = 8, Hkv = 2,
-// D = 128, bf16, device buffers. The entry point returns once its work is
-// done (the lowered host code waits on its stream), so host time around the
-// call is the layer's time. One warm-up call (module load), then the median
-// of `repeats` calls.
+// sparsek-compile --target=cuda) at N = M tokens: B = 1, Hq = 8, Hkv = 2
+// (SPARSEK_BENCH_SHAPE=B,HQ,HKV for others), D = 128, bf16, device
+// buffers. The entry point returns once its work is done (the lowered host
+// code waits on its stream), so host time around the call is the layer's
+// time. One warm-up call (module load), then the median of `repeats` calls.
 //
 //   gpu_layer_bench N [repeats]  ->  "sparsek_gpu N <n> median_ms <t>"
 //   gpu_layer_bench N 1 check    ->  also compares every output with the
@@ -46,7 +46,23 @@ int main(int argc, char **argv) {
   const int64_t n = std::atoll(argv[1]);
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
   const bool checkOutputs = argc > 3 && std::strcmp(argv[3], "check") == 0;
-  const int64_t b = 1, hq = 8, hkv = 2, d = 128;
+  int64_t b = 1, hq = 8, hkv = 2;
+  const int64_t d = 128;
+  if (const char *shape = std::getenv("SPARSEK_BENCH_SHAPE")) {
+    long long sb, sq, skv;
+    if (std::sscanf(shape, "%lld,%lld,%lld", &sb, &sq, &skv) != 3 || sb < 1 ||
+        skv < 1 || sq < skv || sq % skv != 0) {
+      std::fprintf(stderr, "SPARSEK_BENCH_SHAPE must be B,HQ,HKV with HQ a "
+                           "multiple of HKV (got '%s')\n", shape);
+      return 2;
+    }
+    b = sb, hq = sq, hkv = skv;
+  }
+  std::string shapeTag =
+      (b == 1 && hq == 8 && hkv == 2)
+          ? ""
+          : " shape " + std::to_string(b) + "," + std::to_string(hq) + "," +
+                std::to_string(hkv);
   std::mt19937_64 rng(1);
   std::normal_distribution<float> dist(0, 1);
   auto bf16 = [&](size_t count) {
@@ -87,9 +103,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   std::sort(ms.begin(), ms.end());
-  std::printf("sparsek_gpu N %lld median_ms %.3f%s\n",
+  std::printf("sparsek_gpu N %lld median_ms %.3f%s%s\n",
               static_cast<long long>(n), ms[ms.size() / 2],
-              scores == "normal" ? "" : (" scores " + scores).c_str());
+              scores == "normal" ? "" : (" scores " + scores).c_str(),
+              shapeTag.c_str());
   if (!checkOutputs)
     return 0;
 

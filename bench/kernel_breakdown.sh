@@ -5,13 +5,14 @@
 # block sizes, and the total. Kernels of one module share a name, so the
 # launch order (matched against the lowered IR) says which is which.
 #   bash bench/kernel_breakdown.sh [N]   (default 16384)
+# With LAUNCHES=1, also every launch of the timed call in order.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-16384}
 ncu --metrics gpu__time_duration.sum --csv --print-units base \
   .device/gpu-layer-bench "$n" 1 2>/dev/null >/tmp/ncu.csv
 python3 - "$n" <<'PY'
-import csv, sys
+import csv, os, sys
 rows = [r for r in csv.reader(open('/tmp/ncu.csv')) if len(r) > 10]
 hdr, rows = rows[0], rows[1:]
 ix = {h: i for i, h in enumerate(hdr)}
@@ -38,4 +39,7 @@ for (g, b), ts in sorted(groups.items(), key=lambda kv: -sum(kv[1])):
     print(f"  grid {g:>18} block {b:>12}: {len(ts):4d} launches, "
           f"{sum(ts) / 1e3:9.3f} ms (first at launch "
           f"{[i for i, l in enumerate(timed) if (l[1], l[2]) == (g, b)][0]})")
+if os.environ.get("LAUNCHES") == "1":
+    for i, (_, g, b, t) in enumerate(timed):
+        print(f"  launch {i:3d} grid {g:>18} block {b:>12}: {t:9.1f} us")
 PY

@@ -29,9 +29,13 @@
 //    - W1 quantile: the k-th best candidate (kth), the p-th best (topk);
 //    - tau as the reference computes it (PrefixThreshold): the first
 //      breakpoint (a score z or z - 1) where f(t) <= k by two binary
-//      searches over the sorted scores, each probe evaluating f through W1
-//      counts and sums; then f is linear up to the previous breakpoint and
-//      is solved there. O(L^2) per query.
+//      searches over the sorted scores, advanced together; each probe reads
+//      the rank bounds of f at its breakpoint (capped, fractional, and the
+//      split at floor(t) + 1: they depend on t only, so one forall over
+//      ranks precomputes them) and takes the prefix's counts and sums below
+//      all six bounds in one walk down W1; then f is linear up to the
+//      previous breakpoint and is solved there. O(L^2) per query, a chain
+//      of about L^2 dependent loads.
 //    - W2 quantile over ranks >= the kth's rank: a block's first query's
 //      selection in ascending key order (block_select's union), then its
 //      later queries' newcomers, each selected when its rank is at least
@@ -368,38 +372,6 @@ private:
   }
 };
 
-/// Count (and fractional sum) of the values below `bound` among positions
-/// [0, c) of the row.
-std::pair<Value, Value> countBelow(ImplicitLocOpBuilder &b, const Tree &w,
-                                   Value bi, Value hi, Value bound, Value c) {
-  Value zero = constIndex(b, 0), one = constIndex(b, 1);
-  TreeCursor cur{w, bi, hi};
-  SmallVector<Value> res = forLoop(
-      b, zero, w.levels, {zero, zero, c, zero, constF64(b, 0)},
-      [&](ImplicitLocOpBuilder &lb, Value l, ValueRange a) {
-        Value st = a[0], s = a[1], e = a[2];
-        Value lvl = sub(lb, sub(lb, w.levels, one), l); // level s - 1
-        Value right = bitSet(lb, bound, lvl);
-        Value zs = cur.zbAt(lb, lvl, st, s);
-        Value ze = cur.zbAt(lb, lvl, st, e);
-        Value cnt = sel(lb, right, add(lb, a[3], sub(lb, ze, zs)), a[3]);
-        Value sum = a[4];
-        if (w.fz) {
-          Value fs = cur.fzAt(lb, lvl, st, s);
-          Value fe = cur.fzAt(lb, lvl, st, e);
-          sum = sel(lb, right,
-                    arith::AddFOp::create(lb, sum,
-                                          arith::SubFOp::create(lb, fe, fs)),
-                    sum);
-        }
-        return SmallVector<Value>{
-            sel(lb, right, add(lb, st, shl(lb, one, lvl)), st),
-            sel(lb, right, sub(lb, s, zs), zs),
-            sel(lb, right, sub(lb, e, ze), ze), cnt, sum};
-      });
-  return {res[3], res[4]};
-}
-
 /// The kk-th smallest value (kk >= 1, at most e - s) among positions
 /// [s, e) of the row.
 Value quantile(ImplicitLocOpBuilder &b, const Tree &w, Value bi, Value hi,
@@ -499,18 +471,163 @@ Tree buildByRank(ImplicitLocOpBuilder &b, Value u, const Ranks &rk,
 // 3. One query's threshold (the reference's PrefixThreshold, per query)
 //===----------------------------------------------------------------------===//
 
+/// The rank bounds of f(t) that depend on t alone, not on the prefix: ranks
+/// >= capLo are capped (z - 1 >= t and z > t), ranks in [midLo, capLo)
+/// fractional, and of those the ranks >= split have z - floor(t) >= 1.
+struct Bounds {
+  Value capLo, midLo, split;
+};
+
+/// Binary searches over a row's sorted scores.
+class SortedSearch {
+public:
+  SortedSearch(ImplicitLocOpBuilder &b, const Ranks &rk, Value bi, Value hi,
+               Value m, Value levels)
+      : b(b), rk(rk), bi(bi), hi(hi), m(m), zero(constIndex(b, 0)),
+        iters(add(b, levels, constIndex(b, 1))) {}
+
+  Value z(Value r) { return ext(b, rk.sorted, {bi, hi, r}); }
+  Value zm1(Value r) { return arith::SubFOp::create(b, z(r), constF64(b, 1)); }
+  Value search(Value lo, Value hi_, function_ref<Value(Value)> goRight) {
+    return partitionPoint(b, lo, hi_, iters,
+                          [&](ImplicitLocOpBuilder &, Value mid) {
+                            return goRight(mid);
+                          });
+  }
+  Value lowerZ(Value t) {
+    return search(zero, m, [&](Value r) { return cmpf(b, FP::OLT, z(r), t); });
+  }
+  Value upperZ(Value t) {
+    return search(zero, m, [&](Value r) { return cmpf(b, FP::OLE, z(r), t); });
+  }
+  Value lowerZm1(Value t) {
+    return search(zero, m,
+                  [&](Value r) { return cmpf(b, FP::OLT, zm1(r), t); });
+  }
+  /// Bounds with capped ranks >= capLo, fractional [min(midLo, capLo),
+  /// capLo), and the split for floor(t) = floorT.
+  Bounds boundsOf(Value capLo, Value midLo, Value floorT) {
+    midLo = minIndex(b, midLo, capLo);
+    Value split = search(midLo, capLo, [&](Value r) {
+      Value geq = cmpf(b, FP::OGE, arith::SubFOp::create(b, z(r), floorT),
+                       constF64(b, 1));
+      return arith::XOrIOp::create(b, geq,
+                                   arith::ConstantIntOp::create(b, 1, 1))
+          .getResult();
+    });
+    return {capLo, midLo, split};
+  }
+  /// The bounds of f(t): capped are z - 1 >= t (with z > t), fractional
+  /// z > t.
+  Bounds boundsAt(Value t) {
+    Value above = upperZ(t);
+    return boundsOf(maxIndex(b, lowerZm1(t), above), above,
+                    math::FloorOp::create(b, t));
+  }
+
+private:
+  ImplicitLocOpBuilder &b;
+  const Ranks &rk;
+  Value bi, hi, m, zero, iters;
+};
+
+/// Per rank r and family (0: t = z(r), 1: t = z(r) - 1), the Bounds of
+/// f(t): the breakpoints the per-query searches probe, so that a probe is
+/// one walk down W1. [B, H, M] i32 each.
+struct Breaks {
+  Value capLo[2], midLo[2], split[2];
+};
+
+Breaks buildBreaks(ImplicitLocOpBuilder &b, const Ranks &rk, const Rows &r) {
+  Type i32t = b.getI32Type();
+  int64_t dyn = ShapedType::kDynamic;
+  SmallVector<Value> inits;
+  for (int i = 0; i < 6; ++i)
+    inits.push_back(
+        scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, r.m}, i32t));
+  SmallVector<Value> res = forallUpdate(
+      b, {r.m, r.hsz, r.bsz}, inits,
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
+        Value p = iv[0], hi = iv[1], bi = iv[2];
+        SortedSearch ss(fb, rk, bi, hi, r.m, r.levels);
+        SmallVector<ForallSlice> out;
+        for (int f = 0; f < 2; ++f) {
+          Bounds bd = ss.boundsAt(f == 0 ? ss.z(p) : ss.zm1(p));
+          for (auto [i, v] : llvm::enumerate(
+                   SmallVector<Value>{bd.capLo, bd.midLo, bd.split}))
+            out.push_back(scalarSlice(fb, i32(fb, v), outs[f * 3 + i],
+                                      {bi, hi, p}));
+        }
+        return out;
+      });
+  Breaks br;
+  for (int f = 0; f < 2; ++f) {
+    br.capLo[f] = res[f * 3];
+    br.midLo[f] = res[f * 3 + 1];
+    br.split[f] = res[f * 3 + 2];
+  }
+  return br;
+}
+
+/// Entries of the prefix [0, c) with rank below each of `bounds`: counts,
+/// and fractional sums where `sums` says (else 0). One walk down W1 for all
+/// bounds, so their loads overlap.
+SmallVector<std::pair<Value, Value>> belowMany(ImplicitLocOpBuilder &b,
+                                               const Tree &w, Value bi,
+                                               Value hi, ArrayRef<Value> bounds,
+                                               ArrayRef<bool> sums, Value c) {
+  Value zero = constIndex(b, 0), one = constIndex(b, 1);
+  TreeCursor cur{w, bi, hi};
+  size_t nb = bounds.size();
+  // Per bound: node start, end of the prefix within the node, count, sum.
+  // (A prefix's start stays 0 on every level.)
+  SmallVector<Value> inits;
+  for (size_t i = 0; i < nb; ++i)
+    inits.append({zero, c, zero, constF64(b, 0)});
+  SmallVector<Value> res = forLoop(
+      b, zero, w.levels, inits,
+      [&](ImplicitLocOpBuilder &lb, Value l, ValueRange a) {
+        Value lvl = sub(lb, sub(lb, w.levels, one), l);
+        SmallVector<Value> next;
+        for (size_t i = 0; i < nb; ++i) {
+          Value st = a[4 * i], e = a[4 * i + 1];
+          Value right = bitSet(lb, bounds[i], lvl);
+          Value ze = cur.zbAt(lb, lvl, st, e);
+          Value sum = a[4 * i + 3];
+          if (sums[i])
+            sum = sel(lb, right,
+                      arith::AddFOp::create(lb, sum, cur.fzAt(lb, lvl, st, e)),
+                      sum);
+          next.append({sel(lb, right, add(lb, st, shl(lb, one, lvl)), st),
+                       sel(lb, right, sub(lb, e, ze), ze),
+                       sel(lb, right, add(lb, a[4 * i + 2], ze), a[4 * i + 2]),
+                       sum});
+        }
+        return next;
+      });
+  SmallVector<std::pair<Value, Value>> out;
+  for (size_t i = 0; i < nb; ++i)
+    out.push_back({res[4 * i + 2], res[4 * i + 3]});
+  return out;
+}
+
 class QueryThreshold {
 public:
   QueryThreshold(ImplicitLocOpBuilder &b, const Ranks &rk, const Tree &w,
-                 Value bi, Value hi, Value c)
-      : b(b), rk(rk), w(w), bi(bi), hi(hi), c(c), zero(constIndex(b, 0)),
-        one(constIndex(b, 1)), iters(add(b, w.levels, constIndex(b, 1))) {}
+                 const Breaks &br, Value bi, Value hi, Value c)
+      : b(b), rk(rk), w(w), br(br), bi(bi), hi(hi), c(c),
+        zero(constIndex(b, 0)), one(constIndex(b, 1)),
+        iters(add(b, w.levels, constIndex(b, 1))),
+        ss(b, rk, bi, hi, w.m, w.levels) {}
 
   /// tau of the prefix [0, c) for k (f64).
   Value tau(int64_t k) {
-    Value negInfEnd = upperZ(constF64(b, -kInf));
-    Value posInfBegin = lowerZ(constF64(b, kInf));
-    Value above = sub(b, c, below(negInfEnd).first);
+    Value negInfEnd = ss.upperZ(constF64(b, -kInf));
+    Value posInfBegin = ss.lowerZ(constF64(b, kInf));
+    auto ends = belowMany(b, w, bi, hi, {negInfEnd, posInfBegin},
+                          {false, false}, c);
+    Value above = sub(b, c, ends[0].first);
+    Value posInf = sub(b, c, ends[1].first);
     Value kIdx = constIndex(b, k);
     Type f64t = b.getF64Type();
     return ifElse(
@@ -519,7 +636,6 @@ public:
           return SmallVector<Value>{constF64(b, -kInf)};
         },
         [&](ImplicitLocOpBuilder &) {
-          Value posInf = sub(b, c, below(posInfBegin).first);
           return ifElse(
               b, cmpi(b, P::sgt, posInf, kIdx), {f64t},
               [&](ImplicitLocOpBuilder &) {
@@ -533,50 +649,18 @@ public:
   }
 
 private:
-  Value z(Value r) { return ext(b, rk.sorted, {bi, hi, r}); }
-  Value zm1(Value r) {
-    return arith::SubFOp::create(b, z(r), constF64(b, 1));
-  }
-  Value search(Value lo, Value hi_, function_ref<Value(Value)> goRight) {
-    return partitionPoint(b, lo, hi_, iters,
-                          [&](ImplicitLocOpBuilder &, Value mid) {
-                            return goRight(mid);
-                          });
-  }
-  Value lowerZ(Value t) {
-    return search(zero, w.m, [&](Value r) { return cmpf(b, FP::OLT, z(r), t); });
-  }
-  Value upperZ(Value t) {
-    return search(zero, w.m, [&](Value r) { return cmpf(b, FP::OLE, z(r), t); });
-  }
-  Value lowerZm1(Value t) {
-    return search(zero, w.m,
-                  [&](Value r) { return cmpf(b, FP::OLT, zm1(r), t); });
-  }
-  /// Entries of the prefix with rank below r: count, fractional sum.
-  std::pair<Value, Value> below(Value r) {
-    return countBelow(b, w, bi, hi, r, c);
-  }
   /// f(t) when ranks >= capLo are capped and ranks in [midLo, capLo)
   /// fractional (floor(z) = F or F + 1 for F = floor(t)):
   ///   capped + #{frac : z >= F + 1} + sum r(z) + #frac (F - t),
-  /// or just capped without fractional entries. Also returns #frac.
-  std::pair<Value, Value> linear(Value capLo, Value midLo, Value floorT,
-                                 Value t) {
-    midLo = minIndex(b, midLo, capLo);
-    auto [cCap, sCap] = below(capLo);
-    auto [cMid, sMid] = below(midLo);
+  /// or just capped without fractional entries; from the prefix's counts
+  /// (and sums) below capLo, midLo and split. Also returns #frac.
+  std::pair<Value, Value> fOf(std::pair<Value, Value> cap,
+                              std::pair<Value, Value> mid, Value cSplit,
+                              Value floorT, Value t) {
+    auto [cCap, sCap] = cap;
+    auto [cMid, sMid] = mid;
     Value frac = sub(b, cCap, cMid);
     Value none = cmpi(b, P::eq, frac, zero);
-    // The first fractional rank with z - F >= 1.
-    Value split = search(midLo, capLo, [&](Value r) {
-      Value geq = cmpf(b, FP::OGE, arith::SubFOp::create(b, z(r), floorT),
-                       constF64(b, 1));
-      return arith::XOrIOp::create(b, geq,
-                                   arith::ConstantIntOp::create(b, 1, 1))
-          .getResult();
-    });
-    Value cSplit = below(split).first;
     Value capped = f64(b, sub(b, c, cCap));
     Value fracSum = sel(b, none, constF64(b, 0),
                         arith::SubFOp::create(b, sCap, sMid));
@@ -589,41 +673,86 @@ private:
                               arith::SubFOp::create(b, floorT, t)));
     return {sel(b, none, capped, whole), frac};
   }
-  /// f(t): capped are z - 1 >= t (with z > t), fractional z > t.
+  std::pair<Value, Value> linear(const Bounds &bd, Value floorT, Value t) {
+    auto cnt = belowMany(b, w, bi, hi, {bd.capLo, bd.midLo, bd.split},
+                         {true, true, false}, c);
+    return fOf(cnt[0], cnt[1], cnt[2].first, floorT, t);
+  }
   Value eval(Value t) {
-    Value above = upperZ(t);
-    return linear(maxIndex(b, lowerZm1(t), above), above,
-                  math::FloorOp::create(b, t), t)
-        .first;
+    return linear(ss.boundsAt(t), math::FloorOp::create(b, t), t).first;
+  }
+
+  /// The first rank of [lo, hi) where f(z(r)) <= k (family 0) and where
+  /// f(z(r) - 1) <= k (family 1): two binary searches advanced together,
+  /// each probe's bounds read from Breaks and both probes' counts taken in
+  /// one walk.
+  std::pair<Value, Value> searchBoth(double k, Value lo, Value hi_) {
+    Value kk = constF64(b, k);
+    Value len = sub(b, hi_, lo);
+    Value last = sub(b, w.m, one);
+    SmallVector<Value> res = forLoop(
+        b, zero, iters, {lo, len, lo, len},
+        [&](ImplicitLocOpBuilder &, Value, ValueRange a) {
+          SmallVector<Value> bounds, mids, halves;
+          SmallVector<Value> ts, floors;
+          for (int f = 0; f < 2; ++f) {
+            Value half = shr(b, a[2 * f + 1], one);
+            Value mid = minIndex(b, add(b, a[2 * f], half), last);
+            halves.push_back(half);
+            mids.push_back(mid);
+            for (Value arr : {br.capLo[f], br.midLo[f], br.split[f]})
+              bounds.push_back(idx(b, ext(b, arr, {bi, hi, mid})));
+            Value t = f == 0 ? ss.z(mid) : ss.zm1(mid);
+            ts.push_back(t);
+            floors.push_back(math::FloorOp::create(b, t));
+          }
+          auto cnt = belowMany(b, w, bi, hi, bounds,
+                               {true, true, false, true, true, false}, c);
+          SmallVector<Value> next;
+          for (int f = 0; f < 2; ++f) {
+            Value fv = fOf(cnt[3 * f], cnt[3 * f + 1], cnt[3 * f + 2].first,
+                           floors[f], ts[f])
+                           .first;
+            Value l = a[2 * f], n = a[2 * f + 1];
+            Value active = cmpi(b, P::sgt, n, zero);
+            Value right =
+                arith::AndIOp::create(b, active, cmpf(b, FP::OGT, fv, kk));
+            Value half = halves[f];
+            next.push_back(sel(b, right, add(b, mids[f], one), l));
+            next.push_back(
+                sel(b, right, sub(b, sub(b, n, half), one),
+                    sel(b, active, half, n)));
+          }
+          return next;
+        });
+    return {res[0], res[2]};
   }
 
   Value finiteTau(double k, Value negInfEnd, Value posInfBegin) {
     Value kk = constF64(b, k), inf = constF64(b, kInf);
     // The first breakpoint of each family with f <= k.
-    Value rz = search(negInfEnd, posInfBegin, [&](Value r) {
-      return cmpf(b, FP::OGT, eval(z(r)), kk);
-    });
-    Value rzm = search(negInfEnd, posInfBegin, [&](Value r) {
-      return cmpf(b, FP::OGT, eval(zm1(r)), kk);
-    });
+    auto [rz, rzm] = searchBoth(k, negInfEnd, posInfBegin);
     auto valueAt = [&](Value r, bool minusOne) {
       Value safe = minIndex(b, r, sub(b, posInfBegin, one));
       return sel(b, cmpi(b, P::slt, r, posInfBegin),
-                 minusOne ? zm1(safe) : z(safe), inf);
+                 minusOne ? ss.zm1(safe) : ss.z(safe), inf);
     };
     Value hiT = arith::MinimumFOp::create(b, valueAt(rz, false),
                                           valueAt(rzm, true));
     // None (cannot happen with at most k entries of +inf): the largest
     // finite breakpoint.
-    hiT = sel(b, cmpf(b, FP::OEQ, hiT, inf), z(sub(b, posInfBegin, one)), hiT);
+    hiT = sel(b, cmpf(b, FP::OEQ, hiT, inf), ss.z(sub(b, posInfBegin, one)),
+              hiT);
     // The breakpoint just below hiT.
     auto before = [&](Value r, bool minusOne) {
       Value safe = maxIndex(b, sub(b, r, one), zero);
       return sel(b, cmpi(b, P::sgt, r, negInfEnd),
-                 minusOne ? zm1(safe) : z(safe), constF64(b, -kInf));
+                 minusOne ? ss.zm1(safe) : ss.z(safe), constF64(b, -kInf));
     };
-    Value loT = arith::MaximumFOp::create(b, before(lowerZ(hiT), false),
-                                          before(lowerZm1(hiT), true));
+    Value atOrAbove = ss.lowerZ(hiT);
+    Value atOrAboveM1 = ss.lowerZm1(hiT);
+    Value loT = arith::MaximumFOp::create(b, before(atOrAbove, false),
+                                          before(atOrAboveM1, true));
     Value first = cmpf(b, FP::OEQ, loT, constF64(b, -kInf));
     Value exact = cmpf(b, FP::OEQ, eval(hiT), kk);
     Type f64t = b.getF64Type();
@@ -633,10 +762,10 @@ private:
         [&](ImplicitLocOpBuilder &) {
           // f is linear on (loT, hiT]: capped are z - 1 >= hiT (z >= hiT),
           // fractional z >= hiT and not capped. Solve f(t) = k there.
-          Value atOrAbove = lowerZ(hiT);
-          Value capLo = maxIndex(b, lowerZm1(hiT), atOrAbove);
+          Value capLo = maxIndex(b, atOrAboveM1, atOrAbove);
           Value floorT = math::FloorOp::create(b, hiT);
-          auto [fAtFloor, frac] = linear(capLo, atOrAbove, floorT, floorT);
+          auto [fAtFloor, frac] =
+              linear(ss.boundsOf(capLo, atOrAbove, floorT), floorT, floorT);
           Value excess = arith::SubFOp::create(b, fAtFloor, kk);
           Value t = arith::AddFOp::create(
               b, floorT, arith::DivFOp::create(b, excess, f64(b, frac)));
@@ -652,14 +781,18 @@ private:
   ImplicitLocOpBuilder &b;
   const Ranks &rk;
   const Tree &w;
+  const Breaks &br;
   Value bi, hi, c, zero, one, iters;
+  SortedSearch ss;
 };
 
-/// Everything the per-query kernels read: ranks and W1.
+/// Everything the per-query kernels read: ranks, W1 and the breakpoints'
+/// bounds.
 struct RowSelection {
   Rows rows;
   Ranks ranks;
   Tree w1;
+  Breaks breaks;
 };
 
 RowSelection buildRowSelection(ImplicitLocOpBuilder &b, Value u) {
@@ -667,6 +800,7 @@ RowSelection buildRowSelection(ImplicitLocOpBuilder &b, Value u) {
   s.rows = rowsOf(b, u);
   s.ranks = buildRanks(b, u, s.rows);
   s.w1 = buildByRank(b, u, s.ranks, s.rows);
+  s.breaks = buildBreaks(b, s.ranks, s.rows);
   return s;
 }
 
@@ -680,7 +814,7 @@ Value buildTausFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
       [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
         Value i = iv[0], hi = iv[1], bi = iv[2];
         Value c = candidateCount(fb, i, r.m, n, window);
-        QueryThreshold q(fb, s.ranks, s.w1, bi, hi, c);
+        QueryThreshold q(fb, s.ranks, s.w1, s.breaks, bi, hi, c);
         Value t = arith::TruncFOp::create(fb, fb.getF32Type(), q.tau(k));
         return scalarSlice(fb, t, out, {bi, hi, i});
       });

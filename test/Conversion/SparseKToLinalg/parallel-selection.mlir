@@ -19,9 +19,11 @@
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // W1 (ranks in key order, with fractional sums): the leaves' fractional
-// parts, then 5 pairs of merge rounds; nothing else along the row.
+// parts, then 5 pairs of merge rounds; then per rank the bounds of f at
+// its two breakpoints; nothing else along the row.
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.for {{.*}} to %c5
+// CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK-NOT: scf.forall ({{.*}}) in (777, 2)
