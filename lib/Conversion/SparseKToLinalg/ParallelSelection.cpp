@@ -35,7 +35,10 @@
 //      ranks precomputes them) and takes the prefix's counts and sums below
 //      all six bounds in one walk down W1; then f is linear up to the
 //      previous breakpoint and is solved there. O(L^2) per query, a chain
-//      of about L^2 dependent loads.
+//      of about L^2 dependent loads. Both first breakpoints only move up
+//      along the row (f grows with the prefix), so every 16th query (a
+//      sample) searches all finite ranks and the others only between their
+//      two samples' answers: a few halvings each instead of L + 1.
 //    - W2 quantile over ranks >= the kth's rank: a block's first query's
 //      selection in ascending key order (block_select's union), then its
 //      later queries' newcomers, each selected when its rank is at least
@@ -620,35 +623,76 @@ public:
         iters(add(b, w.levels, constIndex(b, 1))),
         ss(b, rk, bi, hi, w.m, w.levels) {}
 
-  /// tau of the prefix [0, c) for k (f64).
-  Value tau(int64_t k) {
-    Value negInfEnd = ss.upperZ(constF64(b, -kInf));
-    Value posInfBegin = ss.lowerZ(constF64(b, kInf));
-    auto ends = belowMany(b, w, bi, hi, {negInfEnd, posInfBegin},
-                          {false, false}, c);
-    Value above = sub(b, c, ends[0].first);
-    Value posInf = sub(b, c, ends[1].first);
-    Value kIdx = constIndex(b, k);
+  /// Where the two threshold searches of a query may look: by monotonicity
+  /// (f grows with the prefix, so each first breakpoint with f <= k only
+  /// moves up along the row) between the answers of two sampled queries
+  /// around it.
+  struct Bracket {
+    Value lo[2], hi[2];
+  };
+
+  /// tau of the prefix [0, c) for k (f64); the searches within `bracket`
+  /// when given.
+  Value tau(int64_t k, const Bracket *bracket = nullptr) {
+    Ends e = ends(k);
     Type f64t = b.getF64Type();
     return ifElse(
-        b, cmpi(b, P::sle, above, kIdx), {f64t},
+        b, e.allSelected, {f64t},
         [&](ImplicitLocOpBuilder &) {
           return SmallVector<Value>{constF64(b, -kInf)};
         },
         [&](ImplicitLocOpBuilder &) {
           return ifElse(
-              b, cmpi(b, P::sgt, posInf, kIdx), {f64t},
+              b, e.infinite, {f64t},
               [&](ImplicitLocOpBuilder &) {
                 return SmallVector<Value>{constF64(b, kInf)};
               },
               [&](ImplicitLocOpBuilder &) {
-                return SmallVector<Value>{
-                    finiteTau(static_cast<double>(k), negInfEnd, posInfBegin)};
+                return SmallVector<Value>{finiteTau(static_cast<double>(k),
+                                                    e.negInfEnd,
+                                                    e.posInfBegin, bracket)};
               });
         })[0];
   }
 
+  /// The two searches' answers for this query (a sample): the first rank
+  /// of each family with f <= k; the start of the finite ranks when every
+  /// candidate is selected (tau = -inf), their end when tau = +inf.
+  std::pair<Value, Value> searchRanks(int64_t k) {
+    Ends e = ends(k);
+    Type it = b.getIndexType();
+    SmallVector<Value> res = ifElse(
+        b, arith::OrIOp::create(b, e.allSelected, e.infinite), {it, it},
+        [&](ImplicitLocOpBuilder &) {
+          Value r = sel(b, e.allSelected, e.negInfEnd, e.posInfBegin);
+          return SmallVector<Value>{r, r};
+        },
+        [&](ImplicitLocOpBuilder &) {
+          auto [rz, rzm] = searchBoth(static_cast<double>(k), e.negInfEnd,
+                                      e.posInfBegin, nullptr);
+          return SmallVector<Value>{rz, rzm};
+        });
+    return {res[0], res[1]};
+  }
+
 private:
+  /// The finite ranks [negInfEnd, posInfBegin) of the row, and whether the
+  /// prefix has at most k candidates above -inf (tau = -inf) or more than k
+  /// at +inf (tau = +inf).
+  struct Ends {
+    Value negInfEnd, posInfBegin, allSelected, infinite;
+  };
+  Ends ends(int64_t k) {
+    Value negInfEnd = ss.upperZ(constF64(b, -kInf));
+    Value posInfBegin = ss.lowerZ(constF64(b, kInf));
+    auto cnt = belowMany(b, w, bi, hi, {negInfEnd, posInfBegin},
+                         {false, false}, c);
+    Value kIdx = constIndex(b, k);
+    return {negInfEnd, posInfBegin,
+            cmpi(b, P::sle, sub(b, c, cnt[0].first), kIdx),
+            cmpi(b, P::sgt, sub(b, c, cnt[1].first), kIdx)};
+  }
+
   /// f(t) when ranks >= capLo are capped and ranks in [midLo, capLo)
   /// fractional (floor(z) = F or F + 1 for F = floor(t)):
   ///   capped + #{frac : z >= F + 1} + sum r(z) + #frac (F - t),
@@ -683,15 +727,33 @@ private:
   }
 
   /// The first rank of [lo, hi) where f(z(r)) <= k (family 0) and where
-  /// f(z(r) - 1) <= k (family 1): two binary searches advanced together,
-  /// each probe's bounds read from Breaks and both probes' counts taken in
-  /// one walk.
-  std::pair<Value, Value> searchBoth(double k, Value lo, Value hi_) {
+  /// f(z(r) - 1) <= k (family 1), within the bracket's ranges when given
+  /// (clamped to [lo, hi)): two binary searches advanced together, each
+  /// probe's bounds read from Breaks and both probes' counts taken in one
+  /// walk; as many halvings as the longer range needs.
+  std::pair<Value, Value> searchBoth(double k, Value lo, Value hi_,
+                                     const Bracket *bracket) {
     Value kk = constF64(b, k);
-    Value len = sub(b, hi_, lo);
     Value last = sub(b, w.m, one);
+    SmallVector<Value> inits;
+    Value longest = zero;
+    for (int f = 0; f < 2; ++f) {
+      Value l = lo, h = hi_;
+      if (bracket) {
+        l = clampIndex(b, bracket->lo[f], lo, hi_);
+        h = clampIndex(b, bracket->hi[f], l, hi_);
+      }
+      Value len = sub(b, h, l);
+      inits.append({l, len});
+      longest = maxIndex(b, longest, len);
+    }
+    // floor(log2(len)) + 1 halvings empty a range of len (0 for none).
+    Value lz = math::CountLeadingZerosOp::create(
+        b, arith::IndexCastOp::create(b, b.getI64Type(), longest));
+    Value iterCount = sub(b, constIndex(b, 64),
+                          arith::IndexCastOp::create(b, b.getIndexType(), lz));
     SmallVector<Value> res = forLoop(
-        b, zero, iters, {lo, len, lo, len},
+        b, zero, iterCount, inits,
         [&](ImplicitLocOpBuilder &, Value, ValueRange a) {
           SmallVector<Value> bounds, mids, halves;
           SmallVector<Value> ts, floors;
@@ -728,10 +790,11 @@ private:
     return {res[0], res[2]};
   }
 
-  Value finiteTau(double k, Value negInfEnd, Value posInfBegin) {
+  Value finiteTau(double k, Value negInfEnd, Value posInfBegin,
+                  const Bracket *bracket) {
     Value kk = constF64(b, k), inf = constF64(b, kInf);
     // The first breakpoint of each family with f <= k.
-    auto [rz, rzm] = searchBoth(k, negInfEnd, posInfBegin);
+    auto [rz, rzm] = searchBoth(k, negInfEnd, posInfBegin, bracket);
     auto valueAt = [&](Value r, bool minusOne) {
       Value safe = minIndex(b, r, sub(b, posInfBegin, one));
       return sel(b, cmpi(b, P::slt, r, posInfBegin),
@@ -804,9 +867,35 @@ RowSelection buildRowSelection(ImplicitLocOpBuilder &b, Value u) {
   return s;
 }
 
+/// Queries between two samples of the threshold searches: every 16th query
+/// (and the last) searches all finite ranks, the others only between their
+/// samples' answers.
+constexpr int64_t kSampleStride = 16;
+
 Value buildTausFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
                     int64_t window, Value n, RankedTensorType resultType) {
   const Rows &r = s.rows;
+  Type i32t = b.getI32Type();
+  int64_t dyn = ShapedType::kDynamic;
+  Value one = constIndex(b, 1);
+  Value stride = constIndex(b, kSampleStride);
+  Value lastQuery = sub(b, maxIndex(b, n, one), one);
+  Value nSamples = add(b, arith::CeilDivUIOp::create(b, lastQuery, stride), one);
+  // Sample j is query min(j * stride, N - 1).
+  SmallVector<Value> samples = forallUpdate(
+      b, {nSamples, r.hsz, r.bsz},
+      {scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, nSamples}, i32t),
+       scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, nSamples}, i32t)},
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
+        Value j = iv[0], hi = iv[1], bi = iv[2];
+        Value i = minIndex(fb, arith::MulIOp::create(fb, j, stride), lastQuery);
+        Value c = candidateCount(fb, i, r.m, n, window);
+        QueryThreshold q(fb, s.ranks, s.w1, s.breaks, bi, hi, c);
+        auto [rz, rzm] = q.searchRanks(k);
+        return SmallVector<ForallSlice>{
+            scalarSlice(fb, i32(fb, rz), outs[0], {bi, hi, j}),
+            scalarSlice(fb, i32(fb, rzm), outs[1], {bi, hi, j})};
+      });
   Value init = emptyTensor(b, resultType.getShape(), {r.bsz, r.hsz, n},
                            b.getF32Type());
   return forallUpdate1(
@@ -814,8 +903,16 @@ Value buildTausFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
       [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
         Value i = iv[0], hi = iv[1], bi = iv[2];
         Value c = candidateCount(fb, i, r.m, n, window);
+        Value j0 = arith::DivUIOp::create(fb, i, stride);
+        Value j1 = minIndex(fb, add(fb, j0, one), sub(fb, nSamples, one));
+        QueryThreshold::Bracket bracket;
+        for (int f = 0; f < 2; ++f) {
+          bracket.lo[f] = idx(fb, ext(fb, samples[f], {bi, hi, j0}));
+          bracket.hi[f] = idx(fb, ext(fb, samples[f], {bi, hi, j1}));
+        }
         QueryThreshold q(fb, s.ranks, s.w1, s.breaks, bi, hi, c);
-        Value t = arith::TruncFOp::create(fb, fb.getF32Type(), q.tau(k));
+        Value t =
+            arith::TruncFOp::create(fb, fb.getF32Type(), q.tau(k, &bracket));
         return scalarSlice(fb, t, out, {bi, hi, i});
       });
 }

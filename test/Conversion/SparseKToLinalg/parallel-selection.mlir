@@ -27,7 +27,10 @@
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK-NOT: scf.forall ({{.*}}) in (777, 2)
-// One thread per query: its threshold.
+// Every 16th query and the last (ceil(332 / 16) + 1 = 22 samples) search
+// all finite ranks for the threshold's breakpoints; then one thread per
+// query searches between its two samples' answers.
+// CHECK: scf.forall ({{.*}}) in (22, 2)
 // CHECK: scf.forall ({{.*}}) in (333, 2)
 // SWEEP-LABEL: func.func @threshold
 // SWEEP: scf.forall ({{.*}}) in (2)
