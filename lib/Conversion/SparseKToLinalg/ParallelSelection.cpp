@@ -32,9 +32,10 @@
 //      searches over the sorted scores, advanced together; each probe reads
 //      the rank bounds of f at its breakpoint (capped, fractional, and the
 //      split at floor(t) + 1: they depend on t only, so one forall over
-//      ranks precomputes them) and takes the prefix's counts and sums below
+//      ranks precomputes them, with the neighbours and piece bounds the
+//      final solve needs) and takes the prefix's counts and sums below
 //      all six bounds in one walk down W1; then f is linear up to the
-//      previous breakpoint and is solved there. O(L^2) per query, a chain
+//      previous breakpoint and is solved there, from one more walk. O(L^2) per query, a chain
 //      of about L^2 dependent loads. Both first breakpoints only move up
 //      along the row (f grows with the prefix), so every 16th query (a
 //      sample) searches all finite ranks and the others only between their
@@ -534,18 +535,26 @@ private:
   Value bi, hi, m, zero, iters;
 };
 
-/// Per rank r and family (0: t = z(r), 1: t = z(r) - 1), the Bounds of
-/// f(t): the breakpoints the per-query searches probe, so that a probe is
-/// one walk down W1. [B, H, M] i32 each.
+/// Per rank r and family (0: t = z(r), 1: t = z(r) - 1), everything about
+/// the breakpoint t that does not depend on the prefix, so that a query's
+/// searches and its final solve are walks down W1 and loads: the Bounds of
+/// f(t) (capLo, midLo, split), the first ranks with z >= t (atOrAbove) and
+/// z - 1 >= t (atOrAboveM1), and the split of the piece below t (f linear
+/// with capped ranks >= max(atOrAboveM1, atOrAbove), fractional from
+/// atOrAbove, split at floor(t) + 1). [B, H, M] i32 each. Also per row the
+/// finite ranks [negInfEnd, posInfBegin) ([B, H, 2] i32).
 struct Breaks {
-  Value capLo[2], midLo[2], split[2];
+  Value capLo[2], midLo[2], split[2], atOrAbove[2], atOrAboveM1[2],
+      pieceSplit[2];
+  Value ends;
 };
 
 Breaks buildBreaks(ImplicitLocOpBuilder &b, const Ranks &rk, const Rows &r) {
   Type i32t = b.getI32Type();
   int64_t dyn = ShapedType::kDynamic;
+  constexpr int kPer = 6;
   SmallVector<Value> inits;
-  for (int i = 0; i < 6; ++i)
+  for (int i = 0; i < 2 * kPer; ++i)
     inits.push_back(
         scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, r.m}, i32t));
   SmallVector<Value> res = forallUpdate(
@@ -555,20 +564,50 @@ Breaks buildBreaks(ImplicitLocOpBuilder &b, const Ranks &rk, const Rows &r) {
         SortedSearch ss(fb, rk, bi, hi, r.m, r.levels);
         SmallVector<ForallSlice> out;
         for (int f = 0; f < 2; ++f) {
-          Bounds bd = ss.boundsAt(f == 0 ? ss.z(p) : ss.zm1(p));
-          for (auto [i, v] : llvm::enumerate(
-                   SmallVector<Value>{bd.capLo, bd.midLo, bd.split}))
-            out.push_back(scalarSlice(fb, i32(fb, v), outs[f * 3 + i],
+          Value t = f == 0 ? ss.z(p) : ss.zm1(p);
+          Bounds bd = ss.boundsAt(t);
+          Value atOrAbove = ss.lowerZ(t);
+          Value atOrAboveM1 = ss.lowerZm1(t);
+          Bounds piece = ss.boundsOf(maxIndex(fb, atOrAboveM1, atOrAbove),
+                                     atOrAbove, math::FloorOp::create(fb, t));
+          SmallVector<Value> vals = {bd.capLo,   bd.midLo,    bd.split,
+                                     atOrAbove, atOrAboveM1, piece.split};
+          for (auto [i, v] : llvm::enumerate(vals))
+            out.push_back(scalarSlice(fb, i32(fb, v), outs[f * kPer + i],
                                       {bi, hi, p}));
         }
         return out;
       });
   Breaks br;
   for (int f = 0; f < 2; ++f) {
-    br.capLo[f] = res[f * 3];
-    br.midLo[f] = res[f * 3 + 1];
-    br.split[f] = res[f * 3 + 2];
+    br.capLo[f] = res[f * kPer];
+    br.midLo[f] = res[f * kPer + 1];
+    br.split[f] = res[f * kPer + 2];
+    br.atOrAbove[f] = res[f * kPer + 3];
+    br.atOrAboveM1[f] = res[f * kPer + 4];
+    br.pieceSplit[f] = res[f * kPer + 5];
   }
+  br.ends = forallUpdate1(
+      b, {r.hsz, r.bsz},
+      scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, constIndex(b, 2)},
+                    i32t),
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
+        Value hi = iv[0], bi = iv[1];
+        SortedSearch ss(fb, rk, bi, hi, r.m, r.levels);
+        Value lo = ss.upperZ(constF64(fb, -kInf));
+        Value end = ss.lowerZ(constF64(fb, kInf));
+        ForallSlice sl;
+        sl.offsets = {bi, hi, constIndex(fb, 0)};
+        sl.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1), fb.getIndexAttr(2)};
+        Value pair = tensor::ExtractSliceOp::create(
+            fb, RankedTensorType::get({2}, i32t), out, sl.offsets, sl.sizes,
+            SmallVector<OpFoldResult>(3, fb.getIndexAttr(1)));
+        pair = tensor::InsertOp::create(fb, i32(fb, lo), pair,
+                                        ValueRange{constIndex(fb, 0)});
+        sl.source = tensor::InsertOp::create(fb, i32(fb, end), pair,
+                                             ValueRange{constIndex(fb, 1)});
+        return sl;
+      });
   return br;
 }
 
@@ -683,8 +722,8 @@ private:
     Value negInfEnd, posInfBegin, allSelected, infinite;
   };
   Ends ends(int64_t k) {
-    Value negInfEnd = ss.upperZ(constF64(b, -kInf));
-    Value posInfBegin = ss.lowerZ(constF64(b, kInf));
+    Value negInfEnd = idx(b, ext(b, br.ends, {bi, hi, zero}));
+    Value posInfBegin = idx(b, ext(b, br.ends, {bi, hi, one}));
     auto cnt = belowMany(b, w, bi, hi, {negInfEnd, posInfBegin},
                          {false, false}, c);
     Value kIdx = constIndex(b, k);
@@ -717,15 +756,6 @@ private:
                               arith::SubFOp::create(b, floorT, t)));
     return {sel(b, none, capped, whole), frac};
   }
-  std::pair<Value, Value> linear(const Bounds &bd, Value floorT, Value t) {
-    auto cnt = belowMany(b, w, bi, hi, {bd.capLo, bd.midLo, bd.split},
-                         {true, true, false}, c);
-    return fOf(cnt[0], cnt[1], cnt[2].first, floorT, t);
-  }
-  Value eval(Value t) {
-    return linear(ss.boundsAt(t), math::FloorOp::create(b, t), t).first;
-  }
-
   /// The first rank of [lo, hi) where f(z(r)) <= k (family 0) and where
   /// f(z(r) - 1) <= k (family 1), within the bracket's ranges when given
   /// (clamped to [lo, hi)): two binary searches advanced together, each
@@ -795,48 +825,62 @@ private:
     Value kk = constF64(b, k), inf = constF64(b, kInf);
     // The first breakpoint of each family with f <= k.
     auto [rz, rzm] = searchBoth(k, negInfEnd, posInfBegin, bracket);
+    Value last = sub(b, posInfBegin, one);
     auto valueAt = [&](Value r, bool minusOne) {
-      Value safe = minIndex(b, r, sub(b, posInfBegin, one));
+      Value safe = minIndex(b, r, last);
       return sel(b, cmpi(b, P::slt, r, posInfBegin),
                  minusOne ? ss.zm1(safe) : ss.z(safe), inf);
     };
-    Value hiT = arith::MinimumFOp::create(b, valueAt(rz, false),
-                                          valueAt(rzm, true));
-    // None (cannot happen with at most k entries of +inf): the largest
-    // finite breakpoint.
-    hiT = sel(b, cmpf(b, FP::OEQ, hiT, inf), ss.z(sub(b, posInfBegin, one)),
-              hiT);
+    // hiT, the smaller of the two, as a (rank, family) whose precomputed
+    // bounds describe it (they depend on the value alone). None (cannot
+    // happen with at most k entries of +inf): the largest finite
+    // breakpoint.
+    Value vz = valueAt(rz, false), vzm = valueAt(rzm, true);
+    Value useZm = cmpf(b, FP::OLT, vzm, vz);
+    Value hiT = arith::MinimumFOp::create(b, vz, vzm);
+    Value none = cmpf(b, FP::OEQ, hiT, inf);
+    hiT = sel(b, none, ss.z(last), hiT);
+    Value fam1 = arith::AndIOp::create(
+        b, useZm, arith::XOrIOp::create(b, none,
+                                        arith::ConstantIntOp::create(b, 1, 1)));
+    Value rh = sel(b, none, last, sel(b, useZm, rzm, rz));
+    auto at = [&](Value const (&arr)[2]) {
+      return idx(b, sel(b, fam1, ext(b, arr[1], {bi, hi, rh}),
+                        ext(b, arr[0], {bi, hi, rh})));
+    };
     // The breakpoint just below hiT.
     auto before = [&](Value r, bool minusOne) {
       Value safe = maxIndex(b, sub(b, r, one), zero);
       return sel(b, cmpi(b, P::sgt, r, negInfEnd),
                  minusOne ? ss.zm1(safe) : ss.z(safe), constF64(b, -kInf));
     };
-    Value atOrAbove = ss.lowerZ(hiT);
-    Value atOrAboveM1 = ss.lowerZm1(hiT);
+    Value atOrAbove = at(br.atOrAbove);
+    Value atOrAboveM1 = at(br.atOrAboveM1);
     Value loT = arith::MaximumFOp::create(b, before(atOrAbove, false),
                                           before(atOrAboveM1, true));
     Value first = cmpf(b, FP::OEQ, loT, constF64(b, -kInf));
-    Value exact = cmpf(b, FP::OEQ, eval(hiT), kk);
-    Type f64t = b.getF64Type();
-    return ifElse(
-        b, arith::OrIOp::create(b, first, exact), {f64t},
-        [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{hiT}; },
-        [&](ImplicitLocOpBuilder &) {
-          // f is linear on (loT, hiT]: capped are z - 1 >= hiT (z >= hiT),
-          // fractional z >= hiT and not capped. Solve f(t) = k there.
-          Value capLo = maxIndex(b, atOrAboveM1, atOrAbove);
-          Value floorT = math::FloorOp::create(b, hiT);
-          auto [fAtFloor, frac] =
-              linear(ss.boundsOf(capLo, atOrAbove, floorT), floorT, floorT);
-          Value excess = arith::SubFOp::create(b, fAtFloor, kk);
-          Value t = arith::AddFOp::create(
-              b, floorT, arith::DivFOp::create(b, excess, f64(b, frac)));
-          t = arith::MinimumFOp::create(b, arith::MaximumFOp::create(b, t, loT),
-                                        hiT);
-          return SmallVector<Value>{
-              sel(b, cmpi(b, P::eq, frac, zero), hiT, t)};
-        })[0];
+    // One walk: f(hiT) and, for the piece (loT, hiT], f at floor(hiT)
+    // (capped z - 1 >= hiT or z >= hiT..., fractional z >= hiT and not
+    // capped).
+    Value capLo = maxIndex(b, atOrAboveM1, atOrAbove);
+    Value midLo = minIndex(b, atOrAbove, capLo);
+    Value floorT = math::FloorOp::create(b, hiT);
+    auto cnt = belowMany(
+        b, w, bi, hi,
+        {at(br.capLo), at(br.midLo), at(br.split), capLo, midLo,
+         at(br.pieceSplit)},
+        {true, true, false, true, true, false}, c);
+    Value exact =
+        cmpf(b, FP::OEQ, fOf(cnt[0], cnt[1], cnt[2].first, floorT, hiT).first,
+             kk);
+    auto [fAtFloor, frac] = fOf(cnt[3], cnt[4], cnt[5].first, floorT, floorT);
+    // f is linear on (loT, hiT]: solve f(t) = k there.
+    Value excess = arith::SubFOp::create(b, fAtFloor, kk);
+    Value t = arith::AddFOp::create(
+        b, floorT, arith::DivFOp::create(b, excess, f64(b, frac)));
+    t = arith::MinimumFOp::create(b, arith::MaximumFOp::create(b, t, loT), hiT);
+    Value solved = sel(b, cmpi(b, P::eq, frac, zero), hiT, t);
+    return sel(b, arith::OrIOp::create(b, first, exact), hiT, solved);
   }
 
   /// Every region's builder (forLoop, ifElse and partitionPoint build their

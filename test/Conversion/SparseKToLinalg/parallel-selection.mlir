@@ -19,14 +19,16 @@
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // W1 (ranks in key order, with fractional sums): the leaves' fractional
-// parts, then 5 pairs of merge rounds; then per rank the bounds of f at
-// its two breakpoints; nothing else along the row.
+// parts, then 5 pairs of merge rounds; then per rank what f needs at its
+// two breakpoints, and per row its finite ranks; nothing else along the
+// row.
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.for {{.*}} to %c5
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK-NOT: scf.forall ({{.*}}) in (777, 2)
+// CHECK: scf.forall ({{.*}}) in (2)
 // Every 16th query and the last (ceil(332 / 16) + 1 = 22 samples) search
 // all finite ranks for the threshold's breakpoints; then one thread per
 // query searches between its two samples' answers.
