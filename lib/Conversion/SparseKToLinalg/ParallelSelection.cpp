@@ -6,24 +6,25 @@
 // thread loops over is tree levels and binary-search halvings, and the host
 // loops over levels.
 //
-// Per (batch, head) row of M scores, two merge-sort trees of L levels
-// (L = bits of M, rounded up to even, at least 2). Node x of level s covers
-// the values [x 2^s, (x + 1) 2^s) of a permutation of [0, M) and lists them
-// by their position in the row; level s comes from level s - 1 by one merge
-// round, a forall in which every entry binary-searches its sibling node.
-// Per level and position the tree keeps zb, the lower child's entries up to
-// that position within the node, so that a range of a node splits into its
+// Per (batch, head) row of M scores, two merge-sort trees of arity 4 and L4
+// levels (L = bits of M rounded up to even, L4 = ceil(L / 4) * 2, so that
+// 4^L4 > M and rounds come in pairs). Node x of level s covers the values
+// [x 4^s, (x + 1) 4^s) of a permutation of [0, M) and lists them by their
+// position in the row; level s comes from level s - 1 by one merge round, a
+// forall in which every entry binary-searches its three siblings. Per level
+// and position the tree keeps zb, the counts of the node's children 0..d-1
+// up to that position (d = 1..3), so that a range of a node splits into its
 // children's ranges in O(1) as in a wavelet matrix, with no prefix scan
 // across the row.
 //
 // 1. W2 (values = keys, listed in rank order) is the merge sort of the keys
 //    by (score, index), NaN as -inf: its top level is `order[r]` (the key of
 //    rank r, ascending), whose inverse is `rank[j]`; `sorted[r]` the score
-//    of rank r (f64). O(M log^2 M) work, L launches.
+//    of rank r (f64). O(M log^2 M) work, L4 launches.
 // 2. W1 (values = ranks, listed in key order) merges runs of ranks by key,
 //    and keeps fz, the sums of the fractional parts r(z) = z - floor(z) of
 //    the lower child's entries (Semantics 2: f is never formed from sums of
-//    scores). O(M log^2 M) work, L launches.
+//    scores). O(M log^2 M) work, L4 launches.
 // 3. Per query i with prefix [0, c_i), each O(L) per primitive:
 //    - W1 "ranks below R within [0, c)": count and fractional sum;
 //    - W1 quantile: the k-th best candidate (kth), the p-th best (topk);
@@ -104,11 +105,6 @@ Value shl(ImplicitLocOpBuilder &b, Value x, Value y) {
 Value shr(ImplicitLocOpBuilder &b, Value x, Value y) {
   return arith::ShRUIOp::create(b, x, y);
 }
-Value bitSet(ImplicitLocOpBuilder &b, Value x, Value bit) {
-  return cmpi(b, P::ne,
-              arith::AndIOp::create(b, shr(b, x, bit), constIndex(b, 1)),
-              constIndex(b, 0));
-}
 
 /// Element `offsets` of a forall's shared output `out` (its block argument)
 /// set to `v`: the one-element slice is taken from `out` and written back,
@@ -185,10 +181,11 @@ Value forallUpdate1(
                       })[0];
 }
 
-/// Row shape: batch, heads, keys, and the number of levels L (bits of M
-/// rounded up to even, at least 2: 2^L > M, and rounds come in pairs).
+/// Row shape: batch, heads, keys, the number of bits L of a position (bits
+/// of M rounded up to even, at least 2: 2^L > M) and the levels L4 of the
+/// arity-4 trees (even: their rounds come in pairs).
 struct Rows {
-  Value bsz, hsz, m, levels;
+  Value bsz, hsz, m, levels, levels4;
 };
 
 Rows rowsOf(ImplicitLocOpBuilder &b, Value u) {
@@ -201,6 +198,10 @@ Rows rowsOf(ImplicitLocOpBuilder &b, Value u) {
   Value even = arith::AndIOp::create(b, add(b, bits, constIndex(b, 1)),
                                      constIndex(b, ~int64_t(1)));
   r.levels = maxIndex(b, even, constIndex(b, 2));
+  // Levels of the arity-4 trees: ceil(L / 4) * 2 (4^L4 >= 2^L > M, even).
+  r.levels4 = arith::MulIOp::create(
+      b, arith::CeilDivUIOp::create(b, r.levels, constIndex(b, 4)),
+      constIndex(b, 2));
   return r;
 }
 
@@ -208,23 +209,85 @@ Rows rowsOf(ImplicitLocOpBuilder &b, Value u) {
 // 1. Merge-sort trees
 //===----------------------------------------------------------------------===//
 
-/// A merge-sort tree over a row holding a permutation of [0, M): node x of
-/// level s (0 <= s <= L) covers the values [x 2^s, (x + 1) 2^s) and lists
-/// them by position in the row; because the values are a permutation, the
-/// node occupies the same positions [x 2^s, x 2^s + 2^s) of level s's array.
-/// Level s is built from level s - 1 by one merge round: every entry finds
-/// its place in the merged node by a binary search in its sibling. The tree
-/// keeps, per level s >= 1 and position, the number of entries of the node's
-/// lower child ("zeros": value bit s - 1 clear) up to and including that
-/// position (zb), and with fractional sums their sum of r(z) (fz); a node's
-/// prefix of p entries then splits into zb(p) lower and p - zb(p) upper
-/// ones, as in a wavelet matrix, but without any prefix scan across the row.
+/// A merge-sort tree of arity 4 over a row holding a permutation of
+/// [0, M): node x of level s (0 <= s <= L4) covers the values
+/// [x 4^s, (x + 1) 4^s) and lists them by position in the row; because the
+/// values are a permutation, the node occupies the same positions of level
+/// s's array. Level s comes from level s - 1 by one merge round: every
+/// entry finds its place in the merged node by binary searches in its three
+/// siblings. Per level s >= 1 and position the tree keeps, for d = 1..3,
+/// the node's entries from children 0..d-1 up to and including that
+/// position (zb), and with fractional sums their sums of r(z) (fz): a
+/// node's prefix of p entries splits into its children's prefixes in O(1),
+/// as in a wavelet matrix, without any prefix scan across the row. Arity 4
+/// halves the levels (walk depth and build launches) of a binary tree.
 struct Tree {
-  Value zb;     // [L, B, H, M] i32; level s at index s - 1
-  Value fz;     // [L, B, H, M] f64, or null
-  Value levels; // L
+  Value zb;     // [L4, B, H, M, 3] i32; level s at index s - 1
+  Value fz;     // [L4, B, H, M, 3] f64, or null
+  Value levels; // L4
   Value m;
+  Value bits; // L: halvings of a binary search over the row, less one
 };
+
+constexpr int64_t kArity = 4;
+constexpr int64_t kArityLog2 = 2;
+
+/// The 3-entry slice at `offsets` (then [0, 3)) of a forall's shared output
+/// `out` set to `vals`.
+ForallSlice tripleSlice(ImplicitLocOpBuilder &b, ArrayRef<Value> vals,
+                        Value out, ArrayRef<Value> offsets) {
+  ForallSlice s;
+  for (Value o : offsets) {
+    s.offsets.push_back(o);
+    s.sizes.push_back(b.getIndexAttr(1));
+  }
+  s.offsets.push_back(b.getIndexAttr(0));
+  s.sizes.push_back(b.getIndexAttr(kArity - 1));
+  SmallVector<OpFoldResult> strides(s.offsets.size(), b.getIndexAttr(1));
+  auto type = RankedTensorType::get({kArity - 1}, vals[0].getType());
+  Value slot =
+      tensor::ExtractSliceOp::create(b, type, out, s.offsets, s.sizes, strides);
+  for (auto [i, v] : llvm::enumerate(vals))
+    slot = tensor::InsertOp::create(b, v, slot,
+                                    ValueRange{constIndex(b, int64_t(i))});
+  s.source = slot;
+  return s;
+}
+
+/// Several binary searches advanced together (their loads overlap): for
+/// each j, the first position in [los[j], his[j]) where goRight(j, mid) is
+/// false; `iters` halvings. A finished search probes position 0 (which
+/// must be valid) and ignores the answer.
+SmallVector<Value> partitionPoints(
+    ImplicitLocOpBuilder &b, ArrayRef<Value> los, ArrayRef<Value> his,
+    Value iters,
+    function_ref<Value(ImplicitLocOpBuilder &, size_t, Value)> goRight) {
+  Value zero = constIndex(b, 0), one = constIndex(b, 1);
+  SmallVector<Value> inits;
+  for (size_t j = 0; j < los.size(); ++j)
+    inits.append({los[j], sub(b, his[j], los[j])});
+  SmallVector<Value> res = forLoop(
+      b, zero, iters, inits,
+      [&](ImplicitLocOpBuilder &lb, Value, ValueRange a) {
+        SmallVector<Value> next;
+        for (size_t j = 0; j < los.size(); ++j) {
+          Value l = a[2 * j], len = a[2 * j + 1];
+          Value active = cmpi(lb, P::sgt, len, zero);
+          Value half = shr(lb, len, one);
+          Value mid = sel(lb, active, add(lb, l, half), zero);
+          Value right =
+              arith::AndIOp::create(lb, active, goRight(lb, j, mid));
+          next.push_back(sel(lb, right, add(lb, mid, one), l));
+          next.push_back(sel(lb, right, sub(lb, sub(lb, len, half), one),
+                             sel(lb, active, half, len)));
+        }
+        return next;
+      });
+  SmallVector<Value> out;
+  for (size_t j = 0; j < los.size(); ++j)
+    out.push_back(res[2 * j]);
+  return out;
+}
 
 /// Builds the tree of a row whose level-0 entries (positions 0..M-1, one
 /// value each) are the i32 tags `leaf`; merge rounds order tags by
@@ -239,17 +302,18 @@ std::pair<Tree, Value> buildTree(
   Type i32t = b.getI32Type(), f64t = b.getF64Type();
   int64_t dyn = ShapedType::kDynamic;
   SmallVector<Value> sizes = {r.bsz, r.hsz, r.m};
-  SmallVector<Value> levelSizes = {r.levels, r.bsz, r.hsz, r.m};
+  Value three = constIndex(b, kArity - 1);
+  SmallVector<Value> levelSizes = {r.levels4, r.bsz, r.hsz, r.m, three};
   Value zero = constIndex(b, 0), one = constIndex(b, 1);
   bool sums = static_cast<bool>(frac);
   auto row = [&](Type t) { return scratchTensor(b, {dyn, dyn, dyn}, sizes, t); };
   auto levelsOf = [&](Type t) {
-    return scratchTensor(b, {dyn, dyn, dyn, dyn}, levelSizes, t);
+    return scratchTensor(b, {dyn, dyn, dyn, dyn, kArity - 1}, levelSizes, t);
   };
 
   // Level 0: the tags, and their fractional parts (inclusive sums of
   // one-entry nodes).
-  Value tags = leaf, incl;
+  Value incl;
   if (sums)
     incl = forallUpdate1(
         b, {r.m, r.hsz, r.bsz}, row(f64t),
@@ -273,45 +337,80 @@ std::pair<Tree, Value> buildTree(
         rb, {r.m, r.hsz, r.bsz}, inits,
         [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
           Value q = iv[0], hi = iv[1], bi = iv[2];
-          Value sm1 = sub(fb, s, one);
+          Value lvl = sub(fb, s, one);
+          Value sh = shl(fb, lvl, one); // log2 of a child's size
           Value t32 = ext(fb, src.tags, {bi, hi, q});
           Value t = idx(fb, t32);
-          Value node = shr(fb, q, sm1);
-          Value i = sub(fb, q, shl(fb, node, sm1));
-          Value sibLo = minIndex(
-              fb, shl(fb, arith::XOrIOp::create(fb, node, one), sm1), r.m);
-          Value sibHi = minIndex(fb, add(fb, sibLo, shl(fb, one, sm1)), r.m);
-          Value pos = partitionPoint(
-              fb, sibLo, sibHi, s, [&](ImplicitLocOpBuilder &pb, Value mid) {
+          Value child = shr(fb, q, sh);
+          Value i = sub(fb, q, shl(fb, child, sh));
+          Value c = arith::AndIOp::create(fb, child, three);
+          Value nodeStart = shl(fb, shr(fb, child, constIndex(fb, kArityLog2)),
+                                add(fb, sh, constIndex(fb, kArityLog2)));
+          Value childSize = shl(fb, one, sh);
+          auto childStart = [&](Value d) {
+            return minIndex(fb, add(fb, nodeStart, shl(fb, d, sh)), r.m);
+          };
+          // The three siblings (c + j) mod 4: entries below t in each.
+          SmallVector<Value> sib, los, his;
+          for (int64_t j = 1; j < kArity; ++j) {
+            Value d = arith::AndIOp::create(fb, add(fb, c, constIndex(fb, j)),
+                                            three);
+            sib.push_back(d);
+            Value lo = childStart(d);
+            los.push_back(lo);
+            his.push_back(minIndex(fb, add(fb, lo, childSize), r.m));
+          }
+          SmallVector<Value> pos = partitionPoints(
+              fb, los, his, add(fb, sh, one),
+              [&](ImplicitLocOpBuilder &pb, size_t, Value mid) {
                 return less(pb, bi, hi,
                             idx(pb, ext(pb, src.tags, {bi, hi, mid})), t);
               });
-          Value cnt = sub(fb, pos, sibLo);
-          Value dest = add(fb, add(fb, shl(fb, shr(fb, node, one), s), i), cnt);
-          Value lower = cmpi(
-              fb, P::eq, arith::AndIOp::create(fb, node, one), zero);
-          Value zeros = sel(fb, lower, add(fb, i, one), cnt);
-          Value lvl = sub(fb, s, one);
+          // n[d]: entries of child d before this one in the merged node.
+          SmallVector<Value> n, nStart;
+          for (int64_t d = 0; d < kArity; ++d) {
+            Value dv = constIndex(fb, d);
+            Value v = i;
+            for (int j = 0; j < kArity - 1; ++j)
+              v = sel(fb, cmpi(fb, P::eq, sib[j], dv), sub(fb, pos[j], los[j]),
+                      v);
+            n.push_back(v);
+            nStart.push_back(childStart(dv));
+          }
+          Value dest = nodeStart;
+          for (Value v : n)
+            dest = add(fb, dest, v);
+          // Inclusive counts of children 0..d-1 at dest, d = 1..3.
+          SmallVector<Value> cum;
+          Value acc = zero;
+          for (int64_t d = 0; d < kArity - 1; ++d) {
+            Value own = cmpi(fb, P::eq, c, constIndex(fb, d));
+            acc = add(fb, acc, sel(fb, own, add(fb, n[d], one), n[d]));
+            cum.push_back(i32(fb, acc));
+          }
           SmallVector<ForallSlice> out = {
               scalarSlice(fb, t32, outs[0], {bi, hi, dest}),
-              scalarSlice(fb, i32(fb, zeros), outs[1], {lvl, bi, hi, dest})};
+              tripleSlice(fb, cum, outs[1], {lvl, bi, hi, dest})};
           if (sums) {
-            // Inclusive sums: own node's up to this entry, plus the
-            // sibling's over its cnt entries before it.
+            // Child d's inclusive sum over its entries up to this one (own
+            // child) or before it (siblings).
+            SmallVector<Value> fcum;
+            Value facc = constF64(fb, 0);
             Value own = ext(fb, src.incl, {bi, hi, q});
-            Value sibBefore = ifElse(
-                fb, cmpi(fb, P::eq, cnt, zero), {f64t},
-                [&](ImplicitLocOpBuilder &) {
-                  return SmallVector<Value>{constF64(fb, 0)};
-                },
-                [&](ImplicitLocOpBuilder &) {
-                  return SmallVector<Value>{
-                      ext(fb, src.incl, {bi, hi, sub(fb, pos, one)})};
-                })[0];
-            Value merged = arith::AddFOp::create(fb, own, sibBefore);
-            Value lowerSum = sel(fb, lower, own, sibBefore);
-            out.push_back(scalarSlice(fb, merged, outs[2], {bi, hi, dest}));
-            out.push_back(scalarSlice(fb, lowerSum, outs[3], {lvl, bi, hi, dest}));
+            for (int64_t d = 0; d < kArity; ++d) {
+              Value isOwn = cmpi(fb, P::eq, c, constIndex(fb, d));
+              Value none = cmpi(fb, P::eq, n[d], zero);
+              Value at = maxIndex(fb, sub(fb, add(fb, nStart[d], n[d]), one),
+                                  zero);
+              Value sibSum = sel(fb, none, constF64(fb, 0),
+                                 ext(fb, src.incl, {bi, hi, at}));
+              facc = arith::AddFOp::create(fb, facc,
+                                           sel(fb, isOwn, own, sibSum));
+              if (d < kArity - 1)
+                fcum.push_back(facc);
+            }
+            out.push_back(scalarSlice(fb, facc, outs[2], {bi, hi, dest}));
+            out.push_back(tripleSlice(fb, fcum, outs[3], {lvl, bi, hi, dest}));
           }
           return out;
         });
@@ -319,11 +418,11 @@ std::pair<Tree, Value> buildTree(
                  sums ? res[3] : Value()};
   };
 
-  // Rounds in pairs (L is even), so that the ping-pong buffers keep their
+  // Rounds in pairs (L4 is even), so that the ping-pong buffers keep their
   // places in the loop's iteration values.
   Value tagsB = row(i32t);
   Value inclB = sums ? row(f64t) : Value();
-  State st{tags, incl, levelsOf(i32t), sums ? levelsOf(f64t) : Value()};
+  State st{leaf, incl, levelsOf(i32t), sums ? levelsOf(f64t) : Value()};
   auto pack = [&](const State &s, Value tb, Value ib) {
     SmallVector<Value> v = {s.tags, tb, s.zb};
     if (sums)
@@ -332,7 +431,8 @@ std::pair<Tree, Value> buildTree(
   };
   Value two = constIndex(b, 2);
   SmallVector<Value> res = forLoop(
-      b, zero, arith::DivUIOp::create(b, r.levels, two), pack(st, tagsB, inclB),
+      b, zero, arith::DivUIOp::create(b, r.levels4, two),
+      pack(st, tagsB, inclB),
       [&](ImplicitLocOpBuilder &lb, Value pr, ValueRange it) {
         State cur{it[0], sums ? it[3] : Value(), it[2],
                   sums ? it[5] : Value()};
@@ -343,33 +443,36 @@ std::pair<Tree, Value> buildTree(
                            mid.zb, mid.fz);
         return pack(next, mid.tags, mid.incl);
       });
-  Tree tree{res[2], sums ? res[5] : Value(), r.levels, r.m};
+  Tree tree{res[2], sums ? res[5] : Value(), r.levels4, r.m, r.levels};
   return {tree, res[0]};
 }
 
-/// A walk down the tree from the top level with the position range
-/// [a, e) of the root: at each level, `step` gets the level's zb and fz
-/// lookups and decides the child. The node's start position `st`, the range
-/// relative to it, and `extra` carried values are the loop's state.
+/// Reads of a tree level: the inclusive counts (or sums) of children
+/// 0..d-1 at relative position p of the node starting at st, for d = 0..4
+/// (0 at d = 0 or p = 0; p itself, or the node prefix's total sum, at
+/// d = 4 is the caller's).
 struct TreeCursor {
   const Tree &t;
   Value bi, hi;
-  /// zb / fz at relative position p (0 at p = 0) of the node starting at
-  /// st on level index lvl.
-  Value zbAt(ImplicitLocOpBuilder &b, Value lvl, Value st, Value p) const {
-    return at(b, t.zb, lvl, st, p, /*isCount=*/true);
+  /// C_d(p) for d in [0, 3] (dynamic).
+  Value countAt(ImplicitLocOpBuilder &b, Value lvl, Value st, Value p,
+                Value d) const {
+    return at(b, t.zb, lvl, st, p, d, /*isCount=*/true);
   }
-  Value fzAt(ImplicitLocOpBuilder &b, Value lvl, Value st, Value p) const {
-    return at(b, t.fz, lvl, st, p, /*isCount=*/false);
+  Value sumAt(ImplicitLocOpBuilder &b, Value lvl, Value st, Value p,
+              Value d) const {
+    return at(b, t.fz, lvl, st, p, d, /*isCount=*/false);
   }
 
 private:
   Value at(ImplicitLocOpBuilder &b, Value arr, Value lvl, Value st, Value p,
-           bool isCount) const {
+           Value d, bool isCount) const {
     Value zero = constIndex(b, 0), one = constIndex(b, 1);
-    Value empty = cmpi(b, P::eq, p, zero);
+    Value empty = arith::OrIOp::create(b, cmpi(b, P::eq, p, zero),
+                                       cmpi(b, P::eq, d, zero));
     Value pos = sel(b, empty, zero, sub(b, add(b, st, p), one));
-    Value v = ext(b, arr, {lvl, bi, hi, pos});
+    Value comp = sel(b, empty, zero, sub(b, d, one));
+    Value v = ext(b, arr, {lvl, bi, hi, pos, comp});
     if (isCount)
       return sel(b, empty, zero, idx(b, v));
     return sel(b, empty, constF64(b, 0), v);
@@ -386,17 +489,33 @@ Value quantile(ImplicitLocOpBuilder &b, const Tree &w, Value bi, Value hi,
   return forLoop(
       b, zero, w.levels, {zero, s, e, kk},
       [&](ImplicitLocOpBuilder &lb, Value l, ValueRange a) {
-        Value st = a[0];
+        Value st = a[0], ps = a[1], pe = a[2], want = a[3];
         Value lvl = sub(lb, sub(lb, w.levels, one), l);
-        Value zs = cur.zbAt(lb, lvl, st, a[1]);
-        Value ze = cur.zbAt(lb, lvl, st, a[2]);
-        Value z = sub(lb, ze, zs);
-        Value left = cmpi(lb, P::sle, a[3], z);
-        return SmallVector<Value>{
-            sel(lb, left, st, add(lb, st, shl(lb, one, lvl))),
-            sel(lb, left, zs, sub(lb, a[1], zs)),
-            sel(lb, left, ze, sub(lb, a[2], ze)),
-            sel(lb, left, a[3], sub(lb, a[3], z))};
+        Value sh = shl(lb, lvl, one);
+        // Entries of children 0..d-1 in the range, d = 1..3.
+        SmallVector<Value> cs = {zero}, ce = {zero}, within = {zero};
+        for (int64_t d = 1; d < kArity; ++d) {
+          Value dv = constIndex(lb, d);
+          cs.push_back(cur.countAt(lb, lvl, st, ps, dv));
+          ce.push_back(cur.countAt(lb, lvl, st, pe, dv));
+          within.push_back(sub(lb, ce.back(), cs.back()));
+        }
+        cs.push_back(ps);
+        ce.push_back(pe);
+        // The child holding the kk-th entry: the last d with within[d] < kk.
+        Value d = zero, below = zero, ns = cs[0], ne = ce[0], ns1 = cs[1],
+              ne1 = ce[1];
+        for (int64_t j = 1; j < kArity; ++j) {
+          Value past = cmpi(lb, P::slt, within[j], want);
+          d = sel(lb, past, constIndex(lb, j), d);
+          below = sel(lb, past, within[j], below);
+          ns = sel(lb, past, cs[j], ns);
+          ne = sel(lb, past, ce[j], ne);
+          ns1 = sel(lb, past, cs[j + 1], ns1);
+          ne1 = sel(lb, past, ce[j + 1], ne1);
+        }
+        return SmallVector<Value>{add(lb, st, shl(lb, d, sh)), sub(lb, ns1, ns),
+                                  sub(lb, ne1, ne), sub(lb, want, below)};
       })[0];
 }
 
@@ -631,19 +750,23 @@ SmallVector<std::pair<Value, Value>> belowMany(ImplicitLocOpBuilder &b,
       [&](ImplicitLocOpBuilder &lb, Value l, ValueRange a) {
         Value lvl = sub(lb, sub(lb, w.levels, one), l);
         SmallVector<Value> next;
+        Value sh = shl(lb, lvl, one);
+        Value three = constIndex(lb, kArity - 1);
         for (size_t i = 0; i < nb; ++i) {
           Value st = a[4 * i], e = a[4 * i + 1];
-          Value right = bitSet(lb, bounds[i], lvl);
-          Value ze = cur.zbAt(lb, lvl, st, e);
+          // The bound's child d: children 0..d-1 lie below it.
+          Value d = arith::AndIOp::create(lb, shr(lb, bounds[i], sh), three);
+          Value cd = cur.countAt(lb, lvl, st, e, d);
+          Value last = cmpi(lb, P::eq, d, three);
+          Value cd1 = sel(lb, last, e,
+                          cur.countAt(lb, lvl, st, e,
+                                      minIndex(lb, add(lb, d, one), three)));
           Value sum = a[4 * i + 3];
           if (sums[i])
-            sum = sel(lb, right,
-                      arith::AddFOp::create(lb, sum, cur.fzAt(lb, lvl, st, e)),
-                      sum);
-          next.append({sel(lb, right, add(lb, st, shl(lb, one, lvl)), st),
-                       sel(lb, right, sub(lb, e, ze), ze),
-                       sel(lb, right, add(lb, a[4 * i + 2], ze), a[4 * i + 2]),
-                       sum});
+            sum = arith::AddFOp::create(lb, sum,
+                                        cur.sumAt(lb, lvl, st, e, d));
+          next.append({add(lb, st, shl(lb, d, sh)), sub(lb, cd1, cd),
+                       add(lb, a[4 * i + 2], cd), sum});
         }
         return next;
       });
@@ -659,8 +782,8 @@ public:
                  const Breaks &br, Value bi, Value hi, Value c)
       : b(b), rk(rk), w(w), br(br), bi(bi), hi(hi), c(c),
         zero(constIndex(b, 0)), one(constIndex(b, 1)),
-        iters(add(b, w.levels, constIndex(b, 1))),
-        ss(b, rk, bi, hi, w.m, w.levels) {}
+        iters(add(b, w.bits, constIndex(b, 1))),
+        ss(b, rk, bi, hi, w.m, w.bits) {}
 
   /// Where the two threshold searches of a query may look: by monotonicity
   /// (f grows with the prefix, so each first breakpoint with f <= k only

@@ -1,8 +1,9 @@
 // convert-sparsek-to-linalg{parallel-selection} (the GPU pipeline's
 // selection, ParallelSelection.cpp): every loop over the M = 777 keys or the
 // N = 333 queries of a row (sizes that occur nowhere else) is an scf.forall;
-// what a thread loops over is levels (L = 10 here: binary searches of at
-// most L + 1 halvings, tree walks of L levels). No thread sweeps a row and
+// what a thread loops over is levels (L = 10 bits of a position here:
+// binary searches of at most L + 1 halvings; arity-4 trees of L4 = 6
+// levels, walked level by level). No thread sweeps a row and
 // no step scans across it: no scf.for runs to 333 or 777 (the sequential
 // lowering's sweep does; the second RUN line shows the check catches it).
 // RUN: sparsek-opt %s --convert-sparsek-to-linalg="parallel-selection" --canonicalize \
@@ -10,20 +11,20 @@
 // RUN: sparsek-opt %s --convert-sparsek-to-linalg --canonicalize | FileCheck %s --check-prefix=SWEEP
 
 // CHECK-LABEL: func.func @threshold
-// Ranks: keys numbered, then L / 2 = 5 pairs of merge rounds over the keys
+// Ranks: keys numbered, then L4 / 2 = 3 pairs of merge rounds over the keys
 // (the merge-sort tree W2, whose top level is the sorted row), the scores
 // in rank order.
 // CHECK: scf.forall ({{.*}}) in (777, 2)
-// CHECK: scf.for {{.*}} to %c5
+// CHECK: scf.for {{.*}} to %c3
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // W1 (ranks in key order, with fractional sums): the leaves' fractional
-// parts, then 5 pairs of merge rounds; then per rank what f needs at its
+// parts, then 3 pairs of merge rounds; then per rank what f needs at its
 // two breakpoints, and per row its finite ranks; nothing else along the
 // row.
 // CHECK: scf.forall ({{.*}}) in (777, 2)
-// CHECK: scf.for {{.*}} to %c5
+// CHECK: scf.for {{.*}} to %c3
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (777, 2)
