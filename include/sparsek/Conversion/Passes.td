@@ -31,16 +31,18 @@ def ConvertSparseKToLinalgPass : Pass<"convert-sparsek-to-linalg"> {
                                       O(M log k + N k log k)
         threshold, topk and
         block_select with
-        parallel-selection         => ranks by a merge sort whose rounds
-                                      are foralls over keys, wavelet
-                                      matrices over them (W1 with
-                                      fractional-part sums), then one
-                                      thread per query (tau: two binary
-                                      searches over the sorted scores,
-                                      each probe O(log M); kth: a
-                                      quantile) or per output entry:
+        parallel-selection         => two merge-sort trees of arity 4
+                                      (W2: the keys' merge sort by score;
+                                      W1: rank runs merged by key, with
+                                      fractional-part sums), each round a
+                                      forall over keys; then one thread
+                                      per query (tau: two binary searches
+                                      over the sorted scores, bracketed
+                                      by sampled queries, each probe one
+                                      walk down W1; kth: a quantile) or
+                                      per output entry:
                                       O((M + N) log^2 M), no sequential
-                                      sweep along the row
+                                      sweep or scan along the row
         sparsek.gathered_attention => scf.forall over (B, Hq, N); per query
                                       an online (max-subtracted) softmax over
                                       its window rows and selected rows:
@@ -61,11 +63,10 @@ def ConvertSparseKToLinalgPass : Pass<"convert-sparsek-to-linalg"> {
     Option<"parallelSelection", "parallel-selection", "bool",
            /*default=*/"false",
            "Thresholds, top-k and block selections in parallel along the "
-           "row (ParallelSelection.cpp: ranks by a merge sort, wavelet "
-           "matrices, per-query searches; O((M + N) log^2 M) work, "
-           "O(log^2 M) depth plus a scan over M / 1024 totals) instead of "
-           "one sequential sweep per row (O(M log M)). The GPU pipeline's "
-           "choice.">,
+           "row (ParallelSelection.cpp: merge-sort trees of arity 4 "
+           "built by merge rounds, per-query searches; O((M + N) log^2 M) "
+           "work, O(log M) launches) instead of one sequential sweep per "
+           "row (O(M log M)). The GPU pipeline's choice.">,
     Option<"fusedBlockSize", "fused-block-size", "int64_t",
            /*default=*/"0",
            "> 0: a causal sparsek.attention (any N) lowers to block "

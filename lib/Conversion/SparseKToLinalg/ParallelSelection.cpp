@@ -18,12 +18,13 @@
 // across the row.
 //
 // 1. W2 (values = keys, listed in rank order) is the merge sort of the keys
-//    by (score, index), NaN as -inf: its top level is `order[r]` (the key of
-//    rank r, ascending), whose inverse is `rank[j]`; `sorted[r]` the score
-//    of rank r (f64). O(M log^2 M) work, L4 launches.
+//    by (score, index), NaN as -inf, the scores travelling with the keys:
+//    its top level is `order[r]` (the key of rank r, ascending), whose
+//    inverse is `rank[j]`; `sorted[r]` the score of rank r (f64).
+//    O(M log^2 M) work, L4 launches.
 // 2. W1 (values = ranks, listed in key order) merges runs of ranks by key,
 //    and keeps fz, the sums of the fractional parts r(z) = z - floor(z) of
-//    the lower child's entries (Semantics 2: f is never formed from sums of
+//    children 0..d-1's entries (Semantics 2: f is never formed from sums of
 //    scores). O(M log^2 M) work, L4 launches.
 // 3. Per query i with prefix [0, c_i), each O(L) per primitive:
 //    - W1 "ranks below R within [0, c)": count and fractional sum;
@@ -34,13 +35,14 @@
 //      the rank bounds of f at its breakpoint (capped, fractional, and the
 //      split at floor(t) + 1: they depend on t only, so one forall over
 //      ranks precomputes them, with the neighbours and piece bounds the
-//      final solve needs) and takes the prefix's counts and sums below
-//      all six bounds in one walk down W1; then f is linear up to the
-//      previous breakpoint and is solved there, from one more walk. O(L^2) per query, a chain
-//      of about L^2 dependent loads. Both first breakpoints only move up
-//      along the row (f grows with the prefix), so every 16th query (a
-//      sample) searches all finite ranks and the others only between their
-//      two samples' answers: a few halvings each instead of L + 1.
+//      final solve needs) and takes the prefix's counts and sums below all
+//      six bounds in one walk down W1; then f is linear up to the previous
+//      breakpoint and is solved there, from one more walk. O(L^2) per
+//      query, a chain of dependent loads. Both first breakpoints only move
+//      up along the row (f grows with the prefix), so every 16th query (a
+//      sample) searches the band around its k-th best score (kthBracket)
+//      and the others only between their two samples' answers: a few
+//      halvings each instead of L + 1.
 //    - W2 quantile over ranks >= the kth's rank: a block's first query's
 //      selection in ascending key order (block_select's union), then its
 //      later queries' newcomers, each selected when its rank is at least
@@ -290,12 +292,14 @@ SmallVector<Value> partitionPoints(
 }
 
 /// Builds the tree of a row whose level-0 entries (positions 0..M-1, one
-/// value each) are the i32 tags `leaf`; merge rounds order tags by
-/// `less(bi, hi, a, c)` (index values of two tags). With `frac`, the
-/// fractional sums of frac(bi, hi, tag). Returns the tree and the top
-/// level's tags (the whole row ordered by `less`).
+/// value each) are the i32 tags `leaf`, with f32 sort keys `leafKeys` when
+/// given (they travel with the tags, so a probe reads both at once);
+/// merge rounds order entries by `less(a, keyA, c, keyC)` (index values of
+/// two tags, their keys or null). With `frac`, the fractional sums of
+/// frac(bi, hi, tag). Returns the tree and the top level's tags (the whole
+/// row ordered by `less`).
 std::pair<Tree, Value> buildTree(
-    ImplicitLocOpBuilder &b, Value leaf, const Rows &r,
+    ImplicitLocOpBuilder &b, Value leaf, Value leafKeys, const Rows &r,
     function_ref<Value(ImplicitLocOpBuilder &, Value, Value, Value, Value)>
         less,
     function_ref<Value(ImplicitLocOpBuilder &, Value, Value, Value)> frac) {
@@ -306,6 +310,7 @@ std::pair<Tree, Value> buildTree(
   SmallVector<Value> levelSizes = {r.levels4, r.bsz, r.hsz, r.m, three};
   Value zero = constIndex(b, 0), one = constIndex(b, 1);
   bool sums = static_cast<bool>(frac);
+  bool keyed = static_cast<bool>(leafKeys);
   auto row = [&](Type t) { return scratchTensor(b, {dyn, dyn, dyn}, sizes, t); };
   auto levelsOf = [&](Type t) {
     return scratchTensor(b, {dyn, dyn, dyn, dyn, kArity - 1}, levelSizes, t);
@@ -326,13 +331,16 @@ std::pair<Tree, Value> buildTree(
   // Round s: level s - 1 (tags, inclusive sums within nodes) -> level s;
   // zb and fz of level s.
   struct State {
-    Value tags, incl, zb, fz;
+    Value tags, incl, zb, fz, keys;
   };
   auto round = [&](ImplicitLocOpBuilder &rb, Value s, const State &src,
-                   Value dstTags, Value dstIncl, Value zb, Value fz) {
+                   Value dstTags, Value dstIncl, Value zb, Value fz,
+                   Value dstKeys) {
     SmallVector<Value> inits = {dstTags, zb};
     if (sums)
       inits.append({dstIncl, fz});
+    if (keyed)
+      inits.push_back(dstKeys);
     SmallVector<Value> res = forallUpdate(
         rb, {r.m, r.hsz, r.bsz}, inits,
         [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
@@ -341,6 +349,7 @@ std::pair<Tree, Value> buildTree(
           Value sh = shl(fb, lvl, one); // log2 of a child's size
           Value t32 = ext(fb, src.tags, {bi, hi, q});
           Value t = idx(fb, t32);
+          Value key = keyed ? ext(fb, src.keys, {bi, hi, q}) : Value();
           Value child = shr(fb, q, sh);
           Value i = sub(fb, q, shl(fb, child, sh));
           Value c = arith::AndIOp::create(fb, child, three);
@@ -363,8 +372,9 @@ std::pair<Tree, Value> buildTree(
           SmallVector<Value> pos = partitionPoints(
               fb, los, his, add(fb, sh, one),
               [&](ImplicitLocOpBuilder &pb, size_t, Value mid) {
-                return less(pb, bi, hi,
-                            idx(pb, ext(pb, src.tags, {bi, hi, mid})), t);
+                return less(pb, idx(pb, ext(pb, src.tags, {bi, hi, mid})),
+                            keyed ? ext(pb, src.keys, {bi, hi, mid}) : Value(),
+                            t, key);
               });
           // n[d]: entries of child d before this one in the merged node.
           SmallVector<Value> n, nStart;
@@ -412,36 +422,45 @@ std::pair<Tree, Value> buildTree(
             out.push_back(scalarSlice(fb, facc, outs[2], {bi, hi, dest}));
             out.push_back(tripleSlice(fb, fcum, outs[3], {lvl, bi, hi, dest}));
           }
+          if (keyed)
+            out.push_back(scalarSlice(fb, key, outs.back(), {bi, hi, dest}));
           return out;
         });
     return State{res[0], sums ? res[2] : Value(), res[1],
-                 sums ? res[3] : Value()};
+                 sums ? res[3] : Value(), keyed ? res.back() : Value()};
   };
 
   // Rounds in pairs (L4 is even), so that the ping-pong buffers keep their
   // places in the loop's iteration values.
   Value tagsB = row(i32t);
   Value inclB = sums ? row(f64t) : Value();
-  State st{leaf, incl, levelsOf(i32t), sums ? levelsOf(f64t) : Value()};
-  auto pack = [&](const State &s, Value tb, Value ib) {
+  Value keysB = keyed ? row(b.getF32Type()) : Value();
+  State st{leaf, incl, levelsOf(i32t), sums ? levelsOf(f64t) : Value(),
+           leafKeys};
+  // Iteration values: tags, their other buffer, zb, then (sums) incl, its
+  // other buffer, fz, then (keyed) keys and their other buffer.
+  auto pack = [&](const State &s, Value tb, Value ib, Value kb) {
     SmallVector<Value> v = {s.tags, tb, s.zb};
     if (sums)
       v.append({s.incl, ib, s.fz});
+    if (keyed)
+      v.append({s.keys, kb});
     return v;
   };
+  int64_t keyAt = sums ? 6 : 3;
   Value two = constIndex(b, 2);
   SmallVector<Value> res = forLoop(
       b, zero, arith::DivUIOp::create(b, r.levels4, two),
-      pack(st, tagsB, inclB),
+      pack(st, tagsB, inclB, keysB),
       [&](ImplicitLocOpBuilder &lb, Value pr, ValueRange it) {
         State cur{it[0], sums ? it[3] : Value(), it[2],
-                  sums ? it[5] : Value()};
+                  sums ? it[5] : Value(), keyed ? it[keyAt] : Value()};
         Value s1 = add(lb, arith::MulIOp::create(lb, pr, two), one);
         State mid = round(lb, s1, cur, it[1], sums ? it[4] : Value(), cur.zb,
-                          cur.fz);
+                          cur.fz, keyed ? it[keyAt + 1] : Value());
         State next = round(lb, add(lb, s1, one), mid, cur.tags, cur.incl,
-                           mid.zb, mid.fz);
-        return pack(next, mid.tags, mid.incl);
+                           mid.zb, mid.fz, cur.keys);
+        return pack(next, mid.tags, mid.incl, mid.keys);
       });
   Tree tree{res[2], sums ? res[5] : Value(), r.levels4, r.m, r.levels};
   return {tree, res[0]};
@@ -542,17 +561,24 @@ Ranks buildRanks(ImplicitLocOpBuilder &b, Value u, const Rows &r) {
   auto key = [&](ImplicitLocOpBuilder &kb, Value bi, Value hi, Value j) {
     return sortKey(kb, ext(kb, u, {bi, hi, j}));
   };
-  Value keys = forallUpdate1(
-      b, {r.m, r.hsz, r.bsz}, scratchTensor(b, {dyn, dyn, dyn}, sizes, i32t),
-      [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
-        return scalarSlice(fb, i32(fb, iv[0]), out, {iv[2], iv[1], iv[0]});
+  // Level 0: every key with its score (the sort key).
+  SmallVector<Value> leaves = forallUpdate(
+      b, {r.m, r.hsz, r.bsz},
+      {scratchTensor(b, {dyn, dyn, dyn}, sizes, i32t),
+       scratchTensor(b, {dyn, dyn, dyn}, sizes, b.getF32Type())},
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
+        Value j = iv[0], hi = iv[1], bi = iv[2];
+        return SmallVector<ForallSlice>{
+            scalarSlice(fb, i32(fb, j), outs[0], {bi, hi, j}),
+            scalarSlice(fb, key(fb, bi, hi, j), outs[1], {bi, hi, j})};
       });
+  Value keys = leaves[0], scores = leaves[1];
   // Nodes of consecutive keys merged in ascending (score, index) order: the
   // top level is `order`, and the tree is W2 (values = keys, listed by rank).
   auto [tree, order] = buildTree(
-      b, keys, r,
-      [&](ImplicitLocOpBuilder &lb, Value bi, Value hi, Value y, Value x) {
-        return keyLess(lb, key(lb, bi, hi, y), y, key(lb, bi, hi, x), x);
+      b, keys, scores, r,
+      [&](ImplicitLocOpBuilder &lb, Value y, Value uy, Value x, Value ux) {
+        return keyLess(lb, uy, y, ux, x);
       },
       nullptr);
   Ranks out;
@@ -579,8 +605,8 @@ Ranks buildRanks(ImplicitLocOpBuilder &b, Value u, const Rows &r) {
 Tree buildByRank(ImplicitLocOpBuilder &b, Value u, const Ranks &rk,
                  const Rows &r) {
   return buildTree(
-             b, rk.order, r,
-             [&](ImplicitLocOpBuilder &lb, Value, Value, Value y, Value x) {
+             b, rk.order, Value(), r,
+             [&](ImplicitLocOpBuilder &lb, Value y, Value, Value x, Value) {
                return cmpi(lb, P::slt, y, x);
              },
              [&](ImplicitLocOpBuilder &lb, Value bi, Value hi, Value j) {
@@ -830,11 +856,37 @@ public:
           return SmallVector<Value>{r, r};
         },
         [&](ImplicitLocOpBuilder &) {
+          Bracket bracket = kthBracket(k);
           auto [rz, rzm] = searchBoth(static_cast<double>(k), e.negInfEnd,
-                                      e.posInfBegin, nullptr);
+                                      e.posInfBegin, &bracket);
           return SmallVector<Value>{rz, rzm};
         });
     return {res[0], res[1]};
+  }
+
+  /// A bracket from the prefix's k-th and (k+1)-th best scores theta_k and
+  /// theta_{k+1} (more than k candidates above -inf): f(t) <= #{z > t}
+  /// <= k - 1 for t >= theta_k, and f(t) >= #{z >= t + 1} >= k + 1 for
+  /// t <= theta_{k+1} - 1. So the first rank with f(z) <= k lies in
+  /// [upperZ(theta_{k+1} - 1), lowerZ(theta_k)], and the first with
+  /// f(z - 1) <= k in [upperZ(theta_{k+1}), lowerZm1(theta_k)]: the band
+  /// around the k-th best instead of the whole row. The lower ends rely on
+  /// theta_{k+1} - 1 < theta_{k+1} with room to spare, so they are used
+  /// only below 2^50 in magnitude (else the search starts at the row's
+  /// finite ranks).
+  Bracket kthBracket(int64_t k) {
+    Value kIdx = constIndex(b, k);
+    Value rk = quantile(b, w, bi, hi, add(b, sub(b, c, kIdx), one), zero, c);
+    Value rk1 = quantile(b, w, bi, hi, sub(b, c, kIdx), zero, c);
+    auto at = [&](Value arr, Value r) { return idx(b, ext(b, arr, {bi, hi, r})); };
+    Value safe = cmpf(b, FP::OLT, math::AbsFOp::create(b, ss.z(rk1)),
+                      constF64(b, 0x1p50));
+    Bracket out;
+    out.lo[0] = sel(b, safe, at(br.midLo[1], rk1), zero);
+    out.hi[0] = at(br.atOrAbove[0], rk);
+    out.lo[1] = sel(b, safe, at(br.midLo[0], rk1), zero);
+    out.hi[1] = at(br.atOrAboveM1[0], rk);
+    return out;
   }
 
 private:
