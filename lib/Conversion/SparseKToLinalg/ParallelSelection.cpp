@@ -40,11 +40,9 @@
 //      breakpoint and is solved there, from one more walk. O(L^2) per
 //      query, a chain of dependent loads. Both first breakpoints only move
 //      up along the row (f grows with the prefix), so every 16th query (a
-//      sample) narrows the band around its k-th best score (kthBracket) by
-//      two rounds of 16 parallel probes per family (one thread each, a
-//      walk per probe), and the others search only between their two
-//      samples' ranges: a few halvings each instead of L + 1, and no long
-//      chain of probes anywhere.
+//      sample) searches the band around its k-th best score (kthBracket)
+//      and the others only between their two samples' answers: a few
+//      halvings each instead of L + 1.
 //    - W2 quantile over ranks >= the kth's rank: a block's first query's
 //      selection in ascending key order (block_select's union), then its
 //      later queries' newcomers, each selected when its rank is at least
@@ -236,20 +234,19 @@ struct Tree {
 constexpr int64_t kArity = 4;
 constexpr int64_t kArityLog2 = 2;
 
-/// The slice of `vals.size()` entries at `offsets` (then [0, vals.size()))
-/// of a forall's shared output `out`, set to `vals`.
-ForallSlice rowSlice(ImplicitLocOpBuilder &b, ArrayRef<Value> vals, Value out,
-                     ArrayRef<Value> offsets) {
+/// The 3-entry slice at `offsets` (then [0, 3)) of a forall's shared output
+/// `out` set to `vals`.
+ForallSlice tripleSlice(ImplicitLocOpBuilder &b, ArrayRef<Value> vals,
+                        Value out, ArrayRef<Value> offsets) {
   ForallSlice s;
   for (Value o : offsets) {
     s.offsets.push_back(o);
     s.sizes.push_back(b.getIndexAttr(1));
   }
   s.offsets.push_back(b.getIndexAttr(0));
-  s.sizes.push_back(b.getIndexAttr(static_cast<int64_t>(vals.size())));
+  s.sizes.push_back(b.getIndexAttr(kArity - 1));
   SmallVector<OpFoldResult> strides(s.offsets.size(), b.getIndexAttr(1));
-  auto type = RankedTensorType::get({static_cast<int64_t>(vals.size())},
-                                    vals[0].getType());
+  auto type = RankedTensorType::get({kArity - 1}, vals[0].getType());
   Value slot =
       tensor::ExtractSliceOp::create(b, type, out, s.offsets, s.sizes, strides);
   for (auto [i, v] : llvm::enumerate(vals))
@@ -403,7 +400,7 @@ std::pair<Tree, Value> buildTree(
           }
           SmallVector<ForallSlice> out = {
               scalarSlice(fb, t32, outs[0], {bi, hi, dest}),
-              rowSlice(fb, cum, outs[1], {lvl, bi, hi, dest})};
+              tripleSlice(fb, cum, outs[1], {lvl, bi, hi, dest})};
           if (sums) {
             // Child d's inclusive sum over its entries up to this one (own
             // child) or before it (siblings).
@@ -423,7 +420,7 @@ std::pair<Tree, Value> buildTree(
                 fcum.push_back(facc);
             }
             out.push_back(scalarSlice(fb, facc, outs[2], {bi, hi, dest}));
-            out.push_back(rowSlice(fb, fcum, outs[3], {lvl, bi, hi, dest}));
+            out.push_back(tripleSlice(fb, fcum, outs[3], {lvl, bi, hi, dest}));
           }
           if (keyed)
             out.push_back(scalarSlice(fb, key, outs.back(), {bi, hi, dest}));
@@ -846,44 +843,25 @@ public:
         })[0];
   }
 
-  /// A sample's starting ranges [lo, hi) of both searches (lo0, hi0, lo1,
-  /// hi1): the band around its k-th best (kthBracket) within the finite
-  /// ranks when tau is finite; else the empty range at the start of the
-  /// finite ranks (tau = -inf: later queries' answers lie above) or at
-  /// their end (tau = +inf).
-  SmallVector<Value> sampleStart(int64_t k) {
+  /// The two searches' answers for this query (a sample): the first rank
+  /// of each family with f <= k; the start of the finite ranks when every
+  /// candidate is selected (tau = -inf), their end when tau = +inf.
+  std::pair<Value, Value> searchRanks(int64_t k) {
     Ends e = ends(k);
     Type it = b.getIndexType();
-    return ifElse(
-        b, arith::OrIOp::create(b, e.allSelected, e.infinite), {it, it, it, it},
+    SmallVector<Value> res = ifElse(
+        b, arith::OrIOp::create(b, e.allSelected, e.infinite), {it, it},
         [&](ImplicitLocOpBuilder &) {
           Value r = sel(b, e.allSelected, e.negInfEnd, e.posInfBegin);
-          return SmallVector<Value>{r, r, r, r};
+          return SmallVector<Value>{r, r};
         },
         [&](ImplicitLocOpBuilder &) {
-          Bracket kb = kthBracket(k);
-          SmallVector<Value> out;
-          for (int f = 0; f < 2; ++f) {
-            Value l = clampIndex(b, kb.lo[f], e.negInfEnd, e.posInfBegin);
-            out.push_back(l);
-            out.push_back(clampIndex(b, kb.hi[f], l, e.posInfBegin));
-          }
-          return out;
+          Bracket bracket = kthBracket(k);
+          auto [rz, rzm] = searchBoth(static_cast<double>(k), e.negInfEnd,
+                                      e.posInfBegin, &bracket);
+          return SmallVector<Value>{rz, rzm};
         });
-  }
-
-  /// The searches' predicate at rank r of family `fam1` (i1: t = z(r) - 1
-  /// when set, else z(r)): f(t) > k.
-  Value above(int64_t k, Value fam1, Value r) {
-    SmallVector<Value> bounds;
-    for (Value const *arr : {br.capLo, br.midLo, br.split})
-      bounds.push_back(idx(b, sel(b, fam1, ext(b, arr[1], {bi, hi, r}),
-                                  ext(b, arr[0], {bi, hi, r}))));
-    Value t = sel(b, fam1, ss.zm1(r), ss.z(r));
-    auto cnt = belowMany(b, w, bi, hi, bounds, {true, true, false}, c);
-    Value fv =
-        fOf(cnt[0], cnt[1], cnt[2].first, math::FloorOp::create(b, t), t).first;
-    return cmpf(b, FP::OGT, fv, constF64(b, static_cast<double>(k)));
+    return {res[0], res[1]};
   }
 
   /// A bracket from the prefix's k-th and (k+1)-th best scores theta_k and
@@ -1109,12 +1087,9 @@ RowSelection buildRowSelection(ImplicitLocOpBuilder &b, Value u) {
 }
 
 /// Queries between two samples of the threshold searches: every 16th query
-/// (and the last) is a sample, whose searches are narrowed by rounds of
-/// 16 probes in parallel (one thread each); the others search between
-/// their two samples' ranges.
+/// (and the last) searches all finite ranks, the others only between their
+/// samples' answers.
 constexpr int64_t kSampleStride = 16;
-constexpr int64_t kSampleLanes = 16;
-constexpr int64_t kSampleRounds = 2;
 
 Value buildTausFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
                     int64_t window, Value n, RankedTensorType resultType) {
@@ -1126,94 +1101,20 @@ Value buildTausFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
   Value lastQuery = sub(b, maxIndex(b, n, one), one);
   Value nSamples = add(b, arith::CeilDivUIOp::create(b, lastQuery, stride), one);
   // Sample j is query min(j * stride, N - 1).
-  auto sampleQuery = [&](ImplicitLocOpBuilder &fb, Value bi, Value hi,
-                         Value j) {
-    Value i = minIndex(fb, arith::MulIOp::create(fb, j, stride), lastQuery);
-    Value c = candidateCount(fb, i, r.m, n, window);
-    return QueryThreshold(fb, s.ranks, s.w1, s.breaks, bi, hi, c);
-  };
-  // Per sample [lo0, hi0, lo1, hi1]: ranges holding both searches' answers.
-  Value ranges = forallUpdate1(
+  SmallVector<Value> samples = forallUpdate(
       b, {nSamples, r.hsz, r.bsz},
-      scratchTensor(b, {dyn, dyn, dyn, 4}, {r.bsz, r.hsz, nSamples}, i32t),
-      [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
+      {scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, nSamples}, i32t),
+       scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, nSamples}, i32t)},
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
         Value j = iv[0], hi = iv[1], bi = iv[2];
-        SmallVector<Value> start = sampleQuery(fb, bi, hi, j).sampleStart(k);
-        SmallVector<Value> vals;
-        for (Value v : start)
-          vals.push_back(i32(fb, v));
-        return rowSlice(fb, vals, out, {bi, hi, j});
+        Value i = minIndex(fb, arith::MulIOp::create(fb, j, stride), lastQuery);
+        Value c = candidateCount(fb, i, r.m, n, window);
+        QueryThreshold q(fb, s.ranks, s.w1, s.breaks, bi, hi, c);
+        auto [rz, rzm] = q.searchRanks(k);
+        return SmallVector<ForallSlice>{
+            scalarSlice(fb, i32(fb, rz), outs[0], {bi, hi, j}),
+            scalarSlice(fb, i32(fb, rzm), outs[1], {bi, hi, j})};
       });
-  // Probe j (1..lanes) of a range [lo, lo + len).
-  auto probe = [&](ImplicitLocOpBuilder &fb, Value lo, Value len, Value j) {
-    return add(fb, lo,
-               arith::DivUIOp::create(fb, arith::MulIOp::create(fb, j, len),
-                                      constIndex(fb, kSampleLanes + 1)));
-  };
-  Value lanes = constIndex(b, kSampleLanes);
-  Value perSample = constIndex(b, 2 * kSampleLanes);
-  for (int64_t round = 0; round < kSampleRounds; ++round) {
-    // One thread per (sample, family, lane): the predicate at its probe.
-    Value flags = forallUpdate1(
-        b, {arith::MulIOp::create(b, nSamples, perSample), r.hsz, r.bsz},
-        scratchTensor(b, {dyn, dyn, dyn, 2, kSampleLanes},
-                      {r.bsz, r.hsz, nSamples}, i32t),
-        [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
-          Value f = iv[0], hi = iv[1], bi = iv[2];
-          Value j = arith::DivUIOp::create(fb, f, perSample);
-          Value rest = arith::RemUIOp::create(fb, f, perSample);
-          Value fam = arith::DivUIOp::create(fb, rest, lanes);
-          Value lane = arith::RemUIOp::create(fb, rest, lanes);
-          Value c0 = shl(fb, fam, one);
-          Value lo = idx(fb, ext(fb, ranges, {bi, hi, j, c0}));
-          Value len =
-              sub(fb, idx(fb, ext(fb, ranges, {bi, hi, j, add(fb, c0, one)})),
-                  lo);
-          Value flag = ifElse(
-              fb, cmpi(fb, P::sgt, len, constIndex(fb, 0)), {i32t},
-              [&](ImplicitLocOpBuilder &) {
-                Value p = probe(fb, lo, len, add(fb, lane, one));
-                Value isAbove = sampleQuery(fb, bi, hi, j)
-                                    .above(k, cmpi(fb, P::eq, fam, one), p);
-                return SmallVector<Value>{
-                    arith::ExtUIOp::create(fb, i32t, isAbove)};
-              },
-              [&](ImplicitLocOpBuilder &) {
-                return SmallVector<Value>{constI32(fb, 0)};
-              })[0];
-          return scalarSlice(fb, flag, out, {bi, hi, j, fam, lane});
-        });
-    // One thread per sample: the sub-range between the last probe above k
-    // and the first one not above (the predicate only falls along a
-    // range).
-    ranges = forallUpdate1(
-        b, {nSamples, r.hsz, r.bsz}, ranges,
-        [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
-          Value j = iv[0], hi = iv[1], bi = iv[2];
-          SmallVector<Value> vals;
-          for (int64_t fam = 0; fam < 2; ++fam) {
-            Value lo = idx(fb, ext(fb, out, {bi, hi, j, constIndex(fb, 2 * fam)}));
-            Value hiR =
-                idx(fb, ext(fb, out, {bi, hi, j, constIndex(fb, 2 * fam + 1)}));
-            Value len = sub(fb, hiR, lo);
-            Value above = forLoop(
-                fb, constIndex(fb, 0), lanes, {constIndex(fb, 0)},
-                [&](ImplicitLocOpBuilder &lb, Value lane, ValueRange a) {
-                  Value fl = ext(lb, flags, {bi, hi, j, constIndex(lb, fam), lane});
-                  return SmallVector<Value>{add(lb, a[0], idx(lb, fl))};
-                })[0];
-            Value none = cmpi(fb, P::eq, above, constIndex(fb, 0));
-            Value all = cmpi(fb, P::eq, above, lanes);
-            Value newLo = sel(fb, none, lo,
-                              add(fb, probe(fb, lo, len, above), one));
-            Value newHi =
-                sel(fb, all, hiR, probe(fb, lo, len, add(fb, above, one)));
-            vals.push_back(i32(fb, newLo));
-            vals.push_back(i32(fb, maxIndex(fb, newHi, newLo)));
-          }
-          return rowSlice(fb, vals, out, {bi, hi, j});
-        });
-  }
   Value init = emptyTensor(b, resultType.getShape(), {r.bsz, r.hsz, n},
                            b.getF32Type());
   return forallUpdate1(
@@ -1225,10 +1126,8 @@ Value buildTausFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
         Value j1 = minIndex(fb, add(fb, j0, one), sub(fb, nSamples, one));
         QueryThreshold::Bracket bracket;
         for (int f = 0; f < 2; ++f) {
-          bracket.lo[f] =
-              idx(fb, ext(fb, ranges, {bi, hi, j0, constIndex(fb, 2 * f)}));
-          bracket.hi[f] =
-              idx(fb, ext(fb, ranges, {bi, hi, j1, constIndex(fb, 2 * f + 1)}));
+          bracket.lo[f] = idx(fb, ext(fb, samples[f], {bi, hi, j0}));
+          bracket.hi[f] = idx(fb, ext(fb, samples[f], {bi, hi, j1}));
         }
         QueryThreshold q(fb, s.ranks, s.w1, s.breaks, bi, hi, c);
         Value t =

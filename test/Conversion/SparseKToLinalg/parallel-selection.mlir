@@ -30,15 +30,9 @@
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK-NOT: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (2)
-// Every 16th query and the last (ceil(332 / 16) + 1 = 22 samples): the
-// band around its k-th best, then two rounds of 16 probes per family in
-// parallel (22 * 32 = 704 threads) each followed by one thread per sample
-// narrowing its ranges; then one thread per query searches between its two
-// samples' ranges.
-// CHECK: scf.forall ({{.*}}) in (22, 2)
-// CHECK: scf.forall ({{.*}}) in (704, 2)
-// CHECK: scf.forall ({{.*}}) in (22, 2)
-// CHECK: scf.forall ({{.*}}) in (704, 2)
+// Every 16th query and the last (ceil(332 / 16) + 1 = 22 samples) search
+// all finite ranks for the threshold's breakpoints; then one thread per
+// query searches between its two samples' answers.
 // CHECK: scf.forall ({{.*}}) in (22, 2)
 // CHECK: scf.forall ({{.*}}) in (333, 2)
 // SWEEP-LABEL: func.func @threshold
