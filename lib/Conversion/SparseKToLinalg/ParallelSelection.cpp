@@ -108,22 +108,42 @@ Value shr(ImplicitLocOpBuilder &b, Value x, Value y) {
   return arith::ShRUIOp::create(b, x, y);
 }
 
-/// Element `offsets` of a forall's shared output `out` (its block argument)
-/// set to `v`: the one-element slice is taken from `out` and written back,
-/// so it bufferizes to a store (no allocation per thread).
-ForallSlice scalarSlice(ImplicitLocOpBuilder &b, Value v, Value out,
-                        ArrayRef<Value> offsets) {
+/// The entries [last, last + vals.size()) along the innermost dim, at
+/// `outer` offsets of the other dims, of a forall's shared output `out`
+/// (its block argument) set to `vals`: the slice is taken from `out` and
+/// written back, so it bufferizes to stores (no allocation per thread).
+ForallSlice runSlice(ImplicitLocOpBuilder &b, ArrayRef<Value> vals, Value out,
+                     ArrayRef<Value> outer, OpFoldResult last) {
   ForallSlice s;
-  for (Value o : offsets) {
+  for (Value o : outer) {
     s.offsets.push_back(o);
     s.sizes.push_back(b.getIndexAttr(1));
   }
-  SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
-  auto one = RankedTensorType::get({1}, v.getType());
+  auto n = static_cast<int64_t>(vals.size());
+  s.offsets.push_back(last);
+  s.sizes.push_back(b.getIndexAttr(n));
+  SmallVector<OpFoldResult> strides(s.offsets.size(), b.getIndexAttr(1));
+  auto type = RankedTensorType::get({n}, vals[0].getType());
   Value slot =
-      tensor::ExtractSliceOp::create(b, one, out, s.offsets, s.sizes, strides);
-  s.source = tensor::InsertOp::create(b, v, slot, ValueRange{constIndex(b, 0)});
+      tensor::ExtractSliceOp::create(b, type, out, s.offsets, s.sizes, strides);
+  for (auto [i, v] : llvm::enumerate(vals))
+    slot = tensor::InsertOp::create(b, v, slot,
+                                    ValueRange{constIndex(b, int64_t(i))});
+  s.source = slot;
   return s;
+}
+
+/// Element `offsets` of a forall's shared output `out` set to `v`.
+ForallSlice scalarSlice(ImplicitLocOpBuilder &b, Value v, Value out,
+                        ArrayRef<Value> offsets) {
+  return runSlice(b, {v}, out, offsets.drop_back(), offsets.back());
+}
+
+/// The innermost row [0, vals.size()) at `offsets` of a forall's shared
+/// output `out` set to `vals`.
+ForallSlice rowSlice(ImplicitLocOpBuilder &b, ArrayRef<Value> vals, Value out,
+                     ArrayRef<Value> offsets) {
+  return runSlice(b, vals, out, offsets, b.getIndexAttr(0));
 }
 
 /// The sort key of a score: NaN sorts (and never counts) as -inf.
@@ -234,36 +254,17 @@ struct Tree {
 constexpr int64_t kArity = 4;
 constexpr int64_t kArityLog2 = 2;
 
-/// The 3-entry slice at `offsets` (then [0, 3)) of a forall's shared output
-/// `out` set to `vals`.
-ForallSlice tripleSlice(ImplicitLocOpBuilder &b, ArrayRef<Value> vals,
-                        Value out, ArrayRef<Value> offsets) {
-  ForallSlice s;
-  for (Value o : offsets) {
-    s.offsets.push_back(o);
-    s.sizes.push_back(b.getIndexAttr(1));
-  }
-  s.offsets.push_back(b.getIndexAttr(0));
-  s.sizes.push_back(b.getIndexAttr(kArity - 1));
-  SmallVector<OpFoldResult> strides(s.offsets.size(), b.getIndexAttr(1));
-  auto type = RankedTensorType::get({kArity - 1}, vals[0].getType());
-  Value slot =
-      tensor::ExtractSliceOp::create(b, type, out, s.offsets, s.sizes, strides);
-  for (auto [i, v] : llvm::enumerate(vals))
-    slot = tensor::InsertOp::create(b, v, slot,
-                                    ValueRange{constIndex(b, int64_t(i))});
-  s.source = slot;
-  return s;
-}
-
 /// Several binary searches advanced together (their loads overlap): for
-/// each j, the first position in [los[j], his[j]) where goRight(j, mid) is
-/// false; `iters` halvings. A finished search probes position 0 (which
-/// must be valid) and ignores the answer.
+/// each j, the first position in [los[j], his[j]) where the j-th predicate
+/// is false; `iters` halvings. `goRight(mids)` gives every search's
+/// predicate at its probe in one go (so the probes can share work). A
+/// finished search probes position 0 (which must be valid) and ignores the
+/// answer.
 SmallVector<Value> partitionPoints(
     ImplicitLocOpBuilder &b, ArrayRef<Value> los, ArrayRef<Value> his,
     Value iters,
-    function_ref<Value(ImplicitLocOpBuilder &, size_t, Value)> goRight) {
+    function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, ArrayRef<Value>)>
+        goRight) {
   Value zero = constIndex(b, 0), one = constIndex(b, 1);
   SmallVector<Value> inits;
   for (size_t j = 0; j < los.size(); ++j)
@@ -271,14 +272,20 @@ SmallVector<Value> partitionPoints(
   SmallVector<Value> res = forLoop(
       b, zero, iters, inits,
       [&](ImplicitLocOpBuilder &lb, Value, ValueRange a) {
+        SmallVector<Value> actives, halves, mids;
+        for (size_t j = 0; j < los.size(); ++j) {
+          Value len = a[2 * j + 1];
+          actives.push_back(cmpi(lb, P::sgt, len, zero));
+          halves.push_back(shr(lb, len, one));
+          mids.push_back(
+              sel(lb, actives[j], add(lb, a[2 * j], halves[j]), zero));
+        }
+        SmallVector<Value> preds = goRight(lb, mids);
         SmallVector<Value> next;
         for (size_t j = 0; j < los.size(); ++j) {
           Value l = a[2 * j], len = a[2 * j + 1];
-          Value active = cmpi(lb, P::sgt, len, zero);
-          Value half = shr(lb, len, one);
-          Value mid = sel(lb, active, add(lb, l, half), zero);
-          Value right =
-              arith::AndIOp::create(lb, active, goRight(lb, j, mid));
+          Value active = actives[j], half = halves[j], mid = mids[j];
+          Value right = arith::AndIOp::create(lb, active, preds[j]);
           next.push_back(sel(lb, right, add(lb, mid, one), l));
           next.push_back(sel(lb, right, sub(lb, sub(lb, len, half), one),
                              sel(lb, active, half, len)));
@@ -371,10 +378,14 @@ std::pair<Tree, Value> buildTree(
           }
           SmallVector<Value> pos = partitionPoints(
               fb, los, his, add(fb, sh, one),
-              [&](ImplicitLocOpBuilder &pb, size_t, Value mid) {
-                return less(pb, idx(pb, ext(pb, src.tags, {bi, hi, mid})),
-                            keyed ? ext(pb, src.keys, {bi, hi, mid}) : Value(),
-                            t, key);
+              [&](ImplicitLocOpBuilder &pb, ArrayRef<Value> mids) {
+                SmallVector<Value> preds;
+                for (Value mid : mids)
+                  preds.push_back(less(
+                      pb, idx(pb, ext(pb, src.tags, {bi, hi, mid})),
+                      keyed ? ext(pb, src.keys, {bi, hi, mid}) : Value(), t,
+                      key));
+                return preds;
               });
           // n[d]: entries of child d before this one in the merged node.
           SmallVector<Value> n, nStart;
@@ -400,7 +411,7 @@ std::pair<Tree, Value> buildTree(
           }
           SmallVector<ForallSlice> out = {
               scalarSlice(fb, t32, outs[0], {bi, hi, dest}),
-              tripleSlice(fb, cum, outs[1], {lvl, bi, hi, dest})};
+              rowSlice(fb, cum, outs[1], {lvl, bi, hi, dest})};
           if (sums) {
             // Child d's inclusive sum over its entries up to this one (own
             // child) or before it (siblings).
@@ -420,7 +431,7 @@ std::pair<Tree, Value> buildTree(
                 fcum.push_back(facc);
             }
             out.push_back(scalarSlice(fb, facc, outs[2], {bi, hi, dest}));
-            out.push_back(tripleSlice(fb, fcum, outs[3], {lvl, bi, hi, dest}));
+            out.push_back(rowSlice(fb, fcum, outs[3], {lvl, bi, hi, dest}));
           }
           if (keyed)
             out.push_back(scalarSlice(fb, key, outs.back(), {bi, hi, dest}));
@@ -741,17 +752,7 @@ Breaks buildBreaks(ImplicitLocOpBuilder &b, const Ranks &rk, const Rows &r) {
         SortedSearch ss(fb, rk, bi, hi, r.m, r.levels);
         Value lo = ss.upperZ(constF64(fb, -kInf));
         Value end = ss.lowerZ(constF64(fb, kInf));
-        ForallSlice sl;
-        sl.offsets = {bi, hi, constIndex(fb, 0)};
-        sl.sizes = {fb.getIndexAttr(1), fb.getIndexAttr(1), fb.getIndexAttr(2)};
-        Value pair = tensor::ExtractSliceOp::create(
-            fb, RankedTensorType::get({2}, i32t), out, sl.offsets, sl.sizes,
-            SmallVector<OpFoldResult>(3, fb.getIndexAttr(1)));
-        pair = tensor::InsertOp::create(fb, i32(fb, lo), pair,
-                                        ValueRange{constIndex(fb, 0)});
-        sl.source = tensor::InsertOp::create(fb, i32(fb, end), pair,
-                                             ValueRange{constIndex(fb, 1)});
-        return sl;
+        return rowSlice(fb, {i32(fb, lo), i32(fb, end)}, out, {bi, hi});
       });
   return br;
 }
@@ -806,10 +807,8 @@ class QueryThreshold {
 public:
   QueryThreshold(ImplicitLocOpBuilder &b, const Ranks &rk, const Tree &w,
                  const Breaks &br, Value bi, Value hi, Value c)
-      : b(b), rk(rk), w(w), br(br), bi(bi), hi(hi), c(c),
-        zero(constIndex(b, 0)), one(constIndex(b, 1)),
-        iters(add(b, w.bits, constIndex(b, 1))),
-        ss(b, rk, bi, hi, w.m, w.bits) {}
+      : b(b), w(w), br(br), bi(bi), hi(hi), c(c), zero(constIndex(b, 0)),
+        one(constIndex(b, 1)), ss(b, rk, bi, hi, w.m, w.bits) {}
 
   /// Where the two threshold searches of a query may look: by monotonicity
   /// (f grows with the prefix, so each first breakpoint with f <= k only
@@ -939,8 +938,7 @@ private:
   std::pair<Value, Value> searchBoth(double k, Value lo, Value hi_,
                                      const Bracket *bracket) {
     Value kk = constF64(b, k);
-    Value last = sub(b, w.m, one);
-    SmallVector<Value> inits;
+    SmallVector<Value> los, his;
     Value longest = zero;
     for (int f = 0; f < 2; ++f) {
       Value l = lo, h = hi_;
@@ -948,51 +946,38 @@ private:
         l = clampIndex(b, bracket->lo[f], lo, hi_);
         h = clampIndex(b, bracket->hi[f], l, hi_);
       }
-      Value len = sub(b, h, l);
-      inits.append({l, len});
-      longest = maxIndex(b, longest, len);
+      los.push_back(l);
+      his.push_back(h);
+      longest = maxIndex(b, longest, sub(b, h, l));
     }
     // floor(log2(len)) + 1 halvings empty a range of len (0 for none).
     Value lz = math::CountLeadingZerosOp::create(
         b, arith::IndexCastOp::create(b, b.getI64Type(), longest));
     Value iterCount = sub(b, constIndex(b, 64),
                           arith::IndexCastOp::create(b, b.getIndexType(), lz));
-    SmallVector<Value> res = forLoop(
-        b, zero, iterCount, inits,
-        [&](ImplicitLocOpBuilder &, Value, ValueRange a) {
-          SmallVector<Value> bounds, mids, halves;
-          SmallVector<Value> ts, floors;
+    SmallVector<Value> res = partitionPoints(
+        b, los, his, iterCount,
+        [&](ImplicitLocOpBuilder &, ArrayRef<Value> mids) {
+          SmallVector<Value> bounds, ts, floors;
           for (int f = 0; f < 2; ++f) {
-            Value half = shr(b, a[2 * f + 1], one);
-            Value mid = minIndex(b, add(b, a[2 * f], half), last);
-            halves.push_back(half);
-            mids.push_back(mid);
             for (Value arr : {br.capLo[f], br.midLo[f], br.split[f]})
-              bounds.push_back(idx(b, ext(b, arr, {bi, hi, mid})));
-            Value t = f == 0 ? ss.z(mid) : ss.zm1(mid);
+              bounds.push_back(idx(b, ext(b, arr, {bi, hi, mids[f]})));
+            Value t = f == 0 ? ss.z(mids[f]) : ss.zm1(mids[f]);
             ts.push_back(t);
             floors.push_back(math::FloorOp::create(b, t));
           }
           auto cnt = belowMany(b, w, bi, hi, bounds,
                                {true, true, false, true, true, false}, c);
-          SmallVector<Value> next;
+          SmallVector<Value> preds;
           for (int f = 0; f < 2; ++f) {
             Value fv = fOf(cnt[3 * f], cnt[3 * f + 1], cnt[3 * f + 2].first,
                            floors[f], ts[f])
                            .first;
-            Value l = a[2 * f], n = a[2 * f + 1];
-            Value active = cmpi(b, P::sgt, n, zero);
-            Value right =
-                arith::AndIOp::create(b, active, cmpf(b, FP::OGT, fv, kk));
-            Value half = halves[f];
-            next.push_back(sel(b, right, add(b, mids[f], one), l));
-            next.push_back(
-                sel(b, right, sub(b, sub(b, n, half), one),
-                    sel(b, active, half, n)));
+            preds.push_back(cmpf(b, FP::OGT, fv, kk));
           }
-          return next;
+          return preds;
         });
-    return {res[0], res[2]};
+    return {res[0], res[1]};
   }
 
   Value finiteTau(double k, Value negInfEnd, Value posInfBegin,
@@ -1061,10 +1046,9 @@ private:
   /// Every region's builder (forLoop, ifElse and partitionPoint build their
   /// bodies with the builder they are given).
   ImplicitLocOpBuilder &b;
-  const Ranks &rk;
   const Tree &w;
   const Breaks &br;
-  Value bi, hi, c, zero, one, iters;
+  Value bi, hi, c, zero, one;
   SortedSearch ss;
 };
 
