@@ -32,6 +32,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 
 namespace {
 
@@ -60,6 +61,10 @@ namespace {
   X(cuMemAlloc)                                                                \
   X(cuMemAllocManaged)                                                         \
   X(cuMemFree)                                                                 \
+  X(cuMemAllocAsync)                                                           \
+  X(cuMemFreeAsync)                                                            \
+  X(cuDeviceGetDefaultMemPool)                                                 \
+  X(cuMemPoolSetAttribute)                                                     \
   X(cuMemcpyAsync)                                                             \
   X(cuMemsetD32Async)                                                          \
   X(cuMemsetD16Async)                                                          \
@@ -106,6 +111,15 @@ const Driver &drv() {
 }
 
 std::atomic<int32_t> stickyStatus{CUDA_SUCCESS};
+/// Device buffers come from the device's stream-ordered memory pool
+/// (cuMemAllocAsync / cuMemFreeAsync) unless SPARSEK_CUDA_POOL=0 or the
+/// device has no pool: freed memory stays cached for the next allocation
+/// instead of cuMemAlloc/cuMemFree per buffer (cuMemFree synchronizes the
+/// whole device; a layer allocates and frees dozens of scratch buffers).
+std::atomic<bool> usePool{false};
+/// Managed (host-shared) allocations, which cuMemFree releases.
+std::mutex managedMutex;
+std::unordered_set<void *> managed;
 std::atomic<int32_t> verbose{1};
 std::atomic<int32_t> defaultDevice{0};
 
@@ -161,6 +175,31 @@ bool ensureContext() {
     check(drv().cuCtxSetLimit(CU_LIMIT_MALLOC_HEAP_SIZE, mb << 20),
           "drv().cuCtxSetLimit(MALLOC_HEAP_SIZE)");
   });
+  // The pool keeps what is freed (release threshold: unlimited), once per
+  // device made current.
+  static std::mutex poolMutex;
+  static std::unordered_set<int32_t> poolDevices;
+  {
+    std::lock_guard<std::mutex> lock(poolMutex);
+    if (poolDevices.insert(dev).second) {
+      const char *env = std::getenv("SPARSEK_CUDA_POOL");
+      bool wanted = !(env && std::strcmp(env, "0") == 0);
+      CUmemoryPool pool = nullptr;
+      cuuint64_t keep = ~cuuint64_t(0);
+      // No pool (or one that refuses the attribute) is not an error: plain
+      // allocations then.
+      bool ok = wanted &&
+                drv().cuDeviceGetDefaultMemPool(&pool, device) ==
+                    CUDA_SUCCESS &&
+                drv().cuMemPoolSetAttribute(
+                    pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keep) ==
+                    CUDA_SUCCESS;
+      if (poolDevices.size() == 1)
+        usePool.store(ok);
+      else if (!ok)
+        usePool.store(false);
+    }
+  }
   current = ctx;
   currentDevice = dev;
   return true;
@@ -330,20 +369,46 @@ void mgpuEventRecord(void *event, void *stream) {
 // Memory
 //===----------------------------------------------------------------------===//
 
-void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/, bool isHostShared) {
+void *mgpuMemAlloc(uint64_t sizeBytes, void *stream, bool isHostShared) {
   if (sizeBytes == 0 || !ensureContext())
     return nullptr;
   CUdeviceptr ptr = 0;
-  if (isHostShared)
-    check(drv().cuMemAllocManaged(&ptr, sizeBytes, CU_MEM_ATTACH_GLOBAL),
-          "cuMemAllocManaged");
-  else
+  if (isHostShared) {
+    if (check(drv().cuMemAllocManaged(&ptr, sizeBytes, CU_MEM_ATTACH_GLOBAL),
+              "cuMemAllocManaged")) {
+      std::lock_guard<std::mutex> lock(managedMutex);
+      managed.insert(reinterpret_cast<void *>(ptr));
+    }
+  } else if (usePool.load()) {
+    // Ordered on `stream`, where the lowered host code uses the buffer;
+    // without a stream the caller expects a buffer ready for any stream.
+    auto s = static_cast<CUstream>(stream);
+    if (check(drv().cuMemAllocAsync(&ptr, sizeBytes, s), "cuMemAllocAsync") &&
+        !s)
+      check(drv().cuStreamSynchronize(nullptr), "cuStreamSynchronize");
+  } else {
     check(drv().cuMemAlloc(&ptr, sizeBytes), "cuMemAlloc");
+  }
   return reinterpret_cast<void *>(ptr);
 }
 
-void mgpuMemFree(void *ptr, void * /*stream*/) {
-  if (ptr)
+void mgpuMemFree(void *ptr, void *stream) {
+  if (!ptr)
+    return;
+  {
+    std::lock_guard<std::mutex> lock(managedMutex);
+    if (managed.erase(ptr)) {
+      check(drv().cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
+      return;
+    }
+  }
+  if (usePool.load())
+    // After the work on `stream` (the lowered code frees a buffer on the
+    // stream that used it, or after waiting for it).
+    check(drv().cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(ptr),
+                               static_cast<CUstream>(stream)),
+          "cuMemFreeAsync");
+  else
     check(drv().cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
 }
 
