@@ -5,12 +5,15 @@
 # block sizes, and the total. Kernels of one module share a name, so the
 # launch order (matched against the lowered IR) says which is which.
 #   bash bench/kernel_breakdown.sh [N]   (default 16384)
-# With LAUNCHES=1, also every launch of the timed call in order.
+# With LAUNCHES=1, also every launch of the timed call in order; BENCH and
+# NCU_FLAGS: see below.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-16384}
-ncu --metrics gpu__time_duration.sum --csv --print-units base \
-  .device/gpu-layer-bench "$n" 1 2>/dev/null >/tmp/ncu.csv
+# BENCH: another build of the benchmark (default .device/gpu-layer-bench);
+# NCU_FLAGS: more ncu options (e.g. "--clock-control none").
+ncu ${NCU_FLAGS:-} --metrics gpu__time_duration.sum --csv --print-units base \
+  "${BENCH:-.device/gpu-layer-bench}" "$n" 1 2>/dev/null >/tmp/ncu.csv
 python3 - "$n" <<'PY'
 import csv, os, sys
 rows = [r for r in csv.reader(open('/tmp/ncu.csv')) if len(r) > 10]

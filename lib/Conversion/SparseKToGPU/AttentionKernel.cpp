@@ -23,6 +23,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -42,15 +43,16 @@ namespace {
 
 constexpr double kLog2e = 1.4426950408889634;
 
-/// Per-row state a thread keeps for each of its two query rows.
+/// Per-query state a thread keeps for each distinct query row it holds
+/// (two rows of one head, or with head pairs one row of two heads).
 struct RowInfo {
-  Value valid;      // i1: the query exists (row < N)
-  Value index;      // the query index clamped to N - 1 (safe loads)
-  Value p32, lo32;  // i32: position p and window start c (window [c, p])
-  Value kthS, kthI; // f32 / i32: the k-th best candidate (kthI < 0: all)
-  Value tau;        // f32
-  Value allSelected; // i1: kthI < 0 (fewer than k candidates)
-  Value tauInf;     // i1: tau = -inf (every weight 1)
+  Value valid;  // i1: the query exists (row < N)
+  Value index;  // the query index clamped to N - 1 (safe loads)
+  Value p32, lo32; // i32: window [c, p]; an invalid row gets p = c - 1
+  Value loU;    // i32: union keys need j < loU (c; INT_MIN when invalid)
+  Value kth64;  // i64: the k-th best candidate as an ordered (score, index)
+                // key; 0 when every candidate is selected
+  Value tau;    // f32
 };
 
 class KernelBody {
@@ -62,7 +64,7 @@ public:
         bid(bid) {
     kTile = shared[0];
     vTile = shared[1];
-    idxTile = shared[2];
+    keyTileSh = shared[2];
     uTile = shared[3];
   }
 
@@ -109,42 +111,63 @@ private:
     return divu(add(x, idx(d - 1)), idx(d));
   }
   Value load(Value m, ValueRange i) { return memref::LoadOp::create(b, m, i); }
+  Value maxF(Value x, Value y) { return fastMaxF(b, x, y); }
+  Value minF(Value x, Value y) { return fastMinF(b, x, y); }
 
   RowInfo rowInfo(Value row);
+  /// An f32 score and an i32 key index as one i64 whose unsigned order is
+  /// the lexicographic order of (score, index) (scores by value: -0 = +0).
+  Value orderedKey(Value score, Value index32);
   /// Key of row `r` of tile `t`: (j, valid); j is a safe row (0) when not
   /// valid.
   std::pair<Value, Value> keyOf(Value t, Value r);
   void issueTile(Value t, Value stage);
-  void storeRow(const RowInfo &row, Value rowIdx, ArrayRef<Value> acc,
+  void storeRow(Value valid, Value head, Value rowIdx, ArrayRef<Value> acc,
                 bool upper, Value inv);
-  /// The soft weight of a union key for a row: 1 while tau = -inf, else
-  /// clip(u - tau, 0, 1).
-  Value softWeight(Value uj, const RowInfo &row);
 
   ImplicitLocOpBuilder &b;
   const AttentionKernelConfig &cfg;
   MmaEmitter mma;
   SmallVector<Value> args;
-  Value kTile, vTile, idxTile, uTile;
+  Value kTile, vTile, keyTileSh, uTile;
   // Set up by build().
-  Value tid, bid, lane, bi, h, g, blk, n, m, runLo, runEnd, count, unionW, tw;
+  Value tid, bid, lane, bi, g, blk, n, m, runLo, runEnd, count, unionW, tw;
   FlatView fq, fk, fv, fo;
   Value kBase, vBase;
 };
+
+Value KernelBody::orderedKey(Value score, Value index32) {
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  // +0.0 turns -0.0 into +0.0 (they compare equal); then the usual flip:
+  // negative floats get every bit inverted, the others the sign bit set.
+  Value canon = arith::AddFOp::create(b, score, constF32(b, 0.0));
+  Value bits = arith::BitcastOp::create(b, i32, canon);
+  Value mask = arith::OrIOp::create(
+      b, arith::ShRSIOp::create(b, bits, constI32(b, 31)),
+      constI32(b, std::numeric_limits<int32_t>::min()));
+  Value ord = arith::XOrIOp::create(b, bits, mask);
+  Value hi = arith::ShLIOp::create(
+      b, arith::ExtUIOp::create(b, i64, ord),
+      arith::ConstantIntOp::create(b, i64, 32));
+  return arith::OrIOp::create(b, hi, arith::ExtUIOp::create(b, i64, index32));
+}
 
 RowInfo KernelBody::rowInfo(Value row) {
   RowInfo r;
   r.valid = cmpI(arith::CmpIPredicate::ult, row, n);
   r.index = minI(row, sub(n, idx(1)));
   auto [lo, end] = detail::windowOf(b, r.index, m, n, cfg.window);
-  r.p32 = toI32(sub(end, idx(1)));
   r.lo32 = toI32(lo);
-  r.kthS = load(kthScore(), {bi, g, r.index});
-  r.kthI = load(kthIndex(), {bi, g, r.index});
+  r.p32 = sel(r.valid, toI32(sub(end, idx(1))),
+              arith::SubIOp::create(b, r.lo32, constI32(b, 1)));
+  r.loU = sel(r.valid, r.lo32,
+              constI32(b, std::numeric_limits<int32_t>::min()));
+  Value kthS = load(kthScore(), {bi, g, r.index});
+  Value kthI = load(kthIndex(), {bi, g, r.index});
+  Value all = cmpI(arith::CmpIPredicate::slt, kthI, constI32(b, 0));
+  r.kth64 = sel(all, arith::ConstantIntOp::create(b, b.getI64Type(), 0),
+                orderedKey(kthS, kthI));
   r.tau = load(tauArg(), {bi, g, r.index});
-  r.allSelected = cmpI(arith::CmpIPredicate::slt, r.kthI, constI32(b, 0));
-  r.tauInf = cmpF(arith::CmpFPredicate::OEQ, r.tau,
-                  constF32(b, -std::numeric_limits<double>::infinity()));
   return r;
 }
 
@@ -202,33 +225,32 @@ void KernelBody::issueTile(Value t, Value stage) {
   };
   copyRows(kTile, fk, kBase, cfg.d, /*shareKeys=*/false);
   copyRows(vTile, fv, vBase, cfg.dv, /*shareKeys=*/cfg.dv == cfg.d);
-  // The tile's key indices (-1: none) and scores, for the membership test.
+  // Per key of the tile, for the union tiles' membership test: its ordered
+  // (score, index) key (an absent key: index INT_MAX, which fails j < c)
+  // and its score for the weights, clamped to -FLT_MAX (so that u - tau is
+  // +inf, weight 1, while tau = -inf, and 0 otherwise for u = -inf).
   Value writer = cmpI(arith::CmpIPredicate::ult, tid, idx(cfg.keyTile));
   auto ifOp = scf::IfOp::create(b, writer, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
   auto [j, valid] = keyOf(t, tid);
-  Value jj = sel(valid, toI32(j), constI32(b, -1));
-  Value uj = sel(valid, load(u(), {bi, g, j}), constF32(b, 0.0));
-  memref::StoreOp::create(b, jj, idxTile, ValueRange{stage, tid});
-  memref::StoreOp::create(b, uj, uTile, ValueRange{stage, tid});
+  Value uj = load(u(), {bi, g, j});
+  Value key64 = sel(valid, orderedKey(uj, toI32(j)),
+                    arith::ConstantIntOp::create(
+                        b, b.getI64Type(), std::numeric_limits<int32_t>::max()));
+  Value uw = sel(valid,
+                 maxF(uj, constF32(b, -std::numeric_limits<float>::max())),
+                 constF32(b, 0.0));
+  memref::StoreOp::create(b, key64, keyTileSh, ValueRange{stage, tid});
+  memref::StoreOp::create(b, uw, uTile, ValueRange{stage, tid});
 }
 
-Value KernelBody::softWeight(Value uj, const RowInfo &row) {
-  Value clipped = arith::MaximumFOp::create(
-      b,
-      arith::MinimumFOp::create(b, arith::SubFOp::create(b, uj, row.tau),
-                                constF32(b, 1.0)),
-      constF32(b, 0.0));
-  return sel(row.tauInf, constF32(b, 1.0), clipped);
-}
-
-void KernelBody::storeRow(const RowInfo &row, Value rowIdx,
+void KernelBody::storeRow(Value valid, Value head, Value rowIdx,
                           ArrayRef<Value> acc, bool upper, Value inv) {
-  auto ifOp = scf::IfOp::create(b, row.valid, /*withElseRegion=*/false);
+  auto ifOp = scf::IfOp::create(b, valid, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
-  Value base = fo.linear(b, {bi, h, rowIdx});
+  Value base = fo.linear(b, {bi, head, rowIdx});
   Value tq = remu(lane, idx(4));
   auto pairType = VectorType::get({2}, cfg.elem);
   for (int64_t nt = 0; nt < cfg.dv / 8; ++nt) {
@@ -236,7 +258,7 @@ void KernelBody::storeRow(const RowInfo &row, Value rowIdx,
     Value hi = arith::MulFOp::create(b, acc[nt * 4 + (upper ? 3 : 1)], inv);
     Value f = vector::FromElementsOp::create(
         b, VectorType::get({2}, b.getF32Type()), ValueRange{lo, hi});
-    Value v = arith::TruncFOp::create(b, pairType, f);
+    Value v = LLVM::FPTruncOp::create(b, pairType, f); // one cvt per pair
     Value col = add(idx(nt * 8), mul(tq, idx(2)));
     auto st = vector::StoreOp::create(b, v, fo.view, ValueRange{add(base, col)});
     st.setAlignment(4);
@@ -245,6 +267,8 @@ void KernelBody::storeRow(const RowInfo &row, Value rowIdx,
 
 void KernelBody::build() {
   const int64_t BQ = cfg.blockQ, BK = cfg.keyTile, D = cfg.d, DV = cfg.dv;
+  const int64_t HB = cfg.heads;
+  const bool pairs = cfg.headPairs();
   Value negInf = constF32(b, -std::numeric_limits<double>::infinity());
 
   lane = remu(tid, idx(32));
@@ -254,29 +278,53 @@ void KernelBody::build() {
   Value batch = memref::DimOp::create(b, q(), 0);
   Value hq = memref::DimOp::create(b, q(), 1);
   n = memref::DimOp::create(b, q(), 2);
-  Value hkv = memref::DimOp::create(b, key(), 1);
+  Value hkv = maxI(memref::DimOp::create(b, key(), 1), idx(1));
   m = memref::DimOp::create(b, key(), 2);
   unionW = memref::DimOp::create(b, unionKeys(), 3);
+  Value group = maxI(divu(hq, hkv), idx(1)); // query heads per KV head
+  Value hbCount = maxI(divu(group, idx(HB)), idx(1));
   Value nb = ceilDiv(n, BQ);
-  Value total = mul(mul(nb, hq), batch);
+  Value total = mul(mul(mul(hbCount, nb), hkv), batch);
 
+  // (A head count that does not divide the group is the caller's error:
+  // the kernel then does nothing rather than read out of bounds.)
+  Value whole = cmpI(arith::CmpIPredicate::eq, remu(group, idx(HB)), idx(0));
   auto inGrid = scf::IfOp::create(
-      b, cmpI(arith::CmpIPredicate::ult, bid, total), /*withElseRegion=*/false);
+      b, andI(whole, cmpI(arith::CmpIPredicate::ult, bid, total)),
+      /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(inGrid.thenBlock());
 
-  // Query heads fastest: the Hq / Hkv heads sharing a KV head's block run
-  // side by side and share its gathered rows in L2.
-  h = remu(bid, hq);
-  Value rest = divu(bid, hq);
+  // Blocks are numbered head block fastest, then query block, KV head and
+  // batch: the blocks sharing a KV head's query block run side by side and
+  // share its gathered rows in L2.
+  Value hb = remu(bid, hbCount);
+  Value rest = divu(bid, hbCount);
   blk = remu(rest, nb);
-  bi = divu(rest, nb);
-  g = divu(h, divu(hq, maxI(hkv, idx(1))));
+  rest = divu(rest, nb);
+  g = remu(rest, hkv);
+  bi = divu(rest, hkv);
+  Value headBase = add(mul(g, group), mul(hb, idx(HB)));
 
+  // Rows of the warp's m16 tile: with head pairs, rows g8 and g8 + 8 are
+  // one query of two heads (its membership and weights serve both);
+  // otherwise two queries of one head.
   Value qBase = mul(blk, idx(BQ));
-  Value rowA = add(add(qBase, mul(warp, idx(16))), g8);
-  Value rowB = add(rowA, idx(8));
-  RowInfo ra = rowInfo(rowA), rb = rowInfo(rowB);
+  Value headA, headB, rowA, rowB;
+  if (pairs) {
+    Value pairsPerRow = idx(HB / 2);
+    headA = add(headBase, mul(remu(warp, pairsPerRow), idx(2)));
+    headB = add(headA, idx(1));
+    rowA = rowB = add(add(qBase, mul(divu(warp, pairsPerRow), idx(8))), g8);
+  } else {
+    headA = headB = add(headBase, remu(warp, idx(HB)));
+    rowA = add(add(qBase, mul(divu(warp, idx(HB)), idx(16))), g8);
+    rowB = add(rowA, idx(8));
+  }
+  SmallVector<RowInfo, 2> rows = {rowInfo(rowA)};
+  if (!pairs)
+    rows.push_back(rowInfo(rowB));
+  auto rowOf = [&](int64_t half) -> int64_t { return pairs ? 0 : half; };
 
   // The block's window run and union.
   Value last = sub(minI(add(qBase, idx(BQ)), n), idx(1));
@@ -297,8 +345,8 @@ void KernelBody::build() {
   // Q fragments (A operands of S = Q K^T), kept in registers.
   SmallVector<MmaEmitter::AFrag> qFrag;
   {
-    Value qa = fq.linear(b, {bi, h, ra.index});
-    Value qb = fq.linear(b, {bi, h, rb.index});
+    Value qa = fq.linear(b, {bi, headA, rows[0].index});
+    Value qb = fq.linear(b, {bi, headB, rows[rowOf(1)].index});
     for (int64_t kc = 0; kc < D / 16; ++kc) {
       Value colA = add(idx(kc * 16), mul(tq, idx(2)));
       Value colB = add(colA, idx(8));
@@ -319,7 +367,7 @@ void KernelBody::build() {
   }
   asyncCommit(b);
 
-  // Loop state: row max (base 2) and partial sums of rows A and B, then
+  // Loop state: row max (base 2) and partial sums of halves A and B, then
   // the O accumulators (DV / 8 n-tiles x 4).
   SmallVector<Value> init = {negInf, negInf, constF32(b, 0.0), constF32(b, 0.0)};
   for (int64_t i = 0; i < DV / 8 * 4; ++i)
@@ -366,8 +414,8 @@ void KernelBody::build() {
       b.setInsertionPointToStart(more.thenBlock());
       issueTile(next, remu(next, idx(AttentionKernelConfig::kStages)));
     }
-    Value group = asyncCommit(b);
-    asyncWait(b, group, 1);
+    Value grp = asyncCommit(b);
+    asyncWait(b, grp, 1);
     gpu::BarrierOp::create(b);
 
     // S = Q K^T over the tile.
@@ -382,87 +430,93 @@ void KernelBody::build() {
         s[2 * np + 1] = mma.mma(qFrag[kc], {r[2], r[3]}, s[2 * np + 1]);
       }
 
-    // Membership, gate, logits (base 2) and value weights (null: 1).
+    // Membership, gate, logits (base 2) and value weights (null: 1), per
+    // distinct query row and column, then per half.
     Value one = constF32(b, 1.0);
     bool weighted = !windowTiles && cfg.gate != Gate::none;
     SmallVector<MmaEmitter::Acc> logit(BK / 8), vw(BK / 8);
     // Window tiles hold keys tileStart + col: row r keeps columns
     // [c_r - tileStart, p_r - tileStart] (p_r < runEnd, so never a padding
     // column), no shared-memory lookups needed.
-    Value loRel[2], pRel[2];
+    SmallVector<Value, 2> loRel, pRel;
     if (windowTiles) {
-      Value tileStart =
-          toI32(add(runLo, mul(t, idx(cfg.keyTile))));
-      for (int64_t half = 0; half < 2; ++half) {
-        const RowInfo &r = half ? rb : ra;
-        loRel[half] = arith::SubIOp::create(b, r.lo32, tileStart);
-        pRel[half] = arith::SubIOp::create(b, r.p32, tileStart);
+      Value tileStart = toI32(add(runLo, mul(t, idx(cfg.keyTile))));
+      for (const RowInfo &r : rows) {
+        loRel.push_back(arith::SubIOp::create(b, r.lo32, tileStart));
+        pRel.push_back(arith::SubIOp::create(b, r.p32, tileStart));
       }
     }
     for (int64_t nt = 0; nt < BK / 8; ++nt)
       for (int64_t par = 0; par < 2; ++par) {
         Value col = add(idx(nt * 8 + par), mul(tq, idx(2)));
-        Value j = windowTiles ? Value() : load(idxTile, {stage, col});
-        Value uj = windowTiles ? Value() : load(uTile, {stage, col});
-        Value col32 = windowTiles
-                          ? arith::AddIOp::create(b, lane2, constI32(b, nt * 8 + par))
-                                .getResult()
-                          : Value();
-        for (int64_t half = 0; half < 2; ++half) {
-          const RowInfo &r = half ? rb : ra;
-          // Absent keys have j = -1, below every window start c >= 0.
-          Value valid;
-          Value w;
+        Value key64, j32, uw, col32;
+        if (windowTiles) {
+          col32 = arith::AddIOp::create(b, lane2, constI32(b, nt * 8 + par));
+        } else {
+          key64 = load(keyTileSh, {stage, col});
+          j32 = arith::TruncIOp::create(b, b.getI32Type(), key64);
+          uw = load(uTile, {stage, col});
+        }
+        // Per distinct row: membership (i1), logit factor (f32: the scale
+        // times the kv weight) or addend (logit gate), value weight.
+        SmallVector<Value, 2> valid, factor, addend, wv;
+        for (auto [ri, r] : llvm::enumerate(rows)) {
           if (windowTiles) {
-            valid = andI(cmpI(arith::CmpIPredicate::sge, col32, loRel[half]),
-                         cmpI(arith::CmpIPredicate::sle, col32, pRel[half]));
+            valid.push_back(
+                andI(cmpI(arith::CmpIPredicate::sge, col32, loRel[ri]),
+                     cmpI(arith::CmpIPredicate::sle, col32, pRel[ri])));
           } else {
-            Value selected = orI(
-                r.allSelected,
-                orI(cmpF(arith::CmpFPredicate::OGT, uj, r.kthS),
-                    andI(cmpF(arith::CmpFPredicate::OEQ, uj, r.kthS),
-                         cmpI(arith::CmpIPredicate::sge, j, r.kthI))));
-            valid = andI(andI(cmpI(arith::CmpIPredicate::sge, j, constI32(b, 0)),
-                              cmpI(arith::CmpIPredicate::slt, j, r.lo32)),
-                         selected);
-            if (weighted)
-              w = softWeight(uj, r);
+            valid.push_back(
+                andI(cmpI(arith::CmpIPredicate::uge, key64, r.kth64),
+                     cmpI(arith::CmpIPredicate::slt, j32, r.loU)));
           }
-          valid = andI(r.valid, valid);
-          Value l = arith::MulFOp::create(b, s[nt][half * 2 + par],
-                                          constF32(b, scaleLog2));
+          Value w;
+          if (weighted)
+            w = minF(maxF(arith::SubFOp::create(b, uw, r.tau),
+                          constF32(b, 0.0)),
+                     one);
+          Value f = constF32(b, scaleLog2), a;
           if (w && cfg.gate == Gate::kv)
-            l = arith::MulFOp::create(b, l, w);
+            f = arith::MulFOp::create(b, w, f);
           else if (w && cfg.gate == Gate::logit)
-            l = arith::AddFOp::create(b, l, math::Log2Op::create(b, w));
-          logit[nt][half * 2 + par] = sel(valid, l, negInf);
-          vw[nt][half * 2 + par] =
-              (w && (cfg.gate == Gate::kv || cfg.gate == Gate::v)) ? w
-                                                                   : Value();
+            a = math::Log2Op::create(b, w);
+          factor.push_back(f);
+          addend.push_back(a);
+          wv.push_back((w && (cfg.gate == Gate::kv || cfg.gate == Gate::v))
+                           ? w
+                           : Value());
+        }
+        for (int64_t half = 0; half < 2; ++half) {
+          int64_t ri = rowOf(half);
+          Value l = arith::MulFOp::create(b, s[nt][half * 2 + par],
+                                          factor[ri]);
+          if (addend[ri])
+            l = arith::AddFOp::create(b, l, addend[ri]);
+          logit[nt][half * 2 + par] = sel(valid[ri], l, negInf);
+          vw[nt][half * 2 + par] = wv[ri];
         }
       }
 
-    // Online softmax per row (A: elements 0, 1; B: 2, 3).
+    // Online softmax per half (A: elements 0, 1; B: 2, 3).
     Value mNew[2], shift[2], alpha[2], lsum[2];
     for (int64_t half = 0; half < 2; ++half) {
       Value mx = negInf;
       for (int64_t nt = 0; nt < BK / 8; ++nt)
         for (int64_t par = 0; par < 2; ++par)
-          mx = arith::MaximumFOp::create(b, mx, logit[nt][half * 2 + par]);
+          mx = maxF(mx, logit[nt][half * 2 + par]);
       mx = quadMax(b, mx);
-      mNew[half] = arith::MaximumFOp::create(b, st[half], mx);
+      mNew[half] = maxF(st[half], mx);
       shift[half] = sel(cmpF(arith::CmpFPredicate::OEQ, mNew[half], negInf),
                         constF32(b, 0.0), mNew[half]);
-      alpha[half] = math::Exp2Op::create(
-          b, arith::SubFOp::create(b, st[half], shift[half]));
+      alpha[half] =
+          fastExp2(b, arith::SubFOp::create(b, st[half], shift[half]));
       lsum[half] = arith::MulFOp::create(b, st[2 + half], alpha[half]);
     }
     SmallVector<MmaEmitter::Acc> pw(BK / 8);
     for (int64_t nt = 0; nt < BK / 8; ++nt)
       for (int64_t e = 0; e < 4; ++e) {
         int64_t half = e / 2;
-        Value p = math::Exp2Op::create(
-            b, arith::SubFOp::create(b, logit[nt][e], shift[half]));
+        Value p = fastExp2(b, arith::SubFOp::create(b, logit[nt][e], shift[half]));
         lsum[half] = arith::AddFOp::create(b, lsum[half], p);
         pw[nt][e] = vw[nt][e] ? arith::MulFOp::create(b, p, vw[nt][e])
                                     .getResult()
@@ -531,7 +585,8 @@ void KernelBody::build() {
     Value l = quadSum(b, fin[2 + half]);
     Value inv = sel(cmpF(arith::CmpFPredicate::OGT, l, constF32(b, 0.0)),
                     arith::DivFOp::create(b, constF32(b, 1.0), l), constF32(b, 0.0));
-    storeRow(half ? rb : ra, half ? rowB : rowA, acc, half == 1, inv);
+    storeRow(rows[rowOf(half)].valid, half ? headB : headA,
+             half ? rowB : rowA, acc, half == 1, inv);
   }
 }
 
@@ -574,6 +629,7 @@ func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
   attrs.append("d", mb.getI64IntegerAttr(cfg.d));
   attrs.append("dv", mb.getI64IntegerAttr(cfg.dv));
   attrs.append("block_q", mb.getI64IntegerAttr(cfg.blockQ));
+  attrs.append("heads", mb.getI64IntegerAttr(cfg.heads));
   attrs.append("key_tile", mb.getI64IntegerAttr(cfg.keyTile));
   attrs.append("window", mb.getI64IntegerAttr(cfg.window));
   attrs.append("scale", mb.getF64FloatAttr(cfg.scale));
@@ -601,27 +657,32 @@ std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
   };
   auto d = i64("d"), dv = i64("dv"), bq = i64("block_q"),
        bk = i64("key_tile"), w = i64("window");
+  // Query heads per block: 1 when absent.
+  int64_t heads = i64("heads").value_or(1);
   if (!kind || kind.getValue() != "block_attention" || !elem || !gate ||
       !scale || !d || !dv || !bq || !bk || !w)
     return std::nullopt;
-  return AttentionKernelConfig::create(elem.getValue(), *d, *dv, *bq, *bk, *w,
+  return AttentionKernelConfig::create(elem.getValue(), *d, *dv, *bq, heads,
+                                       *bk, *w,
                                        scale.getValueAsDouble(),
                                        gate.getValue());
 }
 
 int64_t AttentionKernelConfig::sharedBytes() const {
-  return kStages * keyTile * ((d + dv) * 2 + 8);
+  // K and V rows, then per key its ordered key (8 bytes) and score.
+  return kStages * keyTile * ((d + dv) * 2 + 12);
 }
 
 std::optional<AttentionKernelConfig>
 AttentionKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t blockQ,
-                              int64_t keyTile, int64_t window, double scale,
-                              Gate gate) {
+                              int64_t heads, int64_t keyTile, int64_t window,
+                              double scale, Gate gate) {
   AttentionKernelConfig c;
   c.elem = elem;
   c.d = d;
   c.dv = dv;
   c.blockQ = blockQ;
+  c.heads = heads;
   c.keyTile = keyTile;
   c.window = window;
   c.scale = scale;
@@ -630,8 +691,10 @@ AttentionKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t blockQ,
       (elem.isF16() || elem.isBF16()) &&
       // Head dims: ldmatrix rows of 8 or 16 chunks (the swizzle needs 8+).
       (d == 64 || d == 128) && (dv == 64 || dv == 128) &&
-      // Whole warps of 16 queries, at most 8 of them.
-      blockQ >= 16 && blockQ <= 128 && blockQ % 16 == 0 &&
+      // Whole warps, at most 8 of them: 16 queries of one head, or with
+      // an even head count 8 queries of two heads.
+      heads >= 1 && heads <= 8 && blockQ >= 1 &&
+      blockQ % (c.headPairs() ? 8 : 16) == 0 && blockQ * heads <= 128 &&
       // Whole m16n8k16 steps along the keys.
       keyTile >= 16 && keyTile <= 64 && keyTile % 16 == 0 &&
       // Every thread copies the same number of 16-byte chunks, and the
@@ -650,10 +713,10 @@ std::string AttentionKernelConfig::symbolName() const {
   float s = static_cast<float>(scale);
   uint32_t bits;
   std::memcpy(&bits, &s, sizeof(bits));
-  return llvm::formatv("sparsek_block_attention_{0}_d{1}_dv{2}_bq{3}_bk{4}_"
-                       "w{5}_{6}_s{7:x-}",
-                       elem.isBF16() ? "bf16" : "f16", d, dv, blockQ, keyTile,
-                       window, gateName, bits)
+  return llvm::formatv("sparsek_block_attention_{0}_d{1}_dv{2}_bq{3}_h{4}_"
+                       "bk{5}_w{6}_{7}_s{8:x-}",
+                       elem.isBF16() ? "bf16" : "f16", d, dv, blockQ, heads,
+                       keyTile, window, gateName, bits)
       .str();
 }
 
@@ -672,7 +735,7 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
                              MemRefLayoutAttrInterface{}, wg)},
       {"_v", MemRefType::get({stages, cfg.keyTile, cfg.dv}, cfg.elem,
                              MemRefLayoutAttrInterface{}, wg)},
-      {"_idx", MemRefType::get({stages, cfg.keyTile}, b.getI32Type(),
+      {"_key", MemRefType::get({stages, cfg.keyTile}, b.getI64Type(),
                                MemRefLayoutAttrInterface{}, wg)},
       {"_u", MemRefType::get({stages, cfg.keyTile}, b.getF32Type(),
                              MemRefLayoutAttrInterface{}, wg)}};
@@ -691,7 +754,8 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
                              mb.getI64IntegerAttr(128));
   }
 
-  // Grid: NB * Hq * B blocks (at least one; the kernel skips the rest).
+  // Grid: NB * (Hq / heads) * B blocks (at least one; the kernel skips the
+  // rest).
   Value q = operands[0];
   Value one = constIndex(b, 1);
   Value nb = arith::CeilDivUIOp::create(b, memref::DimOp::create(b, q, 2),
@@ -699,7 +763,11 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
   Value grid = arith::MaxUIOp::create(
       b,
       arith::MulIOp::create(
-          b, arith::MulIOp::create(b, nb, memref::DimOp::create(b, q, 1)),
+          b,
+          arith::MulIOp::create(
+              b, nb,
+              arith::DivUIOp::create(b, memref::DimOp::create(b, q, 1),
+                                     constIndex(b, cfg.heads))),
           memref::DimOp::create(b, q, 0)),
       one);
   auto launch = gpu::LaunchOp::create(b, grid, one, one,

@@ -27,14 +27,19 @@ struct AttentionKernelConfig {
   Type elem;          // f16 or bf16 (q, key, value, out)
   int64_t d = 0;      // head dim of q and key
   int64_t dv = 0;     // head dim of value
-  int64_t blockQ = 0; // queries per thread block (16 per warp)
+  int64_t blockQ = 0; // queries per thread block (the selection's block)
+  int64_t heads = 1;  // query heads per thread block (of one KV head)
   int64_t keyTile = 0;
   int64_t window = 0;
   double scale = 0;   // softmax scale
   Gate gate = Gate::kv;
   static constexpr int64_t kStages = 2;
 
-  int64_t warps() const { return blockQ / 16; }
+  /// Warps hold 16 rows: with an even head count, 8 queries of two heads
+  /// (rows g and g + 8 of a lane are one query, so its membership test
+  /// and weights serve both), otherwise 16 queries of one head.
+  bool headPairs() const { return heads % 2 == 0; }
+  int64_t warps() const { return blockQ * heads / 16; }
   int64_t threads() const { return 32 * warps(); }
   /// Static shared memory in bytes.
   int64_t sharedBytes() const;
@@ -42,8 +47,8 @@ struct AttentionKernelConfig {
   /// does not cover them (element type, head dims, query block, key tile,
   /// shared memory, window >= 0, scale > 0).
   static std::optional<AttentionKernelConfig>
-  create(Type elem, int64_t d, int64_t dv, int64_t blockQ, int64_t keyTile,
-         int64_t window, double scale, Gate gate);
+  create(Type elem, int64_t d, int64_t dv, int64_t blockQ, int64_t heads,
+         int64_t keyTile, int64_t window, double scale, Gate gate);
   std::string symbolName() const;
 };
 

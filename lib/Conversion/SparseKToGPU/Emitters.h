@@ -97,6 +97,16 @@ Value asyncCommit(ImplicitLocOpBuilder &b);
 /// token of the last commit, for ordering only).
 void asyncWait(ImplicitLocOpBuilder &b, Value group, int32_t pending);
 
+/// f32 max and min as single instructions (llvm.maxnum / llvm.minnum:
+/// PTX max.f32 / min.f32, which return the other operand for a NaN);
+/// arith's maxnumf would be expanded by arith-expand into compares and
+/// selects.
+Value fastMaxF(ImplicitLocOpBuilder &b, Value x, Value y);
+Value fastMinF(ImplicitLocOpBuilder &b, Value x, Value y);
+/// 2^x by ex2.approx.ftz.f32 (one MUFU; denormal results flush to 0, which
+/// softmax weights below 2^-126 of the row's maximum can afford).
+Value fastExp2(ImplicitLocOpBuilder &b, Value x);
+
 /// Butterfly reductions across the 4 lanes of a quad (xor 1, 2).
 Value quadReduce(ImplicitLocOpBuilder &b, Value v,
                  function_ref<Value(Value, Value)> combine);

@@ -101,7 +101,10 @@ Value MmaEmitter::loadPair(Value flatView, Value index) {
 Value MmaEmitter::packPair(Value lo, Value hi) {
   Value f = vector::FromElementsOp::create(
       b, VectorType::get({2}, b.getF32Type()), ValueRange{lo, hi});
-  Value h = arith::TruncFOp::create(b, VectorType::get({2}, elem), f);
+  // llvm.fptrunc, not arith.truncf: arith-expand would turn a bf16
+  // truncation into integer rounding code; this is one cvt.rn.bf16x2.f32
+  // (cvt.rn.f16x2.f32) for the pair.
+  Value h = LLVM::FPTruncOp::create(b, VectorType::get({2}, elem), f);
   return toOperand(h);
 }
 
@@ -117,6 +120,21 @@ std::array<Value, 4> MmaEmitter::ldmatrixX4(Value tile, ValueRange idx,
   return regs;
 }
 
+Value fastMaxF(ImplicitLocOpBuilder &b, Value x, Value y) {
+  return LLVM::MaxNumOp::create(b, x, y);
+}
+
+Value fastMinF(ImplicitLocOpBuilder &b, Value x, Value y) {
+  return LLVM::MinNumOp::create(b, x, y);
+}
+
+Value fastExp2(ImplicitLocOpBuilder &b, Value x) {
+  return LLVM::CallIntrinsicOp::create(b, b.getF32Type(),
+                                       b.getStringAttr("llvm.nvvm.ex2.approx.ftz"),
+                                       ValueRange{x})
+      .getResult(0);
+}
+
 Value quadReduce(ImplicitLocOpBuilder &b, Value v,
                  function_ref<Value(Value, Value)> combine) {
   for (int32_t off : {1, 2})
@@ -126,9 +144,7 @@ Value quadReduce(ImplicitLocOpBuilder &b, Value v,
 }
 
 Value quadMax(ImplicitLocOpBuilder &b, Value v) {
-  return quadReduce(b, v, [&](Value x, Value y) {
-    return arith::MaximumFOp::create(b, x, y).getResult();
-  });
+  return quadReduce(b, v, [&](Value x, Value y) { return fastMaxF(b, x, y); });
 }
 
 Value quadSum(ImplicitLocOpBuilder &b, Value v) {

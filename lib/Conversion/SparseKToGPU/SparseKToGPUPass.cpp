@@ -43,12 +43,13 @@ constexpr std::pair<int64_t, int64_t> kHeadDims[] = {
     {128, 128}, {64, 64}, {128, 64}, {64, 128}};
 
 /// The kernel configurations an attention may need (q, key, value types,
-/// block, window, scale attribute, gate): one for static head dims the
-/// kernel covers, one per covered (D, Dv) pair the types allow when a head
-/// dim is dynamic (dispatched at run time), none otherwise.
+/// block of queries and heads per block, window, scale attribute, gate):
+/// one for static head dims the kernel covers, one per covered (D, Dv) pair
+/// the types allow when a head dim is dynamic (dispatched at run time),
+/// none otherwise.
 SmallVector<AttentionKernelConfig>
-configsFor(Value q, Value key, Value value, int64_t blockQ, int64_t keyTile,
-           int64_t window, FloatAttr scaleAttr, Gate gate) {
+configsFor(Value q, Value key, Value value, int64_t blockQ, int64_t heads,
+           int64_t keyTile, int64_t window, FloatAttr scaleAttr, Gate gate) {
   auto qt = cast<RankedTensorType>(q.getType());
   auto kt = cast<RankedTensorType>(key.getType());
   auto vt = cast<RankedTensorType>(value.getType());
@@ -67,17 +68,83 @@ configsFor(Value q, Value key, Value value, int64_t blockQ, int64_t keyTile,
       continue;
     double scale = scaleAttr ? scaleAttr.getValueAsDouble()
                              : ::sparsek::defaultSoftmaxScale(d);
-    if (auto cfg = AttentionKernelConfig::create(elem, d, dv, blockQ, keyTile,
-                                                 window, scale, gate))
+    if (auto cfg = AttentionKernelConfig::create(elem, d, dv, blockQ, heads,
+                                                 keyTile, window, scale, gate))
       cfgs.push_back(*cfg);
   }
   return cfgs;
 }
 
+/// Query heads per thread block the pass tries, best first: the heads of
+/// a KV head's group share the block's gathered key and value rows, and
+/// pairs of them share each query's membership test and weights.
+constexpr int64_t kHeadsPerBlock[] = {4, 2, 1};
+
 /// Whether the head dims are static (no run-time dispatch needed).
 bool staticHeadDims(Value q, Value value) {
   return !cast<RankedTensorType>(q.getType()).isDynamicDim(3) &&
          !cast<RankedTensorType>(value.getType()).isDynamicDim(3);
+}
+
+/// One kernel layout of an attention: heads per block, the block of
+/// queries, and its configurations per head dims.
+struct Variant {
+  int64_t heads, blockQ;
+  SmallVector<AttentionKernelConfig> cfgs;
+};
+
+/// The layouts to dispatch over, in order: with a static group size
+/// (Hq / Hkv) the first that divides it, with a dynamic one every layout
+/// whose head count may divide it (the last, one head, always does).
+/// `blockQOf(heads)` gives the query block of a head count (0: none).
+SmallVector<Variant>
+variantsFor(Value q, Value key, Value value,
+            function_ref<int64_t(int64_t)> blockQOf, int64_t keyTile,
+            int64_t window, FloatAttr scaleAttr, Gate gate) {
+  auto qt = cast<RankedTensorType>(q.getType());
+  auto kt = cast<RankedTensorType>(key.getType());
+  SmallVector<Variant> out;
+  if (qt.getRank() != 4 || kt.getRank() != 4)
+    return out;
+  int64_t hq = qt.getDimSize(1), hkv = kt.getDimSize(1);
+  bool staticGroup = !ShapedType::isDynamic(hq) &&
+                     !ShapedType::isDynamic(hkv) && hkv > 0 && hq % hkv == 0;
+  for (int64_t heads : kHeadsPerBlock) {
+    if (staticGroup && (hq / hkv) % heads != 0)
+      continue;
+    int64_t blockQ = blockQOf(heads);
+    if (blockQ < 1)
+      continue;
+    auto cfgs = configsFor(q, key, value, blockQ, heads, keyTile, window,
+                           scaleAttr, gate);
+    if (cfgs.empty())
+      continue;
+    out.push_back({heads, blockQ, std::move(cfgs)});
+    if (staticGroup)
+      break;
+  }
+  // A dynamic group needs a layout for every group size: one head last.
+  if (!staticGroup && !out.empty() && out.back().heads != 1)
+    out.clear();
+  return out;
+}
+
+/// An scf.if chain: `body(cb, i)` under `cond(cb, i)` for i < count - 1,
+/// the last body in the final else (or alone when count is 1).
+void chainIf(ImplicitLocOpBuilder &b, size_t count,
+             function_ref<Value(ImplicitLocOpBuilder &, size_t)> cond,
+             function_ref<void(ImplicitLocOpBuilder &, size_t)> body,
+             size_t i = 0) {
+  if (i + 1 >= count) {
+    body(b, i);
+    return;
+  }
+  auto ifOp = scf::IfOp::create(b, cond(b, i), /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  body(b, i);
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  chainIf(b, count, cond, body, i + 1);
 }
 
 struct ConvertSparseKToGPUPass
@@ -108,10 +175,16 @@ struct ConvertSparseKToGPUPass
 
 private:
   void rewrite(BlockAttentionOp op) {
-    auto cfgs = configsFor(op.getQ(), op.getKey(), op.getValue(),
-                           op.getBlockSize(), keyTile, op.getWindow(),
-                           op.getScaleAttr(), op.getGate());
-    if (cfgs.empty())
+    // The op's unions fix the query block; the head count fills the block
+    // up to the pass's rows (block-size).
+    int64_t blockQ = op.getBlockSize();
+    auto variants = variantsFor(
+        op.getQ(), op.getKey(), op.getValue(),
+        [&](int64_t heads) {
+          return heads == 1 || blockQ * heads <= blockSize ? blockQ : 0;
+        },
+        keyTile, op.getWindow(), op.getScaleAttr(), op.getGate());
+    if (variants.empty())
       return;
     IRRewriter rewriter(op);
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
@@ -119,96 +192,133 @@ private:
         op.getQ(),        op.getKey(),       op.getValue(),
         op.getU(),        op.getKthScore(),  op.getKthIndex(),
         op.getTau(),      op.getUnionKeys(), op.getUnionCount()};
-    rewriter.replaceOp(op, dispatch(b, cfgs, operands, op.getOut().getType(),
-                                    [&](ImplicitLocOpBuilder &fb) {
-                                      return fb.clone(*op)->getResult(0);
-                                    }));
+    Value out = allocResult(b, op.getQ(), op.getValue(), op.getOut().getType());
+    chainIf(
+        b, variants.size(),
+        [&](ImplicitLocOpBuilder &cb, size_t i) {
+          return groupDivisible(cb, op.getQ(), op.getKey(), variants[i].heads);
+        },
+        [&](ImplicitLocOpBuilder &cb, size_t i) {
+          dispatch(cb, variants[i].cfgs, operands, out,
+                   [&](ImplicitLocOpBuilder &fb) {
+                     return fb.clone(*op)->getResult(0);
+                   });
+        });
+    rewriter.replaceOp(op, asTensor(b, out, op.getOut().getType()));
   }
 
   void rewrite(AttentionOp op) {
-    auto cfgs = configsFor(op.getQ(), op.getKey(), op.getValue(), blockSize,
-                           keyTile, op.getWindow(), op.getScaleAttr(),
-                           op.getGate());
-    if (cfgs.empty())
+    // block-size rows per thread block: blockSize / heads queries.
+    auto variants = variantsFor(
+        op.getQ(), op.getKey(), op.getValue(),
+        [&](int64_t heads) {
+          return blockSize % heads == 0 ? int64_t(blockSize) / heads : 0;
+        },
+        keyTile, op.getWindow(), op.getScaleAttr(), op.getGate());
+    if (variants.empty())
       return;
     IRRewriter rewriter(op);
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     int64_t k = op.getK();
-    SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
-        op.getU().getType(), op.getQ().getType().getDimSize(2), k,
-        blockSize);
-    Value n = tensor::DimOp::create(b, op.getQ(), 2);
-    auto build = parallelSelection ? mlir::sparsek::detail::buildParallelBlockSelect
-                                   : mlir::sparsek::detail::buildBlockSelect;
-    SmallVector<Value> sel =
-        build(b, op.getU(), k, op.getWindow(), blockSize, n, types);
-    SmallVector<Value> operands = {op.getQ(), op.getKey(), op.getValue(),
-                                   op.getU(), sel[0],      sel[1],
-                                   sel[2],    sel[3],      sel[4]};
-    rewriter.replaceOp(
-        op, dispatch(b, cfgs, operands, op.getOut().getType(),
-                     [&](ImplicitLocOpBuilder &fb) -> Value {
-                       // Head dims the kernel does not cover: the same
-                       // selection, attended by the scalar block attention.
-                       return BlockAttentionOp::create(
-                           fb, op.getOut().getType(), operands[0],
-                           operands[1], operands[2], operands[3], sel[0],
-                           sel[1], sel[2], sel[3], sel[4],
-                           op.getWindowAttr(),
-                           fb.getI64IntegerAttr(blockSize),
-                           op.getScaleAttr(), op.getGateAttr());
-                     }));
+    Value out = allocResult(b, op.getQ(), op.getValue(), op.getOut().getType());
+    chainIf(
+        b, variants.size(),
+        [&](ImplicitLocOpBuilder &cb, size_t i) {
+          return groupDivisible(cb, op.getQ(), op.getKey(), variants[i].heads);
+        },
+        [&](ImplicitLocOpBuilder &cb, size_t i) {
+          int64_t blockQ = variants[i].blockQ;
+          SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
+              op.getU().getType(), op.getQ().getType().getDimSize(2), k,
+              blockQ);
+          Value n = tensor::DimOp::create(cb, op.getQ(), 2);
+          auto build = parallelSelection
+                           ? mlir::sparsek::detail::buildParallelBlockSelect
+                           : mlir::sparsek::detail::buildBlockSelect;
+          SmallVector<Value> sel =
+              build(cb, op.getU(), k, op.getWindow(), blockQ, n, types);
+          SmallVector<Value> operands = {op.getQ(), op.getKey(), op.getValue(),
+                                         op.getU(), sel[0],      sel[1],
+                                         sel[2],    sel[3],      sel[4]};
+          dispatch(cb, variants[i].cfgs, operands, out,
+                   [&](ImplicitLocOpBuilder &fb) -> Value {
+                     // Head dims the kernel does not cover: the same
+                     // selection, attended by the scalar block attention.
+                     return BlockAttentionOp::create(
+                         fb, op.getOut().getType(), operands[0], operands[1],
+                         operands[2], operands[3], sel[0], sel[1], sel[2],
+                         sel[3], sel[4], op.getWindowAttr(),
+                         fb.getI64IntegerAttr(blockQ), op.getScaleAttr(),
+                         op.getGateAttr());
+                   });
+        });
+    rewriter.replaceOp(op, asTensor(b, out, op.getOut().getType()));
   }
 
-  /// The result buffer, then the launch for static head dims or, with
-  /// dynamic ones, an scf.if chain over the covered (D, Dv) pairs whose
-  /// last else materializes `fallback` in the buffer; the buffer as the
-  /// result tensor.
-  Value dispatch(ImplicitLocOpBuilder &b,
-                 ArrayRef<AttentionKernelConfig> cfgs,
-                 ArrayRef<Value> operands, RankedTensorType resultType,
-                 function_ref<Value(ImplicitLocOpBuilder &)> fallback) {
-    Value q = operands[0], value = operands[2];
+  /// Whether `heads` divides the group size Hq / Hkv (Hq % (heads * Hkv)
+  /// == 0; the verifier guarantees Hq % Hkv == 0).
+  static Value groupDivisible(ImplicitLocOpBuilder &b, Value q, Value key,
+                              int64_t heads) {
+    Value hq = tensor::DimOp::create(b, q, 1);
+    Value hkv = tensor::DimOp::create(b, key, 1);
+    Value rem = arith::RemUIOp::create(
+        b, hq,
+        arith::MulIOp::create(b, hkv, arith::ConstantIndexOp::create(b, heads)));
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::eq, rem,
+                                 arith::ConstantIndexOp::create(b, 0));
+  }
+
+  /// The result buffer [B, Hq, N, Dv].
+  static Value allocResult(ImplicitLocOpBuilder &b, Value q, Value value,
+                           RankedTensorType resultType) {
     SmallVector<Value> sizes;
     for (int64_t i = 0; i < 4; ++i)
       if (resultType.isDynamicDim(i))
         sizes.push_back(tensor::DimOp::create(b, i == 3 ? value : q, i));
     auto outType =
         MemRefType::get(resultType.getShape(), resultType.getElementType());
-    Value out = memref::AllocOp::create(b, outType, sizes);
-    if (staticHeadDims(q, value)) {
-      launch(b, cfgs.front(), operands, out);
-    } else {
-      Value d = tensor::DimOp::create(b, q, 3);
-      Value dv = tensor::DimOp::create(b, value, 3);
-      std::function<void(ImplicitLocOpBuilder &, size_t)> chain =
-          [&](ImplicitLocOpBuilder &cb, size_t i) {
-            if (i == cfgs.size()) {
-              bufferization::MaterializeInDestinationOp::create(
-                  cb, fallback(cb), out)
-                  .setWritable(true);
-              return;
-            }
-            const AttentionKernelConfig &cfg = cfgs[i];
-            Value cond = arith::AndIOp::create(
-                cb,
-                arith::CmpIOp::create(
-                    cb, arith::CmpIPredicate::eq, d,
-                    arith::ConstantIndexOp::create(cb, cfg.d)),
-                arith::CmpIOp::create(
-                    cb, arith::CmpIPredicate::eq, dv,
-                    arith::ConstantIndexOp::create(cb, cfg.dv)));
-            auto ifOp = scf::IfOp::create(cb, cond, /*withElseRegion=*/true);
-            OpBuilder::InsertionGuard guard(cb);
-            cb.setInsertionPointToStart(ifOp.thenBlock());
-            launch(cb, cfg, operands, out);
-            cb.setInsertionPointToStart(ifOp.elseBlock());
-            chain(cb, i + 1);
-          };
-      chain(b, 0);
-    }
+    return memref::AllocOp::create(b, outType, sizes);
+  }
+
+  static Value asTensor(ImplicitLocOpBuilder &b, Value out,
+                        RankedTensorType resultType) {
     return bufferization::ToTensorOp::create(b, resultType, out,
                                              b.getUnitAttr(), b.getUnitAttr());
+  }
+
+  /// The launch into `out` for static head dims or, with dynamic ones, an
+  /// scf.if chain over the covered (D, Dv) pairs whose last else
+  /// materializes `fallback` in `out`.
+  void dispatch(ImplicitLocOpBuilder &b, ArrayRef<AttentionKernelConfig> cfgs,
+                ArrayRef<Value> operands, Value out,
+                function_ref<Value(ImplicitLocOpBuilder &)> fallback) {
+    Value q = operands[0], value = operands[2];
+    if (staticHeadDims(q, value)) {
+      launch(b, cfgs.front(), operands, out);
+      return;
+    }
+    Value d = tensor::DimOp::create(b, q, 3);
+    Value dv = tensor::DimOp::create(b, value, 3);
+    chainIf(
+        b, cfgs.size() + 1,
+        [&](ImplicitLocOpBuilder &cb, size_t i) -> Value {
+          return arith::AndIOp::create(
+              cb,
+              arith::CmpIOp::create(cb, arith::CmpIPredicate::eq, d,
+                                    arith::ConstantIndexOp::create(cb, cfgs[i].d)),
+              arith::CmpIOp::create(
+                  cb, arith::CmpIPredicate::eq, dv,
+                  arith::ConstantIndexOp::create(cb, cfgs[i].dv)));
+        },
+        [&](ImplicitLocOpBuilder &cb, size_t i) {
+          if (i < cfgs.size()) {
+            launch(cb, cfgs[i], operands, out);
+            return;
+          }
+          bufferization::MaterializeInDestinationOp::create(cb, fallback(cb),
+                                                            out)
+              .setWritable(true);
+        });
   }
 
   /// Calls the kernel's stub on buffers of the operands and `out`.
@@ -260,7 +370,8 @@ struct SparseKExpandKernelStubsPass
         callee.emitError()
             << "invalid 'sparsek.kernel' configuration: expected kind = "
                "\"block_attention\", elem f16 or bf16, d and dv 64 or 128, "
-               "block_q a multiple of 16 up to 128, key_tile a multiple of "
+               "block_q and heads making whole warps of 16 rows (8 queries of "
+               "two heads or 16 of one), at most 8, key_tile a multiple of "
                "16 up to 64 within 48 KiB of shared memory, window >= 0, "
                "scale > 0 and a gate";
         return signalPassFailure();

@@ -7,18 +7,23 @@
 // The whole GPU pipeline: the kernel's PTX has tensor-core MMAs, ldmatrix
 // (plain and transposed) and cp.async with zero fill, and ptxas accepts it.
 // RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=PTX
+// RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=OPS
 
+// Hq / Hkv = 4: four heads per block (two pairs of heads per warp), so the
+// block holds 128 / 4 = 32 queries and the selection is built for blocks
+// of 32.
 // CHECK-LABEL: func.func @layer_bf16
-// CHECK: scf.forall
 // CHECK: %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<1x8x?x128xbf16>
-// CHECK: call @sparsek_block_attention_bf16_d128_dv128_bq128_bk32_w512_kv_s3db504f3(
+// CHECK: scf.forall
+// CHECK: call @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_s3db504f3(
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
-// CHECK: func.func private @sparsek_block_attention_bf16_d128_dv128_bq128_bk32_w512_kv_s3db504f3(memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>
-// CHECK-SAME: sparsek.kernel = {block_q = 128 : i64, d = 128 : i64, dv = 128 : i64, elem = bf16, gate = #sparsek.gate<kv>, key_tile = 32 : i64, kind = "block_attention", scale = 0.088388347648318{{[0-9]*}} : f64, window = 512 : i64}
-// LAUNCH: memref.global "private" @sparsek_block_attention_bf16_d128_dv128_bq128_bk32_w512_kv_s3db504f3_k : memref<2x32x128xbf16, #gpu.address_space<workgroup>> {alignment = 128 : i64}
+// CHECK: func.func private @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_s3db504f3(memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>
+// CHECK-SAME: sparsek.kernel = {block_q = 32 : i64, d = 128 : i64, dv = 128 : i64, elem = bf16, gate = #sparsek.gate<kv>, heads = 4 : i64, key_tile = 32 : i64, kind = "block_attention", scale = 0.088388347648318{{[0-9]*}} : f64, window = 512 : i64}
+// LAUNCH-DAG: memref.global "private" @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_s3db504f3_k : memref<2x32x128xbf16, #gpu.address_space<workgroup>> {alignment = 128 : i64}
+// LAUNCH-DAG: memref.global "private" @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_s3db504f3_key : memref<2x32xi64, #gpu.address_space<workgroup>> {alignment = 128 : i64}
 // LAUNCH-LABEL: func.func @layer_bf16
 // LAUNCH: gpu.launch blocks
-// LAUNCH: memref.get_global @sparsek_block_attention_bf16_d128_dv128_bq128_bk32_w512_kv_s3db504f3_k : memref<2x32x128xbf16, #gpu.address_space<workgroup>>
+// LAUNCH: memref.get_global @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_s3db504f3_k : memref<2x32x128xbf16, #gpu.address_space<workgroup>>
 // LAUNCH: nvgpu.device_async_copy
 // LAUNCH: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false}
 // LAUNCH: nvvm.mma.sync
@@ -29,6 +34,12 @@
 // PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX: cp.async.cg.shared.global
 // PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// The softmax and weights in single instructions (no compare-and-select
+// expansions): max/min, ex2 with flush to zero, paired bf16 rounding.
+// OPS-DAG: max.f32
+// OPS-DAG: min.f32
+// OPS-DAG: ex2.approx.ftz.f32
+// OPS-DAG: cvt.rn.bf16x2.f32
 func.func @layer_bf16(%q: tensor<1x8x?x128xbf16>, %k: tensor<1x2x?x128xbf16>,
                       %v: tensor<1x2x?x128xbf16>, %u: tensor<1x2x?xf32>)
     -> tensor<1x8x?x128xbf16> {
@@ -40,9 +51,9 @@ func.func @layer_bf16(%q: tensor<1x8x?x128xbf16>, %k: tensor<1x2x?x128xbf16>,
 // -----
 
 // f16 with Dv = 64 and the logit gate: covered; a block attention keeps its
-// own block size.
+// own block size (64 queries: Hq / Hkv = 2 heads per block fill 128 rows).
 // CHECK-LABEL: func.func @block_f16
-// CHECK: call @sparsek_block_attention_f16_d128_dv64_bq64_bk32_w16_logit_s3f000000(
+// CHECK: call @sparsek_block_attention_f16_d128_dv64_bq64_h2_bk32_w16_logit_s3f000000(
 // LAUNCH-LABEL: func.func @block_f16
 // LAUNCH: gpu.launch
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
@@ -89,21 +100,34 @@ func.func @not_covered(%q32: tensor<1x2x64x64xf32>, %u: tensor<1x2x64xf32>,
 
 // -----
 
-// Dynamic head dims: one kernel per covered (D, Dv) pair, chosen at run
-// time; any other pair takes the scalar block attention on the same
-// selection, written into the same buffer.
+// Dynamic head dims and group size: per layout (4 heads per block of 32
+// queries when 4 divides Hq / Hkv, 2 heads of 64, 1 head of 128) its own
+// selection, then one kernel per covered (D, Dv) pair, chosen at run time;
+// any other pair takes the scalar block attention on the same selection,
+// written into the same buffer.
 // CHECK-LABEL: func.func @dynamic_head_dims
 // CHECK: %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?x?x?x?xf16>
+// CHECK: %[[REM4:.*]] = arith.remui
+// CHECK: %[[DIV4:.*]] = arith.cmpi eq, %[[REM4]]
+// CHECK: scf.if %[[DIV4]] {
+// CHECK: scf.forall
 // CHECK: scf.if
-// CHECK: call @sparsek_block_attention_f16_d128_dv128_bq128_bk32_w4_none_s3db504f3(
+// CHECK: call @sparsek_block_attention_f16_d128_dv128_bq32_h4_bk32_w4_none_s3db504f3(
 // CHECK: } else {
 // CHECK: scf.if
-// CHECK: call @sparsek_block_attention_f16_d64_dv64_bq128_bk32_w4_none_s3e000000(
-// CHECK: call @sparsek_block_attention_f16_d128_dv64_bq128_bk32_w4_none_s3db504f3(
-// CHECK: call @sparsek_block_attention_f16_d64_dv128_bq128_bk32_w4_none_s3e000000(
+// CHECK: call @sparsek_block_attention_f16_d64_dv64_bq32_h4_bk32_w4_none_s3e000000(
+// CHECK: call @sparsek_block_attention_f16_d128_dv64_bq32_h4_bk32_w4_none_s3db504f3(
+// CHECK: call @sparsek_block_attention_f16_d64_dv128_bq32_h4_bk32_w4_none_s3e000000(
 // CHECK: } else {
-// CHECK: %[[FB:.*]] = sparsek.block_attention {{.*}} window = 4, block_size = 128 {gate = #sparsek.gate<none>}
+// CHECK: %[[FB:.*]] = sparsek.block_attention {{.*}} window = 4, block_size = 32 {gate = #sparsek.gate<none>}
 // CHECK: bufferization.materialize_in_destination %[[FB]] in writable %[[OUT]]
+// CHECK: } else {
+// CHECK: scf.if
+// CHECK: call @sparsek_block_attention_f16_d128_dv128_bq64_h2_bk32_w4_none_s3db504f3(
+// CHECK: block_size = 64
+// CHECK: } else {
+// CHECK: call @sparsek_block_attention_f16_d128_dv128_bq128_h1_bk32_w4_none_s3db504f3(
+// CHECK: block_size = 128
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 func.func @dynamic_head_dims(%q: tensor<?x?x?x?xf16>, %k: tensor<?x?x?x?xf16>,
                              %v: tensor<?x?x?x?xf16>, %u: tensor<?x?x?xf32>)
