@@ -91,8 +91,9 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
   let description = [{
     Rewrites, on tensors, each `sparsek.block_attention` and each causal
     `sparsek.attention` that the tensor-core kernel covers (f16 or bf16,
-    static head dims D and Dv in {64, 128}, a query block that is a
-    multiple of 16 up to 128) into a launch of one generated kernel
+    static head dims D and Dv in {64, 128}, a query block of whole warps:
+    a multiple of 16, or of 8 with heads packed in pairs, up to 128 rows)
+    into a launch of one generated kernel
     (`lib/Conversion/SparseKToGPU`, `docs/design/TensorCoreAttention.md`):
 
         sparsek.attention (causal) => block selection (the builders of
@@ -112,12 +113,17 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
     gpu.launch afterwards (the deallocation passes cannot look into a
     kernel body, whose GPU ops declare no memory effects).
 
-    The kernel: one thread block per (batch, query head, block of queries),
-    one warp per 16 queries; key tiles gathered by 16-byte cp.async into
-    XOR-swizzled shared memory, two stages; S = Q K^T and O += P V with
-    ldmatrix + mma.sync (m16n8k16, f32 accumulators); membership, gate
-    weights and online softmax in registers. One kernel per (element type,
-    D, Dv, query block, key tile, window, gate, scale).
+    The kernel: one thread block per (batch, KV head, block of queries,
+    group of query heads of that KV head, which share the gathered rows),
+    16 rows per warp (8 queries of two heads, whose membership test and
+    weights are computed once, or 16 queries of one head); key tiles
+    gathered by 16-byte cp.async into XOR-swizzled shared memory, two
+    stages; S = Q K^T and O += P V with ldmatrix + mma.sync (m16n8k16, f32
+    accumulators); membership, gate weights and online softmax in
+    registers. With a dynamic group size Hq / Hkv, each layout (4, 2, 1
+    heads per block) gets its own block selection and is chosen at run
+    time. One kernel per (element type, D, Dv, query block, heads per
+    block, key tile, window, gate, scale).
 
     Ops it does not cover are left for `convert-sparsek-to-linalg`. q, key,
     value and the result must have unit innermost strides at run time (what
@@ -125,8 +131,11 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
-           "Queries per thread block for a causal sparsek.attention (16 per "
-           "warp); a sparsek.block_attention keeps its own block_size.">,
+           "Rows per thread block (16 per warp): a causal sparsek.attention "
+           "gets blocks of block-size / HB queries of HB query heads (HB = 4, "
+           "2 or 1, the first that divides Hq / Hkv); a "
+           "sparsek.block_attention keeps its own block_size and packs heads "
+           "up to block-size rows.">,
     Option<"keyTile", "key-tile", "int64_t", /*default=*/"32",
            "Keys per shared-memory tile (a multiple of 16 up to 64).">,
     Option<"parallelSelection", "parallel-selection", "bool",

@@ -1,19 +1,23 @@
 //===- AttentionKernel.cpp - the fused tensor-core attention kernel -------===//
 //
 // See AttentionKernel.h and docs/design/TensorCoreAttention.md. The kernel,
-// per thread block (batch bi, query head h, KV head g, query block blk):
+// per thread block (batch bi, KV head g, query block blk, group of HB query
+// heads of g):
 //
-//   rows: warp w owns queries blk*BQ + 16w + [0, 16); lane (g8 = lane / 4,
-//         tq = lane % 4) holds rows g8 and g8 + 8 of them (A and B);
+//   rows: warp w holds 16 rows of the MMA's M dimension: with HB even, 8
+//         queries of heads 2p, 2p + 1 (lane (g8 = lane / 4, tq = lane % 4)
+//         holds query g8 of both: halves A and B), otherwise 16 queries of
+//         one head (halves A, B = queries g8, g8 + 8);
 //   keys: the block's window run [runLo, runEnd) in Tw tiles, then the
 //         union_count[blk] keys of union_keys[blk] in Tu tiles, BK per tile,
 //         gathered by cp.async (K, V rows; zero rows past the end) with the
-//         tile's key indices and scores stored beside them; two stages, the
-//         next tile in flight while this one is computed;
+//         tile's ordered (score, index) keys and scores beside them; two
+//         stages, the next tile's key loads issued before this tile's
+//         S = Q K^T and its copies after it;
 //   per tile: S = Q K^T (Q fragments in registers, K by ldmatrix), the
-//         membership test and gate weight per (row, key), online softmax in
-//         base 2 (row max by quad shuffles), O = alpha O + (P * w) V with P
-//         rounded to the input type in registers (the A operand);
+//         membership test and gate weight per (query, key), online softmax
+//         in base 2 (row max by quad shuffles), O = alpha O + (P * w) V with
+//         P rounded to the input type in registers (the A operand);
 //   end:  O / l (0 when nothing was attended), stored as pairs.
 //
 //===----------------------------------------------------------------------===//
@@ -121,7 +125,20 @@ private:
   /// Key of row `r` of tile `t`: (j, valid); j is a safe row (0) when not
   /// valid.
   std::pair<Value, Value> keyOf(Value t, Value r);
-  void issueTile(Value t, Value stage);
+  /// The (j, valid) keys this thread needs for tile `t`: its K copy rows,
+  /// its V copy rows when Dv != D, last the row `tid` it describes (when
+  /// tid < keyTile) in the tile's key arrays.
+  SmallVector<std::pair<Value, Value>> tileKeys(Value t);
+  /// tileKeys(t) under `cond` (none otherwise: j = 0, invalid).
+  SmallVector<std::pair<Value, Value>> prefetchKeys(Value t, Value cond);
+  /// The tile's K and V rows into `stage` by cp.async (zero fill when
+  /// invalid).
+  void issueCopies(ArrayRef<std::pair<Value, Value>> keys, Value stage);
+  /// The score of the row this thread describes (0 unless `cond`).
+  Value loadWriterScore(std::pair<Value, Value> key, Value cond);
+  /// Its ordered key and clamped score into the tile's arrays of `stage`.
+  void storeKeyInfo(std::pair<Value, Value> key, Value uj, Value cond,
+                    Value stage);
   void storeRow(Value valid, Value head, Value rowIdx, ArrayRef<Value> acc,
                 bool upper, Value inv);
 
@@ -196,45 +213,106 @@ std::pair<Value, Value> KernelBody::keyOf(Value t, Value r) {
   return {sel(valid, ifOp.getResult(0), idx(0)), valid};
 }
 
-void KernelBody::issueTile(Value t, Value stage) {
-  int64_t threads = cfg.threads();
-  // Copy e of a thread moves chunk `tid % chunks` of row `tid / chunks + e *
-  // (threads / chunks)`; K and V rows of the same width share their keys.
-  DenseMap<int64_t, std::pair<Value, Value>> keys; // row step e -> (j, valid)
-  auto copyRows = [&](Value tile, const FlatView &src, Value base,
-                      int64_t width, bool shareKeys) {
-    int64_t chunks = width / 8;
-    int64_t perThread = cfg.keyTile * chunks / threads;
-    int64_t step = threads / chunks;
-    Value r0 = divu(tid, idx(chunks)), ch = remu(tid, idx(chunks));
-    Value chunkOffset = mul(ch, idx(8));
-    for (int64_t e = 0; e < perThread; ++e) {
-      Value r = add(r0, idx(e * step));
-      std::pair<Value, Value> key;
-      auto it = shareKeys ? keys.find(e) : keys.end();
-      if (it != keys.end()) {
-        key = it->second;
-      } else {
-        key = keyOf(t, r);
-        keys[e] = key;
-      }
-      Value from = add(add(base, mul(key.first, src.strides[2])), chunkOffset);
-      asyncCopy16(b, tile, {stage, r, swizzledCol(b, r, ch, chunks)},
-                  src.view, from, key.second);
-    }
+/// The copy rows of a thread: copy e of a thread moves chunk `tid % chunks`
+/// of row `tid / chunks + e * (threads / chunks)`.
+struct CopyRows {
+  int64_t chunks, perThread, step;
+};
+static CopyRows copyRowsOf(const AttentionKernelConfig &cfg, int64_t width) {
+  int64_t chunks = width / 8;
+  return {chunks, cfg.keyTile * chunks / cfg.threads(),
+          cfg.threads() / chunks};
+}
+
+SmallVector<std::pair<Value, Value>> KernelBody::tileKeys(Value t) {
+  // K's copy rows, then V's when their width differs (same width: same
+  // rows, same keys), then the writer's row `tid`.
+  SmallVector<std::pair<Value, Value>> keys;
+  auto rowsOf = [&](int64_t width) {
+    CopyRows c = copyRowsOf(cfg, width);
+    Value r0 = divu(tid, idx(c.chunks));
+    for (int64_t e = 0; e < c.perThread; ++e)
+      keys.push_back(keyOf(t, add(r0, idx(e * c.step))));
   };
-  copyRows(kTile, fk, kBase, cfg.d, /*shareKeys=*/false);
-  copyRows(vTile, fv, vBase, cfg.dv, /*shareKeys=*/cfg.dv == cfg.d);
+  rowsOf(cfg.d);
+  if (cfg.dv != cfg.d)
+    rowsOf(cfg.dv);
+  keys.push_back(keyOf(t, tid));
+  return keys;
+}
+
+SmallVector<std::pair<Value, Value>> KernelBody::prefetchKeys(Value t,
+                                                              Value cond) {
+  // One scf.if yielding every (j, valid): its loads are issued here and
+  // waited for where the keys are first used, after this tile's MMAs.
+  size_t count = copyRowsOf(cfg, cfg.d).perThread +
+                 (cfg.dv != cfg.d ? copyRowsOf(cfg, cfg.dv).perThread : 0) + 1;
+  SmallVector<Type> types;
+  for (size_t i = 0; i < count; ++i)
+    types.append({b.getIndexType(), b.getI1Type()});
+  auto ifOp = scf::IfOp::create(b, types, cond, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    SmallVector<Value> flat;
+    for (auto [j, valid] : tileKeys(t))
+      flat.append({j, valid});
+    scf::YieldOp::create(b, flat);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    SmallVector<Value> none;
+    for (size_t i = 0; i < count; ++i)
+      none.append({idx(0), arith::ConstantIntOp::create(b, b.getI1Type(), 0)});
+    scf::YieldOp::create(b, none);
+  }
+  SmallVector<std::pair<Value, Value>> keys;
+  for (size_t i = 0; i < count; ++i)
+    keys.push_back({ifOp.getResult(2 * i), ifOp.getResult(2 * i + 1)});
+  return keys;
+}
+
+void KernelBody::issueCopies(ArrayRef<std::pair<Value, Value>> keys,
+                             Value stage) {
+  size_t next = 0;
+  auto copyRows = [&](Value tile, const FlatView &src, Value base,
+                      int64_t width, size_t firstKey) {
+    CopyRows c = copyRowsOf(cfg, width);
+    Value r0 = divu(tid, idx(c.chunks)), ch = remu(tid, idx(c.chunks));
+    Value chunkOffset = mul(ch, idx(8));
+    for (int64_t e = 0; e < c.perThread; ++e) {
+      Value r = add(r0, idx(e * c.step));
+      auto [j, valid] = keys[firstKey + e];
+      Value from = add(add(base, mul(j, src.strides[2])), chunkOffset);
+      asyncCopy16(b, tile, {stage, r, swizzledCol(b, r, ch, c.chunks)},
+                  src.view, from, valid);
+    }
+    return firstKey + c.perThread;
+  };
+  next = copyRows(kTile, fk, kBase, cfg.d, 0);
+  copyRows(vTile, fv, vBase, cfg.dv, cfg.dv == cfg.d ? 0 : next);
+}
+
+Value KernelBody::loadWriterScore(std::pair<Value, Value> key, Value cond) {
+  // j is a safe row (0) when absent.
+  auto ifOp = scf::IfOp::create(b, TypeRange{b.getF32Type()}, cond,
+                                /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  scf::YieldOp::create(b, load(u(), {bi, g, key.first}));
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(b, constF32(b, 0.0));
+  return ifOp.getResult(0);
+}
+
+void KernelBody::storeKeyInfo(std::pair<Value, Value> key, Value uj,
+                              Value cond, Value stage) {
   // Per key of the tile, for the union tiles' membership test: its ordered
   // (score, index) key (an absent key: index INT_MAX, which fails j < c)
   // and its score for the weights, clamped to -FLT_MAX (so that u - tau is
   // +inf, weight 1, while tau = -inf, and 0 otherwise for u = -inf).
-  Value writer = cmpI(arith::CmpIPredicate::ult, tid, idx(cfg.keyTile));
-  auto ifOp = scf::IfOp::create(b, writer, /*withElseRegion=*/false);
+  auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
-  auto [j, valid] = keyOf(t, tid);
-  Value uj = load(u(), {bi, g, j});
+  auto [j, valid] = key;
   Value key64 = sel(valid, orderedKey(uj, toI32(j)),
                     arith::ConstantIntOp::create(
                         b, b.getI64Type(), std::numeric_limits<int32_t>::max()));
@@ -357,13 +435,17 @@ void KernelBody::build() {
     }
   }
 
-  // Prologue: tile 0 in flight.
+  // Prologue: tile 0 in flight, its key arrays written.
+  Value isWriter = cmpI(arith::CmpIPredicate::ult, tid, idx(BK));
   {
     auto any = scf::IfOp::create(
         b, cmpI(arith::CmpIPredicate::ugt, tiles, idx(0)), false);
     OpBuilder::InsertionGuard g2(b);
     b.setInsertionPointToStart(any.thenBlock());
-    issueTile(idx(0), idx(0));
+    SmallVector<std::pair<Value, Value>> keys = tileKeys(idx(0));
+    issueCopies(keys, idx(0));
+    Value uj = loadWriterScore(keys.back(), isWriter);
+    storeKeyInfo(keys.back(), uj, isWriter, idx(0));
   }
   asyncCommit(b);
 
@@ -407,15 +489,15 @@ void KernelBody::build() {
     SmallVector<Value> st(loop.getRegionIterArgs());
     Value stage = remu(t, idx(AttentionKernelConfig::kStages));
     Value next = add(t, idx(1));
-    {
-      auto more = scf::IfOp::create(
-          b, cmpI(arith::CmpIPredicate::ult, next, tiles), false);
-      OpBuilder::InsertionGuard g4(b);
-      b.setInsertionPointToStart(more.thenBlock());
-      issueTile(next, remu(next, idx(AttentionKernelConfig::kStages)));
-    }
-    Value grp = asyncCommit(b);
-    asyncWait(b, grp, 1);
+    Value nextStage = remu(next, idx(AttentionKernelConfig::kStages));
+    Value hasNext = cmpI(arith::CmpIPredicate::ult, next, tiles);
+    // The next tile's keys (union indices: global loads) are requested
+    // now and first used after this tile's S = Q K^T, which hides their
+    // latency; its copies then run during this tile's softmax and P V.
+    SmallVector<std::pair<Value, Value>> nextKeys = prefetchKeys(next, hasNext);
+    // This tile's copies (issued during the previous tile) have landed,
+    // and its key arrays are written (the previous iteration's barrier).
+    asyncWait(b, asyncCommit(b), 0);
     gpu::BarrierOp::create(b);
 
     // S = Q K^T over the tile.
@@ -429,6 +511,18 @@ void KernelBody::build() {
         s[2 * np] = mma.mma(qFrag[kc], {r[0], r[1]}, s[2 * np]);
         s[2 * np + 1] = mma.mma(qFrag[kc], {r[2], r[3]}, s[2 * np + 1]);
       }
+
+    // The next tile's copies into the other stage (every warp left it at
+    // the previous iteration's closing barrier).
+    {
+      auto more = scf::IfOp::create(b, hasNext, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard g4(b);
+      b.setInsertionPointToStart(more.thenBlock());
+      issueCopies(nextKeys, nextStage);
+    }
+    asyncCommit(b);
+    Value writeNext = andI(hasNext, isWriter);
+    Value nextScore = loadWriterScore(nextKeys.back(), writeNext);
 
     // Membership, gate, logits (base 2) and value weights (null: 1), per
     // distinct query row and column, then per half.
@@ -523,6 +617,9 @@ void KernelBody::build() {
                               : p;
       }
 
+    // The next tile's key arrays (its score load had the softmax to land).
+    storeKeyInfo(nextKeys.back(), nextScore, writeNext, nextStage);
+
     // O = alpha O + (P w) V.
     // The rescale only when some row of the warp has a new maximum
     // (alpha < 1): after the first tiles, most tiles leave O as it is.
@@ -567,8 +664,9 @@ void KernelBody::build() {
         o[2 * dc + 1] = mma.mma(a, {r[2], r[3]}, o[2 * dc + 1]);
       }
     }
-    // Every warp is done with this stage before it is refilled.
-    gpu::BarrierOp::create(b);
+    // (No closing barrier: the next iteration's barrier, which every warp
+    // reaches only after this P V, comes before anything refills this
+    // stage.)
 
     SmallVector<Value> yield = {mNew[0], mNew[1], lsum[0], lsum[1]};
     for (auto &acc : o)

@@ -2,11 +2,12 @@
 //
 // A gpu.launch computing sparsek.block_attention (docs/Semantics.md section 6
 // organised by query blocks, docs/design/TensorCoreAttention.md):
-// FlashAttention-2 style, one thread block per (batch, query head, block of
-// `blockQ` queries), one warp per 16 queries, keys in tiles of `keyTile`
-// gathered by cp.async into swizzled shared memory (2 stages), S = Q K^T and
-// O += P V with mma.sync, gate weights and the membership test in registers,
-// online softmax with quad shuffles.
+// FlashAttention-2 style, one thread block per (batch, KV head, block of
+// `blockQ` queries, group of `heads` query heads), 16 rows per warp (8
+// queries of two heads, or 16 of one), keys in tiles of `keyTile` gathered
+// by cp.async into swizzled shared memory (2 stages), S = Q K^T and O += P V
+// with mma.sync, gate weights and the membership test in registers, online
+// softmax with quad shuffles.
 //
 //===----------------------------------------------------------------------===//
 
