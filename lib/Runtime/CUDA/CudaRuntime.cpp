@@ -33,6 +33,8 @@
 #include <mutex>
 #include <string>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -205,6 +207,18 @@ bool ensureContext() {
   return true;
 }
 
+/// Streams mgpuStreamCreate made in this thread (stream, device) and the
+/// ones free for reuse (device, stream). Thread-local: a stream handed to
+/// one thread's host code is never given to another thread's.
+std::vector<std::pair<CUstream, int32_t>> &liveStreams() {
+  thread_local std::vector<std::pair<CUstream, int32_t>> live;
+  return live;
+}
+std::vector<std::pair<int32_t, CUstream>> &streamPool() {
+  thread_local std::vector<std::pair<int32_t, CUstream>> pool;
+  return pool;
+}
+
 } // namespace
 
 extern "C" {
@@ -315,15 +329,42 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
 void *mgpuStreamCreate(void) {
   if (!ensureContext())
     return nullptr;
+  // Lowered host code creates and destroys a stream around every async
+  // region (dozens per layer call): reuse this thread's streams of the
+  // current device. A reused stream orders new work after whatever it
+  // still holds, which only adds ordering.
+  int32_t dev = defaultDevice.load();
+  auto &pool = streamPool();
+  for (size_t i = pool.size(); i-- > 0;)
+    if (pool[i].first == dev) {
+      CUstream stream = pool[i].second;
+      pool.erase(pool.begin() + i);
+      return stream;
+    }
   CUstream stream = nullptr;
   check(drv().cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+  if (stream)
+    liveStreams().emplace_back(stream, dev);
   return stream;
 }
 
 void mgpuStreamDestroy(void *stream) {
-  if (stream)
-    check(drv().cuStreamDestroy(static_cast<CUstream>(stream)),
-          "cuStreamDestroy");
+  if (!stream)
+    return;
+  auto s = static_cast<CUstream>(stream);
+  // Streams this thread created go back to its pool (at most 8 kept);
+  // others (or beyond that) are destroyed.
+  auto &live = liveStreams();
+  for (size_t i = 0; i < live.size(); ++i)
+    if (live[i].first == s) {
+      if (streamPool().size() < 8) {
+        streamPool().emplace_back(live[i].second, s);
+        return;
+      }
+      live.erase(live.begin() + i);
+      break;
+    }
+  check(drv().cuStreamDestroy(s), "cuStreamDestroy");
 }
 
 void mgpuStreamSynchronize(void *stream) {
