@@ -46,10 +46,10 @@ if [[ $mode == time || $mode == all ]]; then
     LD_LIBRARY_PATH=$D BENCH=$bench NCU_FLAGS="--clock-control none" \
       bash bench/kernel_breakdown.sh 65536 2>&1 | head -3
   done
-  if [[ -x $D/base/gpu-layer-bench ]]; then
-    echo "== base build, layer wall time"
-    for n in 4096 16384 65536; do LD_LIBRARY_PATH=$D timeout 300 "$D/base/gpu-layer-bench" $n 3; done
-  fi
+  for bench in "${builds[@]:1}"; do
+    echo "== $bench: layer wall time"
+    for n in 4096 16384 65536; do LD_LIBRARY_PATH=$D timeout 300 "$bench" $n 5; done
+  done
   echo "== this build and the peers"
   bash bench/gpu_bench.sh 4096 16384 65536
 fi

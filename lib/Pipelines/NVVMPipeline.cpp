@@ -136,4 +136,6 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   nvvm.cubinFormat = options.format;
   nvvm.optLevel = options.optLevel;
   gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+  // One stream per host function call instead of one per async region.
+  pm.addPass(createSparseKGPUSingleStreamPass());
 }

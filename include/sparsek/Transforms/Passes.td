@@ -78,4 +78,35 @@ def SparseKGPUMapForallPass : Pass<"sparsek-gpu-map-forall"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def SparseKGPUSingleStreamPass : Pass<"sparsek-gpu-single-stream", "::mlir::ModuleOp"> {
+  let summary = "One CUDA stream per host function call, synchronized where the host needs it";
+  let description = [{
+    Runs on the host code after `gpu-to-llvm`. `gpu-async-region` makes
+    each straight-line piece of host code between control flow (the rounds
+    of a selection tree, the run-time dispatch) its own async region: a
+    stream created, the region's work on it, a `mgpuStreamSynchronize` and
+    a destroy. A layer call is then dozens of host round trips, each
+    leaving the GPU idle while the host wakes up and launches the next
+    kernel. This pass gives each host function one stream, created at
+    entry and synchronized and destroyed before each return; the work of
+    every region goes on it in program order (so it stays ordered), and a
+    region's synchronization is kept only where the host may read what
+    the region produced: after an `mgpuMemcpy`.
+
+        %s1 = mgpuStreamCreate()         %s = mgpuStreamCreate()  (entry)
+        launch <%s1> ...                 launch <%s> ...
+        mgpuStreamSynchronize(%s1)  =>
+        mgpuStreamDestroy(%s1)
+        %s2 = mgpuStreamCreate()
+        launch <%s2> ...                 launch <%s> ...
+        ...                              mgpuStreamSynchronize(%s)
+        llvm.return                      mgpuStreamDestroy(%s)
+                                         llvm.return
+
+    A function is left as it is when any launch, allocation, copy, free or
+    event op in it uses a stream that is not one of its created streams
+    (a null stream would not be ordered with a non-blocking one).
+  }];
+}
+
 #endif // SPARSEK_TRANSFORMS_PASSES_TD
