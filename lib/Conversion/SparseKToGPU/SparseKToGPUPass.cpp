@@ -371,7 +371,8 @@ struct SparseKExpandKernelStubsPass
             << "invalid 'sparsek.kernel' configuration: expected kind = "
                "\"block_attention\", elem f16 or bf16, d and dv 64 or 128, "
                "block_q and heads making whole warps of 16 rows (8 queries of "
-               "two heads or 16 of one), at most 8, key_tile a multiple of "
+               "two heads or 16 of one), at most 8 warps (128 rows), key_tile "
+               "a multiple of "
                "16 up to 64 within 48 KiB of shared memory, window >= 0, "
                "scale > 0 and a gate";
         return signalPassFailure();

@@ -17,3 +17,24 @@ func.func @g(%m: memref<?x?xbf16>) {
   call @bad_signature(%m) : (memref<?x?xbf16>) -> ()
   return
 }
+
+// -----
+
+// Heads per block that do not make whole warps: an odd head count puts 16
+// queries of one head in a warp, so 3 heads need a multiple of 16 queries.
+// expected-error @below {{block_q and heads making whole warps of 16 rows}}
+func.func private @bad_heads(memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) attributes {sparsek.kernel = {kind = "block_attention", elem = bf16, d = 64 : i64, dv = 64 : i64, block_q = 8 : i64, heads = 3 : i64, key_tile = 32 : i64, window = 4 : i64, scale = 0.5 : f64, gate = #sparsek.gate<kv>}}
+func.func @h(%m: memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) {
+  call @bad_heads(%m) : (memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) -> ()
+  return
+}
+
+// -----
+
+// More rows than 8 warps: 4 heads of 64 queries.
+// expected-error @below {{at most 8 warps (128 rows)}}
+func.func private @too_many_rows(memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) attributes {sparsek.kernel = {kind = "block_attention", elem = bf16, d = 64 : i64, dv = 64 : i64, block_q = 64 : i64, heads = 4 : i64, key_tile = 32 : i64, window = 4 : i64, scale = 0.5 : f64, gate = #sparsek.gate<kv>}}
+func.func @i(%m: memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) {
+  call @too_many_rows(%m) : (memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) -> ()
+  return
+}
