@@ -5,7 +5,8 @@
 # scores, and compute-sanitizer memcheck/racecheck over the selection grid;
 # `time` gives the per-kernel breakdown (bench/kernel_breakdown.sh) at
 # 16K/64K/256K tokens, with adversarial scores at 64K, and at B = 4,
-# Hq = 32, Hkv = 8 (32 rows) at 16K.
+# Hq = 32, Hkv = 8 (32 rows) at 16K, and the standalone topk / threshold
+# at 64K against their write floors (gpu-selection-bench).
 # Device tool: carry [".device"], command "bash bench/selection_run.sh [check|time|all]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,4 +37,8 @@ if [[ $mode == time || $mode == all ]]; then
     echo "== scores $s"; SPARSEK_BENCH_SCORES=$s bash bench/kernel_breakdown.sh 65536 2>&1 | head -3
   done
   echo "== B = 4, Hq = 32, Hkv = 8"; SPARSEK_BENCH_SHAPE=4,32,8 bash bench/kernel_breakdown.sh 16384 2>&1 | head -3
+  echo "== standalone topk / threshold at 65536 vs their write floors"
+  for s in normal equal two; do
+    SPARSEK_BENCH_SCORES=$s timeout 300 "$D/gpu-selection-bench" 65536 5 check
+  done
 fi
