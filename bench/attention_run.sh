@@ -13,22 +13,12 @@
 # Device tool: carry [".device"], command "bash bench/attention_run.sh [check|time|all]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-D=.device
 mode=${1:-all}
-if [[ -f $D/gpu-grid.gz && ! -x $D/gpu-grid ]]; then
-  gunzip -c "$D/gpu-grid.gz" >"$D/gpu-grid" && chmod +x "$D/gpu-grid"
-fi
+source bench/device_common.sh
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true
 if [[ $mode == check || $mode == all ]]; then
-  for g in tensorcore attention; do
-    echo "== gpu-grid $g"; timeout 300 "$D/gpu-grid" "$g" | grep -E "FAIL|passed" | tail -5
-  done
-  for tool in racecheck memcheck; do
-    echo "== $tool: gpu-grid tensorcore"
-    timeout 300 compute-sanitizer --tool $tool --report-api-errors no --error-exitcode 3 \
-      "$D/gpu-grid" tensorcore | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed" | tail -3
-    echo "rc=${PIPESTATUS[0]}"
-  done
+  for g in tensorcore attention; do grid_under none "$g"; done
+  for tool in racecheck memcheck; do grid_under "$tool" tensorcore; done
   for s in normal equal; do
     SPARSEK_BENCH_SCORES=$s timeout 300 "$D/gpu-layer-bench" 65536 1 check | tail -2
   done

@@ -10,25 +10,15 @@
 # Device tool: carry [".device"], command "bash bench/selection_run.sh [check|time|all]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-D=.device
 mode=${1:-all}
-if [[ -f $D/gpu-grid.gz && ! -x $D/gpu-grid ]]; then
-  gunzip -c "$D/gpu-grid.gz" >"$D/gpu-grid" && chmod +x "$D/gpu-grid"
-fi
+source bench/device_common.sh
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 if [[ $mode == check || $mode == all ]]; then
-  for g in selection tensorcore attention edge; do
-    echo "== gpu-grid $g"; timeout 300 "$D/gpu-grid" "$g" | grep -E "FAIL|passed" | tail -5
-  done
+  for g in selection tensorcore attention edge; do grid_under none "$g"; done
   for s in normal equal two; do
     SPARSEK_BENCH_SCORES=$s timeout 300 "$D/gpu-layer-bench" 65536 1 check | tail -2
   done
-  for tool in memcheck racecheck; do
-    echo "== $tool: gpu-grid selection"
-    timeout 300 compute-sanitizer --tool $tool --report-api-errors no --error-exitcode 3 \
-      "$D/gpu-grid" selection | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed" | tail -3
-    echo "rc=${PIPESTATUS[0]}"
-  done
+  for tool in memcheck racecheck; do grid_under "$tool" selection; done
 fi
 if [[ $mode == time || $mode == all ]]; then
   for n in 16384 65536 262144; do bash bench/kernel_breakdown.sh $n 2>&1 | head -8; done

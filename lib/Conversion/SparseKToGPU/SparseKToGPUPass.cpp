@@ -184,27 +184,18 @@ private:
           return heads == 1 || blockQ * heads <= blockSize ? blockQ : 0;
         },
         keyTile, op.getWindow(), op.getScaleAttr(), op.getGate());
-    if (variants.empty())
-      return;
-    IRRewriter rewriter(op);
-    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     SmallVector<Value> operands = {
         op.getQ(),        op.getKey(),       op.getValue(),
         op.getU(),        op.getKthScore(),  op.getKthIndex(),
         op.getTau(),      op.getUnionKeys(), op.getUnionCount()};
-    Value out = allocResult(b, op.getQ(), op.getValue(), op.getOut().getType());
-    chainIf(
-        b, variants.size(),
-        [&](ImplicitLocOpBuilder &cb, size_t i) {
-          return groupDivisible(cb, op.getQ(), op.getKey(), variants[i].heads);
-        },
-        [&](ImplicitLocOpBuilder &cb, size_t i) {
-          dispatch(cb, variants[i].cfgs, operands, out,
-                   [&](ImplicitLocOpBuilder &fb) {
-                     return fb.clone(*op)->getResult(0);
-                   });
-        });
-    rewriter.replaceOp(op, asTensor(b, out, op.getOut().getType()));
+    emitLayouts(op, op.getQ(), op.getKey(), op.getValue(),
+                op.getOut().getType(), variants,
+                [&](ImplicitLocOpBuilder &cb, const Variant &v, Value out) {
+                  dispatch(cb, v.cfgs, operands, out,
+                           [&](ImplicitLocOpBuilder &fb) {
+                             return fb.clone(*op)->getResult(0);
+                           });
+                });
   }
 
   void rewrite(AttentionOp op) {
@@ -215,19 +206,11 @@ private:
           return blockSize % heads == 0 ? int64_t(blockSize) / heads : 0;
         },
         keyTile, op.getWindow(), op.getScaleAttr(), op.getGate());
-    if (variants.empty())
-      return;
-    IRRewriter rewriter(op);
-    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     int64_t k = op.getK();
-    Value out = allocResult(b, op.getQ(), op.getValue(), op.getOut().getType());
-    chainIf(
-        b, variants.size(),
-        [&](ImplicitLocOpBuilder &cb, size_t i) {
-          return groupDivisible(cb, op.getQ(), op.getKey(), variants[i].heads);
-        },
-        [&](ImplicitLocOpBuilder &cb, size_t i) {
-          int64_t blockQ = variants[i].blockQ;
+    emitLayouts(
+        op, op.getQ(), op.getKey(), op.getValue(), op.getOut().getType(),
+        variants, [&](ImplicitLocOpBuilder &cb, const Variant &v, Value out) {
+          int64_t blockQ = v.blockQ;
           SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
               op.getU().getType(), op.getQ().getType().getDimSize(2), k,
               blockQ);
@@ -240,7 +223,7 @@ private:
           SmallVector<Value> operands = {op.getQ(), op.getKey(), op.getValue(),
                                          op.getU(), sel[0],      sel[1],
                                          sel[2],    sel[3],      sel[4]};
-          dispatch(cb, variants[i].cfgs, operands, out,
+          dispatch(cb, v.cfgs, operands, out,
                    [&](ImplicitLocOpBuilder &fb) -> Value {
                      // Head dims the kernel does not cover: the same
                      // selection, attended by the scalar block attention.
@@ -252,7 +235,27 @@ private:
                          op.getGateAttr());
                    });
         });
-    rewriter.replaceOp(op, asTensor(b, out, op.getOut().getType()));
+  }
+
+  /// Replaces `op` by its result buffer written by `body` for one layout,
+  /// or with several, an scf.if chain choosing the first layout whose head
+  /// count divides Hq / Hkv at run time. Nothing when there is no layout.
+  void emitLayouts(
+      Operation *op, Value q, Value key, Value value,
+      RankedTensorType resultType, ArrayRef<Variant> variants,
+      function_ref<void(ImplicitLocOpBuilder &, const Variant &, Value)> body) {
+    if (variants.empty())
+      return;
+    IRRewriter rewriter(op);
+    ImplicitLocOpBuilder b(op->getLoc(), rewriter);
+    Value out = allocResult(b, q, value, resultType);
+    chainIf(
+        b, variants.size(),
+        [&](ImplicitLocOpBuilder &cb, size_t i) {
+          return groupDivisible(cb, q, key, variants[i].heads);
+        },
+        [&](ImplicitLocOpBuilder &cb, size_t i) { body(cb, variants[i], out); });
+    rewriter.replaceOp(op, asTensor(b, out, resultType));
   }
 
   /// Whether `heads` divides the group size Hq / Hkv (Hq % (heads * Hkv)
