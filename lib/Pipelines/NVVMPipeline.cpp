@@ -108,15 +108,15 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
       {options.blockSize, 1, 1}, /*noMinMaxBounds=*/true));
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
   pm.addPass(createConvertParallelLoopToGpuPass());
-  // Host-side gpu.alloc/memcpy/dealloc/launch_func as token-chained async
-  // ops, which is what gpu-to-llvm lowers to runtime calls (the async region
-  // pass needs outlined kernels).
   // Constants (and dims, compares, selects on them) defined outside a
   // launch body go into it first: canonicalization hoists a body's
   // constants to the host function, and outlining would make each a kernel
   // argument (a division by a constant would become a 64-bit division
   // routine, every constant a parameter load).
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
+  // Host-side gpu.alloc/memcpy/dealloc/launch_func as token-chained async
+  // ops, which is what gpu-to-llvm lowers to runtime calls (the async region
+  // pass needs outlined kernels).
   pm.addPass(createGpuKernelOutliningPass());
   // Outlining copied the kernels' shared-memory globals into their modules;
   // the host's originals (workgroup memory, unused now) go.

@@ -58,13 +58,16 @@ bool followsCopy(LLVM::CallOp sync) {
   return false;
 }
 
-void singleStream(LLVM::LLVMFuncOp fn) {
+/// `syncFn`, `destroyFn`: the module's mgpuStreamSynchronize and
+/// mgpuStreamDestroy.
+void singleStream(LLVM::LLVMFuncOp fn, LLVM::LLVMFuncOp syncFn,
+                  LLVM::LLVMFuncOp destroyFn) {
   SmallVector<LLVM::CallOp> creates;
   fn.walk([&](LLVM::CallOp call) {
     if (calleeOf(call) == "mgpuStreamCreate")
       creates.push_back(call);
   });
-  if (creates.size() < 1 || fn.getBody().empty())
+  if (creates.empty() || fn.getBody().empty())
     return;
   llvm::SmallPtrSet<Value, 8> streams;
   for (LLVM::CallOp c : creates)
@@ -109,11 +112,6 @@ void singleStream(LLVM::LLVMFuncOp fn) {
     if (!followsCopy(sync))
       sync.erase();
   // Before each return: the call's work is done, the stream goes back.
-  auto syncFn = fn->getParentOfType<ModuleOp>().lookupSymbol<LLVM::LLVMFuncOp>(
-      "mgpuStreamSynchronize");
-  auto destroyFn =
-      fn->getParentOfType<ModuleOp>().lookupSymbol<LLVM::LLVMFuncOp>(
-          "mgpuStreamDestroy");
   fn.walk([&](LLVM::ReturnOp ret) {
     b.setInsertionPoint(ret);
     LLVM::CallOp::create(b, ret.getLoc(), syncFn, ValueRange{s});
@@ -128,11 +126,13 @@ struct SparseKGPUSingleStreamPass
     ModuleOp module = getOperation();
     // The runtime functions must be declared (they are wherever a stream
     // was created, synchronized and destroyed).
-    if (!module.lookupSymbol<LLVM::LLVMFuncOp>("mgpuStreamSynchronize") ||
-        !module.lookupSymbol<LLVM::LLVMFuncOp>("mgpuStreamDestroy"))
+    auto syncFn =
+        module.lookupSymbol<LLVM::LLVMFuncOp>("mgpuStreamSynchronize");
+    auto destroyFn = module.lookupSymbol<LLVM::LLVMFuncOp>("mgpuStreamDestroy");
+    if (!syncFn || !destroyFn)
       return;
     for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
-      singleStream(fn);
+      singleStream(fn, syncFn, destroyFn);
   }
 };
 

@@ -224,9 +224,21 @@ static CopyRows copyRowsOf(const AttentionKernelConfig &cfg, int64_t width) {
           cfg.threads() / chunks};
 }
 
+/// Where a thread's keys sit in tileKeys' list: K's copy rows from 0, V's
+/// from `v` (0 when Dv = D: the same rows, the same keys), the row the
+/// thread describes at `writer`, the last.
+struct KeySlots {
+  size_t v, writer;
+};
+static KeySlots keySlotsOf(const AttentionKernelConfig &cfg) {
+  size_t kRows = copyRowsOf(cfg, cfg.d).perThread;
+  if (cfg.dv == cfg.d)
+    return {0, kRows};
+  return {kRows, kRows + copyRowsOf(cfg, cfg.dv).perThread};
+}
+
 SmallVector<std::pair<Value, Value>> KernelBody::tileKeys(Value t) {
-  // K's copy rows, then V's when their width differs (same width: same
-  // rows, same keys), then the writer's row `tid`.
+  // In the order of keySlotsOf.
   SmallVector<std::pair<Value, Value>> keys;
   auto rowsOf = [&](int64_t width) {
     CopyRows c = copyRowsOf(cfg, width);
@@ -238,6 +250,7 @@ SmallVector<std::pair<Value, Value>> KernelBody::tileKeys(Value t) {
   if (cfg.dv != cfg.d)
     rowsOf(cfg.dv);
   keys.push_back(keyOf(t, tid));
+  assert(keys.size() == keySlotsOf(cfg).writer + 1 && "keySlotsOf's layout");
   return keys;
 }
 
@@ -245,8 +258,7 @@ SmallVector<std::pair<Value, Value>> KernelBody::prefetchKeys(Value t,
                                                               Value cond) {
   // One scf.if yielding every (j, valid): its loads are issued here and
   // waited for where the keys are first used, after this tile's MMAs.
-  size_t count = copyRowsOf(cfg, cfg.d).perThread +
-                 (cfg.dv != cfg.d ? copyRowsOf(cfg, cfg.dv).perThread : 0) + 1;
+  size_t count = keySlotsOf(cfg).writer + 1;
   SmallVector<Type> types;
   for (size_t i = 0; i < count; ++i)
     types.append({b.getIndexType(), b.getI1Type()});
@@ -272,7 +284,6 @@ SmallVector<std::pair<Value, Value>> KernelBody::prefetchKeys(Value t,
 
 void KernelBody::issueCopies(ArrayRef<std::pair<Value, Value>> keys,
                              Value stage) {
-  size_t next = 0;
   auto copyRows = [&](Value tile, const FlatView &src, Value base,
                       int64_t width, size_t firstKey) {
     CopyRows c = copyRowsOf(cfg, width);
@@ -285,10 +296,9 @@ void KernelBody::issueCopies(ArrayRef<std::pair<Value, Value>> keys,
       asyncCopy16(b, tile, {stage, r, swizzledCol(b, r, ch, c.chunks)},
                   src.view, from, valid);
     }
-    return firstKey + c.perThread;
   };
-  next = copyRows(kTile, fk, kBase, cfg.d, 0);
-  copyRows(vTile, fv, vBase, cfg.dv, cfg.dv == cfg.d ? 0 : next);
+  copyRows(kTile, fk, kBase, cfg.d, 0);
+  copyRows(vTile, fv, vBase, cfg.dv, keySlotsOf(cfg).v);
 }
 
 Value KernelBody::loadWriterScore(std::pair<Value, Value> key, Value cond) {

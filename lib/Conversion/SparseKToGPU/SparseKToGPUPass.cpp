@@ -86,11 +86,12 @@ bool staticHeadDims(Value q, Value value) {
          !cast<RankedTensorType>(value.getType()).isDynamicDim(3);
 }
 
-/// One kernel layout of an attention: heads per block, the block of
-/// queries, and its configurations per head dims.
+/// One kernel layout of an attention: its configurations per head dims,
+/// all with the same heads per block and block of queries (never empty).
 struct Variant {
-  int64_t heads, blockQ;
   SmallVector<AttentionKernelConfig> cfgs;
+  int64_t heads() const { return cfgs.front().heads; }
+  int64_t blockQ() const { return cfgs.front().blockQ; }
 };
 
 /// The layouts to dispatch over, in order: with a static group size
@@ -119,12 +120,12 @@ variantsFor(Value q, Value key, Value value,
                            scaleAttr, gate);
     if (cfgs.empty())
       continue;
-    out.push_back({heads, blockQ, std::move(cfgs)});
+    out.push_back({std::move(cfgs)});
     if (staticGroup)
       break;
   }
   // A dynamic group needs a layout for every group size: one head last.
-  if (!staticGroup && !out.empty() && out.back().heads != 1)
+  if (!staticGroup && !out.empty() && out.back().heads() != 1)
     out.clear();
   return out;
 }
@@ -210,7 +211,7 @@ private:
     emitLayouts(
         op, op.getQ(), op.getKey(), op.getValue(), op.getOut().getType(),
         variants, [&](ImplicitLocOpBuilder &cb, const Variant &v, Value out) {
-          int64_t blockQ = v.blockQ;
+          int64_t blockQ = v.blockQ();
           SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
               op.getU().getType(), op.getQ().getType().getDimSize(2), k,
               blockQ);
@@ -252,7 +253,7 @@ private:
     chainIf(
         b, variants.size(),
         [&](ImplicitLocOpBuilder &cb, size_t i) {
-          return groupDivisible(cb, q, key, variants[i].heads);
+          return groupDivisible(cb, q, key, variants[i].heads());
         },
         [&](ImplicitLocOpBuilder &cb, size_t i) { body(cb, variants[i], out); });
     rewriter.replaceOp(op, asTensor(b, out, resultType));
