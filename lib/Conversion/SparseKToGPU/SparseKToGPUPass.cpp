@@ -95,8 +95,8 @@ struct Variant {
 };
 
 /// The layouts to dispatch over, in order: with a static group size
-/// (Hq / Hkv) the first that divides it, with a dynamic one every layout
-/// whose head count may divide it (the last, one head, always does).
+/// (Hq / Hkv) the first that divides it, with a dynamic one the widest
+/// layout then the one-head layout (which always fits).
 /// `blockQOf(heads)` gives the query block of a head count (0: none).
 SmallVector<Variant>
 variantsFor(Value q, Value key, Value value,
@@ -112,6 +112,11 @@ variantsFor(Value q, Value key, Value value,
                      !ShapedType::isDynamic(hkv) && hkv > 0 && hq % hkv == 0;
   for (int64_t heads : kHeadsPerBlock) {
     if (staticGroup && (hq / hkv) % heads != 0)
+      continue;
+    // A dynamic group gets the widest layout and the one-head layout only:
+    // each layout is its own block selection and kernel per head dims, and
+    // a fully dynamic layer with all three took ~3x the compile time.
+    if (!staticGroup && heads != kHeadsPerBlock[0] && heads != 1)
       continue;
     int64_t blockQ = blockQOf(heads);
     if (blockQ < 1)
