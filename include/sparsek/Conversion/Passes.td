@@ -120,8 +120,8 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
     gathered by 16-byte cp.async into XOR-swizzled shared memory, two
     stages; S = Q K^T and O += P V with ldmatrix + mma.sync (m16n8k16, f32
     accumulators); membership, gate weights and online softmax in
-    registers. With a dynamic group size Hq / Hkv, each layout (4, 2, 1
-    heads per block) gets its own block selection and is chosen at run
+    registers. With a dynamic group size Hq / Hkv, the 4-head and 1-head
+    layouts each get their own block selection and one is chosen at run
     time. One kernel per (element type, D, Dv, query block, heads per
     block, key tile, window, gate, scale).
 
