@@ -41,6 +41,36 @@ void sparsekCudaSetVerbose(int32_t verbose);
 /* 1 when libcuda.so.1 could be loaded (tries once), else 0. */
 int32_t sparsekCudaDriverAvailable(void);
 
+/*===-- The caller's stream and workspace ----------------------------------===*/
+
+/* A framework calls compiled sparsek code on its own stream, with scratch
+ * from its own allocator, and may capture the call in a CUDA graph:
+ *
+ *   sparsekCudaBeginCall(stream, workspace, workspaceBytes);
+ *   status = _mlir_ciface_NAME_checked(...);
+ *   needed = sparsekCudaEndCall();
+ *
+ * Between the two calls, in this thread only:
+ * - the compiled host code runs on `stream` (a CUstream of the default
+ *   device's primary context; NULL is the legacy stream) instead of one of
+ *   its own, and does not synchronize it: the results are ready in `stream`'s
+ *   order, like any kernel the caller launches there. Nothing in the call
+ *   synchronizes the host or loads a module (modules load when the library
+ *   is loaded), so the call can be captured;
+ * - its device scratch is carved from `workspace` (`workspaceBytes` bytes of
+ *   device memory, ordered on `stream`; NULL/0 for none): a stack of
+ *   256-byte-aligned buffers, a freed one reused by later work of the same
+ *   call. What does not fit comes from the device's stream-ordered pool on
+ *   `stream` (capturable as well).
+ * sparsekCudaEndCall returns the workspace size that would have held all of
+ * the call's scratch: a caller that keeps it per shape passes a workspace
+ * that fits from the second call on. The workspace must stay allocated until
+ * the call's work on `stream` is done (a stream-ordered allocator that
+ * freed it on `stream` does that). */
+void sparsekCudaBeginCall(void *stream, void *workspace,
+                          uint64_t workspaceBytes);
+uint64_t sparsekCudaEndCall(void);
+
 /*===-- The mgpu* ABI of MLIR's gpu-to-llvm lowering -----------------------===*/
 
 void mgpuSetDefaultDevice(int32_t device);

@@ -174,6 +174,19 @@ class Kernel:
         self.fn = getattr(self.lib, f"_mlir_ciface_{entry}_checked")
         self.fn.restype = ctypes.c_int32
         self.fn.argtypes = [ctypes.c_void_p] * nargs
+        # CUDA libraries reach the runtime (sparsek-c/CudaRuntime.h).
+        if hasattr(self.lib, "sparsekCudaBeginCall"):
+            lib = self.lib
+            lib.mgpuSetDefaultDevice.argtypes = [ctypes.c_int32]
+            lib.mgpuSetDefaultDevice.restype = None
+            lib.sparsekCudaBeginCall.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                                 ctypes.c_uint64]
+            lib.sparsekCudaBeginCall.restype = None
+            lib.sparsekCudaEndCall.argtypes = []
+            lib.sparsekCudaEndCall.restype = ctypes.c_uint64
+            lib.sparsekCudaGetStatus.restype = ctypes.c_int32
+            lib.sparsekCudaGetStatusName.restype = ctypes.c_char_p
+            lib.sparsekCudaResetStatus.restype = None
 
 
 _kernels: Dict[Config, Kernel] = {}

@@ -14,31 +14,73 @@ from ._memref import describe
 DTYPES = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16"}
 
 
+_loaded = {}  # (device type, dtype, attributes, backward) -> Kernel
+
+
+def _kernel(q, topk, window, causal, scale, gate, backward):
+    """The loaded kernel of a call's configuration (a dict lookup after the
+    first call: building a Config per call costs microseconds)."""
+    key = (q.device.type, q.dtype, topk, window, causal, scale, gate, backward)
+    kern = _loaded.get(key)
+    if kern is None:
+        kern = _compiler.kernel(_compiler.Config(
+            target=q.device.type, dtype=DTYPES[q.dtype], topk=topk, window=window,
+            causal=causal, scale=scale, gate=gate, backward=backward))
+        _loaded[key] = kern
+    return kern
+
+
+# torch's current stream of a device as an integer, without building a
+# torch.cuda.Stream (3 us a call on the GPU machine); feature-detected.
+_raw_stream = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+
+_workspace_bytes = {}  # (kernel path, shapes) -> scratch bytes of a CUDA call
+
+
 def _launch(kern, tensors):
     """Calls the compiled entry point on `tensors` (memref descriptors, in
     the entry's argument order; the first one's device picks the GPU) and
-    returns its status."""
+    returns its status.
+
+    On CUDA the call runs on torch's current stream, asynchronously like any
+    torch kernel, with its scratch in a workspace from torch's allocator
+    (sparsekCudaBeginCall, include/sparsek-c/CudaRuntime.h): nothing
+    synchronizes or allocates outside torch, so CUDA graphs capture it. The
+    workspace size of a shape is learnt on its first call, whose scratch
+    comes from the driver's stream-ordered pool instead."""
     descs = [describe(t) for t in tensors]
     device = tensors[0].device
-    if device.type == "cuda":
-        # Today's compiled GPU layer runs on a stream of its own and waits
-        # for it before returning; the inputs may still be in flight on
-        # torch's stream, so wait for that first. (Launching on torch's
-        # current stream, graph-capturable, comes with the fused kernels.)
-        torch.cuda.current_stream(device).synchronize()
-        # The runtime works in the primary context of one device at a time.
-        kern.lib.mgpuSetDefaultDevice(ctypes.c_int32(device.index or 0))
-    return kern.fn(*[ctypes.addressof(d) for d in descs])
+    if device.type != "cuda":
+        return kern.fn(*[ctypes.addressof(d) for d in descs])
+    lib = kern.lib
+    # The runtime works in the primary context of one device at a time.
+    lib.mgpuSetDefaultDevice(device.index or 0)
+    stream = (_raw_stream(device.index) if _raw_stream is not None
+              else torch.cuda.current_stream(device).cuda_stream)
+    key = (kern.path, tuple(t.shape for t in tensors))
+    need = _workspace_bytes.get(key)
+    ws = torch.empty(need, dtype=torch.uint8, device=device) if need else None
+    lib.sparsekCudaBeginCall(stream, ws.data_ptr() if ws is not None else None,
+                             need or 0)
+    try:
+        status = kern.fn(*[ctypes.addressof(d) for d in descs])
+    finally:
+        used = lib.sparsekCudaEndCall()
+    if need is None or used > need:
+        _workspace_bytes[key] = used
+    if lib.sparsekCudaGetStatus():
+        name = lib.sparsekCudaGetStatusName().decode()
+        lib.sparsekCudaResetStatus()
+        raise _compiler.SparseKError(f"sparsek: a CUDA call failed ({name}); see stderr")
+    # `ws` is freed here on the stream that uses it: torch's allocator hands
+    # it out again only to work ordered after this call's.
+    return status
 
 
 def _run(q, k, v, scores, topk, window, causal, scale, gate):
     """Runs the compiled layer; returns a fresh [B, Hq, N, Dv] tensor."""
-    config = _compiler.Config(target=q.device.type, dtype=DTYPES[q.dtype],
-                              topk=topk, window=window, causal=causal,
-                              scale=scale, gate=gate)
-    kern = _compiler.kernel(config)
-    out = torch.empty(q.shape[0], q.shape[1], q.shape[2], v.shape[3],
-                      dtype=q.dtype, device=q.device)
+    kern = _kernel(q, topk, window, causal, scale, gate, False)
+    out = q.new_empty((q.shape[0], q.shape[1], q.shape[2], v.shape[3]))
     if out.numel() == 0:
         return out
     status = _launch(kern, (q, k, v, scores, out))
@@ -55,10 +97,7 @@ def _run(q, k, v, scores, topk, window, causal, scale, gate):
 def _run_backward(q, k, v, scores, out, dout, topk, window, causal, scale, gate):
     """The layer's gradients (docs/Semantics.md section 9): fresh dq, dk, dv
     (dtypes of q, k, v) and dscores (float32)."""
-    config = _compiler.Config(target=q.device.type, dtype=DTYPES[q.dtype],
-                              topk=topk, window=window, causal=causal,
-                              scale=scale, gate=gate, backward=True)
-    kern = _compiler.kernel(config)
+    kern = _kernel(q, topk, window, causal, scale, gate, True)
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
     du = torch.empty(scores.shape, dtype=torch.float32, device=scores.device)
     if q.numel() == 0 or k.numel() == 0:

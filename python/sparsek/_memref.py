@@ -27,8 +27,6 @@ def describe(t):
     ptr = t.data_ptr()
     d.allocated = ptr
     d.aligned = ptr
-    d.offset = 0
-    for i, (s, st) in enumerate(zip(t.shape, t.stride())):
-        d.sizes[i] = s
-        d.strides[i] = st
+    d.sizes[:] = t.shape
+    d.strides[:] = t.stride()
     return d

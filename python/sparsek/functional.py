@@ -16,7 +16,7 @@ from typing import Optional
 
 import torch
 
-from . import _torch_ops
+from . import _kernels, _torch_ops
 from ._kernels import DTYPES as _DTYPES
 _GATES = ("kv", "v", "logit", "none")
 
@@ -36,9 +36,10 @@ def _check(q, k, v, scores, topk, window, causal, scale, gate):
         raise TypeError(f"sparsek.attention: 'q', 'k' and 'v' must have one dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
     if scores.dtype != torch.float32:
         raise TypeError(f"sparsek.attention: 'scores' must be float32, got {scores.dtype}")
-    devices = {t.device for t in (q, k, v, scores)}
-    if len(devices) != 1:
-        raise ValueError(f"sparsek.attention: all tensors must be on one device, got {sorted(map(str, devices))}")
+    dev = q.device
+    if k.device != dev or v.device != dev or scores.device != dev:
+        devices = {str(t.device) for t in (q, k, v, scores)}
+        raise ValueError(f"sparsek.attention: all tensors must be on one device, got {sorted(devices)}")
     b, hq, n, d = q.shape
     bk, hkv, m, dk = k.shape
     if (bk, hkv, m) != tuple(v.shape[:3]) or dk != d or k.shape[0] != b:
@@ -83,8 +84,38 @@ def attention(q, k, v, scores, *, topk: int, window: int, causal: bool = True,
     if return_lse:
         raise NotImplementedError("sparsek.attention: return_lse comes with the fused kernels")
     _check(q, k, v, scores, topk, window, causal, scale, gate)
+    if _direct(q, k, v, scores):
+        return _kernels._run(q, k, v, scores, topk, window, causal, scale, gate)
     return _torch_ops.attention_op(q, k, v, scores, topk, window, causal,
                                    -1.0 if scale is None else float(scale), gate)
+
+
+_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+_dispatch_modes = getattr(torch._C, "_len_torch_dispatch_stack", None)
+_function_modes = getattr(torch._C, "_is_torch_function_mode_enabled", None)
+_functorch = getattr(torch._C, "_are_functorch_transforms_active", None)
+
+
+def _direct(q, k, v, scores) -> bool:
+    """Whether a call may run the kernels without going through
+    ``torch.ops.sparsek.attention``: nothing needs a gradient, the tensors are
+    plain tensors, and no tracer (torch.compile), mode or functorch
+    transform is watching. The operator's dispatch (autograd wrapper, custom
+    op machinery) costs about 27 us a call on the GPU machine; the result is
+    the same kernel's."""
+    if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or
+                                    v.requires_grad or scores.requires_grad):
+        return False
+    T = torch.Tensor
+    if type(q) is not T or type(k) is not T or type(v) is not T or type(scores) is not T:
+        return False
+    if _compiling is not None and _compiling():
+        return False
+    if _dispatch_modes is not None and _dispatch_modes():
+        return False
+    if _function_modes is not None and _function_modes():
+        return False
+    return not (_functorch is not None and _functorch())
 
 
 def _sparsek_tau(z: torch.Tensor, k: int) -> torch.Tensor:

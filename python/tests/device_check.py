@@ -1,8 +1,8 @@
 """The Python package on the GPU machine (no compiler there): kernels from a
 kernel pack (SPARSEK_KERNELS, built here by scripts/device-build.sh), CUDA
 tensors against the float64 reference, torch.library.opcheck and
-torch.compile(fullgraph=True) on torch >= 2.4, and the Python overhead per
-call. Prints one line per check and "N passed, N failed".
+torch.compile(fullgraph=True) on torch >= 2.4, torch's stream and CUDA
+graph capture, and the Python overhead per call. Prints one line per check and "N passed, N failed".
 
     SPARSEK_KERNELS=.device/pack PYTHONPATH=python python3 python/tests/device_check.py
 """
@@ -53,6 +53,7 @@ def main():
                                topk=4, window=8)
     err = (out.double().cpu() - want).abs().max().item()
     check("cuda strided views", err < 1e-4, f"max err {err:.3g}")
+    stream_and_graph_checks()
     # Gradients on the GPU against the CPU kernels' (checked in CI against
     # finite differences of the float64 reference).
     q, k, v, u = inputs(1, 4, 2, 20, 20, 16, torch.float32, dev="cpu", seed=5)
@@ -102,6 +103,70 @@ def main():
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")
     return 0 if passed == len(results) else 1
+
+
+def close_to_reference(out, q, k, v, u, topk, window):
+    want = reference.attention(q, k, v, u, topk=topk, window=window)
+    err = (out.double().cpu() - want).abs()
+    atol, rtol = (1e-5, 1e-4) if q.dtype == torch.float32 else (1e-2, 1e-2)
+    return bool((err <= atol + rtol * want.abs()).all()), err.max().item()
+
+
+def stream_and_graph_checks():
+    """The call runs on torch's current stream (ordered after work queued
+    there, without a host synchronization) and CUDA graphs capture it."""
+    # Ordering: a long sleep, then new inputs, on a side stream; sparsek
+    # must read the new inputs, so it must run on that stream after them.
+    q, k, v, u = inputs(1, 8, 2, 256, 256, 64, torch.bfloat16, seed=11)
+    q2, k2, v2, u2 = inputs(1, 8, 2, 256, 256, 64, torch.bfloat16, seed=12)
+    sparsek.attention(q, k, v, u, topk=4, window=64)  # loads the kernel
+    torch.cuda.synchronize()
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        torch.cuda._sleep(200_000_000)
+        for a, b in ((q, q2), (k, k2), (v, v2), (u, u2)):
+            a.copy_(b)
+        t0 = time.perf_counter()
+        out = sparsek.attention(q, k, v, u, topk=4, window=64)
+        host_ms = (time.perf_counter() - t0) * 1e3
+        res = out.float() * 1  # more work on the stream, after sparsek's
+    side.synchronize()
+    ok, err = close_to_reference(res, q2, k2, v2, u2, 4, 64)
+    check("cuda: runs on torch's current stream, in its order", ok, f"max err {err:.3g}")
+    check("cuda: the call returns before the stream's work is done", host_ms < 50,
+          f"host time {host_ms:.1f} ms behind a ~100 ms sleep")
+    # Graph capture (torch.cuda.graph: a capture-safe side stream, private
+    # memory pool); the tensor-core path (bf16, D = 64) and the scalar one
+    # (f32, D = 16), replayed on fresh inputs copied into the captured ones.
+    for dtype, n, d in ((torch.bfloat16, 1024, 64), (torch.float32, 40, 16)):
+        q, k, v, u = inputs(2, 8, 2, n, n, d, dtype, seed=21)
+        call = lambda: sparsek.attention(q, k, v, u, topk=4, window=64)  # noqa: E731
+        try:
+            warm = torch.cuda.Stream()
+            warm.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(warm):
+                for _ in range(2):
+                    call()
+            torch.cuda.current_stream().wait_stream(warm)
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                out = call()
+            ok = True
+            errs = []
+            for seed in (22, 23):
+                fresh = inputs(2, 8, 2, n, n, d, dtype, seed=seed)
+                for a, b in zip((q, k, v, u), fresh):
+                    a.copy_(b)
+                g.replay()
+                torch.cuda.synchronize()
+                good, err = close_to_reference(out, *fresh, 4, 64)
+                ok &= good
+                errs.append(err)
+            check(f"cuda graph capture + replay ({dtype}, N = {n}, D = {d})", ok,
+                  "max err " + ", ".join(f"{e:.3g}" for e in errs))
+        except Exception as e:  # noqa: BLE001
+            check(f"cuda graph capture + replay ({dtype}, N = {n}, D = {d})", False, str(e)[:300])
 
 
 def hf_check():

@@ -230,3 +230,25 @@ def test_torch_op_is_registered():
     q, k, v, u = inputs(1, 2, 2, 6, 6, 8, 8, torch.float32, seed=4)
     out = torch.ops.sparsek.attention(q, k, v, u, 2, 3, True, -1.0, "kv")
     check(out, reference.attention(q, k, v, u, topk=2, window=3), torch.float32)
+
+
+def test_direct_call_only_when_nothing_watches(monkeypatch):
+    """Without autograd, tracing or modes, sparsek.attention runs the kernel
+    without the operator's dispatch; with a gradient to record it goes
+    through torch.ops.sparsek.attention. Same kernel, same result."""
+    from sparsek import functional
+    q, k, v, u = inputs(1, 4, 2, 9, 12, 8, 8, torch.float32, seed=6)
+    assert functional._direct(q, k, v, u)
+    with torch.no_grad():
+        assert functional._direct(q, k, v, u.requires_grad_())
+    assert not functional._direct(q, k, v, u)
+    u = u.detach()
+    seen = []
+    real = functional._torch_ops.attention_op
+    monkeypatch.setattr(functional._torch_ops, "attention_op",
+                        lambda *a: seen.append(1) or real(*a))
+    direct = sparsek.attention(q, k, v, u, topk=3, window=4)
+    assert not seen
+    via_op = sparsek.attention(q, k, v, u.requires_grad_(), topk=3, window=4)
+    assert seen
+    assert torch.equal(direct, via_op.detach())

@@ -26,6 +26,7 @@
 #include <cuda.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -219,9 +220,79 @@ std::vector<std::pair<int32_t, CUstream>> &streamPool() {
   return pool;
 }
 
+/// A caller's call scope (sparsekCudaBeginCall .. sparsekCudaEndCall) in
+/// this thread: the host code's stream is the caller's, its stream
+/// synchronizations are left to the caller's stream order, and its device
+/// buffers are carved from the caller's workspace.
+///
+/// The workspace is a stack: every allocation takes the next `Align`-aligned
+/// bytes at the top (its virtual offset), a free marks its entry and pops
+/// every freed entry off the top. Allocations and frees are ordered on one
+/// stream (sparsek-gpu-single-stream), so a region popped by a free may be
+/// handed out again at once: the work that reads the old buffer runs before
+/// the work that writes the new one. An allocation whose virtual region ends
+/// beyond the workspace comes from the pool (stream-ordered on the caller's
+/// stream, so capturable) instead; `peak` counts every byte either way, so
+/// the caller learns the workspace that would have held the whole call.
+struct CallScope {
+  static constexpr uint64_t Align = 256;
+  struct Entry {
+    void *ptr;
+    uint64_t offset, bytes;
+    bool inWorkspace, freed;
+  };
+  bool active = false;
+  CUstream stream = nullptr;
+  char *base = nullptr;
+  uint64_t capacity = 0, top = 0, peak = 0;
+  std::vector<Entry> entries;
+};
+
+CallScope &callScope() {
+  thread_local CallScope scope;
+  return scope;
+}
+
 } // namespace
 
 extern "C" {
+
+//===----------------------------------------------------------------------===//
+// The caller's stream and workspace (sparsek-c/CudaRuntime.h)
+//===----------------------------------------------------------------------===//
+
+void sparsekCudaBeginCall(void *stream, void *workspace, uint64_t bytes) {
+  CallScope &scope = callScope();
+  scope.active = true;
+  scope.stream = static_cast<CUstream>(stream);
+  // A workspace that does not start on an Align boundary loses its head.
+  uintptr_t addr = reinterpret_cast<uintptr_t>(workspace);
+  uintptr_t aligned = (addr + CallScope::Align - 1) & ~(CallScope::Align - 1);
+  scope.base = workspace ? reinterpret_cast<char *>(aligned) : nullptr;
+  scope.capacity =
+      workspace && bytes > aligned - addr ? bytes - (aligned - addr) : 0;
+  scope.top = scope.peak = 0;
+  scope.entries.clear();
+}
+
+uint64_t sparsekCudaEndCall(void) {
+  CallScope &scope = callScope();
+  // The lowered code frees what it allocates; whatever it left (an early
+  // exit) goes back to the pool, ordered after the call's work.
+  for (const CallScope::Entry &e : scope.entries)
+    if (!e.freed && !e.inWorkspace && ensureContext())
+      check(drv().cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(e.ptr),
+                                 scope.stream),
+            "cuMemFreeAsync");
+  uint64_t peak = scope.peak;
+  scope.active = false;
+  scope.stream = nullptr;
+  scope.base = nullptr;
+  scope.capacity = scope.top = scope.peak = 0;
+  scope.entries.clear(); // keeps its capacity for the next call
+  return peak;
+}
+
 
 //===----------------------------------------------------------------------===//
 // Status (sparsek-c/CudaRuntime.h)
@@ -327,6 +398,8 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
 //===----------------------------------------------------------------------===//
 
 void *mgpuStreamCreate(void) {
+  if (callScope().active)
+    return callScope().stream;
   if (!ensureContext())
     return nullptr;
   // Lowered host code creates and destroys a stream around every async
@@ -349,7 +422,7 @@ void *mgpuStreamCreate(void) {
 }
 
 void mgpuStreamDestroy(void *stream) {
-  if (!stream)
+  if (!stream || (callScope().active && stream == callScope().stream))
     return;
   auto s = static_cast<CUstream>(stream);
   // Streams this thread created go back to its pool (at most 8 kept);
@@ -368,6 +441,10 @@ void mgpuStreamDestroy(void *stream) {
 }
 
 void mgpuStreamSynchronize(void *stream) {
+  // In a call scope the caller's stream orders whatever follows (and may be
+  // capturing a CUDA graph, where synchronizing is an error).
+  if (callScope().active && stream == callScope().stream)
+    return;
   if (ensureContext())
     check(drv().cuStreamSynchronize(static_cast<CUstream>(stream)),
           "cuStreamSynchronize");
@@ -411,7 +488,31 @@ void mgpuEventRecord(void *event, void *stream) {
 //===----------------------------------------------------------------------===//
 
 void *mgpuMemAlloc(uint64_t sizeBytes, void *stream, bool isHostShared) {
-  if (sizeBytes == 0 || !ensureContext())
+  if (sizeBytes == 0)
+    return nullptr;
+  CallScope &scope = callScope();
+  if (scope.active && !isHostShared) {
+    uint64_t bytes = (sizeBytes + CallScope::Align - 1) & ~(CallScope::Align - 1);
+    CallScope::Entry e{nullptr, scope.top, bytes, false, false};
+    if (bytes <= scope.capacity && scope.top <= scope.capacity - bytes) {
+      e.ptr = scope.base + scope.top;
+      e.inWorkspace = true;
+    } else if (ensureContext()) {
+      CUdeviceptr ptr = 0;
+      bool ok = usePool.load()
+                    ? check(drv().cuMemAllocAsync(&ptr, sizeBytes, scope.stream),
+                            "cuMemAllocAsync")
+                    : check(drv().cuMemAlloc(&ptr, sizeBytes), "cuMemAlloc");
+      e.ptr = ok ? reinterpret_cast<void *>(ptr) : nullptr;
+    }
+    if (!e.ptr)
+      return nullptr;
+    scope.top += bytes;
+    scope.peak = std::max(scope.peak, scope.top);
+    scope.entries.push_back(e);
+    return e.ptr;
+  }
+  if (!ensureContext())
     return nullptr;
   CUdeviceptr ptr = 0;
   if (isHostShared) {
@@ -436,6 +537,28 @@ void *mgpuMemAlloc(uint64_t sizeBytes, void *stream, bool isHostShared) {
 void mgpuMemFree(void *ptr, void *stream) {
   if (!ptr)
     return;
+  CallScope &scope = callScope();
+  if (scope.active) {
+    auto &entries = scope.entries;
+    for (size_t i = entries.size(); i-- > 0;) {
+      CallScope::Entry &e = entries[i];
+      if (e.ptr != ptr || e.freed)
+        continue;
+      e.freed = true;
+      if (!e.inWorkspace && ensureContext())
+        check(usePool.load()
+                  ? drv().cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(ptr),
+                                         scope.stream)
+                  : drv().cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)),
+              usePool.load() ? "cuMemFreeAsync" : "cuMemFree");
+      while (!entries.empty() && entries.back().freed) {
+        scope.top = entries.back().offset;
+        entries.pop_back();
+      }
+      return;
+    }
+    // Not allocated in this scope: an ordinary buffer.
+  }
   {
     std::lock_guard<std::mutex> lock(managedMutex);
     if (managed.erase(ptr)) {
