@@ -6,8 +6,8 @@ grouped-query heads, and the scorer ``Linear(hidden_size, num_kv_heads)``
 that gives every token one score per KV head (``sparsek.score``, plus an
 optional position slope that lets later tokens outscore earlier ones).
 Each query attends to its ``window`` most recent tokens and the ``topk``
-best-scoring earlier ones (docs/Semantics.md). Until the backward pass
-lands, the block runs forward only (evaluation, ``torch.no_grad()``).
+best-scoring earlier ones (docs/Semantics.md). The block trains: gradients
+reach the projections and, through the SPARSEK mask, the scorer.
 """
 
 from __future__ import annotations
