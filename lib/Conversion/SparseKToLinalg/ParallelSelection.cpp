@@ -42,7 +42,9 @@
 //      up along the row (f grows with the prefix), so every 16th query (a
 //      sample) searches the band around its k-th best score (kthBracket)
 //      and the others only between their two samples' answers: a few
-//      halvings each instead of L + 1.
+//      halvings each instead of L + 1. The samples' searches run in rounds
+//      of 64 parallel probes (one thread each; a round cuts a range to
+//      1/65), so their depth is a few walks, not a chain of ~19.
 //    - W2 quantile over ranks >= the kth's rank: a block's first query's
 //      selection in ascending key order (block_select's union), then its
 //      later queries' newcomers, each selected when its rank is at least
@@ -842,25 +844,60 @@ public:
         })[0];
   }
 
-  /// The two searches' answers for this query (a sample): the first rank
-  /// of each family with f <= k; the start of the finite ranks when every
-  /// candidate is selected (tau = -inf), their end when tau = +inf.
-  std::pair<Value, Value> searchRanks(int64_t k) {
+  /// Where the two searches of this query (a sample) look, for parallel
+  /// probing: the ranges the sequential searchBoth would halve, [lo, hi]
+  /// (the answer is the first rank in [lo, hi) where f <= k, or hi); empty
+  /// (lo = hi = the answer) when every candidate is selected or tau = +inf.
+  Bracket searchRange(int64_t k) {
     Ends e = ends(k);
     Type it = b.getIndexType();
     SmallVector<Value> res = ifElse(
-        b, arith::OrIOp::create(b, e.allSelected, e.infinite), {it, it},
+        b, arith::OrIOp::create(b, e.allSelected, e.infinite), {it, it, it, it},
         [&](ImplicitLocOpBuilder &) {
           Value r = sel(b, e.allSelected, e.negInfEnd, e.posInfBegin);
-          return SmallVector<Value>{r, r};
+          return SmallVector<Value>{r, r, r, r};
         },
         [&](ImplicitLocOpBuilder &) {
-          Bracket bracket = kthBracket(k);
-          auto [rz, rzm] = searchBoth(static_cast<double>(k), e.negInfEnd,
-                                      e.posInfBegin, &bracket);
-          return SmallVector<Value>{rz, rzm};
+          Bracket kb = kthBracket(k);
+          SmallVector<Value> out;
+          for (int f = 0; f < 2; ++f) {
+            Value l = clampIndex(b, kb.lo[f], e.negInfEnd, e.posInfBegin);
+            out.push_back(l);
+            out.push_back(clampIndex(b, kb.hi[f], l, e.posInfBegin));
+          }
+          return out;
         });
-    return {res[0], res[1]};
+    Bracket out;
+    for (int f = 0; f < 2; ++f) {
+      out.lo[f] = res[2 * f];
+      out.hi[f] = res[2 * f + 1];
+    }
+    return out;
+  }
+
+  /// Both searches' predicates at ranks mids[0] (family 0: f(z(r)) > k)
+  /// and mids[1] (family 1: f(z(r) - 1) > k), valid ranks of the row's
+  /// finite range: one walk down W1 for all six bounds.
+  SmallVector<Value> probe(double k, ArrayRef<Value> mids) {
+    Value kk = constF64(b, k);
+    SmallVector<Value> bounds, ts, floors;
+    for (int f = 0; f < 2; ++f) {
+      for (Value arr : {br.capLo[f], br.midLo[f], br.split[f]})
+        bounds.push_back(idx(b, ext(b, arr, {bi, hi, mids[f]})));
+      Value t = f == 0 ? ss.z(mids[f]) : ss.zm1(mids[f]);
+      ts.push_back(t);
+      floors.push_back(math::FloorOp::create(b, t));
+    }
+    auto cnt = belowMany(b, w, bi, hi, bounds,
+                         {true, true, false, true, true, false}, c);
+    SmallVector<Value> preds;
+    for (int f = 0; f < 2; ++f) {
+      Value fv = fOf(cnt[3 * f], cnt[3 * f + 1], cnt[3 * f + 2].first,
+                     floors[f], ts[f])
+                     .first;
+      preds.push_back(cmpf(b, FP::OGT, fv, kk));
+    }
+    return preds;
   }
 
   /// A bracket from the prefix's k-th and (k+1)-th best scores theta_k and
@@ -937,7 +974,6 @@ private:
   /// walk; as many halvings as the longer range needs.
   std::pair<Value, Value> searchBoth(double k, Value lo, Value hi_,
                                      const Bracket *bracket) {
-    Value kk = constF64(b, k);
     SmallVector<Value> los, his;
     Value longest = zero;
     for (int f = 0; f < 2; ++f) {
@@ -958,24 +994,7 @@ private:
     SmallVector<Value> res = partitionPoints(
         b, los, his, iterCount,
         [&](ImplicitLocOpBuilder &, ArrayRef<Value> mids) {
-          SmallVector<Value> bounds, ts, floors;
-          for (int f = 0; f < 2; ++f) {
-            for (Value arr : {br.capLo[f], br.midLo[f], br.split[f]})
-              bounds.push_back(idx(b, ext(b, arr, {bi, hi, mids[f]})));
-            Value t = f == 0 ? ss.z(mids[f]) : ss.zm1(mids[f]);
-            ts.push_back(t);
-            floors.push_back(math::FloorOp::create(b, t));
-          }
-          auto cnt = belowMany(b, w, bi, hi, bounds,
-                               {true, true, false, true, true, false}, c);
-          SmallVector<Value> preds;
-          for (int f = 0; f < 2; ++f) {
-            Value fv = fOf(cnt[3 * f], cnt[3 * f + 1], cnt[3 * f + 2].first,
-                           floors[f], ts[f])
-                           .first;
-            preds.push_back(cmpf(b, FP::OGT, fv, kk));
-          }
-          return preds;
+          return probe(k, mids);
         });
     return {res[0], res[1]};
   }
@@ -1074,31 +1093,191 @@ RowSelection buildRowSelection(ImplicitLocOpBuilder &b, Value u) {
 /// (and the last) searches all finite ranks, the others only between their
 /// samples' answers.
 constexpr int64_t kSampleStride = 16;
+/// A sample's two searches run in rounds of kProbes parallel probes each
+/// (one thread per probe), not as one thread's chain of halvings: a round
+/// cuts a range of L ranks to at most floor(L / (kProbes + 1)).
+constexpr int64_t kProbesLog2 = 6;
+constexpr int64_t kProbes = int64_t(1) << kProbesLog2;
+
+/// Rounds of kProbes probes that empty any range of at most m ranks:
+/// the least R with (kProbes + 1)^R > m (m < 2^63).
+Value probeRounds(ImplicitLocOpBuilder &b, Value m) {
+  Value rounds = constIndex(b, 1);
+  int64_t pow = 1;
+  while (pow <= std::numeric_limits<int64_t>::max() / (kProbes + 1)) {
+    pow *= kProbes + 1;
+    rounds = add(b, rounds,
+                 arith::IndexCastOp::create(
+                     b, b.getIndexType(),
+                     arith::ExtUIOp::create(
+                         b, b.getI64Type(),
+                         cmpi(b, P::sge, m, constIndex(b, pow)))));
+  }
+  return rounds;
+}
+
+/// The exact answers of every sample's two threshold searches (the first
+/// rank of each family with f <= k; the start of the finite ranks when
+/// every candidate is selected, their end when tau = +inf), found in rounds: each round's probes of
+/// a range [lo, hi] (the answer lies there; hi: no rank of the range has
+/// f <= k) sit at lo + floor((p + 1) L / (kProbes + 1)), p < kProbes, for
+/// L = hi - lo > 0; the first probe where the predicate is false bounds the
+/// answer above, the last where it is true below. Returns the answers of
+/// family 0 and 1 per (batch, head, sample).
+std::pair<Value, Value> sampleAnswers(ImplicitLocOpBuilder &b,
+                                      const RowSelection &s, int64_t k,
+                                      int64_t window, Value n, Value stride,
+                                      Value lastQuery, Value nSamples) {
+  const Rows &r = s.rows;
+  Type i32t = b.getI32Type(), i8t = b.getI8Type();
+  int64_t dyn = ShapedType::kDynamic;
+  Value zero = constIndex(b, 0), one = constIndex(b, 1);
+  Value probes = constIndex(b, kProbes);
+  Value probes1 = constIndex(b, kProbes + 1);
+  SmallVector<Value> sampleSizes = {r.bsz, r.hsz, nSamples};
+  auto sampleRow = [&]() {
+    return scratchTensor(b, {dyn, dyn, dyn}, sampleSizes, i32t);
+  };
+  auto queryOf = [&](ImplicitLocOpBuilder &fb, Value j) {
+    return minIndex(fb, arith::MulIOp::create(fb, j, stride), lastQuery);
+  };
+  // The ranges: lo0, hi0, lo1, hi1.
+  SmallVector<Value> range = forallUpdate(
+      b, {nSamples, r.hsz, r.bsz},
+      {sampleRow(), sampleRow(), sampleRow(), sampleRow()},
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
+        Value j = iv[0], hi = iv[1], bi = iv[2];
+        Value c = candidateCount(fb, queryOf(fb, j), r.m, n, window);
+        QueryThreshold q(fb, s.ranks, s.w1, s.breaks, bi, hi, c);
+        QueryThreshold::Bracket br = q.searchRange(k);
+        SmallVector<ForallSlice> out;
+        for (int f = 0; f < 2; ++f) {
+          out.push_back(scalarSlice(fb, i32(fb, br.lo[f]), outs[2 * f], {bi, hi, j}));
+          out.push_back(
+              scalarSlice(fb, i32(fb, br.hi[f]), outs[2 * f + 1], {bi, hi, j}));
+        }
+        return out;
+      });
+  // Probe p of family f at lo + floor((p + 1) L / (kProbes + 1)).
+  auto probeAt = [&](ImplicitLocOpBuilder &fb, Value lo, Value len, Value p) {
+    return add(fb, lo,
+               arith::DivUIOp::create(
+                   fb, arith::MulIOp::create(fb, add(fb, p, one), len),
+                   probes1));
+  };
+  SmallVector<Value> flagSizes = {r.bsz, r.hsz, nSamples, probes};
+  SmallVector<Value> inits(range.begin(), range.end());
+  for (int f = 0; f < 2; ++f)
+    inits.push_back(scratchTensor(b, {dyn, dyn, dyn, dyn}, flagSizes, i8t));
+  SmallVector<Value> res = forLoop(
+      b, zero, probeRounds(b, r.m), inits,
+      [&](ImplicitLocOpBuilder &lb, Value, ValueRange it) {
+        SmallVector<Value> cur(it.begin(), it.begin() + 4);
+        // Every probe of every sample, (sample, probe) flattened: flags of
+        // family f in the f-th output.
+        SmallVector<Value> flags = forallUpdate(
+            lb, {arith::MulIOp::create(lb, nSamples, probes), r.hsz, r.bsz},
+            {it[4], it[5]},
+            [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
+              Value hi = iv[1], bi = iv[2];
+              Value j = shr(fb, iv[0], constIndex(fb, kProbesLog2));
+              Value p = arith::AndIOp::create(fb, iv[0],
+                                              constIndex(fb, kProbes - 1));
+              SmallVector<Value> lo, len;
+              for (int f = 0; f < 2; ++f) {
+                lo.push_back(idx(fb, ext(fb, cur[2 * f], {bi, hi, j})));
+                len.push_back(
+                    sub(fb, idx(fb, ext(fb, cur[2 * f + 1], {bi, hi, j})),
+                        lo[f]));
+              }
+              Value live0 = cmpi(fb, P::sgt, len[0], zero);
+              Value live1 = cmpi(fb, P::sgt, len[1], zero);
+              Value any = arith::OrIOp::create(fb, live0, live1);
+              Type i1t = fb.getI1Type();
+              SmallVector<Value> preds = ifElse(
+                  fb, any, {i1t, i1t},
+                  [&](ImplicitLocOpBuilder &) {
+                    Value m0 = probeAt(fb, lo[0], len[0], p);
+                    Value m1 = probeAt(fb, lo[1], len[1], p);
+                    // A finished family probes where the other one does
+                    // (a valid rank); its flag is never read.
+                    SmallVector<Value> mids = {sel(fb, live0, m0, m1),
+                                               sel(fb, live1, m1, m0)};
+                    Value c = candidateCount(fb, queryOf(fb, j), r.m, n,
+                                             window);
+                    QueryThreshold q(fb, s.ranks, s.w1, s.breaks, bi, hi, c);
+                    return q.probe(static_cast<double>(k), mids);
+                  },
+                  [&](ImplicitLocOpBuilder &) {
+                    Value no = arith::ConstantIntOp::create(fb, 0, 1);
+                    return SmallVector<Value>{no, no};
+                  });
+              SmallVector<ForallSlice> out;
+              for (int f = 0; f < 2; ++f)
+                out.push_back(scalarSlice(
+                    fb, arith::ExtUIOp::create(fb, i8t, preds[f]), outs[f],
+                    {bi, hi, j, p}));
+              return out;
+            });
+        // Every sample's ranges, narrowed in place: the answer lies after
+        // the last probe with f > k and at or before the first without.
+        SmallVector<Value> next = forallUpdate(
+            lb, {nSamples, r.hsz, r.bsz}, cur,
+            [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
+              Value j = iv[0], hi = iv[1], bi = iv[2];
+              SmallVector<Value> lo, h, len, los, his;
+              for (int f = 0; f < 2; ++f) {
+                lo.push_back(idx(fb, ext(fb, outs[2 * f], {bi, hi, j})));
+                h.push_back(idx(fb, ext(fb, outs[2 * f + 1], {bi, hi, j})));
+                len.push_back(sub(fb, h[f], lo[f]));
+                los.push_back(zero);
+                his.push_back(probes);
+              }
+              SmallVector<Value> t = partitionPoints(
+                  fb, los, his, constIndex(fb, kProbesLog2 + 1),
+                  [&](ImplicitLocOpBuilder &pb, ArrayRef<Value> ps) {
+                    SmallVector<Value> preds;
+                    for (int f = 0; f < 2; ++f)
+                      preds.push_back(cmpi(
+                          pb, P::ne, ext(pb, flags[f], {bi, hi, j, ps[f]}),
+                          arith::ConstantIntOp::create(pb, 0, 8)));
+                    return preds;
+                  });
+              SmallVector<ForallSlice> out;
+              for (int f = 0; f < 2; ++f) {
+                Value live = cmpi(fb, P::sgt, len[f], zero);
+                Value below = sub(fb, maxIndex(fb, t[f], one), one);
+                Value newLo = sel(
+                    fb, cmpi(fb, P::sgt, t[f], zero),
+                    add(fb, probeAt(fb, lo[f], len[f], below), one), lo[f]);
+                Value newHi = sel(fb, cmpi(fb, P::slt, t[f], probes),
+                                  probeAt(fb, lo[f], len[f],
+                                          minIndex(fb, t[f], sub(fb, probes, one))),
+                                  h[f]);
+                out.push_back(scalarSlice(fb, i32(fb, sel(fb, live, newLo, lo[f])),
+                                          outs[2 * f], {bi, hi, j}));
+                out.push_back(scalarSlice(fb, i32(fb, sel(fb, live, newHi, h[f])),
+                                          outs[2 * f + 1], {bi, hi, j}));
+              }
+              return out;
+            });
+        next.append(flags.begin(), flags.end());
+        return next;
+      });
+  return {res[0], res[2]};
+}
 
 Value buildTausFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
                     int64_t window, Value n, RankedTensorType resultType) {
   const Rows &r = s.rows;
-  Type i32t = b.getI32Type();
-  int64_t dyn = ShapedType::kDynamic;
   Value one = constIndex(b, 1);
   Value stride = constIndex(b, kSampleStride);
   Value lastQuery = sub(b, maxIndex(b, n, one), one);
   Value nSamples = add(b, arith::CeilDivUIOp::create(b, lastQuery, stride), one);
   // Sample j is query min(j * stride, N - 1).
-  SmallVector<Value> samples = forallUpdate(
-      b, {nSamples, r.hsz, r.bsz},
-      {scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, nSamples}, i32t),
-       scratchTensor(b, {dyn, dyn, dyn}, {r.bsz, r.hsz, nSamples}, i32t)},
-      [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
-        Value j = iv[0], hi = iv[1], bi = iv[2];
-        Value i = minIndex(fb, arith::MulIOp::create(fb, j, stride), lastQuery);
-        Value c = candidateCount(fb, i, r.m, n, window);
-        QueryThreshold q(fb, s.ranks, s.w1, s.breaks, bi, hi, c);
-        auto [rz, rzm] = q.searchRanks(k);
-        return SmallVector<ForallSlice>{
-            scalarSlice(fb, i32(fb, rz), outs[0], {bi, hi, j}),
-            scalarSlice(fb, i32(fb, rzm), outs[1], {bi, hi, j})};
-      });
+  auto [ans0, ans1] =
+      sampleAnswers(b, s, k, window, n, stride, lastQuery, nSamples);
+  Value samples[2] = {ans0, ans1};
   Value init = emptyTensor(b, resultType.getShape(), {r.bsz, r.hsz, n},
                            b.getF32Type());
   return forallUpdate1(
