@@ -42,9 +42,10 @@
 //      up along the row (f grows with the prefix), so every 16th query (a
 //      sample) searches the band around its k-th best score (kthBracket)
 //      and the others only between their two samples' answers: a few
-//      halvings each instead of L + 1. The samples' searches run in rounds
-//      of 64 parallel probes (one thread each; a round cuts a range to
-//      1/65), so their depth is a few walks, not a chain of ~19.
+//      halvings each instead of L + 1. The samples' searches (every 32nd
+//      query) run in rounds of 16 parallel probes (one thread each; a round
+//      cuts a range to 1/17), so their depth is a few walks, not a chain
+//      of ~19.
 //    - W2 quantile over ranks >= the kth's rank: a block's first query's
 //      selection in ascending key order (block_select's union), then its
 //      later queries' newcomers, each selected when its rank is at least
@@ -935,12 +936,23 @@ private:
   Ends ends(int64_t k) {
     Value negInfEnd = idx(b, ext(b, br.ends, {bi, hi, zero}));
     Value posInfBegin = idx(b, ext(b, br.ends, {bi, hi, one}));
-    auto cnt = belowMany(b, w, bi, hi, {negInfEnd, posInfBegin},
-                         {false, false}, c);
+    // The prefix's entries below both ends: 0 and c without a walk when
+    // the row has no infinite score (the common case; uniform per row).
+    Type it = b.getIndexType();
+    Value finiteRow = arith::AndIOp::create(
+        b, cmpi(b, P::eq, negInfEnd, zero), cmpi(b, P::eq, posInfBegin, w.m));
+    SmallVector<Value> below = ifElse(
+        b, finiteRow, {it, it},
+        [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{zero, c}; },
+        [&](ImplicitLocOpBuilder &) {
+          auto cnt = belowMany(b, w, bi, hi, {negInfEnd, posInfBegin},
+                               {false, false}, c);
+          return SmallVector<Value>{cnt[0].first, cnt[1].first};
+        });
     Value kIdx = constIndex(b, k);
     return {negInfEnd, posInfBegin,
-            cmpi(b, P::sle, sub(b, c, cnt[0].first), kIdx),
-            cmpi(b, P::sgt, sub(b, c, cnt[1].first), kIdx)};
+            cmpi(b, P::sle, sub(b, c, below[0]), kIdx),
+            cmpi(b, P::sgt, sub(b, c, below[1]), kIdx)};
   }
 
   /// f(t) when ranks >= capLo are capped and ranks in [midLo, capLo)
@@ -1089,14 +1101,22 @@ RowSelection buildRowSelection(ImplicitLocOpBuilder &b, Value u) {
   return s;
 }
 
-/// Queries between two samples of the threshold searches: every 16th query
-/// (and the last) searches all finite ranks, the others only between their
-/// samples' answers.
-constexpr int64_t kSampleStride = 16;
+/// Queries between two samples of the threshold searches: every 32nd query
+/// (and the last) searches the band around its k-th best, the others only
+/// between their samples' answers.
+constexpr int64_t kSampleStride = 32;
 /// A sample's two searches run in rounds of kProbes parallel probes each
-/// (one thread per probe), not as one thread's chain of halvings: a round
-/// cuts a range of L ranks to at most floor(L / (kProbes + 1)).
-constexpr int64_t kProbesLog2 = 6;
+/// (one thread per probe), not as one thread's chain of ~19 halvings: a
+/// round cuts a range of L ranks to at most floor(L / (kProbes + 1)).
+/// Measured on an H100 at N = 65536, 2 rows (bench/NOTES.md run 51):
+/// sequential, stride 16: 240 us of sample searches + 155 us for every
+/// query; stride 32 with 16 probes: 108 + 159 us; stride 16 with 64 probes:
+/// 291 + 156 (a round of 4K samples x 64 probes is work-bound, ~105 us);
+/// stride 64 with 32 probes: 95 + 175. A round costs at least one probe's
+/// walk (~20 us), and probes multiply the searches' work (16 x 5 rounds
+/// instead of ~19 halvings per sample), so more probes pay only while the
+/// GPU has room.
+constexpr int64_t kProbesLog2 = 4;
 constexpr int64_t kProbes = int64_t(1) << kProbesLog2;
 
 /// Rounds of kProbes probes that empty any range of at most m ranks:

@@ -30,16 +30,16 @@
 // CHECK: scf.forall ({{.*}}) in (777, 2)
 // CHECK-NOT: scf.forall ({{.*}}) in (777, 2)
 // CHECK: scf.forall ({{.*}}) in (2)
-// Every 16th query and the last (ceil(332 / 16) + 1 = 22 samples) search
+// Every 32nd query and the last (ceil(332 / 32) + 1 = 12 samples) search
 // the band around their k-th best for the threshold's breakpoints: their
-// ranges, then rounds of 64 probes per sample (one thread each: 22 * 64 =
-// 1408), each followed by a narrowing of the ranges; 65^2 > 777, so two
-// rounds leave exact answers. Then one thread per query searches between
-// its two samples' answers.
-// CHECK: scf.forall ({{.*}}) in (22, 2)
-// CHECK: scf.for {{.*}} to %c2
-// CHECK: scf.forall ({{.*}}) in (1408, 2)
-// CHECK: scf.forall ({{.*}}) in (22, 2)
+// ranges, then rounds of 16 probes per sample (one thread each: 12 * 16 =
+// 192), each followed by a narrowing of the ranges; 17^2 <= 777 < 17^3, so
+// three rounds leave exact answers. Then one thread per query searches
+// between its two samples' answers.
+// CHECK: scf.forall ({{.*}}) in (12, 2)
+// CHECK: scf.for {{.*}} to %c3
+// CHECK: scf.forall ({{.*}}) in (192, 2)
+// CHECK: scf.forall ({{.*}}) in (12, 2)
 // CHECK: scf.forall ({{.*}}) in (333, 2)
 // SWEEP-LABEL: func.func @threshold
 // SWEEP: scf.forall ({{.*}}) in (2)
