@@ -1111,7 +1111,7 @@ constexpr int64_t kSampleStride = 32;
 /// Measured on an H100 at N = 65536, 2 rows (bench/NOTES.md run 51):
 /// sequential, stride 16: 240 us of sample searches + 155 us for every
 /// query; stride 32 with 16 probes: 108 + 159 us; stride 16 with 64 probes:
-/// 291 + 156 (a round of 4K samples x 64 probes is work-bound, ~105 us);
+/// 285 + 156 (a round of 4K samples x 64 probes is work-bound, ~105 us);
 /// stride 64 with 32 probes: 95 + 175. A round costs at least one probe's
 /// walk (~20 us), and probes multiply the searches' work (16 x 5 rounds
 /// instead of ~19 halvings per sample), so more probes pay only while the
