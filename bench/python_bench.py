@@ -1,7 +1,8 @@
 """The sparsek layer called from Python (`sparsek.attention`, kernels from a
-kernel pack) beside the C++ benchmark's numbers and the peers, in one run
-on the device machine:
+kernel pack) beside the peers, on the device machine; run the C++ benchmark
+in the same call to compare (bench/RESULTS.md):
 
+    for n in 4096 16384 65536; do .device/gpu-layer-bench $n 3; done
     SPARSEK_KERNELS=.device/pack PYTHONPATH=python:bench python3 bench/python_bench.py [N ...]
 
 Same shapes as bench/gpu_peers.py (B = 1, Hq = 8, Hkv = 2, D = 128, bf16,
@@ -9,23 +10,17 @@ k = 256, window = 512, causal). Each time is the median of
 triton.testing.do_bench (CUDA events, warm-up first): `sparsek_python` the
 whole Python call (`sparsek.attention`, torch's stream, scratch from torch),
 `sparsek_graph` the same call captured in a CUDA graph and replayed,
-`sdpa_cudnn` / `flex_window` the peers. Then the host time per call at a
-tiny shape (N = 8; the GPU is not the bottleneck there): the Python call,
-and the bare C entry point on the same descriptors through ctypes, whose
-difference is the package's overhead.
+`sdpa_cudnn` / `flex_window` the peers. The package's host overhead per
+call is bench/python_overhead.py's.
 """
 
-import ctypes
 import sys
-import time
 
 import torch
 from torch.nn.attention import SDPBackend
 from triton.testing import do_bench
 
 import sparsek
-from sparsek import _kernels
-from sparsek._memref import describe
 from gpu_peers import B, D, HKV, HQ, K, W, expand, inputs, sdpa
 
 SIZES = [int(a) for a in sys.argv[1:]] or [4096, 16384, 65536]
@@ -43,42 +38,6 @@ def graphed(fn):
     with torch.cuda.graph(g):
         fn()
     return g.replay
-
-
-def host_time(fn, n=500):
-    for _ in range(50):
-        fn()
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    t1 = time.perf_counter()
-    torch.cuda.synchronize()
-    return (t1 - t0) / n * 1e6
-
-
-def overhead():
-    q, k, v, u = inputs(8)
-    call = lambda: sparsek.attention(q, k, v, u, topk=K, window=W)  # noqa: E731
-    call()
-    kern = _kernels._kernel(q, K, W, True, None, "kv", False)
-    out = torch.empty_like(q)
-    descs = [describe(t) for t in (q, k, v, u, out)]
-    ptrs = [ctypes.addressof(d) for d in descs]
-    stream = torch.cuda.current_stream().cuda_stream
-    need = max(_kernels._workspace_bytes.values())
-    ws = torch.empty(need, dtype=torch.uint8, device="cuda")
-
-    def bare():
-        kern.lib.sparsekCudaBeginCall(stream, ws.data_ptr(), need)
-        kern.fn(*ptrs)
-        kern.lib.sparsekCudaEndCall()
-    t_py = host_time(call)
-    t_bare = host_time(bare)
-    t_op = host_time(lambda: torch.ops.sparsek.attention(q, k, v, u, K, W, True, -1.0, "kv"))
-    print(f"host time per call at N = 8: sparsek.attention {t_py:.1f} us, "
-          f"torch.ops.sparsek.attention {t_op:.1f} us, bare C entry via ctypes "
-          f"{t_bare:.1f} us: Python overhead {t_py - t_bare:.1f} us")
 
 
 def main():
@@ -108,7 +67,6 @@ def main():
     print("| ---: | " + " | ".join("---:" for _ in names) + " |")
     for n, res in rows:
         print(f"| {n} | " + " | ".join(f"{res[x]:.3f}" for x in names) + " |")
-    overhead()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ launches; it blocks there when the GPU falls behind), whose difference is
 the Python overhead; then the pieces of that overhead one by one.
 """
 
-import ctypes
 import time
 
 import torch

@@ -67,6 +67,8 @@ def _launch(kern, tensors):
     finally:
         used = lib.sparsekCudaEndCall()
     if need is None or used > need:
+        if len(_workspace_bytes) >= 4096:  # shapes that keep changing
+            _workspace_bytes.clear()
         _workspace_bytes[key] = used
     if lib.sparsekCudaGetStatus():
         name = lib.sparsekCudaGetStatusName().decode()

@@ -21,7 +21,6 @@ back. Padding masks are not supported yet (a clear error).
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
 from torch import nn
