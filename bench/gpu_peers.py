@@ -80,8 +80,26 @@ def plain_sparsek(q, k, v, u, k_sel=K, window=W, block=1024):
     return out
 
 
+def window_block_mask(n):
+    """FlexAttention's block mask of causal attention over a window of W."""
+    from torch.nn.attention.flex_attention import create_block_mask
+
+    def window(b, h, qi, ki):
+        return (qi >= ki) & (qi - ki < W)
+    return create_block_mask(window, B=None, H=None, Q_LEN=n, KV_LEN=n, device=dev)
+
+
+def print_table(rows, names):
+    """rows: (N, {name: ms}); one markdown row per N."""
+    print()
+    print("| N | " + " | ".join(f"{x} (ms)" for x in names) + " |")
+    print("| ---: | " + " | ".join("---:" for _ in names) + " |")
+    for n, res in rows:
+        print(f"| {n} | " + " | ".join(f"{res[x]:.3f}" for x in names) + " |")
+
+
 def main():
-    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+    from torch.nn.attention.flex_attention import flex_attention
     flex = torch.compile(flex_attention)
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
     print(f"B={B} Hq={HQ} Hkv={HKV} D={D} bf16 causal, k={K} window={W}")
@@ -97,10 +115,7 @@ def main():
     for n in SIZES:
         q, k, v, u = inputs(n)
         ke, ve = expand(k), expand(v)
-
-        def window(b, h, qi, ki):
-            return (qi >= ki) & (qi - ki < W)
-        bm = create_block_mask(window, B=None, H=None, Q_LEN=n, KV_LEN=n, device=dev)
+        bm = window_block_mask(n)
         res = {}
         for name, fn in [
             ("sdpa_flash", lambda: sdpa(SDPBackend.FLASH_ATTENTION, q, ke, ve)),
@@ -115,12 +130,7 @@ def main():
                 res[name] = float("nan")
         rows.append((n, res))
         torch.cuda.empty_cache()
-    names = ["sdpa_flash", "sdpa_cudnn", "flex_window", "torch_sparsek"]
-    print()
-    print("| N | " + " | ".join(f"{x} (ms)" for x in names) + " |")
-    print("| ---: | " + " | ".join("---:" for _ in names) + " |")
-    for n, res in rows:
-        print(f"| {n} | " + " | ".join(f"{res[x]:.3f}" for x in names) + " |")
+    print_table(rows, ["sdpa_flash", "sdpa_cudnn", "flex_window", "torch_sparsek"])
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ from torch.nn.attention import SDPBackend
 from triton.testing import do_bench
 
 import sparsek
-from gpu_peers import B, D, HKV, HQ, K, W, expand, inputs, sdpa
+from gpu_peers import (B, D, HKV, HQ, K, W, expand, inputs, print_table, sdpa,
+                       window_block_mask)
 
 SIZES = [int(a) for a in sys.argv[1:]] or [4096, 16384, 65536]
 
@@ -41,7 +42,7 @@ def graphed(fn):
 
 
 def main():
-    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+    from torch.nn.attention.flex_attention import flex_attention
     flex = torch.compile(flex_attention)
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
     print(f"B={B} Hq={HQ} Hkv={HKV} D={D} bf16 causal, k={K} window={W}")
@@ -49,10 +50,7 @@ def main():
     for n in SIZES:
         q, k, v, u = inputs(n)
         ke, ve = expand(k), expand(v)
-
-        def window(b, h, qi, ki):
-            return (qi >= ki) & (qi - ki < W)
-        bm = create_block_mask(window, B=None, H=None, Q_LEN=n, KV_LEN=n, device="cuda")
+        bm = window_block_mask(n)
         call = lambda: sparsek.attention(q, k, v, u, topk=K, window=W)  # noqa: E731
         res = {}
         for name, fn in [("sparsek_python", call), ("sparsek_graph", graphed(call)),
@@ -61,12 +59,7 @@ def main():
             res[name] = do_bench(fn, warmup=25, rep=100, return_mode="median")
         rows.append((n, res))
         torch.cuda.empty_cache()
-    names = list(rows[0][1])
-    print()
-    print("| N | " + " | ".join(f"{x} (ms)" for x in names) + " |")
-    print("| ---: | " + " | ".join("---:" for _ in names) + " |")
-    for n, res in rows:
-        print(f"| {n} | " + " | ".join(f"{res[x]:.3f}" for x in names) + " |")
+    print_table(rows, list(rows[0][1]))
 
 
 if __name__ == "__main__":
