@@ -94,8 +94,9 @@ TEST_F(CallScopeTest, OverflowGoesToThePoolAndCountsInThePeak) {
   EXPECT_EQ(mgpuMemAlloc(16, fakeStream(), false), nullptr);
   mgpuMemFree(a, fakeStream());
   EXPECT_EQ(sparsekCudaEndCall(), 4096u);
-  if (!sparsekCudaDriverAvailable())
+  if (!sparsekCudaDriverAvailable()) {
     EXPECT_NE(sparsekCudaGetStatus(), 0);
+  }
 }
 
 TEST_F(CallScopeTest, EndCallLeavesTheScope) {
@@ -103,8 +104,9 @@ TEST_F(CallScopeTest, EndCallLeavesTheScope) {
   EXPECT_NE(mgpuMemAlloc(64, fakeStream(), false), nullptr);
   sparsekCudaEndCall();
   // Outside a scope: the runtime's own stream (none without a device).
-  if (!sparsekCudaDriverAvailable())
+  if (!sparsekCudaDriverAvailable()) {
     EXPECT_EQ(mgpuStreamCreate(), nullptr);
+  }
   // A new scope starts at the bottom with a zero peak.
   sparsekCudaBeginCall(nullptr, base, 4096);
   void *a = mgpuMemAlloc(64, nullptr, false);

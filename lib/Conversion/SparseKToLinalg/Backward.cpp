@@ -523,9 +523,11 @@ struct AttentionBackwardToLinalg : OpRewritePattern<AttentionBackwardOp> {
     // The forward's selection: per query (causal) or once (non-causal, the
     // query at M - 1 with window 0).
     Value nSel = causal ? n : constIndex(b, 1);
-    auto [tau, idx] = buildSelection(
+    // Named values, not structured bindings: the lambdas below capture them.
+    auto selection = buildSelection(
         b, u, k, window, nSel, causal ? op.getQ().getType().getDimSize(2) : 1,
         parallelSelection);
+    Value tau = selection.first, idx = selection.second;
     Value group =
         arith::DivUIOp::create(b, hq, maxIndex(b, hkv, constIndex(b, 1)));
     Value scale = softmaxScale(b, op.getStaticScale(), op.getQ());

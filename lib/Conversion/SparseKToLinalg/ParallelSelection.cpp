@@ -214,7 +214,8 @@ struct Rows {
 };
 
 Rows rowsOf(ImplicitLocOpBuilder &b, Value u) {
-  Rows r{dimValue(b, u, 0), dimValue(b, u, 1), dimValue(b, u, 2), Value()};
+  Rows r{dimValue(b, u, 0), dimValue(b, u, 1), dimValue(b, u, 2), Value(),
+         Value()};
   Value m64 = arith::IndexCastOp::create(b, b.getI64Type(), r.m);
   Value lz = math::CountLeadingZerosOp::create(b, m64);
   Value bits = sub(b, constIndex(b, 64),
