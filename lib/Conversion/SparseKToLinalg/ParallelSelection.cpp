@@ -860,14 +860,8 @@ public:
           return SmallVector<Value>{r, r, r, r};
         },
         [&](ImplicitLocOpBuilder &) {
-          Bracket kb = kthBracket(k);
-          SmallVector<Value> out;
-          for (int f = 0; f < 2; ++f) {
-            Value l = clampIndex(b, kb.lo[f], e.negInfEnd, e.posInfBegin);
-            out.push_back(l);
-            out.push_back(clampIndex(b, kb.hi[f], l, e.posInfBegin));
-          }
-          return out;
+          Bracket kb = within(kthBracket(k), e.negInfEnd, e.posInfBegin);
+          return SmallVector<Value>{kb.lo[0], kb.hi[0], kb.lo[1], kb.hi[1]};
         });
     Bracket out;
     for (int f = 0; f < 2; ++f) {
@@ -900,6 +894,17 @@ public:
       preds.push_back(cmpf(b, FP::OGT, fv, kk));
     }
     return preds;
+  }
+
+  /// `br` clamped to [lo, hi): each family's start into it, its end
+  /// between that start and hi.
+  Bracket within(const Bracket &br, Value lo, Value hi_) {
+    Bracket out;
+    for (int f = 0; f < 2; ++f) {
+      out.lo[f] = clampIndex(b, br.lo[f], lo, hi_);
+      out.hi[f] = clampIndex(b, br.hi[f], out.lo[f], hi_);
+    }
+    return out;
   }
 
   /// A bracket from the prefix's k-th and (k+1)-th best scores theta_k and
@@ -987,18 +992,11 @@ private:
   /// walk; as many halvings as the longer range needs.
   std::pair<Value, Value> searchBoth(double k, Value lo, Value hi_,
                                      const Bracket *bracket) {
-    SmallVector<Value> los, his;
-    Value longest = zero;
-    for (int f = 0; f < 2; ++f) {
-      Value l = lo, h = hi_;
-      if (bracket) {
-        l = clampIndex(b, bracket->lo[f], lo, hi_);
-        h = clampIndex(b, bracket->hi[f], l, hi_);
-      }
-      los.push_back(l);
-      his.push_back(h);
-      longest = maxIndex(b, longest, sub(b, h, l));
-    }
+    Bracket r = bracket ? within(*bracket, lo, hi_)
+                        : Bracket{{lo, lo}, {hi_, hi_}};
+    SmallVector<Value> los = {r.lo[0], r.lo[1]}, his = {r.hi[0], r.hi[1]};
+    Value longest = maxIndex(b, sub(b, r.hi[0], r.lo[0]),
+                             sub(b, r.hi[1], r.lo[1]));
     // floor(log2(len)) + 1 halvings empty a range of len (0 for none).
     Value lz = math::CountLeadingZerosOp::create(
         b, arith::IndexCastOp::create(b, b.getI64Type(), longest));
@@ -1139,12 +1137,13 @@ Value probeRounds(ImplicitLocOpBuilder &b, Value m) {
 
 /// The exact answers of every sample's two threshold searches (the first
 /// rank of each family with f <= k; the start of the finite ranks when
-/// every candidate is selected, their end when tau = +inf), found in rounds: each round's probes of
-/// a range [lo, hi] (the answer lies there; hi: no rank of the range has
-/// f <= k) sit at lo + floor((p + 1) L / (kProbes + 1)), p < kProbes, for
-/// L = hi - lo > 0; the first probe where the predicate is false bounds the
-/// answer above, the last where it is true below. Returns the answers of
-/// family 0 and 1 per (batch, head, sample).
+/// every candidate is selected, their end when tau = +inf), found in
+/// rounds: each round's probes of a range [lo, hi] (the answer lies there;
+/// hi: no rank of the range has f <= k) sit at lo + floor((p + 1) L /
+/// (kProbes + 1)), p < kProbes, for L = hi - lo > 0; the first probe where
+/// the predicate is false bounds the answer above, the last where it is
+/// true below. Returns the answers of family 0 and 1 per (batch, head,
+/// sample).
 std::pair<Value, Value> sampleAnswers(ImplicitLocOpBuilder &b,
                                       const RowSelection &s, int64_t k,
                                       int64_t window, Value n, Value stride,
@@ -1221,7 +1220,7 @@ std::pair<Value, Value> sampleAnswers(ImplicitLocOpBuilder &b,
                     Value m0 = probeAt(fb, lo[0], len[0], p);
                     Value m1 = probeAt(fb, lo[1], len[1], p);
                     // A finished family probes where the other one does
-                    // (a valid rank); its flag is never read.
+                    // (a valid rank); the narrowing ignores its flag.
                     SmallVector<Value> mids = {sel(fb, live0, m0, m1),
                                                sel(fb, live1, m1, m0)};
                     Value c = candidateCount(fb, queryOf(fb, j), r.m, n,

@@ -220,6 +220,27 @@ std::vector<std::pair<int32_t, CUstream>> &streamPool() {
   return pool;
 }
 
+/// A device buffer of `bytes`: from the stream-ordered pool, ordered on
+/// `stream`, or by cuMemAlloc when the pool is off. 0 on failure.
+CUdeviceptr allocDevice(uint64_t bytes, CUstream stream) {
+  CUdeviceptr ptr = 0;
+  if (usePool.load())
+    check(drv().cuMemAllocAsync(&ptr, bytes, stream), "cuMemAllocAsync");
+  else
+    check(drv().cuMemAlloc(&ptr, bytes), "cuMemAlloc");
+  return ptr;
+}
+
+/// Frees what allocDevice gave: back to the pool after the work on
+/// `stream`, or by cuMemFree when the pool is off.
+void freeDevice(void *ptr, CUstream stream) {
+  auto p = reinterpret_cast<CUdeviceptr>(ptr);
+  if (usePool.load())
+    check(drv().cuMemFreeAsync(p, stream), "cuMemFreeAsync");
+  else
+    check(drv().cuMemFree(p), "cuMemFree");
+}
+
 /// A caller's call scope (sparsekCudaBeginCall .. sparsekCudaEndCall) in
 /// this thread: the host code's stream is the caller's, its stream
 /// synchronizations are left to the caller's stream order, and its device
@@ -238,7 +259,7 @@ struct CallScope {
   static constexpr uint64_t Align = 256;
   struct Entry {
     void *ptr;
-    uint64_t offset, bytes;
+    uint64_t offset; // the virtual top before this buffer
     bool inWorkspace, freed;
   };
   bool active = false;
@@ -277,13 +298,11 @@ void sparsekCudaBeginCall(void *stream, void *workspace, uint64_t bytes) {
 
 uint64_t sparsekCudaEndCall(void) {
   CallScope &scope = callScope();
-  // The lowered code frees what it allocates; whatever it left (an early
-  // exit) goes back to the pool, ordered after the call's work.
+  // The lowered code frees what it allocates; whatever it left outside the
+  // workspace (an early exit) is freed here, after the call's work.
   for (const CallScope::Entry &e : scope.entries)
     if (!e.freed && !e.inWorkspace && ensureContext())
-      check(drv().cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(e.ptr),
-                                 scope.stream),
-            "cuMemFreeAsync");
+      freeDevice(e.ptr, scope.stream);
   uint64_t peak = scope.peak;
   scope.active = false;
   scope.stream = nullptr;
@@ -493,17 +512,12 @@ void *mgpuMemAlloc(uint64_t sizeBytes, void *stream, bool isHostShared) {
   CallScope &scope = callScope();
   if (scope.active && !isHostShared) {
     uint64_t bytes = (sizeBytes + CallScope::Align - 1) & ~(CallScope::Align - 1);
-    CallScope::Entry e{nullptr, scope.top, bytes, false, false};
+    CallScope::Entry e{nullptr, scope.top, false, false};
     if (bytes <= scope.capacity && scope.top <= scope.capacity - bytes) {
       e.ptr = scope.base + scope.top;
       e.inWorkspace = true;
     } else if (ensureContext()) {
-      CUdeviceptr ptr = 0;
-      bool ok = usePool.load()
-                    ? check(drv().cuMemAllocAsync(&ptr, sizeBytes, scope.stream),
-                            "cuMemAllocAsync")
-                    : check(drv().cuMemAlloc(&ptr, sizeBytes), "cuMemAlloc");
-      e.ptr = ok ? reinterpret_cast<void *>(ptr) : nullptr;
+      e.ptr = reinterpret_cast<void *>(allocDevice(sizeBytes, scope.stream));
     }
     if (!e.ptr)
       return nullptr;
@@ -521,15 +535,13 @@ void *mgpuMemAlloc(uint64_t sizeBytes, void *stream, bool isHostShared) {
       std::lock_guard<std::mutex> lock(managedMutex);
       managed.insert(reinterpret_cast<void *>(ptr));
     }
-  } else if (usePool.load()) {
+  } else {
     // Ordered on `stream`, where the lowered host code uses the buffer;
     // without a stream the caller expects a buffer ready for any stream.
     auto s = static_cast<CUstream>(stream);
-    if (check(drv().cuMemAllocAsync(&ptr, sizeBytes, s), "cuMemAllocAsync") &&
-        !s)
+    ptr = allocDevice(sizeBytes, s);
+    if (ptr && usePool.load() && !s)
       check(drv().cuStreamSynchronize(nullptr), "cuStreamSynchronize");
-  } else {
-    check(drv().cuMemAlloc(&ptr, sizeBytes), "cuMemAlloc");
   }
   return reinterpret_cast<void *>(ptr);
 }
@@ -546,11 +558,7 @@ void mgpuMemFree(void *ptr, void *stream) {
         continue;
       e.freed = true;
       if (!e.inWorkspace && ensureContext())
-        check(usePool.load()
-                  ? drv().cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(ptr),
-                                         scope.stream)
-                  : drv().cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)),
-              usePool.load() ? "cuMemFreeAsync" : "cuMemFree");
+        freeDevice(ptr, scope.stream);
       while (!entries.empty() && entries.back().freed) {
         scope.top = entries.back().offset;
         entries.pop_back();
@@ -566,14 +574,9 @@ void mgpuMemFree(void *ptr, void *stream) {
       return;
     }
   }
-  if (usePool.load())
-    // After the work on `stream` (the lowered code frees a buffer on the
-    // stream that used it, or after waiting for it).
-    check(drv().cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(ptr),
-                               static_cast<CUstream>(stream)),
-          "cuMemFreeAsync");
-  else
-    check(drv().cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
+  // After the work on `stream` (the lowered code frees a buffer on the
+  // stream that used it, or after waiting for it).
+  freeDevice(ptr, static_cast<CUstream>(stream));
 }
 
 void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream) {
