@@ -9,6 +9,8 @@ k = 256, window = 512, causal):
     keys, softmax (hard top-k, gate `none`: the cheapest form).
 Each timing is the median of triton.testing.do_bench (CUDA events) after
 warm-up. Run on the device machine:  python3 bench/gpu_peers.py
+With --backward first: forward + backward of the SDPA backends and of
+FlexAttention (dout random; gradients of q, k, v).
 The sparsek GPU layer joins this table once --sparsek-nvvm-pipeline exists.
 """
 
@@ -21,7 +23,8 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from triton.testing import do_bench
 
 B, HQ, HKV, D, K, W = 1, 8, 2, 128, 256, 512
-SIZES = [int(a) for a in sys.argv[1:]] or [4096, 16384, 65536]
+BACKWARD = "--backward" in sys.argv[1:]
+SIZES = [int(a) for a in sys.argv[1:] if a != "--backward"] or [4096, 16384, 65536]
 DT = torch.bfloat16
 dev = "cuda"
 
@@ -111,6 +114,8 @@ def main():
     rel = ((got - ref).norm() / ref.norm()).item()
     print(f"check: plain SparseK with k >= M vs causal SDPA: rel err {rel:.2e}")
     assert rel < 1e-2, rel
+    if BACKWARD:
+        return backward_peers(flex)
     rows = []
     for n in SIZES:
         q, k, v, u = inputs(n)
@@ -131,6 +136,44 @@ def main():
         rows.append((n, res))
         torch.cuda.empty_cache()
     print_table(rows, ["sdpa_flash", "sdpa_cudnn", "flex_window", "torch_sparsek"])
+
+
+def backward_peers(flex):
+    """Forward + backward (dq, dk, dv) of the dense and window peers."""
+    rows = []
+    for n in SIZES:
+        q, k, v, u = inputs(n)
+        for t in (q, k, v):
+            t.requires_grad_(True)
+        dout = torch.randn_like(q)
+        bm = window_block_mask(n)
+
+        def step(f):
+            def run():
+                for t in (q, k, v):
+                    t.grad = None
+                f(q, expand(k), expand(v)).backward(dout)
+            return run
+
+        res = {}
+        for name, fn in [
+            ("sdpa_flash_fwd_bwd",
+             step(lambda a, b, c: sdpa(SDPBackend.FLASH_ATTENTION, a, b, c))),
+            ("sdpa_cudnn_fwd_bwd",
+             step(lambda a, b, c: sdpa(SDPBackend.CUDNN_ATTENTION, a, b, c))),
+            ("flex_window_fwd_bwd",
+             step(lambda a, b, c: flex(a, b, c, block_mask=bm))),
+        ]:
+            try:
+                res[name] = do_bench(fn, warmup=20, rep=100, return_mode="median")
+            except Exception as e:  # a backend that does not run is recorded
+                print(f"{name} at N={n}: {type(e).__name__}: {str(e)[:120]}")
+                res[name] = float("nan")
+        rows.append((n, res))
+        del q, k, v, dout
+        torch.cuda.empty_cache()
+    print_table(rows, ["sdpa_flash_fwd_bwd", "sdpa_cudnn_fwd_bwd",
+                       "flex_window_fwd_bwd"])
 
 
 if __name__ == "__main__":

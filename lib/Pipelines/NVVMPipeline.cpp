@@ -99,6 +99,9 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   pm.addPass(createSparseKExpandMemRefCopyPass());
   pm.addPass(createSparseKForallBodiesToLoopsPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  // A structured op's loops, in memory order, as one dimension: blocks of
+  // threads along its elements, no grid y/z limit (65535) to exceed.
+  pm.addNestedPass<func::FuncOp>(createSparseKCollapseParallelLoopsPass());
   pm.addPass(createForallToParallelLoopPass());
   // Blocks of block-size iterations along each loop's first dimension (the
   // long one: queries, keys), with guards instead of min bounds so that

@@ -928,6 +928,34 @@ static std::vector<Case> tensorCoreGrid() {
       cases.push_back(c);
       ++i;
     }
+  // The backward kernel: every gate, 1/2/4/8 query heads per KV head (one
+  // or two heads per warp row), D and Dv 64/128, N < M, ties and equal
+  // scores (fractional sets beyond the top k).
+  const Shape back[] = {
+      {4, 2, 300, 300, 64, 64, 17, 5},    {8, 1, 200, 260, 128, 128, 40, 33},
+      {2, 2, 129, 129, 64, 128, 8, 16},   {8, 4, 257, 257, 128, 64, 64, 0},
+      {16, 2, 160, 160, 128, 128, 24, 7}, {3, 3, 100, 150, 64, 64, 5, 20},
+  };
+  for (const Shape &sh : back)
+    for (Dtype t : {Dtype::BF16, Dtype::F16}) {
+      Case c;
+      c.op = "attention_backward";
+      c.b = 1 + i % 2;
+      c.hq = sh.hq;
+      c.hkv = sh.hkv;
+      c.n = sh.n;
+      c.m = sh.m;
+      c.d = sh.d;
+      c.dv = sh.dv;
+      c.k = sh.k;
+      c.w = sh.w;
+      c.gate = kGates[i % 4];
+      c.dtype = t;
+      c.scores = kinds[i % 3];
+      c.seed = seed++;
+      cases.push_back(c);
+      ++i;
+    }
   return cases;
 }
 

@@ -42,6 +42,32 @@ def SparseKForallBodiesToLoopsPass : Pass<"sparsek-forall-bodies-to-loops"> {
   ];
 }
 
+def SparseKCollapseParallelLoopsPass
+    : Pass<"sparsek-collapse-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Collapse each outermost scf.parallel into one dimension";
+  let description = [{
+    The GPU pipeline maps a parallel loop's dimensions to the grid's x, y
+    and z, in order, after tiling the first one into blocks of threads. A
+    structured op's loops come in memory order (batch, heads, rows,
+    columns): mapped as they are, the threads of a block would run along a
+    leading dimension of size 1, a fourth dimension would be sequential,
+    and a row dimension past 65535 exceeds the grid's y and z limits (a
+    backward at 64K tokens failed to launch). Collapsed into one dimension
+    (row-major, the last dimension fastest, so neighbouring threads touch
+    neighbouring elements), the loop becomes blocks of threads along x:
+
+        scf.parallel (%b, %h, %i, %d) = (0, 0, 0, 0) to (%B, %H, %N, %D)
+          => scf.parallel (%f) = (0) to (%B * %H * %N * %D)
+             with %b, %h, %i, %d recovered from %f by div/rem
+
+    Runs on the loops of top-level structured ops, before `scf.forall`s
+    (whose first dimension is already the long one) become parallel loops.
+  }];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"
+  ];
+}
+
 def SparseKHostBuffersToGPUPass : Pass<"sparsek-host-buffers-to-gpu"> {
   let summary = "Allocate, copy and free host-level buffers on the GPU";
   let description = [{

@@ -38,6 +38,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <functional>
 #include <cstring>
 #include <limits>
 
@@ -70,6 +71,12 @@ public:
     vTile = shared[1];
     keyTileSh = shared[2];
     uTile = shared[3];
+    if (cfg.backward) {
+      qSh = shared[4];
+      doSh = shared[5];
+      dsSh = shared[6];
+      pSh = shared[7];
+    }
   }
 
   void build();
@@ -85,6 +92,13 @@ private:
   Value unionKeys() { return args[7]; }
   Value unionCount() { return args[8]; }
   Value out() { return args[9]; }
+  // The backward kernel's.
+  Value dout() { return args[10]; }
+  Value dq() { return args[11]; }
+  Value dkeyAcc() { return args[12]; }
+  Value dvalueAcc() { return args[13]; }
+  Value duAcc() { return args[14]; }
+  Value dtauAcc() { return args[15]; }
 
   Value idx(int64_t v) { return constIndex(b, v); }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
@@ -139,14 +153,21 @@ private:
   /// Its ordered key and clamped score into the tile's arrays of `stage`.
   void storeKeyInfo(std::pair<Value, Value> key, Value uj, Value cond,
                     Value stage);
+  /// One row (half `upper` of the accumulators, `width` columns) times
+  /// `inv` (none: as is) into `to` at [bi, head, rowIdx].
   void storeRow(Value valid, Value head, Value rowIdx, ArrayRef<Value> acc,
-                bool upper, Value inv);
+                bool upper, Value inv, const FlatView &to, int64_t width);
+  /// Two adjacent elements of a flat view as f32.
+  std::pair<Value, Value> loadF32Pair(Value view, Value index);
+  /// memref.atomic_rmw addf of `v` into `mem[idx]`.
+  void atomicAdd(Value v, Value mem, ValueRange idx);
 
   ImplicitLocOpBuilder &b;
   const AttentionKernelConfig &cfg;
   MmaEmitter mma;
   SmallVector<Value> args;
   Value kTile, vTile, keyTileSh, uTile;
+  Value qSh, doSh, dsSh, pSh; // the backward kernel's
   // Set up by build().
   Value tid, bid, lane, bi, g, blk, n, m, runLo, runEnd, count, unionW, tw;
   FlatView fq, fk, fv, fo;
@@ -334,23 +355,42 @@ void KernelBody::storeKeyInfo(std::pair<Value, Value> key, Value uj,
 }
 
 void KernelBody::storeRow(Value valid, Value head, Value rowIdx,
-                          ArrayRef<Value> acc, bool upper, Value inv) {
+                          ArrayRef<Value> acc, bool upper, Value inv,
+                          const FlatView &to, int64_t width) {
   auto ifOp = scf::IfOp::create(b, valid, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
-  Value base = fo.linear(b, {bi, head, rowIdx});
+  Value base = to.linear(b, {bi, head, rowIdx});
   Value tq = remu(lane, idx(4));
   auto pairType = VectorType::get({2}, cfg.elem);
-  for (int64_t nt = 0; nt < cfg.dv / 8; ++nt) {
-    Value lo = arith::MulFOp::create(b, acc[nt * 4 + (upper ? 2 : 0)], inv);
-    Value hi = arith::MulFOp::create(b, acc[nt * 4 + (upper ? 3 : 1)], inv);
+  for (int64_t nt = 0; nt < width / 8; ++nt) {
+    Value lo = acc[nt * 4 + (upper ? 2 : 0)];
+    Value hi = acc[nt * 4 + (upper ? 3 : 1)];
+    if (inv) {
+      lo = arith::MulFOp::create(b, lo, inv);
+      hi = arith::MulFOp::create(b, hi, inv);
+    }
     Value f = vector::FromElementsOp::create(
         b, VectorType::get({2}, b.getF32Type()), ValueRange{lo, hi});
     Value v = LLVM::FPTruncOp::create(b, pairType, f); // one cvt per pair
     Value col = add(idx(nt * 8), mul(tq, idx(2)));
-    auto st = vector::StoreOp::create(b, v, fo.view, ValueRange{add(base, col)});
+    auto st = vector::StoreOp::create(b, v, to.view, ValueRange{add(base, col)});
     st.setAlignment(4);
   }
+}
+
+std::pair<Value, Value> KernelBody::loadF32Pair(Value view, Value index) {
+  auto ld = vector::LoadOp::create(b, VectorType::get({2}, cfg.elem), view,
+                                   ValueRange{index});
+  ld.setAlignment(4);
+  Value f = arith::ExtFOp::create(b, VectorType::get({2}, b.getF32Type()),
+                                  ld.getResult());
+  return {vector::ExtractOp::create(b, f, ArrayRef<int64_t>{0}),
+          vector::ExtractOp::create(b, f, ArrayRef<int64_t>{1})};
+}
+
+void KernelBody::atomicAdd(Value v, Value mem, ValueRange idx) {
+  memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addf, v, mem, idx);
 }
 
 void KernelBody::build() {
@@ -447,17 +487,22 @@ void KernelBody::build() {
 
   // Prologue: tile 0 in flight, its key arrays written.
   Value isWriter = cmpI(arith::CmpIPredicate::ult, tid, idx(BK));
-  {
+  auto prologue = [&] {
     auto any = scf::IfOp::create(
         b, cmpI(arith::CmpIPredicate::ugt, tiles, idx(0)), false);
-    OpBuilder::InsertionGuard g2(b);
-    b.setInsertionPointToStart(any.thenBlock());
-    SmallVector<std::pair<Value, Value>> keys = tileKeys(idx(0));
-    issueCopies(keys, idx(0));
-    Value uj = loadWriterScore(keys.back(), isWriter);
-    storeKeyInfo(keys.back(), uj, isWriter, idx(0));
-  }
-  asyncCommit(b);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(any.thenBlock());
+      SmallVector<std::pair<Value, Value>> keys = tileKeys(idx(0));
+      issueCopies(keys, idx(0));
+      Value uj = loadWriterScore(keys.back(), isWriter);
+      storeKeyInfo(keys.back(), uj, isWriter, idx(0));
+    }
+    asyncCommit(b);
+  };
+  prologue();
+  // The backward kernel's dO fragments (A operands of dP = dO V^T).
+  SmallVector<MmaEmitter::AFrag> doFrag;
 
   // Loop state: row max (base 2) and partial sums of halves A and B, then
   // the O accumulators (DV / 8 n-tiles x 4).
@@ -486,12 +531,119 @@ void KernelBody::build() {
     }
   }
 
+  // Membership, gate, logit factors (base 2) and value weights (null: 1)
+  // of every element of a tile's accumulators: computed per distinct
+  // query row and column, then spread to the halves. `w` is the gate
+  // weight (union tiles with a gate; null otherwise).
+  struct TileWeights {
+    SmallVector<MmaEmitter::Acc> valid, factor, addend, vw, w;
+  };
+  auto tileWeights = [&](Value t, Value stage, bool windowTiles) {
+    Value one = constF32(b, 1.0);
+    bool weighted = !windowTiles && cfg.gate != Gate::none;
+    TileWeights tws;
+    for (auto *v : {&tws.valid, &tws.factor, &tws.addend, &tws.vw, &tws.w})
+      v->resize(BK / 8);
+    // Window tiles hold keys tileStart + col: row r keeps columns
+    // [c_r - tileStart, p_r - tileStart] (p_r < runEnd, so never a padding
+    // column), no shared-memory lookups needed.
+    SmallVector<Value, 2> loRel, pRel;
+    if (windowTiles) {
+      Value tileStart = toI32(add(runLo, mul(t, idx(cfg.keyTile))));
+      for (const RowInfo &r : rows) {
+        loRel.push_back(arith::SubIOp::create(b, r.lo32, tileStart));
+        pRel.push_back(arith::SubIOp::create(b, r.p32, tileStart));
+      }
+    }
+    for (int64_t nt = 0; nt < BK / 8; ++nt)
+      for (int64_t par = 0; par < 2; ++par) {
+        Value col = add(idx(nt * 8 + par), mul(tq, idx(2)));
+        Value key64, j32, uw, col32;
+        if (windowTiles) {
+          col32 = arith::AddIOp::create(b, lane2, constI32(b, nt * 8 + par));
+        } else {
+          key64 = load(keyTileSh, {stage, col});
+          j32 = arith::TruncIOp::create(b, b.getI32Type(), key64);
+          uw = load(uTile, {stage, col});
+        }
+        // Per distinct row: membership (i1), logit factor (f32: the scale
+        // times the kv weight) or addend (logit gate), value weight.
+        SmallVector<Value, 2> valid, factor, addend, wv, ws;
+        for (auto [ri, r] : llvm::enumerate(rows)) {
+          if (windowTiles) {
+            valid.push_back(
+                andI(cmpI(arith::CmpIPredicate::sge, col32, loRel[ri]),
+                     cmpI(arith::CmpIPredicate::sle, col32, pRel[ri])));
+          } else {
+            valid.push_back(
+                andI(cmpI(arith::CmpIPredicate::uge, key64, r.kth64),
+                     cmpI(arith::CmpIPredicate::slt, j32, r.loU)));
+          }
+          Value w;
+          if (weighted)
+            w = minF(maxF(arith::SubFOp::create(b, uw, r.tau),
+                          constF32(b, 0.0)),
+                     one);
+          Value f = constF32(b, scaleLog2), a;
+          if (w && cfg.gate == Gate::kv)
+            f = arith::MulFOp::create(b, w, f);
+          else if (w && cfg.gate == Gate::logit)
+            a = math::Log2Op::create(b, w);
+          factor.push_back(f);
+          addend.push_back(a);
+          wv.push_back((w && (cfg.gate == Gate::kv || cfg.gate == Gate::v))
+                           ? w
+                           : Value());
+          ws.push_back(w);
+        }
+        for (int64_t half = 0; half < 2; ++half) {
+          int64_t ri = rowOf(half), e = half * 2 + par;
+          tws.valid[nt][e] = valid[ri];
+          tws.factor[nt][e] = factor[ri];
+          tws.addend[nt][e] = addend[ri];
+          tws.vw[nt][e] = wv[ri];
+          tws.w[nt][e] = ws[ri];
+        }
+      }
+    return tws;
+  };
+  // Logits (base 2; -inf outside the row's keys) of the S accumulators.
+  auto logitsOf = [&](const TileWeights &tws,
+                      ArrayRef<MmaEmitter::Acc> s) {
+    SmallVector<MmaEmitter::Acc> logit(BK / 8);
+    for (int64_t nt = 0; nt < BK / 8; ++nt)
+      for (int64_t e = 0; e < 4; ++e) {
+        Value l = arith::MulFOp::create(b, s[nt][e], tws.factor[nt][e]);
+        if (tws.addend[nt][e])
+          l = arith::AddFOp::create(b, l, tws.addend[nt][e]);
+        logit[nt][e] = sel(tws.valid[nt][e], l, negInf);
+      }
+    return logit;
+  };
+
+  // What the backward kernel's tile body gets from the loop.
+  struct TileCtx {
+    Value t, stage;
+    bool windowTiles;
+    SmallVector<MmaEmitter::Acc> s, dp;
+    TileWeights tws;
+    SmallVector<MmaEmitter::Acc> logit;
+    SmallVector<Value> st;
+    std::pair<Value, Value> nextKey;
+    Value nextScore, writeNext, nextStage;
+  };
+
   // One loop over the window tiles, one over the union tiles: each with
   // its own membership test (the window's needs no scores or weights). The
   // pipeline runs across both: the last window tile prefetches the first
   // union tile.
-  auto tileLoop = [&](Value lb, Value ub, bool windowTiles,
-                      ValueRange state) -> SmallVector<Value> {
+  // Forward: online softmax and O; Stats: only the row max and sum (the
+  // backward kernel's first sweep); Backward: the gradients of a tile
+  // (backwardTile, below).
+  enum class Mode { Forward, Stats, Backward };
+  std::function<SmallVector<Value>(const TileCtx &)> backwardTile;
+  auto tileLoop = [&](Value lb, Value ub, bool windowTiles, ValueRange state,
+                      Mode mode = Mode::Forward) -> SmallVector<Value> {
     auto loop = scf::ForOp::create(b, lb, ub, idx(1), state);
     OpBuilder::InsertionGuard g3(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -521,6 +673,20 @@ void KernelBody::build() {
         s[2 * np] = mma.mma(qFrag[kc], {r[0], r[1]}, s[2 * np]);
         s[2 * np + 1] = mma.mma(qFrag[kc], {r[2], r[3]}, s[2 * np + 1]);
       }
+    // Backward: dP = dO V^T over the tile (V's rows as K's).
+    SmallVector<MmaEmitter::Acc> dp;
+    if (mode == Mode::Backward) {
+      dp.assign(BK / 8, mma.zeroAcc());
+      for (int64_t kc = 0; kc < DV / 16; ++kc)
+        for (int64_t np = 0; np < BK / 16; ++np) {
+          Value row = add(idx(np * 16), kRow0);
+          auto r = mma.ldmatrixX4(
+              vTile, {stage, row, add(kSwz[kc % 4], idx(64 * (kc / 4)))},
+              false);
+          dp[2 * np] = mma.mma(doFrag[kc], {r[0], r[1]}, dp[2 * np]);
+          dp[2 * np + 1] = mma.mma(doFrag[kc], {r[2], r[3]}, dp[2 * np + 1]);
+        }
+    }
 
     // The next tile's copies into the other stage (every warp left it at
     // the previous iteration's closing barrier).
@@ -534,72 +700,14 @@ void KernelBody::build() {
     Value writeNext = andI(hasNext, isWriter);
     Value nextScore = loadWriterScore(nextKeys.back(), writeNext);
 
-    // Membership, gate, logits (base 2) and value weights (null: 1), per
-    // distinct query row and column, then per half.
-    Value one = constF32(b, 1.0);
-    bool weighted = !windowTiles && cfg.gate != Gate::none;
-    SmallVector<MmaEmitter::Acc> logit(BK / 8), vw(BK / 8);
-    // Window tiles hold keys tileStart + col: row r keeps columns
-    // [c_r - tileStart, p_r - tileStart] (p_r < runEnd, so never a padding
-    // column), no shared-memory lookups needed.
-    SmallVector<Value, 2> loRel, pRel;
-    if (windowTiles) {
-      Value tileStart = toI32(add(runLo, mul(t, idx(cfg.keyTile))));
-      for (const RowInfo &r : rows) {
-        loRel.push_back(arith::SubIOp::create(b, r.lo32, tileStart));
-        pRel.push_back(arith::SubIOp::create(b, r.p32, tileStart));
-      }
+    TileWeights tw8 = tileWeights(t, stage, windowTiles);
+    SmallVector<MmaEmitter::Acc> logit = logitsOf(tw8, s), &vw = tw8.vw;
+    if (mode == Mode::Backward) {
+      scf::YieldOp::create(
+          b, backwardTile({t, stage, windowTiles, s, dp, tw8, logit, st,
+                           nextKeys.back(), nextScore, writeNext, nextStage}));
+      return SmallVector<Value>(loop.getResults());
     }
-    for (int64_t nt = 0; nt < BK / 8; ++nt)
-      for (int64_t par = 0; par < 2; ++par) {
-        Value col = add(idx(nt * 8 + par), mul(tq, idx(2)));
-        Value key64, j32, uw, col32;
-        if (windowTiles) {
-          col32 = arith::AddIOp::create(b, lane2, constI32(b, nt * 8 + par));
-        } else {
-          key64 = load(keyTileSh, {stage, col});
-          j32 = arith::TruncIOp::create(b, b.getI32Type(), key64);
-          uw = load(uTile, {stage, col});
-        }
-        // Per distinct row: membership (i1), logit factor (f32: the scale
-        // times the kv weight) or addend (logit gate), value weight.
-        SmallVector<Value, 2> valid, factor, addend, wv;
-        for (auto [ri, r] : llvm::enumerate(rows)) {
-          if (windowTiles) {
-            valid.push_back(
-                andI(cmpI(arith::CmpIPredicate::sge, col32, loRel[ri]),
-                     cmpI(arith::CmpIPredicate::sle, col32, pRel[ri])));
-          } else {
-            valid.push_back(
-                andI(cmpI(arith::CmpIPredicate::uge, key64, r.kth64),
-                     cmpI(arith::CmpIPredicate::slt, j32, r.loU)));
-          }
-          Value w;
-          if (weighted)
-            w = minF(maxF(arith::SubFOp::create(b, uw, r.tau),
-                          constF32(b, 0.0)),
-                     one);
-          Value f = constF32(b, scaleLog2), a;
-          if (w && cfg.gate == Gate::kv)
-            f = arith::MulFOp::create(b, w, f);
-          else if (w && cfg.gate == Gate::logit)
-            a = math::Log2Op::create(b, w);
-          factor.push_back(f);
-          addend.push_back(a);
-          wv.push_back((w && (cfg.gate == Gate::kv || cfg.gate == Gate::v))
-                           ? w
-                           : Value());
-        }
-        for (int64_t half = 0; half < 2; ++half) {
-          int64_t ri = rowOf(half);
-          Value l = arith::MulFOp::create(b, s[nt][half * 2 + par],
-                                          factor[ri]);
-          if (addend[ri])
-            l = arith::AddFOp::create(b, l, addend[ri]);
-          logit[nt][half * 2 + par] = sel(valid[ri], l, negInf);
-          vw[nt][half * 2 + par] = wv[ri];
-        }
-      }
 
     // Online softmax per half (A: elements 0, 1; B: 2, 3).
     Value mNew[2], shift[2], alpha[2], lsum[2];
@@ -629,10 +737,15 @@ void KernelBody::build() {
 
     // The next tile's key arrays (its score load had the softmax to land).
     storeKeyInfo(nextKeys.back(), nextScore, writeNext, nextStage);
+    if (mode == Mode::Stats) {
+      scf::YieldOp::create(b, ValueRange{mNew[0], mNew[1], lsum[0], lsum[1]});
+      return SmallVector<Value>(loop.getResults());
+    }
 
     // O = alpha O + (P w) V.
     // The rescale only when some row of the warp has a new maximum
     // (alpha < 1): after the first tiles, most tiles leave O as it is.
+    Value one = constF32(b, 1.0);
     SmallVector<MmaEmitter::Acc> o(DV / 8);
     {
       Value changed = orI(cmpF(arith::CmpFPredicate::UNE, alpha[0], one),
@@ -684,6 +797,296 @@ void KernelBody::build() {
     scf::YieldOp::create(b, yield);
     return SmallVector<Value>(loop.getResults());
   };
+  if (cfg.backward) {
+    // ---- The backward kernel (AttentionKernel.h). ----
+    const int64_t R = cfg.warps() * 16; // rows (query, head) of the block
+    Value zeroF = constF32(b, 0.0);
+    Value posInf = constF32(b, std::numeric_limits<double>::infinity());
+    FlatView fdo = flatten(b, dout()), fdq = flatten(b, dq());
+
+    // Sweep 1: each row's log-sum-exp (base 2) over all its keys.
+    SmallVector<Value> s0 = {negInf, negInf, zeroF, zeroF};
+    SmallVector<Value> s1 = tileLoop(idx(0), tw, true, s0, Mode::Stats);
+    SmallVector<Value> s2 = tileLoop(tw, tiles, false, s1, Mode::Stats);
+    Value lse[2];
+    for (int64_t half = 0; half < 2; ++half) {
+      Value l = quadSum(b, s2[2 + half]);
+      // Nothing attended: +inf, so that every P is 0.
+      lse[half] = sel(cmpF(arith::CmpFPredicate::OGT, l, zeroF),
+                      arith::AddFOp::create(b, s2[half],
+                                            math::Log2Op::create(b, l)),
+                      posInf);
+    }
+
+    // Delta = dot(dout, out) per row, and dO's A fragments.
+    Value delta[2];
+    for (int64_t half = 0; half < 2; ++half) {
+      const RowInfo &r = rows[rowOf(half)];
+      Value head = half ? headB : headA;
+      Value bo = fo.linear(b, {bi, head, r.index});
+      Value bd = fdo.linear(b, {bi, head, r.index});
+      Value acc = zeroF;
+      for (int64_t c = 0; c < DV / 8; ++c) {
+        Value col = add(idx(c * 8), mul(tq, idx(2)));
+        auto [o0, o1] = loadF32Pair(fo.view, add(bo, col));
+        auto [d0, d1] = loadF32Pair(fdo.view, add(bd, col));
+        acc = arith::AddFOp::create(b, acc, arith::MulFOp::create(b, o0, d0));
+        acc = arith::AddFOp::create(b, acc, arith::MulFOp::create(b, o1, d1));
+      }
+      delta[half] = quadSum(b, acc);
+    }
+    {
+      Value da = fdo.linear(b, {bi, headA, rows[0].index});
+      Value db = fdo.linear(b, {bi, headB, rows[rowOf(1)].index});
+      for (int64_t kc = 0; kc < DV / 16; ++kc) {
+        Value colA = add(idx(kc * 16), mul(tq, idx(2)));
+        Value colB = add(colA, idx(8));
+        doFrag.push_back({mma.loadPair(fdo.view, add(da, colA)),
+                          mma.loadPair(fdo.view, add(db, colA)),
+                          mma.loadPair(fdo.view, add(da, colB)),
+                          mma.loadPair(fdo.view, add(db, colB))});
+      }
+    }
+
+    // Every warp is done with sweep 1's stages. The block's Q and dO rows
+    // (row r: warp r / 16's m16 row r % 16) into shared memory for dK and
+    // dV, then tile 0 again; the first tile's wait covers them all.
+    gpu::BarrierOp::create(b);
+    auto rowHeadQuery = [&](Value r) -> std::pair<Value, Value> {
+      Value w = divu(r, idx(16)), h = remu(r, idx(16));
+      if (pairs) {
+        Value ppr = idx(HB / 2);
+        Value head = add(add(headBase, mul(remu(w, ppr), idx(2))),
+                         divu(h, idx(8)));
+        return {head, add(add(qBase, mul(divu(w, ppr), idx(8))),
+                          remu(h, idx(8)))};
+      }
+      return {add(headBase, remu(w, idx(HB))),
+              add(add(qBase, mul(divu(w, idx(HB)), idx(16))), h)};
+    };
+    auto fillRows = [&](Value tile, const FlatView &src, int64_t width) {
+      int64_t chunks = width / 8, per = R * chunks / cfg.threads();
+      for (int64_t e = 0; e < per; ++e) {
+        Value c = add(tid, idx(e * cfg.threads()));
+        Value r = divu(c, idx(chunks)), ch = remu(c, idx(chunks));
+        auto [head, query] = rowHeadQuery(r);
+        Value valid = cmpI(arith::CmpIPredicate::ult, query, n);
+        Value from = add(src.linear(b, {bi, head, minI(query, sub(n, idx(1)))}),
+                         mul(ch, idx(8)));
+        asyncCopy16(b, tile, {r, swizzledCol(b, r, ch, chunks)}, src.view,
+                    from, valid);
+      }
+    };
+    fillRows(qSh, fq, D);
+    fillRows(doSh, fdo, DV);
+    prologue();
+
+    // Sweep 2: per tile P, dP, dS; dQ in registers, dK, dV, du and dtau
+    // by atomics.
+    const int64_t nq = D / 8 * 4;
+    const double scale = cfg.scale;
+    Value warpRow = mul(warp, idx(16));
+    backwardTile = [&](const TileCtx &c) -> SmallVector<Value> {
+      bool weighted = !c.windowTiles && cfg.gate != Gate::none;
+      SmallVector<Value> dqAcc(c.st.begin(), c.st.begin() + nq);
+      Value dtauPart[2] = {c.st[nq], c.st[nq + 1]};
+      SmallVector<MmaEmitter::Acc> ds(BK / 8), pw(BK / 8);
+      SmallVector<Value> colPart(BK / 4, zeroF);
+      for (int64_t nt = 0; nt < BK / 8; ++nt)
+        for (int64_t e = 0; e < 4; ++e) {
+          int64_t half = e / 2;
+          Value p = fastExp2(b, arith::SubFOp::create(b, c.logit[nt][e],
+                                                      lse[half]));
+          Value wv = c.tws.vw[nt][e], w = c.tws.w[nt][e];
+          Value dpRaw = c.dp[nt][e];
+          Value dpv = wv ? arith::MulFOp::create(b, dpRaw, wv).getResult()
+                         : dpRaw;
+          Value dl = arith::MulFOp::create(
+              b, p, arith::SubFOp::create(b, dpv, delta[half]));
+          Value dsv = arith::MulFOp::create(b, dl, constF32(b, scale));
+          if (w && cfg.gate == Gate::kv)
+            dsv = arith::MulFOp::create(b, dsv, w);
+          ds[nt][e] = dsv;
+          pw[nt][e] = wv ? arith::MulFOp::create(b, p, wv).getResult() : p;
+          if (!weighted)
+            continue;
+          // dm (docs/Semantics.md section 9) where 0 < u - tau < 1.
+          Value dm;
+          if (cfg.gate == Gate::kv)
+            dm = arith::AddFOp::create(
+                b,
+                arith::MulFOp::create(
+                    b, arith::MulFOp::create(b, dl, constF32(b, scale)),
+                    c.s[nt][e]),
+                arith::MulFOp::create(b, p, dpRaw));
+          else if (cfg.gate == Gate::v)
+            dm = arith::MulFOp::create(b, p, dpRaw);
+          else
+            dm = arith::DivFOp::create(b, dl, w);
+          Value a = andI(cmpF(arith::CmpFPredicate::OGT, w, zeroF),
+                         cmpF(arith::CmpFPredicate::OLT, w,
+                              constF32(b, 1.0)));
+          Value adm = sel(a, dm, zeroF);
+          dtauPart[half] = arith::SubFOp::create(b, dtauPart[half], adm);
+          colPart[nt * 2 + e % 2] =
+              arith::AddFOp::create(b, colPart[nt * 2 + e % 2], adm);
+        }
+      storeKeyInfo(c.nextKey, c.nextScore, c.writeNext, c.nextStage);
+
+      // dS and P (times the value weight) into shared memory, as pairs.
+      auto pairType = VectorType::get({2}, cfg.elem);
+      auto f2 = VectorType::get({2}, b.getF32Type());
+      for (int64_t nt = 0; nt < BK / 8; ++nt)
+        for (int64_t half = 0; half < 2; ++half) {
+          Value row = add(warpRow, add(g8, idx(8 * half)));
+          Value col = add(idx(nt * 8), mul(tq, idx(2)));
+          for (auto [tile, vals] : {std::make_pair(dsSh, &ds),
+                                    std::make_pair(pSh, &pw)}) {
+            Value f = vector::FromElementsOp::create(
+                b, f2,
+                ValueRange{(*vals)[nt][2 * half], (*vals)[nt][2 * half + 1]});
+            auto st = vector::StoreOp::create(
+                b, LLVM::FPTruncOp::create(b, pairType, f), tile,
+                ValueRange{row, col});
+            st.setAlignment(4);
+          }
+        }
+
+      // du's direct part: the column sums of the warp's rows (lanes of one
+      // column: lane % 4 fixed), one atomic per column and warp.
+      if (weighted) {
+        for (int64_t cp = 0; cp < BK / 4; ++cp)
+          for (int32_t off : {4, 8, 16})
+            colPart[cp] = arith::AddFOp::create(
+                b, colPart[cp],
+                gpu::ShuffleOp::create(b, colPart[cp], off, 32,
+                                       gpu::ShuffleMode::XOR)
+                    .getShuffleResult());
+        auto first = scf::IfOp::create(
+            b, cmpI(arith::CmpIPredicate::ult, lane, idx(4)), false);
+        OpBuilder::InsertionGuard g6(b);
+        b.setInsertionPointToStart(first.thenBlock());
+        for (int64_t cp = 0; cp < BK / 4; ++cp) {
+          Value col = add(idx((cp / 2) * 8 + cp % 2), mul(tq, idx(2)));
+          Value j32 = arith::TruncIOp::create(
+              b, b.getI32Type(), load(keyTileSh, {c.stage, col}));
+          Value j = toIdx(j32);
+          auto ok = scf::IfOp::create(
+              b,
+              andI(cmpI(arith::CmpIPredicate::sge, j32, constI32(b, 0)),
+                   cmpI(arith::CmpIPredicate::slt, j, m)),
+              false);
+          OpBuilder::InsertionGuard g7(b);
+          b.setInsertionPointToStart(ok.thenBlock());
+          atomicAdd(colPart[cp], duAcc(), {bi, g, j});
+        }
+      }
+
+      // dQ += dS K (dS as A fragments from registers; K^T by ldmatrix.trans).
+      SmallVector<MmaEmitter::Acc> dqT(D / 8);
+      for (int64_t nt = 0; nt < D / 8; ++nt)
+        for (int64_t e = 0; e < 4; ++e)
+          dqT[nt][e] = dqAcc[nt * 4 + e];
+      for (int64_t kc = 0; kc < BK / 16; ++kc) {
+        MmaEmitter::AFrag a = {
+            mma.packPair(ds[2 * kc][0], ds[2 * kc][1]),
+            mma.packPair(ds[2 * kc][2], ds[2 * kc][3]),
+            mma.packPair(ds[2 * kc + 1][0], ds[2 * kc + 1][1]),
+            mma.packPair(ds[2 * kc + 1][2], ds[2 * kc + 1][3])};
+        for (int64_t dc = 0; dc < D / 16; ++dc) {
+          Value row = add(idx(kc * 16), vRow0);
+          auto r = mma.ldmatrixX4(
+              kTile, {c.stage, row, add(vSwz[dc % 4], idx(64 * (dc / 4)))},
+              true);
+          dqT[2 * dc] = mma.mma(a, {r[0], r[1]}, dqT[2 * dc]);
+          dqT[2 * dc + 1] = mma.mma(a, {r[2], r[3]}, dqT[2 * dc + 1]);
+        }
+      }
+      gpu::BarrierOp::create(b); // dS and P are in shared memory
+
+      // dK += dS^T Q and dV += P^T dO: warp w takes keys [16 mt, 16 mt + 16)
+      // (mt = w % (BK / 16)) and its share of the columns, over all R rows.
+      const int64_t mTiles = BK / 16, groups = cfg.warps() / mTiles;
+      Value mt = remu(warp, idx(mTiles)), ng = divu(warp, idx(mTiles));
+      Value aRow0 = add(remu(lane, idx(8)), mul(divu(lane, idx(16)), idx(8)));
+      Value aCol = add(mul(mt, idx(16)),
+                       mul(remu(divu(lane, idx(8)), idx(2)), idx(8)));
+      auto keyGemm = [&](Value aTile, Value bTile, int64_t width, Value accMem) {
+        int64_t perN = width / 8 / groups;
+        Value nb = mul(ng, idx(perN));
+        SmallVector<MmaEmitter::Acc> acc(perN, mma.zeroAcc());
+        for (int64_t ks = 0; ks < R / 16; ++ks) {
+          auto a = mma.ldmatrixX4(aTile, {add(idx(ks * 16), aRow0), aCol},
+                                  true);
+          Value row = add(idx(ks * 16), vRow0);
+          for (int64_t pp = 0; pp < perN / 2; ++pp) {
+            Value chunk = add(add(nb, idx(2 * pp)), vChunk0);
+            auto r = mma.ldmatrixX4(
+                bTile, {row, swizzledCol(b, row, chunk, width / 8)}, true);
+            acc[2 * pp] = mma.mma({a[0], a[1], a[2], a[3]}, {r[0], r[1]},
+                                  acc[2 * pp]);
+            acc[2 * pp + 1] = mma.mma({a[0], a[1], a[2], a[3]}, {r[2], r[3]},
+                                      acc[2 * pp + 1]);
+          }
+        }
+        for (int64_t half = 0; half < 2; ++half) {
+          Value keyRow = add(mul(mt, idx(16)), add(g8, idx(8 * half)));
+          Value j32 = arith::TruncIOp::create(
+              b, b.getI32Type(), load(keyTileSh, {c.stage, keyRow}));
+          Value j = toIdx(j32);
+          auto ok = scf::IfOp::create(
+              b,
+              andI(cmpI(arith::CmpIPredicate::sge, j32, constI32(b, 0)),
+                   cmpI(arith::CmpIPredicate::slt, j, m)),
+              false);
+          OpBuilder::InsertionGuard g8b(b);
+          b.setInsertionPointToStart(ok.thenBlock());
+          for (int64_t i = 0; i < perN; ++i) {
+            Value col = add(mul(add(nb, idx(i)), idx(8)), mul(tq, idx(2)));
+            atomicAdd(acc[i][2 * half], accMem, {bi, g, j, col});
+            atomicAdd(acc[i][2 * half + 1], accMem,
+                      {bi, g, j, add(col, idx(1))});
+          }
+        }
+      };
+      keyGemm(dsSh, qSh, D, dkeyAcc());
+      keyGemm(pSh, doSh, DV, dvalueAcc());
+      // (No closing barrier: the next tile's barrier comes before anything
+      // rewrites dS, P, the key arrays or this stage.)
+
+      SmallVector<Value> yield;
+      for (auto &a : dqT)
+        yield.append(a.begin(), a.end());
+      yield.append({dtauPart[0], dtauPart[1]});
+      return yield;
+    };
+    SmallVector<Value> init2(nq + 2, zeroF);
+    SmallVector<Value> b1 = tileLoop(idx(0), tw, true, init2, Mode::Backward);
+    SmallVector<Value> b2 = tileLoop(tw, tiles, false, b1, Mode::Backward);
+    ArrayRef<Value> dqAcc = ArrayRef<Value>(b2).take_front(nq);
+    for (int64_t half = 0; half < 2; ++half)
+      storeRow(rows[rowOf(half)].valid, half ? headB : headA,
+               half ? rowB : rowA, dqAcc, half == 1, Value(), fdq, D);
+    // dtau per query, summed over the heads (of the warp's halves here,
+    // of the other warps and blocks by the atomics).
+    Value t0 = quadSum(b, b2[nq]), t1 = quadSum(b, b2[nq + 1]);
+    SmallVector<std::pair<Value, Value>> dt; // (row's RowInfo index, value)
+    if (pairs)
+      dt.push_back({arith::AddFOp::create(b, t0, t1), rowA});
+    else
+      dt.append({{t0, rowA}, {t1, rowB}});
+    for (auto [ri, e] : llvm::enumerate(dt)) {
+      auto ok = scf::IfOp::create(
+          b,
+          andI(rows[ri].valid,
+               cmpI(arith::CmpIPredicate::eq, tq, idx(0))),
+          false);
+      OpBuilder::InsertionGuard g9(b);
+      b.setInsertionPointToStart(ok.thenBlock());
+      atomicAdd(e.first, dtauAcc(), {bi, g, e.second});
+    }
+    return;
+  }
   SmallVector<Value> afterWindow =
       tileLoop(idx(0), tw, /*windowTiles=*/true, init);
   SmallVector<Value> fin =
@@ -694,7 +1097,7 @@ void KernelBody::build() {
     Value inv = sel(cmpF(arith::CmpFPredicate::OGT, l, constF32(b, 0.0)),
                     arith::DivFOp::create(b, constF32(b, 1.0), l), constF32(b, 0.0));
     storeRow(rows[rowOf(half)].valid, half ? headB : headA,
-             half ? rowB : rowA, acc, half == 1, inv);
+             half ? rowB : rowA, acc, half == 1, inv, fo, DV);
   }
 }
 
@@ -710,14 +1113,21 @@ MemRefType dynStrided(MLIRContext *ctx, int64_t rank, Type elem) {
 constexpr llvm::StringLiteral kStubAttr = "sparsek.kernel";
 } // namespace
 
-SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx,
-                                                 Type elem) {
+SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem,
+                                                 bool backward) {
   Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
-  return {dynStrided(ctx, 4, elem), dynStrided(ctx, 4, elem),
-          dynStrided(ctx, 4, elem), dynStrided(ctx, 3, f32),
-          dynStrided(ctx, 3, f32),  dynStrided(ctx, 3, i32),
-          dynStrided(ctx, 3, f32),  dynStrided(ctx, 4, i32),
-          dynStrided(ctx, 3, i32),  dynStrided(ctx, 4, elem)};
+  SmallVector<Type> types = {
+      dynStrided(ctx, 4, elem), dynStrided(ctx, 4, elem),
+      dynStrided(ctx, 4, elem), dynStrided(ctx, 3, f32),
+      dynStrided(ctx, 3, f32),  dynStrided(ctx, 3, i32),
+      dynStrided(ctx, 3, f32),  dynStrided(ctx, 4, i32),
+      dynStrided(ctx, 3, i32),  dynStrided(ctx, 4, elem)};
+  if (backward)
+    // dout; dq; dkey, dvalue, du and dtau accumulators.
+    types.append({dynStrided(ctx, 4, elem), dynStrided(ctx, 4, elem),
+                  dynStrided(ctx, 4, f32), dynStrided(ctx, 4, f32),
+                  dynStrided(ctx, 3, f32), dynStrided(ctx, 3, f32)});
+  return types;
 }
 
 func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
@@ -728,11 +1138,13 @@ func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
   MLIRContext *ctx = module.getContext();
   OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
   auto type = FunctionType::get(
-      ctx, blockAttentionStubOperandTypes(ctx, cfg.elem), {});
+      ctx, blockAttentionStubOperandTypes(ctx, cfg.elem, cfg.backward), {});
   auto f = func::FuncOp::create(mb, module.getLoc(), name, type);
   f.setPrivate();
   NamedAttrList attrs;
-  attrs.append("kind", mb.getStringAttr("block_attention"));
+  attrs.append("kind", mb.getStringAttr(cfg.backward
+                                            ? "block_attention_backward"
+                                            : "block_attention"));
   attrs.append("elem", TypeAttr::get(cfg.elem));
   attrs.append("d", mb.getI64IntegerAttr(cfg.d));
   attrs.append("dv", mb.getI64IntegerAttr(cfg.dv));
@@ -744,6 +1156,42 @@ func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
   attrs.append("gate", GateAttr::get(ctx, cfg.gate));
   f->setAttr(kStubAttr, attrs.getDictionary(ctx));
   return f;
+}
+
+SmallVector<Type> thresholdTermStubOperandTypes(MLIRContext *ctx) {
+  Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
+  return {dynStrided(ctx, 3, f32), dynStrided(ctx, 3, f32),
+          dynStrided(ctx, 3, f32), dynStrided(ctx, 3, f32),
+          dynStrided(ctx, 3, i32), dynStrided(ctx, 4, i32),
+          dynStrided(ctx, 3, f32)};
+}
+
+func::FuncOp getOrCreateThresholdTermStub(ModuleOp module, int64_t window) {
+  std::string name = "sparsek_threshold_term_w" + std::to_string(window);
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  MLIRContext *ctx = module.getContext();
+  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+  auto f = func::FuncOp::create(
+      mb, module.getLoc(), name,
+      FunctionType::get(ctx, thresholdTermStubOperandTypes(ctx), {}));
+  f.setPrivate();
+  NamedAttrList attrs;
+  attrs.append("kind", mb.getStringAttr("threshold_term"));
+  attrs.append("window", mb.getI64IntegerAttr(window));
+  f->setAttr(kStubAttr, attrs.getDictionary(ctx));
+  return f;
+}
+
+std::optional<int64_t> thresholdTermStubWindow(func::FuncOp f) {
+  auto dict = f->getAttrOfType<DictionaryAttr>(kStubAttr);
+  if (!dict)
+    return std::nullopt;
+  auto kind = dict.getAs<StringAttr>("kind");
+  auto w = dict.getAs<IntegerAttr>("window");
+  if (!kind || kind.getValue() != "threshold_term" || !w || w.getInt() < 0)
+    return std::nullopt;
+  return w.getInt();
 }
 
 bool isKernelStub(func::FuncOp f) {
@@ -767,16 +1215,38 @@ std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
        bk = i64("key_tile"), w = i64("window");
   // Query heads per block: 1 when absent.
   int64_t heads = i64("heads").value_or(1);
-  if (!kind || kind.getValue() != "block_attention" || !elem || !gate ||
-      !scale || !d || !dv || !bq || !bk || !w)
+  if (!kind ||
+      (kind.getValue() != "block_attention" &&
+       kind.getValue() != "block_attention_backward") ||
+      !elem || !gate || !scale || !d || !dv || !bq || !bk || !w)
     return std::nullopt;
-  return AttentionKernelConfig::create(elem.getValue(), *d, *dv, *bq, heads,
-                                       *bk, *w,
-                                       scale.getValueAsDouble(),
-                                       gate.getValue());
+  return AttentionKernelConfig::create(
+      elem.getValue(), *d, *dv, *bq, heads, *bk, *w, scale.getValueAsDouble(),
+      gate.getValue(), kind.getValue() == "block_attention_backward");
+}
+
+/// The backward kernel's shared tiles, in dynamic shared memory: byte
+/// offsets (128-aligned) of K, V, the key arrays (ordered keys, scores), Q,
+/// dO, dS and P, then the total.
+static std::array<int64_t, 9> backwardLayout(const AttentionKernelConfig &c) {
+  const int64_t st = AttentionKernelConfig::kStages, rows = c.warps() * 16;
+  const int64_t sizes[8] = {st * c.keyTile * c.d * 2,
+                            st * c.keyTile * c.dv * 2,
+                            st * c.keyTile * 8,
+                            st * c.keyTile * 4,
+                            rows * c.d * 2,
+                            rows * c.dv * 2,
+                            rows * c.dsStride() * 2,
+                            rows * c.dsStride() * 2};
+  std::array<int64_t, 9> off{};
+  for (int i = 0; i < 8; ++i)
+    off[i + 1] = off[i] + (sizes[i] + 127) / 128 * 128;
+  return off;
 }
 
 int64_t AttentionKernelConfig::sharedBytes() const {
+  if (backward)
+    return backwardLayout(*this)[8];
   // K and V rows, then per key its ordered key (8 bytes) and score.
   return kStages * keyTile * ((d + dv) * 2 + 12);
 }
@@ -784,7 +1254,7 @@ int64_t AttentionKernelConfig::sharedBytes() const {
 std::optional<AttentionKernelConfig>
 AttentionKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t blockQ,
                               int64_t heads, int64_t keyTile, int64_t window,
-                              double scale, Gate gate) {
+                              double scale, Gate gate, bool backward) {
   AttentionKernelConfig c;
   c.elem = elem;
   c.d = d;
@@ -795,6 +1265,21 @@ AttentionKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t blockQ,
   c.window = window;
   c.scale = scale;
   c.gate = gate;
+  c.backward = backward;
+  // The backward kernel: the block's R = 16 warps rows as the K dimension
+  // of dK and dV, whose keys (m16 tiles) and columns (pairs of n8 tiles,
+  // one ldmatrix.x4 each) are shared out among the warps.
+  auto keyGemmSplits = [&](int64_t width) {
+    int64_t mTiles = keyTile / 16;
+    if (mTiles == 0 || c.warps() % mTiles)
+      return false;
+    int64_t groups = c.warps() / mTiles;
+    return (width / 8) % groups == 0 && (width / 8 / groups) % 2 == 0;
+  };
+  bool backwardOk = !backward ||
+                    (keyGemmSplits(d) && keyGemmSplits(dv) &&
+                     // Dynamic shared memory (opted in at launch).
+                     c.sharedBytes() <= 200 * 1024);
   bool covered =
       (elem.isF16() || elem.isBF16()) &&
       // Head dims: ldmatrix rows of 8 or 16 chunks (the swizzle needs 8+).
@@ -809,8 +1294,9 @@ AttentionKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t blockQ,
       // tile's key indices are written one per thread.
       (keyTile * d / 8) % c.threads() == 0 &&
       (keyTile * dv / 8) % c.threads() == 0 && keyTile <= c.threads() &&
-      // Two stages in static shared memory.
-      c.sharedBytes() <= 48 * 1024 && window >= 0 && scale > 0;
+      // Two stages in static shared memory (the forward kernel).
+      (backward || c.sharedBytes() <= 48 * 1024) && backwardOk &&
+      window >= 0 && scale > 0;
   if (!covered)
     return std::nullopt;
   return c;
@@ -821,10 +1307,11 @@ std::string AttentionKernelConfig::symbolName() const {
   float s = static_cast<float>(scale);
   uint32_t bits;
   std::memcpy(&bits, &s, sizeof(bits));
-  return llvm::formatv("sparsek_block_attention_{0}_d{1}_dv{2}_bq{3}_h{4}_"
+  return llvm::formatv("sparsek_block_attention{9}_{0}_d{1}_dv{2}_bq{3}_h{4}_"
                        "bk{5}_w{6}_{7}_s{8:x-}",
                        elem.isBF16() ? "bf16" : "f16", d, dv, blockQ, heads,
-                       keyTile, window, gateName, bits)
+                       keyTile, window, gateName, bits,
+                       backward ? "_backward" : "")
       .str();
 }
 
@@ -851,6 +1338,8 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
   // cp.async and ldmatrix rows need it; attributions would be 2-aligned).
   // Kernel outlining copies them into the kernel's module.
   for (const Tile &t : tiles) {
+    if (cfg.backward)
+      break; // all in dynamic shared memory
     std::string name = base + t.suffix;
     if (module.lookupSymbol(name))
       continue;
@@ -878,14 +1367,49 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
                                      constIndex(b, cfg.heads))),
           memref::DimOp::create(b, q, 0)),
       one);
+  // The backward kernel's tiles (over 48 KiB) are views of the dynamic
+  // shared memory, its only shared memory (next to static shared memory,
+  // gpu.dynamic_shared_memory would alias it: MLIR 22 lowers it to a
+  // zero-sized static array).
+  // The lowering makes the dynamic memory's base a 1-byte static variable
+  // (.shared .align 16 .b8 __dynamic_shmem__0) ahead of the dynamic
+  // window: 128 more bytes keep the last tile inside the block's shared
+  // memory wherever the window starts.
+  Value dynBytes;
+  if (cfg.backward)
+    dynBytes = arith::ConstantIntOp::create(b, b.getI32Type(),
+                                            cfg.sharedBytes() + 128);
   auto launch = gpu::LaunchOp::create(b, grid, one, one,
-                                      constIndex(b, cfg.threads()), one, one);
+                                      constIndex(b, cfg.threads()), one, one,
+                                      dynBytes);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   SmallVector<Value> shared;
-  for (const Tile &t : tiles)
-    shared.push_back(
-        memref::GetGlobalOp::create(b, t.type, base + t.suffix));
+  if (cfg.backward) {
+    auto off = backwardLayout(cfg);
+    Value dyn = gpu::DynamicSharedMemoryOp::create(
+        b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                           MemRefLayoutAttrInterface{}, wg));
+    int64_t rows = cfg.warps() * 16;
+    SmallVector<MemRefType> types;
+    for (const Tile &t : tiles)
+      types.push_back(t.type);
+    types.push_back(MemRefType::get({rows, cfg.d}, cfg.elem,
+                                    MemRefLayoutAttrInterface{}, wg));
+    types.push_back(MemRefType::get({rows, cfg.dv}, cfg.elem,
+                                    MemRefLayoutAttrInterface{}, wg));
+    for (int i = 0; i < 2; ++i)
+      types.push_back(MemRefType::get({rows, cfg.dsStride()}, cfg.elem,
+                                      MemRefLayoutAttrInterface{}, wg));
+    for (auto [i, type] : llvm::enumerate(types))
+      shared.push_back(memref::ViewOp::create(b, type, dyn,
+                                              constIndex(b, off[i]),
+                                              ValueRange{}));
+  } else {
+    for (const Tile &t : tiles)
+      shared.push_back(
+          memref::GetGlobalOp::create(b, t.type, base + t.suffix));
+  }
   KernelBody(b, cfg, operands, shared, launch.getThreadIds().x,
              launch.getBlockIds().x)
       .build();

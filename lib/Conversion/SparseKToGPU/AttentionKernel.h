@@ -34,6 +34,9 @@ struct AttentionKernelConfig {
   int64_t window = 0;
   double scale = 0;   // softmax scale
   Gate gate = Gate::kv;
+  /// The backward kernel (sparsek.attention_backward's gradients) instead
+  /// of the forward one.
+  bool backward = false;
   static constexpr int64_t kStages = 2;
 
   /// Warps hold 16 rows: with an even head count, 8 queries of two heads
@@ -42,14 +45,21 @@ struct AttentionKernelConfig {
   bool headPairs() const { return heads % 2 == 0; }
   int64_t warps() const { return blockQ * heads / 16; }
   int64_t threads() const { return 32 * warps(); }
-  /// Static shared memory in bytes.
+  /// Shared memory in bytes: static for the forward kernel, dynamic for
+  /// the backward one (which also keeps the block's Q and dO rows and the
+  /// tile's dS and P).
   int64_t sharedBytes() const;
+  /// Row stride (elements) of the backward kernel's dS and P tiles: the
+  /// key tile plus one 16-byte chunk, so that ldmatrix's 8 rows fall in
+  /// different banks.
+  int64_t dsStride() const { return keyTile + 8; }
   /// The configuration of these parameters, or nullopt when the kernel
   /// does not cover them (element type, head dims, query block, key tile,
   /// shared memory, window >= 0, scale > 0).
   static std::optional<AttentionKernelConfig>
   create(Type elem, int64_t d, int64_t dv, int64_t blockQ, int64_t heads,
-         int64_t keyTile, int64_t window, double scale, Gate gate);
+         int64_t keyTile, int64_t window, double scale, Gate gate,
+         bool backward = false);
   std::string symbolName() const;
 };
 
@@ -59,16 +69,39 @@ struct AttentionKernelConfig {
 /// required for q, key, value and out at run time). Grid: max(1, NB * Hq *
 /// B) blocks, NB = ceil(N / blockQ); threads(). The shared tiles are
 /// private workgroup memref.globals of `module`.
+///
+/// With `cfg.backward`, the gradients of block attention (docs/Semantics.md
+/// section 9) except the threshold term of du: `operands` continue with
+/// dout, then the results dq (written: [B, Hq, N, D] of the input type),
+/// dkey, dvalue [B, Hkv, M, D or Dv], du [B, Hkv, M] and dtau [B, Hkv, N],
+/// all f32, which the kernel adds to with atomics (the caller zeroes them).
+/// Every tile is S = Q K^T and dP = dO V^T again after a first sweep that
+/// finds each row's log-sum-exp; dQ += dS K stays in registers, dK += dS^T Q
+/// and dV += P^T dO go through shared memory (Q, dO, dS and P tiles, in
+/// dynamic shared memory) and global atomics.
 void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
                                const AttentionKernelConfig &cfg,
                                ArrayRef<Value> operands);
+
+/// The launches of du's threshold term (ThresholdTermKernel.cpp), causal
+/// with window `window`: `operands` are u [B, Hkv, M], tau and dtau
+/// [B, Hkv, N] (f32), du [B, Hkv, M] (f32, added to), and scratch: an i32
+/// histogram [B, Hkv, N + 1] the caller zeroes, i32 bounds [B, Hkv, M, 2]
+/// and f32 prefix sums [B, Hkv, N + 1].
+void buildThresholdTermLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
+                                int64_t window, ArrayRef<Value> operands);
+SmallVector<Type> thresholdTermStubOperandTypes(MLIRContext *ctx);
+func::FuncOp getOrCreateThresholdTermStub(ModuleOp module, int64_t window);
+/// The window of a threshold-term stub, nullopt for any other function.
+std::optional<int64_t> thresholdTermStubWindow(func::FuncOp f);
 
 /// Kernel stubs: until buffers are allocated and freed, a launch is a call
 /// of a private, bodiless func.func whose `sparsek.kernel` attribute holds
 /// the configuration (one stub per configuration, operands with fully
 /// dynamic shapes and strided layouts). The deallocation passes see a call;
 /// sparsek-expand-kernel-stubs turns it into the gpu.launch afterwards.
-SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem);
+SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem,
+                                                 bool backward = false);
 func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
                                            const AttentionKernelConfig &cfg);
 bool isKernelStub(func::FuncOp f);

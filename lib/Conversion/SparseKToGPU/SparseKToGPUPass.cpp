@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -49,7 +50,8 @@ constexpr std::pair<int64_t, int64_t> kHeadDims[] = {
 /// none otherwise.
 SmallVector<AttentionKernelConfig>
 configsFor(Value q, Value key, Value value, int64_t blockQ, int64_t heads,
-           int64_t keyTile, int64_t window, FloatAttr scaleAttr, Gate gate) {
+           int64_t keyTile, int64_t window, FloatAttr scaleAttr, Gate gate,
+           bool backward) {
   auto qt = cast<RankedTensorType>(q.getType());
   auto kt = cast<RankedTensorType>(key.getType());
   auto vt = cast<RankedTensorType>(value.getType());
@@ -69,7 +71,8 @@ configsFor(Value q, Value key, Value value, int64_t blockQ, int64_t heads,
     double scale = scaleAttr ? scaleAttr.getValueAsDouble()
                              : ::sparsek::defaultSoftmaxScale(d);
     if (auto cfg = AttentionKernelConfig::create(elem, d, dv, blockQ, heads,
-                                                 keyTile, window, scale, gate))
+                                                 keyTile, window, scale, gate,
+                                                 backward))
       cfgs.push_back(*cfg);
   }
   return cfgs;
@@ -101,7 +104,8 @@ struct Variant {
 SmallVector<Variant>
 variantsFor(Value q, Value key, Value value,
             function_ref<int64_t(int64_t)> blockQOf, int64_t keyTile,
-            int64_t window, FloatAttr scaleAttr, Gate gate) {
+            int64_t window, FloatAttr scaleAttr, Gate gate,
+            bool backward = false) {
   auto qt = cast<RankedTensorType>(q.getType());
   auto kt = cast<RankedTensorType>(key.getType());
   SmallVector<Variant> out;
@@ -122,7 +126,7 @@ variantsFor(Value q, Value key, Value value,
     if (blockQ < 1)
       continue;
     auto cfgs = configsFor(q, key, value, blockQ, heads, keyTile, window,
-                           scaleAttr, gate);
+                           scaleAttr, gate, backward);
     if (cfgs.empty())
       continue;
     out.push_back({std::move(cfgs)});
@@ -168,12 +172,16 @@ struct ConvertSparseKToGPUPass
     SmallVector<Operation *> work;
     module.walk([&](Operation *op) {
       if (isa<BlockAttentionOp>(op) ||
-          (isa<AttentionOp>(op) && cast<AttentionOp>(op).getCausal()))
+          (isa<AttentionOp>(op) && cast<AttentionOp>(op).getCausal()) ||
+          (isa<AttentionBackwardOp>(op) &&
+           cast<AttentionBackwardOp>(op).getCausal()))
         work.push_back(op);
     });
     for (Operation *op : work) {
       if (auto ba = dyn_cast<BlockAttentionOp>(op))
         rewrite(ba);
+      else if (auto bw = dyn_cast<AttentionBackwardOp>(op))
+        rewrite(bw);
       else
         rewrite(cast<AttentionOp>(op));
     }
@@ -243,6 +251,139 @@ private:
         });
   }
 
+  /// The causal layer's gradients: the forward's block selection, the
+  /// backward kernel (dq, and by atomics dkey, dvalue, du's direct part and
+  /// dtau in f32 buffers it gets zeroed), then du's threshold term and the
+  /// conversions to the result types. Static head dims and a static group
+  /// size only (one kernel, no run-time dispatch); the rest goes through
+  /// the linalg lowering.
+  void rewrite(AttentionBackwardOp op) {
+    if (!staticHeadDims(op.getQ(), op.getValue()))
+      return;
+    auto variants = variantsFor(
+        op.getQ(), op.getKey(), op.getValue(),
+        [&](int64_t heads) {
+          return blockSize % heads == 0 ? int64_t(blockSize) / heads : 0;
+        },
+        keyTile, op.getWindow(), op.getScaleAttr(), op.getGate(),
+        /*backward=*/true);
+    auto qt = cast<RankedTensorType>(op.getQ().getType());
+    auto kt = cast<RankedTensorType>(op.getKey().getType());
+    if (variants.size() != 1 || qt.isDynamicDim(1) || kt.isDynamicDim(1))
+      return;
+    const AttentionKernelConfig &cfg = variants.front().cfgs.front();
+    IRRewriter rewriter(op);
+    ImplicitLocOpBuilder b(op->getLoc(), rewriter);
+    int64_t k = op.getK();
+    Value q = op.getQ(), key = op.getKey(), value = op.getValue(),
+          u = op.getU();
+    SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
+        cast<RankedTensorType>(u.getType()), qt.getDimSize(2), k, cfg.blockQ);
+    Value n = tensor::DimOp::create(b, q, 2);
+    auto build = parallelSelection
+                     ? mlir::sparsek::detail::buildParallelBlockSelect
+                     : mlir::sparsek::detail::buildBlockSelect;
+    SmallVector<Value> sel = build(b, u, k, op.getWindow(), cfg.blockQ, n,
+                                   types);
+
+    // Buffers: dq in the input type; the f32 accumulators zeroed.
+    auto dims = [&](auto, ArrayRef<int64_t> shape, ArrayRef<Value> srcs) {
+      SmallVector<Value> sizes;
+      for (auto [i, d] : llvm::enumerate(shape))
+        if (ShapedType::isDynamic(d))
+          sizes.push_back(tensor::DimOp::create(b, srcs[i], i));
+      return sizes;
+    };
+    Type f32 = b.getF32Type();
+    auto dqT = cast<RankedTensorType>(op.getDq().getType());
+    auto dkT = cast<RankedTensorType>(op.getDkey().getType());
+    auto dvT = cast<RankedTensorType>(op.getDvalue().getType());
+    auto duT = cast<RankedTensorType>(op.getDu().getType());
+    auto tauT = cast<RankedTensorType>(sel[2].getType());
+    Value dqBuf = memref::AllocOp::create(
+        b, MemRefType::get(dqT.getShape(), dqT.getElementType()),
+        dims(q, dqT.getShape(), {q, q, q, q}));
+    auto zeroed = [&](RankedTensorType t, ArrayRef<Value> srcs) {
+      Value buf = memref::AllocOp::create(
+          b, MemRefType::get(t.getShape(), f32), dims(t, t.getShape(), srcs));
+      linalg::FillOp::create(b, ValueRange{arith::ConstantOp::create(
+                                    b, b.getF32FloatAttr(0.0))},
+                             ValueRange{buf});
+      return buf;
+    };
+    Value dkBuf = zeroed(dkT, {key, key, key, key});
+    Value dvBuf = zeroed(dvT, {value, value, value, value});
+    Value duBuf = zeroed(duT, {u, u, u});
+    Value dtauBuf = zeroed(tauT, {sel[2], sel[2], sel[2]});
+
+    SmallVector<Value> operands = {q,      key,    value,  u,
+                                   sel[0], sel[1], sel[2], sel[3],
+                                   sel[4], op.getOut(), op.getDout()};
+    launch(b, cfg, operands, {dqBuf, dkBuf, dvBuf, duBuf, dtauBuf});
+
+    auto tensorOf = [&](Value buf) {
+      auto mt = cast<MemRefType>(buf.getType());
+      return bufferization::ToTensorOp::create(
+          b, RankedTensorType::get(mt.getShape(), mt.getElementType()), buf,
+          b.getUnitAttr(), b.getUnitAttr());
+    };
+    // du's threshold term (ThresholdTermKernel.cpp), into duBuf.
+    {
+      Type i32 = b.getI32Type();
+      Value batch = tensor::DimOp::create(b, u, 0);
+      Value hkv = tensor::DimOp::create(b, u, 1);
+      Value m = tensor::DimOp::create(b, u, 2);
+      Value n1 = arith::AddIOp::create(b, n, arith::ConstantIndexOp::create(b, 1));
+      int64_t dyn = ShapedType::kDynamic;
+      Value hist = memref::AllocOp::create(
+          b, MemRefType::get({dyn, dyn, dyn}, i32), ValueRange{batch, hkv, n1});
+      linalg::FillOp::create(
+          b, ValueRange{arith::ConstantOp::create(b, b.getI32IntegerAttr(0))},
+          ValueRange{hist});
+      Value bounds = memref::AllocOp::create(
+          b, MemRefType::get({dyn, dyn, dyn, 2}, i32), ValueRange{batch, hkv, m});
+      Value prefix = memref::AllocOp::create(
+          b, MemRefType::get({dyn, dyn, dyn}, f32), ValueRange{batch, hkv, n1});
+      SmallVector<Type> argTypes =
+          gpu_kernels::thresholdTermStubOperandTypes(b.getContext());
+      SmallVector<Value> args;
+      int64_t i = 0;
+      for (Value t : {u, sel[2]}) {
+        auto tt = cast<RankedTensorType>(t.getType());
+        auto bufType = MemRefType::get(
+            tt.getShape(), tt.getElementType(),
+            StridedLayoutAttr::get(b.getContext(), dyn,
+                                   SmallVector<int64_t>(tt.getRank(), dyn)));
+        Value buf = bufferization::ToBufferOp::create(b, bufType, t,
+                                                      /*read_only=*/true);
+        args.push_back(memref::CastOp::create(b, argTypes[i++], buf));
+      }
+      for (Value buf : {dtauBuf, duBuf, hist, bounds, prefix})
+        args.push_back(memref::CastOp::create(b, argTypes[i++], buf));
+      func::CallOp::create(
+          b, gpu_kernels::getOrCreateThresholdTermStub(getOperation(),
+                                                       op.getWindow()),
+          args);
+      // (Buffer deallocation frees the scratch buffers after the call.)
+    }
+    Value du = tensorOf(duBuf);
+    auto allDims = [&](Value t) {
+      SmallVector<Value> sizes;
+      for (int64_t i = 0; i < 4; ++i)
+        sizes.push_back(tensor::DimOp::create(b, t, i));
+      return sizes;
+    };
+    Value dk = mlir::sparsek::detail::convertElements(
+        b, tensorOf(dkBuf), dkT.getElementType(), allDims(key));
+    Value dv = mlir::sparsek::detail::convertElements(
+        b, tensorOf(dvBuf), dvT.getElementType(), allDims(value));
+    SmallVector<Value> results = {tensorOf(dqBuf), dk, dv, du};
+    for (auto [r, want] : llvm::zip(results, op->getResultTypes()))
+      if (r.getType() != want)
+        r = tensor::CastOp::create(b, want, r);
+    rewriter.replaceOp(op, results);
+  }
+
   /// Replaces `op` by its result buffer written by `body` for one layout,
   /// or with several, an scf.if chain choosing the first layout whose head
   /// count divides Hq / Hkv at run time. Nothing when there is no layout.
@@ -303,7 +444,7 @@ private:
                 function_ref<Value(ImplicitLocOpBuilder &)> fallback) {
     Value q = operands[0], value = operands[2];
     if (staticHeadDims(q, value)) {
-      launch(b, cfgs.front(), operands, out);
+      launch(b, cfgs.front(), operands, {out});
       return;
     }
     Value d = tensor::DimOp::create(b, q, 3);
@@ -321,7 +462,7 @@ private:
         },
         [&](ImplicitLocOpBuilder &cb, size_t i) {
           if (i < cfgs.size()) {
-            launch(cb, cfgs[i], operands, out);
+            launch(cb, cfgs[i], operands, {out});
             return;
           }
           bufferization::MaterializeInDestinationOp::create(cb, fallback(cb),
@@ -332,9 +473,9 @@ private:
 
   /// Calls the kernel's stub on buffers of the operands and `out`.
   void launch(ImplicitLocOpBuilder &b, const AttentionKernelConfig &cfg,
-              ArrayRef<Value> operands, Value out) {
-    SmallVector<Type> argTypes =
-        gpu_kernels::blockAttentionStubOperandTypes(b.getContext(), cfg.elem);
+              ArrayRef<Value> operands, ArrayRef<Value> outs) {
+    SmallVector<Type> argTypes = gpu_kernels::blockAttentionStubOperandTypes(
+        b.getContext(), cfg.elem, cfg.backward);
     int64_t dyn = ShapedType::kDynamic;
     SmallVector<Value> args;
     for (auto [v, argType] : llvm::zip(operands, argTypes)) {
@@ -347,7 +488,9 @@ private:
                                                     /*read_only=*/true);
       args.push_back(memref::CastOp::create(b, argType, buf));
     }
-    args.push_back(memref::CastOp::create(b, argTypes.back(), out));
+    for (auto [o, argType] :
+         llvm::zip(outs, ArrayRef<Type>(argTypes).take_back(outs.size())))
+      args.push_back(memref::CastOp::create(b, argType, o));
     func::FuncOp stub =
         gpu_kernels::getOrCreateBlockAttentionStub(getOperation(), cfg);
     func::CallOp::create(b, stub, args);
@@ -373,28 +516,53 @@ struct SparseKExpandKernelStubsPass
     });
     for (func::CallOp call : calls) {
       auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
+      if (std::optional<int64_t> window =
+              gpu_kernels::thresholdTermStubWindow(callee)) {
+        if (callee.getFunctionType().getInputs() !=
+                ArrayRef<Type>(
+                    gpu_kernels::thresholdTermStubOperandTypes(&getContext())) ||
+            callee.getNumResults() != 0) {
+          callee.emitError()
+              << "threshold_term stub signature must be (u, tau, dtau, du, "
+                 "histogram, bounds, prefix) as memrefs with fully dynamic "
+                 "shapes and strided layouts (f32 x4, i32 rank 3 and 4, f32), "
+                 "no results";
+          return signalPassFailure();
+        }
+        OpBuilder builder(call);
+        ImplicitLocOpBuilder b(call.getLoc(), builder);
+        gpu_kernels::buildThresholdTermLaunches(
+            b, module, *window, llvm::to_vector(call.getOperands()));
+        call.erase();
+        continue;
+      }
       std::optional<AttentionKernelConfig> cfg =
           gpu_kernels::stubConfig(callee);
       if (!cfg) {
         callee.emitError()
             << "invalid 'sparsek.kernel' configuration: expected kind = "
-               "\"block_attention\", elem f16 or bf16, d and dv 64 or 128, "
-               "block_q and heads making whole warps of 16 rows (8 queries of "
-               "two heads or 16 of one), at most 8 warps (128 rows), key_tile "
-               "a multiple of "
-               "16 up to 64 within 48 KiB of shared memory, window >= 0, "
-               "scale > 0 and a gate";
+               "\"block_attention\" or \"block_attention_backward\" (or "
+               "\"threshold_term\" with a window >= 0), elem f16 or bf16, "
+               "d and dv 64 or 128, block_q and heads making whole warps of "
+               "16 rows (8 queries of two heads or 16 of one), at most 8 "
+               "warps (128 rows), key_tile a multiple of 16 up to 64 within "
+               "48 KiB of shared memory (backward: the key tile's m16 tiles "
+               "dividing the warps, each warp's columns whole pairs of n8 "
+               "tiles, at most 200 KiB of dynamic shared memory), window >= "
+               "0, scale > 0 and a gate";
         return signalPassFailure();
       }
       SmallVector<Type> expected =
           gpu_kernels::blockAttentionStubOperandTypes(&getContext(),
-                                                      cfg->elem);
+                                                      cfg->elem, cfg->backward);
       if (callee.getFunctionType().getInputs() != ArrayRef<Type>(expected) ||
           callee.getNumResults() != 0) {
         callee.emitError()
             << "kernel stub signature must be (q, key, value, u, kth_score, "
-               "kth_index, tau, union_keys, union_count, out) as memrefs "
-               "with fully dynamic shapes and strided layouts, no results";
+               "kth_index, tau, union_keys, union_count, out) and for "
+               "block_attention_backward then (dout, dq, dkey, dvalue, du, "
+               "dtau) as memrefs with fully dynamic shapes and strided "
+               "layouts, no results";
         return signalPassFailure();
       }
       OpBuilder builder(call);

@@ -401,6 +401,10 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   auto stream = static_cast<CUstream>(streamHandle);
   if (!fn || !ensureContext())
     return;
+  // A grid without blocks (a loop over an empty shape) has nothing to run;
+  // CUDA would reject it as an invalid value.
+  if (gridX <= 0 || gridY <= 0 || gridZ <= 0)
+    return;
   // More than 48 KiB of dynamic shared memory must be opted into.
   if (smem > 48 * 1024 &&
       !check(drv().cuFuncSetAttribute(

@@ -38,3 +38,32 @@ func.func @i(%m: memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) {
   call @too_many_rows(%m) : (memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) -> ()
   return
 }
+
+// -----
+
+// The backward kernel shares a key tile's m16 tiles out among the warps:
+// 48 keys (3 tiles) do not divide 8 warps.
+// expected-error @below {{the key tile's m16 tiles dividing the warps}}
+func.func private @bad_backward_tile(memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) attributes {sparsek.kernel = {kind = "block_attention_backward", elem = bf16, d = 64 : i64, dv = 64 : i64, block_q = 32 : i64, heads = 4 : i64, key_tile = 48 : i64, window = 4 : i64, scale = 0.5 : f64, gate = #sparsek.gate<kv>}}
+func.func @j(%m: memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) {
+  call @bad_backward_tile(%m) : (memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) -> ()
+  return
+}
+
+// -----
+
+// expected-error @below {{threshold_term stub signature must be (u, tau, dtau, du, histogram, bounds, prefix)}}
+func.func private @bad_threshold_term(memref<?xf32>) attributes {sparsek.kernel = {kind = "threshold_term", window = 4 : i64}}
+func.func @k(%m: memref<?xf32>) {
+  call @bad_threshold_term(%m) : (memref<?xf32>) -> ()
+  return
+}
+
+// -----
+
+// expected-error @below {{"threshold_term" with a window >= 0}}
+func.func private @bad_threshold_window(memref<?xf32>) attributes {sparsek.kernel = {kind = "threshold_term", window = -1 : i64}}
+func.func @l(%m: memref<?xf32>) {
+  call @bad_threshold_window(%m) : (memref<?xf32>) -> ()
+  return
+}

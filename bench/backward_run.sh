@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The GPU backward (issue 11) on the device machine, after
+# scripts/device-build.sh here. `check`: the tensor-core grid on the GPU
+# (its backward cases run the backward kernel), compute-sanitizer memcheck
+# and racecheck on it, and the benchmark layer's gradients against the
+# reference at 4K (random and all-equal scores) and 8K. `time`: ncu's
+# per-kernel breakdown at 64K, the backward at 4K/16K/64K, the forward
+# layer at the same sizes, and the peers' forward + backward in the same
+# call (bench/gpu_peers.py --backward).
+# Device tool: carry [".device"], command "bash bench/backward_run.sh [check|time|all]".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-all}
+source bench/device_common.sh
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true
+if [[ $mode == check || $mode == all ]]; then
+  grid_under none tensorcore
+  for tool in memcheck racecheck; do grid_under "$tool" tensorcore; done
+  timeout 300 "$D/gpu-backward-bench" 4096 1 check
+  SPARSEK_BENCH_SCORES=equal timeout 300 "$D/gpu-backward-bench" 4096 1 check
+  timeout 400 "$D/gpu-backward-bench" 8192 1 check
+fi
+if [[ $mode == time || $mode == all ]]; then
+  echo "== backward kernels at 65536 (ncu, the GPU's own clocks)"
+  LD_LIBRARY_PATH=$D BENCH=$D/gpu-backward-bench NCU_FLAGS="--clock-control none" \
+    LAUNCHES=${LAUNCHES:-0} bash bench/kernel_breakdown.sh 65536 2>&1 | head -${LINES_MAX:-12}
+  echo "== backward, then forward, wall time"
+  for n in 4096 16384 65536; do timeout 300 "$D/gpu-backward-bench" $n 5; done
+  for n in 4096 16384 65536; do timeout 300 "$D/gpu-layer-bench" $n 5; done
+  echo "== peers, forward + backward"
+  timeout 500 python3 bench/gpu_peers.py --backward 4096 16384 65536
+fi

@@ -1,0 +1,169 @@
+// Times the sparsek GPU backward (bench/layer_backward_gpu.mlir compiled
+// with sparsek-compile --target=cuda) at N = M tokens: B = 1, Hq = 8,
+// Hkv = 2, D = Dv = 128, bf16, k = 256, window = 512, gate kv, device
+// buffers. `out` is random when timing (the backward takes it as given)
+// and the reference forward's when checking; dout random. One warm-up
+// call, then the median of `repeats` calls (host time around the call: the
+// lowered host code waits on its stream).
+//
+//   gpu_backward_bench N [repeats]    -> "sparsek_gpu_backward N <n> median_ms <t>"
+//   gpu_backward_bench N 1 check      -> also every gradient against the
+//                                        reference library (double
+//                                        precision, on this machine's CPU)
+
+#include "sparsek-c/CudaRuntime.h"
+#include "sparsek-c/MemRef.h"
+#include "sparsek/Reference/Reference.h"
+#include "sparsek/Support/Float16.h"
+#include "sparsek/Support/MemRefDescriptor.h"
+#include "sparsek/Support/SoftmaxScale.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+extern "C" void _mlir_ciface_sparsek_layer_backward(
+    SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
+    SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *out, SparseKMemRef4DU16 *dout,
+    SparseKMemRef4DU16 *dq, SparseKMemRef4DU16 *dkey,
+    SparseKMemRef4DU16 *dvalue, SparseKMemRef3DF32 *du);
+
+namespace {
+
+template <typename T> T *toDevice(const std::vector<T> &host) {
+  void *dev = mgpuMemAlloc(host.size() * sizeof(T), nullptr, false);
+  mgpuMemcpy(dev, const_cast<T *>(host.data()), host.size() * sizeof(T),
+             nullptr);
+  return static_cast<T *>(dev);
+}
+
+template <typename T> std::vector<T> fromDevice(const void *dev, size_t n) {
+  std::vector<T> host(n);
+  mgpuMemcpy(host.data(), const_cast<void *>(dev), n * sizeof(T), nullptr);
+  mgpuStreamSynchronize(nullptr);
+  return host;
+}
+
+std::vector<double> widen(const std::vector<uint16_t> &h) {
+  std::vector<double> r(h.size());
+  for (size_t i = 0; i < h.size(); ++i)
+    r[i] = sparsek::fromBF16(h[i]);
+  return r;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2)
+    return 2;
+  const int64_t n = std::atoll(argv[1]);
+  const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
+  const bool check = argc > 3 && std::strcmp(argv[3], "check") == 0;
+  const int64_t b = 1, hq = 8, hkv = 2, d = 128;
+  std::mt19937_64 rng(1);
+  std::normal_distribution<float> dist(0, 1);
+  auto bf16 = [&](size_t count, float scale) {
+    std::vector<uint16_t> v(count);
+    for (uint16_t &x : v)
+      x = sparsek::toBF16(scale * dist(rng));
+    return v;
+  };
+  std::vector<uint16_t> q = bf16(b * hq * n * d, 1), k = bf16(b * hkv * n * d, 1),
+                        v = bf16(b * hkv * n * d, 1),
+                        out = bf16(b * hq * n * d, 0.1f),
+                        dout = bf16(b * hq * n * d, 1);
+  // Scores: normal, or all equal with SPARSEK_BENCH_SCORES=equal (every
+  // candidate fractional: the threshold term reaches all of them).
+  const char *kind = std::getenv("SPARSEK_BENCH_SCORES");
+  std::string scores = kind ? kind : "normal";
+  std::vector<float> u(b * hkv * n);
+  for (float &x : u)
+    x = scores == "equal" ? 0.75f : dist(rng);
+  sparsek::ref::AttentionShape s{b, hq, hkv, n, n, d, d};
+  std::vector<double> ud(u.begin(), u.end());
+  if (check) {
+    // The forward's result, as the reference's backward computes it.
+    std::vector<double> o = sparsek::ref::attention(
+        s, widen(q), widen(k), widen(v), ud, 256, 512, true,
+        sparsek::defaultSoftmaxScale(d), sparsek::ref::Gate::KV);
+    for (size_t i = 0; i < o.size(); ++i)
+      out[i] = sparsek::toBF16(static_cast<float>(o[i]));
+  }
+  using D4 = SparseKMemRef4DU16;
+  auto qD = sparsek::describeDense<D4>(toDevice(q), {b, hq, n, d});
+  auto kD = sparsek::describeDense<D4>(toDevice(k), {b, hkv, n, d});
+  auto vD = sparsek::describeDense<D4>(toDevice(v), {b, hkv, n, d});
+  auto uD = sparsek::describeDense<SparseKMemRef3DF32>(toDevice(u), {b, hkv, n});
+  auto oD = sparsek::describeDense<D4>(toDevice(out), {b, hq, n, d});
+  auto doD = sparsek::describeDense<D4>(toDevice(dout), {b, hq, n, d});
+  auto dqD = sparsek::describeDense<D4>(toDevice(q), {b, hq, n, d});
+  auto dkD = sparsek::describeDense<D4>(toDevice(k), {b, hkv, n, d});
+  auto dvD = sparsek::describeDense<D4>(toDevice(v), {b, hkv, n, d});
+  auto duD = sparsek::describeDense<SparseKMemRef3DF32>(toDevice(u), {b, hkv, n});
+  mgpuStreamSynchronize(nullptr);
+  std::vector<double> ms;
+  for (int r = 0; r <= repeats; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    _mlir_ciface_sparsek_layer_backward(&qD, &kD, &vD, &uD, &oD, &doD, &dqD,
+                                        &dkD, &dvD, &duD);
+    auto t1 = std::chrono::steady_clock::now();
+    if (r > 0) // the first call loads the modules
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  if (sparsekCudaGetStatus() != 0) {
+    std::printf("sparsek_gpu_backward N %lld FAILED %s\n",
+                static_cast<long long>(n), sparsekCudaGetStatusName());
+    return 1;
+  }
+  std::sort(ms.begin(), ms.end());
+  double flops = 10.0 * b * hq * n * (256 + 512) * d;
+  double med = ms.empty() ? 0 : ms[ms.size() / 2];
+  std::printf("sparsek_gpu_backward N %lld median_ms %.3f (%.1f TFLOP/s "
+              "effective at 10 B Hq N (k + w) D)%s\n",
+              static_cast<long long>(n), med, flops / (med * 1e-3) / 1e12,
+              scores == "normal" ? "" : (" scores " + scores).c_str());
+  if (!check)
+    return 0;
+
+  sparsek::ref::AttentionGrads want = sparsek::ref::attentionBackward(
+      s, widen(q), widen(k), widen(v), ud, widen(dout), 256, 512, true,
+      sparsek::defaultSoftmaxScale(d), sparsek::ref::Gate::KV);
+  struct Grad {
+    const char *name;
+    std::vector<double> got;
+    const std::vector<double> *want;
+  } grads[] = {
+      {"dq", widen(fromDevice<uint16_t>(dqD.aligned, q.size())), &want.dq},
+      {"dkey", widen(fromDevice<uint16_t>(dkD.aligned, k.size())), &want.dkey},
+      {"dvalue", widen(fromDevice<uint16_t>(dvD.aligned, v.size())),
+       &want.dvalue},
+      {"du", {}, &want.du}};
+  {
+    std::vector<float> g = fromDevice<float>(duD.aligned, u.size());
+    grads[3].got.assign(g.begin(), g.end());
+  }
+  bool ok = true;
+  for (const Grad &g : grads) {
+    double maxErr = 0, maxRef = 0;
+    size_t bad = 0;
+    for (size_t i = 0; i < g.want->size(); ++i) {
+      double w = (*g.want)[i], err = std::fabs(g.got[i] - w);
+      maxRef = std::fmax(maxRef, std::fabs(w));
+      if (!(err <= 5e-2 + 5e-2 * std::fabs(w)))
+        ++bad;
+      maxErr = std::fmax(maxErr, err);
+    }
+    std::printf("sparsek_gpu_backward N %lld check %s %s: max abs error %.3g "
+                "(max |ref| %.3g), %zu of %zu beyond 5e-2 + 5e-2|ref|\n",
+                static_cast<long long>(n), g.name, bad ? "FAIL" : "PASS",
+                maxErr, maxRef, bad, g.want->size());
+    ok = ok && bad == 0;
+  }
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,271 @@
+//===- ThresholdTermKernel.cpp - du's threshold term on the GPU -----------===//
+//
+// The threshold term of sparsek.attention_backward's du (docs/Semantics.md
+// section 9), causal: key l is fractional for the queries i in
+// [lo_l, hi_l), lo_l = max(i0_l, first i with tau_i > u_l - 1) (i0_l: the
+// first query whose candidates hold l) and hi_l = max(lo_l, first i with
+// tau_i >= u_l) (thresholds never decrease along the row), so
+//
+//   |F_i| = #{l : lo_l <= i < hi_l}  and  du_l += G[hi_l] - G[lo_l],
+//   G[i] = sum_{i' < i} dtau_i' / |F_i'|.
+//
+// Three launches, no floating-point atomics (the result does not depend on
+// the order of the threads):
+//   1. per key (one thread each): lo_l, hi_l by binary searches over the
+//      row's tau, and +1 at lo_l, -1 at hi_l in an integer histogram;
+//   2. per row (one block of kScanThreads): |F_i| as the histogram's
+//      prefix sum, then G, each by chunks of the row per thread with one
+//      scan of the chunk totals;
+//   3. per key: du_l += G[hi_l] - G[lo_l].
+// O(M log N + N) work per row, depth O(log N + N / kScanThreads).
+//
+//===----------------------------------------------------------------------===//
+
+#include "AttentionKernel.h"
+#include "Emitters.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace mlir::sparsek::gpu_kernels {
+
+namespace {
+
+constexpr int64_t kKeyThreads = 128;
+constexpr int64_t kScanThreads = 256;
+
+using P = arith::CmpIPredicate;
+
+struct Builder {
+  ImplicitLocOpBuilder &b;
+  Value idx(int64_t v) { return constIndex(b, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value divu(Value x, Value y) { return arith::DivUIOp::create(b, x, y); }
+  Value remu(Value x, Value y) { return arith::RemUIOp::create(b, x, y); }
+  Value minI(Value x, Value y) { return arith::MinSIOp::create(b, x, y); }
+  Value maxI(Value x, Value y) { return arith::MaxSIOp::create(b, x, y); }
+  Value cmpI(P p, Value x, Value y) {
+    return arith::CmpIOp::create(b, p, x, y);
+  }
+  Value sel(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, c, x, y);
+  }
+  Value load(Value m, ValueRange i) { return memref::LoadOp::create(b, m, i); }
+  void store(Value v, Value m, ValueRange i) {
+    memref::StoreOp::create(b, v, m, i);
+  }
+  Value dim(Value m, int64_t i) { return memref::DimOp::create(b, m, i); }
+  Value toIdx(Value v) {
+    return arith::IndexCastOp::create(b, b.getIndexType(), v);
+  }
+  Value toI32(Value v) {
+    return arith::IndexCastOp::create(b, b.getI32Type(), v);
+  }
+  /// The body under `cond`.
+  void ifThen(Value cond, function_ref<void()> body) {
+    auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(op.thenBlock());
+    body();
+  }
+  /// for i in [lo, hi) with loop-carried `init`.
+  SmallVector<Value> loop(Value lo, Value hi, ValueRange init,
+                          function_ref<SmallVector<Value>(Value, ValueRange)>
+                              body) {
+    auto op = scf::ForOp::create(b, lo, hi, idx(1), init);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(op.getBody());
+    scf::YieldOp::create(
+        b, body(op.getInductionVar(), op.getRegionIterArgs()));
+    return SmallVector<Value>(op.getResults());
+  }
+  /// The first i in [0, n) with `tau[row..., i] pred bound` (monotone
+  /// along the row: once true, true), or n.
+  Value firstIndex(Value tau, ValueRange row, Value n,
+                   arith::CmpFPredicate pred, Value bound) {
+    SmallVector<Type> ty = {b.getIndexType(), b.getIndexType()};
+    auto w = scf::WhileOp::create(
+        b, ty, ValueRange{idx(0), n},
+        [&](OpBuilder &ob, Location loc, ValueRange a) {
+          ImplicitLocOpBuilder nb(loc, ob);
+          scf::ConditionOp::create(
+              nb, arith::CmpIOp::create(nb, P::slt, a[0], a[1]), a);
+        },
+        [&](OpBuilder &ob, Location loc, ValueRange a) {
+          ImplicitLocOpBuilder nb(loc, ob);
+          Builder h{nb};
+          Value mid = h.add(a[0], arith::ShRUIOp::create(nb, h.sub(a[1], a[0]),
+                                                         h.idx(1)));
+          SmallVector<Value> at(row);
+          at.push_back(mid);
+          Value ok = arith::CmpFOp::create(nb, pred, h.load(tau, at), bound);
+          Value lo = h.sel(ok, a[0], h.add(mid, h.idx(1)));
+          Value hi = h.sel(ok, mid, a[1]);
+          scf::YieldOp::create(nb, ValueRange{lo, hi});
+        });
+    return w.getResult(0);
+  }
+};
+
+/// A gpu.launch of `blocks` x `threads`; `body(tid, bid)` inside.
+void launch(ImplicitLocOpBuilder &b, Value blocks, int64_t threads,
+            function_ref<void(Value, Value)> body) {
+  Value one = constIndex(b, 1);
+  auto op = gpu::LaunchOp::create(b, blocks, one, one,
+                                  constIndex(b, threads), one, one);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(&op.getBody().front());
+  body(op.getThreadIds().x, op.getBlockIds().x);
+  gpu::TerminatorOp::create(b);
+}
+
+} // namespace
+
+void buildThresholdTermLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
+                                int64_t window, ArrayRef<Value> operands) {
+  Value u = operands[0], tau = operands[1], dtau = operands[2],
+        du = operands[3], hist = operands[4], bounds = operands[5],
+        prefix = operands[6];
+  Builder h{b};
+  Value batch = h.dim(u, 0), heads = h.dim(u, 1), m = h.dim(u, 2),
+        n = h.dim(tau, 2);
+  Value rows = h.mul(batch, heads);
+  Value keys = h.mul(rows, m);
+  Value keyBlocks = h.maxI(
+      h.divu(h.add(keys, h.idx(kKeyThreads - 1)), h.idx(kKeyThreads)),
+      h.idx(1));
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+
+  // Per key: (row, l) of flat key id.
+  auto keyOf = [&](Builder &k, Value tid, Value bid) {
+    Value id = k.add(k.mul(bid, k.idx(kKeyThreads)), tid);
+    Value l = k.remu(id, m), r = k.divu(id, m);
+    return std::make_tuple(id, k.divu(r, heads), k.remu(r, heads), l);
+  };
+
+  // 1. lo_l, hi_l and the histogram.
+  launch(b, keyBlocks, kKeyThreads, [&](Value tid, Value bid) {
+    auto [id, bi, g, l] = keyOf(h, tid, bid);
+    h.ifThen(h.cmpI(P::ult, id, keys), [&] {
+      Value ul = h.load(u, {bi, g, l});
+      // First query whose candidates [0, c_i) hold l:
+      // c_i = i + M - N + 1 - w > l.
+      Value base = h.add(h.sub(m, n), h.idx(1 - window));
+      Value first = h.minI(h.maxI(h.add(h.sub(l, base), h.idx(1)), h.idx(0)),
+                           n);
+      Value below1 = arith::SubFOp::create(b, ul, constF32(b, 1.0));
+      Value ia = h.firstIndex(tau, {bi, g}, n, arith::CmpFPredicate::OGT,
+                              below1);
+      Value ib = h.firstIndex(tau, {bi, g}, n, arith::CmpFPredicate::OGE, ul);
+      Value lo = h.maxI(first, ia), hi = h.maxI(ib, lo);
+      h.store(h.toI32(lo), bounds, {bi, g, l, h.idx(0)});
+      h.store(h.toI32(hi), bounds, {bi, g, l, h.idx(1)});
+      h.ifThen(h.cmpI(P::slt, lo, hi), [&] {
+        memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi,
+                                    constI32(b, 1), hist, ValueRange{bi, g, lo});
+        memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi,
+                                    constI32(b, -1), hist, ValueRange{bi, g, hi});
+      });
+    });
+  });
+
+  // 2. Per row: |F_i| = prefix sums of the histogram, G = exclusive
+  // prefix sums of dtau_i / |F_i|; each thread a chunk of the row, the
+  // chunk totals scanned by thread 0 through shared memory.
+  MLIRContext *ctx = b.getContext();
+  auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto totalsType = MemRefType::get({kScanThreads}, f32,
+                                    MemRefLayoutAttrInterface{}, wg);
+  auto countsType = MemRefType::get({kScanThreads}, i32,
+                                    MemRefLayoutAttrInterface{}, wg);
+  const char *totalsName = "sparsek_threshold_term_totals";
+  const char *countsName = "sparsek_threshold_term_counts";
+  for (auto [name, type] : {std::make_pair(totalsName, totalsType),
+                            std::make_pair(countsName, countsType)})
+    if (!module.lookupSymbol(name)) {
+      OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+      memref::GlobalOp::create(mb, b.getLoc(), name,
+                               mb.getStringAttr("private"), type, Attribute(),
+                               /*constant=*/false, mb.getI64IntegerAttr(16));
+    }
+  launch(b, h.maxI(rows, h.idx(1)), kScanThreads, [&](Value tid, Value bid) {
+    h.ifThen(h.cmpI(P::ult, bid, rows), [&] {
+      Value bi = h.divu(bid, heads), g = h.remu(bid, heads);
+      Value totals = memref::GetGlobalOp::create(b, totalsType, totalsName);
+      Value counts = memref::GetGlobalOp::create(b, countsType, countsName);
+      Value chunk = h.divu(h.add(n, h.idx(kScanThreads - 1)),
+                           h.idx(kScanThreads));
+      Value lo = h.minI(h.mul(tid, chunk), n);
+      Value hi = h.minI(h.add(lo, chunk), n);
+      Value zeroI = constI32(b, 0);
+      Value zeroF = constF32(b, 0.0);
+      // Exclusive scan of `v` over the block's threads (thread 0 walks the
+      // totals); returns this thread's offset.
+      auto scan = [&](Value v, Value shared) {
+        h.store(v, shared, {tid});
+        gpu::BarrierOp::create(b);
+        h.ifThen(h.cmpI(P::eq, tid, h.idx(0)), [&] {
+          Value zero = isa<FloatType>(v.getType()) ? zeroF : zeroI;
+          h.loop(h.idx(0), h.idx(kScanThreads), {zero},
+                 [&](Value t, ValueRange acc) -> SmallVector<Value> {
+                   Value x = h.load(shared, {t});
+                   h.store(acc[0], shared, {t});
+                   Value next =
+                       isa<FloatType>(v.getType())
+                           ? arith::AddFOp::create(b, acc[0], x).getResult()
+                           : arith::AddIOp::create(b, acc[0], x).getResult();
+                   return {next};
+                 });
+        });
+        gpu::BarrierOp::create(b);
+        return h.load(shared, {tid});
+      };
+      // The chunk's histogram total, its offset, then per i: |F_i| and the
+      // share dtau_i / |F_i| (0 when F_i is empty), summed.
+      Value cnt = h.loop(lo, hi, {zeroI}, [&](Value i, ValueRange a) {
+        return SmallVector<Value>{
+            arith::AddIOp::create(b, a[0], h.load(hist, {bi, g, i}))};
+      })[0];
+      Value cntOff = scan(cnt, counts);
+      auto share = [&](Value f, Value i) {
+        Value ff = arith::SIToFPOp::create(b, f32, f);
+        Value s = arith::DivFOp::create(b, h.load(dtau, {bi, g, i}), ff);
+        return h.sel(h.cmpI(P::sgt, f, zeroI), s, zeroF);
+      };
+      SmallVector<Value> sums = h.loop(
+          lo, hi, {cntOff, zeroF}, [&](Value i, ValueRange a) {
+            Value f = arith::AddIOp::create(b, a[0], h.load(hist, {bi, g, i}));
+            return SmallVector<Value>{
+                f, arith::AddFOp::create(b, a[1], share(f, i))};
+          });
+      Value gOff = scan(sums[1], totals);
+      h.ifThen(h.cmpI(P::eq, tid, h.idx(0)),
+               [&] { h.store(zeroF, prefix, {bi, g, h.idx(0)}); });
+      h.loop(lo, hi, {cntOff, gOff}, [&](Value i, ValueRange a) {
+        Value f = arith::AddIOp::create(b, a[0], h.load(hist, {bi, g, i}));
+        Value gi = arith::AddFOp::create(b, a[1], share(f, i));
+        h.store(gi, prefix, {bi, g, h.add(i, h.idx(1))});
+        return SmallVector<Value>{f, gi};
+      });
+    });
+  });
+
+  // 3. du_l += G[hi_l] - G[lo_l].
+  launch(b, keyBlocks, kKeyThreads, [&](Value tid, Value bid) {
+    auto [id, bi, g, l] = keyOf(h, tid, bid);
+    h.ifThen(h.cmpI(P::ult, id, keys), [&] {
+      Value lo = h.toIdx(h.load(bounds, {bi, g, l, h.idx(0)}));
+      Value hi = h.toIdx(h.load(bounds, {bi, g, l, h.idx(1)}));
+      Value add = arith::SubFOp::create(b, h.load(prefix, {bi, g, hi}),
+                                        h.load(prefix, {bi, g, lo}));
+      h.store(arith::AddFOp::create(b, h.load(du, {bi, g, l}), add), du,
+              {bi, g, l});
+    });
+  });
+}
+
+} // namespace mlir::sparsek::gpu_kernels

@@ -1,0 +1,72 @@
+// convert-sparsek-to-gpu on sparsek.attention_backward: the causal layer's
+// gradients with static head dims and group size become the forward's
+// block selection, one launch of the backward kernel (dq; dkey, dvalue,
+// du's direct part and dtau into zeroed f32 buffers) and the threshold
+// term's launches; the others are left for convert-sparsek-to-linalg.
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu | FileCheck %s
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=LAUNCH
+// RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=PTX
+
+// CHECK-LABEL: func.func @backward_bf16
+// CHECK: scf.forall
+// CHECK: %[[DQ:.*]] = memref.alloc(%{{.*}}) : memref<1x8x?x64xbf16>
+// CHECK: %[[DK:.*]] = memref.alloc(%{{.*}}) : memref<1x2x?x64xf32>
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[DK]] : memref<1x2x?x64xf32>)
+// CHECK: call @sparsek_block_attention_backward_bf16_d64_dv64_bq32_h4_bk32_w5_kv_s3e000000(
+// CHECK: linalg.fill ins(%{{.*}} : i32)
+// CHECK: call @sparsek_threshold_term_w5(
+// CHECK: linalg.generic
+// CHECK: arith.truncf {{.*}} : f32 to bf16
+// CHECK: return
+// CHECK: func.func private @sparsek_block_attention_backward_bf16_d64_dv64_bq32_h4_bk32_w5_kv_s3e000000(
+// CHECK-SAME: kind = "block_attention_backward"
+// CHECK: func.func private @sparsek_threshold_term_w5(
+// CHECK-SAME: kind = "threshold_term", window = 5 : i64
+// All of the backward kernel's shared memory is dynamic (over 48 KiB for
+// D = 128; here D = 64: Q, dO, dS and P of 128 rows, K and V stages).
+// LAUNCH-LABEL: func.func @backward_bf16
+// LAUNCH: gpu.launch blocks
+// LAUNCH-SAME: dynamic_shared_memory_size
+// LAUNCH: gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// LAUNCH: memref.view
+// LAUNCH: nvvm.mma.sync
+// LAUNCH: memref.atomic_rmw addf
+// LAUNCH: memref.atomic_rmw addi
+// LAUNCH-NOT: call @sparsek_
+// The dynamic shared memory's base is the kernel's only shared variable.
+// PTX: .shared .align 16 .b8 __dynamic_shmem__0;
+// PTX-NOT: .shared .align
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// PTX: atom.global.add.f32
+func.func @backward_bf16(%q: tensor<1x8x?x64xbf16>, %k: tensor<1x2x?x64xbf16>,
+                         %v: tensor<1x2x?x64xbf16>, %u: tensor<1x2x?xf32>,
+                         %o: tensor<1x8x?x64xbf16>, %do: tensor<1x8x?x64xbf16>)
+    -> (tensor<1x8x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?xf32>) {
+  %g:4 = "sparsek.attention_backward"(%q, %k, %v, %u, %o, %do) {k = 17 : i64, window = 5 : i64, scale = 0.125 : f64}
+       : (tensor<1x8x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?xf32>, tensor<1x8x?x64xbf16>, tensor<1x8x?x64xbf16>)
+         -> (tensor<1x8x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?xf32>)
+  return %g#0, %g#1, %g#2, %g#3 : tensor<1x8x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?xf32>
+}
+
+// -----
+
+// Not covered, left as they are: non-causal, f32, a dynamic head dim.
+// CHECK-LABEL: func.func @left_alone
+// CHECK-COUNT-3: sparsek.attention_backward
+// CHECK-NOT: call @sparsek_
+func.func @left_alone(%q: tensor<1x2x16x64xbf16>, %k: tensor<1x2x16x64xbf16>, %u: tensor<1x2x16xf32>,
+                      %qf: tensor<1x2x16x64xf32>, %kf: tensor<1x2x16x64xf32>,
+                      %qd: tensor<1x2x16x?xbf16>, %kd: tensor<1x2x16x?xbf16>)
+    -> (tensor<1x2x16x64xbf16>, tensor<1x2x16x64xf32>, tensor<1x2x16x?xbf16>) {
+  %a:4 = "sparsek.attention_backward"(%q, %k, %k, %u, %q, %q) {k = 4 : i64, window = 0 : i64, causal = false}
+       : (tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16xf32>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>)
+         -> (tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16xf32>)
+  %b:4 = "sparsek.attention_backward"(%qf, %kf, %kf, %u, %qf, %qf) {k = 4 : i64, window = 2 : i64}
+       : (tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>)
+         -> (tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16xf32>)
+  %c:4 = "sparsek.attention_backward"(%qd, %kd, %kd, %u, %qd, %qd) {k = 4 : i64, window = 2 : i64}
+       : (tensor<1x2x16x?xbf16>, tensor<1x2x16x?xbf16>, tensor<1x2x16x?xbf16>, tensor<1x2x16xf32>, tensor<1x2x16x?xbf16>, tensor<1x2x16x?xbf16>)
+         -> (tensor<1x2x16x?xbf16>, tensor<1x2x16x?xbf16>, tensor<1x2x16x?xbf16>, tensor<1x2x16xf32>)
+  return %a#0, %b#0, %c#0 : tensor<1x2x16x64xbf16>, tensor<1x2x16x64xf32>, tensor<1x2x16x?xbf16>
+}
