@@ -251,15 +251,11 @@ private:
         });
   }
 
-  /// The causal layer's gradients: the forward's block selection, the
-  /// backward kernel (dq, and by atomics dkey, dvalue, du's direct part and
-  /// dtau in f32 buffers it gets zeroed), then du's threshold term and the
-  /// conversions to the result types. Static head dims and a static group
-  /// size only (one kernel, no run-time dispatch); the rest goes through
-  /// the linalg lowering.
+  /// The causal layer's gradients (covered element types and head dims):
+  /// the result buffers written by emitBackward for the layout and head
+  /// dims of the run, or by the linalg lowering for head dims the kernel
+  /// does not cover.
   void rewrite(AttentionBackwardOp op) {
-    if (!staticHeadDims(op.getQ(), op.getValue()))
-      return;
     auto variants = variantsFor(
         op.getQ(), op.getKey(), op.getValue(),
         [&](int64_t heads) {
@@ -267,121 +263,177 @@ private:
         },
         keyTile, op.getWindow(), op.getScaleAttr(), op.getGate(),
         /*backward=*/true);
-    auto qt = cast<RankedTensorType>(op.getQ().getType());
-    auto kt = cast<RankedTensorType>(op.getKey().getType());
-    if (variants.size() != 1 || qt.isDynamicDim(1) || kt.isDynamicDim(1))
+    if (variants.empty())
       return;
-    const AttentionKernelConfig &cfg = variants.front().cfgs.front();
     IRRewriter rewriter(op);
     ImplicitLocOpBuilder b(op->getLoc(), rewriter);
-    int64_t k = op.getK();
     Value q = op.getQ(), key = op.getKey(), value = op.getValue(),
           u = op.getU();
-    SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
-        cast<RankedTensorType>(u.getType()), qt.getDimSize(2), k, cfg.blockQ);
-    Value n = tensor::DimOp::create(b, q, 2);
-    auto build = parallelSelection
-                     ? mlir::sparsek::detail::buildParallelBlockSelect
-                     : mlir::sparsek::detail::buildBlockSelect;
-    SmallVector<Value> sel = build(b, u, k, op.getWindow(), cfg.blockQ, n,
-                                   types);
-
-    // Buffers: dq in the input type; the f32 accumulators zeroed.
-    auto dims = [&](auto, ArrayRef<int64_t> shape, ArrayRef<Value> srcs) {
+    // The result buffers: dq, dkey, dvalue in their element types, du f32.
+    auto bufferOf = [&](Value result, Value like) {
+      auto t = cast<RankedTensorType>(result.getType());
       SmallVector<Value> sizes;
-      for (auto [i, d] : llvm::enumerate(shape))
-        if (ShapedType::isDynamic(d))
-          sizes.push_back(tensor::DimOp::create(b, srcs[i], i));
-      return sizes;
+      for (int64_t i = 0; i < t.getRank(); ++i)
+        if (t.isDynamicDim(i))
+          sizes.push_back(tensor::DimOp::create(b, like, i));
+      return memref::AllocOp::create(
+                 b, MemRefType::get(t.getShape(), t.getElementType()), sizes)
+          .getResult();
     };
-    Type f32 = b.getF32Type();
-    auto dqT = cast<RankedTensorType>(op.getDq().getType());
-    auto dkT = cast<RankedTensorType>(op.getDkey().getType());
-    auto dvT = cast<RankedTensorType>(op.getDvalue().getType());
-    auto duT = cast<RankedTensorType>(op.getDu().getType());
-    auto tauT = cast<RankedTensorType>(sel[2].getType());
-    Value dqBuf = memref::AllocOp::create(
-        b, MemRefType::get(dqT.getShape(), dqT.getElementType()),
-        dims(q, dqT.getShape(), {q, q, q, q}));
-    auto zeroed = [&](RankedTensorType t, ArrayRef<Value> srcs) {
+    SmallVector<Value> outs = {bufferOf(op.getDq(), q), bufferOf(op.getDkey(), key),
+                               bufferOf(op.getDvalue(), value),
+                               bufferOf(op.getDu(), u)};
+    // Head dims the kernel does not cover (known only at run time): the
+    // linalg lowering of the op, once. Otherwise a layout per group size
+    // (run-time choice when Hq / Hkv is dynamic), each with its block
+    // selection, then the kernel for the run's head dims.
+    auto kernels = [&](ImplicitLocOpBuilder &kb) {
+      chainIf(
+          kb, variants.size(),
+          [&](ImplicitLocOpBuilder &cb, size_t i) {
+            return groupDivisible(cb, q, key, variants[i].heads());
+          },
+          [&](ImplicitLocOpBuilder &cb, size_t vi) {
+            ArrayRef<AttentionKernelConfig> cfgs = variants[vi].cfgs;
+            auto qt = cast<RankedTensorType>(q.getType());
+            SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
+                cast<RankedTensorType>(u.getType()), qt.getDimSize(2),
+                op.getK(), variants[vi].blockQ());
+            auto build = parallelSelection
+                             ? mlir::sparsek::detail::buildParallelBlockSelect
+                             : mlir::sparsek::detail::buildBlockSelect;
+            SmallVector<Value> sel =
+                build(cb, u, op.getK(), op.getWindow(), variants[vi].blockQ(),
+                      tensor::DimOp::create(cb, q, 2), types);
+            chainIf(
+                cb, cfgs.size(),
+                [&](ImplicitLocOpBuilder &db, size_t i) {
+                  return headDimsAre(db, q, value, cfgs[i]);
+                },
+                [&](ImplicitLocOpBuilder &db, size_t i) {
+                  emitBackward(db, op, cfgs[i], sel, outs);
+                });
+          });
+    };
+    if (staticHeadDims(q, value)) {
+      kernels(b);
+    } else {
+      ArrayRef<AttentionKernelConfig> cfgs = variants.front().cfgs;
+      Value covered = headDimsAre(b, q, value, cfgs.front());
+      for (const AttentionKernelConfig &c : cfgs.drop_front())
+        covered = arith::OrIOp::create(b, covered, headDimsAre(b, q, value, c));
+      auto ifOp = scf::IfOp::create(b, covered, /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      kernels(b);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      Operation *fallback = b.clone(*op);
+      for (auto [r, o] : llvm::zip(fallback->getResults(), outs))
+        bufferization::MaterializeInDestinationOp::create(b, r, o)
+            .setWritable(true);
+      b.setInsertionPointAfter(ifOp);
+    }
+    SmallVector<Value> results;
+    for (auto [o, want] : llvm::zip(outs, op->getResultTypes())) {
+      auto mt = cast<MemRefType>(o.getType());
+      Value t = bufferization::ToTensorOp::create(
+          b, RankedTensorType::get(mt.getShape(), mt.getElementType()), o,
+          b.getUnitAttr(), b.getUnitAttr());
+      if (t.getType() != want)
+        t = tensor::CastOp::create(b, want, t);
+      results.push_back(t);
+    }
+    rewriter.replaceOp(op, results);
+  }
+
+  /// One configuration of the backward into `outs` (dq, dkey, dvalue, du
+  /// buffers), given the forward's block selection `sel` for its query
+  /// block: the backward kernel (dq, and by atomics dkey and dvalue into
+  /// zeroed f32 buffers, du's direct part into du zeroed, dtau), du's
+  /// threshold term, then dkey and dvalue converted into their buffers.
+  void emitBackward(ImplicitLocOpBuilder &b, AttentionBackwardOp op,
+                    const AttentionKernelConfig &cfg, ArrayRef<Value> sel,
+                    ArrayRef<Value> outs) {
+    Value q = op.getQ(), key = op.getKey(), value = op.getValue(),
+          u = op.getU();
+    Value n = tensor::DimOp::create(b, q, 2);
+
+    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+    int64_t dyn = ShapedType::kDynamic;
+    auto dim = [&](Value t, int64_t i) {
+      return tensor::DimOp::create(b, t, i).getResult();
+    };
+    auto zeroed = [&](ArrayRef<Value> sizes, Type elem) {
       Value buf = memref::AllocOp::create(
-          b, MemRefType::get(t.getShape(), f32), dims(t, t.getShape(), srcs));
-      linalg::FillOp::create(b, ValueRange{arith::ConstantOp::create(
-                                    b, b.getF32FloatAttr(0.0))},
-                             ValueRange{buf});
+          b, MemRefType::get(SmallVector<int64_t>(sizes.size(), dyn), elem),
+          sizes);
+      linalg::FillOp::create(
+          b, ValueRange{arith::ConstantOp::create(b, b.getZeroAttr(elem))},
+          ValueRange{buf});
       return buf;
     };
-    Value dkBuf = zeroed(dkT, {key, key, key, key});
-    Value dvBuf = zeroed(dvT, {value, value, value, value});
-    Value duBuf = zeroed(duT, {u, u, u});
-    Value dtauBuf = zeroed(tauT, {sel[2], sel[2], sel[2]});
-
+    Value batch = dim(u, 0), hkv = dim(u, 1), m = dim(u, 2);
+    Value dkAcc = zeroed({batch, hkv, m, dim(key, 3)}, f32);
+    Value dvAcc = zeroed({batch, hkv, m, dim(value, 3)}, f32);
+    Value dtau = zeroed({batch, hkv, n}, f32);
+    linalg::FillOp::create(
+        b, ValueRange{arith::ConstantOp::create(b, b.getF32FloatAttr(0.0))},
+        ValueRange{outs[3]});
     SmallVector<Value> operands = {q,      key,    value,  u,
                                    sel[0], sel[1], sel[2], sel[3],
                                    sel[4], op.getOut(), op.getDout()};
-    launch(b, cfg, operands, {dqBuf, dkBuf, dvBuf, duBuf, dtauBuf});
+    launch(b, cfg, operands, {outs[0], dkAcc, dvAcc, outs[3], dtau});
 
-    auto tensorOf = [&](Value buf) {
-      auto mt = cast<MemRefType>(buf.getType());
-      return bufferization::ToTensorOp::create(
-          b, RankedTensorType::get(mt.getShape(), mt.getElementType()), buf,
-          b.getUnitAttr(), b.getUnitAttr());
-    };
-    // du's threshold term (ThresholdTermKernel.cpp), into duBuf.
-    {
-      Type i32 = b.getI32Type();
-      Value batch = tensor::DimOp::create(b, u, 0);
-      Value hkv = tensor::DimOp::create(b, u, 1);
-      Value m = tensor::DimOp::create(b, u, 2);
-      Value n1 = arith::AddIOp::create(b, n, arith::ConstantIndexOp::create(b, 1));
-      int64_t dyn = ShapedType::kDynamic;
-      Value hist = memref::AllocOp::create(
-          b, MemRefType::get({dyn, dyn, dyn}, i32), ValueRange{batch, hkv, n1});
-      linalg::FillOp::create(
-          b, ValueRange{arith::ConstantOp::create(b, b.getI32IntegerAttr(0))},
-          ValueRange{hist});
-      Value bounds = memref::AllocOp::create(
-          b, MemRefType::get({dyn, dyn, dyn, 2}, i32), ValueRange{batch, hkv, m});
-      Value prefix = memref::AllocOp::create(
-          b, MemRefType::get({dyn, dyn, dyn}, f32), ValueRange{batch, hkv, n1});
-      SmallVector<Type> argTypes =
-          gpu_kernels::thresholdTermStubOperandTypes(b.getContext());
-      SmallVector<Value> args;
-      int64_t i = 0;
-      for (Value t : {u, sel[2]}) {
-        auto tt = cast<RankedTensorType>(t.getType());
-        auto bufType = MemRefType::get(
-            tt.getShape(), tt.getElementType(),
-            StridedLayoutAttr::get(b.getContext(), dyn,
-                                   SmallVector<int64_t>(tt.getRank(), dyn)));
-        Value buf = bufferization::ToBufferOp::create(b, bufType, t,
-                                                      /*read_only=*/true);
-        args.push_back(memref::CastOp::create(b, argTypes[i++], buf));
-      }
-      for (Value buf : {dtauBuf, duBuf, hist, bounds, prefix})
-        args.push_back(memref::CastOp::create(b, argTypes[i++], buf));
-      func::CallOp::create(
-          b, gpu_kernels::getOrCreateThresholdTermStub(getOperation(),
-                                                       op.getWindow()),
-          args);
-      // (Buffer deallocation frees the scratch buffers after the call.)
+    // du's threshold term (ThresholdTermKernel.cpp), into du.
+    Value n1 = arith::AddIOp::create(b, n, arith::ConstantIndexOp::create(b, 1));
+    Value hist = zeroed({batch, hkv, n1}, i32);
+    Value bounds = memref::AllocOp::create(
+        b, MemRefType::get({dyn, dyn, dyn, 2}, i32), ValueRange{batch, hkv, m});
+    Value prefix = memref::AllocOp::create(
+        b, MemRefType::get({dyn, dyn, dyn}, f32), ValueRange{batch, hkv, n1});
+    SmallVector<Type> argTypes =
+        gpu_kernels::thresholdTermStubOperandTypes(b.getContext());
+    SmallVector<Value> args;
+    for (Value t : {u, sel[2]}) {
+      auto tt = cast<RankedTensorType>(t.getType());
+      auto bufType = MemRefType::get(
+          tt.getShape(), tt.getElementType(),
+          StridedLayoutAttr::get(b.getContext(), dyn,
+                                 SmallVector<int64_t>(tt.getRank(), dyn)));
+      args.push_back(bufferization::ToBufferOp::create(b, bufType, t,
+                                                       /*read_only=*/true));
     }
-    Value du = tensorOf(duBuf);
-    auto allDims = [&](Value t) {
+    llvm::append_range(args, ValueRange{dtau, outs[3], hist, bounds, prefix});
+    for (auto [a, type] : llvm::zip(args, argTypes))
+      a = memref::CastOp::create(b, type, a);
+    func::CallOp::create(
+        b,
+        gpu_kernels::getOrCreateThresholdTermStub(getOperation(),
+                                                  op.getWindow()),
+        args);
+    // (Buffer deallocation frees the scratch buffers after their last use.)
+
+    // dkey and dvalue in their element types.
+    for (auto [acc, like, out] :
+         {std::make_tuple(dkAcc, key, outs[1]),
+          std::make_tuple(dvAcc, value, outs[2])}) {
+      auto mt = cast<MemRefType>(acc.getType());
+      Value t = bufferization::ToTensorOp::create(
+          b, RankedTensorType::get(mt.getShape(), f32), acc, b.getUnitAttr(),
+          b.getUnitAttr());
       SmallVector<Value> sizes;
       for (int64_t i = 0; i < 4; ++i)
-        sizes.push_back(tensor::DimOp::create(b, t, i));
-      return sizes;
-    };
-    Value dk = mlir::sparsek::detail::convertElements(
-        b, tensorOf(dkBuf), dkT.getElementType(), allDims(key));
-    Value dv = mlir::sparsek::detail::convertElements(
-        b, tensorOf(dvBuf), dvT.getElementType(), allDims(value));
-    SmallVector<Value> results = {tensorOf(dqBuf), dk, dv, du};
-    for (auto [r, want] : llvm::zip(results, op->getResultTypes()))
-      if (r.getType() != want)
-        r = tensor::CastOp::create(b, want, r);
-    rewriter.replaceOp(op, results);
+        sizes.push_back(dim(like, i));
+      Value conv = mlir::sparsek::detail::convertElements(
+          b, t, cast<MemRefType>(out.getType()).getElementType(), sizes);
+      auto want = RankedTensorType::get(
+          cast<MemRefType>(out.getType()).getShape(),
+          cast<MemRefType>(out.getType()).getElementType());
+      if (conv.getType() != want)
+        conv = tensor::CastOp::create(b, want, conv);
+      bufferization::MaterializeInDestinationOp::create(b, conv, out)
+          .setWritable(true);
+    }
   }
 
   /// Replaces `op` by its result buffer written by `body` for one layout,
@@ -403,6 +455,17 @@ private:
         },
         [&](ImplicitLocOpBuilder &cb, size_t i) { body(cb, variants[i], out); });
     rewriter.replaceOp(op, asTensor(b, out, resultType));
+  }
+
+  /// Whether the run's head dims are those of `cfg`.
+  static Value headDimsAre(ImplicitLocOpBuilder &b, Value q, Value value,
+                           const AttentionKernelConfig &cfg) {
+    auto is = [&](Value t, int64_t v) {
+      return arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                   tensor::DimOp::create(b, t, 3),
+                                   arith::ConstantIndexOp::create(b, v));
+    };
+    return arith::AndIOp::create(b, is(q, cfg.d), is(value, cfg.dv));
   }
 
   /// Whether `heads` divides the group size Hq / Hkv (Hq % (heads * Hkv)

@@ -599,28 +599,6 @@ struct AttentionBackwardToLinalg : OpRewritePattern<AttentionBackwardOp> {
 
 } // namespace
 
-Value addThresholdTerm(ImplicitLocOpBuilder &b, Value u, Value tau,
-                       Value dtau, Value du, int64_t window) {
-  Value batch = dimValue(b, u, 0), hkv = dimValue(b, u, 1),
-        m = dimValue(b, u, 2), n = dimValue(b, tau, 2);
-  OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
-  return forallInsert(
-      b, {batch, hkv}, du, [&](ImplicitLocOpBuilder &fb, ValueRange ivs) {
-        Value bi = ivs[0], g = ivs[1];
-        Value frac = fracCounts(fb, u, tau, bi, g, m, n, window);
-        Value duRow = extractRow(fb, du, {bi, g, zero}, {one, one, m});
-        Value dtauRow = extractRow(fb, dtau, {bi, g, zero}, {one, one, n});
-        Value row = thresholdTerm(fb, u, tau, bi, g, duRow, dtauRow, frac, m,
-                                  n, n, window, /*causal=*/true);
-        auto type = RankedTensorType::get(
-            {1, 1, ShapedType::kDynamic}, b.getF32Type());
-        Value src = tensor::ExpandShapeOp::create(
-            fb, type, row, ArrayRef<ReassociationIndices>{{0, 1, 2}},
-            ArrayRef<OpFoldResult>{one, one, m});
-        return ForallSlice{src, {bi, g, zero}, {one, one, m}};
-      });
-}
-
 Value convertElements(ImplicitLocOpBuilder &b, Value src, Type elem,
                       ValueRange sizes) {
   return convert(b, src, elem, sizes);

@@ -186,13 +186,6 @@ SmallVector<Value> buildParallelBlockSelect(ImplicitLocOpBuilder &b, Value u,
                                             int64_t blockSize, Value n,
                                             TypeRange resultTypes);
 
-/// The threshold term of sparsek.attention_backward's du (docs/Semantics.md
-/// section 9) added to `du` [B, H, M] f32, from the causal thresholds `tau`
-/// and the thresholds' gradients `dtau` [B, H, N] f32 (one row per thread:
-/// |F_i| by two heap sweeps, then binary searches and prefix sums).
-Value addThresholdTerm(ImplicitLocOpBuilder &b, Value u, Value tau,
-                       Value dtau, Value du, int64_t window);
-
 /// `src` (f32) as a tensor of `elem` (src itself when it is f32).
 Value convertElements(ImplicitLocOpBuilder &b, Value src, Type elem,
                       ValueRange sizes);

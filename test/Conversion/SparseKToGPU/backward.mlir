@@ -1,22 +1,29 @@
 // convert-sparsek-to-gpu on sparsek.attention_backward: the causal layer's
-// gradients with static head dims and group size become the forward's
-// block selection, one launch of the backward kernel (dq; dkey, dvalue,
-// du's direct part and dtau into zeroed f32 buffers) and the threshold
-// term's launches; the others are left for convert-sparsek-to-linalg.
+// gradients (f16/bf16, head dims 64/128) become the forward's block
+// selection, one launch of the backward kernel (dq; dkey, dvalue, du's
+// direct part and dtau into zeroed f32 buffers) and the threshold term's
+// launches; the others are left for convert-sparsek-to-linalg.
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu | FileCheck %s
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=LAUNCH
 // RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=PTX
 
 // CHECK-LABEL: func.func @backward_bf16
-// CHECK: scf.forall
 // CHECK: %[[DQ:.*]] = memref.alloc(%{{.*}}) : memref<1x8x?x64xbf16>
-// CHECK: %[[DK:.*]] = memref.alloc(%{{.*}}) : memref<1x2x?x64xf32>
-// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[DK]] : memref<1x2x?x64xf32>)
+// CHECK: %[[DK:.*]] = memref.alloc(%{{.*}}) : memref<1x2x?x64xbf16>
+// CHECK: %[[DV:.*]] = memref.alloc(%{{.*}}) : memref<1x2x?x64xbf16>
+// CHECK: %[[DU:.*]] = memref.alloc(%{{.*}}) : memref<1x2x?xf32>
+// CHECK: scf.forall
+// CHECK: %[[DKACC:.*]] = memref.alloc(%{{.*}}) : memref<?x?x?x?xf32>
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[DKACC]] : memref<?x?x?x?xf32>)
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[DU]] : memref<1x2x?xf32>)
 // CHECK: call @sparsek_block_attention_backward_bf16_d64_dv64_bq32_h4_bk32_w5_kv_s3e000000(
 // CHECK: linalg.fill ins(%{{.*}} : i32)
 // CHECK: call @sparsek_threshold_term_w5(
 // CHECK: linalg.generic
 // CHECK: arith.truncf {{.*}} : f32 to bf16
+// CHECK: bufferization.materialize_in_destination {{.*}} in writable %[[DK]]
+// CHECK: bufferization.materialize_in_destination {{.*}} in writable %[[DV]]
+// CHECK: bufferization.to_tensor %[[DQ]] restrict writable
 // CHECK: return
 // CHECK: func.func private @sparsek_block_attention_backward_bf16_d64_dv64_bq32_h4_bk32_w5_kv_s3e000000(
 // CHECK-SAME: kind = "block_attention_backward"
@@ -51,22 +58,39 @@ func.func @backward_bf16(%q: tensor<1x8x?x64xbf16>, %k: tensor<1x2x?x64xbf16>,
 
 // -----
 
-// Not covered, left as they are: non-causal, f32, a dynamic head dim.
+// Not covered, left as they are: non-causal, f32.
 // CHECK-LABEL: func.func @left_alone
-// CHECK-COUNT-3: sparsek.attention_backward
+// CHECK-COUNT-2: sparsek.attention_backward
 // CHECK-NOT: call @sparsek_
 func.func @left_alone(%q: tensor<1x2x16x64xbf16>, %k: tensor<1x2x16x64xbf16>, %u: tensor<1x2x16xf32>,
-                      %qf: tensor<1x2x16x64xf32>, %kf: tensor<1x2x16x64xf32>,
-                      %qd: tensor<1x2x16x?xbf16>, %kd: tensor<1x2x16x?xbf16>)
-    -> (tensor<1x2x16x64xbf16>, tensor<1x2x16x64xf32>, tensor<1x2x16x?xbf16>) {
+                      %qf: tensor<1x2x16x64xf32>, %kf: tensor<1x2x16x64xf32>)
+    -> (tensor<1x2x16x64xbf16>, tensor<1x2x16x64xf32>) {
   %a:4 = "sparsek.attention_backward"(%q, %k, %k, %u, %q, %q) {k = 4 : i64, window = 0 : i64, causal = false}
        : (tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16xf32>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>)
          -> (tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16xf32>)
   %b:4 = "sparsek.attention_backward"(%qf, %kf, %kf, %u, %qf, %qf) {k = 4 : i64, window = 2 : i64}
        : (tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>)
          -> (tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16x64xf32>, tensor<1x2x16xf32>)
-  %c:4 = "sparsek.attention_backward"(%qd, %kd, %kd, %u, %qd, %qd) {k = 4 : i64, window = 2 : i64}
-       : (tensor<1x2x16x?xbf16>, tensor<1x2x16x?xbf16>, tensor<1x2x16x?xbf16>, tensor<1x2x16xf32>, tensor<1x2x16x?xbf16>, tensor<1x2x16x?xbf16>)
-         -> (tensor<1x2x16x?xbf16>, tensor<1x2x16x?xbf16>, tensor<1x2x16x?xbf16>, tensor<1x2x16xf32>)
-  return %a#0, %b#0, %c#0 : tensor<1x2x16x64xbf16>, tensor<1x2x16x64xf32>, tensor<1x2x16x?xbf16>
+  return %a#0, %b#0 : tensor<1x2x16x64xbf16>, tensor<1x2x16x64xf32>
+}
+
+// -----
+
+// Every dimension dynamic (the Python package's modules): the layouts of
+// 4 and 1 heads per block, each with its block selection, the kernel per
+// (D, Dv) pair, and the linalg lowering for head dims it does not cover.
+// CHECK-LABEL: func.func @backward_dynamic
+// CHECK: scf.if
+// CHECK-COUNT-4: call @sparsek_block_attention_backward_f16_d{{[0-9]+}}_dv{{[0-9]+}}_bq32_h4_
+// CHECK-COUNT-4: call @sparsek_block_attention_backward_f16_d{{[0-9]+}}_dv{{[0-9]+}}_bq128_h1_
+// CHECK: } else {
+// CHECK: sparsek.attention_backward
+func.func @backward_dynamic(%q: tensor<?x?x?x?xf16>, %k: tensor<?x?x?x?xf16>,
+                            %v: tensor<?x?x?x?xf16>, %u: tensor<?x?x?xf32>,
+                            %o: tensor<?x?x?x?xf16>, %do: tensor<?x?x?x?xf16>)
+    -> (tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?xf32>) {
+  %g:4 = "sparsek.attention_backward"(%q, %k, %v, %u, %o, %do) {k = 8 : i64, window = 16 : i64, gate = #sparsek.gate<logit>}
+       : (tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?xf32>, tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>)
+         -> (tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?xf32>)
+  return %g#0, %g#1, %g#2, %g#3 : tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?x?xf16>, tensor<?x?x?xf32>
 }
