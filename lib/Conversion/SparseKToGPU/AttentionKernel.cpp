@@ -60,12 +60,12 @@ struct RowInfo {
   Value tau;    // f32
 };
 
-class KernelBody {
+class KernelBody : ScalarOps {
 public:
   KernelBody(ImplicitLocOpBuilder &b, const AttentionKernelConfig &cfg,
              ArrayRef<Value> operands, ArrayRef<Value> shared, Value tid,
              Value bid)
-      : b(b), cfg(cfg), mma(b, cfg.elem), args(operands), tid(tid),
+      : ScalarOps{b}, cfg(cfg), mma(b, cfg.elem), args(operands), tid(tid),
         bid(bid) {
     kTile = shared[0];
     vTile = shared[1];
@@ -100,35 +100,9 @@ private:
   Value duAcc() { return args[14]; }
   Value dtauAcc() { return args[15]; }
 
-  Value idx(int64_t v) { return constIndex(b, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
-  Value divu(Value x, Value y) { return arith::DivUIOp::create(b, x, y); }
-  Value remu(Value x, Value y) { return arith::RemUIOp::create(b, x, y); }
-  Value minI(Value x, Value y) { return arith::MinSIOp::create(b, x, y); }
-  Value maxI(Value x, Value y) { return arith::MaxSIOp::create(b, x, y); }
-  Value cmpI(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, p, x, y);
-  }
-  Value cmpF(arith::CmpFPredicate p, Value x, Value y) {
-    return arith::CmpFOp::create(b, p, x, y);
-  }
-  Value sel(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, c, x, y);
-  }
-  Value andI(Value x, Value y) { return arith::AndIOp::create(b, x, y); }
-  Value orI(Value x, Value y) { return arith::OrIOp::create(b, x, y); }
-  Value toI32(Value x) {
-    return arith::IndexCastOp::create(b, b.getI32Type(), x);
-  }
-  Value toIdx(Value x) {
-    return arith::IndexCastOp::create(b, b.getIndexType(), x);
-  }
   Value ceilDiv(Value x, int64_t d) {
     return divu(add(x, idx(d - 1)), idx(d));
   }
-  Value load(Value m, ValueRange i) { return memref::LoadOp::create(b, m, i); }
   Value maxF(Value x, Value y) { return fastMaxF(b, x, y); }
   Value minF(Value x, Value y) { return fastMinF(b, x, y); }
 
@@ -162,7 +136,6 @@ private:
   /// memref.atomic_rmw addf of `v` into `mem[idx]`.
   void atomicAdd(Value v, Value mem, ValueRange idx);
 
-  ImplicitLocOpBuilder &b;
   const AttentionKernelConfig &cfg;
   MmaEmitter mma;
   SmallVector<Value> args;
@@ -886,6 +859,22 @@ void KernelBody::build() {
     const int64_t nq = D / 8 * 4;
     const double scale = cfg.scale;
     Value warpRow = mul(warp, idx(16));
+    // `body(j)` for the key of row `row` of a tile's key arrays, when it
+    // is one (absent rows hold index INT_MAX).
+    auto withTileKey = [&](Value stage, Value row,
+                           function_ref<void(Value)> body) {
+      Value j32 = arith::TruncIOp::create(b, b.getI32Type(),
+                                          load(keyTileSh, {stage, row}));
+      Value j = toIdx(j32);
+      auto ok = scf::IfOp::create(
+          b,
+          andI(cmpI(arith::CmpIPredicate::sge, j32, constI32(b, 0)),
+               cmpI(arith::CmpIPredicate::slt, j, m)),
+          false);
+      OpBuilder::InsertionGuard g7(b);
+      b.setInsertionPointToStart(ok.thenBlock());
+      body(j);
+    };
     backwardTile = [&](const TileCtx &c) -> SmallVector<Value> {
       bool weighted = !c.windowTiles && cfg.gate != Gate::none;
       SmallVector<Value> dqAcc(c.st.begin(), c.st.begin() + nq);
@@ -968,17 +957,9 @@ void KernelBody::build() {
         b.setInsertionPointToStart(first.thenBlock());
         for (int64_t cp = 0; cp < BK / 4; ++cp) {
           Value col = add(idx((cp / 2) * 8 + cp % 2), mul(tq, idx(2)));
-          Value j32 = arith::TruncIOp::create(
-              b, b.getI32Type(), load(keyTileSh, {c.stage, col}));
-          Value j = toIdx(j32);
-          auto ok = scf::IfOp::create(
-              b,
-              andI(cmpI(arith::CmpIPredicate::sge, j32, constI32(b, 0)),
-                   cmpI(arith::CmpIPredicate::slt, j, m)),
-              false);
-          OpBuilder::InsertionGuard g7(b);
-          b.setInsertionPointToStart(ok.thenBlock());
-          atomicAdd(colPart[cp], duAcc(), {bi, g, j});
+          withTileKey(c.stage, col, [&](Value j) {
+            atomicAdd(colPart[cp], duAcc(), {bi, g, j});
+          });
         }
       }
 
@@ -1031,22 +1012,14 @@ void KernelBody::build() {
         }
         for (int64_t half = 0; half < 2; ++half) {
           Value keyRow = add(mul(mt, idx(16)), add(g8, idx(8 * half)));
-          Value j32 = arith::TruncIOp::create(
-              b, b.getI32Type(), load(keyTileSh, {c.stage, keyRow}));
-          Value j = toIdx(j32);
-          auto ok = scf::IfOp::create(
-              b,
-              andI(cmpI(arith::CmpIPredicate::sge, j32, constI32(b, 0)),
-                   cmpI(arith::CmpIPredicate::slt, j, m)),
-              false);
-          OpBuilder::InsertionGuard g8b(b);
-          b.setInsertionPointToStart(ok.thenBlock());
-          for (int64_t i = 0; i < perN; ++i) {
-            Value col = add(mul(add(nb, idx(i)), idx(8)), mul(tq, idx(2)));
-            atomicAdd(acc[i][2 * half], accMem, {bi, g, j, col});
-            atomicAdd(acc[i][2 * half + 1], accMem,
-                      {bi, g, j, add(col, idx(1))});
-          }
+          withTileKey(c.stage, keyRow, [&](Value j) {
+            for (int64_t i = 0; i < perN; ++i) {
+              Value col = add(mul(add(nb, idx(i)), idx(8)), mul(tq, idx(2)));
+              atomicAdd(acc[i][2 * half], accMem, {bi, g, j, col});
+              atomicAdd(acc[i][2 * half + 1], accMem,
+                        {bi, g, j, add(col, idx(1))});
+            }
+          });
         }
       };
       keyGemm(dsSh, qSh, D, dkeyAcc());

@@ -29,6 +29,7 @@
 
 #include "../SparseKToLinalg/Utils.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 #include <array>
@@ -56,6 +57,28 @@ FlatView flatten(ImplicitLocOpBuilder &b, Value memref);
 /// tile whose rows hold `chunksPerRow` 16-byte chunks of 8 elements.
 Value swizzledCol(ImplicitLocOpBuilder &b, Value row, Value chunk,
                   int64_t chunksPerRow);
+
+/// Index and scalar arithmetic of the kernels' bodies, as short calls on
+/// one builder (the kernels' code reads as the arithmetic it builds).
+struct ScalarOps {
+  ImplicitLocOpBuilder &b;
+  Value idx(int64_t v) { return constIndex(b, v); }
+  Value add(Value x, Value y);
+  Value sub(Value x, Value y);
+  Value mul(Value x, Value y);
+  Value divu(Value x, Value y);
+  Value remu(Value x, Value y);
+  Value minI(Value x, Value y);
+  Value maxI(Value x, Value y);
+  Value cmpI(arith::CmpIPredicate p, Value x, Value y);
+  Value cmpF(arith::CmpFPredicate p, Value x, Value y);
+  Value sel(Value c, Value x, Value y);
+  Value andI(Value x, Value y);
+  Value orI(Value x, Value y);
+  Value toI32(Value x);
+  Value toIdx(Value x);
+  Value load(Value m, ValueRange i);
+};
 
 /// Warp-level mma.sync m16n8k16 for one 16-bit input type (f16 or bf16),
 /// f32 accumulators. Operands are in the type nvvm.mma.sync wants: i32

@@ -153,4 +153,40 @@ Value quadSum(ImplicitLocOpBuilder &b, Value v) {
   });
 }
 
+Value ScalarOps::add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+Value ScalarOps::sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
+Value ScalarOps::mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+Value ScalarOps::divu(Value x, Value y) {
+  return arith::DivUIOp::create(b, x, y);
+}
+Value ScalarOps::remu(Value x, Value y) {
+  return arith::RemUIOp::create(b, x, y);
+}
+Value ScalarOps::minI(Value x, Value y) {
+  return arith::MinSIOp::create(b, x, y);
+}
+Value ScalarOps::maxI(Value x, Value y) {
+  return arith::MaxSIOp::create(b, x, y);
+}
+Value ScalarOps::cmpI(arith::CmpIPredicate p, Value x, Value y) {
+  return arith::CmpIOp::create(b, p, x, y);
+}
+Value ScalarOps::cmpF(arith::CmpFPredicate p, Value x, Value y) {
+  return arith::CmpFOp::create(b, p, x, y);
+}
+Value ScalarOps::sel(Value c, Value x, Value y) {
+  return arith::SelectOp::create(b, c, x, y);
+}
+Value ScalarOps::andI(Value x, Value y) { return arith::AndIOp::create(b, x, y); }
+Value ScalarOps::orI(Value x, Value y) { return arith::OrIOp::create(b, x, y); }
+Value ScalarOps::toI32(Value x) {
+  return arith::IndexCastOp::create(b, b.getI32Type(), x);
+}
+Value ScalarOps::toIdx(Value x) {
+  return arith::IndexCastOp::create(b, b.getIndexType(), x);
+}
+Value ScalarOps::load(Value m, ValueRange i) {
+  return memref::LoadOp::create(b, m, i);
+}
+
 } // namespace mlir::sparsek::gpu_kernels

@@ -38,33 +38,12 @@ constexpr int64_t kScanThreads = 256;
 
 using P = arith::CmpIPredicate;
 
-struct Builder {
-  ImplicitLocOpBuilder &b;
-  Value idx(int64_t v) { return constIndex(b, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
-  Value divu(Value x, Value y) { return arith::DivUIOp::create(b, x, y); }
-  Value remu(Value x, Value y) { return arith::RemUIOp::create(b, x, y); }
-  Value minI(Value x, Value y) { return arith::MinSIOp::create(b, x, y); }
-  Value maxI(Value x, Value y) { return arith::MaxSIOp::create(b, x, y); }
-  Value cmpI(P p, Value x, Value y) {
-    return arith::CmpIOp::create(b, p, x, y);
-  }
-  Value sel(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, c, x, y);
-  }
-  Value load(Value m, ValueRange i) { return memref::LoadOp::create(b, m, i); }
+struct Builder : ScalarOps {
+  Value cmpI(P p, Value x, Value y) { return ScalarOps::cmpI(p, x, y); }
   void store(Value v, Value m, ValueRange i) {
     memref::StoreOp::create(b, v, m, i);
   }
   Value dim(Value m, int64_t i) { return memref::DimOp::create(b, m, i); }
-  Value toIdx(Value v) {
-    return arith::IndexCastOp::create(b, b.getIndexType(), v);
-  }
-  Value toI32(Value v) {
-    return arith::IndexCastOp::create(b, b.getI32Type(), v);
-  }
   /// The body under `cond`.
   void ifThen(Value cond, function_ref<void()> body) {
     auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
