@@ -905,29 +905,6 @@ static std::vector<Case> tensorCoreGrid() {
       {8, 1, 257, 400, 128, 128, 64, 0},  {2, 1, 513, 513, 128, 64, 40, 200},
       {16, 2, 200, 200, 64, 128, 8, 33},  {8, 4, 384, 384, 128, 128, 300, 16},
   };
-  const Scores kinds[] = {Scores::Uniform, Scores::Ties, Scores::Equal};
-  std::vector<Case> cases;
-  unsigned seed = 700;
-  int i = 0;
-  for (const Shape &sh : shapes)
-    for (Dtype t : {Dtype::BF16, Dtype::F16}) {
-      Case c;
-      c.b = 1 + i % 2;
-      c.hq = sh.hq;
-      c.hkv = sh.hkv;
-      c.n = sh.n;
-      c.m = sh.m;
-      c.d = sh.d;
-      c.dv = sh.dv;
-      c.k = sh.k;
-      c.w = sh.w;
-      c.gate = kGates[i % 4];
-      c.dtype = t;
-      c.scores = kinds[i % 3];
-      c.seed = seed++;
-      cases.push_back(c);
-      ++i;
-    }
   // The backward kernel: every gate, 1/2/4/8 query heads per KV head (one
   // or two heads per warp row), D and Dv 64/128, N < M, ties and equal
   // scores (fractional sets beyond the top k).
@@ -936,26 +913,36 @@ static std::vector<Case> tensorCoreGrid() {
       {2, 2, 129, 129, 64, 128, 8, 16},   {8, 4, 257, 257, 128, 64, 64, 0},
       {16, 2, 160, 160, 128, 128, 24, 7}, {3, 3, 100, 150, 64, 64, 5, 20},
   };
-  for (const Shape &sh : back)
-    for (Dtype t : {Dtype::BF16, Dtype::F16}) {
-      Case c;
-      c.op = "attention_backward";
-      c.b = 1 + i % 2;
-      c.hq = sh.hq;
-      c.hkv = sh.hkv;
-      c.n = sh.n;
-      c.m = sh.m;
-      c.d = sh.d;
-      c.dv = sh.dv;
-      c.k = sh.k;
-      c.w = sh.w;
-      c.gate = kGates[i % 4];
-      c.dtype = t;
-      c.scores = kinds[i % 3];
-      c.seed = seed++;
-      cases.push_back(c);
-      ++i;
-    }
+  const Scores kinds[] = {Scores::Uniform, Scores::Ties, Scores::Equal};
+  std::vector<Case> cases;
+  unsigned seed = 700;
+  int i = 0;
+  // Each shape in bf16 and f16; batch, gate and scores cycle over the grid.
+  auto add = [&](const auto &list, const char *op) {
+    for (const Shape &sh : list)
+      for (Dtype t : {Dtype::BF16, Dtype::F16}) {
+        Case c;
+        if (op)
+          c.op = op;
+        c.b = 1 + i % 2;
+        c.hq = sh.hq;
+        c.hkv = sh.hkv;
+        c.n = sh.n;
+        c.m = sh.m;
+        c.d = sh.d;
+        c.dv = sh.dv;
+        c.k = sh.k;
+        c.w = sh.w;
+        c.gate = kGates[i % 4];
+        c.dtype = t;
+        c.scores = kinds[i % 3];
+        c.seed = seed++;
+        cases.push_back(c);
+        ++i;
+      }
+  };
+  add(shapes, nullptr);
+  add(back, "attention_backward");
   return cases;
 }
 

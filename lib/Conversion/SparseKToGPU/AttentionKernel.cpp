@@ -443,20 +443,23 @@ void KernelBody::build() {
   kBase = fk.linear(b, {bi, g});
   vBase = fv.linear(b, {bi, g});
 
-  // Q fragments (A operands of S = Q K^T), kept in registers.
-  SmallVector<MmaEmitter::AFrag> qFrag;
-  {
-    Value qa = fq.linear(b, {bi, headA, rows[0].index});
-    Value qb = fq.linear(b, {bi, headB, rows[rowOf(1)].index});
-    for (int64_t kc = 0; kc < D / 16; ++kc) {
+  // A operands of the warp's 16 rows of a [B, H, N, width] tensor, kept in
+  // registers: Q's for S = Q K^T (and dO's for the backward's dP = dO V^T).
+  auto rowFragments = [&](const FlatView &from, int64_t width) {
+    SmallVector<MmaEmitter::AFrag> frags;
+    Value ra = from.linear(b, {bi, headA, rows[0].index});
+    Value rb = from.linear(b, {bi, headB, rows[rowOf(1)].index});
+    for (int64_t kc = 0; kc < width / 16; ++kc) {
       Value colA = add(idx(kc * 16), mul(tq, idx(2)));
       Value colB = add(colA, idx(8));
-      qFrag.push_back({mma.loadPair(fq.view, add(qa, colA)),
-                       mma.loadPair(fq.view, add(qb, colA)),
-                       mma.loadPair(fq.view, add(qa, colB)),
-                       mma.loadPair(fq.view, add(qb, colB))});
+      frags.push_back({mma.loadPair(from.view, add(ra, colA)),
+                       mma.loadPair(from.view, add(rb, colA)),
+                       mma.loadPair(from.view, add(ra, colB)),
+                       mma.loadPair(from.view, add(rb, colB))});
     }
-  }
+    return frags;
+  };
+  SmallVector<MmaEmitter::AFrag> qFrag = rowFragments(fq, D);
 
   // Prologue: tile 0 in flight, its key arrays written.
   Value isWriter = cmpI(arith::CmpIPredicate::ult, tid, idx(BK));
@@ -808,18 +811,7 @@ void KernelBody::build() {
       }
       delta[half] = quadSum(b, acc);
     }
-    {
-      Value da = fdo.linear(b, {bi, headA, rows[0].index});
-      Value db = fdo.linear(b, {bi, headB, rows[rowOf(1)].index});
-      for (int64_t kc = 0; kc < DV / 16; ++kc) {
-        Value colA = add(idx(kc * 16), mul(tq, idx(2)));
-        Value colB = add(colA, idx(8));
-        doFrag.push_back({mma.loadPair(fdo.view, add(da, colA)),
-                          mma.loadPair(fdo.view, add(db, colA)),
-                          mma.loadPair(fdo.view, add(da, colB)),
-                          mma.loadPair(fdo.view, add(db, colB))});
-      }
-    }
+    doFrag = rowFragments(fdo, DV);
 
     // Every warp is done with sweep 1's stages. The block's Q and dO rows
     // (row r: warp r / 16's m16 row r % 16) into shared memory for dK and
