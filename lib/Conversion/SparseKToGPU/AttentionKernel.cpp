@@ -131,6 +131,9 @@ private:
   /// `inv` (none: as is) into `to` at [bi, head, rowIdx].
   void storeRow(Value valid, Value head, Value rowIdx, ArrayRef<Value> acc,
                 bool upper, Value inv, const FlatView &to, int64_t width);
+  /// Two f32 values rounded to the input type (one cvt) and stored as a
+  /// pair (4 bytes) at mem[idx].
+  void storePair(Value lo, Value hi, Value mem, ValueRange idx);
   /// Two adjacent elements of a flat view as f32.
   std::pair<Value, Value> loadF32Pair(Value view, Value index);
   /// memref.atomic_rmw addf of `v` into `mem[idx]`.
@@ -335,7 +338,6 @@ void KernelBody::storeRow(Value valid, Value head, Value rowIdx,
   b.setInsertionPointToStart(ifOp.thenBlock());
   Value base = to.linear(b, {bi, head, rowIdx});
   Value tq = remu(lane, idx(4));
-  auto pairType = VectorType::get({2}, cfg.elem);
   for (int64_t nt = 0; nt < width / 8; ++nt) {
     Value lo = acc[nt * 4 + (upper ? 2 : 0)];
     Value hi = acc[nt * 4 + (upper ? 3 : 1)];
@@ -343,13 +345,16 @@ void KernelBody::storeRow(Value valid, Value head, Value rowIdx,
       lo = arith::MulFOp::create(b, lo, inv);
       hi = arith::MulFOp::create(b, hi, inv);
     }
-    Value f = vector::FromElementsOp::create(
-        b, VectorType::get({2}, b.getF32Type()), ValueRange{lo, hi});
-    Value v = LLVM::FPTruncOp::create(b, pairType, f); // one cvt per pair
     Value col = add(idx(nt * 8), mul(tq, idx(2)));
-    auto st = vector::StoreOp::create(b, v, to.view, ValueRange{add(base, col)});
-    st.setAlignment(4);
+    storePair(lo, hi, to.view, {add(base, col)});
   }
+}
+
+void KernelBody::storePair(Value lo, Value hi, Value mem, ValueRange idx) {
+  Value f = vector::FromElementsOp::create(
+      b, VectorType::get({2}, b.getF32Type()), ValueRange{lo, hi});
+  Value v = LLVM::FPTruncOp::create(b, VectorType::get({2}, cfg.elem), f);
+  vector::StoreOp::create(b, v, mem, idx).setAlignment(4);
 }
 
 std::pair<Value, Value> KernelBody::loadF32Pair(Value view, Value index) {
@@ -638,31 +643,26 @@ void KernelBody::build() {
     asyncWait(b, asyncCommit(b), 0);
     gpu::BarrierOp::create(b);
 
-    // S = Q K^T over the tile.
-    SmallVector<MmaEmitter::Acc> s(BK / 8, mma.zeroAcc());
-    for (int64_t kc = 0; kc < D / 16; ++kc)
-      for (int64_t np = 0; np < BK / 16; ++np) {
-        Value row = add(idx(np * 16), kRow0);
-        auto r = mma.ldmatrixX4(
-            kTile, {stage, row, add(kSwz[kc % 4], idx(64 * (kc / 4)))},
-            false);
-        s[2 * np] = mma.mma(qFrag[kc], {r[0], r[1]}, s[2 * np]);
-        s[2 * np + 1] = mma.mma(qFrag[kc], {r[2], r[3]}, s[2 * np + 1]);
-      }
-    // Backward: dP = dO V^T over the tile (V's rows as K's).
-    SmallVector<MmaEmitter::Acc> dp;
-    if (mode == Mode::Backward) {
-      dp.assign(BK / 8, mma.zeroAcc());
-      for (int64_t kc = 0; kc < DV / 16; ++kc)
+    // A B^T over the tile, A's fragments in registers, B the stage's
+    // [keys][width] rows: S = Q K^T, and for the backward dP = dO V^T.
+    auto rowsTimesTile = [&](ArrayRef<MmaEmitter::AFrag> a, Value tile,
+                             int64_t width) {
+      SmallVector<MmaEmitter::Acc> acc(BK / 8, mma.zeroAcc());
+      for (int64_t kc = 0; kc < width / 16; ++kc)
         for (int64_t np = 0; np < BK / 16; ++np) {
           Value row = add(idx(np * 16), kRow0);
           auto r = mma.ldmatrixX4(
-              vTile, {stage, row, add(kSwz[kc % 4], idx(64 * (kc / 4)))},
+              tile, {stage, row, add(kSwz[kc % 4], idx(64 * (kc / 4)))},
               false);
-          dp[2 * np] = mma.mma(doFrag[kc], {r[0], r[1]}, dp[2 * np]);
-          dp[2 * np + 1] = mma.mma(doFrag[kc], {r[2], r[3]}, dp[2 * np + 1]);
+          acc[2 * np] = mma.mma(a[kc], {r[0], r[1]}, acc[2 * np]);
+          acc[2 * np + 1] = mma.mma(a[kc], {r[2], r[3]}, acc[2 * np + 1]);
         }
-    }
+      return acc;
+    };
+    SmallVector<MmaEmitter::Acc> s = rowsTimesTile(qFrag, kTile, D);
+    SmallVector<MmaEmitter::Acc> dp;
+    if (mode == Mode::Backward)
+      dp = rowsTimesTile(doFrag, vTile, DV);
 
     // The next tile's copies into the other stage (every warp left it at
     // the previous iteration's closing barrier).
@@ -858,14 +858,9 @@ void KernelBody::build() {
       Value j32 = arith::TruncIOp::create(b, b.getI32Type(),
                                           load(keyTileSh, {stage, row}));
       Value j = toIdx(j32);
-      auto ok = scf::IfOp::create(
-          b,
-          andI(cmpI(arith::CmpIPredicate::sge, j32, constI32(b, 0)),
-               cmpI(arith::CmpIPredicate::slt, j, m)),
-          false);
-      OpBuilder::InsertionGuard g7(b);
-      b.setInsertionPointToStart(ok.thenBlock());
-      body(j);
+      ifThen(andI(cmpI(arith::CmpIPredicate::sge, j32, constI32(b, 0)),
+                  cmpI(arith::CmpIPredicate::slt, j, m)),
+             [&] { body(j); });
     };
     backwardTile = [&](const TileCtx &c) -> SmallVector<Value> {
       bool weighted = !c.windowTiles && cfg.gate != Gate::none;
@@ -884,22 +879,18 @@ void KernelBody::build() {
                          : dpRaw;
           Value dl = arith::MulFOp::create(
               b, p, arith::SubFOp::create(b, dpv, delta[half]));
-          Value dsv = arith::MulFOp::create(b, dl, constF32(b, scale));
-          if (w && cfg.gate == Gate::kv)
-            dsv = arith::MulFOp::create(b, dsv, w);
-          ds[nt][e] = dsv;
+          Value dls = arith::MulFOp::create(b, dl, constF32(b, scale));
+          ds[nt][e] = (w && cfg.gate == Gate::kv)
+                          ? arith::MulFOp::create(b, dls, w).getResult()
+                          : dls;
           pw[nt][e] = wv ? arith::MulFOp::create(b, p, wv).getResult() : p;
           if (!weighted)
             continue;
           // dm (docs/Semantics.md section 9) where 0 < u - tau < 1.
           Value dm;
           if (cfg.gate == Gate::kv)
-            dm = arith::AddFOp::create(
-                b,
-                arith::MulFOp::create(
-                    b, arith::MulFOp::create(b, dl, constF32(b, scale)),
-                    c.s[nt][e]),
-                arith::MulFOp::create(b, p, dpRaw));
+            dm = arith::AddFOp::create(b, arith::MulFOp::create(b, dls, c.s[nt][e]),
+                                       arith::MulFOp::create(b, p, dpRaw));
           else if (cfg.gate == Gate::v)
             dm = arith::MulFOp::create(b, p, dpRaw);
           else
@@ -915,22 +906,14 @@ void KernelBody::build() {
       storeKeyInfo(c.nextKey, c.nextScore, c.writeNext, c.nextStage);
 
       // dS and P (times the value weight) into shared memory, as pairs.
-      auto pairType = VectorType::get({2}, cfg.elem);
-      auto f2 = VectorType::get({2}, b.getF32Type());
       for (int64_t nt = 0; nt < BK / 8; ++nt)
         for (int64_t half = 0; half < 2; ++half) {
           Value row = add(warpRow, add(g8, idx(8 * half)));
           Value col = add(idx(nt * 8), mul(tq, idx(2)));
           for (auto [tile, vals] : {std::make_pair(dsSh, &ds),
-                                    std::make_pair(pSh, &pw)}) {
-            Value f = vector::FromElementsOp::create(
-                b, f2,
-                ValueRange{(*vals)[nt][2 * half], (*vals)[nt][2 * half + 1]});
-            auto st = vector::StoreOp::create(
-                b, LLVM::FPTruncOp::create(b, pairType, f), tile,
-                ValueRange{row, col});
-            st.setAlignment(4);
-          }
+                                    std::make_pair(pSh, &pw)})
+            storePair((*vals)[nt][2 * half], (*vals)[nt][2 * half + 1], tile,
+                      {row, col});
         }
 
       // du's direct part: the column sums of the warp's rows (lanes of one
@@ -943,16 +926,14 @@ void KernelBody::build() {
                 gpu::ShuffleOp::create(b, colPart[cp], off, 32,
                                        gpu::ShuffleMode::XOR)
                     .getShuffleResult());
-        auto first = scf::IfOp::create(
-            b, cmpI(arith::CmpIPredicate::ult, lane, idx(4)), false);
-        OpBuilder::InsertionGuard g6(b);
-        b.setInsertionPointToStart(first.thenBlock());
-        for (int64_t cp = 0; cp < BK / 4; ++cp) {
-          Value col = add(idx((cp / 2) * 8 + cp % 2), mul(tq, idx(2)));
-          withTileKey(c.stage, col, [&](Value j) {
-            atomicAdd(colPart[cp], duAcc(), {bi, g, j});
-          });
-        }
+        ifThen(cmpI(arith::CmpIPredicate::ult, lane, idx(4)), [&] {
+          for (int64_t cp = 0; cp < BK / 4; ++cp) {
+            Value col = add(idx((cp / 2) * 8 + cp % 2), mul(tq, idx(2)));
+            withTileKey(c.stage, col, [&](Value j) {
+              atomicAdd(colPart[cp], duAcc(), {bi, g, j});
+            });
+          }
+        });
       }
 
       // dQ += dS K (dS as A fragments from registers; K^T by ldmatrix.trans).
@@ -1040,16 +1021,9 @@ void KernelBody::build() {
       dt.push_back({arith::AddFOp::create(b, t0, t1), rowA});
     else
       dt.append({{t0, rowA}, {t1, rowB}});
-    for (auto [ri, e] : llvm::enumerate(dt)) {
-      auto ok = scf::IfOp::create(
-          b,
-          andI(rows[ri].valid,
-               cmpI(arith::CmpIPredicate::eq, tq, idx(0))),
-          false);
-      OpBuilder::InsertionGuard g9(b);
-      b.setInsertionPointToStart(ok.thenBlock());
-      atomicAdd(e.first, dtauAcc(), {bi, g, e.second});
-    }
+    for (auto [ri, e] : llvm::enumerate(dt))
+      ifThen(andI(rows[ri].valid, cmpI(arith::CmpIPredicate::eq, tq, idx(0))),
+             [&] { atomicAdd(e.first, dtauAcc(), {bi, g, e.second}); });
     return;
   }
   SmallVector<Value> afterWindow =

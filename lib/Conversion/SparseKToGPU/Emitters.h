@@ -78,6 +78,8 @@ struct ScalarOps {
   Value toI32(Value x);
   Value toIdx(Value x);
   Value load(Value m, ValueRange i);
+  /// `body` under `cond` (an scf.if without results).
+  void ifThen(Value cond, function_ref<void()> body);
 };
 
 /// Warp-level mma.sync m16n8k16 for one 16-bit input type (f16 or bf16),

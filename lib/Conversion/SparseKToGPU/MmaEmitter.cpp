@@ -11,6 +11,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -187,6 +188,12 @@ Value ScalarOps::toIdx(Value x) {
 }
 Value ScalarOps::load(Value m, ValueRange i) {
   return memref::LoadOp::create(b, m, i);
+}
+void ScalarOps::ifThen(Value cond, function_ref<void()> body) {
+  auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(op.thenBlock());
+  body();
 }
 
 } // namespace mlir::sparsek::gpu_kernels

@@ -26,6 +26,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <functional>
+
 
 namespace mlir::sparsek {
 #define GEN_PASS_DEF_CONVERTSPARSEKTOGPUPASS
@@ -240,15 +242,8 @@ private:
         op, op.getQ(), op.getKey(), op.getValue(), op.getOut().getType(),
         variants, [&](ImplicitLocOpBuilder &cb, const Variant &v, Value out) {
           int64_t blockQ = v.blockQ();
-          SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
-              op.getU().getType(), op.getQ().getType().getDimSize(2), k,
-              blockQ);
-          Value n = tensor::DimOp::create(cb, op.getQ(), 2);
-          auto build = parallelSelection
-                           ? mlir::sparsek::detail::buildParallelBlockSelect
-                           : mlir::sparsek::detail::buildBlockSelect;
-          SmallVector<Value> sel =
-              build(cb, op.getU(), k, op.getWindow(), blockQ, n, types);
+          SmallVector<Value> sel = blockSelection(
+              cb, op.getQ(), op.getU(), k, op.getWindow(), blockQ);
           SmallVector<Value> operands = {op.getQ(), op.getKey(), op.getValue(),
                                          op.getU(), sel[0],      sel[1],
                                          sel[2],    sel[3],      sel[4]};
@@ -310,16 +305,8 @@ private:
           },
           [&](ImplicitLocOpBuilder &cb, size_t vi) {
             ArrayRef<AttentionKernelConfig> cfgs = variants[vi].cfgs;
-            auto qt = cast<RankedTensorType>(q.getType());
-            SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
-                cast<RankedTensorType>(u.getType()), qt.getDimSize(2),
-                op.getK(), variants[vi].blockQ());
-            auto build = parallelSelection
-                             ? mlir::sparsek::detail::buildParallelBlockSelect
-                             : mlir::sparsek::detail::buildBlockSelect;
-            SmallVector<Value> sel =
-                build(cb, u, op.getK(), op.getWindow(), variants[vi].blockQ(),
-                      tensor::DimOp::create(cb, q, 2), types);
+            SmallVector<Value> sel = blockSelection(
+                cb, q, u, op.getK(), op.getWindow(), variants[vi].blockQ());
             chainIf(
                 cb, cfgs.size(),
                 [&](ImplicitLocOpBuilder &db, size_t i) {
@@ -349,15 +336,8 @@ private:
       b.setInsertionPointAfter(ifOp);
     }
     SmallVector<Value> results;
-    for (auto [o, want] : llvm::zip(outs, op->getResultTypes())) {
-      auto mt = cast<MemRefType>(o.getType());
-      Value t = bufferization::ToTensorOp::create(
-          b, RankedTensorType::get(mt.getShape(), mt.getElementType()), o,
-          b.getUnitAttr(), b.getUnitAttr());
-      if (t.getType() != want)
-        t = tensor::CastOp::create(b, want, t);
-      results.push_back(t);
-    }
+    for (auto [o, want] : llvm::zip(outs, op->getResultTypes()))
+      results.push_back(asTensor(b, o, cast<RankedTensorType>(want)));
     rewriter.replaceOp(op, results);
   }
 
@@ -378,22 +358,24 @@ private:
     auto dim = [&](Value t, int64_t i) {
       return tensor::DimOp::create(b, t, i).getResult();
     };
+    auto zero = [&](Value buf) {
+      Type elem = cast<MemRefType>(buf.getType()).getElementType();
+      linalg::FillOp::create(
+          b, ValueRange{arith::ConstantOp::create(b, b.getZeroAttr(elem))},
+          ValueRange{buf});
+    };
     auto zeroed = [&](ArrayRef<Value> sizes, Type elem) {
       Value buf = memref::AllocOp::create(
           b, MemRefType::get(SmallVector<int64_t>(sizes.size(), dyn), elem),
           sizes);
-      linalg::FillOp::create(
-          b, ValueRange{arith::ConstantOp::create(b, b.getZeroAttr(elem))},
-          ValueRange{buf});
+      zero(buf);
       return buf;
     };
     Value batch = dim(u, 0), hkv = dim(u, 1), m = dim(u, 2);
     Value dkAcc = zeroed({batch, hkv, m, dim(key, 3)}, f32);
     Value dvAcc = zeroed({batch, hkv, m, dim(value, 3)}, f32);
     Value dtau = zeroed({batch, hkv, n}, f32);
-    linalg::FillOp::create(
-        b, ValueRange{arith::ConstantOp::create(b, b.getF32FloatAttr(0.0))},
-        ValueRange{outs[3]});
+    zero(outs[3]);
     SmallVector<Value> operands = {q,      key,    value,  u,
                                    sel[0], sel[1], sel[2], sel[3],
                                    sel[4], op.getOut(), op.getDout()};
@@ -408,19 +390,12 @@ private:
         b, MemRefType::get({dyn, dyn, dyn}, f32), ValueRange{batch, hkv, n1});
     SmallVector<Type> argTypes =
         gpu_kernels::thresholdTermStubOperandTypes(b.getContext());
-    SmallVector<Value> args;
-    for (Value t : {u, sel[2]}) {
-      auto tt = cast<RankedTensorType>(t.getType());
-      auto bufType = MemRefType::get(
-          tt.getShape(), tt.getElementType(),
-          StridedLayoutAttr::get(b.getContext(), dyn,
-                                 SmallVector<int64_t>(tt.getRank(), dyn)));
-      args.push_back(bufferization::ToBufferOp::create(b, bufType, t,
-                                                       /*read_only=*/true));
-    }
-    llvm::append_range(args, ValueRange{dtau, outs[3], hist, bounds, prefix});
-    for (auto [a, type] : llvm::zip(args, argTypes))
-      a = memref::CastOp::create(b, type, a);
+    SmallVector<Value> args = {stubArgument(b, u, argTypes[0]),
+                               stubArgument(b, sel[2], argTypes[1])};
+    SmallVector<Value> buffers = {dtau, outs[3], hist, bounds, prefix};
+    for (auto [buf, type] :
+         llvm::zip(buffers, ArrayRef<Type>(argTypes).drop_front(2)))
+      args.push_back(memref::CastOp::create(b, type, buf));
     func::CallOp::create(
         b,
         gpu_kernels::getOrCreateThresholdTermStub(getOperation(),
@@ -470,6 +445,23 @@ private:
         },
         [&](ImplicitLocOpBuilder &cb, size_t i) { body(cb, variants[i], out); });
     rewriter.replaceOp(op, asTensor(b, out, resultType));
+  }
+
+  /// The causal selection of q's N queries in blocks of `blockQ`
+  /// (sparsek.block_select's results: kth_score, kth_index, tau,
+  /// union_keys, union_count), in parallel along the row or by the
+  /// sequential sweeps (the pass's parallel-selection option).
+  SmallVector<Value> blockSelection(ImplicitLocOpBuilder &b, Value q, Value u,
+                                    int64_t k, int64_t window,
+                                    int64_t blockQ) {
+    SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
+        cast<RankedTensorType>(u.getType()),
+        cast<RankedTensorType>(q.getType()).getDimSize(2), k, blockQ);
+    auto build = parallelSelection
+                     ? mlir::sparsek::detail::buildParallelBlockSelect
+                     : mlir::sparsek::detail::buildBlockSelect;
+    return build(b, u, k, window, blockQ, tensor::DimOp::create(b, q, 2),
+                 types);
   }
 
   /// Whether the run's head dims are those of `cfg`.
@@ -525,18 +517,10 @@ private:
       launch(b, cfgs.front(), operands, {out});
       return;
     }
-    Value d = tensor::DimOp::create(b, q, 3);
-    Value dv = tensor::DimOp::create(b, value, 3);
     chainIf(
         b, cfgs.size() + 1,
-        [&](ImplicitLocOpBuilder &cb, size_t i) -> Value {
-          return arith::AndIOp::create(
-              cb,
-              arith::CmpIOp::create(cb, arith::CmpIPredicate::eq, d,
-                                    arith::ConstantIndexOp::create(cb, cfgs[i].d)),
-              arith::CmpIOp::create(
-                  cb, arith::CmpIPredicate::eq, dv,
-                  arith::ConstantIndexOp::create(cb, cfgs[i].dv)));
+        [&](ImplicitLocOpBuilder &cb, size_t i) {
+          return headDimsAre(cb, q, value, cfgs[i]);
         },
         [&](ImplicitLocOpBuilder &cb, size_t i) {
           if (i < cfgs.size()) {
@@ -549,23 +533,29 @@ private:
         });
   }
 
+  /// A tensor operand of a kernel stub: its read-only buffer (any strided
+  /// layout) cast to the stub's fully dynamic type.
+  static Value stubArgument(ImplicitLocOpBuilder &b, Value tensor,
+                            Type argType) {
+    int64_t dyn = ShapedType::kDynamic;
+    auto t = cast<RankedTensorType>(tensor.getType());
+    auto bufType = MemRefType::get(
+        t.getShape(), t.getElementType(),
+        StridedLayoutAttr::get(b.getContext(), dyn,
+                               SmallVector<int64_t>(t.getRank(), dyn)));
+    Value buf = bufferization::ToBufferOp::create(b, bufType, tensor,
+                                                  /*read_only=*/true);
+    return memref::CastOp::create(b, argType, buf);
+  }
+
   /// Calls the kernel's stub on buffers of the operands and `out`.
   void launch(ImplicitLocOpBuilder &b, const AttentionKernelConfig &cfg,
               ArrayRef<Value> operands, ArrayRef<Value> outs) {
     SmallVector<Type> argTypes = gpu_kernels::blockAttentionStubOperandTypes(
         b.getContext(), cfg.elem, cfg.backward);
-    int64_t dyn = ShapedType::kDynamic;
     SmallVector<Value> args;
-    for (auto [v, argType] : llvm::zip(operands, argTypes)) {
-      auto t = cast<RankedTensorType>(v.getType());
-      auto bufType = MemRefType::get(
-          t.getShape(), t.getElementType(),
-          StridedLayoutAttr::get(b.getContext(), dyn,
-                                 SmallVector<int64_t>(t.getRank(), dyn)));
-      Value buf = bufferization::ToBufferOp::create(b, bufType, v,
-                                                    /*read_only=*/true);
-      args.push_back(memref::CastOp::create(b, argType, buf));
-    }
+    for (auto [v, argType] : llvm::zip(operands, argTypes))
+      args.push_back(stubArgument(b, v, argType));
     for (auto [o, argType] :
          llvm::zip(outs, ArrayRef<Type>(argTypes).take_back(outs.size())))
       args.push_back(memref::CastOp::create(b, argType, o));
@@ -594,29 +584,34 @@ struct SparseKExpandKernelStubsPass
     });
     for (func::CallOp call : calls) {
       auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
+      // Per kind: the signature a stub must have, and its launches.
+      SmallVector<Type> expected;
+      StringRef signature;
+      std::function<void(ImplicitLocOpBuilder &, ArrayRef<Value>)> build;
+      std::optional<AttentionKernelConfig> cfg;
       if (std::optional<int64_t> window =
               gpu_kernels::thresholdTermStubWindow(callee)) {
-        if (callee.getFunctionType().getInputs() !=
-                ArrayRef<Type>(
-                    gpu_kernels::thresholdTermStubOperandTypes(&getContext())) ||
-            callee.getNumResults() != 0) {
-          callee.emitError()
-              << "threshold_term stub signature must be (u, tau, dtau, du, "
-                 "histogram, bounds, prefix) as memrefs with fully dynamic "
-                 "shapes and strided layouts (f32 x4, i32 rank 3 and 4, f32), "
-                 "no results";
-          return signalPassFailure();
-        }
-        OpBuilder builder(call);
-        ImplicitLocOpBuilder b(call.getLoc(), builder);
-        gpu_kernels::buildThresholdTermLaunches(
-            b, module, *window, llvm::to_vector(call.getOperands()));
-        call.erase();
-        continue;
-      }
-      std::optional<AttentionKernelConfig> cfg =
-          gpu_kernels::stubConfig(callee);
-      if (!cfg) {
+        expected = gpu_kernels::thresholdTermStubOperandTypes(&getContext());
+        signature = "threshold_term stub signature must be (u, tau, dtau, du, "
+                    "histogram, bounds, prefix) as memrefs with fully dynamic "
+                    "shapes and strided layouts (f32 x4, i32 rank 3 and 4, "
+                    "f32), no results";
+        build = [&, w = *window](ImplicitLocOpBuilder &b,
+                                 ArrayRef<Value> operands) {
+          gpu_kernels::buildThresholdTermLaunches(b, module, w, operands);
+        };
+      } else if ((cfg = gpu_kernels::stubConfig(callee))) {
+        expected = gpu_kernels::blockAttentionStubOperandTypes(
+            &getContext(), cfg->elem, cfg->backward);
+        signature = "kernel stub signature must be (q, key, value, u, "
+                    "kth_score, kth_index, tau, union_keys, union_count, out) "
+                    "and for block_attention_backward then (dout, dq, dkey, "
+                    "dvalue, du, dtau) as memrefs with fully dynamic shapes "
+                    "and strided layouts, no results";
+        build = [&](ImplicitLocOpBuilder &b, ArrayRef<Value> operands) {
+          gpu_kernels::buildBlockAttentionLaunch(b, module, *cfg, operands);
+        };
+      } else {
         callee.emitError()
             << "invalid 'sparsek.kernel' configuration: expected kind = "
                "\"block_attention\" or \"block_attention_backward\" (or "
@@ -630,23 +625,14 @@ struct SparseKExpandKernelStubsPass
                "0, scale > 0 and a gate";
         return signalPassFailure();
       }
-      SmallVector<Type> expected =
-          gpu_kernels::blockAttentionStubOperandTypes(&getContext(),
-                                                      cfg->elem, cfg->backward);
       if (callee.getFunctionType().getInputs() != ArrayRef<Type>(expected) ||
           callee.getNumResults() != 0) {
-        callee.emitError()
-            << "kernel stub signature must be (q, key, value, u, kth_score, "
-               "kth_index, tau, union_keys, union_count, out) and for "
-               "block_attention_backward then (dout, dq, dkey, dvalue, du, "
-               "dtau) as memrefs with fully dynamic shapes and strided "
-               "layouts, no results";
+        callee.emitError() << signature;
         return signalPassFailure();
       }
       OpBuilder builder(call);
       ImplicitLocOpBuilder b(call.getLoc(), builder);
-      gpu_kernels::buildBlockAttentionLaunch(b, module, *cfg,
-                                             llvm::to_vector(call.getOperands()));
+      build(b, llvm::to_vector(call.getOperands()));
       call.erase();
     }
     for (func::FuncOp f :

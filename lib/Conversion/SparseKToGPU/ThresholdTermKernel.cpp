@@ -39,18 +39,10 @@ constexpr int64_t kScanThreads = 256;
 using P = arith::CmpIPredicate;
 
 struct Builder : ScalarOps {
-  Value cmpI(P p, Value x, Value y) { return ScalarOps::cmpI(p, x, y); }
   void store(Value v, Value m, ValueRange i) {
     memref::StoreOp::create(b, v, m, i);
   }
   Value dim(Value m, int64_t i) { return memref::DimOp::create(b, m, i); }
-  /// The body under `cond`.
-  void ifThen(Value cond, function_ref<void()> body) {
-    auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(op.thenBlock());
-    body();
-  }
   /// for i in [lo, hi) with loop-carried `init`.
   SmallVector<Value> loop(Value lo, Value hi, ValueRange init,
                           function_ref<SmallVector<Value>(Value, ValueRange)>

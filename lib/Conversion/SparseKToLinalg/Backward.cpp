@@ -482,28 +482,6 @@ Value thresholdTerm(ImplicitLocOpBuilder &b, Value u, Value tau, Value bi,
       })[0];
 }
 
-/// Copies `src` (f32) into a tensor of `elem`.
-Value convert(ImplicitLocOpBuilder &b, Value src, Type elem,
-              ValueRange sizes) {
-  auto t = cast<RankedTensorType>(src.getType());
-  if (t.getElementType() == elem)
-    return src;
-  SmallVector<AffineMap> maps(
-      2, AffineMap::getMultiDimIdentityMap(t.getRank(), b.getContext()));
-  return linalg::GenericOp::create(
-             b, TypeRange{RankedTensorType::get(t.getShape(), elem)},
-             ValueRange{src},
-             ValueRange{emptyTensor(b, t.getShape(), sizes, elem)}, maps,
-             SmallVector<utils::IteratorType>(t.getRank(),
-                                              utils::IteratorType::parallel),
-             [&](OpBuilder &ob, Location loc, ValueRange a) {
-               ImplicitLocOpBuilder eb(loc, ob);
-               linalg::YieldOp::create(
-                   eb, ValueRange{castFloat(eb, a[0], elem)});
-             })
-      .getResult(0);
-}
-
 struct AttentionBackwardToLinalg : OpRewritePattern<AttentionBackwardOp> {
   AttentionBackwardToLinalg(MLIRContext *ctx, bool parallelSelection)
       : OpRewritePattern(ctx), parallelSelection(parallelSelection) {}
@@ -582,11 +560,11 @@ struct AttentionBackwardToLinalg : OpRewritePattern<AttentionBackwardOp> {
           return slices;
         });
     SmallVector<Value> results = {
-        convert(b, grads[0], getElementTypeOrSelf(op.getDq()),
+        convertElements(b, grads[0], getElementTypeOrSelf(op.getDq()),
                 {batch, hq, n, d}),
-        convert(b, grads[1], getElementTypeOrSelf(op.getDkey()),
+        convertElements(b, grads[1], getElementTypeOrSelf(op.getDkey()),
                 {batch, hkv, m, d}),
-        convert(b, grads[2], getElementTypeOrSelf(op.getDvalue()),
+        convertElements(b, grads[2], getElementTypeOrSelf(op.getDvalue()),
                 {batch, hkv, m, dv}),
         grads[3]};
     for (auto [r, want] : llvm::zip(results, op->getResultTypes()))
@@ -601,8 +579,25 @@ struct AttentionBackwardToLinalg : OpRewritePattern<AttentionBackwardOp> {
 
 Value convertElements(ImplicitLocOpBuilder &b, Value src, Type elem,
                       ValueRange sizes) {
-  return convert(b, src, elem, sizes);
+  auto t = cast<RankedTensorType>(src.getType());
+  if (t.getElementType() == elem)
+    return src;
+  SmallVector<AffineMap> maps(
+      2, AffineMap::getMultiDimIdentityMap(t.getRank(), b.getContext()));
+  return linalg::GenericOp::create(
+             b, TypeRange{RankedTensorType::get(t.getShape(), elem)},
+             ValueRange{src},
+             ValueRange{emptyTensor(b, t.getShape(), sizes, elem)}, maps,
+             SmallVector<utils::IteratorType>(t.getRank(),
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &ob, Location loc, ValueRange a) {
+               ImplicitLocOpBuilder eb(loc, ob);
+               linalg::YieldOp::create(
+                   eb, ValueRange{castFloat(eb, a[0], elem)});
+             })
+      .getResult(0);
 }
+
 
 void populateBackwardPatterns(RewritePatternSet &patterns,
                               bool parallelSelection) {
