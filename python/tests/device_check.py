@@ -32,6 +32,15 @@ def inputs(b, hq, hkv, n, m, d, dtype, dev="cuda", seed=0):
     return q, k, v, u
 
 
+def gradients(dev, tensors, dout, topk=4, window=8):
+    """The gradients of q, k, v and the scores on `dev` (as f32 on the CPU)
+    of sum(attention * dout)."""
+    leaves = [t.to(dev).clone().requires_grad_() for t in tensors]
+    out = sparsek.attention(*leaves, topk=topk, window=window)
+    (out.float() * dout.to(dev)).sum().backward()
+    return [t.grad.float().cpu() for t in leaves]
+
+
 def main():
     tol = {torch.float32: (1e-5, 1e-4), torch.bfloat16: (1e-2, 1e-2)}
     for dtype in (torch.float32, torch.bfloat16):
@@ -58,23 +67,14 @@ def main():
     # finite differences of the float64 reference).
     q, k, v, u = inputs(1, 4, 2, 20, 20, 16, torch.float32, dev="cpu", seed=5)
     dout = torch.randn(1, 4, 20, 16)
-    grads = []
-    for dev in ("cpu", "cuda"):
-        leaves = [t.to(dev).clone().requires_grad_() for t in (q, k, v, u)]
-        (sparsek.attention(*leaves, topk=4, window=8) * dout.to(dev)).sum().backward()
-        grads.append([t.grad.cpu() for t in leaves])
+    grads = [gradients(dev, (q, k, v, u), dout) for dev in ("cpu", "cuda")]
     err = max((a - b).abs().max().item() for a, b in zip(*grads))
     check("cuda gradients vs cpu gradients", err < 1e-4, f"max err {err:.3g}")
     # bf16 with head dim 64: the CUDA gradients come from the tensor-core
     # backward kernel (the CPU's from the linalg lowering), both f32 inside.
     q, k, v, u = inputs(1, 4, 2, 300, 300, 64, torch.bfloat16, dev="cpu", seed=6)
     dout = torch.randn(1, 4, 300, 64)
-    grads = []
-    for dev in ("cpu", "cuda"):
-        leaves = [t.to(dev).clone().requires_grad_() for t in (q, k, v, u)]
-        out = sparsek.attention(*leaves, topk=4, window=8)
-        (out.float() * dout.to(dev)).sum().backward()
-        grads.append([t.grad.float().cpu() for t in leaves])
+    grads = [gradients(dev, (q, k, v, u), dout) for dev in ("cpu", "cuda")]
     ok, worst = True, 0.0
     for a, b in zip(*grads):
         err = (a - b).abs()
