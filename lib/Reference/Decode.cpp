@@ -5,10 +5,13 @@
 //      becomes a candidate c (with w = 0, the new token itself);
 //   2. S becomes the top k of S ∪ {c} (ties to the larger position, so c
 //      wins them); the entry that loses keeps only its score, in the band;
-//   3. tau_p is the SPARSEK threshold over the scores of S and the band;
-//      band scores below it are dropped (a candidate at or below the
-//      threshold never matters again); the band keeps at most its
-//      capacity, dropping its lowest scores and recording the overflow;
+//   3. tau_p is the SPARSEK threshold over the scores of S and the band,
+//      and never below the previous one; band scores at or below it are
+//      dropped (they add nothing to f(t) for any t >= tau_p, and the
+//      threshold never decreases: keeping the previous threshold makes
+//      the (k+1)-th score, which can equal it, unnecessary); the band
+//      keeps at most its capacity, dropping its lowest scores and
+//      recording the overflow;
 //   4. out_p is gathered attention over the window and S with tau_p.
 //
 //===----------------------------------------------------------------------===//
@@ -23,6 +26,45 @@ namespace sparsek::ref {
 DecodeRow::DecodeRow(int64_t k, int64_t window, int64_t bandCapacity,
                      int64_t d, int64_t dv)
     : k(k), w(window), cap(bandCapacity), d(d), dv(dv) {}
+
+void DecodeRow::capBand() {
+  if (static_cast<int64_t>(band.size()) <= cap)
+    return;
+  std::sort(band.begin(), band.end());
+  band.erase(band.begin(), band.end() - cap);
+  overflowed_ = true;
+}
+
+void DecodeRow::prefill(const double *keys, const double *values,
+                        const double *scores, int64_t n) {
+  length_ = n;
+  auto entry = [&](int64_t p) {
+    return Entry{scores[p], p, std::vector<double>(keys + p * d, keys + (p + 1) * d),
+                 std::vector<double>(values + p * dv, values + (p + 1) * dv)};
+  };
+  int64_t c = std::max<int64_t>(0, n - w);
+  window_.clear();
+  for (int64_t p = c; p < n; ++p)
+    window_.push_back(entry(p));
+  // The top k candidates by (score, position), and the exact threshold
+  // over all of them.
+  std::vector<int64_t> order(c);
+  for (int64_t j = 0; j < c; ++j)
+    order[j] = j;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return scores[a] != scores[b] ? scores[a] > scores[b] : a > b;
+  });
+  selected.clear();
+  band.clear();
+  for (int64_t r = 0; r < c; ++r)
+    if (r < k)
+      selected.push_back(entry(order[r]));
+  tau_ = sparsekThreshold(scores, c, k);
+  for (int64_t r = k; r < c; ++r)
+    if (scores[order[r]] > tau_)
+      band.push_back(scores[order[r]]);
+  capBand();
+}
 
 std::vector<double> DecodeRow::step(const double *q, int64_t group,
                                     const double *key, const double *value,
@@ -63,15 +105,10 @@ std::vector<double> DecodeRow::step(const double *q, int64_t group,
   scores.insert(scores.end(), band.begin(), band.end());
   tau_ = std::max(tau_, sparsekThreshold(scores.data(),
                                          static_cast<int64_t>(scores.size()), k));
-  if (tau_ != kNegInf)
-    band.erase(std::remove_if(band.begin(), band.end(),
-                              [&](double x) { return x < tau_; }),
-               band.end());
-  if (static_cast<int64_t>(band.size()) > cap) {
-    std::sort(band.begin(), band.end());
-    band.erase(band.begin(), band.end() - cap);
-    overflowed_ = true;
-  }
+  band.erase(std::remove_if(band.begin(), band.end(),
+                            [&](double x) { return x <= tau_; }),
+             band.end());
+  capBand();
   // 4. Attention of the group's queries over the window and S.
   std::vector<double> out(group * dv, 0.0);
   for (int64_t h = 0; h < group; ++h) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <functional>
 #include <sstream>
 
 namespace sparsek::check {
@@ -55,7 +56,8 @@ const char *scoresName(Scores s) {
 
 bool isKnownOp(const std::string &op) {
   for (const char *o : {"score", "mask", "threshold", "topk", "block_select",
-                        "gathered_attention", "attention", "attention_backward"})
+                        "gathered_attention", "attention", "attention_backward",
+                        "decode"})
     if (op == o)
       return true;
   return false;
@@ -77,7 +79,7 @@ std::string checkCase(const Case &c) {
   if (!isKnownOp(c.op))
     return "unknown op '" + c.op +
            "' (score, mask, threshold, topk, block_select, "
-           "gathered_attention, attention, attention_backward)";
+           "gathered_attention, attention, attention_backward, decode)";
   struct {
     const char *name;
     int64_t v, min;
@@ -90,14 +92,20 @@ std::string checkCase(const Case &c) {
       return std::string("--") + s.name + " must be >= " +
              std::to_string(s.min) + ", got " + std::to_string(s.v);
   bool attention = c.op == "attention" || c.op == "gathered_attention" ||
-                   c.op == "attention_backward";
-  if ((attention || c.op == "threshold" || c.op == "topk" ||
-       c.op == "block_select") &&
+                   c.op == "attention_backward" || c.op == "decode";
+  if (c.op == "decode" && c.cb < -1)
+    return "--cb must be >= 0 (or -1: m + n), got " + std::to_string(c.cb);
+  if (((attention && c.op != "decode") || c.op == "threshold" ||
+       c.op == "topk" || c.op == "block_select") &&
       c.n > c.m)
     return "query length n = " + std::to_string(c.n) +
            " exceeds KV length m = " + std::to_string(c.m) +
            " (N <= M is required)";
-  if (attention && (c.hkv == 0 ? c.hq != 0 : c.hq % c.hkv != 0))
+  if (c.op != "decode" && attention &&
+      (c.hkv == 0 ? c.hq != 0 : c.hq % c.hkv != 0))
+    return "hq = " + std::to_string(c.hq) + " must be a multiple of hkv = " +
+           std::to_string(c.hkv);
+  if (c.op == "decode" && (c.hkv < 1 || c.hq % c.hkv != 0))
     return "hq = " + std::to_string(c.hq) + " must be a multiple of hkv = " +
            std::to_string(c.hkv);
   if ((c.op == "attention" || c.op == "attention_backward") && !c.causal &&
@@ -131,6 +139,11 @@ std::string describe(const Case &c) {
   else if (c.op == "block_select")
     os << " hkv=" << c.hkv << " n=" << c.n << " m=" << c.m << " k=" << c.k
        << " w=" << c.w << " bq=" << c.bq;
+  else if (c.op == "decode")
+    os << " hq=" << c.hq << " hkv=" << c.hkv << " prompt=" << c.m
+       << " steps=" << c.n << " d=" << c.d << " dv=" << c.dv << " k=" << c.k
+       << " w=" << c.w << " cb=" << c.cb << " gate=" << gateName(c.gate)
+       << (c.ragged ? " ragged" : "");
   else
     os << " hq=" << c.hq << " hkv=" << c.hkv << " n=" << c.n << " m=" << c.m
        << " d=" << c.d << " dv=" << c.dv << " k=" << c.k << " w=" << c.w
@@ -184,14 +197,16 @@ Buffer makeBuffer(const std::string &elem, std::vector<int64_t> shape) {
   Buffer b;
   b.elem = elem;
   b.shape = std::move(shape);
-  b.width = (elem == "f16" || elem == "bf16") ? 2 : 4;
+  b.width = (elem == "f16" || elem == "bf16") ? 2 : elem == "f64" ? 8 : 4;
   b.bytes.assign(b.count() * b.width, 0);
   return b;
 }
 
 void store(Buffer &b, size_t i, double v) {
   uint8_t *p = &b.bytes[i * b.width];
-  if (b.elem == "f32") {
+  if (b.elem == "f64") {
+    std::memcpy(p, &v, 8);
+  } else if (b.elem == "f32") {
     float f = static_cast<float>(v);
     std::memcpy(p, &f, 4);
   } else if (b.elem == "f16") {
@@ -208,6 +223,11 @@ void store(Buffer &b, size_t i, double v) {
 
 double load(const Buffer &b, size_t i) {
   const uint8_t *p = &b.bytes[i * b.width];
+  if (b.elem == "f64") {
+    double d;
+    std::memcpy(&d, p, 8);
+    return d;
+  }
   if (b.elem == "f32") {
     float f;
     std::memcpy(&f, p, 4);
@@ -277,7 +297,7 @@ static bool compare(const std::vector<double> &got, const std::vector<double> &w
   maxErr = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     double g = got[i], w = want[i];
-    if (std::isinf(w) && g == w)
+    if ((std::isinf(w) && g == w) || std::isnan(w)) // NaN: not compared
       continue;
     double err = std::abs(g - w);
     if (!(err <= tol.atol + tol.rtol * std::abs(w))) { // NaN fails too
@@ -338,6 +358,182 @@ static std::vector<double> drawScores(std::mt19937_64 &rng, size_t n,
   return v;
 }
 
+
+/// decode: a prefill of each sequence's prompt, then c.n steps, all in one
+/// kernel (an scf.for over the steps carrying the state); outputs every
+/// step's attention, the final threshold sums, counts and lengths. The
+/// expected outputs: the whole-sequence layer's (ref::attention over
+/// prompt + steps, its last n queries) where no row of the sequence
+/// overflowed its band, else the reference decoder's (ref::DecodeRow,
+/// which drops the same scores); tau: the exact threshold of the last
+/// position, or the reference decoder's lower bound after an overflow.
+static void prepareDecode(const Case &c, std::mt19937_64 &rng, Prepared &p,
+                          const std::function<Buffer *(
+                              const std::string &, std::vector<int64_t>)> &buf) {
+  std::string et = dtypeName(c.dtype);
+  int64_t B = c.b, hq = c.hq, hkv = c.hkv, P = c.m, T = c.n, D = c.d,
+          Dv = c.dv, S = c.k + c.w, group = hq / hkv;
+  int64_t cb = c.cb < 0 ? c.m + c.n : c.cb, L = c.k + cb + 1;
+  Buffer *pk = buf(et, {B, hkv, P, D}), *pv = buf(et, {B, hkv, P, Dv}),
+         *pu = buf("f32", {B, hkv, P}), *plen = buf("i32", {B}),
+         *q = buf(et, {B, hq, T, D}), *sk = buf(et, {B, hkv, T, D}),
+         *sv = buf(et, {B, hkv, T, Dv}), *su = buf("f32", {B, hkv, T});
+  auto pkv = fill(*pk, draw(rng, pk->count(), -1, 1));
+  auto pvv = fill(*pv, draw(rng, pv->count(), -1, 1));
+  auto skv = fill(*sk, draw(rng, sk->count(), -1, 1));
+  auto svv = fill(*sv, draw(rng, sv->count(), -1, 1));
+  auto qv = fill(*q, draw(rng, q->count(), -1, 1));
+  // Scores of a whole sequence per row, then split into prompt and steps.
+  std::vector<double> all = drawScores(rng, B * hkv * (P + T), c.scores);
+  std::vector<double> puv(B * hkv * P), suv(B * hkv * T);
+  for (int64_t r = 0; r < B * hkv; ++r)
+    for (int64_t j = 0; j < P + T; ++j)
+      (j < P ? puv[r * P + j] : suv[r * T + j - P]) = all[r * (P + T) + j];
+  puv = fill(*pu, puv);
+  suv = fill(*su, suv);
+  std::vector<int64_t> lens(B);
+  for (int64_t b = 0; b < B; ++b)
+    lens[b] = c.ragged ? std::max<int64_t>(0, P - 3 * b) : P;
+  fill(*plen, std::vector<double>(lens.begin(), lens.end()));
+
+  Buffer *out = buf(et, {B, hq, T, Dv}), *thr = buf("f64", {B, hkv, 3}),
+         *cnt = buf("i32", {B, hkv, 3}), *len = buf("i32", {B});
+  Kernel &k = p.kernel;
+  k.inputs = {{"pk", pk}, {"pv", pv}, {"pu", pu}, {"plen", plen},
+              {"q", q},   {"sk", sk}, {"sv", sv}, {"su", su}};
+  k.outputs = {out, thr, cnt, len};
+
+  auto tt = [](std::vector<int64_t> shape, const std::string &e) {
+    std::string t = "tensor<";
+    for (int64_t x : shape)
+      t += std::to_string(x) + "x";
+    return t + e + ">";
+  };
+  std::vector<std::string> state = {
+      tt({B, hkv, S, D}, et),    tt({B, hkv, S, Dv}, et),
+      tt({B, hkv, S}, "f32"),    tt({B, hkv, S}, "i32"),
+      tt({B, hkv, 2, L}, "f32"), tt({B, hkv, 2, L}, "i32"),
+      tt({B, hkv, 3}, "f64"),    tt({B, hkv, 3}, "i32"),
+      tt({B}, "i32")};
+  std::string stateTypes, outStep = tt({B, hq, 1, Dv}, et);
+  for (size_t i = 0; i < state.size(); ++i)
+    stateTypes += (i ? ", " : "") + state[i];
+  std::string attrs = "{k = " + std::to_string(c.k) +
+                      " : i64, window = " + std::to_string(c.w) + " : i64";
+  std::ostringstream os;
+  for (size_t i = 0; i < state.size(); ++i)
+    os << "  %e" << i << " = tensor.empty() : " << state[i] << "\n";
+  os << "  %s:9 = \"sparsek.decode_prefill\"(%pk, %pv, %pu, %plen";
+  for (size_t i = 0; i < state.size(); ++i)
+    os << ", %e" << i;
+  os << ") " << attrs << "} : (" << pk->type("tensor") << ", "
+     << pv->type("tensor") << ", " << pu->type("tensor") << ", "
+     << plen->type("tensor") << ", " << stateTypes << ") -> (" << stateTypes
+     << ")\n";
+  os << "  %oe = tensor.empty() : " << out->type("tensor") << "\n"
+     << "  %c0 = arith.constant 0 : index\n  %c1 = arith.constant 1 : index\n"
+     << "  %cn = arith.constant " << T << " : index\n";
+  os << "  %r0, %x1, %x2, %x3, %x4, %x5, %x6, %r1, %r2, %r3 = scf.for %t = "
+        "%c0 to %cn step %c1 iter_args(%acc = %oe";
+  for (size_t i = 0; i < state.size(); ++i)
+    os << ", %a" << i << " = %s#" << i;
+  os << ") -> (" << out->type("tensor") << ", " << stateTypes << ") {\n";
+  os << "    %qt = tensor.extract_slice %q[0, 0, %t, 0] [" << B << ", " << hq
+     << ", 1, " << D << "] [1, 1, 1, 1] : " << q->type("tensor") << " to "
+     << tt({B, hq, 1, D}, et) << "\n";
+  os << "    %kt = tensor.extract_slice %sk[0, 0, %t, 0] [" << B << ", " << hkv
+     << ", 1, " << D << "] [1, 1, 1, 1] : " << sk->type("tensor") << " to "
+     << tt({B, hkv, 1, D}, et) << "\n";
+  os << "    %vt = tensor.extract_slice %sv[0, 0, %t, 0] [" << B << ", " << hkv
+     << ", 1, " << Dv << "] [1, 1, 1, 1] : " << sv->type("tensor") << " to "
+     << tt({B, hkv, 1, Dv}, et) << "\n";
+  os << "    %ut = tensor.extract_slice %su[0, 0, %t] [" << B << ", " << hkv
+     << ", 1] [1, 1, 1] : " << su->type("tensor") << " to "
+     << tt({B, hkv, 1}, "f32") << "\n";
+  os << "    %oi = tensor.empty() : " << outStep << "\n";
+  os << "    %st:10 = \"sparsek.decode_step\"(%qt, %kt, %vt, %ut, %oi";
+  for (size_t i = 0; i < state.size(); ++i)
+    os << ", %a" << i;
+  os << ") " << attrs << ", gate = #sparsek.gate<" << gateName(c.gate)
+     << ">} : (" << tt({B, hq, 1, D}, et) << ", " << tt({B, hkv, 1, D}, et)
+     << ", " << tt({B, hkv, 1, Dv}, et) << ", " << tt({B, hkv, 1}, "f32")
+     << ", " << outStep << ", " << stateTypes << ") -> (" << outStep << ", "
+     << stateTypes << ")\n";
+  os << "    %acc2 = tensor.insert_slice %st#0 into %acc[0, 0, %t, 0] [" << B
+     << ", " << hq << ", 1, " << Dv << "] [1, 1, 1, 1] : " << outStep
+     << " into " << out->type("tensor") << "\n";
+  os << "    scf.yield %acc2";
+  for (size_t i = 0; i < state.size(); ++i)
+    os << ", %st#" << i + 1;
+  os << " : " << out->type("tensor") << ", " << stateTypes << "\n  }\n";
+  k.body = os.str();
+
+  // The references, per sequence and KV head.
+  double scale = ::sparsek::defaultSoftmaxScale(D);
+  std::vector<double> &want = p.want;
+  want.assign(out->count(), 0.0);
+  std::vector<double> thrWant(B * hkv * 3, std::nan("")),
+      cntWant(B * hkv * 3, std::nan("")), lenWant(B);
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t n0 = lens[b], M = n0 + T;
+    lenWant[b] = static_cast<double>(M);
+    // Sequence b as one whole-sequence layer: [1, H, M, ...].
+    std::vector<double> kk(hkv * M * D), vv(hkv * M * Dv), uu(hkv * M),
+        qq(hq * T * D);
+    for (int64_t g = 0; g < hkv; ++g)
+      for (int64_t j = 0; j < M; ++j) {
+        bool pr = j < n0;
+        int64_t r = b * hkv + g, jj = pr ? j : j - n0;
+        for (int64_t e = 0; e < D; ++e)
+          kk[(g * M + j) * D + e] =
+              pr ? pkv[(r * P + jj) * D + e] : skv[(r * T + jj) * D + e];
+        for (int64_t e = 0; e < Dv; ++e)
+          vv[(g * M + j) * Dv + e] =
+              pr ? pvv[(r * P + jj) * Dv + e] : svv[(r * T + jj) * Dv + e];
+        uu[g * M + j] = pr ? puv[r * P + jj] : suv[r * T + jj];
+      }
+    std::copy(qv.begin() + b * hq * T * D, qv.begin() + (b + 1) * hq * T * D,
+              qq.begin());
+    bool overflow = false;
+    std::vector<double> dec(hq * T * Dv);
+    for (int64_t g = 0; g < hkv; ++g) {
+      ref::DecodeRow row(c.k, c.w, cb, D, Dv);
+      row.prefill(&kk[g * M * D], &vv[g * M * Dv], &uu[g * M], n0);
+      for (int64_t t = 0; t < T; ++t) {
+        std::vector<double> qg(group * D);
+        for (int64_t h = 0; h < group; ++h)
+          for (int64_t e = 0; e < D; ++e)
+            qg[h * D + e] = qq[((g * group + h) * T + t) * D + e];
+        int64_t j = n0 + t;
+        std::vector<double> o =
+            row.step(qg.data(), group, &kk[(g * M + j) * D],
+                     &vv[(g * M + j) * Dv], uu[g * M + j], scale, c.gate);
+        for (int64_t h = 0; h < group; ++h)
+          for (int64_t e = 0; e < Dv; ++e)
+            dec[((g * group + h) * T + t) * Dv + e] = o[h * Dv + e];
+      }
+      int64_t r = b * hkv + g;
+      overflow |= row.overflowed();
+      std::vector<double> useq(uu.begin() + g * M, uu.begin() + (g + 1) * M);
+      thrWant[r * 3] = row.overflowed()
+                           ? row.tau()
+                           : ref::thresholds(useq, 1, 1, M, 1, c.k, c.w)[0];
+      cntWant[r * 3 + 2] = row.overflowed() ? 1 : 0;
+    }
+    std::vector<double> whole;
+    if (!overflow) {
+      ref::AttentionShape s{1, hq, hkv, T, M, D, Dv};
+      whole = ref::attention(s, qq, kk, vv, uu, c.k, c.w, true, scale, c.gate);
+    }
+    const std::vector<double> &src = overflow ? dec : whole;
+    std::copy(src.begin(), src.end(), want.begin() + b * hq * T * Dv);
+  }
+  p.outTol = tolerance(c.dtype);
+  p.want2 = thrWant;
+  p.outTol2 = {1e-6, 1e-6};
+  p.wantMore = {cntWant, lenWant};
+  p.tolMore = {{0, 0}, {0, 0}};
+}
 
 Prepared prepare(const Case &c) {
   std::mt19937_64 rng(c.seed);
@@ -439,6 +635,8 @@ Prepared prepare(const Case &c) {
     outTol2 = exact;
     p.wantMore = {ki, ky, ct};
     p.tolMore = {exact, exact, exact};
+  } else if (c.op == "decode") {
+    prepareDecode(c, rng, p, buf);
   } else {
     // The attention family: gathered_attention, attention and its backward
     // share the inputs, drawn in one order (q, key, value, u).
@@ -946,6 +1144,71 @@ static std::vector<Case> tensorCoreGrid() {
   return cases;
 }
 
+/// decode: prefill + steps against the whole-sequence layer. Every gate
+/// and element type, GQA groups 1/2/4/8, w = 0, k beyond the length, ties,
+/// flat scores with a band that overflows and one that does not, -inf
+/// scores (some, all), huge scores, a slope, sequences of different
+/// lengths, an empty prompt, a single step, and a long run.
+static std::vector<Case> decodeGrid() {
+  std::vector<Case> cases;
+  auto base = [](unsigned seed) {
+    Case c;
+    c.op = "decode";
+    c.b = 2;
+    c.hq = 4;
+    c.hkv = 2;
+    c.m = 24;
+    c.n = 16;
+    c.d = 8;
+    c.dv = 6;
+    c.k = 4;
+    c.w = 3;
+    c.seed = seed;
+    return c;
+  };
+  unsigned seed = 500;
+  const int64_t groups[] = {1, 2, 4, 8};
+  for (int g = 0; g < 4; ++g)
+    for (Dtype t : kDtypes) {
+      Case c = base(seed++);
+      c.gate = kGates[g];
+      c.dtype = t;
+      c.hq = c.hkv * groups[(g + static_cast<int>(t)) % 4];
+      c.ragged = g % 2 == 1;
+      cases.push_back(c);
+    }
+  auto add = [&](auto edit) {
+    Case c = base(seed++);
+    edit(c);
+    cases.push_back(c);
+  };
+  add([](Case &c) { c.w = 0; });
+  add([](Case &c) { c.w = 0; c.m = 0; c.gate = ref::Gate::Logit; });
+  add([](Case &c) { c.k = 60; });                      // k beyond the length
+  add([](Case &c) { c.w = 50; });                      // window beyond it
+  add([](Case &c) { c.scores = Scores::Ties; });
+  add([](Case &c) { c.scores = Scores::Equal; });      // band: everything
+  add([](Case &c) { c.scores = Scores::Equal; c.cb = 3; }); // overflows
+  add([](Case &c) { c.scores = Scores::Ties; c.cb = 0; c.w = 0; });
+  add([](Case &c) { c.scores = Scores::NegInf; c.ragged = true; c.b = 4; });
+  add([](Case &c) { c.scores = Scores::AllNegInf; });
+  add([](Case &c) { c.scores = Scores::Huge; c.dtype = Dtype::BF16; });
+  add([](Case &c) { c.scores = Scores::Slope; c.gate = ref::Gate::None; });
+  add([](Case &c) { c.m = 0; c.n = 1; c.b = 1; });     // one step, empty
+  add([](Case &c) { c.m = 9; c.ragged = true; c.b = 5; }); // empty prompts
+  add([](Case &c) { // a long run
+    c.m = 100;
+    c.n = 300;
+    c.k = 8;
+    c.w = 16;
+    c.b = 1;
+    c.hq = 8;
+    c.hkv = 1;
+    c.dtype = Dtype::BF16;
+  });
+  return cases;
+}
+
 std::vector<Case> grid(const std::string &name) {
   std::vector<Case> all;
   auto add = [&](std::vector<Case> v) {
@@ -969,6 +1232,8 @@ std::vector<Case> grid(const std::string &name) {
     add(backwardGrid());
   if (name == "tensorcore" || name == "all")
     add(tensorCoreGrid());
+  if (name == "decode" || name == "all")
+    add(decodeGrid());
   return all;
 }
 

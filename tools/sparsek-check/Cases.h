@@ -40,6 +40,11 @@ struct Case {
   int64_t b = 1, hq = 2, hkv = 2, n = 16, m = 16, d = 16, dv = 16, c = 32;
   int64_t k = 4, w = 4;
   int64_t bq = 4; // block_select's queries per block
+  /// decode: m prompt tokens (prefill), then n steps; band capacity cb
+  /// (-1: m + n, never overflows); ragged: sequence b's prompt has
+  /// max(0, m - 3 b) tokens (the rest of its prompt rows is padding).
+  int64_t cb = -1;
+  bool ragged = false;
   ref::Gate gate = ref::Gate::KV;
   bool causal = true;
   Scores scores = Scores::Uniform;

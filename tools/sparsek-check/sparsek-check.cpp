@@ -45,12 +45,14 @@ namespace {
 
 llvm::cl::opt<std::string> clGrid(
     "grid", llvm::cl::desc("Run a built-in grid: attention, noncausal, "
-                           "gathered, selection, mask, score, edge, backward, tensorcore, all"),
+                           "gathered, selection, mask, score, edge, backward, tensorcore, decode, all"),
     llvm::cl::init(""));
 llvm::cl::opt<std::string>
     clOp("op",
          llvm::cl::desc("Single case: score, mask, threshold, topk, "
-                        "block_select, gathered_attention or attention"),
+                        "block_select, gathered_attention, attention, "
+                        "attention_backward or decode (m prompt tokens, "
+                        "then n steps)"),
          llvm::cl::init("attention"));
 llvm::cl::opt<int64_t> clB("b", llvm::cl::init(1), llvm::cl::desc("batch"));
 llvm::cl::opt<int64_t> clHq("hq", llvm::cl::init(2),
@@ -73,6 +75,12 @@ llvm::cl::opt<int64_t> clW("w", llvm::cl::init(4),
                            llvm::cl::desc("window"));
 llvm::cl::opt<int64_t> clBq("bq", llvm::cl::init(4),
                             llvm::cl::desc("queries per block (block_select)"));
+llvm::cl::opt<int64_t> clCb(
+    "cb", llvm::cl::init(-1),
+    llvm::cl::desc("decode: band capacity (-1: m + n, never overflows)"));
+llvm::cl::opt<bool> clRagged(
+    "ragged", llvm::cl::init(false),
+    llvm::cl::desc("decode: sequence b's prompt has max(0, m - 3 b) tokens"));
 llvm::cl::opt<std::string> clGate("gate", llvm::cl::init("kv"),
                                   llvm::cl::desc("kv, v, logit or none"));
 llvm::cl::opt<bool> clCausal("causal", llvm::cl::init(true),
@@ -185,6 +193,8 @@ Case caseFromFlags() {
   c.k = clK;
   c.w = clW;
   c.bq = clBq;
+  c.cb = clCb;
+  c.ragged = clRagged;
   c.causal = clCausal;
   c.qkAmp = clQkAmp;
   c.seed = clSeed;
@@ -253,7 +263,7 @@ int main(int argc, char **argv) {
     if (cases.empty()) {
       llvm::errs() << "sparsek-check: unknown grid '" << clGrid
                    << "' (attention, gathered, noncausal, selection, mask, "
-                      "score, edge, backward, tensorcore, all)\n";
+                      "score, edge, backward, tensorcore, decode, all)\n";
       return 2;
     }
   }

@@ -92,4 +92,58 @@ TEST(Decode, BandOverflowIsRecordedAndGivesALowerBound) {
   EXPECT_TRUE(sawOverflow);
 }
 
+/// A prefill over a prompt of any length builds the state the steps would
+/// have built: the steps that follow give the same outputs and thresholds
+/// as decoding the prompt token by token.
+TEST(Decode, PrefillThenStepsMatchesStepsFromEmpty) {
+  std::mt19937_64 rng(33);
+  for (int trial = 0; trial < 60; ++trial) {
+    int64_t group = 1 << (trial % 3), d = 1 + trial % 4, dv = 1 + trial % 3;
+    int64_t prompt = rng() % 30, t = prompt + 1 + rng() % 12;
+    int64_t k = 1 + rng() % 5, w = trial % 4 == 0 ? 0 : 1 + rng() % 5;
+    ref::Gate gate = kGates[trial % 4];
+    std::vector<double> q = brute::uniform(rng, group * d),
+                        key = brute::uniform(rng, t * d),
+                        value = brute::uniform(rng, t * dv);
+    std::vector<double> u = trial % 3 == 0 ? brute::tied(rng, t, 3)
+                                           : brute::uniform(rng, t, -2, 2);
+    if (trial % 5 == 0)
+      for (double &x : u)
+        if (rng() % 3 == 0)
+          x = ref::kNegInf;
+    ref::DecodeRow stepped(k, w, t, d, dv), filled(k, w, t, d, dv);
+    for (int64_t p = 0; p < prompt; ++p)
+      stepped.step(q.data(), group, &key[p * d], &value[p * dv], u[p], 0.7,
+                   gate);
+    filled.prefill(key.data(), value.data(), u.data(), prompt);
+    EXPECT_EQ(filled.length(), prompt);
+    EXPECT_EQ(filled.tau(), stepped.tau()) << "trial " << trial;
+    EXPECT_EQ(filled.bandSize(), stepped.bandSize()) << "trial " << trial;
+    for (int64_t p = prompt; p < t; ++p) {
+      std::vector<double> a = stepped.step(q.data(), group, &key[p * d],
+                                           &value[p * dv], u[p], 0.7, gate);
+      std::vector<double> b = filled.step(q.data(), group, &key[p * d],
+                                          &value[p * dv], u[p], 0.7, gate);
+      for (size_t i = 0; i < a.size(); ++i)
+        ASSERT_NEAR(a[i], b[i], 1e-12) << "trial " << trial << " step " << p;
+      EXPECT_EQ(filled.tau(), stepped.tau());
+    }
+  }
+}
+
+/// A prefill whose band would exceed its capacity keeps the highest scores,
+/// says so, and its threshold is still exact at the prompt's end.
+TEST(Decode, PrefillOverflowKeepsTheExactThreshold) {
+  std::mt19937_64 rng(34);
+  int64_t n = 50, k = 4, w = 3, d = 2;
+  std::vector<double> u = brute::uniform(rng, n, 0.0, 0.5);
+  std::vector<double> key = brute::uniform(rng, n * d),
+                      value = brute::uniform(rng, n * d);
+  ref::DecodeRow row(k, w, /*bandCapacity=*/5, d, d);
+  row.prefill(key.data(), value.data(), u.data(), n);
+  EXPECT_TRUE(row.overflowed());
+  EXPECT_EQ(row.bandSize(), 5);
+  EXPECT_EQ(row.tau(), ref::thresholds(u, 1, 1, n, 1, k, w)[0]);
+}
+
 } // namespace

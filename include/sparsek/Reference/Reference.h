@@ -208,6 +208,15 @@ public:
                            const double *value, double score, double scale,
                            Gate gate);
 
+  /// Builds, on a fresh row, the state after a prompt of `n` tokens (keys
+  /// [n * D], values [n * Dv], scores [n]) without attending: the window's
+  /// last w tokens, the top k candidates, the exact threshold of the last
+  /// token, and the band of the other candidates above it (its highest
+  /// `bandCapacity` scores; more is recorded as an overflow). Without an
+  /// overflow this is the state n steps would have built.
+  void prefill(const double *keys, const double *values, const double *scores,
+               int64_t n);
+
   int64_t length() const { return length_; }
   double tau() const { return tau_; }
   bool overflowed() const { return overflowed_; }
@@ -218,6 +227,9 @@ public:
   int64_t bandSize() const { return static_cast<int64_t>(band.size()); }
 
 private:
+  /// Keeps the band's highest `cap` scores, recording an overflow.
+  void capBand();
+
   struct Entry {
     double score;
     int64_t pos;

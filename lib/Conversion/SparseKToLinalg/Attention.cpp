@@ -205,6 +205,20 @@ public:
         }));
   }
 
+  /// Keys [0, count) of a decode state's slots: `weightOf(j)` gives key j's
+  /// gate weight and whether it is attended.
+  Online slots(Online s, Value count,
+               function_ref<std::pair<Value, Value>(ImplicitLocOpBuilder &,
+                                                    Value)>
+                   weightOf) {
+    return Online::unpack(forLoop(
+        b, zero, count, s.pack(),
+        [&](ImplicitLocOpBuilder &sb, Value j, ValueRange a) {
+          auto [wgt, valid] = weightOf(sb, j);
+          return addKey(sb, Online::unpack(a), j, wgt, valid).pack();
+        }));
+  }
+
   /// acc / den, in place in the accumulator row; a query with nothing
   /// finite to attend to gets zeros.
   Value normalize(Online fin) {
@@ -381,6 +395,34 @@ Value buildBlockAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                              extract(fb, kthScore, {bi, g, i}),
                              extract(fb, kthIndex, {bi, g, i}),
                              extract(fb, tau, {bi, g, i}));
+      });
+}
+
+Value buildDecodeAttention(ImplicitLocOpBuilder &b, Value q, Value keys,
+                           Value values, Value scores, Value positions,
+                           Value threshold, int64_t k, Value scale, Gate gate,
+                           RankedTensorType resultType) {
+  Value slotCount = dimValue(b, keys, 2);
+  return attendPerQuery(
+      b, q, keys, values, scores, scale, gate, resultType,
+      [&](ImplicitLocOpBuilder &fb, QueryAttention &qa, Online s, Value,
+          Value, Value bi, Value g) {
+        Value tau = arith::TruncFOp::create(
+            fb, fb.getF32Type(),
+            extract(fb, threshold, {bi, g, constIndex(fb, 0)}));
+        Value kIdx = constIndex(fb, k);
+        return qa.slots(s, slotCount, [&](ImplicitLocOpBuilder &sb, Value j) {
+          Value pos = extract(sb, positions, {bi, g, j});
+          Value valid = arith::CmpIOp::create(sb, arith::CmpIPredicate::sge,
+                                              pos, constI32(sb, 0));
+          Value selected =
+              arith::CmpIOp::create(sb, arith::CmpIPredicate::ult, j, kIdx);
+          Value wgt = arith::SelectOp::create(
+              sb, selected,
+              softWeight(sb, extract(sb, scores, {bi, g, j}), tau),
+              constF32(sb, 1));
+          return std::make_pair(wgt, valid);
+        });
       });
 }
 

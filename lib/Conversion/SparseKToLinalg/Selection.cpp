@@ -57,25 +57,6 @@ Value indexToF64(ImplicitLocOpBuilder &b, Value v) {
       b, b.getF64Type(), arith::IndexCastOp::create(b, b.getI64Type(), v));
 }
 
-/// The threshold sweep's state: two heaps, the anchor A = floor(t) and the
-/// fractional keys' sum D = sum (u - A).
-struct Sweep {
-  Heap cap, mid;
-  Value fracSum, anchor;
-
-  SmallVector<Value> pack() const {
-    return {cap.keys, cap.tags, cap.size, mid.keys,
-            mid.tags, mid.size, fracSum,  anchor};
-  }
-  static constexpr unsigned kSize = 8;
-  static Sweep unpack(ValueRange v) {
-    return {{v[0], v[1], v[2]}, {v[3], v[4], v[5]}, v[6], v[7]};
-  }
-  SmallVector<Type> types() const {
-    return llvm::to_vector(ValueRange(pack()).getTypes());
-  }
-};
-
 Value isZero(ImplicitLocOpBuilder &b, Value size) {
   return arith::CmpIOp::create(b, arith::CmpIPredicate::eq, size,
                                constIndex(b, 0));
@@ -114,6 +95,8 @@ Value offset(ImplicitLocOpBuilder &b, const Sweep &s, Value key32) {
       b, arith::ExtFOp::create(b, b.getF64Type(), key32), s.anchor);
 }
 
+} // namespace
+
 /// Inserts candidate j (score v) for the current threshold `tau`.
 Sweep sweepInsert(ImplicitLocOpBuilder &b, Sweep s, Value tau, Value v32,
                   Value tag) {
@@ -144,6 +127,8 @@ Sweep sweepInsert(ImplicitLocOpBuilder &b, Sweep s, Value tau, Value v32,
       [&](ImplicitLocOpBuilder &) { return s.pack(); });
   return Sweep::unpack(out);
 }
+
+namespace {
 
 /// The next breakpoint above t: min(smallest capped key - 1, smallest
 /// fractional key), +inf when both heaps are empty; and whether the capped
@@ -208,6 +193,8 @@ Sweep crossBreakpoint(ImplicitLocOpBuilder &b, const Sweep &cur, Value bp,
   return Sweep::unpack(moved);
 }
 
+} // namespace
+
 /// Raises t from `tau` to the smallest solution of f(t) = k: crosses
 /// breakpoints while f(breakpoint) > k, then solves on the last segment.
 std::pair<Sweep, Value> sweepSolve(ImplicitLocOpBuilder &b, Sweep s,
@@ -258,6 +245,38 @@ std::pair<Sweep, Value> sweepSolve(ImplicitLocOpBuilder &b, Sweep s,
       });
   return {Sweep::unpack(loop.getResults()), loop.getResult(tIdx)};
 }
+
+/// Drops the lowest live score: the smallest fractional key, or the
+/// smallest capped key when none is fractional; nothing when both heaps
+/// are empty.
+Sweep sweepDropLowest(ImplicitLocOpBuilder &b, Sweep s) {
+  Value hasMid = arith::CmpIOp::create(b, arith::CmpIPredicate::sgt,
+                                       s.mid.size, constIndex(b, 0));
+  Value hasCap = arith::CmpIOp::create(b, arith::CmpIPredicate::sgt,
+                                       s.cap.size, constIndex(b, 0));
+  SmallVector<Value> out = ifElse(
+      b, hasMid, s.types(),
+      [&](ImplicitLocOpBuilder &mb) {
+        Sweep n = s;
+        Value key = heapTop(mb, s.mid).first;
+        n.mid = heapPop(mb, s.mid);
+        n.fracSum = arith::SubFOp::create(mb, s.fracSum, offset(mb, s, key));
+        return n.pack();
+      },
+      [&](ImplicitLocOpBuilder &cb) {
+        return ifElse(
+            cb, hasCap, s.types(),
+            [&](ImplicitLocOpBuilder &pb) {
+              Sweep n = s;
+              n.cap = heapPop(pb, s.cap);
+              return n.pack();
+            },
+            [&](ImplicitLocOpBuilder &) { return s.pack(); });
+      });
+  return Sweep::unpack(out);
+}
+
+namespace {
 
 /// Splits a result type [B, H, N, ...] into the sizes of its dims.
 SmallVector<Value> resultSizes(ImplicitLocOpBuilder &b, Value u, Value n,

@@ -92,6 +92,7 @@ void mlir::sparsek::populateSparseKToLinalgConversionPatterns(
   // Layers that can be split into stages are (once, for both pipelines).
   populateSparseKDecomposePatterns(patterns);
   detail::populateScorePatterns(patterns);
+  detail::populateDecodePatterns(patterns);
   detail::populateMaskPatterns(patterns);
   detail::populateSelectionPatterns(patterns, parallelSelection);
   detail::populateAttentionPatterns(patterns, parallelSelection,

@@ -144,6 +144,42 @@ Value pairLess(ImplicitLocOpBuilder &b, Value k1, Value t1, Value k2,
                Value t2);
 
 //===----------------------------------------------------------------------===//
+// The threshold sweep (Selection.cpp): live candidates in two heaps
+//===----------------------------------------------------------------------===//
+
+/// The threshold sweep's state (Selection.cpp's header explains it): the
+/// live candidates (score above the current threshold t) in two min-heaps,
+/// `cap` (score >= t + 1) and `mid` (t < score < t + 1), the anchor
+/// A = floor(t) and the fractional keys' sum D = sum (u - A), in f64.
+struct Sweep {
+  Heap cap, mid;
+  Value fracSum, anchor;
+
+  SmallVector<Value> pack() const {
+    return {cap.keys, cap.tags, cap.size, mid.keys,
+            mid.tags, mid.size, fracSum,  anchor};
+  }
+  static constexpr unsigned kSize = 8;
+  static Sweep unpack(ValueRange v) {
+    return {{v[0], v[1], v[2]}, {v[3], v[4], v[5]}, v[6], v[7]};
+  }
+  SmallVector<Type> types() const {
+    return llvm::to_vector(ValueRange(pack()).getTypes());
+  }
+};
+
+/// Inserts a candidate (score v32, f32; tag i32) for the current threshold
+/// `tau` (f64): into a heap when it scores above it, else nowhere.
+Sweep sweepInsert(ImplicitLocOpBuilder &b, Sweep s, Value tau, Value v32,
+                  Value tag);
+/// Raises t from `tau` to the smallest solution of f(t) = k (or leaves it
+/// when f(tau) <= k); returns the sweep there and t.
+std::pair<Sweep, Value> sweepSolve(ImplicitLocOpBuilder &b, Sweep s,
+                                   Value tau, int64_t k);
+/// Drops the lowest live score (a bounded band's overflow).
+Sweep sweepDropLowest(ImplicitLocOpBuilder &b, Sweep s);
+
+//===----------------------------------------------------------------------===//
 // Stage lowerings shared with sparsek.attention
 //===----------------------------------------------------------------------===//
 
@@ -213,6 +249,15 @@ Value buildBlockAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                           Value unionCount, int64_t window, int64_t blockSize,
                           Value scale, Gate gate, RankedTensorType resultType);
 
+/// The attention of a decode step (DecodeStepOp's semantics) over the
+/// updated state's slots: `q` [B, Hq, 1, D]; slot j < k is a selected key
+/// (soft weight against threshold[b, h, 0]), the others window keys (weight
+/// 1); a slot with position -1 is empty. `scale` is an f32 value.
+Value buildDecodeAttention(ImplicitLocOpBuilder &b, Value q, Value keys,
+                           Value values, Value scores, Value positions,
+                           Value threshold, int64_t k, Value scale, Gate gate,
+                           RankedTensorType resultType);
+
 /// Number of causal candidates of query i of n over m keys:
 /// clamp(i + m - n - window + 1, 0, m).
 Value candidateCount(ImplicitLocOpBuilder &b, Value i, Value m, Value n,
@@ -223,6 +268,7 @@ Value candidateCount(ImplicitLocOpBuilder &b, Value i, Value m, Value n,
 void populateBackwardPatterns(RewritePatternSet &patterns,
                               bool parallelSelection);
 void populateScorePatterns(RewritePatternSet &patterns);
+void populateDecodePatterns(RewritePatternSet &patterns);
 void populateMaskPatterns(RewritePatternSet &patterns);
 void populateSelectionPatterns(RewritePatternSet &patterns,
                                bool parallelSelection);

@@ -120,6 +120,35 @@ struct Rules {
     lessEqual(Q(2), K(2));
   }
 
+  /// The nine decode-state tensors against the batch (`batch`, dim 0 of
+  /// a tensor named `batchName`), KV heads, head dims and `k` + `window`.
+  void decodeState(ValueRange st, DimRef batch, DimRef heads, DimRef d,
+                   DimRef dv, int64_t k, int64_t window) {
+    static const char *kNames[] = {
+        "keys_init",        "values_init",         "scores_init",
+        "positions_init",   "band_scores_init",    "band_positions_init",
+        "threshold_init",   "counts_init",         "lengths_init"};
+    auto S = [&](unsigned i, unsigned dim) { return ref(st[i], dim, kNames[i]); };
+    for (unsigned i = 0; i < 9; ++i)
+      equal("batch", batch, S(i, 0));
+    for (unsigned i = 0; i < 8; ++i)
+      equal("KV heads", heads, S(i, 1));
+    equal("head dim", d, S(0, 3));
+    equal("value head dim", dv, S(1, 3));
+    equalTo("'keys_init' dim 2 (slots) must equal k + window", S(0, 2),
+            k + window);
+    for (unsigned i = 1; i < 4; ++i)
+      equal("slots", S(0, 2), S(i, 2));
+    equalTo("'band_scores_init' dim 2 (heaps)", S(4, 2), 2);
+    equalTo("'band_positions_init' dim 2 (heaps)", S(5, 2),
+            2);
+    atLeast("'band_scores_init' dim 3 (k + band capacity + 1)", S(4, 3),
+            k + 1);
+    equal("band entries", S(4, 3), S(5, 3));
+    equalTo("'threshold_init' dim 2 (tau, anchor, sum)", S(6, 2), 3);
+    equalTo("'counts_init' dim 2 (heap sizes, overflow)", S(7, 2), 3);
+  }
+
   /// threshold and topk: u : [B, Hkv, M] against [B, Hkv, N, ...].
   void selection(Value u, Value res, StringRef resName) {
     equal("batch", ref(u, 0, "u"), ref(res, 0, resName));
@@ -215,6 +244,35 @@ SmallVector<ShapeConstraint> mlir::sparsek::getShapeConstraints(Operation *op) {
         r.equal("query blocks", r.ref(un, 2, "union_keys"),
                 r.ref(cnt, 2, "union_count"));
         r.atLeast("'union_keys' last dim", r.ref(un, 3, "union_keys"), 1);
+      })
+      .Case([&](DecodePrefillOp p) {
+        Value key = p.getKey(), value = p.getValue(), u = p.getU(),
+              len = p.getPromptLengths();
+        auto K = [&](unsigned d) { return r.ref(key, d, "key"); };
+        r.equal("batch", K(0), r.ref(value, 0, "value"));
+        r.equal("batch", K(0), r.ref(u, 0, "u"));
+        r.equal("batch", K(0), r.ref(len, 0, "prompt_lengths"));
+        r.equal("KV heads", K(1), r.ref(value, 1, "value"));
+        r.equal("KV heads", K(1), r.ref(u, 1, "u"));
+        r.equal("prompt length", K(2), r.ref(value, 2, "value"));
+        r.equal("prompt length", K(2), r.ref(u, 2, "u"));
+        r.atLeast("head dim D ('key' dim 3)", K(3), 1);
+        r.atLeast("value head dim Dv ('value' dim 3)", r.ref(value, 3, "value"),
+                  1);
+        r.decodeState(p.getDpsInits(), K(0), K(1), K(3),
+                      r.ref(value, 3, "value"), p.getKAttr().getInt(),
+                      p.getWindowAttr().getInt());
+      })
+      .Case([&](DecodeStepOp s) {
+        Value q = s.getQ(), key = s.getKey(), value = s.getValue();
+        // One query and one token per step, before the layer's rules.
+        r.equalTo("'q' dim 2 (queries per step)", r.ref(q, 2, "q"), 1);
+        r.equalTo("'key' dim 2 (tokens per step)", r.ref(key, 2, "key"), 1);
+        r.attention(q, key, value, s.getU(), s.getOutInit());
+        r.decodeState(s.getDpsInits().drop_front(), r.ref(q, 0, "q"),
+                      r.ref(key, 1, "key"), r.ref(key, 3, "key"),
+                      r.ref(value, 3, "value"), s.getKAttr().getInt(),
+                      s.getWindowAttr().getInt());
       })
       .Case([&](AttentionBackwardOp a) {
         Value q = a.getQ(), key = a.getKey(), value = a.getValue(),

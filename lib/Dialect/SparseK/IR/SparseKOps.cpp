@@ -396,5 +396,100 @@ LogicalResult AttentionBackwardOp::verify() {
   return verifyStaticShapeConstraints(op);
 }
 
+//===----------------------------------------------------------------------===//
+// DecodePrefillOp and DecodeStepOp
+//===----------------------------------------------------------------------===//
+
+/// k and window of a decode op: k >= 1, window >= 0, both at most 2^30 (the
+/// state's slots, k + window, and its positions are i32).
+static LogicalResult checkDecodeAttributes(Operation *op, int64_t k,
+                                           int64_t window) {
+  if (failed(checkK(op, k)) || failed(checkWindow(op, window)))
+    return failure();
+  if (k > (int64_t(1) << 30) || window > (int64_t(1) << 30))
+    return op->emitOpError() << "requires k and window at most 2^30 (the "
+                                "decode state's slots, k + window, are "
+                                "indexed by i32)";
+  return success();
+}
+
+/// Ranks and element types of the nine decode-state tensors (their sizes:
+/// ShapeConstraints.cpp); keys and values hold `elem`, named after `of`.
+static LogicalResult verifyDecodeState(Operation *op, ValueRange state,
+                                       const Named &of) {
+  static const struct {
+    const char *name;
+    int64_t rank;
+    const char *layout;
+    Elem elem;
+  } kState[] = {
+      {"keys_init", 4, "[B, Hkv, k + window, D]", Elem::Float},
+      {"values_init", 4, "[B, Hkv, k + window, Dv]", Elem::Float},
+      {"scores_init", 3, "[B, Hkv, k + window]", Elem::F32},
+      {"positions_init", 3, "[B, Hkv, k + window]", Elem::I32},
+      {"band_scores_init", 4, "[B, Hkv, 2, k + Cb + 1]", Elem::F32},
+      {"band_positions_init", 4, "[B, Hkv, 2, k + Cb + 1]", Elem::I32},
+      {"threshold_init", 3, "[B, Hkv, 3]", Elem::F32},
+      {"counts_init", 3, "[B, Hkv, 3]", Elem::I32},
+      {"lengths_init", 1, "[B]", Elem::I32},
+  };
+  for (auto [spec, v] : llvm::zip_equal(kState, state)) {
+    Named t = named(spec.name, v);
+    if (StringRef(spec.name) == "threshold_init") {
+      // The threshold's running sums are f64 (exact for any f32 scores).
+      if (t.type.getRank() != 3)
+        return op->emitOpError() << "'threshold_init' must have rank 3 "
+                                    "[B, Hkv, 3], got rank "
+                                 << t.type.getRank();
+      if (!t.type.getElementType().isF64())
+        return op->emitOpError()
+               << "'threshold_init' must have element type f64, got "
+               << t.type.getElementType();
+      continue;
+    }
+    if (failed(checkTensor(op, t, spec.rank, spec.layout, spec.elem)))
+      return failure();
+    if (spec.elem == Elem::Float && failed(checkSameElementType(op, of, t)))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult DecodePrefillOp::verify() {
+  Operation *op = getOperation();
+  Named key = named("key", getKey()), value = named("value", getValue());
+  if (failed(checkDecodeAttributes(op, getKAttr().getInt(),
+                                   getWindowAttr().getInt())) ||
+      failed(checkTensor(op, key, 4, "[B, Hkv, P, D]", Elem::Float)) ||
+      failed(checkTensor(op, value, 4, "[B, Hkv, P, Dv]", Elem::Float)) ||
+      failed(checkSameElementType(op, key, value)) ||
+      failed(checkTensor(op, named("u", getU()), 3, "[B, Hkv, P]",
+                         Elem::F32)) ||
+      failed(checkTensor(op, named("prompt_lengths", getPromptLengths()), 1,
+                         "[B]", Elem::I32)) ||
+      failed(verifyDecodeState(op, getDpsInits(), key)))
+    return failure();
+  return verifyStaticShapeConstraints(op);
+}
+
+std::optional<double> DecodeStepOp::getStaticScale() {
+  return staticScale(getScaleAttr(), getQ());
+}
+
+LogicalResult DecodeStepOp::verify() {
+  Operation *op = getOperation();
+  Named q = named("q", getQ());
+  if (failed(checkDecodeAttributes(op, getKAttr().getInt(),
+                                   getWindowAttr().getInt())) ||
+      failed(checkScale(op, getScaleAttr())) ||
+      failed(verifyAttentionTensors(op, q, named("key", getKey()),
+                                    named("value", getValue()),
+                                    named("u", getU()),
+                                    named("out_init", getOutInit()))) ||
+      failed(verifyDecodeState(op, getDpsInits().drop_front(), q)))
+    return failure();
+  return verifyStaticShapeConstraints(op);
+}
+
 #define GET_OP_CLASSES
 #include "sparsek/Dialect/SparseK/IR/SparseKOps.cpp.inc"

@@ -16,6 +16,7 @@
 include "sparsek/Dialect/SparseK/IR/SparseKDialect.td"
 include "sparsek/Dialect/SparseK/IR/SparseKAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/IR/BuiltinAttributes.td"
 
 //===----------------------------------------------------------------------===//
@@ -446,6 +447,227 @@ def SparseK_AttentionBackwardOp : SparseK_Op<"attention_backward", [Pure]> {
   let extraClassDeclaration = [{
     /// The softmax scale when it is known at compile time (see
     /// sparsek.attention).
+    std::optional<double> getStaticScale();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// sparsek.decode_prefill and sparsek.decode_step (Semantics section 10)
+//===----------------------------------------------------------------------===//
+
+def SparseK_DecodePrefillOp : SparseK_Op<"decode_prefill", [Pure,
+    DestinationStyleOpInterface,
+    AllTypesMatch<["keys_init", "keys"]>, AllTypesMatch<["values_init", "values"]>,
+    AllTypesMatch<["scores_init", "scores"]>,
+    AllTypesMatch<["positions_init", "positions"]>,
+    AllTypesMatch<["band_scores_init", "band_scores"]>,
+    AllTypesMatch<["band_positions_init", "band_positions"]>,
+    AllTypesMatch<["threshold_init", "threshold"]>,
+    AllTypesMatch<["counts_init", "counts"]>,
+    AllTypesMatch<["lengths_init", "lengths"]>]> {
+  let summary = "the decode state of a prompt (constant key/value memory)";
+  let description = [{
+    Implements the prefill of section 10 of `docs/Semantics.md`: the state
+    after sequence `b` has seen its prompt, the first `prompt_lengths[b]`
+    tokens (clamped to `[0, P]`) of `key : [B, Hkv, P, D]`,
+    `value : [B, Hkv, P, Dv]` and `u : [B, Hkv, P]` (f32), without
+    attending (the prompt's outputs are `sparsek.attention`'s): the window
+    holds its last `window` tokens, the selection the top `k` of the
+    earlier candidates (ties to the later one), the threshold is the exact
+    SPARSEK threshold of the prompt's last token, and the band every other
+    candidate above it (its highest scores if more than `Cb`, recording the
+    overflow). Without an overflow this is the state that
+    `prompt_lengths[b]` calls of `sparsek.decode_step` from an empty state
+    would have built; a zero-length prompt gives the empty state. Every
+    element of the state is written (the inits' contents are not read).
+
+    The decode state (section 10 of `docs/Semantics.md`) is nine dense
+    tensors of static layout, allocated once by the framework and updated
+    in place (destination-passing style: every result is tied to the init
+    operand of the same name and type). With `S = k + window` slots and
+    `L = k + Cb + 1` band entries (`Cb` the band capacity):
+
+    | tensor | shape, type | holds |
+    | --- | --- | --- |
+    | `keys` | `[B, Hkv, S, D]`, the K/V element type | slots `0..k-1`: the selection, any order; slot `k + p mod window`: the window token at position `p` |
+    | `values` | `[B, Hkv, S, Dv]` | the same slots' values |
+    | `scores` | `[B, Hkv, S]` f32 | the slots' scores |
+    | `positions` | `[B, Hkv, S]` i32 | the slots' positions, -1 when empty |
+    | `band_scores` | `[B, Hkv, 2, L]` f32 | two min-heaps of every candidate scoring above the threshold (selected or not): row 0 those at least 1 above it, row 1 the others |
+    | `band_positions` | `[B, Hkv, 2, L]` i32 | their positions (the heaps' tie-break) |
+    | `threshold` | `[B, Hkv, 3]` f64 | `tau`, and the exact fractional sum `sum (u - A)` of row 1 around the anchor `A` (stored as `tau, A, sum`) |
+    | `counts` | `[B, Hkv, 3]` i32 | the two heaps' sizes, and 1 once the band overflowed |
+    | `lengths` | `[B]` i32 | tokens seen per sequence |
+
+    Nothing in it grows with the sequence: `(k + window) (D + Dv)` elements,
+    `8 (k + window) + 16 L + 36` bytes per (batch, KV head), and 4 per
+    sequence. The band heaps keep the threshold exact while at most `Cb`
+    candidates outside the selection score above it; beyond that the
+    lowest are dropped, the overflow flag is set, and later thresholds are
+    lower bounds of the exact ones.
+
+    Example:
+
+    ```mlir
+    %keys, %values, %scores, %pos, %bs, %bp, %thr, %cnt, %len =
+      sparsek.decode_prefill %key, %value, %u, %plen
+        into %k0, %v0, %s0, %p0, %bs0, %bp0, %t0, %c0, %l0 k = 4, window = 8
+        : tensor<2x2x100x64xbf16>, tensor<2x2x100x64xbf16>, tensor<2x2x100xf32>,
+          tensor<2xi32>
+        into tensor<2x2x12x64xbf16>, tensor<2x2x12x64xbf16>, tensor<2x2x12xf32>,
+          tensor<2x2x12xi32>, tensor<2x2x2x69xf32>, tensor<2x2x2x69xi32>,
+          tensor<2x2x3xf64>, tensor<2x2x3xi32>, tensor<2xi32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$key, AnyRankedTensor:$value,
+                       AnyRankedTensor:$u, AnyRankedTensor:$prompt_lengths,
+                       AnyRankedTensor:$keys_init, AnyRankedTensor:$values_init,
+                       AnyRankedTensor:$scores_init,
+                       AnyRankedTensor:$positions_init,
+                       AnyRankedTensor:$band_scores_init,
+                       AnyRankedTensor:$band_positions_init,
+                       AnyRankedTensor:$threshold_init,
+                       AnyRankedTensor:$counts_init,
+                       AnyRankedTensor:$lengths_init,
+                       I64Attr:$k, I64Attr:$window);
+  let results = (outs AnyRankedTensor:$keys, AnyRankedTensor:$values,
+                      AnyRankedTensor:$scores, AnyRankedTensor:$positions,
+                      AnyRankedTensor:$band_scores,
+                      AnyRankedTensor:$band_positions,
+                      AnyRankedTensor:$threshold, AnyRankedTensor:$counts,
+                      AnyRankedTensor:$lengths);
+  let assemblyFormat = [{
+    $key `,` $value `,` $u `,` $prompt_lengths `into` $keys_init `,`
+    $values_init `,` $scores_init `,` $positions_init `,` $band_scores_init
+    `,` $band_positions_init `,` $threshold_init `,` $counts_init `,`
+    $lengths_init `k` `=` $k `,` `window` `=` $window attr-dict `:`
+    type($key) `,` type($value) `,` type($u) `,` type($prompt_lengths)
+    `into` type($keys_init) `,` type($values_init) `,` type($scores_init) `,`
+    type($positions_init) `,` type($band_scores_init) `,`
+    type($band_positions_init) `,` type($threshold_init) `,`
+    type($counts_init) `,` type($lengths_init)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The nine state inits (DestinationStyleOpInterface).
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(), 4, 9);
+    }
+  }];
+}
+
+def SparseK_DecodeStepOp : SparseK_Op<"decode_step", [Pure,
+    DestinationStyleOpInterface,
+    AllTypesMatch<["out_init", "out"]>,
+    AllTypesMatch<["keys_init", "keys"]>, AllTypesMatch<["values_init", "values"]>,
+    AllTypesMatch<["scores_init", "scores"]>,
+    AllTypesMatch<["positions_init", "positions"]>,
+    AllTypesMatch<["band_scores_init", "band_scores"]>,
+    AllTypesMatch<["band_positions_init", "band_positions"]>,
+    AllTypesMatch<["threshold_init", "threshold"]>,
+    AllTypesMatch<["counts_init", "counts"]>,
+    AllTypesMatch<["lengths_init", "lengths"]>]> {
+  let summary = "one decoding step: append a token, update the state, attend";
+  let description = [{
+    Implements one step of section 10 of `docs/Semantics.md` for every
+    sequence `b` of the batch, at its position `p = lengths[b]`: the new
+    token (`key : [B, Hkv, 1, D]`, `value : [B, Hkv, 1, Dv]`, score
+    `u : [B, Hkv, 1]` f32) enters the window, the token leaving it becomes a
+    candidate for the selection (ties to the later token) and for the
+    threshold, the threshold is raised to the SPARSEK threshold of position
+    `p`, and the queries `q : [B, Hq, 1, D]` attend over the window and the
+    selection with soft weights against it, as `sparsek.attention` does for
+    its last query: `out : [B, Hq, 1, Dv]` equals `sparsek.attention`'s
+    output for position `p` over the whole history while the band has not
+    overflowed. `lengths[b]` grows by one. Attributes `k`, `window`, `scale`
+    (default `1/sqrt(D)`) and `gate` (default `kv`) as in
+    `sparsek.attention`; the state's shapes carry `k + window` and the band
+    capacity.
+
+    Per step and (batch, KV head): `O((k + window) D)` work for attention
+    (each cached key and value read once for the group's `Hq / Hkv` query
+    heads), `O(k)` for the selection, and amortised `O(log(k + Cb))` heap
+    operations for the threshold.
+
+    The decode state (section 10 of `docs/Semantics.md`) is nine dense
+    tensors of static layout, allocated once by the framework and updated
+    in place (destination-passing style: every result is tied to the init
+    operand of the same name and type). With `S = k + window` slots and
+    `L = k + Cb + 1` band entries (`Cb` the band capacity):
+
+    | tensor | shape, type | holds |
+    | --- | --- | --- |
+    | `keys` | `[B, Hkv, S, D]`, the K/V element type | slots `0..k-1`: the selection, any order; slot `k + p mod window`: the window token at position `p` |
+    | `values` | `[B, Hkv, S, Dv]` | the same slots' values |
+    | `scores` | `[B, Hkv, S]` f32 | the slots' scores |
+    | `positions` | `[B, Hkv, S]` i32 | the slots' positions, -1 when empty |
+    | `band_scores` | `[B, Hkv, 2, L]` f32 | two min-heaps of every candidate scoring above the threshold (selected or not): row 0 those at least 1 above it, row 1 the others |
+    | `band_positions` | `[B, Hkv, 2, L]` i32 | their positions (the heaps' tie-break) |
+    | `threshold` | `[B, Hkv, 3]` f64 | `tau`, and the exact fractional sum `sum (u - A)` of row 1 around the anchor `A` (stored as `tau, A, sum`) |
+    | `counts` | `[B, Hkv, 3]` i32 | the two heaps' sizes, and 1 once the band overflowed |
+    | `lengths` | `[B]` i32 | tokens seen per sequence |
+
+    Nothing in it grows with the sequence: `(k + window) (D + Dv)` elements,
+    `8 (k + window) + 16 L + 36` bytes per (batch, KV head), and 4 per
+    sequence. The band heaps keep the threshold exact while at most `Cb`
+    candidates outside the selection score above it; beyond that the
+    lowest are dropped, the overflow flag is set, and later thresholds are
+    lower bounds of the exact ones.
+
+    Example:
+
+    ```mlir
+    %o, %keys, %values, %scores, %pos, %bs, %bp, %thr, %cnt, %len =
+      sparsek.decode_step %q, %key, %value, %u
+        into %o0, %k0, %v0, %s0, %p0, %bs0, %bp0, %t0, %c0, %l0
+        k = 4, window = 8 {gate = #sparsek.gate<v>}
+        : tensor<2x8x1x64xbf16>, tensor<2x2x1x64xbf16>, tensor<2x2x1x64xbf16>,
+          tensor<2x2x1xf32>
+        into tensor<2x8x1x64xbf16>, tensor<2x2x12x64xbf16>,
+          tensor<2x2x12x64xbf16>, tensor<2x2x12xf32>, tensor<2x2x12xi32>,
+          tensor<2x2x2x69xf32>, tensor<2x2x2x69xi32>, tensor<2x2x3xf64>,
+          tensor<2x2x3xi32>, tensor<2xi32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$key,
+                       AnyRankedTensor:$value, AnyRankedTensor:$u,
+                       AnyRankedTensor:$out_init,
+                       AnyRankedTensor:$keys_init, AnyRankedTensor:$values_init,
+                       AnyRankedTensor:$scores_init,
+                       AnyRankedTensor:$positions_init,
+                       AnyRankedTensor:$band_scores_init,
+                       AnyRankedTensor:$band_positions_init,
+                       AnyRankedTensor:$threshold_init,
+                       AnyRankedTensor:$counts_init,
+                       AnyRankedTensor:$lengths_init,
+                       I64Attr:$k, I64Attr:$window,
+                       OptionalAttr<F64Attr>:$scale,
+                       DefaultValuedAttr<SparseK_GateAttr, "::mlir::sparsek::Gate::kv">:$gate);
+  let results = (outs AnyRankedTensor:$out, AnyRankedTensor:$keys,
+                      AnyRankedTensor:$values, AnyRankedTensor:$scores,
+                      AnyRankedTensor:$positions,
+                      AnyRankedTensor:$band_scores,
+                      AnyRankedTensor:$band_positions,
+                      AnyRankedTensor:$threshold, AnyRankedTensor:$counts,
+                      AnyRankedTensor:$lengths);
+  let assemblyFormat = [{
+    $q `,` $key `,` $value `,` $u `into` $out_init `,` $keys_init `,`
+    $values_init `,` $scores_init `,` $positions_init `,` $band_scores_init
+    `,` $band_positions_init `,` $threshold_init `,` $counts_init `,`
+    $lengths_init `k` `=` $k `,` `window` `=` $window attr-dict `:`
+    type($q) `,` type($key) `,` type($value) `,` type($u)
+    `into` type($out_init) `,` type($keys_init) `,` type($values_init) `,`
+    type($scores_init) `,` type($positions_init) `,` type($band_scores_init)
+    `,` type($band_positions_init) `,` type($threshold_init) `,`
+    type($counts_init) `,` type($lengths_init)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// out and the nine state inits (DestinationStyleOpInterface).
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(), 4, 10);
+    }
+    /// As for sparsek.attention.
     std::optional<double> getStaticScale();
   }];
 }
