@@ -36,6 +36,10 @@ SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef3DU16, uint16_t, 3);
 SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef4DU16, uint16_t, 4);
 SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef3DI32, int32_t, 3);
 SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef4DI32, int32_t, 4);
+/* The decode state's (sparsek.decode_step): per-sequence lengths, the
+ * threshold's f64 sums. */
+SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef1DI32, int32_t, 1);
+SPARSEK_MEMREF_DESCRIPTOR(SparseKMemRef3DF64, double, 3);
 
 /* A descriptor whose rank is known only at run time (at most
  * SPARSEK_MEMREF_MAX_RANK): sizes_and_strides[0, R) are the sizes and

@@ -52,6 +52,10 @@ class Config:
     def entry(self) -> str:
         return ENTRY_BACKWARD if self.backward else ENTRY
 
+    @property
+    def nargs(self) -> int:
+        return 10 if self.backward else 5
+
     def key(self) -> str:
         """A name for the configuration, independent of the compiler."""
         scale = "default" if self.scale is None else repr(float(self.scale))
@@ -97,6 +101,90 @@ class Config:
             f"  return\n}}\n")
 
 
+@dataclasses.dataclass(frozen=True)
+class DecodeConfig:
+    """One compiled decode entry (``sparsek.decode_prefill`` or
+    ``sparsek.decode_step``, docs/Semantics.md section 10): target, element
+    type, k, window, the head dim (static: the GPU kernel is built per head
+    dim; D = Dv), gate and scale. Batch, heads and band capacity stay
+    dynamic. The state is the caller's tensors, updated in place."""
+
+    target: str
+    dtype: str
+    topk: int
+    window: int
+    head_dim: int
+    step: bool  # False: the prefill entry
+    scale: Optional[float] = None
+    gate: str = "kv"
+
+    @property
+    def entry(self) -> str:
+        return "sparsek_decode_step" if self.step else "sparsek_decode_prefill"
+
+    @property
+    def nargs(self) -> int:
+        return 14 if self.step else 13
+
+    def key(self) -> str:
+        scale = "default" if self.scale is None else repr(float(self.scale))
+        return (f"{self.target}-{self.dtype}-k{self.topk}-w{self.window}-"
+                f"d{self.head_dim}-s{scale}-{self.gate}-"
+                f"{'decode-step' if self.step else 'decode-prefill'}")
+
+    def module(self) -> str:
+        t, d = _ELEM[self.dtype], int(self.head_dim)
+        slots = int(self.topk) + int(self.window)
+
+        def mem(shape, e):
+            rank = shape.count("x") + 1
+            return (f"memref<{shape}x{e}, strided<[{', '.join(['?'] * rank)}], "
+                    "offset: ?>>")
+
+        state = [("keys", f"?x?x{slots}x{d}", t), ("values", f"?x?x{slots}x{d}", t),
+                 ("scores", f"?x?x{slots}", "f32"), ("positions", f"?x?x{slots}", "i32"),
+                 ("band_scores", "?x?x2x?", "f32"), ("band_positions", "?x?x2x?", "i32"),
+                 ("threshold", "?x?x3", "f64"), ("counts", "?x?x3", "i32"),
+                 ("lengths", "?", "i32")]
+        args = ", ".join(f"%{n}: {mem(s, e)}" for n, s, e in state)
+        tens = "".join(
+            f"  %t_{n} = bufferization.to_tensor %{n} restrict writable : "
+            f"{mem(s, e)} to tensor<{s}x{e}>\n" for n, s, e in state)
+        ttypes = ", ".join(f"tensor<{s}x{e}>" for _, s, e in state)
+        tnames = ", ".join(f"%t_{n}" for n, _, _ in state)
+        attrs = [f"k = {int(self.topk)} : i64", f"window = {int(self.window)} : i64"]
+        if self.step:
+            attrs.append(f"gate = #sparsek.gate<{self.gate}>")
+            if self.scale is not None:
+                attrs.append(f"scale = {float(self.scale)!r} : f64")
+        base = 1 if self.step else 0
+        mats = "".join(
+            f"  bufferization.materialize_in_destination %r#{i + base} in restrict "
+            f"writable %{n} : (tensor<{s}x{e}>, {mem(s, e)}) -> ()\n"
+            for i, (n, s, e) in enumerate(state))
+        if not self.step:
+            tk = f"tensor<?x?x?x{d}x{t}>"
+            return (
+                f"func.func @{self.entry}(%key: {tk}, %value: {tk}, "
+                f"%u: tensor<?x?x?xf32>, %plen: tensor<?xi32>, {args}) {{\n{tens}"
+                f"  %r:9 = \"sparsek.decode_prefill\"(%key, %value, %u, %plen, {tnames}) "
+                f"{{{', '.join(attrs)}}}\n"
+                f"      : ({tk}, {tk}, tensor<?x?x?xf32>, tensor<?xi32>, {ttypes}) -> ({ttypes})\n"
+                f"{mats}  return\n}}\n")
+        tq = f"tensor<?x?x1x{d}x{t}>"
+        out = mem(f"?x?x1x{d}", t)
+        return (
+            f"func.func @{self.entry}(%q: {tq}, %key: {tq}, %value: {tq}, "
+            f"%u: tensor<?x?x1xf32>, %out: {out}, {args}) {{\n{tens}"
+            f"  %o = bufferization.to_tensor %out restrict writable : {out} to {tq}\n"
+            f"  %r:10 = \"sparsek.decode_step\"(%q, %key, %value, %u, %o, {tnames}) "
+            f"{{{', '.join(attrs)}}}\n"
+            f"      : ({tq}, {tq}, {tq}, tensor<?x?x1xf32>, {tq}, {ttypes}) -> ({tq}, {ttypes})\n"
+            f"  bufferization.materialize_in_destination %r#0 in restrict writable %out"
+            f" : ({tq}, {out}) -> ()\n"
+            f"{mats}  return\n}}\n")
+
+
 def find_compiler() -> Optional[str]:
     """``SPARSEK_COMPILE``, a ``sparsek-compile`` beside the package (kernel
     packs and wheels may ship one), or the one on PATH."""
@@ -132,7 +220,7 @@ def _compiler_id(path: str) -> str:
     return _compiler_ids[path]
 
 
-def compile_config(config: Config, out_path: Path, compiler: str) -> None:
+def compile_config(config, out_path: Path, compiler: str) -> None:
     """Builds the configuration's library at ``out_path`` (atomically: a
     temporary file in the same folder, then a rename, so concurrent
     processes never see a partial library)."""
@@ -150,7 +238,7 @@ def compile_config(config: Config, out_path: Path, compiler: str) -> None:
         os.replace(lib, out_path)
 
 
-def _pack_lookup(config: Config) -> Optional[Path]:
+def _pack_lookup(config) -> Optional[Path]:
     packs = os.environ.get("SPARSEK_KERNELS")
     if not packs:
         return None
@@ -189,12 +277,12 @@ class Kernel:
             lib.sparsekCudaResetStatus.restype = None
 
 
-_kernels: Dict[Config, Kernel] = {}
+_kernels: Dict[object, Kernel] = {}
 _lock = threading.Lock()
 compile_count = 0  # how many compilations this process ran (tests read it)
 
 
-def kernel(config: Config) -> Kernel:
+def kernel(config) -> Kernel:
     """The configuration's kernel: loaded once per process, from a kernel
     pack, the cache, or a fresh compilation."""
     global compile_count
@@ -217,6 +305,6 @@ def kernel(config: Config) -> Kernel:
             if not path.is_file():
                 compile_config(config, path, compiler)
                 compile_count += 1
-        k = Kernel(path, config.entry, 10 if config.backward else 5)
+        k = Kernel(path, config.entry, config.nargs)
         _kernels[config] = k
         return k

@@ -1196,6 +1196,47 @@ static std::vector<Case> decodeGrid() {
   add([](Case &c) { c.scores = Scores::Slope; c.gate = ref::Gate::None; });
   add([](Case &c) { c.m = 0; c.n = 1; c.b = 1; });     // one step, empty
   add([](Case &c) { c.m = 9; c.ragged = true; c.b = 5; }); // empty prompts
+  // Shapes of the GPU decode kernels (f16/bf16, D = Dv of 64 or 128):
+  // several splits per row, groups of 1 to 16 heads, every gate.
+  add([](Case &c) {
+    c.dtype = Dtype::BF16;
+    c.d = c.dv = 128;
+    c.hq = 8;
+    c.k = 16;
+    c.w = 32;
+    c.m = 100;
+    c.n = 40;
+  });
+  add([](Case &c) {
+    c.dtype = Dtype::F16;
+    c.d = c.dv = 64;
+    c.hq = c.hkv = 3;
+    c.w = 0;
+    c.gate = ref::Gate::Logit;
+    c.ragged = true;
+    c.b = 3;
+  });
+  add([](Case &c) {
+    c.dtype = Dtype::BF16;
+    c.d = c.dv = 64;
+    c.hq = 32;
+    c.gate = ref::Gate::V;
+    c.scores = Scores::Equal;
+    c.cb = 3;
+  });
+  add([](Case &c) {
+    c.dtype = Dtype::BF16;
+    c.d = c.dv = 128;
+    c.b = 1;
+    c.hq = 4;
+    c.hkv = 1;
+    c.k = 64;
+    c.w = 64;
+    c.m = 700;
+    c.n = 200;
+    c.gate = ref::Gate::None;
+    c.scores = Scores::NegInf;
+  });
   add([](Case &c) { // a long run
     c.m = 100;
     c.n = 300;

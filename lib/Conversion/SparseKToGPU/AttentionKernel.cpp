@@ -1042,14 +1042,18 @@ void KernelBody::build() {
 
 } // namespace
 
-namespace {
-MemRefType dynStrided(MLIRContext *ctx, int64_t rank, Type elem) {
+MemRefType dynStridedMemRef(MLIRContext *ctx, int64_t rank, Type elem) {
   int64_t dyn = ShapedType::kDynamic;
   return MemRefType::get(
       SmallVector<int64_t>(rank, dyn), elem,
       StridedLayoutAttr::get(ctx, dyn, SmallVector<int64_t>(rank, dyn)));
 }
-constexpr llvm::StringLiteral kStubAttr = "sparsek.kernel";
+
+namespace {
+MemRefType dynStrided(MLIRContext *ctx, int64_t rank, Type elem) {
+  return dynStridedMemRef(ctx, rank, elem);
+}
+constexpr llvm::StringLiteral kStubAttr = kKernelStubAttr;
 } // namespace
 
 SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem,

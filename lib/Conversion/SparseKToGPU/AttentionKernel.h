@@ -105,6 +105,34 @@ SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem,
 func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
                                            const AttentionKernelConfig &cfg);
 bool isKernelStub(func::FuncOp f);
+/// The attribute that marks a kernel stub and holds its configuration.
+inline constexpr llvm::StringLiteral kKernelStubAttr = "sparsek.kernel";
+/// A memref type of `rank` with fully dynamic sizes and strided layout (the
+/// stubs' operand types).
+MemRefType dynStridedMemRef(MLIRContext *ctx, int64_t rank, Type elem);
+
+/// sparsek.decode_step's kernels (DecodeKernel.cpp): f16 or bf16, D = Dv
+/// of 64 or 128; k, window, scale and gate as the op's.
+struct DecodeKernelConfig {
+  Type elem;
+  int64_t d, k, window;
+  double scale;
+  Gate gate;
+  static std::optional<DecodeKernelConfig> create(Type elem, int64_t d,
+                                                  int64_t dv, int64_t k,
+                                                  int64_t window, double scale,
+                                                  Gate gate);
+};
+/// q, key, value, u, out, the nine state tensors, and the partials
+/// [B, Hq, splits, Dv + 2] (f32 scratch).
+SmallVector<Type> decodeStepStubOperandTypes(MLIRContext *ctx, Type elem);
+func::FuncOp getOrCreateDecodeStepStub(ModuleOp module,
+                                       const DecodeKernelConfig &cfg);
+std::optional<DecodeKernelConfig> decodeStepStubConfig(func::FuncOp f);
+/// The update, split attention and combine launches of one step.
+void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
+                             const DecodeKernelConfig &cfg,
+                             ArrayRef<Value> operands);
 std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f);
 
 } // namespace mlir::sparsek::gpu_kernels

@@ -88,6 +88,10 @@ configsFor(Value q, Value key, Value value, int64_t blockQ, int64_t heads,
   return cfgs;
 }
 
+/// Blocks a decode step's attention aims at (splitting each row's slots
+/// when the batch has fewer rows).
+constexpr int64_t kDecodeTargetBlocks = 1024;
+
 /// Query heads per thread block the pass tries, best first: the heads of
 /// a KV head's group share the block's gathered key and value rows, and
 /// pairs of them share each query's membership test and weights.
@@ -188,14 +192,17 @@ struct ConvertSparseKToGPUPass
     }
     SmallVector<Operation *> work;
     module.walk([&](Operation *op) {
-      if (isa<BlockAttentionOp>(op) ||
+      if (isa<DecodeStepOp>(op) ||
+          isa<BlockAttentionOp>(op) ||
           (isa<AttentionOp>(op) && cast<AttentionOp>(op).getCausal()) ||
           (isa<AttentionBackwardOp>(op) &&
            cast<AttentionBackwardOp>(op).getCausal()))
         work.push_back(op);
     });
     for (Operation *op : work) {
-      if (auto ba = dyn_cast<BlockAttentionOp>(op))
+      if (auto ds = dyn_cast<DecodeStepOp>(op))
+        rewrite(ds);
+      else if (auto ba = dyn_cast<BlockAttentionOp>(op))
         rewrite(ba);
       else if (auto bw = dyn_cast<AttentionBackwardOp>(op))
         rewrite(bw);
@@ -205,6 +212,54 @@ struct ConvertSparseKToGPUPass
   }
 
 private:
+  /// A decode step with static head dims the kernel covers: its three
+  /// launches (DecodeKernel.cpp) on the state's buffers, in place (a
+  /// sparsek.kernel_call, destination-passing), with a scratch of partial
+  /// softmax states for the splits of each row's slots. Other steps keep
+  /// the linalg lowering.
+  void rewrite(DecodeStepOp op) {
+    auto qt = op.getQ().getType(), vt = op.getValue().getType();
+    if (qt.isDynamicDim(3) || vt.isDynamicDim(3))
+      return;
+    int64_t k = op.getK(), window = op.getWindow();
+    double scale = op.getStaticScale().value_or(0.0);
+    auto cfg = gpu_kernels::DecodeKernelConfig::create(
+        qt.getElementType(), qt.getDimSize(3), vt.getDimSize(3), k, window,
+        scale, op.getGate());
+    if (!cfg)
+      return;
+    IRRewriter rewriter(op);
+    ImplicitLocOpBuilder b(op->getLoc(), rewriter);
+    auto dim = [&](Value t, int64_t i) -> Value {
+      return tensor::DimOp::create(b, t, i);
+    };
+    auto idx = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, v);
+    };
+    // Splits of a row's k + window slots: enough blocks to fill the GPU
+    // (about 1024) when the batch is small, at least 32 slots each.
+    Value rows = arith::MulIOp::create(b, dim(op.getKey(), 0),
+                                       dim(op.getKey(), 1));
+    int64_t slots = k + window;
+    Value want = arith::DivUIOp::create(
+        b, idx(kDecodeTargetBlocks + 0),
+        arith::MaxUIOp::create(b, rows, idx(1)));
+    Value splits = arith::MaxUIOp::create(
+        b, arith::MinUIOp::create(b, want, idx((slots + 31) / 32)), idx(1));
+    int64_t dyn = ShapedType::kDynamic;
+    Value partial = tensor::EmptyOp::create(
+        b, ArrayRef<int64_t>{dyn, dyn, dyn, cfg->d + 2}, b.getF32Type(),
+        ValueRange{dim(op.getQ(), 0), dim(op.getQ(), 1), splits});
+    SmallVector<Value> inits = llvm::to_vector(op.getDpsInits());
+    inits.push_back(partial);
+    func::FuncOp stub =
+        gpu_kernels::getOrCreateDecodeStepStub(getOperation(), *cfg);
+    auto call = KernelCallOp::create(
+        b, ValueRange(inits).getTypes(), stub.getSymName(),
+        ValueRange{op.getQ(), op.getKey(), op.getValue(), op.getU()}, inits);
+    rewriter.replaceOp(op, call.getResults().drop_back());
+  }
+
   void rewrite(BlockAttentionOp op) {
     // The op's unions fix the query block; the head count fills the block
     // up to the pass's rows (block-size).
@@ -599,6 +654,19 @@ struct SparseKExpandKernelStubsPass
         build = [&, w = *window](ImplicitLocOpBuilder &b,
                                  ArrayRef<Value> operands) {
           gpu_kernels::buildThresholdTermLaunches(b, module, w, operands);
+        };
+      } else if (std::optional<gpu_kernels::DecodeKernelConfig> dcfg =
+                     gpu_kernels::decodeStepStubConfig(callee)) {
+        expected = gpu_kernels::decodeStepStubOperandTypes(&getContext(),
+                                                           dcfg->elem);
+        signature = "decode_step stub signature must be (q, key, value, u, "
+                    "out, keys, values, scores, positions, band_scores, "
+                    "band_positions, threshold, counts, lengths, partials) "
+                    "as memrefs with fully dynamic shapes and strided "
+                    "layouts, no results";
+        build = [&, c = *dcfg](ImplicitLocOpBuilder &b,
+                               ArrayRef<Value> operands) {
+          gpu_kernels::buildDecodeStepLaunches(b, module, c, operands);
         };
       } else if ((cfg = gpu_kernels::stubConfig(callee))) {
         expected = gpu_kernels::blockAttentionStubOperandTypes(

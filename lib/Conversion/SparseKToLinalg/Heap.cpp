@@ -1,8 +1,9 @@
 //===- Heap.cpp - binary min-heaps on tensors -------------------*- C++ -*-===//
 //
-// Sift-up and sift-down as scf.while loops over tensors. Elements are
-// (key: f32, tag: i32) pairs ordered lexicographically, so that equal keys
-// break ties by tag (sparsek.topk evicts the older of two equal scores).
+// Sift-up and sift-down as scf.while loops over tensors (or memrefs).
+// Elements are (key: f32, tag: i32) pairs ordered lexicographically, so
+// that equal keys break ties by tag (sparsek.topk evicts the older of two
+// equal scores).
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +11,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -17,11 +19,20 @@ namespace mlir::sparsek::detail {
 
 namespace {
 
+// A heap's storage is a pair of 1-D tensors (value semantics: each update
+// returns the new tensor) or, inside a kernel after bufferization, a pair of
+// 1-D memrefs (updated in place; the "new" storage is the same memref).
 Value extract(ImplicitLocOpBuilder &b, Value t, Value i) {
+  if (isa<MemRefType>(t.getType()))
+    return memref::LoadOp::create(b, t, ValueRange{i});
   return tensor::ExtractOp::create(b, t, ValueRange{i});
 }
 
 Value insert(ImplicitLocOpBuilder &b, Value v, Value t, Value i) {
+  if (isa<MemRefType>(t.getType())) {
+    memref::StoreOp::create(b, v, t, ValueRange{i});
+    return t;
+  }
   return tensor::InsertOp::create(b, v, t, ValueRange{i});
 }
 

@@ -128,6 +128,9 @@ struct ConvertSparseKToLinalgPass
     // Every sparsek op must go: a leftover (threshold/topk with a dynamic N
     // in their result types) is an error, reported by the driver.
     target.addIllegalDialect<SparseKDialect>();
+    // convert-sparsek-to-gpu's kernel launches on tensors stay until
+    // bufferization turns them into calls of their kernels' stubs.
+    target.addLegalOp<KernelCallOp>();
     // What the lowerings produce.
     target.addLegalDialect<arith::ArithDialect,
                            bufferization::BufferizationDialect,

@@ -125,7 +125,10 @@ Value extractRow(ImplicitLocOpBuilder &b, Value t,
 
 /// A binary min-heap of (key: f32, tag: i32) pairs held in two 1-D tensors,
 /// ordered lexicographically by (key, tag). Operations return the updated
-/// heap (value semantics); bufferization makes them in place.
+/// heap (value semantics); bufferization makes them in place. The storage
+/// may also be two 1-D memrefs (a kernel's, after bufferization): then the
+/// operations update them in place and return them. The threshold sweep
+/// below works on either.
 struct Heap {
   Value keys, tags, size;
 };

@@ -12,6 +12,8 @@
 #include "sparsek/Dialect/SparseK/IR/ShapeConstraints.h"
 #include "sparsek/Support/SoftmaxScale.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -489,6 +491,77 @@ LogicalResult DecodeStepOp::verify() {
       failed(verifyDecodeState(op, getDpsInits().drop_front(), q)))
     return failure();
   return verifyStaticShapeConstraints(op);
+}
+
+//===----------------------------------------------------------------------===//
+// KernelCallOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult KernelCallOp::verify() {
+  if (getResults().size() != getInits().size())
+    return emitOpError() << "requires one result per init, got "
+                         << getResults().size() << " results and "
+                         << getInits().size() << " inits";
+  for (auto [i, r, init] : llvm::enumerate(getResults(), getInits()))
+    if (r.getType() != init.getType())
+      return emitOpError() << "result " << i << " must have the type of init "
+                           << i << ", got " << r.getType() << " and "
+                           << init.getType();
+  return success();
+}
+
+// Bufferization: every operand is read; inits are written, each in place
+// into the buffer of its result (the destination-passing contract).
+bool KernelCallOp::bufferizesToMemoryRead(
+    OpOperand &, const bufferization::AnalysisState &) {
+  return true;
+}
+
+bool KernelCallOp::bufferizesToMemoryWrite(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  return isDpsInit(&operand);
+}
+
+bufferization::AliasingValueList
+KernelCallOp::getAliasingValues(OpOperand &operand,
+                                const bufferization::AnalysisState &) {
+  if (!isDpsInit(&operand))
+    return {};
+  return {{getTiedOpResult(&operand), bufferization::BufferRelation::Equivalent}};
+}
+
+LogicalResult
+KernelCallOp::bufferize(RewriterBase &rewriter,
+                        const bufferization::BufferizationOptions &options,
+                        bufferization::BufferizationState &state) {
+  auto callee =
+      SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(*this, getCalleeAttr());
+  if (!callee || callee.getNumArguments() != getNumOperands() ||
+      callee.getNumResults() != 0)
+    return emitOpError() << "callee '" << getCallee()
+                         << "' must be a function of one memref argument per "
+                            "operand and no results";
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(*this);
+  SmallVector<Value> args, inits;
+  for (auto [operand, argType] :
+       llvm::zip_equal(getOperands(), callee.getArgumentTypes())) {
+    FailureOr<Value> buf =
+        bufferization::getBuffer(rewriter, operand, options, state);
+    if (failed(buf))
+      return failure();
+    if (!memref::CastOp::areCastCompatible(buf->getType(), argType))
+      return emitOpError() << "buffer type " << buf->getType()
+                           << " cannot be cast to the callee's " << argType;
+    args.push_back(
+        memref::CastOp::create(rewriter, getLoc(), argType, *buf));
+  }
+  for (Value init : getInits())
+    inits.push_back(
+        *bufferization::getBuffer(rewriter, init, options, state));
+  func::CallOp::create(rewriter, getLoc(), callee, args);
+  bufferization::replaceOpWithBufferizedValues(rewriter, *this, inits);
+  return success();
 }
 
 #define GET_OP_CLASSES

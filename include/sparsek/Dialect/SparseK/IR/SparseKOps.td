@@ -17,6 +17,7 @@ include "sparsek/Dialect/SparseK/IR/SparseKDialect.td"
 include "sparsek/Dialect/SparseK/IR/SparseKAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.td"
 include "mlir/IR/BuiltinAttributes.td"
 
 //===----------------------------------------------------------------------===//
@@ -669,6 +670,53 @@ def SparseK_DecodeStepOp : SparseK_Op<"decode_step", [Pure,
     }
     /// As for sparsek.attention.
     std::optional<double> getStaticScale();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// sparsek.kernel_call (internal: a generated kernel on tensors)
+//===----------------------------------------------------------------------===//
+
+def SparseK_KernelCallOp : SparseK_Op<"kernel_call", [
+    AttrSizedOperandSegments, DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<BufferizableOpInterface,
+        ["bufferizesToMemoryRead", "bufferizesToMemoryWrite",
+         "getAliasingValues", "bufferize"]>]> {
+  let summary = "internal: a kernel stub's launch on tensors, in destination-passing style";
+  let description = [{
+    An internal op of `convert-sparsek-to-gpu`: calls the kernel stub
+    `callee` (a private `func.func` on memrefs that
+    `sparsek-expand-kernel-stubs` turns into the kernel's launches) on the
+    buffers of `inputs` (read) and `inits` (read and written in place).
+    Result `i` is init `i` after the kernel: one-shot bufferization keeps
+    it in the init's buffer (equivalent), so a state that a framework
+    allocates once is updated where it lies (the decode state of
+    `sparsek.decode_step`). Before bufferization it is a value-semantic
+    tensor op like any destination-passing op; bufferization replaces it
+    with a `func.call` of `callee`, each buffer cast to the stub's argument
+    type.
+
+    Example:
+
+    ```mlir
+    %r:2 = sparsek.kernel_call @stub(%q : tensor<1x4x1x64xbf16>)
+           into(%o, %s : tensor<1x4x1x64xbf16>, tensor<1x2x8xf32>)
+           -> tensor<1x4x1x64xbf16>, tensor<1x2x8xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$callee,
+                       Variadic<AnyRankedTensor>:$inputs,
+                       Variadic<AnyRankedTensor>:$inits);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $callee `(` ($inputs^ `:` type($inputs))? `)` `into` `(` $inits `:`
+    type($inits) `)` attr-dict `->` type($results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getInitsMutable();
+    }
   }];
 }
 

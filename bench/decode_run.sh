@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Decoding (issue 12) on the device machine, after scripts/device-build.sh
+# here. `check`: the decode grid on the GPU (its f16/bf16, D = 64/128 cases
+# run the decode kernels; the others the generic lowering), under
+# compute-sanitizer memcheck and racecheck, and the benchmark's layer
+# (Hq 32, Hkv 8, D 128, k 256, w 512) against the reference decoder.
+# `time`: per-kernel times of a step (ncu), the step at B in {1, 16, 64}
+# and contexts of 8K, 32K, 128K, then the peers in the same call
+# (bench/decode_peers.py: dense SDPA decoding, a 512-token window, the
+# copy bandwidth).
+# Device tool: carry [".device"], command "bash bench/decode_run.sh [check|time|all]".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-all}
+source bench/device_common.sh
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true
+if [[ $mode == check || $mode == all ]]; then
+  grid_under none decode
+  for tool in memcheck racecheck; do grid_under "$tool" decode; done
+  timeout 300 "$D/gpu-decode-bench" 2 4096 16 check
+  timeout 300 "$D/gpu-decode-bench" 1 1500 40 check
+fi
+if [[ $mode == time || $mode == all ]]; then
+  echo "== kernels of 4 steps at B = 64, context 8192 (ncu, the GPU's own clocks)"
+  ncu --clock-control none --metrics gpu__time_duration.sum --csv --print-units base \
+    "$D/gpu-decode-bench" 64 8192 4 2>/dev/null >/tmp/ncu-decode.csv
+  python3 - <<'PY'
+import csv
+rows = [r for r in csv.reader(open('/tmp/ncu-decode.csv')) if len(r) > 10]
+hdr, rows = rows[0], rows[1:]
+ix = {h: i for i, h in enumerate(hdr)}
+ts = [(r[ix['Grid Size']], r[ix['Block Size']], float(r[ix['Metric Value']].replace(',', '')) / 1e3)
+      for r in rows if r[ix['Metric Name']] == 'gpu__time_duration.sum']
+last = ts[-12:]  # the timed call's last 4 steps: update, attention, combine
+for g, b, t in last[-3:]:
+    print(f"  grid {g} block {b}: {t:.1f} us")
+print(f"  a step's kernels: {sum(t for *_, t in last) / 4:.1f} us")
+PY
+  echo "== sparsek decode steps (64 steps per call, host time / step)"
+  for b in 1 16 64; do
+    for c in 8192 32768 131072; do timeout 300 "$D/gpu-decode-bench" $b $c 64; done
+  done
+  echo "== peers"
+  timeout 600 python3 bench/decode_peers.py
+fi

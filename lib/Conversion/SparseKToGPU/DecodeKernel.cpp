@@ -1,0 +1,487 @@
+//===- DecodeKernel.cpp - sparsek.decode_step on the GPU ------------------===//
+//
+// One decoding step (docs/Semantics.md section 10) for a batch, in place in
+// the decode state, as three launches on one stream (no host round trip,
+// no allocation inside: capturable in a CUDA graph):
+//
+//   1. update, one warp per (batch, KV head) row: the token leaving the
+//      window becomes a candidate; the lanes find the selection's smallest
+//      (score, position) slot (strided scans and a butterfly), copy the
+//      candidate's key and value there when it wins and the new token's
+//      into its window slot; lane 0 then runs the threshold sweep of the
+//      linalg lowering (Selection.cpp, the same builders, here on the
+//      state's heap rows in global memory): insert, solve, drop the lowest
+//      past the band's capacity.
+//   2. attention, split-KV: block (split, row) walks its share of the row's
+//      k + w slots; warp h takes query head h of the row's group (and
+//      h + 8, ... for groups over 8): its lanes hold 32-element stripes of
+//      q, each slot's key and value row (one coalesced load per stripe, the
+//      group's warps share it through L1), the dot product reduced across
+//      the warp; an online softmax per warp. Partial (max, sum, acc) per
+//      (query head, split) go to a scratch buffer.
+//   3. combine, one block per (batch, query head), a thread per output
+//      element: the splits merged, the output stored in its element type;
+//      the sequence's length advanced.
+//
+// Memory-bound: a step reads each slot's key and value once per row (plus
+// the group's reuse from L1), (k + w)(D + Dv) elements per (batch, KV head).
+//
+//===----------------------------------------------------------------------===//
+
+#include "AttentionKernel.h"
+#include "Emitters.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include "llvm/ADT/bit.h"
+#include "llvm/Support/Format.h"
+
+#include <limits>
+
+namespace mlir::sparsek::gpu_kernels {
+
+namespace {
+
+using P = arith::CmpIPredicate;
+using detail::Heap;
+using detail::Sweep;
+
+constexpr int64_t kWarp = 32;
+/// Warps (query heads at once) per attention block.
+constexpr int64_t kMaxHeadWarps = 8;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+struct Builder : ScalarOps {
+  void store(Value v, Value m, ValueRange i) {
+    memref::StoreOp::create(b, v, m, i);
+  }
+  Value dim(Value m, int64_t i) { return memref::DimOp::create(b, m, i); }
+  SmallVector<Value> loop(Value lo, Value hi, Value step, ValueRange init,
+                          function_ref<SmallVector<Value>(Value, ValueRange)>
+                              body) {
+    auto op = scf::ForOp::create(b, lo, hi, step, init);
+    OpBuilder::InsertionGuard g(b);
+    if (init.empty()) { // the builder made the terminator
+      b.setInsertionPoint(op.getBody()->getTerminator());
+      body(op.getInductionVar(), {});
+      return {};
+    }
+    b.setInsertionPointToStart(op.getBody());
+    scf::YieldOp::create(b,
+                         body(op.getInductionVar(), op.getRegionIterArgs()));
+    return SmallVector<Value>(op.getResults());
+  }
+  Value f32(Value v) {
+    return v.getType().isF32()
+               ? v
+               : arith::ExtFOp::create(b, b.getF32Type(), v).getResult();
+  }
+  /// The 1-D row [i..., :] of a memref, rank-reduced.
+  Value row(Value m, ValueRange lead) {
+    auto type = cast<MemRefType>(m.getType());
+    int64_t rank = type.getRank();
+    SmallVector<OpFoldResult> offsets(lead.begin(), lead.end()), sizes,
+        strides(rank, b.getIndexAttr(1));
+    for (size_t i = 0; i < lead.size(); ++i)
+      sizes.push_back(b.getIndexAttr(1));
+    offsets.push_back(b.getIndexAttr(0));
+    sizes.push_back(OpFoldResult(dim(m, rank - 1)));
+    auto resultType = memref::SubViewOp::inferRankReducedResultType(
+        {ShapedType::kDynamic}, type, offsets, sizes, strides);
+    return memref::SubViewOp::create(b, cast<MemRefType>(resultType), m,
+                                     offsets, sizes, strides);
+  }
+  /// Butterfly across the warp: every lane gets the combination.
+  Value warpReduce(Value v, function_ref<Value(Value, Value)> combine) {
+    for (int32_t off = 16; off >= 1; off /= 2) {
+      Value o = gpu::ShuffleOp::create(b, v, off, kWarp, gpu::ShuffleMode::XOR)
+                    .getShuffleResult();
+      v = combine(v, o);
+    }
+    return v;
+  }
+};
+
+/// A gpu.launch of `blocks` x `threads`; `body(tid, bid)` inside.
+void launch(ImplicitLocOpBuilder &b, Value blocks, Value threads,
+            function_ref<void(Value, Value)> body) {
+  Value one = constIndex(b, 1);
+  auto op = gpu::LaunchOp::create(b, blocks, one, one, threads, one, one);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(&op.getBody().front());
+  body(op.getThreadIds().x, op.getBlockIds().x);
+  gpu::TerminatorOp::create(b);
+}
+
+/// The operands, by name (decodeStepStubOperandTypes' order).
+struct Operands {
+  Value q, key, value, u, out, keys, values, scores, positions, bandScores,
+      bandTags, threshold, counts, lengths, partial;
+  explicit Operands(ArrayRef<Value> o)
+      : q(o[0]), key(o[1]), value(o[2]), u(o[3]), out(o[4]), keys(o[5]),
+        values(o[6]), scores(o[7]), positions(o[8]), bandScores(o[9]),
+        bandTags(o[10]), threshold(o[11]), counts(o[12]), lengths(o[13]),
+        partial(o[14]) {}
+};
+
+/// lengths[bi] clamped to [0, 2^31 - 2] (p + 1 stays an i32).
+Value position(Builder &h, Value lengths, Value bi) {
+  Value p = h.load(lengths, {bi});
+  return arith::MinSIOp::create(
+      h.b,
+      arith::MaxSIOp::create(h.b, p, constI32(h.b, 0)),
+      constI32(h.b, std::numeric_limits<int32_t>::max() - 1));
+}
+
+/// 1. The state update of row (bi, g), one warp.
+void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
+               Value lane, Value bi, Value g) {
+  ImplicitLocOpBuilder &b = h.b;
+  int64_t k = cfg.k, w = cfg.window;
+  Value zero = h.idx(0), kIdx = h.idx(k);
+  Value d = h.dim(o.keys, 3), dv = h.dim(o.values, 3);
+  Value p32 = position(h, o.lengths, bi);
+  Value p = h.toIdx(p32);
+  Value uNew = h.load(o.u, {bi, g, zero});
+
+  // The candidate: the token leaving the window, or the new one.
+  Value has, cu, cpos, ws;
+  if (w == 0) {
+    has = arith::ConstantIntOp::create(b, 1, 1);
+    cu = uNew;
+    cpos = p32;
+  } else {
+    Value wIdx = h.idx(w);
+    ws = h.add(kIdx, h.remu(p, wIdx));
+    has = h.cmpI(P::uge, p, wIdx);
+    cu = h.load(o.scores, {bi, g, ws});
+    cpos = h.load(o.positions, {bi, g, ws});
+  }
+
+  // The selection's smallest (score, position): strided scans, then a
+  // butterfly (ties between lanes only among the +inf sentinels).
+  Value seen = h.sub(h.maxI(p, h.idx(w)), h.idx(w));
+  Value free = h.cmpI(P::ult, seen, kIdx);
+  SmallVector<Value> mins = h.loop(
+      lane, kIdx, h.idx(kWarp),
+      {constF32(b, kInf), constI32(b, std::numeric_limits<int32_t>::max()),
+       constI32(b, 0)},
+      [&](Value j, ValueRange a) -> SmallVector<Value> {
+        Value sc = h.load(o.scores, {bi, g, j}),
+              ps = h.load(o.positions, {bi, g, j});
+        Value less = detail::pairLess(b, sc, ps, a[0], a[1]);
+        return {h.sel(less, sc, a[0]), h.sel(less, ps, a[1]),
+                h.sel(less, h.toI32(j), a[2])};
+      });
+  for (int32_t off = 16; off >= 1; off /= 2) {
+    auto shfl = [&](Value v) {
+      return gpu::ShuffleOp::create(b, v, off, kWarp, gpu::ShuffleMode::XOR)
+          .getShuffleResult();
+    };
+    Value os = shfl(mins[0]), op = shfl(mins[1]), oj = shfl(mins[2]);
+    Value less = h.orI(detail::pairLess(b, os, op, mins[0], mins[1]),
+                       h.andI(h.andI(h.cmpF(arith::CmpFPredicate::OEQ, os,
+                                            mins[0]),
+                                     h.cmpI(P::eq, op, mins[1])),
+                              h.cmpI(P::slt, oj, mins[2])));
+    mins = {h.sel(less, os, mins[0]), h.sel(less, op, mins[1]),
+            h.sel(less, oj, mins[2])};
+  }
+  Value beats = h.cmpF(arith::CmpFPredicate::OGE, cu, mins[0]);
+  Value target = h.sel(free, h.minI(seen, h.idx(k - 1)), h.toIdx(mins[2]));
+  Value move = h.andI(has, h.orI(free, beats));
+
+  // Keys and values: lane-strided copies (each lane reads its elements of
+  // the window slot before it overwrites them).
+  auto copyRows = [&](Value cache, Value input, Value len) {
+    h.loop(lane, len, h.idx(kWarp), {}, [&](Value c, ValueRange) {
+      Value fresh = h.load(input, {bi, g, zero, c});
+      Value cand = w == 0 ? fresh : h.load(cache, {bi, g, ws, c});
+      h.ifThen(move, [&] { h.store(cand, cache, {bi, g, target, c}); });
+      if (w > 0)
+        h.store(fresh, cache, {bi, g, ws, c});
+      return SmallVector<Value>{};
+    });
+  };
+  copyRows(o.keys, o.key, d);
+  copyRows(o.values, o.value, dv);
+
+  h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
+    h.ifThen(move, [&] {
+      h.store(cu, o.scores, {bi, g, target});
+      h.store(cpos, o.positions, {bi, g, target});
+    });
+    if (w > 0) {
+      h.store(uNew, o.scores, {bi, g, ws});
+      h.store(p32, o.positions, {bi, g, ws});
+    }
+    // The threshold: the candidate's score (or nothing) into the sweep,
+    // tau raised to the new threshold, capacity k + Cb live scores.
+    Value len = h.dim(o.bandScores, 3);
+    Value live = h.sub(len, h.idx(1));
+    auto heapAt = [&](int64_t i, Value limit) {
+      Value size = h.minI(
+          h.maxI(h.toIdx(h.load(o.counts, {bi, g, h.idx(i)})), zero), limit);
+      return Heap{h.row(o.bandScores, {bi, g, h.idx(i)}),
+                  h.row(o.bandTags, {bi, g, h.idx(i)}), size};
+    };
+    Heap cap = heapAt(0, live);
+    Heap mid = heapAt(1, h.sub(live, cap.size));
+    Value tau = h.load(o.threshold, {bi, g, h.idx(0)});
+    Sweep s{cap, mid, h.load(o.threshold, {bi, g, h.idx(2)}),
+            h.load(o.threshold, {bi, g, h.idx(1)})};
+    Value offered = h.sel(has, cu, constF32(b, -kInf));
+    s = detail::sweepInsert(b, s, tau, offered, cpos);
+    std::tie(s, tau) = detail::sweepSolve(b, s, tau, k);
+    // Past the capacity (at most one over): drop the lowest live score.
+    Value over = h.cmpI(P::ugt, h.add(s.cap.size, s.mid.size), live);
+    SmallVector<Value> dropped = detail::ifElse(
+        b, over, s.types(),
+        [&](ImplicitLocOpBuilder &db) {
+          return detail::sweepDropLowest(db, s).pack();
+        },
+        [&](ImplicitLocOpBuilder &) { return s.pack(); });
+    s = Sweep::unpack(dropped);
+    Value flag = h.load(o.counts, {bi, g, h.idx(2)});
+    Value overflow = h.sel(
+        h.orI(over, h.cmpI(P::ne, flag, constI32(b, 0))), constI32(b, 1),
+        constI32(b, 0));
+    h.store(tau, o.threshold, {bi, g, h.idx(0)});
+    h.store(s.anchor, o.threshold, {bi, g, h.idx(1)});
+    h.store(s.fracSum, o.threshold, {bi, g, h.idx(2)});
+    h.store(h.toI32(s.cap.size), o.counts, {bi, g, h.idx(0)});
+    h.store(h.toI32(s.mid.size), o.counts, {bi, g, h.idx(1)});
+    h.store(overflow, o.counts, {bi, g, h.idx(2)});
+  });
+}
+
+/// 2. The attention of query head `hq` over slots [lo, hi) of row (bi, g):
+/// online softmax per warp, lanes on 32-element stripes; the partial into
+/// partial[bi, hq, split, :] = (max, sum, acc...).
+void attendSplit(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
+                 Value lane, Value bi, Value g, Value hq, Value split,
+                 Value lo, Value hi) {
+  ImplicitLocOpBuilder &b = h.b;
+  int64_t e = cfg.d / kWarp; // elements per lane (D = Dv)
+  Type f32 = b.getF32Type();
+  Value zero = h.idx(0), kIdx = h.idx(cfg.k);
+  Value scale = constF32(b, cfg.scale);
+  Value tau = arith::TruncFOp::create(
+      b, f32, h.load(o.threshold, {bi, g, zero}));
+  SmallVector<Value> qv;
+  auto col = [&](int64_t i) { return h.add(lane, h.idx(i * kWarp)); };
+  for (int64_t i = 0; i < e; ++i)
+    qv.push_back(h.f32(h.load(o.q, {bi, hq, zero, col(i)})));
+  SmallVector<Value> init = {constF32(b, -kInf), constF32(b, 0)};
+  for (int64_t i = 0; i < e; ++i)
+    init.push_back(constF32(b, 0));
+  SmallVector<Value> fin = h.loop(
+      lo, hi, h.idx(1), init, [&](Value j, ValueRange a) -> SmallVector<Value> {
+        Value pos = h.load(o.positions, {bi, g, j});
+        Value valid = h.cmpI(P::sge, pos, constI32(b, 0));
+        Value wgt = h.sel(h.cmpI(P::ult, j, kIdx),
+                          detail::softWeight(
+                              b, h.load(o.scores, {bi, g, j}), tau),
+                          constF32(b, 1));
+        Value dot = constF32(b, 0);
+        for (int64_t i = 0; i < e; ++i)
+          dot = math::FmaOp::create(
+              b, qv[i], h.f32(h.load(o.keys, {bi, g, j, col(i)})), dot);
+        dot = h.warpReduce(dot, [&](Value x, Value y) {
+          return arith::AddFOp::create(b, x, y);
+        });
+        Value l = detail::gatedLogit(b, cfg.gate, scale, dot, wgt, valid);
+        Value mx = arith::MaximumFOp::create(b, a[0], l);
+        Value skip = h.cmpF(arith::CmpFPredicate::OEQ, mx, constF32(b, -kInf));
+        Value alpha = h.sel(skip, constF32(b, 1),
+                            math::ExpOp::create(
+                                b, arith::SubFOp::create(b, a[0], mx)));
+        Value pw = h.sel(skip, constF32(b, 0),
+                         math::ExpOp::create(
+                             b, arith::SubFOp::create(b, l, mx)));
+        Value den = arith::AddFOp::create(
+            b, arith::MulFOp::create(b, a[1], alpha), pw);
+        Value vw = (cfg.gate == Gate::kv || cfg.gate == Gate::v)
+                       ? arith::MulFOp::create(b, pw, wgt).getResult()
+                       : pw;
+        SmallVector<Value> next = {h.sel(skip, a[0], mx), den};
+        for (int64_t i = 0; i < e; ++i) {
+          Value vv = h.f32(h.load(o.values, {bi, g, j, col(i)}));
+          next.push_back(arith::AddFOp::create(
+              b, arith::MulFOp::create(b, a[2 + i], alpha),
+              arith::MulFOp::create(b, vw, vv)));
+        }
+        return next;
+      });
+  h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
+    h.store(fin[0], o.partial, {bi, hq, split, zero});
+    h.store(fin[1], o.partial, {bi, hq, split, h.idx(1)});
+  });
+  for (int64_t i = 0; i < e; ++i)
+    h.store(fin[2 + i], o.partial, {bi, hq, split, h.add(col(i), h.idx(2))});
+}
+
+/// 3. Element c of query head hq's output: the splits merged.
+void combine(Builder &h, const Operands &o, Value c, Value bi, Value hq) {
+  ImplicitLocOpBuilder &b = h.b;
+  Value splits = h.dim(o.partial, 2);
+  Value negInf = constF32(b, -kInf);
+  Value mx = h.loop(h.idx(0), splits, h.idx(1), {negInf},
+                    [&](Value s, ValueRange a) -> SmallVector<Value> {
+                      return {arith::MaximumFOp::create(
+                          b, a[0], h.load(o.partial, {bi, hq, s, h.idx(0)}))};
+                    })[0];
+  Value none = h.cmpF(arith::CmpFPredicate::OEQ, mx, negInf);
+  SmallVector<Value> sums = h.loop(
+      h.idx(0), splits, h.idx(1), {constF32(b, 0), constF32(b, 0)},
+      [&](Value s, ValueRange a) -> SmallVector<Value> {
+        Value ms = h.load(o.partial, {bi, hq, s, h.idx(0)});
+        Value f = h.sel(h.orI(none, h.cmpF(arith::CmpFPredicate::OEQ, ms,
+                                           negInf)),
+                        constF32(b, 0),
+                        math::ExpOp::create(b, arith::SubFOp::create(b, ms, mx)));
+        Value den = h.load(o.partial, {bi, hq, s, h.idx(1)});
+        Value acc = h.load(o.partial, {bi, hq, s, h.add(c, h.idx(2))});
+        return {arith::AddFOp::create(b, a[0], arith::MulFOp::create(b, den, f)),
+                arith::AddFOp::create(b, a[1], arith::MulFOp::create(b, acc, f))};
+      });
+  Value positive = h.cmpF(arith::CmpFPredicate::OGT, sums[0], constF32(b, 0));
+  Value inv = h.sel(positive,
+                    arith::DivFOp::create(b, constF32(b, 1), sums[0]),
+                    constF32(b, 0));
+  Value v = arith::MulFOp::create(b, sums[1], inv);
+  Type elem = cast<MemRefType>(o.out.getType()).getElementType();
+  Value stored = elem.isF32() ? v
+                              : arith::TruncFOp::create(b, elem, v).getResult();
+  h.store(stored, o.out, {bi, hq, h.idx(0), c});
+}
+
+} // namespace
+
+std::optional<DecodeKernelConfig>
+DecodeKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t k,
+                           int64_t window, double scale, Gate gate) {
+  if (!(elem.isF16() || elem.isBF16()) || d != dv || (d != 64 && d != 128) ||
+      k < 1 || window < 0 || !(scale > 0))
+    return std::nullopt;
+  return DecodeKernelConfig{elem, d, k, window, scale, gate};
+}
+
+SmallVector<Type> decodeStepStubOperandTypes(MLIRContext *ctx, Type elem) {
+  Type f32 = Float32Type::get(ctx), f64 = Float64Type::get(ctx),
+       i32 = IntegerType::get(ctx, 32);
+  auto t = [&](int64_t rank, Type e) {
+    return dynStridedMemRef(ctx, rank, e);
+  };
+  return {t(4, elem), t(4, elem), t(4, elem), t(3, f32), // q key value u
+          t(4, elem),                                    // out
+          t(4, elem), t(4, elem), t(3, f32),  t(3, i32), // slots
+          t(4, f32),  t(4, i32),                         // band heaps
+          t(3, f64),  t(3, i32),  t(1, i32),             // thr counts lengths
+          t(4, f32)};                                    // partials
+}
+
+void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp,
+                             const DecodeKernelConfig &cfg,
+                             ArrayRef<Value> operands) {
+  Operands o(operands);
+  Builder h{b};
+  Value batch = h.dim(o.keys, 0), hkv = h.dim(o.keys, 1),
+        hq = h.dim(o.q, 1), slots = h.dim(o.keys, 2),
+        splits = h.dim(o.partial, 2);
+  Value rows = h.mul(batch, hkv);
+  // Hkv = 0 only with Hq = 0 (no query runs); avoid dividing by it.
+  Value group = h.divu(hq, h.maxI(hkv, h.idx(1)));
+
+  // 1. Update: a warp per row.
+  launch(b, rows, h.idx(kWarp), [&](Value tid, Value bid) {
+    Value bi = h.divu(bid, hkv), g = h.remu(bid, hkv);
+    updateRow(h, cfg, o, tid, bi, g);
+  });
+
+  // 2. Attention: a block per (row, split), a warp per query head.
+  Value headWarps = h.maxI(h.minI(group, h.idx(kMaxHeadWarps)), h.idx(1));
+  launch(b, h.mul(rows, splits), h.mul(headWarps, h.idx(kWarp)),
+         [&](Value tid, Value bid) {
+           Value split = h.remu(bid, splits), r = h.divu(bid, splits);
+           Value bi = h.divu(r, hkv), g = h.remu(r, hkv);
+           Value warp = h.divu(tid, h.idx(kWarp)),
+                 lane = h.remu(tid, h.idx(kWarp));
+           Value chunk = h.divu(h.add(slots, h.sub(splits, h.idx(1))), splits);
+           Value lo = h.minI(h.mul(split, chunk), slots);
+           Value hi = h.minI(h.add(lo, chunk), slots);
+           h.loop(warp, group, headWarps, {}, [&](Value head, ValueRange) {
+             Value q = h.add(h.mul(g, group), head);
+             attendSplit(h, cfg, o, lane, bi, g, q, split, lo, hi);
+             return SmallVector<Value>{};
+           });
+         });
+
+  // 3. Combine, and the lengths: a block per (batch, query head) (per
+  // sequence when there are no query heads).
+  Value heads = h.maxI(hq, h.idx(1));
+  launch(b, h.mul(batch, heads), h.idx(cfg.d), [&](Value tid, Value bid) {
+    Value bi = h.divu(bid, heads), q = h.remu(bid, heads);
+    h.ifThen(h.cmpI(P::ult, q, hq), [&] { combine(h, o, tid, bi, q); });
+    h.ifThen(h.andI(h.cmpI(P::eq, q, h.idx(0)), h.cmpI(P::eq, tid, h.idx(0))),
+             [&] {
+               Value p = position(h, o.lengths, bi);
+               h.store(arith::AddIOp::create(b, p, constI32(b, 1)), o.lengths,
+                       {bi});
+             });
+  });
+}
+
+func::FuncOp getOrCreateDecodeStepStub(ModuleOp module,
+                                       const DecodeKernelConfig &cfg) {
+  std::string name;
+  llvm::raw_string_ostream os(name);
+  os << "sparsek_decode_step_" << cfg.elem << "_d" << cfg.d << "_k" << cfg.k
+     << "_w" << cfg.window << "_" << stringifyGate(cfg.gate) << "_s"
+     << llvm::format_hex_no_prefix(llvm::bit_cast<uint64_t>(cfg.scale), 16);
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  MLIRContext *ctx = module.getContext();
+  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+  auto f = func::FuncOp::create(
+      mb, module.getLoc(), name,
+      FunctionType::get(ctx, decodeStepStubOperandTypes(ctx, cfg.elem), {}));
+  f.setPrivate();
+  NamedAttrList attrs;
+  attrs.append("kind", mb.getStringAttr("decode_step"));
+  attrs.append("elem", TypeAttr::get(cfg.elem));
+  attrs.append("d", mb.getI64IntegerAttr(cfg.d));
+  attrs.append("k", mb.getI64IntegerAttr(cfg.k));
+  attrs.append("window", mb.getI64IntegerAttr(cfg.window));
+  attrs.append("scale", mb.getF64FloatAttr(cfg.scale));
+  attrs.append("gate", GateAttr::get(ctx, cfg.gate));
+  f->setAttr(kKernelStubAttr, attrs.getDictionary(ctx));
+  return f;
+}
+
+std::optional<DecodeKernelConfig> decodeStepStubConfig(func::FuncOp f) {
+  auto dict = f->getAttrOfType<DictionaryAttr>(kKernelStubAttr);
+  if (!dict)
+    return std::nullopt;
+  auto kind = dict.getAs<StringAttr>("kind");
+  auto elem = dict.getAs<TypeAttr>("elem");
+  auto gate = dict.getAs<GateAttr>("gate");
+  auto scale = dict.getAs<FloatAttr>("scale");
+  auto d = dict.getAs<IntegerAttr>("d"), k = dict.getAs<IntegerAttr>("k"),
+       w = dict.getAs<IntegerAttr>("window");
+  if (!kind || kind.getValue() != "decode_step" || !elem || !gate || !scale ||
+      !d || !k || !w)
+    return std::nullopt;
+  return DecodeKernelConfig::create(elem.getValue(), d.getInt(), d.getInt(),
+                                    k.getInt(), w.getInt(),
+                                    scale.getValueAsDouble(), gate.getValue());
+}
+
+} // namespace mlir::sparsek::gpu_kernels

@@ -1,0 +1,80 @@
+// convert-sparsek-to-gpu on sparsek.decode_step: a step with static head
+// dims the kernels cover (f16/bf16, D = Dv of 64 or 128) becomes a
+// sparsek.kernel_call of the decode stub on the state's tensors (their
+// results tied to the inits, plus a scratch of partial softmax states);
+// one-shot bufferization keeps the state in place (a call on the inits'
+// buffers, no copy); sparsek-expand-kernel-stubs emits the update, split
+// attention and combine launches. Other steps keep the linalg lowering.
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu | FileCheck %s
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu --convert-sparsek-to-linalg --one-shot-bufferize="bufferize-function-boundaries" | FileCheck %s --check-prefix=BUF
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu --convert-sparsek-to-linalg --one-shot-bufferize="bufferize-function-boundaries" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=LAUNCH
+// RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=PTX
+
+// CHECK-LABEL: func.func @step_bf16
+// CHECK: %[[P:.*]] = tensor.empty(%{{.*}}, %{{.*}}, %{{.*}}) : tensor<?x?x?x130xf32>
+// CHECK: %[[R:.*]]:11 = sparsek.kernel_call @sparsek_decode_step_bf16_d128_k4_w8_kv_s{{.*}}(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : {{.*}}) into(%{{.*}}, %[[P]] : {{.*}})
+// CHECK: return %[[R]]#0, %[[R]]#1
+// CHECK: func.func private @sparsek_decode_step_bf16_d128_k4_w8_kv_s
+// CHECK-SAME: kind = "decode_step"
+
+// BUF-LABEL: func.func @step_bf16
+// BUF-NOT: memref.copy
+// BUF: call @sparsek_decode_step_bf16_d128_k4_w8_kv_s
+// BUF-NOT: memref.copy
+// BUF: return
+
+// LAUNCH-LABEL: func.func @step_bf16
+// LAUNCH-COUNT-3: gpu.launch
+// LAUNCH-NOT: call @sparsek_decode_step
+// LAUNCH: return
+
+// PTX-LABEL: llvm.func @step_bf16
+// PTX-COUNT-3: gpu.launch_func
+// PTX: gpu.binary @step_bf16_kernel
+
+func.func @step_bf16(%q: tensor<2x8x1x128xbf16>, %key: tensor<2x2x1x128xbf16>,
+    %value: tensor<2x2x1x128xbf16>, %u: tensor<2x2x1xf32>,
+    %o0: tensor<2x8x1x128xbf16>, %k0: tensor<2x2x12x128xbf16>,
+    %v0: tensor<2x2x12x128xbf16>, %s0: tensor<2x2x12xf32>,
+    %p0: tensor<2x2x12xi32>, %bs0: tensor<2x2x2x69xf32>,
+    %bp0: tensor<2x2x2x69xi32>, %t0: tensor<2x2x3xf64>,
+    %c0: tensor<2x2x3xi32>, %l0: tensor<2xi32>)
+    -> (tensor<2x8x1x128xbf16>, tensor<2x2x12x128xbf16>) {
+  %o, %keys, %values, %scores, %pos, %bs, %bp, %thr, %cnt, %len =
+    sparsek.decode_step %q, %key, %value, %u
+      into %o0, %k0, %v0, %s0, %p0, %bs0, %bp0, %t0, %c0, %l0 k = 4, window = 8
+      : tensor<2x8x1x128xbf16>, tensor<2x2x1x128xbf16>, tensor<2x2x1x128xbf16>,
+        tensor<2x2x1xf32>
+      into tensor<2x8x1x128xbf16>, tensor<2x2x12x128xbf16>,
+        tensor<2x2x12x128xbf16>, tensor<2x2x12xf32>, tensor<2x2x12xi32>,
+        tensor<2x2x2x69xf32>, tensor<2x2x2x69xi32>, tensor<2x2x3xf64>,
+        tensor<2x2x3xi32>, tensor<2xi32>
+  return %o, %keys : tensor<2x8x1x128xbf16>, tensor<2x2x12x128xbf16>
+}
+
+// -----
+
+// f32 (and head dims other than 64/128): the linalg lowering's.
+// CHECK-LABEL: func.func @step_f32
+// CHECK-NOT: sparsek.kernel_call
+// CHECK: sparsek.decode_step
+func.func @step_f32(%q: tensor<1x2x1x16xf32>, %key: tensor<1x1x1x16xf32>,
+    %value: tensor<1x1x1x16xf32>, %u: tensor<1x1x1xf32>,
+    %o0: tensor<1x2x1x16xf32>, %k0: tensor<1x1x6x16xf32>,
+    %v0: tensor<1x1x6x16xf32>, %s0: tensor<1x1x6xf32>,
+    %p0: tensor<1x1x6xi32>, %bs0: tensor<1x1x2x9xf32>,
+    %bp0: tensor<1x1x2x9xi32>, %t0: tensor<1x1x3xf64>,
+    %c0: tensor<1x1x3xi32>, %l0: tensor<1xi32>) -> tensor<1x2x1x16xf32> {
+  %r:10 = "sparsek.decode_step"(%q, %key, %value, %u, %o0, %k0, %v0, %s0, %p0,
+      %bs0, %bp0, %t0, %c0, %l0) {k = 4 : i64, window = 2 : i64}
+    : (tensor<1x2x1x16xf32>, tensor<1x1x1x16xf32>, tensor<1x1x1x16xf32>,
+       tensor<1x1x1xf32>, tensor<1x2x1x16xf32>, tensor<1x1x6x16xf32>,
+       tensor<1x1x6x16xf32>, tensor<1x1x6xf32>, tensor<1x1x6xi32>,
+       tensor<1x1x2x9xf32>, tensor<1x1x2x9xi32>, tensor<1x1x3xf64>,
+       tensor<1x1x3xi32>, tensor<1xi32>)
+    -> (tensor<1x2x1x16xf32>, tensor<1x1x6x16xf32>, tensor<1x1x6x16xf32>,
+        tensor<1x1x6xf32>, tensor<1x1x6xi32>, tensor<1x1x2x9xf32>,
+        tensor<1x1x2x9xi32>, tensor<1x1x3xf64>, tensor<1x1x3xi32>,
+        tensor<1xi32>)
+  return %r#0 : tensor<1x2x1x16xf32>
+}
