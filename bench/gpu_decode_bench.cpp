@@ -211,10 +211,19 @@ int main(int argc, char **argv) {
   std::sort(us.begin(), us.end());
   double med = us[us.size() / 2];
   double readMB = double(rows) * kS * 2 * kD * 2 / 1e6;
+  // The band: live scores beyond the selection, and overflowed rows.
+  std::vector<int32_t> cnt = fromDevice<int32_t>(counts, rows * 3);
+  int64_t maxBand = 0, over = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    maxBand = std::max<int64_t>(maxBand, cnt[r * 3] + cnt[r * 3 + 1] - kK);
+    over += cnt[r * 3 + 2] != 0;
+  }
   std::printf("sparsek_gpu_decode B %lld context %lld step_us %.2f read_MB "
-              "%.2f GBps %.1f prefill_ms %.1f\n",
+              "%.2f GBps %.1f prefill_ms %.1f band_max %lld of %lld "
+              "overflowed_rows %lld of %lld\n",
               (long long)batch, (long long)context, med, readMB,
-              readMB / 1e3 / (med * 1e-6), prefillMs);
+              readMB / 1e3 / (med * 1e-6), prefillMs, (long long)maxBand,
+              (long long)kCb, (long long)over, (long long)rows);
   if (!check)
     return 0;
 

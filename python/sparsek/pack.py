@@ -2,6 +2,7 @@
 
     python -m sparsek.pack -o DIR --target cpu --dtype bf16 --topk 256 \\
         --window 512 [--gate kv] [--noncausal] [--scale S] [--backward]
+        [--decode-head-dim 128]
 
 compiles each listed configuration (every combination of the repeated
 options) and writes DIR/<key>.so plus DIR/index.json; on the other machine
@@ -34,6 +35,9 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", type=float, default=None)
     ap.add_argument("--backward", action="store_true",
                     help="also the gradients' kernels (for training)")
+    ap.add_argument("--decode-head-dim", action="append", type=int, default=[],
+                    help="also sparsek.decode's prefill and step kernels for this "
+                         "head dim (repeatable)")
     args = ap.parse_args(argv)
     compiler = _compiler.find_compiler()
     if compiler is None:
@@ -57,6 +61,15 @@ def main(argv=None) -> int:
             _compiler.compile_config(cfg, out / name, compiler)
             index[cfg.key()] = name
             print(f"sparsek.pack: {name}")
+        for d in args.decode_head_dim:
+            for step in (False, True):
+                cfg = _compiler.DecodeConfig(target=target, dtype=dtype, topk=topk,
+                                             window=window, head_dim=d, step=step,
+                                             scale=args.scale, gate=gate)
+                name = cfg.key() + ".so"
+                _compiler.compile_config(cfg, out / name, compiler)
+                index[cfg.key()] = name
+                print(f"sparsek.pack: {name}")
         if target == "cuda":
             rt = Path(compiler).resolve().parent.parent / "lib" / "libsparsek_cuda_runtime.so"
             if rt.is_file():

@@ -14,11 +14,12 @@
 //      past the band's capacity.
 //   2. attention, split-KV: block (split, row) walks its share of the row's
 //      k + w slots; warp h takes query head h of the row's group (and
-//      h + 8, ... for groups over 8): its lanes hold 32-element stripes of
-//      q, each slot's key and value row (one coalesced load per stripe, the
-//      group's warps share it through L1), the dot product reduced across
-//      the warp; an online softmax per warp. Partial (max, sum, acc) per
-//      (query head, split) go to a scratch buffer.
+//      h + 8, ... for groups over 8) and four slots at a time, 8 lanes per
+//      slot, each lane D / 8 contiguous elements of q, of the slot's key
+//      and of its value (16-byte loads; the group's warps share the rows
+//      through L1); the dot product reduced across the 8 lanes, an online
+//      softmax per lane group, the groups merged by shuffles. Partial
+//      (max, sum, acc) per (query head, split) go to a scratch buffer.
 //   3. combine, one block per (batch, query head), a thread per output
 //      element: the splits merged, the output stored in its element type;
 //      the sequence's length advanced.
@@ -262,70 +263,166 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   });
 }
 
+/// Lanes per slot in the attention: a warp walks 4 slots at a time, each
+/// by 8 lanes holding D / 8 contiguous elements (16-byte loads).
+constexpr int64_t kSlotLanes = 8;
+constexpr int64_t kSlotsPerWarp = kWarp / kSlotLanes;
+
+/// An online-softmax state: running max, sum and the lane's accumulators.
+struct Online {
+  Value mx, den;
+  SmallVector<Value> acc;
+  SmallVector<Value> pack() const {
+    SmallVector<Value> v = {mx, den};
+    v.append(acc);
+    return v;
+  }
+  static Online unpack(ValueRange v) {
+    return {v[0], v[1], SmallVector<Value>(v.drop_front(2))};
+  }
+};
+
+/// a and b merged (either may have seen nothing: max -inf).
+Online merge(Builder &h, const Online &a, const Online &o) {
+  ImplicitLocOpBuilder &b = h.b;
+  Value negInf = constF32(b, -kInf);
+  Value m = arith::MaximumFOp::create(b, a.mx, o.mx);
+  auto factor = [&](Value x) {
+    return h.sel(h.cmpF(arith::CmpFPredicate::OEQ, x, negInf), constF32(b, 0),
+                 math::ExpOp::create(b, arith::SubFOp::create(b, x, m)));
+  };
+  Value fa = factor(a.mx), fo = factor(o.mx);
+  Online r{m, arith::AddFOp::create(b, arith::MulFOp::create(b, a.den, fa),
+                                    arith::MulFOp::create(b, o.den, fo)),
+           {}};
+  for (auto [x, y] : llvm::zip(a.acc, o.acc))
+    r.acc.push_back(arith::AddFOp::create(b, arith::MulFOp::create(b, x, fa),
+                                          arith::MulFOp::create(b, y, fo)));
+  return r;
+}
+
+/// `n` contiguous elements at `index` of a flat view, as f32 values
+/// (16-byte vector loads).
+SmallVector<Value> loadRun(Builder &h, Value view, Value index, int64_t n) {
+  ImplicitLocOpBuilder &b = h.b;
+  Type elem = cast<MemRefType>(view.getType()).getElementType();
+  SmallVector<Value> out;
+  for (int64_t at = 0; at < n; at += 8) {
+    auto ld = vector::LoadOp::create(b, VectorType::get({8}, elem), view,
+                                     ValueRange{h.add(index, h.idx(at))});
+    ld.setAlignment(16);
+    Value f = arith::ExtFOp::create(b, VectorType::get({8}, b.getF32Type()),
+                                    ld.getResult());
+    for (int64_t i = 0; i < 8; ++i)
+      out.push_back(vector::ExtractOp::create(b, f, ArrayRef<int64_t>{i}));
+  }
+  return out;
+}
+
+/// Flat views of the attention's operands (innermost stride 1).
+struct Views {
+  FlatView q, keys, values;
+};
+
 /// 2. The attention of query head `hq` over slots [lo, hi) of row (bi, g):
-/// online softmax per warp, lanes on 32-element stripes; the partial into
+/// lane group `grp` (8 lanes) takes slots lo + grp, lo + grp + 4, ...,
+/// each lane D / 8 contiguous elements of q, the keys and the values; the
+/// dot product reduced across the group, an online softmax per group, the
+/// four groups merged at the end. The partial goes to
 /// partial[bi, hq, split, :] = (max, sum, acc...).
 void attendSplit(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
-                 Value lane, Value bi, Value g, Value hq, Value split,
-                 Value lo, Value hi) {
+                 const Views &v, Value lane, Value bi, Value g, Value hq,
+                 Value split, Value lo, Value hi) {
   ImplicitLocOpBuilder &b = h.b;
-  int64_t e = cfg.d / kWarp; // elements per lane (D = Dv)
+  int64_t e = cfg.d / kSlotLanes; // elements per lane
   Type f32 = b.getF32Type();
   Value zero = h.idx(0), kIdx = h.idx(cfg.k);
   Value scale = constF32(b, cfg.scale);
   Value tau = arith::TruncFOp::create(
       b, f32, h.load(o.threshold, {bi, g, zero}));
-  SmallVector<Value> qv;
-  auto col = [&](int64_t i) { return h.add(lane, h.idx(i * kWarp)); };
+  Value grp = h.divu(lane, h.idx(kSlotLanes)),
+        sub = h.remu(lane, h.idx(kSlotLanes));
+  Value col = h.mul(sub, h.idx(e));
+  SmallVector<Value> qv =
+      loadRun(h, v.q.view, h.add(v.q.linear(b, {bi, hq, zero}), col), e);
+  Value kBase = h.add(v.keys.linear(b, {bi, g}), col),
+        vBase = h.add(v.values.linear(b, {bi, g}), col);
+  Value kRow = v.keys.strides[2], vRow = v.values.strides[2];
+  Online init{constF32(b, -kInf), constF32(b, 0), {}};
   for (int64_t i = 0; i < e; ++i)
-    qv.push_back(h.f32(h.load(o.q, {bi, hq, zero, col(i)})));
-  SmallVector<Value> init = {constF32(b, -kInf), constF32(b, 0)};
-  for (int64_t i = 0; i < e; ++i)
-    init.push_back(constF32(b, 0));
-  SmallVector<Value> fin = h.loop(
-      lo, hi, h.idx(1), init, [&](Value j, ValueRange a) -> SmallVector<Value> {
+    init.acc.push_back(constF32(b, 0));
+  // Every lane runs the same iterations (the shuffles are warp-wide); a
+  // group past `hi` reads the last slot and adds nothing.
+  Value last = h.sub(h.maxI(hi, h.add(lo, h.idx(1))), h.idx(1));
+  SmallVector<Value> res = h.loop(
+      lo, hi, h.idx(kSlotsPerWarp), init.pack(),
+      [&](Value j0, ValueRange a) -> SmallVector<Value> {
+        Online s = Online::unpack(a);
+        Value jr = h.add(j0, grp);
+        Value inRange = h.cmpI(P::ult, jr, hi);
+        Value j = h.minI(jr, last);
         Value pos = h.load(o.positions, {bi, g, j});
-        Value valid = h.cmpI(P::sge, pos, constI32(b, 0));
+        Value valid = h.andI(inRange, h.cmpI(P::sge, pos, constI32(b, 0)));
         Value wgt = h.sel(h.cmpI(P::ult, j, kIdx),
                           detail::softWeight(
                               b, h.load(o.scores, {bi, g, j}), tau),
                           constF32(b, 1));
+        SmallVector<Value> kv =
+            loadRun(h, v.keys.view, h.add(kBase, h.mul(j, kRow)), e);
+        SmallVector<Value> vv =
+            loadRun(h, v.values.view, h.add(vBase, h.mul(j, vRow)), e);
         Value dot = constF32(b, 0);
         for (int64_t i = 0; i < e; ++i)
-          dot = math::FmaOp::create(
-              b, qv[i], h.f32(h.load(o.keys, {bi, g, j, col(i)})), dot);
-        dot = h.warpReduce(dot, [&](Value x, Value y) {
-          return arith::AddFOp::create(b, x, y);
-        });
+          dot = math::FmaOp::create(b, qv[i], kv[i], dot);
+        for (int32_t off = 1; off < kSlotLanes; off *= 2)
+          dot = arith::AddFOp::create(
+              b, dot,
+              gpu::ShuffleOp::create(b, dot, off, kWarp, gpu::ShuffleMode::XOR)
+                  .getShuffleResult());
         Value l = detail::gatedLogit(b, cfg.gate, scale, dot, wgt, valid);
-        Value mx = arith::MaximumFOp::create(b, a[0], l);
+        Value mx = arith::MaximumFOp::create(b, s.mx, l);
         Value skip = h.cmpF(arith::CmpFPredicate::OEQ, mx, constF32(b, -kInf));
         Value alpha = h.sel(skip, constF32(b, 1),
                             math::ExpOp::create(
-                                b, arith::SubFOp::create(b, a[0], mx)));
+                                b, arith::SubFOp::create(b, s.mx, mx)));
         Value pw = h.sel(skip, constF32(b, 0),
                          math::ExpOp::create(
                              b, arith::SubFOp::create(b, l, mx)));
-        Value den = arith::AddFOp::create(
-            b, arith::MulFOp::create(b, a[1], alpha), pw);
+        Online n{h.sel(skip, s.mx, mx),
+                 arith::AddFOp::create(
+                     b, arith::MulFOp::create(b, s.den, alpha), pw),
+                 {}};
         Value vw = (cfg.gate == Gate::kv || cfg.gate == Gate::v)
                        ? arith::MulFOp::create(b, pw, wgt).getResult()
                        : pw;
-        SmallVector<Value> next = {h.sel(skip, a[0], mx), den};
-        for (int64_t i = 0; i < e; ++i) {
-          Value vv = h.f32(h.load(o.values, {bi, g, j, col(i)}));
-          next.push_back(arith::AddFOp::create(
-              b, arith::MulFOp::create(b, a[2 + i], alpha),
-              arith::MulFOp::create(b, vw, vv)));
-        }
-        return next;
+        for (int64_t i = 0; i < e; ++i)
+          n.acc.push_back(arith::AddFOp::create(
+              b, arith::MulFOp::create(b, s.acc[i], alpha),
+              arith::MulFOp::create(b, vw, vv[i])));
+        return n.pack();
       });
+  // The four groups' states merged (lanes of a group hold the same max and
+  // sum; each lane its own elements).
+  Online s = Online::unpack(res);
+  for (int32_t off = kSlotLanes; off < kWarp; off *= 2) {
+    auto shfl = [&](Value x) -> Value {
+      return gpu::ShuffleOp::create(b, x, off, kWarp, gpu::ShuffleMode::XOR)
+          .getShuffleResult();
+    };
+    Online other{shfl(s.mx), shfl(s.den), {}};
+    for (Value x : s.acc)
+      other.acc.push_back(shfl(x));
+    s = merge(h, s, other);
+  }
   h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
-    h.store(fin[0], o.partial, {bi, hq, split, zero});
-    h.store(fin[1], o.partial, {bi, hq, split, h.idx(1)});
+    h.store(s.mx, o.partial, {bi, hq, split, zero});
+    h.store(s.den, o.partial, {bi, hq, split, h.idx(1)});
   });
-  for (int64_t i = 0; i < e; ++i)
-    h.store(fin[2 + i], o.partial, {bi, hq, split, h.add(col(i), h.idx(2))});
+  h.ifThen(h.cmpI(P::eq, grp, zero), [&] {
+    for (int64_t i = 0; i < e; ++i)
+      h.store(s.acc[i], o.partial,
+              {bi, hq, split, h.add(col, h.idx(i + 2))});
+  });
 }
 
 /// 3. Element c of query head hq's output: the splits merged.
@@ -417,9 +514,10 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp,
            Value chunk = h.divu(h.add(slots, h.sub(splits, h.idx(1))), splits);
            Value lo = h.minI(h.mul(split, chunk), slots);
            Value hi = h.minI(h.add(lo, chunk), slots);
+           Views v{flatten(b, o.q), flatten(b, o.keys), flatten(b, o.values)};
            h.loop(warp, group, headWarps, {}, [&](Value head, ValueRange) {
              Value q = h.add(h.mul(g, group), head);
-             attendSplit(h, cfg, o, lane, bi, g, q, split, lo, hi);
+             attendSplit(h, cfg, o, v, lane, bi, g, q, split, lo, hi);
              return SmallVector<Value>{};
            });
          });
