@@ -9,9 +9,11 @@
 //      (score, position) slot (strided scans and a butterfly), copy the
 //      candidate's key and value there when it wins and the new token's
 //      into its window slot; lane 0 then runs the threshold sweep of the
-//      linalg lowering (Selection.cpp, the same builders, here on the
-//      state's heap rows in global memory): insert, solve, drop the lowest
-//      past the band's capacity.
+//      linalg lowering (Selection.cpp, the same builders, on memrefs):
+//      insert, solve, drop the lowest past the band's capacity. The heaps
+//      are copied by the warp into shared memory for the sweep and back
+//      (bands up to kSharedBand entries; larger ones are swept in place in
+//      global memory).
 //   2. attention, split-KV: block (split, row) walks its share of the row's
 //      k + w slots; warp h takes query head h of the row's group (and
 //      h + 8, ... for groups over 8) and four slots at a time, 8 lanes per
@@ -57,6 +59,9 @@ using detail::Sweep;
 constexpr int64_t kWarp = 32;
 /// Warps (query heads at once) per attention block.
 constexpr int64_t kMaxHeadWarps = 8;
+/// Band rows (k + Cb + 1 entries) up to this many are swept in shared
+/// memory (four arrays: 16 bytes an entry, 48 KiB at most).
+constexpr int64_t kSharedBand = 3064;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 struct Builder : ScalarOps {
@@ -110,11 +115,14 @@ struct Builder : ScalarOps {
   }
 };
 
-/// A gpu.launch of `blocks` x `threads`; `body(tid, bid)` inside.
+/// A gpu.launch of `blocks` x `threads` (with `sharedBytes`, an i32, of
+/// dynamic shared memory); `body(tid, bid)` inside.
 void launch(ImplicitLocOpBuilder &b, Value blocks, Value threads,
-            function_ref<void(Value, Value)> body) {
+            function_ref<void(Value, Value)> body,
+            Value sharedBytes = Value()) {
   Value one = constIndex(b, 1);
-  auto op = gpu::LaunchOp::create(b, blocks, one, one, threads, one, one);
+  auto op = gpu::LaunchOp::create(b, blocks, one, one, threads, one, one,
+                                  sharedBytes);
   OpBuilder::InsertionGuard g(b);
   b.setInsertionPointToStart(&op.getBody().front());
   body(op.getThreadIds().x, op.getBlockIds().x);
@@ -223,18 +231,23 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       h.store(uNew, o.scores, {bi, g, ws});
       h.store(p32, o.positions, {bi, g, ws});
     }
-    // The threshold: the candidate's score (or nothing) into the sweep,
-    // tau raised to the new threshold, capacity k + Cb live scores.
-    Value len = h.dim(o.bandScores, 3);
-    Value live = h.sub(len, h.idx(1));
-    auto heapAt = [&](int64_t i, Value limit) {
-      Value size = h.minI(
-          h.maxI(h.toIdx(h.load(o.counts, {bi, g, h.idx(i)})), zero), limit);
-      return Heap{h.row(o.bandScores, {bi, g, h.idx(i)}),
-                  h.row(o.bandTags, {bi, g, h.idx(i)}), size};
-    };
-    Heap cap = heapAt(0, live);
-    Heap mid = heapAt(1, h.sub(live, cap.size));
+  });
+
+  // The threshold: the candidate's score (or nothing) into the sweep, tau
+  // raised to the new threshold, capacity k + Cb live scores. The heaps'
+  // sizes, clamped so that together they never exceed the capacity.
+  Value len = h.dim(o.bandScores, 3);
+  Value live = h.sub(len, h.idx(1));
+  auto sizeOf = [&](int64_t i, Value limit) {
+    return h.minI(h.maxI(h.toIdx(h.load(o.counts, {bi, g, h.idx(i)})), zero),
+                  limit);
+  };
+  Value capSize = sizeOf(0, live);
+  Value midSize = sizeOf(1, h.sub(live, capSize));
+  // Lane 0's sweep over heaps held in `rows` (cap keys, cap tags, mid keys,
+  // mid tags); the threshold sums and counts go to the state.
+  auto sweep = [&](ArrayRef<Value> rows) {
+    Heap cap{rows[0], rows[1], capSize}, mid{rows[2], rows[3], midSize};
     Value tau = h.load(o.threshold, {bi, g, h.idx(0)});
     Sweep s{cap, mid, h.load(o.threshold, {bi, g, h.idx(2)}),
             h.load(o.threshold, {bi, g, h.idx(1)})};
@@ -260,13 +273,60 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     h.store(h.toI32(s.cap.size), o.counts, {bi, g, h.idx(0)});
     h.store(h.toI32(s.mid.size), o.counts, {bi, g, h.idx(1)});
     h.store(overflow, o.counts, {bi, g, h.idx(2)});
-  });
+  };
+  SmallVector<Value> global = {h.row(o.bandScores, {bi, g, zero}),
+                               h.row(o.bandTags, {bi, g, zero}),
+                               h.row(o.bandScores, {bi, g, h.idx(1)}),
+                               h.row(o.bandTags, {bi, g, h.idx(1)})};
+  // Small bands: the heaps copied into shared memory by the warp, swept
+  // there by lane 0 (each sift level a shared access instead of a
+  // dependent global one), copied back. Larger ones: swept in place.
+  auto ifOp = scf::IfOp::create(b, h.cmpI(P::ule, len, h.idx(kSharedBand)),
+                                /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    MLIRContext *ctx = b.getContext();
+    auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    Value dyn = gpu::DynamicSharedMemoryOp::create(
+        b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                           MemRefLayoutAttrInterface{}, wg));
+    SmallVector<Value> shared;
+    for (int64_t i = 0; i < 4; ++i) {
+      Type elem = i % 2 == 0 ? Type(b.getF32Type()) : Type(b.getI32Type());
+      shared.push_back(memref::ViewOp::create(
+          b,
+          MemRefType::get({ShapedType::kDynamic}, elem,
+                          MemRefLayoutAttrInterface{}, wg),
+          dyn, h.mul(len, h.idx(4 * i)), ValueRange{len}));
+    }
+    auto copy = [&](ArrayRef<Value> from, ArrayRef<Value> to, Value n0,
+                    Value n1) {
+      for (int64_t i = 0; i < 4; ++i)
+        h.loop(lane, i < 2 ? n0 : n1, h.idx(kWarp), {},
+               [&](Value j, ValueRange) {
+                 h.store(h.load(from[i], {j}), to[i], {j});
+                 return SmallVector<Value>{};
+               });
+    };
+    copy(global, shared, capSize, midSize);
+    gpu::BarrierOp::create(b);
+    h.ifThen(h.cmpI(P::eq, lane, zero), [&] { sweep(shared); });
+    gpu::BarrierOp::create(b);
+    // The new sizes, as lane 0 stored them (visible after the barrier).
+    copy(shared, global, h.toIdx(h.load(o.counts, {bi, g, zero})),
+         h.toIdx(h.load(o.counts, {bi, g, h.idx(1)})));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    h.ifThen(h.cmpI(P::eq, lane, zero), [&] { sweep(global); });
+  }
 }
 
 /// Lanes per slot in the attention: a warp walks 4 slots at a time, each
 /// by 8 lanes holding D / 8 contiguous elements (16-byte loads).
 constexpr int64_t kSlotLanes = 8;
 constexpr int64_t kSlotsPerWarp = kWarp / kSlotLanes;
+/// Slots per lane group and loop iteration (their loads issued together).
+constexpr int64_t kUnroll = 4;
 
 /// An online-softmax state: running max, sum and the lane's accumulators.
 struct Online {
@@ -301,9 +361,10 @@ Online merge(Builder &h, const Online &a, const Online &o) {
   return r;
 }
 
-/// `n` contiguous elements at `index` of a flat view, as f32 values
-/// (16-byte vector loads).
-SmallVector<Value> loadRun(Builder &h, Value view, Value index, int64_t n) {
+/// `n` contiguous elements at `index` of a flat view: 16-byte vector loads
+/// (vector<8xT>), converted by `widen` where they are used, so that every
+/// load of an unrolled iteration is issued before the arithmetic.
+SmallVector<Value> loadRaw(Builder &h, Value view, Value index, int64_t n) {
   ImplicitLocOpBuilder &b = h.b;
   Type elem = cast<MemRefType>(view.getType()).getElementType();
   SmallVector<Value> out;
@@ -311,12 +372,25 @@ SmallVector<Value> loadRun(Builder &h, Value view, Value index, int64_t n) {
     auto ld = vector::LoadOp::create(b, VectorType::get({8}, elem), view,
                                      ValueRange{h.add(index, h.idx(at))});
     ld.setAlignment(16);
-    Value f = arith::ExtFOp::create(b, VectorType::get({8}, b.getF32Type()),
-                                    ld.getResult());
+    out.push_back(ld.getResult());
+  }
+  return out;
+}
+
+/// The f32 elements of loadRaw's vectors.
+SmallVector<Value> widen(Builder &h, ArrayRef<Value> raw) {
+  ImplicitLocOpBuilder &b = h.b;
+  SmallVector<Value> out;
+  for (Value v : raw) {
+    Value f = arith::ExtFOp::create(b, VectorType::get({8}, b.getF32Type()), v);
     for (int64_t i = 0; i < 8; ++i)
       out.push_back(vector::ExtractOp::create(b, f, ArrayRef<int64_t>{i}));
   }
   return out;
+}
+
+SmallVector<Value> loadRun(Builder &h, Value view, Value index, int64_t n) {
+  return widen(h, loadRaw(h, view, index, n));
 }
 
 /// Flat views of the attention's operands (innermost stride 1).
@@ -352,54 +426,71 @@ void attendSplit(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   for (int64_t i = 0; i < e; ++i)
     init.acc.push_back(constF32(b, 0));
   // Every lane runs the same iterations (the shuffles are warp-wide); a
-  // group past `hi` reads the last slot and adds nothing.
+  // group past `hi` reads the last slot and adds nothing. Each iteration
+  // takes kUnroll slots per group: all their loads first, then their
+  // softmax updates in order (the loads of one iteration in flight
+  // together).
   Value last = h.sub(h.maxI(hi, h.add(lo, h.idx(1))), h.idx(1));
   SmallVector<Value> res = h.loop(
-      lo, hi, h.idx(kSlotsPerWarp), init.pack(),
+      lo, hi, h.idx(kSlotsPerWarp * kUnroll), init.pack(),
       [&](Value j0, ValueRange a) -> SmallVector<Value> {
+        struct Fetched {
+          Value valid, wgtScore, selected;
+          SmallVector<Value> k, v;
+        };
+        SmallVector<Fetched> f;
+        for (int64_t u = 0; u < kUnroll; ++u) {
+          Value jr = h.add(h.add(j0, grp), h.idx(u * kSlotsPerWarp));
+          Value inRange = h.cmpI(P::ult, jr, hi);
+          Value j = h.minI(jr, last);
+          Value pos = h.load(o.positions, {bi, g, j});
+          Fetched x;
+          x.valid = h.andI(inRange, h.cmpI(P::sge, pos, constI32(b, 0)));
+          x.wgtScore = h.load(o.scores, {bi, g, j});
+          x.selected = h.cmpI(P::ult, j, kIdx);
+          x.k = loadRaw(h, v.keys.view, h.add(kBase, h.mul(j, kRow)), e);
+          x.v = loadRaw(h, v.values.view, h.add(vBase, h.mul(j, vRow)), e);
+          f.push_back(std::move(x));
+        }
         Online s = Online::unpack(a);
-        Value jr = h.add(j0, grp);
-        Value inRange = h.cmpI(P::ult, jr, hi);
-        Value j = h.minI(jr, last);
-        Value pos = h.load(o.positions, {bi, g, j});
-        Value valid = h.andI(inRange, h.cmpI(P::sge, pos, constI32(b, 0)));
-        Value wgt = h.sel(h.cmpI(P::ult, j, kIdx),
-                          detail::softWeight(
-                              b, h.load(o.scores, {bi, g, j}), tau),
-                          constF32(b, 1));
-        SmallVector<Value> kv =
-            loadRun(h, v.keys.view, h.add(kBase, h.mul(j, kRow)), e);
-        SmallVector<Value> vv =
-            loadRun(h, v.values.view, h.add(vBase, h.mul(j, vRow)), e);
-        Value dot = constF32(b, 0);
-        for (int64_t i = 0; i < e; ++i)
-          dot = math::FmaOp::create(b, qv[i], kv[i], dot);
-        for (int32_t off = 1; off < kSlotLanes; off *= 2)
-          dot = arith::AddFOp::create(
-              b, dot,
-              gpu::ShuffleOp::create(b, dot, off, kWarp, gpu::ShuffleMode::XOR)
-                  .getShuffleResult());
-        Value l = detail::gatedLogit(b, cfg.gate, scale, dot, wgt, valid);
-        Value mx = arith::MaximumFOp::create(b, s.mx, l);
-        Value skip = h.cmpF(arith::CmpFPredicate::OEQ, mx, constF32(b, -kInf));
-        Value alpha = h.sel(skip, constF32(b, 1),
-                            math::ExpOp::create(
-                                b, arith::SubFOp::create(b, s.mx, mx)));
-        Value pw = h.sel(skip, constF32(b, 0),
-                         math::ExpOp::create(
-                             b, arith::SubFOp::create(b, l, mx)));
-        Online n{h.sel(skip, s.mx, mx),
-                 arith::AddFOp::create(
-                     b, arith::MulFOp::create(b, s.den, alpha), pw),
-                 {}};
-        Value vw = (cfg.gate == Gate::kv || cfg.gate == Gate::v)
-                       ? arith::MulFOp::create(b, pw, wgt).getResult()
-                       : pw;
-        for (int64_t i = 0; i < e; ++i)
-          n.acc.push_back(arith::AddFOp::create(
-              b, arith::MulFOp::create(b, s.acc[i], alpha),
-              arith::MulFOp::create(b, vw, vv[i])));
-        return n.pack();
+        for (const Fetched &x : f) {
+          Value wgt = h.sel(x.selected, detail::softWeight(b, x.wgtScore, tau),
+                            constF32(b, 1));
+          SmallVector<Value> kv = widen(h, x.k);
+          Value dot = constF32(b, 0);
+          for (int64_t i = 0; i < e; ++i)
+            dot = math::FmaOp::create(b, qv[i], kv[i], dot);
+          for (int32_t off = 1; off < kSlotLanes; off *= 2)
+            dot = arith::AddFOp::create(
+                b, dot,
+                gpu::ShuffleOp::create(b, dot, off, kWarp,
+                                       gpu::ShuffleMode::XOR)
+                    .getShuffleResult());
+          Value l = detail::gatedLogit(b, cfg.gate, scale, dot, wgt, x.valid);
+          Value mx = arith::MaximumFOp::create(b, s.mx, l);
+          Value skip =
+              h.cmpF(arith::CmpFPredicate::OEQ, mx, constF32(b, -kInf));
+          Value alpha = h.sel(skip, constF32(b, 1),
+                              math::ExpOp::create(
+                                  b, arith::SubFOp::create(b, s.mx, mx)));
+          Value pw = h.sel(skip, constF32(b, 0),
+                           math::ExpOp::create(
+                               b, arith::SubFOp::create(b, l, mx)));
+          Online n{h.sel(skip, s.mx, mx),
+                   arith::AddFOp::create(
+                       b, arith::MulFOp::create(b, s.den, alpha), pw),
+                   {}};
+          Value vw = (cfg.gate == Gate::kv || cfg.gate == Gate::v)
+                         ? arith::MulFOp::create(b, pw, wgt).getResult()
+                         : pw;
+          SmallVector<Value> vv = widen(h, x.v);
+          for (int64_t i = 0; i < e; ++i)
+            n.acc.push_back(arith::AddFOp::create(
+                b, arith::MulFOp::create(b, s.acc[i], alpha),
+                arith::MulFOp::create(b, vw, vv[i])));
+          s = n;
+        }
+        return s.pack();
       });
   // The four groups' states merged (lanes of a group hold the same max and
   // sum; each lane its own elements).
@@ -497,11 +588,18 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp,
   // Hkv = 0 only with Hq = 0 (no query runs); avoid dividing by it.
   Value group = h.divu(hq, h.maxI(hkv, h.idx(1)));
 
-  // 1. Update: a warp per row.
+  // 1. Update: a warp per row; the band's heaps in dynamic shared memory
+  // when they fit (16 bytes an entry, plus 128 bytes of slack: the
+  // lowering puts a 1-byte static variable ahead of the dynamic window).
+  Value len = h.dim(o.bandScores, 3);
+  Value sharedBytes = arith::IndexCastOp::create(
+      b, b.getI32Type(),
+      h.sel(h.cmpI(P::ule, len, h.idx(kSharedBand)),
+            h.add(h.mul(len, h.idx(16)), h.idx(128)), h.idx(0)));
   launch(b, rows, h.idx(kWarp), [&](Value tid, Value bid) {
     Value bi = h.divu(bid, hkv), g = h.remu(bid, hkv);
     updateRow(h, cfg, o, tid, bi, g);
-  });
+  }, sharedBytes);
 
   // 2. Attention: a block per (row, split), a warp per query head.
   Value headWarps = h.maxI(h.minI(group, h.idx(kMaxHeadWarps)), h.idx(1));
