@@ -3,7 +3,8 @@
 # here. `check`: the decode grid on the GPU (its f16/bf16, D = 64/128 cases
 # run the decode kernels; the others the generic lowering), under
 # compute-sanitizer memcheck and racecheck, and the benchmark's layer
-# (Hq 32, Hkv 8, D 128, k 256, w 512) against the reference decoder.
+# (Hq 32, Hkv 8, D 128, k 256, w 512) against the reference decoder,
+# also over 10,000 steps.
 # `time`: per-kernel times of a step (ncu), the step at B in {1, 16, 64}
 # and contexts of 8K, 32K, 128K, then the peers in the same call
 # (bench/decode_peers.py: dense SDPA decoding, a 512-token window, the
@@ -19,6 +20,8 @@ if [[ $mode == check || $mode == all ]]; then
   for tool in memcheck racecheck; do grid_under "$tool" decode; done
   timeout 300 "$D/gpu-decode-bench" 2 4096 16 check
   timeout 300 "$D/gpu-decode-bench" 1 1500 40 check
+  # 10,000 steps, compared at ~100 sampled steps (the reference runs all).
+  timeout 300 "$D/gpu-decode-bench" 1 2048 10000 check
 fi
 if [[ $mode == time || $mode == all ]]; then
   echo "== kernels of 4 steps at B = 64, context 8192 (ncu, the GPU's own clocks)"

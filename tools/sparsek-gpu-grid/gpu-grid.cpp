@@ -28,11 +28,12 @@ using namespace sparsek::check;
 
 namespace {
 
-/// Calls an entry point taking `a.size()` descriptor pointers (1 to 10).
+/// Calls an entry point taking `a.size()` descriptor pointers (1 to 10,
+/// or 12: a decode case's prompt, steps and four outputs).
 bool call(void *fn, const std::vector<void *> &a) {
   using P = void *;
-  P x[10] = {};
-  if (a.empty() || a.size() > 10)
+  P x[12] = {};
+  if (a.empty() || a.size() > 12)
     return false;
   std::copy(a.begin(), a.end(), x);
   switch (a.size()) {

@@ -10,18 +10,15 @@
 //      candidate's key and value there when it wins and the new token's
 //      into its window slot; lane 0 then runs the threshold sweep of the
 //      linalg lowering (Selection.cpp, the same builders, on memrefs):
-//      insert, solve, drop the lowest past the band's capacity. The heaps
-//      are copied by the warp into shared memory for the sweep and back
-//      (bands up to kSharedBand entries; larger ones are swept in place in
-//      global memory).
+//      insert, solve, drop the lowest past the band's capacity, on the
+//      state's heap rows in global memory.
 //   2. attention, split-KV: block (split, row) walks its share of the row's
 //      k + w slots; warp h takes query head h of the row's group (and
-//      h + 8, ... for groups over 8) and four slots at a time, 8 lanes per
-//      slot, each lane D / 8 contiguous elements of q, of the slot's key
-//      and of its value (16-byte loads; the group's warps share the rows
-//      through L1); the dot product reduced across the 8 lanes, an online
-//      softmax per lane group, the groups merged by shuffles. Partial
-//      (max, sum, acc) per (query head, split) go to a scratch buffer.
+//      h + 8, ... for groups over 8): its lanes hold 32-element stripes of
+//      q, each slot's key and value row (one coalesced load per stripe, the
+//      group's warps share it through L1), the dot product reduced across
+//      the warp; an online softmax per warp. Partial (max, sum, acc) per
+//      (query head, split) go to a scratch buffer.
 //   3. combine, one block per (batch, query head), a thread per output
 //      element: the splits merged, the output stored in its element type;
 //      the sequence's length advanced.
@@ -40,7 +37,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 
 #include "llvm/ADT/bit.h"
@@ -59,9 +55,6 @@ using detail::Sweep;
 constexpr int64_t kWarp = 32;
 /// Warps (query heads at once) per attention block.
 constexpr int64_t kMaxHeadWarps = 8;
-/// Band rows (k + Cb + 1 entries) up to this many are swept in shared
-/// memory (four arrays: 16 bytes an entry, 48 KiB at most).
-constexpr int64_t kSharedBand = 3064;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 struct Builder : ScalarOps {
@@ -115,14 +108,11 @@ struct Builder : ScalarOps {
   }
 };
 
-/// A gpu.launch of `blocks` x `threads` (with `sharedBytes`, an i32, of
-/// dynamic shared memory); `body(tid, bid)` inside.
+/// A gpu.launch of `blocks` x `threads`; `body(tid, bid)` inside.
 void launch(ImplicitLocOpBuilder &b, Value blocks, Value threads,
-            function_ref<void(Value, Value)> body,
-            Value sharedBytes = Value()) {
+            function_ref<void(Value, Value)> body) {
   Value one = constIndex(b, 1);
-  auto op = gpu::LaunchOp::create(b, blocks, one, one, threads, one, one,
-                                  sharedBytes);
+  auto op = gpu::LaunchOp::create(b, blocks, one, one, threads, one, one);
   OpBuilder::InsertionGuard g(b);
   b.setInsertionPointToStart(&op.getBody().front());
   body(op.getThreadIds().x, op.getBlockIds().x);
@@ -278,242 +268,73 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                                h.row(o.bandTags, {bi, g, zero}),
                                h.row(o.bandScores, {bi, g, h.idx(1)}),
                                h.row(o.bandTags, {bi, g, h.idx(1)})};
-  // Small bands: the heaps copied into shared memory by the warp, swept
-  // there by lane 0 (each sift level a shared access instead of a
-  // dependent global one), copied back. Larger ones: swept in place.
-  auto ifOp = scf::IfOp::create(b, h.cmpI(P::ule, len, h.idx(kSharedBand)),
-                                /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    MLIRContext *ctx = b.getContext();
-    auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    Value dyn = gpu::DynamicSharedMemoryOp::create(
-        b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                           MemRefLayoutAttrInterface{}, wg));
-    SmallVector<Value> shared;
-    for (int64_t i = 0; i < 4; ++i) {
-      Type elem = i % 2 == 0 ? Type(b.getF32Type()) : Type(b.getI32Type());
-      shared.push_back(memref::ViewOp::create(
-          b,
-          MemRefType::get({ShapedType::kDynamic}, elem,
-                          MemRefLayoutAttrInterface{}, wg),
-          dyn, h.mul(len, h.idx(4 * i)), ValueRange{len}));
-    }
-    auto copy = [&](ArrayRef<Value> from, ArrayRef<Value> to, Value n0,
-                    Value n1) {
-      for (int64_t i = 0; i < 4; ++i)
-        h.loop(lane, i < 2 ? n0 : n1, h.idx(kWarp), {},
-               [&](Value j, ValueRange) {
-                 h.store(h.load(from[i], {j}), to[i], {j});
-                 return SmallVector<Value>{};
-               });
-    };
-    copy(global, shared, capSize, midSize);
-    gpu::BarrierOp::create(b);
-    h.ifThen(h.cmpI(P::eq, lane, zero), [&] { sweep(shared); });
-    gpu::BarrierOp::create(b);
-    // The new sizes, as lane 0 stored them (visible after the barrier).
-    copy(shared, global, h.toIdx(h.load(o.counts, {bi, g, zero})),
-         h.toIdx(h.load(o.counts, {bi, g, h.idx(1)})));
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    h.ifThen(h.cmpI(P::eq, lane, zero), [&] { sweep(global); });
-  }
+  h.ifThen(h.cmpI(P::eq, lane, zero), [&] { sweep(global); });
 }
-
-/// Lanes per slot in the attention: a warp walks 4 slots at a time, each
-/// by 8 lanes holding D / 8 contiguous elements (16-byte loads).
-constexpr int64_t kSlotLanes = 8;
-constexpr int64_t kSlotsPerWarp = kWarp / kSlotLanes;
-/// Slots per lane group and loop iteration (their loads issued together).
-constexpr int64_t kUnroll = 4;
-
-/// An online-softmax state: running max, sum and the lane's accumulators.
-struct Online {
-  Value mx, den;
-  SmallVector<Value> acc;
-  SmallVector<Value> pack() const {
-    SmallVector<Value> v = {mx, den};
-    v.append(acc);
-    return v;
-  }
-  static Online unpack(ValueRange v) {
-    return {v[0], v[1], SmallVector<Value>(v.drop_front(2))};
-  }
-};
-
-/// a and b merged (either may have seen nothing: max -inf).
-Online merge(Builder &h, const Online &a, const Online &o) {
-  ImplicitLocOpBuilder &b = h.b;
-  Value negInf = constF32(b, -kInf);
-  Value m = arith::MaximumFOp::create(b, a.mx, o.mx);
-  auto factor = [&](Value x) {
-    return h.sel(h.cmpF(arith::CmpFPredicate::OEQ, x, negInf), constF32(b, 0),
-                 math::ExpOp::create(b, arith::SubFOp::create(b, x, m)));
-  };
-  Value fa = factor(a.mx), fo = factor(o.mx);
-  Online r{m, arith::AddFOp::create(b, arith::MulFOp::create(b, a.den, fa),
-                                    arith::MulFOp::create(b, o.den, fo)),
-           {}};
-  for (auto [x, y] : llvm::zip(a.acc, o.acc))
-    r.acc.push_back(arith::AddFOp::create(b, arith::MulFOp::create(b, x, fa),
-                                          arith::MulFOp::create(b, y, fo)));
-  return r;
-}
-
-/// `n` contiguous elements at `index` of a flat view: 16-byte vector loads
-/// (vector<8xT>), converted by `widen` where they are used, so that every
-/// load of an unrolled iteration is issued before the arithmetic.
-SmallVector<Value> loadRaw(Builder &h, Value view, Value index, int64_t n) {
-  ImplicitLocOpBuilder &b = h.b;
-  Type elem = cast<MemRefType>(view.getType()).getElementType();
-  SmallVector<Value> out;
-  for (int64_t at = 0; at < n; at += 8) {
-    auto ld = vector::LoadOp::create(b, VectorType::get({8}, elem), view,
-                                     ValueRange{h.add(index, h.idx(at))});
-    ld.setAlignment(16);
-    out.push_back(ld.getResult());
-  }
-  return out;
-}
-
-/// The f32 elements of loadRaw's vectors.
-SmallVector<Value> widen(Builder &h, ArrayRef<Value> raw) {
-  ImplicitLocOpBuilder &b = h.b;
-  SmallVector<Value> out;
-  for (Value v : raw) {
-    Value f = arith::ExtFOp::create(b, VectorType::get({8}, b.getF32Type()), v);
-    for (int64_t i = 0; i < 8; ++i)
-      out.push_back(vector::ExtractOp::create(b, f, ArrayRef<int64_t>{i}));
-  }
-  return out;
-}
-
-SmallVector<Value> loadRun(Builder &h, Value view, Value index, int64_t n) {
-  return widen(h, loadRaw(h, view, index, n));
-}
-
-/// Flat views of the attention's operands (innermost stride 1).
-struct Views {
-  FlatView q, keys, values;
-};
 
 /// 2. The attention of query head `hq` over slots [lo, hi) of row (bi, g):
-/// lane group `grp` (8 lanes) takes slots lo + grp, lo + grp + 4, ...,
-/// each lane D / 8 contiguous elements of q, the keys and the values; the
-/// dot product reduced across the group, an online softmax per group, the
-/// four groups merged at the end. The partial goes to
+/// online softmax per warp, lanes on 32-element stripes; the partial into
 /// partial[bi, hq, split, :] = (max, sum, acc...).
 void attendSplit(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
-                 const Views &v, Value lane, Value bi, Value g, Value hq,
-                 Value split, Value lo, Value hi) {
+                 Value lane, Value bi, Value g, Value hq, Value split,
+                 Value lo, Value hi) {
   ImplicitLocOpBuilder &b = h.b;
-  int64_t e = cfg.d / kSlotLanes; // elements per lane
+  int64_t e = cfg.d / kWarp; // elements per lane (D = Dv)
   Type f32 = b.getF32Type();
   Value zero = h.idx(0), kIdx = h.idx(cfg.k);
   Value scale = constF32(b, cfg.scale);
   Value tau = arith::TruncFOp::create(
       b, f32, h.load(o.threshold, {bi, g, zero}));
-  Value grp = h.divu(lane, h.idx(kSlotLanes)),
-        sub = h.remu(lane, h.idx(kSlotLanes));
-  Value col = h.mul(sub, h.idx(e));
-  SmallVector<Value> qv =
-      loadRun(h, v.q.view, h.add(v.q.linear(b, {bi, hq, zero}), col), e);
-  Value kBase = h.add(v.keys.linear(b, {bi, g}), col),
-        vBase = h.add(v.values.linear(b, {bi, g}), col);
-  Value kRow = v.keys.strides[2], vRow = v.values.strides[2];
-  Online init{constF32(b, -kInf), constF32(b, 0), {}};
+  SmallVector<Value> qv;
+  auto col = [&](int64_t i) { return h.add(lane, h.idx(i * kWarp)); };
   for (int64_t i = 0; i < e; ++i)
-    init.acc.push_back(constF32(b, 0));
-  // Every lane runs the same iterations (the shuffles are warp-wide); a
-  // group past `hi` reads the last slot and adds nothing. Each iteration
-  // takes kUnroll slots per group: all their loads first, then their
-  // softmax updates in order (the loads of one iteration in flight
-  // together).
-  Value last = h.sub(h.maxI(hi, h.add(lo, h.idx(1))), h.idx(1));
-  SmallVector<Value> res = h.loop(
-      lo, hi, h.idx(kSlotsPerWarp * kUnroll), init.pack(),
-      [&](Value j0, ValueRange a) -> SmallVector<Value> {
-        struct Fetched {
-          Value valid, wgtScore, selected;
-          SmallVector<Value> k, v;
-        };
-        SmallVector<Fetched> f;
-        for (int64_t u = 0; u < kUnroll; ++u) {
-          Value jr = h.add(h.add(j0, grp), h.idx(u * kSlotsPerWarp));
-          Value inRange = h.cmpI(P::ult, jr, hi);
-          Value j = h.minI(jr, last);
-          Value pos = h.load(o.positions, {bi, g, j});
-          Fetched x;
-          x.valid = h.andI(inRange, h.cmpI(P::sge, pos, constI32(b, 0)));
-          x.wgtScore = h.load(o.scores, {bi, g, j});
-          x.selected = h.cmpI(P::ult, j, kIdx);
-          x.k = loadRaw(h, v.keys.view, h.add(kBase, h.mul(j, kRow)), e);
-          x.v = loadRaw(h, v.values.view, h.add(vBase, h.mul(j, vRow)), e);
-          f.push_back(std::move(x));
+    qv.push_back(h.f32(h.load(o.q, {bi, hq, zero, col(i)})));
+  SmallVector<Value> init = {constF32(b, -kInf), constF32(b, 0)};
+  for (int64_t i = 0; i < e; ++i)
+    init.push_back(constF32(b, 0));
+  SmallVector<Value> fin = h.loop(
+      lo, hi, h.idx(1), init, [&](Value j, ValueRange a) -> SmallVector<Value> {
+        Value pos = h.load(o.positions, {bi, g, j});
+        Value valid = h.cmpI(P::sge, pos, constI32(b, 0));
+        Value wgt = h.sel(h.cmpI(P::ult, j, kIdx),
+                          detail::softWeight(
+                              b, h.load(o.scores, {bi, g, j}), tau),
+                          constF32(b, 1));
+        Value dot = constF32(b, 0);
+        for (int64_t i = 0; i < e; ++i)
+          dot = math::FmaOp::create(
+              b, qv[i], h.f32(h.load(o.keys, {bi, g, j, col(i)})), dot);
+        dot = h.warpReduce(dot, [&](Value x, Value y) {
+          return arith::AddFOp::create(b, x, y);
+        });
+        Value l = detail::gatedLogit(b, cfg.gate, scale, dot, wgt, valid);
+        Value mx = arith::MaximumFOp::create(b, a[0], l);
+        Value skip = h.cmpF(arith::CmpFPredicate::OEQ, mx, constF32(b, -kInf));
+        Value alpha = h.sel(skip, constF32(b, 1),
+                            math::ExpOp::create(
+                                b, arith::SubFOp::create(b, a[0], mx)));
+        Value pw = h.sel(skip, constF32(b, 0),
+                         math::ExpOp::create(
+                             b, arith::SubFOp::create(b, l, mx)));
+        Value den = arith::AddFOp::create(
+            b, arith::MulFOp::create(b, a[1], alpha), pw);
+        Value vw = (cfg.gate == Gate::kv || cfg.gate == Gate::v)
+                       ? arith::MulFOp::create(b, pw, wgt).getResult()
+                       : pw;
+        SmallVector<Value> next = {h.sel(skip, a[0], mx), den};
+        for (int64_t i = 0; i < e; ++i) {
+          Value vv = h.f32(h.load(o.values, {bi, g, j, col(i)}));
+          next.push_back(arith::AddFOp::create(
+              b, arith::MulFOp::create(b, a[2 + i], alpha),
+              arith::MulFOp::create(b, vw, vv)));
         }
-        Online s = Online::unpack(a);
-        for (const Fetched &x : f) {
-          Value wgt = h.sel(x.selected, detail::softWeight(b, x.wgtScore, tau),
-                            constF32(b, 1));
-          SmallVector<Value> kv = widen(h, x.k);
-          Value dot = constF32(b, 0);
-          for (int64_t i = 0; i < e; ++i)
-            dot = math::FmaOp::create(b, qv[i], kv[i], dot);
-          for (int32_t off = 1; off < kSlotLanes; off *= 2)
-            dot = arith::AddFOp::create(
-                b, dot,
-                gpu::ShuffleOp::create(b, dot, off, kWarp,
-                                       gpu::ShuffleMode::XOR)
-                    .getShuffleResult());
-          Value l = detail::gatedLogit(b, cfg.gate, scale, dot, wgt, x.valid);
-          Value mx = arith::MaximumFOp::create(b, s.mx, l);
-          Value skip =
-              h.cmpF(arith::CmpFPredicate::OEQ, mx, constF32(b, -kInf));
-          Value alpha = h.sel(skip, constF32(b, 1),
-                              math::ExpOp::create(
-                                  b, arith::SubFOp::create(b, s.mx, mx)));
-          Value pw = h.sel(skip, constF32(b, 0),
-                           math::ExpOp::create(
-                               b, arith::SubFOp::create(b, l, mx)));
-          Online n{h.sel(skip, s.mx, mx),
-                   arith::AddFOp::create(
-                       b, arith::MulFOp::create(b, s.den, alpha), pw),
-                   {}};
-          Value vw = (cfg.gate == Gate::kv || cfg.gate == Gate::v)
-                         ? arith::MulFOp::create(b, pw, wgt).getResult()
-                         : pw;
-          SmallVector<Value> vv = widen(h, x.v);
-          for (int64_t i = 0; i < e; ++i)
-            n.acc.push_back(arith::AddFOp::create(
-                b, arith::MulFOp::create(b, s.acc[i], alpha),
-                arith::MulFOp::create(b, vw, vv[i])));
-          s = n;
-        }
-        return s.pack();
+        return next;
       });
-  // The four groups' states merged (lanes of a group hold the same max and
-  // sum; each lane its own elements).
-  Online s = Online::unpack(res);
-  for (int32_t off = kSlotLanes; off < kWarp; off *= 2) {
-    auto shfl = [&](Value x) -> Value {
-      return gpu::ShuffleOp::create(b, x, off, kWarp, gpu::ShuffleMode::XOR)
-          .getShuffleResult();
-    };
-    Online other{shfl(s.mx), shfl(s.den), {}};
-    for (Value x : s.acc)
-      other.acc.push_back(shfl(x));
-    s = merge(h, s, other);
-  }
   h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
-    h.store(s.mx, o.partial, {bi, hq, split, zero});
-    h.store(s.den, o.partial, {bi, hq, split, h.idx(1)});
+    h.store(fin[0], o.partial, {bi, hq, split, zero});
+    h.store(fin[1], o.partial, {bi, hq, split, h.idx(1)});
   });
-  h.ifThen(h.cmpI(P::eq, grp, zero), [&] {
-    for (int64_t i = 0; i < e; ++i)
-      h.store(s.acc[i], o.partial,
-              {bi, hq, split, h.add(col, h.idx(i + 2))});
-  });
+  for (int64_t i = 0; i < e; ++i)
+    h.store(fin[2 + i], o.partial, {bi, hq, split, h.add(col(i), h.idx(2))});
 }
 
 /// 3. Element c of query head hq's output: the splits merged.
@@ -588,18 +409,11 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp,
   // Hkv = 0 only with Hq = 0 (no query runs); avoid dividing by it.
   Value group = h.divu(hq, h.maxI(hkv, h.idx(1)));
 
-  // 1. Update: a warp per row; the band's heaps in dynamic shared memory
-  // when they fit (16 bytes an entry, plus 128 bytes of slack: the
-  // lowering puts a 1-byte static variable ahead of the dynamic window).
-  Value len = h.dim(o.bandScores, 3);
-  Value sharedBytes = arith::IndexCastOp::create(
-      b, b.getI32Type(),
-      h.sel(h.cmpI(P::ule, len, h.idx(kSharedBand)),
-            h.add(h.mul(len, h.idx(16)), h.idx(128)), h.idx(0)));
+  // 1. Update: a warp per row.
   launch(b, rows, h.idx(kWarp), [&](Value tid, Value bid) {
     Value bi = h.divu(bid, hkv), g = h.remu(bid, hkv);
     updateRow(h, cfg, o, tid, bi, g);
-  }, sharedBytes);
+  });
 
   // 2. Attention: a block per (row, split), a warp per query head.
   Value headWarps = h.maxI(h.minI(group, h.idx(kMaxHeadWarps)), h.idx(1));
@@ -612,10 +426,9 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp,
            Value chunk = h.divu(h.add(slots, h.sub(splits, h.idx(1))), splits);
            Value lo = h.minI(h.mul(split, chunk), slots);
            Value hi = h.minI(h.add(lo, chunk), slots);
-           Views v{flatten(b, o.q), flatten(b, o.keys), flatten(b, o.values)};
            h.loop(warp, group, headWarps, {}, [&](Value head, ValueRange) {
              Value q = h.add(h.mul(g, group), head);
-             attendSplit(h, cfg, o, v, lane, bi, g, q, split, lo, hi);
+             attendSplit(h, cfg, o, lane, bi, g, q, split, lo, hi);
              return SmallVector<Value>{};
            });
          });
