@@ -450,7 +450,11 @@ static void prepareDecode(const Case &c, std::mt19937_64 &rng, Prepared &p,
   os << "    %ut = tensor.extract_slice %su[0, 0, %t] [" << B << ", " << hkv
      << ", 1] [1, 1, 1] : " << su->type("tensor") << " to "
      << tt({B, hkv, 1}, "f32") << "\n";
-  os << "    %oi = tensor.empty() : " << outStep << "\n";
+  // The step's output is its slice of the outputs (its destination, as a
+  // framework would pass it), so nothing is copied.
+  os << "    %oi = tensor.extract_slice %acc[0, 0, %t, 0] [" << B << ", " << hq
+     << ", 1, " << Dv << "] [1, 1, 1, 1] : " << out->type("tensor") << " to "
+     << outStep << "\n";
   os << "    %st:10 = \"sparsek.decode_step\"(%qt, %kt, %vt, %ut, %oi";
   for (size_t i = 0; i < state.size(); ++i)
     os << ", %a" << i;
