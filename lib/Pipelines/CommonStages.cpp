@@ -44,6 +44,7 @@ void mlir::sparsek::buildSparseKBufferizedStages(OpPassManager &pm,
   // sparsek => linalg/tensor/scf on tensors.
   ConvertSparseKToLinalgPassOptions lowering;
   lowering.parallelSelection = parallelSelection;
+  lowering.gpu = forGPU;
   lowering.fusedBlockSize = fusedBlockSize;
   pm.addPass(createConvertSparseKToLinalgPass(lowering));
   // The GPU pipeline's first decision: every forall iteration (a row, a

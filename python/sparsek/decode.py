@@ -14,7 +14,10 @@ tokens only. The state is nine tensors allocated once
 in place by the compiled kernels, on the GPU without a host round trip or an
 allocation outside torch's (a step can be captured in a CUDA graph).
 Sequences of a batch may have different lengths (``prefill``'s
-``lengths``); every step appends one token to each.
+``lengths``); every step appends one token to each. On CUDA a step needs
+float16 or bfloat16 and a head dim of 64 or 128 (the compiler's decode
+kernels; other configurations are refused with a SparseKError); on the CPU
+any dtype and head dim.
 """
 
 from __future__ import annotations

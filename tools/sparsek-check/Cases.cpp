@@ -75,6 +75,12 @@ int64_t mulCapped(int64_t a, int64_t b) {
 }
 } // namespace
 
+bool runsOnGPU(const Case &c) {
+  return c.op != "decode" ||
+         ((c.dtype == Dtype::F16 || c.dtype == Dtype::BF16) && c.d == c.dv &&
+          (c.d == 64 || c.d == 128));
+}
+
 std::string checkCase(const Case &c) {
   if (!isKnownOp(c.op))
     return "unknown op '" + c.op +

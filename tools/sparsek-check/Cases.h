@@ -62,6 +62,9 @@ std::string describe(const Case &c);
 
 /// The ops a case may name.
 bool isKnownOp(const std::string &op);
+/// Whether the GPU pipeline compiles `c` (decode steps need the decode
+/// kernels: f16/bf16, D = Dv of 64 or 128); the GPU grid skips the others.
+bool runsOnGPU(const Case &c);
 /// Empty when `c` is a case the op's verifier accepts and small enough to
 /// run here; otherwise why not.
 std::string checkCase(const Case &c);

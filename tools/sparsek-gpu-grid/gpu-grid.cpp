@@ -149,8 +149,12 @@ int main(int argc, char **argv) {
     }
     index.push_back(i);
   }
-  int passed = 0, failed = 0;
+  int passed = 0, failed = 0, skipped = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
+    if (!runsOnGPU(cases[i])) { // CPU-only: no kernel was compiled
+      ++skipped;
+      continue;
+    }
     Prepared p = prepare(cases[i]);
     std::string detail;
     bool ok = runOnGPU(index[i], p, detail);
@@ -158,6 +162,8 @@ int main(int argc, char **argv) {
     std::printf("%s gpu %s %s\n", ok ? "PASS" : "FAIL",
                 describe(cases[i]).c_str(), detail.c_str());
   }
+  if (skipped)
+    std::printf("%d CPU-only cases skipped\n", skipped);
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

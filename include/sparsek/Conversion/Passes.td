@@ -74,7 +74,13 @@ def ConvertSparseKToLinalgPass : Pass<"convert-sparsek-to-linalg"> {
            "(sparsek.block_attention's) over blocks of this many queries: "
            "per query, the block's window run and selection union, walked "
            "in the same order by every query of a block. 0: thresholds, "
-           "top-k and gathered attention.">
+           "top-k and gathered attention.">,
+    Option<"gpu", "gpu", "bool", /*default=*/"false",
+           "The module is for the GPU pipeline: a sparsek.decode_step left "
+           "here (convert-sparsek-to-gpu's decode kernels cover f16/bf16 "
+           "with D = Dv of 64 or 128) is an error; its generic lowering "
+           "is for the CPU only (on the GPU it gives wrong outputs, "
+           "bench/NOTES.md run 65).">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

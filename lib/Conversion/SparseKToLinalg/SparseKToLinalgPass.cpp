@@ -122,6 +122,14 @@ struct ConvertSparseKToLinalgPass
                          "from 'q'";
       unlowerable = true;
     });
+    if (gpu)
+      getOperation()->walk([&](DecodeStepOp op) {
+        op.emitError() << "sparsek.decode_step on the GPU needs f16 or bf16 "
+                          "elements and head dims D = Dv of 64 or 128 (the "
+                          "decode kernels of convert-sparsek-to-gpu); its "
+                          "generic lowering runs on the CPU only";
+        unlowerable = true;
+      });
     if (unlowerable)
       return signalPassFailure();
     ConversionTarget target(*ctx);
