@@ -212,14 +212,18 @@ void storeBand(ImplicitLocOpBuilder &b, Row &row, const Band &band) {
 }
 
 /// scf.forall over (KV head, batch) rows of the state `inits` (the first
-/// eight state tensors); `body` rewrites a row's slices.
+/// eight state tensors) and of `extra` ([B, Hkv, ...] scratch); `body`
+/// rewrites a row's slices (the extra ones in place in its array).
 SmallVector<Value>
-forEachRow(ImplicitLocOpBuilder &b, ValueRange inits,
-           function_ref<void(ImplicitLocOpBuilder &, Value bi, Value g, Row &)>
+forEachRow(ImplicitLocOpBuilder &b, ValueRange inits, ValueRange extra,
+           function_ref<void(ImplicitLocOpBuilder &, Value bi, Value g, Row &,
+                             MutableArrayRef<Value>)>
                body) {
   Value batch = dimValue(b, inits[0], 0), hkv = dimValue(b, inits[0], 1);
+  SmallVector<Value> all = llvm::to_vector(inits);
+  all.append(extra.begin(), extra.end());
   return forallUpdate(
-      b, {hkv, batch}, inits,
+      b, {hkv, batch}, all,
       [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
         Value g = ivs[0], bi = ivs[1];
         SmallVector<ForallSlice> slices;
@@ -228,8 +232,13 @@ forEachRow(ImplicitLocOpBuilder &b, ValueRange inits,
         Row row{slices[0].source, slices[1].source, slices[2].source,
                 slices[3].source, slices[4].source, slices[5].source,
                 slices[6].source, slices[7].source};
-        body(fb, bi, g, row);
-        for (auto [slice, v] : llvm::zip_equal(slices, row.all()))
+        SmallVector<Value> more;
+        for (size_t i = 8; i < slices.size(); ++i)
+          more.push_back(slices[i].source);
+        body(fb, bi, g, row, more);
+        SmallVector<Value> updated = row.all();
+        updated.append(more);
+        for (auto [slice, v] : llvm::zip_equal(slices, updated))
           slice.source = v;
         return slices;
       });
@@ -270,8 +279,9 @@ struct DecodeStepToLinalg : OpRewritePattern<DecodeStepOp> {
     Value lengths = inits[9];
     Value key = op.getKey(), value = op.getValue(), u = op.getU();
     SmallVector<Value> rows = forEachRow(
-        b, inits.slice(1, 8),
-        [&](ImplicitLocOpBuilder &rb, Value bi, Value g, Row &row) {
+        b, inits.slice(1, 8), {},
+        [&](ImplicitLocOpBuilder &rb, Value bi, Value g, Row &row,
+            MutableArrayRef<Value>) {
           updateRow(rb, bi, g, row, lengths, key, value, u, k, w);
         });
     Value scale = softmaxScale(b, op.getStaticScale(), op.getQ());
@@ -420,40 +430,30 @@ struct DecodePrefillToLinalg : OpRewritePattern<DecodePrefillOp> {
           plen = op.getPromptLengths();
     Value promptLen = dimValue(b, u, 2);
     // Scratch heaps for every candidate of a prompt, per row: [B, Hkv, P]
-    // scores and tags of each heap, shared outputs of the row loop (no
-    // allocation per row; four tensors, not two rows of one, so that
-    // bufferization sees the heaps apart). At least one entry: a slice at
-    // offset 0 of an empty dim would not verify once its size folds to 0.
+    // scores and tags of each heap (four tensors, not two rows of one, so
+    // that bufferization sees the heaps apart), shared outputs of the row
+    // loop. At least one entry: a slice at offset 0 of an empty dim would
+    // not verify once its size folds to 0.
     int64_t dyn = ShapedType::kDynamic;
     SmallVector<Value> scratchSizes = {dimValue(b, u, 0), dimValue(b, u, 1),
                                        maxIndex(b, promptLen, constIndex(b, 1))};
-    SmallVector<Value> rowInits = llvm::to_vector(inits.take_front(8));
+    SmallVector<Value> scratchInits;
     for (int h = 0; h < 2; ++h)
-      rowInits.append(
+      scratchInits.append(
           {scratchTensor(b, {dyn, dyn, dyn}, scratchSizes, b.getF32Type()),
            scratchTensor(b, {dyn, dyn, dyn}, scratchSizes, b.getI32Type())});
-    Value batch = dimValue(b, inits[0], 0), hkv = dimValue(b, inits[0], 1);
-    SmallVector<Value> rows = forallUpdate(
-        b, {hkv, batch}, rowInits,
-        [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
-          Value g = ivs[0], bi = ivs[1];
-          SmallVector<ForallSlice> slices;
-          for (Value o : outs)
-            slices.push_back(rowOf(fb, o, bi, g));
-          Row row{slices[0].source, slices[1].source, slices[2].source,
-                  slices[3].source, slices[4].source, slices[5].source,
-                  slices[6].source, slices[7].source};
-          Heap scratch[2] = {
-              {slices[8].source, slices[9].source, constIndex(fb, 0)},
-              {slices[10].source, slices[11].source, constIndex(fb, 0)}};
+    SmallVector<Value> rows = forEachRow(
+        b, inits.take_front(8), scratchInits,
+        [&](ImplicitLocOpBuilder &fb, Value bi, Value g, Row &row,
+            MutableArrayRef<Value> more) {
+          Heap scratch[2] = {{more[0], more[1], constIndex(fb, 0)},
+                             {more[2], more[3], constIndex(fb, 0)}};
           Value n = promptLength(fb, plen, bi, promptLen);
           fillRow(fb, bi, g, row, scratch, n, key, value, u, k, w);
-          SmallVector<Value> all = row.all();
-          for (const Heap &h : scratch)
-            all.append({h.keys, h.tags});
-          for (auto [slice, v] : llvm::zip_equal(slices, all))
-            slice.source = v;
-          return slices;
+          for (int h = 0; h < 2; ++h) {
+            more[2 * h] = scratch[h].keys;
+            more[2 * h + 1] = scratch[h].tags;
+          }
         });
     rows.resize(8);
     rows.push_back(
