@@ -25,6 +25,10 @@ for cfg in "--topk 16 --window 32" "--topk 8 --window 16 --backward"; do
   SPARSEK_COMPILE="$BUILD_DIR/bin/sparsek-compile" PYTHONPATH=python /usr/bin/python3 -m sparsek.pack \
     -o .device/pack --target cuda --dtype f32 $cfg >/dev/null
 done
+# ... the decoder's (python/tests/device_check.py: sparsek.decode on CUDA
+# against the CPU decoder) ...
+SPARSEK_COMPILE="$BUILD_DIR/bin/sparsek-compile" PYTHONPATH=python /usr/bin/python3 -m sparsek.pack \
+  -o .device/pack --target cuda --target cpu --dtype bf16 --topk 8 --window 16 --decode-head-dim 64 >/dev/null
 # ... and the benchmark layer's configuration (bench/python_bench.py).
 SPARSEK_COMPILE="$BUILD_DIR/bin/sparsek-compile" PYTHONPATH=python /usr/bin/python3 -m sparsek.pack \
   -o .device/pack --target cuda --dtype bf16 --topk 256 --window 512 >/dev/null
