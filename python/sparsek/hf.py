@@ -10,7 +10,14 @@ a Llama/Qwen2-family causal LM into a SparseK model.
   weights plus an optional position slope, so the model starts from its
   sliding-window + most-recent behaviour and learns which keys to keep;
 - scores of earlier tokens are kept beside the layer for decoding with the
-  model's own KV cache;
+  model's own KV cache (which grows with the sequence);
+- ``SparseKCache(model)``, passed as ``generate(..., past_key_values=...)``,
+  decodes with constant memory instead: each layer keeps a
+  ``sparsek.decode`` state (the ``topk`` selected and ``window`` recent keys
+  and values, a band of scores), the prompt goes through
+  ``sparsek.attention`` and ``sparsek.decode.prefill``, every later token
+  through ``sparsek.decode.step`` (exactly the layer's output for that
+  token over the whole history while the band has not overflowed);
 - ``save_scorers`` / ``load_scorers`` keep the scorer weights, which stock
   ``from_pretrained`` drops as unexpected keys.
 
@@ -25,6 +32,7 @@ import math
 import torch
 from torch import nn
 
+from . import decode
 from . import functional as F_sk
 
 _REGISTERED = False
@@ -42,6 +50,8 @@ def _layers(model):
 def _scores_hook(module, args, kwargs):
     hidden = kwargs.get("hidden_states", args[0] if args else None)
     module._sparsek_new_scores = module.sparsek_scorer(hidden).float()  # [B, N, Hkv]
+    cache = kwargs.get("past_key_values", kwargs.get("past_key_value"))
+    module._sparsek_cache = cache if isinstance(cache, SparseKCache) else None
 
 
 def _attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0,
@@ -51,6 +61,9 @@ def _attention(module, query, key, value, attention_mask, scaling=None, dropout=
                                   "(pass unpadded batches)")
     cfg = module._sparsek
     new = module._sparsek_new_scores  # [B, Nq, Hkv]
+    cache = getattr(module, "_sparsek_cache", None)
+    if cache is not None:
+        return _attention_with_state(module, cache, query, key, value, new, scaling)
     m = key.shape[2]
     old = getattr(module, "_sparsek_past_scores", None)
     if old is None or old.shape[1] + new.shape[1] != m:
@@ -63,12 +76,178 @@ def _attention(module, query, key, value, attention_mask, scaling=None, dropout=
     u = scores.transpose(1, 2).contiguous()  # [B, Hkv, M]
     if slope:
         u = u + slope * torch.arange(m, device=u.device, dtype=u.dtype)
-    d = query.shape[-1]
-    scale = None if scaling is None or abs(scaling - 1 / math.sqrt(d)) < 1e-12 else float(scaling)
+    scale = _scale(scaling, query.shape[-1])
     out = F_sk.attention(query, key.to(query.dtype), value.to(query.dtype), u,
                          topk=cfg["topk"], window=cfg["window"], scale=scale,
                          gate=cfg["gate"])
     return out.transpose(1, 2), None
+
+
+def _scale(scaling, d):
+    return None if scaling is None or abs(scaling - 1 / math.sqrt(d)) < 1e-12 else float(scaling)
+
+
+def _attention_with_state(module, cache, query, key, value, new, scaling):
+    """The layer's attention through its SparseKCache layer: `key`, `value`
+    are this call's tokens only (SparseKLayer.update hands them back)."""
+    cfg = module._sparsek
+    layer = cache.layers[module.layer_idx]
+    layer._consume(key)
+    n = query.shape[2]
+    start = layer.seen - n
+    u = new.transpose(1, 2).contiguous()  # [B, Hkv, n]
+    slope = float(module.sparsek_slope)
+    if slope:
+        u = u + slope * torch.arange(start, start + n, device=u.device, dtype=u.dtype)
+    scale = _scale(scaling, query.shape[-1])
+    key, value = key.to(query.dtype), value.to(query.dtype)
+    state = layer.state
+    if start == 0:
+        # The prompt: the layer over it, then its decode state.
+        out = F_sk.attention(query, key, value, u, topk=cfg["topk"], window=cfg["window"],
+                             scale=scale, gate=cfg["gate"])
+        decode.prefill(state, key.to(state.keys.dtype), value.to(state.keys.dtype), u)
+    else:
+        # Later tokens one at a time (a chunk of several too: each token's
+        # output is the layer's for it over the whole history).
+        out = torch.cat([decode.step(state, query[:, :, i:i + 1], key[:, :, i:i + 1],
+                                     value[:, :, i:i + 1], u[:, :, i:i + 1], scale=scale,
+                                     gate=cfg["gate"]).to(query.dtype)
+                         for i in range(n)], 2)
+    return out.transpose(1, 2), None
+
+
+def _base(name, fallback):
+    try:
+        import transformers.cache_utils as cu
+        return getattr(cu, name)
+    except ImportError:  # the classes still work with sparsek.hf's own callers
+        return fallback
+
+
+class _PlainCache:
+    """Stand-in for transformers.Cache when transformers is absent."""
+
+    def __init__(self, layers):
+        self.layers = layers
+
+    def update(self, key_states, value_states, layer_idx, *args, **kwargs):
+        return self.layers[layer_idx].update(key_states, value_states, *args, **kwargs)
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return self.layers[layer_idx].get_seq_length() if layer_idx < len(self.layers) else 0
+
+
+class SparseKLayer(_base("CacheLayerMixin", object)):
+    """One attention layer's constant-size cache: a ``sparsek.decode`` state
+    (allocated on the first update from the keys' shape, dtype and device).
+    ``update`` returns the call's own keys and values; the sparsek attention
+    function (``sparsek.hf.apply``) runs the prompt's prefill and the decode
+    steps on the state."""
+
+    is_compileable = False
+    is_sliding = False
+
+    def __init__(self, topk: int, window: int, band_capacity: int = 1024):
+        super().__init__()
+        self.keys = self.values = None
+        self.is_initialized = False
+        self.topk, self.window, self.band_capacity = int(topk), int(window), int(band_capacity)
+        self.state = None
+        self.seen = 0          # tokens this layer has seen (host counter: no sync)
+        self._pending = None   # the last update's keys, until attention uses them
+
+    def lazy_initialization(self, key_states, value_states=None):
+        b, hkv, _, d = key_states.shape
+        self.dtype, self.device = key_states.dtype, key_states.device
+        self.max_batch_size = b
+        self.state = decode.allocate(b, hkv, d, topk=self.topk, window=self.window,
+                                     band_capacity=self.band_capacity, dtype=key_states.dtype,
+                                     device=key_states.device)
+        self.keys, self.values = self.state.keys, self.state.values
+        self.is_initialized = True
+
+    def update(self, key_states, value_states, *args, **kwargs):
+        if self._pending is not None:
+            raise RuntimeError("sparsek.hf.SparseKCache: the attention did not consume the "
+                               "previous update; the model must use sparsek.hf.apply's "
+                               "attention")
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        if key_states.shape[0] != self.state.keys.shape[0]:
+            raise ValueError(f"sparsek.hf.SparseKCache: batch {key_states.shape[0]} does not "
+                             f"match the cache's {self.state.keys.shape[0]}")
+        self._pending = key_states
+        self.seen += key_states.shape[-2]
+        return key_states, value_states
+
+    def _consume(self, key):
+        if self._pending is not key:
+            raise RuntimeError("sparsek.hf.SparseKCache: attention called without this "
+                               "layer's update")
+        self._pending = None
+
+    def get_seq_length(self, *args) -> int:
+        return self.seen
+
+    def get_mask_sizes(self, query, *args):
+        """(kv_length, kv_offset) of the logical history (masks are not
+        used by the sparsek attention; padding is refused)."""
+        n = query if isinstance(query, int) else int(query.shape[0])
+        return self.seen + n, 0
+
+    def get_max_length(self) -> int:
+        return -1  # no limit on the sequence length
+
+    def get_max_cache_shape(self, *args) -> int:
+        return -1
+
+    def reset(self):
+        if self.state is not None:
+            self.state.reset()
+        self.seen = 0
+        self._pending = None
+
+    def reorder_cache(self, beam_idx):
+        if self.state is not None:
+            idx = beam_idx.to(self.state.keys.device)
+            for f in ("keys", "values", "scores", "positions", "band_scores",
+                      "band_positions", "threshold", "counts", "lengths"):
+                t = getattr(self.state, f)
+                t.copy_(t.index_select(0, idx))
+
+    def _unsupported(self, *args, **kwargs):
+        raise NotImplementedError("sparsek.hf.SparseKCache cannot crop or reshape its batch "
+                                  "(its state forgets the tokens it evicted)")
+
+    crop = batch_repeat_interleave = batch_select_indices = _unsupported
+
+    @property
+    def overflowed(self):
+        return None if self.state is None else self.state.overflowed
+
+
+class SparseKCache(_base("Cache", _PlainCache)):
+    """A ``transformers`` Cache of one ``SparseKLayer`` per attention layer
+    of a ``sparsek.hf.apply`` model: ``model.generate(...,
+    past_key_values=SparseKCache(model))`` decodes with memory that does not
+    grow with the generated length (``nbytes``)."""
+
+    def __init__(self, model, band_capacity: int = 1024):
+        layers = [SparseKLayer(a._sparsek["topk"], a._sparsek["window"], band_capacity)
+                  for a in _configured_layers(model)]
+        super().__init__(layers=layers)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(layer.state.nbytes for layer in self.layers if layer.state is not None)
+
+
+def _configured_layers(model):
+    layers = _layers(model)
+    if not all(hasattr(a, "_sparsek") for a in layers):
+        raise ValueError("sparsek.hf.SparseKCache: call sparsek.hf.apply(model, ...) first")
+    return layers
 
 
 def _register():
@@ -99,6 +278,7 @@ def apply(model, *, topk: int, window: int, gate: str = "kv", slope: float = 0.0
             attn.register_forward_pre_hook(_scores_hook, with_kwargs=True)
         attn._sparsek = {"topk": int(topk), "window": int(window), "gate": gate}
         attn._sparsek_past_scores = None
+        attn._sparsek_cache = None
     model.set_attn_implementation("sparsek")
     return model
 
