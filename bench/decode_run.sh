@@ -8,7 +8,8 @@
 # `time`: per-kernel times of a step (ncu), the step at B in {1, 16, 64}
 # and contexts of 8K, 32K, 128K, then the peers in the same call
 # (bench/decode_peers.py: dense SDPA decoding, a 512-token window, the
-# copy bandwidth).
+# copy bandwidth); the general-layout attention kernel beside the tile
+# kernel (SPARSEK_DECODE_MISALIGN=1) in both modes.
 # Device tool: carry [".device"], command "bash bench/decode_run.sh [check|time|all]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,8 @@ if [[ $mode == check || $mode == all ]]; then
   timeout 300 "$D/gpu-decode-bench" 1 1500 40 check
   # 10,000 steps, compared at ~100 sampled steps (the reference runs all).
   timeout 300 "$D/gpu-decode-bench" 1 2048 10000 check
+  # The general-layout attention kernel (key/value rows off alignment).
+  SPARSEK_DECODE_MISALIGN=1 timeout 300 "$D/gpu-decode-bench" 2 4096 16 check
 fi
 if [[ $mode == time || $mode == all ]]; then
   echo "== kernels of 4 steps at B = 64, context 8192 (ncu, the GPU's own clocks)"
@@ -42,6 +45,10 @@ PY
   echo "== sparsek decode steps (64 steps per call, host time / step)"
   for b in 1 16 64; do
     for c in 8192 32768 131072; do timeout 300 "$D/gpu-decode-bench" $b $c 64; done
+  done
+  echo "== the general-layout attention kernel (warp per query head) on a misaligned state"
+  for b in 1 16 64; do
+    SPARSEK_DECODE_MISALIGN=1 timeout 300 "$D/gpu-decode-bench" $b 8192 64
   done
   echo "== peers"
   timeout 600 python3 bench/decode_peers.py

@@ -127,8 +127,15 @@ int main(int argc, char **argv) {
 
   // The state.
   const int64_t rows = batch * kHkv;
-  auto *keys = static_cast<uint16_t *>(deviceAlloc(rows * kS * kD * 2));
-  auto *values = static_cast<uint16_t *>(deviceAlloc(rows * kS * kD * 2));
+  // SPARSEK_DECODE_MISALIGN=1: key/value rows one element off 16-byte
+  // alignment, which the step's general-layout attention kernel (a warp
+  // per query head) serves instead of the tile kernel: an A/B in one run.
+  const char *misalignEnv = std::getenv("SPARSEK_DECODE_MISALIGN");
+  const int64_t shift = misalignEnv && *misalignEnv == '1' ? 1 : 0;
+  auto *keys =
+      static_cast<uint16_t *>(deviceAlloc(rows * kS * kD * 2 + 16)) + shift;
+  auto *values =
+      static_cast<uint16_t *>(deviceAlloc(rows * kS * kD * 2 + 16)) + shift;
   auto *slotScores = static_cast<float *>(deviceAlloc(rows * kS * 4));
   auto *positions = static_cast<int32_t *>(deviceAlloc(rows * kS * 4));
   auto *bandScores = static_cast<float *>(deviceAlloc(rows * 2 * kL * 4));
@@ -235,10 +242,11 @@ int main(int argc, char **argv) {
     maxBand = std::max<int64_t>(maxBand, cnt[r * 3] + cnt[r * 3 + 1] - kK);
     over += cnt[r * 3 + 2] != 0;
   }
-  std::printf("sparsek_gpu_decode B %lld context %lld step_us %.2f read_MB "
+  std::printf("sparsek_gpu_decode%s B %lld context %lld step_us %.2f read_MB "
               "%.2f GBps %.1f prefill_ms %.1f band_max %lld of %lld "
               "overflowed_rows %lld of %lld\n",
-              (long long)batch, (long long)context, med, readMB,
+              shift ? "_misaligned" : "", (long long)batch, (long long)context,
+              med, readMB,
               readMB / 1e3 / (med * 1e-6), prefillMs, (long long)maxBand,
               (long long)kCb, (long long)over, (long long)rows);
   if (!check)

@@ -7,6 +7,7 @@ graph capture, and the Python overhead per call. Prints one line per check and "
     SPARSEK_KERNELS=.device/pack PYTHONPATH=python python3 python/tests/device_check.py
 """
 
+import os
 import sys
 import time
 
@@ -118,6 +119,7 @@ def main():
         print(f"INFO per-call time {dev} (N = 8, whole call incl. kernel): {us:.1f} us")
     decode_checks()
     hf_check()
+    hf_cache_check()
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")
     return 0 if passed == len(results) else 1
@@ -213,10 +215,30 @@ def decode_checks():
                 o.append(dec.step(st, q[:, :, t:t + 1].to(dev), pick(k).to(dev),
                                   pick(v).to(dev), pick(u).to(dev)).float().cpu())
             outs[dev] = (torch.cat(o, 2), st)
+            if dev == "cuda":
+                # The same steps on a state whose key/value rows are not
+                # 16-byte aligned (row stride D + 1): the kernel for
+                # general layouts.
+                st2 = dec.allocate(b, hkv, d, topk=8, window=16, band_capacity=64,
+                                   dtype=torch.bfloat16, device=dev)
+                pad = torch.zeros(2, b, hkv, 24, d + 1, dtype=torch.bfloat16, device=dev)
+                st2.keys, st2.values = pad[0, ..., :d], pad[1, ..., :d]
+                dec.prefill(st2, k[:, :, :p].to(dev), v[:, :, :p].to(dev),
+                            u[:, :, :p].to(dev), lengths=lengths)
+                o2 = []
+                for t in range(steps):
+                    idx = [int(lengths[i]) + t for i in range(b)]
+                    pick = lambda x: torch.stack([x[i, :, idx[i]] for i in range(b)]).unsqueeze(2)  # noqa: E731
+                    o2.append(dec.step(st2, q[:, :, t:t + 1].to(dev), pick(k).to(dev),
+                                       pick(v).to(dev), pick(u).to(dev)).float().cpu())
+                outs["cuda strided"] = (torch.cat(o2, 2), st2)
         err = (outs["cuda"][0] - outs["cpu"][0]).abs().max().item()
         same_tau = torch.allclose(outs["cuda"][1].tau.cpu(), outs["cpu"][1].tau, rtol=1e-6)
         check("decode: cuda kernels vs cpu decoder, every step", err < 2e-2 and same_tau,
               f"max err {err:.3g}, thresholds equal: {same_tau}")
+        err2 = (outs["cuda strided"][0] - outs["cpu"][0]).abs().max().item()
+        check("decode: cuda kernels on a strided state vs cpu decoder", err2 < 2e-2,
+              f"max err {err2:.3g}")
         # A captured step, replayed with fresh tokens.
         st = outs["cuda"][1]
         size = st.nbytes
@@ -288,6 +310,91 @@ def hf_check():
             torch.nn.init.zeros_(skhf._layers(model)[0].sparsek_scorer.weight)
             skhf.load_scorers(model, path)
             check("hf: scorers save/load", bool(torch.equal(w0, skhf._layers(model)[0].sparsek_scorer.weight)))
+
+
+def hf_cache_check(new_tokens=int(os.environ.get("SPARSEK_HF_TOKENS", "4096"))):
+    """sparsek.hf.SparseKCache on a small random bf16 Llama (head dim 64, the
+    pack's k = 8, w = 16): greedy generate through the cache equals generate
+    through the model's own growing cache (the full-sequence layer at every
+    step); then peak memory over `new_tokens` generated tokens is flat with
+    the SparseKCache and grows with the dense DynamicCache."""
+    try:
+        from transformers import LlamaConfig, LlamaForCausalLM
+    except ImportError:
+        print("SKIP transformers not installed")
+        return
+    import time
+    import sparsek.hf as skhf
+    torch.manual_seed(1)
+    cfg = LlamaConfig(vocab_size=256, hidden_size=256, intermediate_size=512,
+                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                      max_position_embeddings=new_tokens + 64)
+    cfg._attn_implementation = "sdpa"
+    import copy
+    dense = LlamaForCausalLM(copy.deepcopy(cfg)).cuda().bfloat16().eval()
+    model = LlamaForCausalLM(cfg).cuda().bfloat16().eval()
+    model.load_state_dict(dense.state_dict())
+    skhf.apply(model, topk=8, window=16, slope=0.01)
+    for attn in skhf._layers(model):
+        torch.nn.init.normal_(attn.sparsek_scorer.weight, std=0.5)
+    ids = torch.randint(0, 256, (2, 40), device="cuda")
+    gen = dict(do_sample=False, output_logits=True, return_dict_in_generate=True)
+    try:
+        with torch.no_grad():
+            cache = skhf.SparseKCache(model, band_capacity=256)
+            b = model.generate(ids, max_new_tokens=48, past_key_values=cache, **gen)
+            # The same tokens through the layer over the whole sequence at
+            # once (sparsek.attention, no cache): every generated position's
+            # logits must agree (bf16 tolerance; greedy choices between
+            # near-equal logits of a random model may still differ).
+            full = model(b.sequences[:, :-1], use_cache=False).logits.float()
+            a = model.generate(ids, max_new_tokens=48, **gen)
+        got = torch.stack(b.logits, 1).float()
+        want = full[:, ids.shape[1] - 1:]
+        err = (got - want).abs().max().item()
+        scale = want.abs().max().item()
+        same = int((a.sequences == b.sequences).all(0).long().cumprod(0).sum()) - ids.shape[1]
+        ovf = any(bool(layer.overflowed.any()) for layer in cache.layers)
+        check("hf: generate through SparseKCache, logits vs the full-sequence layer",
+              err < 2e-2 * max(scale, 1.0),
+              f"48 steps x 2 sequences: max logit diff {err:.3g} (max |logit| {scale:.3g}); "
+              f"greedy tokens equal to the growing cache's for {same}/48 steps; "
+              f"band overflowed: {ovf}")
+    except Exception as e:  # noqa: BLE001
+        check("hf: generate through SparseKCache", False, repr(e)[:400])
+        return
+
+    def peak(m, n, cache_of):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            out = m.generate(ids[:1, :32], max_new_tokens=n, min_new_tokens=n,
+                             do_sample=False, past_key_values=cache_of())
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base, time.perf_counter() - t0,
+                out.shape[1])
+
+    try:
+        short = max(new_tokens // 8, 64)
+        rows = {}
+        for name, m, cache_of in (
+                ("SparseKCache", model, lambda: skhf.SparseKCache(model, band_capacity=256)),
+                ("dense DynamicCache (SDPA)", dense, lambda: None)):
+            rows[name] = [peak(m, short, cache_of), peak(m, new_tokens, cache_of)]
+            (p0, t0, n0), (p1, t1, n1) = rows[name]
+            print(f"  {name}: peak over {short} tokens {p0 / 2**20:.2f} MiB "
+                  f"({t0:.1f} s), over {new_tokens} tokens {p1 / 2**20:.2f} MiB "
+                  f"({t1:.1f} s, {1e3 * t1 / new_tokens:.2f} ms/token), lengths {n0}, {n1}")
+        (s0, _, _), (s1, _, n1) = rows["SparseKCache"]
+        (d0, _, _), (d1, _, _) = rows["dense DynamicCache (SDPA)"]
+        check(f"hf: SparseKCache memory flat over {new_tokens} generated tokens",
+              n1 == 32 + new_tokens and s1 <= s0 * 1.05 + 2**20 and d1 > d0 * 1.5,
+              f"sparsek {s0 / 2**20:.2f} -> {s1 / 2**20:.2f} MiB, dense "
+              f"{d0 / 2**20:.2f} -> {d1 / 2**20:.2f} MiB")
+    except Exception as e:  # noqa: BLE001
+        check("hf: SparseKCache memory", False, repr(e)[:400])
 
 
 if __name__ == "__main__":

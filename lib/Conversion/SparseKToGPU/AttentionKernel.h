@@ -114,6 +114,8 @@ MemRefType dynStridedMemRef(MLIRContext *ctx, int64_t rank, Type elem);
 /// sparsek.decode_step's kernels (DecodeKernel.cpp): f16 or bf16, D = Dv
 /// of 64 or 128; k, window, scale and gate as the op's.
 struct DecodeKernelConfig {
+  /// Slots per tile of the attention kernel: a split covers whole tiles.
+  static constexpr int64_t kTileSlots = 64;
   Type elem;
   int64_t d, k, window;
   double scale;

@@ -13,18 +13,25 @@
 //      insert, solve, drop the lowest past the band's capacity, on the
 //      state's heap rows in global memory.
 //   2. attention, split-KV: block (split, row) walks its share of the row's
-//      k + w slots; warp h takes query head h of the row's group (and
-//      h + 8, ... for groups over 8): its lanes hold 32-element stripes of
-//      q, each slot's key and value row (one coalesced load per stripe, the
-//      group's warps share it through L1), the dot product reduced across
-//      the warp; an online softmax per warp. Partial (max, sum, acc) per
-//      (query head, split) go to a scratch buffer.
+//      k + w slots (whole tiles of 64). When the state's key and value rows
+//      are contiguous and 16-byte aligned (checked on the host before the
+//      launch), the tile kernel: each tile's key and value rows are read
+//      once, 16 bytes a load, all loads of a tile issued first, for every
+//      query head of the group (four per pass); logits, probabilities and
+//      the running max and sum pass through shared memory; each thread
+//      accumulates 8 output columns of its slots for the pass's heads.
+//      Otherwise a warp per query head (h + 8, ... for groups over 8): its
+//      lanes hold 32-element stripes of q, each slot's key and value row,
+//      the dot product reduced across the warp; an online softmax per
+//      warp. Partial (max, sum, acc) per (query head, split) go to a
+//      scratch buffer.
 //   3. combine, one block per (batch, query head), a thread per output
 //      element: the splits merged, the output stored in its element type;
 //      the sequence's length advanced.
 //
-// Memory-bound: a step reads each slot's key and value once per row (plus
-// the group's reuse from L1), (k + w)(D + Dv) elements per (batch, KV head).
+// Memory-bound: a step reads each slot's key and value once per row,
+// (k + w)(D + Dv) elements per (batch, KV head) (the general-layout kernel
+// once per query head, the group's reuse served by L1).
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,9 +41,12 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 
 #include "llvm/ADT/bit.h"
@@ -53,6 +63,9 @@ using detail::Heap;
 using detail::Sweep;
 
 constexpr int64_t kWarp = 32;
+/// The update's selection scan is unrolled (every load first) up to this
+/// many slots per lane.
+constexpr int64_t kUnrolledScan = 16;
 /// Warps (query heads at once) per attention block.
 constexpr int64_t kMaxHeadWarps = 8;
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -139,13 +152,39 @@ Value position(Builder &h, Value lengths, Value bi) {
       constI32(h.b, std::numeric_limits<int32_t>::max() - 1));
 }
 
+/// Prefetches (into L1) the lines of 1-D memref `row`'s first `size`
+/// 4-byte elements, a line per lane at a time.
+void prefetchL1(Builder &h, Value row, Value size, Value lane) {
+  ImplicitLocOpBuilder &b = h.b;
+  auto md = memref::ExtractStridedMetadataOp::create(b, row);
+  Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, row);
+  Value first = h.add(ptr, h.mul(md.getOffset(), h.idx(4)));
+  Value bytes = h.mul(h.mul(size, md.getStrides()[0]), h.idx(4));
+  // The lines overlapping [first, first + bytes): each address lies in a
+  // line holding the row's data.
+  Value lines = h.divu(
+      h.add(h.add(h.remu(first, h.idx(128)), bytes), h.idx(127)), h.idx(128));
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
+  h.loop(lane, lines, h.idx(kWarp), {}, [&](Value line, ValueRange) {
+    Value at = arith::IndexCastOp::create(
+        b, b.getI64Type(), h.add(first, h.mul(line, h.idx(128))));
+    NVVM::PrefetchOp::create(
+        b,
+        NVVM::PrefetchCacheLevelAttr::get(b.getContext(),
+                                          NVVM::PrefetchCacheLevel::L1),
+        /*evictPriority=*/nullptr, LLVM::IntToPtrOp::create(b, ptrType, at),
+        /*predicate=*/Value(), /*tensormap=*/nullptr, /*uniform=*/nullptr,
+        /*in_param_space=*/nullptr);
+    return SmallVector<Value>{};
+  });
+}
+
 /// 1. The state update of row (bi, g), one warp.
 void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                Value lane, Value bi, Value g) {
   ImplicitLocOpBuilder &b = h.b;
   int64_t k = cfg.k, w = cfg.window;
   Value zero = h.idx(0), kIdx = h.idx(k);
-  Value d = h.dim(o.keys, 3), dv = h.dim(o.values, 3);
   Value p32 = position(h, o.lengths, bi);
   Value p = h.toIdx(p32);
   Value uNew = h.load(o.u, {bi, g, zero});
@@ -168,17 +207,40 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   // butterfly (ties between lanes only among the +inf sentinels).
   Value seen = h.sub(h.maxI(p, h.idx(w)), h.idx(w));
   Value free = h.cmpI(P::ult, seen, kIdx);
-  SmallVector<Value> mins = h.loop(
-      lane, kIdx, h.idx(kWarp),
-      {constF32(b, kInf), constI32(b, std::numeric_limits<int32_t>::max()),
-       constI32(b, 0)},
-      [&](Value j, ValueRange a) -> SmallVector<Value> {
-        Value sc = h.load(o.scores, {bi, g, j}),
-              ps = h.load(o.positions, {bi, g, j});
-        Value less = detail::pairLess(b, sc, ps, a[0], a[1]);
-        return {h.sel(less, sc, a[0]), h.sel(less, ps, a[1]),
-                h.sel(less, h.toI32(j), a[2])};
-      });
+  SmallVector<Value> mins = {
+      constF32(b, kInf), constI32(b, std::numeric_limits<int32_t>::max()),
+      constI32(b, 0)};
+  auto fold = [&](Value j, Value sc, Value ps, ValueRange a) {
+    Value less = detail::pairLess(b, sc, ps, a[0], a[1]);
+    return SmallVector<Value>{h.sel(less, sc, a[0]), h.sel(less, ps, a[1]),
+                              h.sel(less, h.toI32(j), a[2])};
+  };
+  if (k <= kUnrolledScan * kWarp) {
+    // All of the lane's loads first (one round trip), folded in order.
+    SmallVector<std::array<Value, 3>> got;
+    for (int64_t i = 0; i * kWarp < k; ++i) {
+      Value j = h.add(lane, h.idx(i * kWarp));
+      Value in = h.cmpI(P::ult, j, kIdx);
+      Value js = h.sel(in, j, zero);
+      got.push_back({j, h.load(o.scores, {bi, g, js}),
+                     h.load(o.positions, {bi, g, js})});
+    }
+    for (int64_t i = 0; i < (int64_t)got.size(); ++i) {
+      SmallVector<Value> next = fold(got[i][0], got[i][1], got[i][2], mins);
+      if ((i + 1) * kWarp > k) { // the last round: lanes past k keep theirs
+        Value in = h.cmpI(P::ult, got[i][0], kIdx);
+        for (int n = 0; n < 3; ++n)
+          next[n] = h.sel(in, next[n], mins[n]);
+      }
+      mins = next;
+    }
+  } else {
+    mins = h.loop(lane, kIdx, h.idx(kWarp), mins,
+                  [&](Value j, ValueRange a) -> SmallVector<Value> {
+                    return fold(j, h.load(o.scores, {bi, g, j}),
+                                h.load(o.positions, {bi, g, j}), a);
+                  });
+  }
   for (int32_t off = 16; off >= 1; off /= 2) {
     auto shfl = [&](Value v) {
       return gpu::ShuffleOp::create(b, v, off, kWarp, gpu::ShuffleMode::XOR)
@@ -197,20 +259,25 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   Value target = h.sel(free, h.minI(seen, h.idx(k - 1)), h.toIdx(mins[2]));
   Value move = h.andI(has, h.orI(free, beats));
 
-  // Keys and values: lane-strided copies (each lane reads its elements of
-  // the window slot before it overwrites them).
-  auto copyRows = [&](Value cache, Value input, Value len) {
-    h.loop(lane, len, h.idx(kWarp), {}, [&](Value c, ValueRange) {
+  // Keys and values: lane-strided copies, every load of the lane (the
+  // window slot's old row included) before its stores.
+  SmallVector<std::array<Value, 4>> rowsOut; // cache, col, fresh, candidate
+  for (Value cache : {o.keys, o.values}) {
+    Value input = cache == o.keys ? o.key : o.value;
+    for (int64_t i = 0; i < cfg.d / kWarp; ++i) {
+      Value c = h.add(lane, h.idx(i * kWarp));
       Value fresh = h.load(input, {bi, g, zero, c});
       Value cand = w == 0 ? fresh : h.load(cache, {bi, g, ws, c});
-      h.ifThen(move, [&] { h.store(cand, cache, {bi, g, target, c}); });
-      if (w > 0)
-        h.store(fresh, cache, {bi, g, ws, c});
-      return SmallVector<Value>{};
-    });
-  };
-  copyRows(o.keys, o.key, d);
-  copyRows(o.values, o.value, dv);
+      rowsOut.push_back({cache, c, fresh, cand});
+    }
+  }
+  h.ifThen(move, [&] {
+    for (auto &r : rowsOut)
+      h.store(r[3], r[0], {bi, g, target, r[1]});
+  });
+  if (w > 0)
+    for (auto &r : rowsOut)
+      h.store(r[2], r[0], {bi, g, ws, r[1]});
 
   h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
     h.ifThen(move, [&] {
@@ -268,6 +335,14 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                                h.row(o.bandTags, {bi, g, zero}),
                                h.row(o.bandScores, {bi, g, h.idx(1)}),
                                h.row(o.bandTags, {bi, g, h.idx(1)})};
+  // The heaps' live entries brought into L1 by the whole warp (a
+  // prefetch per 128-byte line), so that lane 0's chain of dependent
+  // accesses in the sweep mostly hits L1 instead of L2.
+  for (auto [row, size] : {std::make_pair(global[0], capSize),
+                           std::make_pair(global[1], capSize),
+                           std::make_pair(global[2], midSize),
+                           std::make_pair(global[3], midSize)})
+    prefetchL1(h, row, size, lane);
   h.ifThen(h.cmpI(P::eq, lane, zero), [&] { sweep(global); });
 }
 
@@ -337,6 +412,268 @@ void attendSplit(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     h.store(fin[2 + i], o.partial, {bi, hq, split, h.add(col(i), h.idx(2))});
 }
 
+/// 2'. The attention of block (split, row (bi, g)) over slots [lo, hi),
+/// every query head of the group, in tiles of kTile slots; the fast path
+/// for key/value rows of 16-byte-aligned contiguous elements. Each tile
+/// reads each key and value row once, for all the group's heads:
+///   A. all loads of the tile first (thread t: half t % 2 of slot t / 2's
+///      key, 16 bytes a load; 16 bytes of column group t % CG of the value
+///      rows of slot group t / CG); per head, the dot product of the key
+///      half with q (in shared memory), the halves joined by a shuffle,
+///      the gated logit into shared memory;
+///   M. warp h: head h's tile maximum, running max and sum (shared),
+///      the probabilities (times the gate weight for value gates) back;
+///   B. each thread's accumulators (kHeadsPerPass heads x 8 columns)
+///      rescaled and advanced over its slots.
+/// The slot groups' accumulators are summed (shuffles, then shared memory
+/// across warps) into partial[bi, hq, split, :] = (max, sum, acc...).
+/// Groups of more than kHeadsPerPass heads take several passes.
+struct TileShared {
+  Value qs, ps, wts, stat, red; // [H][D], [H][T], [T], [3][H], [W][H][D]
+};
+constexpr int64_t kTile = DecodeKernelConfig::kTileSlots;
+constexpr int64_t kHeadsPerPass = 4;
+constexpr int64_t kTileThreads = 128;
+// Phase M: warp h owns head h; each lane two slots of the tile.
+static_assert(kHeadsPerPass == kTileThreads / kWarp && kTile == 2 * kWarp);
+
+void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
+                 const TileShared &sh, const FlatView &fk, const FlatView &fv,
+                 Value tid, Value bi, Value g, Value group, Value split,
+                 Value lo, Value hi) {
+  ImplicitLocOpBuilder &b = h.b;
+  const int64_t D = cfg.d, H = kHeadsPerPass, T = kTile;
+  const int64_t CG = D / 8, SG = kTileThreads / CG, perThread = T / SG;
+  const int64_t halfD = D / 2, halfChunks = halfD / 8;
+  Type f32 = b.getF32Type();
+  auto v8e = VectorType::get({8}, cfg.elem);
+  auto v8f = VectorType::get({8}, f32);
+  auto v4f = VectorType::get({4}, f32);
+  Value zero = h.idx(0), kIdx = h.idx(cfg.k);
+  Value negInf = constF32(b, -kInf), zeroF = constF32(b, 0);
+  Value scale = constF32(b, cfg.scale);
+  Value warp = h.divu(tid, h.idx(kWarp)), lane = h.remu(tid, h.idx(kWarp));
+  Value half = h.remu(tid, h.idx(2)), slotA = h.divu(tid, h.idx(2));
+  Value cg = h.remu(tid, h.idx(CG)), sg = h.divu(tid, h.idx(CG));
+  Value tau = arith::TruncFOp::create(
+      b, f32, h.load(o.threshold, {bi, g, zero}));
+  bool valueGate = cfg.gate == Gate::kv || cfg.gate == Gate::v;
+  auto barrier = [&] { gpu::BarrierOp::create(b); };
+  auto vload = [&](VectorType t, Value m, ValueRange i, int64_t align) {
+    auto ld = vector::LoadOp::create(b, t, m, i);
+    ld.setAlignment(align);
+    return ld.getResult();
+  };
+  auto extract = [&](Value v, int64_t i) -> Value {
+    return vector::ExtractOp::create(b, v, ArrayRef<int64_t>{i});
+  };
+  auto shuffleXor = [&](Value v, int32_t off) -> Value {
+    return gpu::ShuffleOp::create(b, v, off, kWarp, gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  };
+  // A row's first element in a flat view.
+  auto rowBase = [&](const FlatView &f, Value j) {
+    return f.linear(b, ValueRange{bi, g, j});
+  };
+
+  h.loop(zero, group, h.idx(H), {}, [&](Value h0, ValueRange) {
+    Value nh = h.minI(h.idx(H), h.sub(group, h0));
+    Value head0 = h.add(h.mul(g, group), h0);
+    // q of the pass's heads (zeros past nh), the running statistics.
+    h.loop(tid, h.idx(H * D), h.idx(kTileThreads), {}, [&](Value i, ValueRange) {
+      Value hh = h.divu(i, h.idx(D)), c = h.remu(i, h.idx(D));
+      Value safe = h.add(head0, h.minI(hh, h.sub(nh, h.idx(1))));
+      Value x = h.f32(h.load(o.q, {bi, safe, zero, c}));
+      h.store(h.sel(h.cmpI(P::ult, hh, nh), x, zeroF), sh.qs, {hh, c});
+      return SmallVector<Value>{};
+    });
+    h.ifThen(h.cmpI(P::ult, tid, h.idx(H)), [&] {
+      h.store(negInf, sh.stat, {zero, tid});
+      h.store(zeroF, sh.stat, {h.idx(1), tid});
+    });
+    barrier();
+
+    SmallVector<Value> init(H, arith::ConstantOp::create(
+                                   b, v8f, DenseElementsAttr::get(
+                                               v8f, b.getF32FloatAttr(0))));
+    SmallVector<Value> acc = h.loop(
+        lo, hi, h.idx(T), init,
+        [&](Value t0, ValueRange a) -> SmallVector<Value> {
+          // A. Loads: this thread's key half and value chunks.
+          Value jA = h.add(t0, slotA);
+          Value inA = h.cmpI(P::ult, jA, hi);
+          Value jAs = h.sel(inA, jA, lo);
+          Value kb = h.add(rowBase(fk, jAs), h.mul(half, h.idx(halfD)));
+          SmallVector<Value> kch, vch;
+          for (int64_t c = 0; c < halfChunks; ++c)
+            kch.push_back(vload(v8e, fk.view, {h.add(kb, h.idx(c * 8))}, 16));
+          for (int64_t s = 0; s < perThread; ++s) {
+            Value jB = h.add(t0, h.add(sg, h.idx(s * SG)));
+            Value jBs = h.sel(h.cmpI(P::ult, jB, hi), jB, lo);
+            vch.push_back(vload(v8e, fv.view,
+                                {h.add(rowBase(fv, jBs), h.mul(cg, h.idx(8)))},
+                                16));
+          }
+          Value pos = h.load(o.positions, {bi, g, jAs});
+          Value valid = h.andI(inA, h.cmpI(P::sge, pos, constI32(b, 0)));
+          Value wgt = h.sel(h.cmpI(P::ult, jAs, kIdx),
+                            detail::softWeight(
+                                b, h.load(o.scores, {bi, g, jAs}), tau),
+                            constF32(b, 1));
+          Value first = h.cmpI(P::eq, half, zero);
+          h.ifThen(first, [&] { h.store(wgt, sh.wts, {slotA}); });
+          // Chunk by chunk (8 elements converted at a time), the dot
+          // products of all the pass's heads (zeros past nh).
+          SmallVector<Value> dots(H, zeroF);
+          for (int64_t c = 0; c < halfChunks; ++c) {
+            Value kf = arith::ExtFOp::create(b, v8f, kch[c]);
+            Value col = h.add(h.mul(half, h.idx(halfD)), h.idx(c * 8));
+            for (int64_t hh = 0; hh < H; ++hh) {
+              Value q0 = vload(v4f, sh.qs, {h.idx(hh), col}, 16);
+              Value q1 =
+                  vload(v4f, sh.qs, {h.idx(hh), h.add(col, h.idx(4))}, 16);
+              for (int64_t e = 0; e < 8; ++e)
+                dots[hh] = math::FmaOp::create(
+                    b, extract(kf, e), extract(e < 4 ? q0 : q1, e % 4),
+                    dots[hh]);
+            }
+          }
+          for (int64_t hh = 0; hh < H; ++hh) {
+            Value dot = arith::AddFOp::create(b, dots[hh],
+                                              shuffleXor(dots[hh], 1));
+            Value l = detail::gatedLogit(b, cfg.gate, scale, dot, wgt, valid);
+            h.ifThen(first, [&] { h.store(l, sh.ps, {h.idx(hh), slotA}); });
+          }
+          barrier();
+
+          // M. Warp w: head w's statistics and probabilities.
+          h.ifThen(h.cmpI(P::ult, warp, h.idx(H)), [&] {
+            Value hw = warp;
+            Value on = h.cmpI(P::ult, hw, nh);
+            Value l0 = h.sel(on, h.load(sh.ps, {hw, lane}), negInf);
+            Value l1 = h.sel(on, h.load(sh.ps, {hw, h.add(lane, h.idx(32))}),
+                             negInf);
+            Value tmax = h.warpReduce(fastMaxF(b, l0, l1), [&](Value x, Value y) {
+              return fastMaxF(b, x, y);
+            });
+            Value mold = h.load(sh.stat, {zero, hw});
+            Value dold = h.load(sh.stat, {h.idx(1), hw});
+            Value mnew = fastMaxF(b, mold, tmax);
+            Value skip = h.cmpF(arith::CmpFPredicate::OEQ, mnew, negInf);
+            auto expOf = [&](Value x) {
+              return h.sel(skip, zeroF,
+                           math::ExpOp::create(b, arith::SubFOp::create(b, x, mnew)));
+            };
+            Value alpha = h.sel(skip, constF32(b, 1), expOf(mold));
+            Value p0 = expOf(l0), p1 = expOf(l1);
+            Value sum = h.warpReduce(arith::AddFOp::create(b, p0, p1),
+                                     [&](Value x, Value y) {
+                                       return arith::AddFOp::create(b, x, y);
+                                     });
+            if (valueGate) {
+              p0 = arith::MulFOp::create(b, p0, h.load(sh.wts, {lane}));
+              p1 = arith::MulFOp::create(
+                  b, p1, h.load(sh.wts, {h.add(lane, h.idx(32))}));
+            }
+            h.store(p0, sh.ps, {hw, lane});
+            h.store(p1, sh.ps, {hw, h.add(lane, h.idx(32))});
+            // Every lane has read the statistics before lane 0 replaces
+            // them (a warp barrier: racecheck sees no hazard either).
+            NVVM::SyncWarpOp::create(b, constI32(b, -1));
+            h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
+              h.store(h.sel(skip, mold, mnew), sh.stat, {zero, hw});
+              h.store(arith::AddFOp::create(
+                          b, arith::MulFOp::create(b, dold, alpha), sum),
+                      sh.stat, {h.idx(1), hw});
+              h.store(alpha, sh.stat, {h.idx(2), hw});
+            });
+          });
+          barrier();
+
+          // B. Rescale, then this thread's slots of the tile.
+          SmallVector<Value> next;
+          for (int64_t hh = 0; hh < H; ++hh) {
+            Value al = h.load(sh.stat, {h.idx(2), h.idx(hh)});
+            next.push_back(arith::MulFOp::create(
+                b, a[hh], vector::BroadcastOp::create(b, v8f, al)));
+          }
+          for (int64_t s = 0; s < perThread; ++s) {
+            Value vf = arith::ExtFOp::create(b, v8f, vch[s]);
+            Value slot = h.add(sg, h.idx(s * SG));
+            for (int64_t hh = 0; hh < H; ++hh) {
+              Value p = h.load(sh.ps, {h.idx(hh), slot});
+              next[hh] = vector::FMAOp::create(
+                  b, vector::BroadcastOp::create(b, v8f, p), vf, next[hh]);
+            }
+          }
+          barrier();
+          return next;
+        });
+
+    // The slot groups' sums: shuffles inside a warp, then shared memory.
+    for (int32_t off = CG; off < kWarp; off *= 2)
+      for (int64_t hh = 0; hh < H; ++hh) {
+        Value v = acc[hh];
+        for (int64_t e = 0; e < 8; ++e) {
+          Value x = extract(v, e);
+          v = vector::InsertOp::create(
+              b, arith::AddFOp::create(b, x, shuffleXor(x, off)), v,
+              ArrayRef<int64_t>{e});
+        }
+        acc[hh] = v;
+      }
+    h.ifThen(h.cmpI(P::ult, lane, h.idx(CG)), [&] {
+      for (int64_t hh = 0; hh < H; ++hh) {
+        Value col = h.mul(cg, h.idx(8));
+        for (int64_t part = 0; part < 2; ++part) {
+          SmallVector<Value> four;
+          for (int64_t e = 0; e < 4; ++e)
+            four.push_back(extract(acc[hh], part * 4 + e));
+          Value v = vector::FromElementsOp::create(b, v4f, four);
+          vector::StoreOp::create(b, v, sh.red,
+                                  ValueRange{warp, h.idx(hh),
+                                             h.add(col, h.idx(part * 4))})
+              .setAlignment(16);
+        }
+      }
+    });
+    barrier();
+    h.loop(tid, h.mul(nh, h.idx(D)), h.idx(kTileThreads), {},
+           [&](Value i, ValueRange) {
+             Value hh = h.divu(i, h.idx(D)), c = h.remu(i, h.idx(D));
+             Value sum = zeroF;
+             for (int64_t w = 0; w < kTileThreads / kWarp; ++w)
+               sum = arith::AddFOp::create(
+                   b, sum, h.load(sh.red, {h.idx(w), hh, c}));
+             h.store(sum, o.partial,
+                     {bi, h.add(head0, hh), split, h.add(c, h.idx(2))});
+             return SmallVector<Value>{};
+           });
+    h.ifThen(h.cmpI(P::ult, tid, nh), [&] {
+      Value hq = h.add(head0, tid);
+      h.store(h.load(sh.stat, {zero, tid}), o.partial, {bi, hq, split, zero});
+      h.store(h.load(sh.stat, {h.idx(1), tid}), o.partial,
+              {bi, hq, split, h.idx(1)});
+    });
+    barrier();
+    return SmallVector<Value>{};
+  });
+}
+
+/// Whether `m`'s rows suit attendTiles' 16-byte loads: unit innermost
+/// stride, every other stride, the offset and the base 16-byte multiples.
+Value vectorizable(Builder &h, Value m) {
+  ImplicitLocOpBuilder &b = h.b;
+  auto md = memref::ExtractStridedMetadataOp::create(b, m);
+  Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, m);
+  Value ok = h.cmpI(P::eq, md.getStrides()[3], h.idx(1));
+  Value bits = md.getOffset();
+  for (int i = 0; i < 3; ++i)
+    bits = arith::OrIOp::create(b, bits, md.getStrides()[i]);
+  ok = h.andI(ok, h.cmpI(P::eq, h.remu(bits, h.idx(8)), h.idx(0)));
+  return h.andI(ok, h.cmpI(P::eq, h.remu(ptr, h.idx(16)), h.idx(0)));
+}
+
 /// 3. Element c of query head hq's output: the splits merged.
 void combine(Builder &h, const Operands &o, Value c, Value bi, Value hq) {
   ImplicitLocOpBuilder &b = h.b;
@@ -397,7 +734,7 @@ SmallVector<Type> decodeStepStubOperandTypes(MLIRContext *ctx, Type elem) {
           t(4, f32)};                                    // partials
 }
 
-void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp,
+void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
                              const DecodeKernelConfig &cfg,
                              ArrayRef<Value> operands) {
   Operands o(operands);
@@ -415,8 +752,55 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp,
     updateRow(h, cfg, o, tid, bi, g);
   });
 
-  // 2. Attention: a block per (row, split), a warp per query head.
+  // 2. Attention: a block per (row, split). Rows of aligned contiguous
+  // elements: tiles of slots for all the group's heads (attendTiles);
+  // others: a warp per query head.
+  Value fast = h.andI(vectorizable(h, o.keys), vectorizable(h, o.values));
+  std::string base = (Twine("sparsek_decode_tile_") +
+                      (cfg.elem.isBF16() ? "bf16" : "f16") + "_d" +
+                      Twine(cfg.d))
+                         .str();
+  MLIRContext *ctx = b.getContext();
+  auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Type f32 = b.getF32Type();
+  auto shared = [&](StringRef suffix, ArrayRef<int64_t> shape) {
+    std::string name = (base + suffix).str();
+    auto type = MemRefType::get(shape, f32, MemRefLayoutAttrInterface{}, wg);
+    if (!module.lookupSymbol(name)) {
+      OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+      memref::GlobalOp::create(mb, b.getLoc(), name,
+                               mb.getStringAttr("private"), type, Attribute(),
+                               /*constant=*/false, mb.getI64IntegerAttr(16));
+    }
+    return [&b, name, type] {
+      return memref::GetGlobalOp::create(b, type, name).getResult();
+    };
+  };
+  const int64_t H = kHeadsPerPass;
+  auto qs = shared("_q", {H, cfg.d}), ps = shared("_p", {H, kTile}),
+       wts = shared("_w", {kTile}), stat = shared("_s", {3, H}),
+       red = shared("_r", {kTileThreads / kWarp, H, cfg.d});
+  h.ifThen(fast, [&] {
+    FlatView fk = flatten(b, o.keys), fv = flatten(b, o.values);
+    launch(b, h.mul(rows, splits), h.idx(kTileThreads),
+           [&](Value tid, Value bid) {
+             Value split = h.remu(bid, splits), r = h.divu(bid, splits);
+             Value bi = h.divu(r, hkv), g = h.remu(r, hkv);
+             // Whole tiles per split (the pass sized the splits so).
+             Value tiles = h.divu(h.add(slots, h.idx(kTile - 1)), h.idx(kTile));
+             Value chunk = h.mul(
+                 h.divu(h.add(tiles, h.sub(splits, h.idx(1))), splits),
+                 h.idx(kTile));
+             Value lo = h.minI(h.mul(split, chunk), slots);
+             Value hi = h.minI(h.add(lo, chunk), slots);
+             TileShared sh{qs(), ps(), wts(), stat(), red()};
+             attendTiles(h, cfg, o, sh, fk, fv, tid, bi, g, group, split, lo,
+                         hi);
+           });
+  });
   Value headWarps = h.maxI(h.minI(group, h.idx(kMaxHeadWarps)), h.idx(1));
+  Value slow = arith::XOrIOp::create(b, fast, arith::ConstantIntOp::create(b, 1, 1));
+  h.ifThen(slow, [&] {
   launch(b, h.mul(rows, splits), h.mul(headWarps, h.idx(kWarp)),
          [&](Value tid, Value bid) {
            Value split = h.remu(bid, splits), r = h.divu(bid, splits);
@@ -432,6 +816,7 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp,
              return SmallVector<Value>{};
            });
          });
+  });
 
   // 3. Combine, and the lengths: a block per (batch, query head) (per
   // sequence when there are no query heads).

@@ -236,16 +236,23 @@ private:
     auto idx = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, v);
     };
-    // Splits of a row's k + window slots: enough blocks to fill the GPU
-    // (about 1024) when the batch is small, at least 32 slots each.
+    // Splits of a row's k + window slots, in whole tiles of the attention
+    // kernel: enough blocks to fill the GPU (about 1024) when the batch is
+    // small, the tiles spread evenly (splits = ceil(tiles / per split)).
     Value rows = arith::MulIOp::create(b, dim(op.getKey(), 0),
                                        dim(op.getKey(), 1));
-    int64_t slots = k + window;
-    Value want = arith::DivUIOp::create(
-        b, idx(kDecodeTargetBlocks + 0),
-        arith::MaxUIOp::create(b, rows, idx(1)));
-    Value splits = arith::MaxUIOp::create(
-        b, arith::MinUIOp::create(b, want, idx((slots + 31) / 32)), idx(1));
+    int64_t tiles = (k + window + gpu_kernels::DecodeKernelConfig::kTileSlots -
+                     1) / gpu_kernels::DecodeKernelConfig::kTileSlots;
+    Value want = arith::MaxUIOp::create(
+        b,
+        arith::MinUIOp::create(
+            b,
+            arith::DivUIOp::create(b, idx(kDecodeTargetBlocks + 0),
+                                   arith::MaxUIOp::create(b, rows, idx(1))),
+            idx(tiles)),
+        idx(1));
+    Value per = arith::CeilDivUIOp::create(b, idx(tiles), want);
+    Value splits = arith::CeilDivUIOp::create(b, idx(tiles), per);
     int64_t dyn = ShapedType::kDynamic;
     Value partial = tensor::EmptyOp::create(
         b, ArrayRef<int64_t>{dyn, dyn, dyn, cfg->d + 2}, b.getF32Type(),

@@ -26,13 +26,31 @@
 // BUF-NOT: memref.copy
 // BUF: return
 
+// The update (a warp per row); then the attention: state rows of aligned
+// contiguous elements take the tile kernel (16-byte loads of each key and
+// value row once for all the group's heads, shared memory between the
+// phases), others the warp-per-head kernel; then the combine.
+// LAUNCH: memref.global "private" @sparsek_decode_tile_bf16_d128_q : memref<4x128xf32, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 // LAUNCH-LABEL: func.func @step_bf16
-// LAUNCH-COUNT-3: gpu.launch
+// LAUNCH: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c32
+// LAUNCH: memref.extract_aligned_pointer_as_index
+// LAUNCH: memref.extract_aligned_pointer_as_index
+// LAUNCH: scf.if
+// LAUNCH: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c128
+// LAUNCH: gpu.barrier
+// LAUNCH-COUNT-8: vector.load {{.*}} {alignment = 16 : i64} : memref<?xbf16, strided<[1], offset: ?>>, vector<8xbf16>
+// LAUNCH: gpu.barrier
+// LAUNCH: gpu.barrier
+// LAUNCH: gpu.barrier
+// LAUNCH: scf.if
+// LAUNCH: gpu.launch
+// LAUNCH: gpu.launch
+// LAUNCH-NOT: gpu.launch
 // LAUNCH-NOT: call @sparsek_decode_step
 // LAUNCH: return
 
 // PTX-LABEL: llvm.func @step_bf16
-// PTX-COUNT-3: gpu.launch_func
+// PTX-COUNT-4: gpu.launch_func
 // PTX: gpu.binary @step_bf16_kernel
 
 func.func @step_bf16(%q: tensor<2x8x1x128xbf16>, %key: tensor<2x2x1x128xbf16>,
