@@ -29,6 +29,10 @@ done
 # against the CPU decoder) ...
 SPARSEK_COMPILE="$BUILD_DIR/bin/sparsek-compile" PYTHONPATH=python /usr/bin/python3 -m sparsek.pack \
   -o .device/pack --target cuda --target cpu --dtype bf16 --topk 8 --window 16 --decode-head-dim 64 >/dev/null
+# ... the training demo's SparseK model (examples/train/train.py: bf16,
+# k 64, w 512, with gradients) ...
+SPARSEK_COMPILE="$BUILD_DIR/bin/sparsek-compile" PYTHONPATH=python /usr/bin/python3 -m sparsek.pack \
+  -o .device/pack --target cuda --dtype bf16 --topk 64 --window 512 --backward >/dev/null
 # ... and the benchmark layer's configuration (bench/python_bench.py).
 SPARSEK_COMPILE="$BUILD_DIR/bin/sparsek-compile" PYTHONPATH=python /usr/bin/python3 -m sparsek.pack \
   -o .device/pack --target cuda --dtype bf16 --topk 256 --window 512 >/dev/null
