@@ -23,7 +23,8 @@ def main(out):
         return 1
     lengths = sorted({int(n) for r in runs.values() for n in r["eval"]})
     tlens = sorted({int(n) for r in runs.values() for n in r["step_time"]})
-    lines = ["| attention | " + " | ".join(f"accuracy at {n}" for n in lengths) +
+    lines = ["| attention | " + " | ".join(f"accuracy at {n} (pairs beyond the window)"
+                                         for n in lengths) +
              " | " + " | ".join(f"step at {n} (ms)" for n in tlens) +
              " | steps | training time (s) |",
              "| --- | " + " | ".join("---:" for _ in lengths + tlens) + " | ---: | ---: |"]
@@ -32,8 +33,9 @@ def main(out):
         label = {"dense": "dense (SDPA, causal)",
                  "window": f"window {a['window']} (SDPA, mask)",
                  "sparsek": f"sparsek k {a['topk']} + window {a['window']}"}[name]
-        accs = [f"{100 * r['eval'][str(n)]['accuracy']:.1f}%" if str(n) in r["eval"] else ""
-                for n in lengths]
+        accs = [f"{100 * r['eval'][str(n)]['accuracy']:.1f}% "
+                f"({100 * r['eval'][str(n)].get('accuracy_beyond_window', float('nan')):.1f}%)"
+                if str(n) in r["eval"] else "" for n in lengths]
         times = [f"{r['step_time'][str(n)]['step_ms']:.1f} (B {r['step_time'][str(n)]['batch']})"
                  if str(n) in r["step_time"] else "" for n in tlens]
         lines.append(f"| {label} | " + " | ".join(accs + times) +

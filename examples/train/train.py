@@ -13,11 +13,15 @@ seed, nothing downloaded): `--pairs` (key, value) token pairs at random
 places in a sequence of filler tokens; at its end the keys again, each
 followed by its value. The loss counts the values of that query section
 only; accuracy is the share of those values predicted exactly (chance:
-1 / values). A pair further back than the window is out of the window
-model's reach.
+1 / values), also reported for the queries whose pair is further back than
+the window (out of the window model's reach). Training uses a curriculum
+on distance, not length: every sequence has `--seq` tokens, but the pairs
+start among the last 4 x pairs tokens of the context and spread over all
+of it by 60% of training (`--curriculum 0` turns it off; evaluation always
+spreads them over the whole context).
 
     PYTHONPATH=python python3 examples/train/train.py --attention sparsek \\
-        --out runs/sparsek [--steps 2000 --seq 4096 --eval-seq 4096 16384]
+        --out runs/sparsek [--steps 3000 --seq 4096 --eval-seq 4096 16384]
 
 writes OUT/result.json (losses, accuracies, step times) and, with
 --plot-scores, OUT/scores.png (what the trained scorer keeps for one
@@ -50,23 +54,29 @@ def vocab(values: int, keys: int) -> int:
     return 1 + FILLER + keys + values
 
 
-def batch(gen, b, n, pairs, keys, values, device):
-    """Sequences [b, n] and the query section's target mask: filler, the
-    pairs at random non-overlapping places of the first n - 2 pairs
-    tokens, then the queries (every pair's key then value, shuffled)."""
+def batch(gen, b, n, pairs, keys, values, device, span=None):
+    """Sequences [b, n], the query section's target mask, and each target's
+    distance back to its pair's value token: filler, the pairs at random
+    non-overlapping places among the last `span` tokens (default: all) of
+    the first n - 2 pairs tokens, then the queries (every pair's key then
+    value, shuffled)."""
     seq = torch.randint(1, 1 + FILLER, (b, n), generator=gen)
     target = torch.zeros(b, n, dtype=torch.bool)
+    dist = torch.zeros(b, n, dtype=torch.long)
     ctx = n - 2 * pairs
+    span = ctx if span is None else max(2 * pairs, min(span, ctx))
+    first = (ctx - span) // 2
     for i in range(b):
         k = torch.randperm(keys, generator=gen)[:pairs] + 1 + FILLER
         v = torch.randint(0, values, (pairs,), generator=gen) + 1 + FILLER + keys
-        slots = torch.randperm(ctx // 2, generator=gen)[:pairs] * 2
+        slots = (torch.randperm(ctx // 2 - first, generator=gen)[:pairs] + first) * 2
         seq[i, slots], seq[i, slots + 1] = k, v
         order = torch.randperm(pairs, generator=gen)
         q = torch.stack([k[order], v[order]], 1).reshape(-1)
         seq[i, ctx:] = q
         target[i, ctx + 1::2] = True
-    return seq.to(device), target.to(device)
+        dist[i, ctx + 1::2] = torch.arange(ctx + 1, n, 2) - (slots[order] + 1)
+    return seq.to(device), target.to(device), dist.to(device)
 
 
 class SDPAAttention(nn.Module):
@@ -161,33 +171,43 @@ class Model(nn.Module):
         return self.head(self.norm(x))
 
 
-def loss_and_accuracy(model, ids, target):
+def loss_and_accuracy(model, ids, target, dist=None, reach=None):
+    """Loss and accuracy over the targets; with `dist` and `reach` also the
+    accuracy over the targets whose pair lies `reach` or more tokens back
+    (out of a window of `reach`: only selection can find them)."""
     logits = model(ids[:, :-1]).float()
     tgt = ids[:, 1:]
     m = target[:, 1:]
     loss = F.cross_entropy(logits[m], tgt[m])
-    acc = (logits[m].argmax(-1) == tgt[m]).float().mean()
-    return loss, acc
+    hit = logits[m].argmax(-1) == tgt[m]
+    acc = hit.float().mean()
+    if dist is None:
+        return loss, acc
+    far = dist[:, 1:][m] >= reach
+    return loss, acc, hit[far].float().sum(), far.sum()
 
 
 def evaluate(model, args, n, device, amp):
     gen = torch.Generator().manual_seed(10_000 + n)
-    accs, losses = [], []
+    accs, losses, far_hits, far_n = [], [], 0.0, 0
     b = max(1, args.batch * args.seq // n)
     with torch.no_grad(), amp():
         for _ in range(args.eval_batches):
-            ids, tgt = batch(gen, b, n, args.pairs, args.keys, args.values, device)
-            loss, acc = loss_and_accuracy(model, ids, tgt)
+            ids, tgt, dist = batch(gen, b, n, args.pairs, args.keys, args.values, device)
+            loss, acc, fh, fn = loss_and_accuracy(model, ids, tgt, dist, args.window)
             losses.append(loss.item())
             accs.append(acc.item())
-    return sum(losses) / len(losses), sum(accs) / len(accs)
+            far_hits += fh.item()
+            far_n += int(fn.item())
+    return (sum(losses) / len(losses), sum(accs) / len(accs),
+            far_hits / far_n if far_n else float("nan"), far_n)
 
 
 def step_time(model, opt, args, n, device, amp, reps=5):
     """Seconds of one training step (forward, backward, optimizer) at n."""
     gen = torch.Generator().manual_seed(1)
     b = max(1, args.batch * args.seq // n)
-    ids, tgt = batch(gen, b, n, args.pairs, args.keys, args.values, device)
+    ids, tgt, _ = batch(gen, b, n, args.pairs, args.keys, args.values, device)
     ts = []
     for _ in range(reps + 1):
         sync(device)
@@ -218,7 +238,7 @@ def plot_scores(model, args, device, amp, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     gen = torch.Generator().manual_seed(77)
-    ids, _ = batch(gen, 1, args.seq, args.pairs, args.keys, args.values, device)
+    ids, _, _ = batch(gen, 1, args.seq, args.pairs, args.keys, args.values, device)
     ctx = args.seq - 2 * args.pairs
     is_pair = (ids[0, :ctx] > FILLER).cpu()
     rows = []
@@ -264,7 +284,7 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seq", type=int, default=4096)
     ap.add_argument("--eval-seq", type=int, nargs="*", default=None)
@@ -283,6 +303,9 @@ def main(argv=None):
     ap.add_argument("--time-seq", type=int, nargs="*", default=[],
                     help="also time a training step at these lengths")
     ap.add_argument("--plot-scores", action="store_true")
+    ap.add_argument("--curriculum", type=int, default=1,
+                    help="1: pairs start near the queries and spread over the whole "
+                         "context by mid-training (evaluation always uses the whole context)")
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--max-minutes", type=float, default=0,
                     help="stop training after this long (0: no limit); steps_done says where")
@@ -317,7 +340,16 @@ def main(argv=None):
     for step in bar:
         if args.max_minutes and time.perf_counter() - t0 > 60 * args.max_minutes:
             break
-        ids, tgt = batch(gen, args.batch, args.seq, args.pairs, args.keys, args.values, device)
+        # Curriculum on distance (not length): the pairs start among the
+        # last 4 x pairs tokens of the context and spread over all of it by
+        # 60% of training.
+        ctx = args.seq - 2 * args.pairs
+        span = None
+        if args.curriculum:
+            start = 4 * args.pairs
+            span = int(start + (ctx - start) * min(1.0, step / (0.6 * args.steps)))
+        ids, tgt, _ = batch(gen, args.batch, args.seq, args.pairs, args.keys, args.values,
+                            device, span)
         with amp():
             loss, acc = loss_and_accuracy(model, ids, tgt)
         opt.zero_grad(set_to_none=True)
@@ -339,9 +371,11 @@ def main(argv=None):
     model.eval()
     evals = {}
     for n in eval_seq:
-        loss, acc = evaluate(model, args, n, device, amp)
-        evals[str(n)] = {"loss": loss, "accuracy": acc}
-        print(f"{args.attention}: eval at {n} tokens: loss {loss:.3f} accuracy {acc:.3f}",
+        loss, acc, far, far_n = evaluate(model, args, n, device, amp)
+        evals[str(n)] = {"loss": loss, "accuracy": acc, "accuracy_beyond_window": far,
+                         "targets_beyond_window": far_n}
+        print(f"{args.attention}: eval at {n} tokens: loss {loss:.3f} accuracy {acc:.3f}, "
+              f"{far:.3f} on the {far_n} queries whose pair is {args.window}+ tokens back",
               flush=True)
     model.train()
     times = {}
