@@ -202,36 +202,29 @@ def decode_checks():
     u = torch.rand(b, hkv, p + steps, generator=g) * 4 - 2
     lengths = torch.tensor([p, p - 7, 0], dtype=torch.int32)
     outs = {}
+
+    def decode_all(dev, strided=False):
+        """Prefill + every step on a fresh state on `dev`; with `strided`,
+        key/value rows off 16-byte alignment (row stride D + 1: the CUDA
+        step's kernel for general layouts)."""
+        st = dec.allocate(b, hkv, d, topk=8, window=16, band_capacity=64,
+                          dtype=torch.bfloat16, device=dev)
+        if strided:
+            pad = torch.zeros(2, b, hkv, 24, d + 1, dtype=torch.bfloat16, device=dev)
+            st.keys, st.values = pad[0, ..., :d], pad[1, ..., :d]
+        dec.prefill(st, k[:, :, :p].to(dev), v[:, :, :p].to(dev), u[:, :, :p].to(dev),
+                    lengths=lengths)
+        o = []
+        for t in range(steps):
+            idx = [int(lengths[i]) + t for i in range(b)]
+            pick = lambda x: torch.stack([x[i, :, idx[i]] for i in range(b)]).unsqueeze(2)  # noqa: E731
+            o.append(dec.step(st, q[:, :, t:t + 1].to(dev), pick(k).to(dev),
+                              pick(v).to(dev), pick(u).to(dev)).float().cpu())
+        return torch.cat(o, 2), st
+
     try:
-        for dev in ("cpu", "cuda"):
-            st = dec.allocate(b, hkv, d, topk=8, window=16, band_capacity=64,
-                              dtype=torch.bfloat16, device=dev)
-            dec.prefill(st, k[:, :, :p].to(dev), v[:, :, :p].to(dev), u[:, :, :p].to(dev),
-                        lengths=lengths)
-            o = []
-            for t in range(steps):
-                idx = [int(lengths[i]) + t for i in range(b)]
-                pick = lambda x: torch.stack([x[i, :, idx[i]] for i in range(b)]).unsqueeze(2)  # noqa: E731
-                o.append(dec.step(st, q[:, :, t:t + 1].to(dev), pick(k).to(dev),
-                                  pick(v).to(dev), pick(u).to(dev)).float().cpu())
-            outs[dev] = (torch.cat(o, 2), st)
-            if dev == "cuda":
-                # The same steps on a state whose key/value rows are not
-                # 16-byte aligned (row stride D + 1): the kernel for
-                # general layouts.
-                st2 = dec.allocate(b, hkv, d, topk=8, window=16, band_capacity=64,
-                                   dtype=torch.bfloat16, device=dev)
-                pad = torch.zeros(2, b, hkv, 24, d + 1, dtype=torch.bfloat16, device=dev)
-                st2.keys, st2.values = pad[0, ..., :d], pad[1, ..., :d]
-                dec.prefill(st2, k[:, :, :p].to(dev), v[:, :, :p].to(dev),
-                            u[:, :, :p].to(dev), lengths=lengths)
-                o2 = []
-                for t in range(steps):
-                    idx = [int(lengths[i]) + t for i in range(b)]
-                    pick = lambda x: torch.stack([x[i, :, idx[i]] for i in range(b)]).unsqueeze(2)  # noqa: E731
-                    o2.append(dec.step(st2, q[:, :, t:t + 1].to(dev), pick(k).to(dev),
-                                       pick(v).to(dev), pick(u).to(dev)).float().cpu())
-                outs["cuda strided"] = (torch.cat(o2, 2), st2)
+        outs["cpu"], outs["cuda"] = decode_all("cpu"), decode_all("cuda")
+        outs["cuda strided"] = decode_all("cuda", strided=True)
         err = (outs["cuda"][0] - outs["cpu"][0]).abs().max().item()
         same_tau = torch.allclose(outs["cuda"][1].tau.cpu(), outs["cpu"][1].tau, rtol=1e-6)
         check("decode: cuda kernels vs cpu decoder, every step", err < 2e-2 and same_tau,
@@ -265,23 +258,32 @@ def decode_checks():
         check("decode on cuda", False, str(e)[:300])
 
 
+def small_llama_config(vocab, hidden, positions):
+    """A 2-layer Llama config (4 query / 2 KV heads, SDPA), or None (and a
+    SKIP line) without transformers."""
+    try:
+        from transformers import LlamaConfig
+    except ImportError:
+        print("SKIP transformers not installed")
+        return None
+    cfg = LlamaConfig(vocab_size=vocab, hidden_size=hidden, intermediate_size=2 * hidden,
+                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                      max_position_embeddings=positions)
+    cfg._attn_implementation = "sdpa"
+    return cfg
+
+
 def hf_check():
     """sparsek.hf.apply on a small random Llama: with a window covering the
     whole sequence SparseK is dense causal attention, so its logits equal
     SDPA's; with a short window, forward and generate run and decoding with
     the model's cache matches a full forward."""
-    try:
-        import transformers  # noqa: F401
-        from transformers import LlamaConfig, LlamaForCausalLM
-    except ImportError:
-        print("SKIP transformers not installed")
+    cfg = small_llama_config(vocab=128, hidden=64, positions=256)
+    if cfg is None:
         return
+    from transformers import LlamaForCausalLM
     import sparsek.hf as skhf
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128,
-                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                      max_position_embeddings=256)
-    cfg._attn_implementation = "sdpa"
     model = LlamaForCausalLM(cfg).cuda().eval()
     ids = torch.randint(0, 128, (2, 24), device="cuda")
     with torch.no_grad():
@@ -314,23 +316,18 @@ def hf_check():
 
 def hf_cache_check(new_tokens=int(os.environ.get("SPARSEK_HF_TOKENS", "4096"))):
     """sparsek.hf.SparseKCache on a small random bf16 Llama (head dim 64, the
-    pack's k = 8, w = 16): greedy generate through the cache equals generate
-    through the model's own growing cache (the full-sequence layer at every
-    step); then peak memory over `new_tokens` generated tokens is flat with
-    the SparseKCache and grows with the dense DynamicCache."""
-    try:
-        from transformers import LlamaConfig, LlamaForCausalLM
-    except ImportError:
-        print("SKIP transformers not installed")
+    pack's k = 8, w = 16): the logits of generate through the cache equal
+    those of the layer over the whole generated sequence at once; then peak
+    memory over `new_tokens` generated tokens is flat with the SparseKCache
+    and grows with the dense DynamicCache."""
+    cfg = small_llama_config(vocab=256, hidden=256, positions=new_tokens + 64)
+    if cfg is None:
         return
+    from transformers import LlamaForCausalLM
+    import copy
     import time
     import sparsek.hf as skhf
     torch.manual_seed(1)
-    cfg = LlamaConfig(vocab_size=256, hidden_size=256, intermediate_size=512,
-                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                      max_position_embeddings=new_tokens + 64)
-    cfg._attn_implementation = "sdpa"
-    import copy
     dense = LlamaForCausalLM(copy.deepcopy(cfg)).cuda().bfloat16().eval()
     model = LlamaForCausalLM(cfg).cuda().bfloat16().eval()
     model.load_state_dict(dense.state_dict())
