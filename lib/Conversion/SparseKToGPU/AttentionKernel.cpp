@@ -922,10 +922,7 @@ void KernelBody::build() {
         for (int64_t cp = 0; cp < BK / 4; ++cp)
           for (int32_t off : {4, 8, 16})
             colPart[cp] = arith::AddFOp::create(
-                b, colPart[cp],
-                gpu::ShuffleOp::create(b, colPart[cp], off, 32,
-                                       gpu::ShuffleMode::XOR)
-                    .getShuffleResult());
+                b, colPart[cp], shuffleXor(b, colPart[cp], off));
         ifThen(cmpI(arith::CmpIPredicate::ult, lane, idx(4)), [&] {
           for (int64_t cp = 0; cp < BK / 4; ++cp) {
             Value col = add(idx((cp / 2) * 8 + cp % 2), mul(tq, idx(2)));
@@ -1283,15 +1280,7 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
   for (const Tile &t : tiles) {
     if (cfg.backward)
       break; // all in dynamic shared memory
-    std::string name = base + t.suffix;
-    if (module.lookupSymbol(name))
-      continue;
-    OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
-    memref::GlobalOp::create(mb, b.getLoc(), name,
-                             mb.getStringAttr("private"), t.type,
-                             /*initial_value=*/Attribute(),
-                             /*constant=*/false,
-                             mb.getI64IntegerAttr(128));
+    declareWorkgroupGlobal(module, b.getLoc(), base + t.suffix, t.type, 128);
   }
 
   // Grid: NB * (Hq / heads) * B blocks (at least one; the kernel skips the

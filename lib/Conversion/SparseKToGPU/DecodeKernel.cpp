@@ -112,11 +112,8 @@ struct Builder : ScalarOps {
   }
   /// Butterfly across the warp: every lane gets the combination.
   Value warpReduce(Value v, function_ref<Value(Value, Value)> combine) {
-    for (int32_t off = 16; off >= 1; off /= 2) {
-      Value o = gpu::ShuffleOp::create(b, v, off, kWarp, gpu::ShuffleMode::XOR)
-                    .getShuffleResult();
-      v = combine(v, o);
-    }
+    for (int32_t off = 16; off >= 1; off /= 2)
+      v = combine(v, shuffleXor(b, v, off));
     return v;
   }
 };
@@ -242,10 +239,7 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                   });
   }
   for (int32_t off = 16; off >= 1; off /= 2) {
-    auto shfl = [&](Value v) {
-      return gpu::ShuffleOp::create(b, v, off, kWarp, gpu::ShuffleMode::XOR)
-          .getShuffleResult();
-    };
+    auto shfl = [&](Value v) { return shuffleXor(b, v, off); };
     Value os = shfl(mins[0]), op = shfl(mins[1]), oj = shfl(mins[2]);
     Value less = h.orI(detail::pairLess(b, os, op, mins[0], mins[1]),
                        h.andI(h.andI(h.cmpF(arith::CmpFPredicate::OEQ, os,
@@ -467,10 +461,6 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   auto extract = [&](Value v, int64_t i) -> Value {
     return vector::ExtractOp::create(b, v, ArrayRef<int64_t>{i});
   };
-  auto shuffleXor = [&](Value v, int32_t off) -> Value {
-    return gpu::ShuffleOp::create(b, v, off, kWarp, gpu::ShuffleMode::XOR)
-        .getShuffleResult();
-  };
   // A row's first element in a flat view.
   auto rowBase = [&](const FlatView &f, Value j) {
     return f.linear(b, ValueRange{bi, g, j});
@@ -540,7 +530,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
           }
           for (int64_t hh = 0; hh < H; ++hh) {
             Value dot = arith::AddFOp::create(b, dots[hh],
-                                              shuffleXor(dots[hh], 1));
+                                              shuffleXor(b, dots[hh], 1));
             Value l = detail::gatedLogit(b, cfg.gate, scale, dot, wgt, valid);
             h.ifThen(first, [&] { h.store(l, sh.ps, {h.idx(hh), slotA}); });
           }
@@ -617,7 +607,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
         for (int64_t e = 0; e < 8; ++e) {
           Value x = extract(v, e);
           v = vector::InsertOp::create(
-              b, arith::AddFOp::create(b, x, shuffleXor(x, off)), v,
+              b, arith::AddFOp::create(b, x, shuffleXor(b, x, off)), v,
               ArrayRef<int64_t>{e});
         }
         acc[hh] = v;
@@ -766,12 +756,7 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
   auto shared = [&](StringRef suffix, ArrayRef<int64_t> shape) {
     std::string name = (base + suffix).str();
     auto type = MemRefType::get(shape, f32, MemRefLayoutAttrInterface{}, wg);
-    if (!module.lookupSymbol(name)) {
-      OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
-      memref::GlobalOp::create(mb, b.getLoc(), name,
-                               mb.getStringAttr("private"), type, Attribute(),
-                               /*constant=*/false, mb.getI64IntegerAttr(16));
-    }
+    declareWorkgroupGlobal(module, b.getLoc(), name, type, 16);
     return [&b, name, type] {
       return memref::GetGlobalOp::create(b, type, name).getResult();
     };
@@ -780,43 +765,44 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
   auto qs = shared("_q", {H, cfg.d}), ps = shared("_p", {H, kTile}),
        wts = shared("_w", {kTile}), stat = shared("_s", {3, H}),
        red = shared("_r", {kTileThreads / kWarp, H, cfg.d});
-  h.ifThen(fast, [&] {
+  auto pick = scf::IfOp::create(b, fast, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(pick.thenBlock()->getTerminator());
     FlatView fk = flatten(b, o.keys), fv = flatten(b, o.values);
-    launch(b, h.mul(rows, splits), h.idx(kTileThreads),
+    launch(
+        b, h.mul(rows, splits), h.idx(kTileThreads), [&](Value tid, Value bid) {
+          Value split = h.remu(bid, splits), r = h.divu(bid, splits);
+          Value bi = h.divu(r, hkv), g = h.remu(r, hkv);
+          // Whole tiles per split (the pass sized the splits so).
+          Value tiles = h.divu(h.add(slots, h.idx(kTile - 1)), h.idx(kTile));
+          Value chunk =
+              h.mul(h.divu(h.add(tiles, h.sub(splits, h.idx(1))), splits),
+                    h.idx(kTile));
+          Value lo = h.minI(h.mul(split, chunk), slots);
+          Value hi = h.minI(h.add(lo, chunk), slots);
+          TileShared sh{qs(), ps(), wts(), stat(), red()};
+          attendTiles(h, cfg, o, sh, fk, fv, tid, bi, g, group, split, lo, hi);
+        });
+    b.setInsertionPoint(pick.elseBlock()->getTerminator());
+    Value headWarps = h.maxI(h.minI(group, h.idx(kMaxHeadWarps)), h.idx(1));
+    launch(b, h.mul(rows, splits), h.mul(headWarps, h.idx(kWarp)),
            [&](Value tid, Value bid) {
              Value split = h.remu(bid, splits), r = h.divu(bid, splits);
              Value bi = h.divu(r, hkv), g = h.remu(r, hkv);
-             // Whole tiles per split (the pass sized the splits so).
-             Value tiles = h.divu(h.add(slots, h.idx(kTile - 1)), h.idx(kTile));
-             Value chunk = h.mul(
-                 h.divu(h.add(tiles, h.sub(splits, h.idx(1))), splits),
-                 h.idx(kTile));
+             Value warp = h.divu(tid, h.idx(kWarp)),
+                   lane = h.remu(tid, h.idx(kWarp));
+             Value chunk =
+                 h.divu(h.add(slots, h.sub(splits, h.idx(1))), splits);
              Value lo = h.minI(h.mul(split, chunk), slots);
              Value hi = h.minI(h.add(lo, chunk), slots);
-             TileShared sh{qs(), ps(), wts(), stat(), red()};
-             attendTiles(h, cfg, o, sh, fk, fv, tid, bi, g, group, split, lo,
-                         hi);
+             h.loop(warp, group, headWarps, {}, [&](Value head, ValueRange) {
+               Value q = h.add(h.mul(g, group), head);
+               attendSplit(h, cfg, o, lane, bi, g, q, split, lo, hi);
+               return SmallVector<Value>{};
+             });
            });
-  });
-  Value headWarps = h.maxI(h.minI(group, h.idx(kMaxHeadWarps)), h.idx(1));
-  Value slow = arith::XOrIOp::create(b, fast, arith::ConstantIntOp::create(b, 1, 1));
-  h.ifThen(slow, [&] {
-  launch(b, h.mul(rows, splits), h.mul(headWarps, h.idx(kWarp)),
-         [&](Value tid, Value bid) {
-           Value split = h.remu(bid, splits), r = h.divu(bid, splits);
-           Value bi = h.divu(r, hkv), g = h.remu(r, hkv);
-           Value warp = h.divu(tid, h.idx(kWarp)),
-                 lane = h.remu(tid, h.idx(kWarp));
-           Value chunk = h.divu(h.add(slots, h.sub(splits, h.idx(1))), splits);
-           Value lo = h.minI(h.mul(split, chunk), slots);
-           Value hi = h.minI(h.add(lo, chunk), slots);
-           h.loop(warp, group, headWarps, {}, [&](Value head, ValueRange) {
-             Value q = h.add(h.mul(g, group), head);
-             attendSplit(h, cfg, o, lane, bi, g, q, split, lo, hi);
-             return SmallVector<Value>{};
-           });
-         });
-  });
+  }
 
   // 3. Combine, and the lengths: a block per (batch, query head) (per
   // sequence when there are no query heads).

@@ -132,6 +132,15 @@ Value fastMinF(ImplicitLocOpBuilder &b, Value x, Value y);
 /// softmax weights below 2^-126 of the row's maximum can afford).
 Value fastExp2(ImplicitLocOpBuilder &b, Value x);
 
+/// Lane `lane ^ offset`'s `v` (a full-warp gpu.shuffle xor).
+Value shuffleXor(ImplicitLocOpBuilder &b, Value v, int32_t offset);
+
+/// Declares, once per module, the private workgroup (shared memory)
+/// global `name` of `type` with `alignment` bytes (kernel outlining copies
+/// it into each kernel's module; get it with memref.get_global).
+void declareWorkgroupGlobal(ModuleOp module, Location loc, StringRef name,
+                            MemRefType type, int64_t alignment);
+
 /// Butterfly reductions across the 4 lanes of a quad (xor 1, 2).
 Value quadReduce(ImplicitLocOpBuilder &b, Value v,
                  function_ref<Value(Value, Value)> combine);

@@ -136,11 +136,25 @@ Value fastExp2(ImplicitLocOpBuilder &b, Value x) {
       .getResult(0);
 }
 
+Value shuffleXor(ImplicitLocOpBuilder &b, Value v, int32_t offset) {
+  return gpu::ShuffleOp::create(b, v, offset, 32, gpu::ShuffleMode::XOR)
+      .getShuffleResult();
+}
+
+void declareWorkgroupGlobal(ModuleOp module, Location loc, StringRef name,
+                            MemRefType type, int64_t alignment) {
+  if (module.lookupSymbol(name))
+    return;
+  OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+  memref::GlobalOp::create(mb, loc, name, mb.getStringAttr("private"), type,
+                           /*initial_value=*/Attribute(), /*constant=*/false,
+                           mb.getI64IntegerAttr(alignment));
+}
+
 Value quadReduce(ImplicitLocOpBuilder &b, Value v,
                  function_ref<Value(Value, Value)> combine) {
   for (int32_t off : {1, 2})
-    v = combine(v, gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::XOR)
-                       .getShuffleResult());
+    v = combine(v, shuffleXor(b, v, off));
   return v;
 }
 

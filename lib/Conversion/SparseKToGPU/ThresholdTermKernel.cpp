@@ -155,14 +155,8 @@ void buildThresholdTermLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
                                     MemRefLayoutAttrInterface{}, wg);
   const char *totalsName = "sparsek_threshold_term_totals";
   const char *countsName = "sparsek_threshold_term_counts";
-  for (auto [name, type] : {std::make_pair(totalsName, totalsType),
-                            std::make_pair(countsName, countsType)})
-    if (!module.lookupSymbol(name)) {
-      OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
-      memref::GlobalOp::create(mb, b.getLoc(), name,
-                               mb.getStringAttr("private"), type, Attribute(),
-                               /*constant=*/false, mb.getI64IntegerAttr(16));
-    }
+  declareWorkgroupGlobal(module, b.getLoc(), totalsName, totalsType, 16);
+  declareWorkgroupGlobal(module, b.getLoc(), countsName, countsType, 16);
   launch(b, h.maxI(rows, h.idx(1)), kScanThreads, [&](Value tid, Value bid) {
     h.ifThen(h.cmpI(P::ult, bid, rows), [&] {
       Value bi = h.divu(bid, heads), g = h.remu(bid, heads);
