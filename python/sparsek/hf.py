@@ -72,15 +72,23 @@ def _attention(module, query, key, value, attention_mask, scaling=None, dropout=
     if scores.shape[1] != m:
         raise RuntimeError(f"sparsek.hf: scores for {scores.shape[1]} tokens but {m} keys")
     module._sparsek_past_scores = scores.detach()
-    slope = float(module.sparsek_slope)
-    u = scores.transpose(1, 2).contiguous()  # [B, Hkv, M]
-    if slope:
-        u = u + slope * torch.arange(m, device=u.device, dtype=u.dtype)
+    u = _kv_scores(module, scores, 0)  # [B, Hkv, M]
     scale = _scale(scaling, query.shape[-1])
     out = F_sk.attention(query, key.to(query.dtype), value.to(query.dtype), u,
                          topk=cfg["topk"], window=cfg["window"], scale=scale,
                          gate=cfg["gate"])
     return out.transpose(1, 2), None
+
+
+def _kv_scores(module, scores, start):
+    """The layer's KV scores u [B, Hkv, n] of tokens start .. start + n - 1
+    from the scorer's [B, n, Hkv], plus the position slope."""
+    u = scores.transpose(1, 2).contiguous()
+    slope = float(module.sparsek_slope)
+    if slope:
+        n = u.shape[-1]
+        u = u + slope * torch.arange(start, start + n, device=u.device, dtype=u.dtype)
+    return u
 
 
 def _scale(scaling, d):
@@ -95,10 +103,7 @@ def _attention_with_state(module, cache, query, key, value, new, scaling):
     layer._consume(key)
     n = query.shape[2]
     start = layer.seen - n
-    u = new.transpose(1, 2).contiguous()  # [B, Hkv, n]
-    slope = float(module.sparsek_slope)
-    if slope:
-        u = u + slope * torch.arange(start, start + n, device=u.device, dtype=u.dtype)
+    u = _kv_scores(module, new, start)  # [B, Hkv, n]
     scale = _scale(scaling, query.shape[-1])
     key, value = key.to(query.dtype), value.to(query.dtype)
     state = layer.state
@@ -211,9 +216,7 @@ class SparseKLayer(_base("CacheLayerMixin", object)):
     def reorder_cache(self, beam_idx):
         if self.state is not None:
             idx = beam_idx.to(self.state.keys.device)
-            for f in ("keys", "values", "scores", "positions", "band_scores",
-                      "band_positions", "threshold", "counts", "lengths"):
-                t = getattr(self.state, f)
+            for t in self.state.tensors():
                 t.copy_(t.index_select(0, idx))
 
     def _unsupported(self, *args, **kwargs):

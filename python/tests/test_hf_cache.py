@@ -87,3 +87,17 @@ def test_cache_refuses_misuse():
         skhf.SparseKCache(model_of(nn.Module()))
     cache.layers[0].reset()
     assert cache.get_seq_length() == 0
+
+
+def test_cache_reorders_its_batch():
+    """Beam search's reorder permutes every state tensor along the batch."""
+    attn = Attn(2, 2, "kv", 0.0)
+    cache = skhf.SparseKCache(model_of(attn))
+    q, k, v, s = tokens(2, 2, 1, 5, 8, seed=3)
+    kk, vv = cache.update(k, v, 0)
+    attn._sparsek_cache, attn._sparsek_new_scores = cache, s
+    skhf._attention(attn, q, kk, vv, None)
+    before = [t.clone() for t in cache.layers[0].state.tensors()]
+    cache.layers[0].reorder_cache(torch.tensor([1, 0]))
+    for t, b in zip(cache.layers[0].state.tensors(), before):
+        assert torch.equal(t, b.flip(0))
