@@ -23,6 +23,7 @@ run "dlopen of a --target=cuda .so, run" "$D/gpu-dlopen" "$D/liblayer_cuda.so"
 run "every op on the GPU vs reference" "$D/gpu-ops"
 run "grids on the GPU (CPU grid + edge cases)" "$D/gpu-grid" all
 run "Python package on the GPU (kernel pack)" env SPARSEK_KERNELS="$D/pack" PYTHONPATH=python python3 python/tests/device_check.py
+run "training example's shapes and layouts" env SPARSEK_KERNELS="$D/pack" PYTHONPATH=python python3 python/tests/train_shapes_check.py
 if [[ ${QUICK:-0} != 1 ]]; then
   # Large shapes: N = 8192 and 32768, D = 128, bf16, GQA 8:2, k = 256, w = 512.
   run "layer N=8192 vs reference" "$D/gpu-layer-bench" 8192 1 check

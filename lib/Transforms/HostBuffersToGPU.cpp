@@ -1,12 +1,17 @@
 //===- HostBuffersToGPU.cpp - host-level buffers on the GPU -----*- C++ -*-===//
 //
 // memref.alloc/dealloc/copy at host level => gpu.alloc/dealloc/memcpy
-// (Passes.td).
+// (Passes.td). gpu.memcpy moves one contiguous run of bytes from each
+// operand's aligned pointer (its lowering reads neither offsets nor
+// strides), so a copy between views that may not be contiguous row-major
+// from offset 0 checks that at run time and otherwise stays a memref.copy
+// (a copy kernel, sparsek-expand-memref-copy).
 //
 //===----------------------------------------------------------------------===//
 
 #include "sparsek/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -27,6 +32,46 @@ bool inKernel(Operation *op) {
          op->getParentOfType<scf::ParallelOp>() ||
          op->getParentOfType<gpu::LaunchOp>() ||
          op->getParentOfType<gpu::GPUModuleOp>();
+}
+
+/// Whether `t`'s layout is the identity: contiguous row-major, offset 0.
+bool isPlain(Type t) {
+  auto m = dyn_cast<MemRefType>(t);
+  return m && m.getLayout().isIdentity();
+}
+
+/// At run time: `view` is row-major contiguous from offset 0 (a dimension
+/// of size 0 or 1 may have any stride).
+Value isPlainAtRunTime(OpBuilder &b, Location loc, Value view) {
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, view);
+  auto index = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v).getResult();
+  };
+  auto eq = [&](Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y)
+        .getResult();
+  };
+  Value ok = eq(meta.getOffset(), index(0));
+  Value expected = index(1);
+  for (int64_t d = cast<MemRefType>(view.getType()).getRank() - 1; d >= 0;
+       --d) {
+    Value size = meta.getSizes()[d];
+    Value trivial = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                          size, index(1));
+    ok = arith::AndIOp::create(
+        b, loc, ok,
+        arith::OrIOp::create(b, loc, trivial,
+                             eq(meta.getStrides()[d], expected)));
+    expected = arith::MulIOp::create(b, loc, expected, size);
+  }
+  return ok;
+}
+
+/// The identity-layout type of `t`'s shape and element type.
+MemRefType plainType(Type t) {
+  auto m = cast<MemRefType>(t);
+  return MemRefType::get(m.getShape(), m.getElementType(), MemRefLayoutAttrInterface(),
+                         m.getMemorySpace());
 }
 
 struct SparseKHostBuffersToGPUPass
@@ -54,9 +99,34 @@ struct SparseKHostBuffersToGPUPass
                                ValueRange(), dealloc.getMemref());
         rewriter.eraseOp(op);
       } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+        Value src = copy.getSource(), dst = copy.getTarget();
+        if (isPlain(src.getType()) && isPlain(dst.getType())) {
+          gpu::MemcpyOp::create(rewriter, loc, /*asyncToken=*/Type(),
+                                ValueRange(), dst, src);
+          rewriter.eraseOp(op);
+          continue;
+        }
+        // Views: gpu.memcpy when both are plain at run time, else the
+        // memref.copy stays (a kernel that follows the strides).
+        Value plain = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
+        for (Value v : {src, dst})
+          if (!isPlain(v.getType()))
+            plain = arith::AndIOp::create(rewriter, loc, plain,
+                                          isPlainAtRunTime(rewriter, loc, v));
+        auto ifOp = scf::IfOp::create(rewriter, loc, plain,
+                                      /*withElseRegion=*/true);
+        rewriter.setInsertionPointToStart(ifOp.thenBlock());
+        auto asPlain = [&](Value v) -> Value {
+          return isPlain(v.getType())
+                     ? v
+                     : memref::CastOp::create(rewriter, loc,
+                                              plainType(v.getType()), v)
+                           .getResult();
+        };
         gpu::MemcpyOp::create(rewriter, loc, /*asyncToken=*/Type(),
-                              ValueRange(), copy.getTarget(),
-                              copy.getSource());
+                              ValueRange(), asPlain(dst), asPlain(src));
+        rewriter.setInsertionPointToStart(ifOp.elseBlock());
+        memref::CopyOp::create(rewriter, loc, src, dst);
         rewriter.eraseOp(op);
       }
     }

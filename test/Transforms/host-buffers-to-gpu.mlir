@@ -20,3 +20,28 @@ func.func @host_and_kernel(%arg: memref<?xf32>, %n: index) {
   memref.dealloc %buf : memref<?xf32>
   return
 }
+
+// A copy into a strided view (an entry point's output argument, which a
+// caller may pass a transposed tensor for): gpu.memcpy only when the view
+// is row-major from offset 0 at run time, else a memref.copy (a kernel
+// that follows the strides; gpu.memcpy would write one contiguous run from
+// the aligned pointer).
+// CHECK-LABEL: func.func @into_view
+// CHECK-SAME: (%[[OUT:.*]]: memref<?x?xf32, strided<[?, ?], offset: ?>>, %[[N:.*]]: index)
+// CHECK: %[[BUF:.*]] = gpu.alloc (%[[N]], %[[N]]) : memref<?x?xf32>
+// CHECK: %{{.*}}, %[[OFF:.*]], %{{.*}}:2, %[[ST:.*]]:2 = memref.extract_strided_metadata %[[OUT]]
+// CHECK: arith.cmpi eq, %[[OFF]]
+// CHECK: arith.cmpi eq, %[[ST]]#1
+// CHECK: arith.cmpi eq, %[[ST]]#0
+// CHECK: scf.if
+// CHECK: %[[PLAIN:.*]] = memref.cast %[[OUT]] : memref<?x?xf32, strided<[?, ?], offset: ?>> to memref<?x?xf32>
+// CHECK: gpu.memcpy %[[PLAIN]], %[[BUF]] : memref<?x?xf32>, memref<?x?xf32>
+// CHECK: } else {
+// CHECK: memref.copy %[[BUF]], %[[OUT]] : memref<?x?xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK: gpu.dealloc %[[BUF]]
+func.func @into_view(%out: memref<?x?xf32, strided<[?, ?], offset: ?>>, %n: index) {
+  %buf = memref.alloc(%n, %n) : memref<?x?xf32>
+  memref.copy %buf, %out : memref<?x?xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+  memref.dealloc %buf : memref<?x?xf32>
+  return
+}

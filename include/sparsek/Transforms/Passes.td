@@ -79,10 +79,21 @@ def SparseKHostBuffersToGPUPass : Pass<"sparsek-host-buffers-to-gpu"> {
         memref.dealloc %m              => gpu.dealloc %m
         memref.copy %a, %b             => gpu.memcpy %b, %a
 
+    `gpu.memcpy` moves one contiguous run of bytes from each operand's
+    aligned pointer: its lowering reads neither offsets nor strides. So a
+    copy whose source or target is a view that may not be plain (a strided
+    layout: an entry point's `strided<[?, ...], offset: ?>` argument, which
+    a caller may pass a transposed tensor for) becomes
+    `scf.if (row-major from offset 0 at run time) { gpu.memcpy } else
+    { memref.copy }`, the latter a copy kernel that follows the strides
+    (`sparsek-expand-memref-copy`).
+
     Ops inside `scf.forall`, `scf.parallel` or `gpu.launch` bodies are the
     kernels' own (per-thread scratch, device `malloc`) and are left alone.
   }];
-  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 def SparseKGPUMapForallPass : Pass<"sparsek-gpu-map-forall"> {
