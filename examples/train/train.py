@@ -14,11 +14,17 @@ places in a sequence of filler tokens; at its end the keys again, each
 followed by its value. The loss counts the values of that query section
 only; accuracy is the share of those values predicted exactly (chance:
 1 / values), also reported for the queries whose pair is further back than
-the window (out of the window model's reach). Training uses a curriculum
-on distance, not length: every sequence has `--seq` tokens, but the pairs
-start among the last 4 x pairs tokens of the context and spread over all
-of it by 60% of training (`--curriculum 0` turns it off; evaluation always
-spreads them over the whole context).
+the window (out of the window model's reach).
+
+Two things make it learnable in minutes (measured on the CPU at 64 to 256
+tokens, examples/train/README.md): a token shift before each attention
+(`--shift`, see Block), so that one attention layer can match a query's key
+against the token before a value; and a curriculum on length
+(`--curriculum stages`, the default, or `mastery`; see Curriculum):
+associative recall's plateau grows with the sequence length, so training
+starts at 64 tokens and doubles the length up to `--seq` (tokens per batch
+stay `--batch x --seq`). Evaluation always uses the full lengths and
+`--pairs` pairs spread over the whole context.
 
     PYTHONPATH=python python3 examples/train/train.py --attention sparsek \\
         --out runs/sparsek [--steps 3000 --seq 4096 --eval-seq 4096 16384]
@@ -54,28 +60,24 @@ def vocab(values: int, keys: int) -> int:
     return 1 + FILLER + keys + values
 
 
-def batch(gen, b, n, pairs, keys, values, device, span=None):
+def batch(gen, b, n, pairs, keys, values, device):
     """Sequences [b, n], the query section's target mask, and each target's
     distance back to its pair's value token: filler, the pairs at random
-    non-overlapping places among the last `span` tokens (default: all) of
-    the first n - 2 pairs tokens, then the queries (every pair's key then
-    value, shuffled)."""
+    non-overlapping places among the first n - 2 pairs tokens, then the
+    queries (every pair's key then value, shuffled)."""
     seq = torch.randint(1, 1 + FILLER, (b, n), generator=gen)
-    target = torch.zeros(b, n, dtype=torch.bool)
-    dist = torch.zeros(b, n, dtype=torch.long)
     ctx = n - 2 * pairs
-    span = ctx if span is None else max(2 * pairs, min(span, ctx))
-    first = (ctx - span) // 2
-    for i in range(b):
-        k = torch.randperm(keys, generator=gen)[:pairs] + 1 + FILLER
-        v = torch.randint(0, values, (pairs,), generator=gen) + 1 + FILLER + keys
-        slots = (torch.randperm(ctx // 2 - first, generator=gen)[:pairs] + first) * 2
-        seq[i, slots], seq[i, slots + 1] = k, v
-        order = torch.randperm(pairs, generator=gen)
-        q = torch.stack([k[order], v[order]], 1).reshape(-1)
-        seq[i, ctx:] = q
-        target[i, ctx + 1::2] = True
-        dist[i, ctx + 1::2] = torch.arange(ctx + 1, n, 2) - (slots[order] + 1)
+    rows = torch.arange(b)[:, None]
+    k = torch.rand(b, keys, generator=gen).argsort(1)[:, :pairs] + 1 + FILLER
+    v = torch.randint(0, values, (b, pairs), generator=gen) + 1 + FILLER + keys
+    slots = torch.rand(b, ctx // 2, generator=gen).argsort(1)[:, :pairs] * 2
+    seq[rows, slots], seq[rows, slots + 1] = k, v
+    order = torch.rand(b, pairs, generator=gen).argsort(1)
+    seq[:, ctx:] = torch.stack([k.gather(1, order), v.gather(1, order)], 2).reshape(b, -1)
+    target = torch.zeros(b, n, dtype=torch.bool)
+    target[:, ctx + 1::2] = True
+    dist = torch.zeros(b, n, dtype=torch.long)
+    dist[:, ctx + 1::2] = torch.arange(ctx + 1, n, 2) - (slots.gather(1, order) + 1)
     return seq.to(device), target.to(device), dist.to(device)
 
 
@@ -102,9 +104,9 @@ class SDPAAttention(nn.Module):
             self._masks = {key: (d >= 0) & (d < self.window)}
         return self._masks[key]
 
-    def forward(self, x):
+    def forward(self, x, positions=None):
         b, n, _ = x.shape
-        pos = torch.arange(n, device=x.device)
+        pos = torch.arange(n, device=x.device) if positions is None else positions
         q = self.q_proj(x).view(b, n, self.heads, self.d).transpose(1, 2)
         k = self.k_proj(x).view(b, n, self.kv_heads, self.d).transpose(1, 2)
         v = self.v_proj(x).view(b, n, self.kv_heads, self.d).transpose(1, 2)
@@ -135,14 +137,27 @@ class RMSNorm(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, hidden, attn, mlp):
+    """Pre-norm block: [token shift], attention, gated MLP. The token shift
+    (`shift`: the previous token's normalised state through a linear map,
+    added to the attention's input, as in RWKV or the short convolutions of
+    H3 and Mamba) lets one attention layer match a key against the token
+    before a value without first learning a previous-token head."""
+
+    def __init__(self, hidden, attn, mlp, shift=False):
         super().__init__()
         self.n1, self.n2, self.attn = RMSNorm(hidden), RMSNorm(hidden), attn
         self.up = nn.Linear(hidden, 2 * mlp, bias=False)
         self.down = nn.Linear(mlp, hidden, bias=False)
+        self.shift = nn.Linear(hidden, hidden, bias=False) if shift else None
 
-    def forward(self, x):
-        x = x + self.attn(self.n1(x))
+    def attn_input(self, x):
+        h = self.n1(x)
+        if self.shift is not None:
+            h = h + self.shift(F.pad(h, (0, 0, 1, 0))[:, :-1])
+        return h
+
+    def forward(self, x, positions=None):
+        x = x + self.attn(self.attn_input(x), positions)
         a, g = self.up(self.n2(x)).chunk(2, -1)
         return x + self.down(F.silu(g) * a)
 
@@ -155,27 +170,29 @@ class Model(nn.Module):
         def attn():
             if args.attention == "sparsek":
                 return SparseKAttention(h, args.heads, args.kv_heads, topk=args.topk,
-                                        window=args.window, gate=args.gate)
+                                        window=args.window, gate=args.gate,
+                                        rope_theta=args.rope_theta)
             return SDPAAttention(h, args.heads, args.kv_heads,
-                                 window=args.window if args.attention == "window" else 0)
+                                 window=args.window if args.attention == "window" else 0,
+                                 rope_theta=args.rope_theta)
 
         self.emb = nn.Embedding(n_vocab, h)
-        self.blocks = nn.ModuleList(Block(h, attn(), 2 * h) for _ in range(args.layers))
+        self.blocks = nn.ModuleList(Block(h, attn(), 2 * h, args.shift) for _ in range(args.layers))
         self.norm = RMSNorm(h)
         self.head = nn.Linear(h, n_vocab, bias=False)
 
-    def forward(self, ids):
+    def forward(self, ids, positions=None):
         x = self.emb(ids)
         for blk in self.blocks:
-            x = blk(x)
+            x = blk(x, positions)
         return self.head(self.norm(x))
 
 
-def loss_and_accuracy(model, ids, target, dist=None, reach=None):
+def loss_and_accuracy(model, ids, target, dist=None, reach=None, positions=None):
     """Loss and accuracy over the targets; with `dist` and `reach` also the
     accuracy over the targets whose pair lies `reach` or more tokens back
     (out of a window of `reach`: only selection can find them)."""
-    logits = model(ids[:, :-1]).float()
+    logits = model(ids[:, :-1], None if positions is None else positions[:-1]).float()
     tgt = ids[:, 1:]
     m = target[:, 1:]
     loss = F.cross_entropy(logits[m], tgt[m])
@@ -201,6 +218,57 @@ def evaluate(model, args, n, device, amp):
             far_n += int(fn.item())
     return (sum(losses) / len(losses), sum(accs) / len(accs),
             far_hits / far_n if far_n else float("nan"), far_n)
+
+
+class Curriculum:
+    """The training batches' length. `stages` (the default; runs 72 and 74
+    of bench/NOTES.md): 64 tokens, doubled in equal stages of progress over
+    the first half of training, then --seq. `mastery`: 64 tokens, doubled
+    each time the model masters the current length (a running mean of the
+    batch accuracy, sampled every 10 steps, of at least 0.9 after at least
+    20 steps there), and --seq from 60% of training whatever happened.
+    Tokens per batch stay --batch x --seq, at most one pair per 8 tokens.
+    `none`: --seq throughout."""
+
+    def __init__(self, args):
+        self.args = args
+        self.lengths = []
+        m = 64
+        while m < args.seq and args.curriculum != "none":
+            self.lengths.append(m)
+            m *= 2
+        self.n = self.lengths[0] if self.lengths else args.seq
+        self.acc, self.steps = 0.0, 0
+
+    def batch_shape(self, progress):
+        a = self.args
+        if a.curriculum == "stages" and self.lengths:
+            self.n = (self.lengths[int(progress / 0.5 * len(self.lengths))]
+                      if progress < 0.5 else a.seq)
+        elif progress >= 0.6:
+            self.n = a.seq
+        return self.n, max(1, a.batch * a.seq // self.n), max(1, min(a.pairs, self.n // 8))
+
+    def record(self, acc, steps):
+        """The batch accuracy of one step in `steps` (sampled)."""
+        if self.args.curriculum != "mastery":
+            return
+        self.acc = 0.5 * self.acc + 0.5 * acc
+        self.steps += steps
+        if self.n < self.args.seq and self.steps >= 20 and self.acc >= 0.9:
+            self.n = min(2 * self.n, self.args.seq)
+            self.acc, self.steps = 0.0, 0
+
+
+def train_positions(args, n, gen, device):
+    """Rotary positions of a training batch: 0..n-1, or with
+    --random-positions P > n a sorted random subset of [0, P) (randomized
+    positional encodings, Ruoss et al. 2023: relative distances up to P
+    while training on n tokens)."""
+    if args.random_positions <= n:
+        return None
+    pos = torch.randperm(args.random_positions, generator=gen)[:n].sort().values
+    return pos.to(device)
 
 
 def step_time(model, opt, args, n, device, amp, reps=5):
@@ -245,7 +313,7 @@ def plot_scores(model, args, device, amp, path):
     with torch.no_grad(), amp():
         x = model.emb(ids)
         for blk in model.blocks:
-            u = blk.attn.scores(blk.n1(x))[0].float().cpu()  # [Hkv, N]
+            u = blk.attn.scores(blk.attn_input(x))[0].float().cpu()  # [Hkv, N]
             rows.append(u)
             x = blk(x)
     fig, axes = plt.subplots(len(rows), 1, figsize=(11, 2.2 * len(rows)), squeeze=False)
@@ -299,13 +367,18 @@ def main(argv=None):
     ap.add_argument("--topk", type=int, default=64)
     ap.add_argument("--window", type=int, default=512)
     ap.add_argument("--gate", default="kv")
+    ap.add_argument("--shift", type=int, default=1,
+                    help="1: a token shift before each attention (see Block)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--time-seq", type=int, nargs="*", default=[],
                     help="also time a training step at these lengths")
     ap.add_argument("--plot-scores", action="store_true")
-    ap.add_argument("--curriculum", type=int, default=1,
-                    help="1: pairs start near the queries and spread over the whole "
-                         "context by mid-training (evaluation always uses the whole context)")
+    ap.add_argument("--curriculum", choices=["stages", "mastery", "none"], default="stages",
+                    help="on length, from 64 tokens (see Curriculum)")
+    ap.add_argument("--rope-theta", type=float, default=10000.0)
+    ap.add_argument("--random-positions", type=int, default=0,
+                    help="P > 0: train with rotary positions drawn from [0, P) (see "
+                         "train_positions); evaluation uses 0..n-1")
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--max-minutes", type=float, default=0,
                     help="stop training after this long (0: no limit); steps_done says where")
@@ -320,9 +393,7 @@ def main(argv=None):
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1,
                             betas=(0.9, 0.95))
-    warm = max(1, args.steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
+    base_lr = args.lr
 
     def amp():
         if device.type == "cuda":
@@ -335,32 +406,35 @@ def main(argv=None):
         tqdm = None
     bar = tqdm(range(args.steps), desc=args.attention, mininterval=5) if tqdm else range(args.steps)
     curve = []
+    cur = Curriculum(args)
     t0 = time.perf_counter()
     steps_done = 0
     for step in bar:
-        if args.max_minutes and time.perf_counter() - t0 > 60 * args.max_minutes:
+        elapsed = time.perf_counter() - t0
+        if args.max_minutes and elapsed > 60 * args.max_minutes:
             break
-        # Curriculum on distance (not length): the pairs start among the
-        # last 4 x pairs tokens of the context and spread over all of it by
-        # 60% of training.
-        ctx = args.seq - 2 * args.pairs
-        span = None
-        if args.curriculum:
-            start = 4 * args.pairs
-            span = int(start + (ctx - start) * min(1.0, step / (0.6 * args.steps)))
-        ids, tgt, _ = batch(gen, args.batch, args.seq, args.pairs, args.keys, args.values,
-                            device, span)
+        # Progress in [0, 1]: steps, or the time budget if that runs out first.
+        progress = step / args.steps
+        if args.max_minutes:
+            progress = max(progress, elapsed / (60 * args.max_minutes))
+        n, b, pairs = cur.batch_shape(progress)
+        lr = base_lr * min(1.0, 20 * progress + 1 / args.steps) * 0.5 * (1 + math.cos(math.pi * progress))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        ids, tgt, _ = batch(gen, b, n, pairs, args.keys, args.values, device)
+        pos = train_positions(args, n, gen, device)
         with amp():
-            loss, acc = loss_and_accuracy(model, ids, tgt)
+            loss, acc = loss_and_accuracy(model, ids, tgt, positions=pos)
+        if args.curriculum == "mastery" and step % 10 == 0:  # (.item() waits for the GPU)
+            cur.record(acc.item(), 10)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        sched.step()
         steps_done = step + 1
         if step % args.log_every == 0 or step == args.steps - 1:
-            curve.append((step, loss.item(), acc.item()))
-            msg = f"step {step}: loss {loss.item():.3f} acc {acc.item():.3f}"
+            curve.append((step, loss.item(), acc.item(), n, round(time.perf_counter() - t0, 2)))
+            msg = f"step {step}: len {n} loss {loss.item():.3f} acc {acc.item():.3f}"
             if tqdm:
                 bar.set_postfix_str(msg)
             else:
