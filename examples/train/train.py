@@ -61,24 +61,25 @@ def vocab(values: int, keys: int) -> int:
 
 
 def batch(gen, b, n, pairs, keys, values, device):
-    """Sequences [b, n], the query section's target mask, and each target's
-    distance back to its pair's value token: filler, the pairs at random
-    non-overlapping places among the first n - 2 pairs tokens, then the
-    queries (every pair's key then value, shuffled)."""
-    seq = torch.randint(1, 1 + FILLER, (b, n), generator=gen)
-    ctx = n - 2 * pairs
-    rows = torch.arange(b)[:, None]
-    k = torch.rand(b, keys, generator=gen).argsort(1)[:, :pairs] + 1 + FILLER
-    v = torch.randint(0, values, (b, pairs), generator=gen) + 1 + FILLER + keys
-    slots = torch.rand(b, ctx // 2, generator=gen).argsort(1)[:, :pairs] * 2
+    """Sequences [b, n] made on `device` (with `gen`, a generator of that
+    device): filler, the pairs at random non-overlapping places among the
+    first n - 2 pairs tokens, then the queries (every pair's key then
+    value, shuffled) from position `start` = n - 2 pairs on. Returns the
+    sequences, `start`, and [b, pairs] each query's distance back to its
+    pair's value token."""
+    def rand(*shape):
+        return torch.rand(*shape, generator=gen, device=device)
+    seq = torch.randint(1, 1 + FILLER, (b, n), generator=gen, device=device)
+    start = n - 2 * pairs
+    rows = torch.arange(b, device=device)[:, None]
+    k = rand(b, keys).argsort(1)[:, :pairs] + 1 + FILLER
+    v = torch.randint(0, values, (b, pairs), generator=gen, device=device) + 1 + FILLER + keys
+    slots = rand(b, start // 2).argsort(1)[:, :pairs] * 2
     seq[rows, slots], seq[rows, slots + 1] = k, v
-    order = torch.rand(b, pairs, generator=gen).argsort(1)
-    seq[:, ctx:] = torch.stack([k.gather(1, order), v.gather(1, order)], 2).reshape(b, -1)
-    target = torch.zeros(b, n, dtype=torch.bool)
-    target[:, ctx + 1::2] = True
-    dist = torch.zeros(b, n, dtype=torch.long)
-    dist[:, ctx + 1::2] = torch.arange(ctx + 1, n, 2) - (slots.gather(1, order) + 1)
-    return seq.to(device), target.to(device), dist.to(device)
+    order = rand(b, pairs).argsort(1)
+    seq[:, start:] = torch.stack([k.gather(1, order), v.gather(1, order)], 2).reshape(b, -1)
+    dist = torch.arange(start + 1, n, 2, device=device) - (slots.gather(1, order) + 1)
+    return seq, start, dist
 
 
 class SDPAAttention(nn.Module):
@@ -188,30 +189,32 @@ class Model(nn.Module):
         return self.head(self.norm(x))
 
 
-def loss_and_accuracy(model, ids, target, dist=None, reach=None, positions=None):
-    """Loss and accuracy over the targets; with `dist` and `reach` also the
-    accuracy over the targets whose pair lies `reach` or more tokens back
-    (out of a window of `reach`: only selection can find them)."""
-    logits = model(ids[:, :-1], None if positions is None else positions[:-1]).float()
-    tgt = ids[:, 1:]
-    m = target[:, 1:]
-    loss = F.cross_entropy(logits[m], tgt[m])
-    hit = logits[m].argmax(-1) == tgt[m]
+def loss_and_accuracy(model, ids, start, dist=None, reach=None, positions=None):
+    """Loss and accuracy over the query section's values (from `start` on,
+    every second token); with `dist` and `reach` also the number of hits
+    and of targets whose pair lies `reach` or more tokens back (out of a
+    window of `reach`: only selection can find them). Strided slices, no
+    boolean indexing: nothing waits for the GPU."""
+    logits = model(ids[:, :-1], None if positions is None else positions[:-1])
+    pred = logits[:, start::2].float()  # predicts ids[:, start + 1::2]
+    tgt = ids[:, start + 1::2]
+    loss = F.cross_entropy(pred.flatten(0, 1), tgt.flatten())
+    hit = pred.argmax(-1) == tgt
     acc = hit.float().mean()
     if dist is None:
         return loss, acc
-    far = dist[:, 1:][m] >= reach
-    return loss, acc, hit[far].float().sum(), far.sum()
+    far = dist >= reach
+    return loss, acc, (hit & far).sum(), far.sum()
 
 
 def evaluate(model, args, n, device, amp):
-    gen = torch.Generator().manual_seed(10_000 + n)
+    gen = torch.Generator(device=device).manual_seed(10_000 + n)
     accs, losses, far_hits, far_n = [], [], 0.0, 0
     b = max(1, args.batch * args.seq // n)
     with torch.no_grad(), amp():
         for _ in range(args.eval_batches):
-            ids, tgt, dist = batch(gen, b, n, args.pairs, args.keys, args.values, device)
-            loss, acc, fh, fn = loss_and_accuracy(model, ids, tgt, dist, args.window)
+            ids, start, dist = batch(gen, b, n, args.pairs, args.keys, args.values, device)
+            loss, acc, fh, fn = loss_and_accuracy(model, ids, start, dist, args.window)
             losses.append(loss.item())
             accs.append(acc.item())
             far_hits += fh.item()
@@ -267,21 +270,21 @@ def train_positions(args, n, gen, device):
     while training on n tokens)."""
     if args.random_positions <= n:
         return None
-    pos = torch.randperm(args.random_positions, generator=gen)[:n].sort().values
-    return pos.to(device)
+    return torch.randperm(args.random_positions, generator=gen,
+                          device=device)[:n].sort().values
 
 
 def step_time(model, opt, args, n, device, amp, reps=5):
     """Seconds of one training step (forward, backward, optimizer) at n."""
-    gen = torch.Generator().manual_seed(1)
+    gen = torch.Generator(device=device).manual_seed(1)
     b = max(1, args.batch * args.seq // n)
-    ids, tgt, _ = batch(gen, b, n, args.pairs, args.keys, args.values, device)
+    ids, start, _ = batch(gen, b, n, args.pairs, args.keys, args.values, device)
     ts = []
     for _ in range(reps + 1):
         sync(device)
         t0 = time.perf_counter()
         with amp():
-            loss, _ = loss_and_accuracy(model, ids, tgt)
+            loss, _ = loss_and_accuracy(model, ids, start)
         loss.backward()
         opt.zero_grad(set_to_none=True)  # timing only: no update
         sync(device)
@@ -305,7 +308,7 @@ def plot_scores(model, args, device, amp, path):
         return None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    gen = torch.Generator().manual_seed(77)
+    gen = torch.Generator(device=device).manual_seed(77)
     ids, _, _ = batch(gen, 1, args.seq, args.pairs, args.keys, args.values, device)
     ctx = args.seq - 2 * args.pairs
     is_pair = (ids[0, :ctx] > FILLER).cpu()
@@ -387,7 +390,7 @@ def main(argv=None):
     device = torch.device(args.device)
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(args.seed)
-    gen = torch.Generator().manual_seed(args.seed)
+    gen = torch.Generator(device=device).manual_seed(args.seed)
 
     model = Model(args, vocab(args.values, args.keys)).to(device)
     params = sum(p.numel() for p in model.parameters())
@@ -421,10 +424,10 @@ def main(argv=None):
         lr = base_lr * min(1.0, 20 * progress + 1 / args.steps) * 0.5 * (1 + math.cos(math.pi * progress))
         for g in opt.param_groups:
             g["lr"] = lr
-        ids, tgt, _ = batch(gen, b, n, pairs, args.keys, args.values, device)
+        ids, start, _ = batch(gen, b, n, pairs, args.keys, args.values, device)
         pos = train_positions(args, n, gen, device)
         with amp():
-            loss, acc = loss_and_accuracy(model, ids, tgt, positions=pos)
+            loss, acc = loss_and_accuracy(model, ids, start, positions=pos)
         if args.curriculum == "mastery" and step % 10 == 0:  # (.item() waits for the GPU)
             cur.record(acc.item(), 10)
         opt.zero_grad(set_to_none=True)
