@@ -300,6 +300,8 @@ private:
         },
         keyTile, op.getWindow(), op.getScaleAttr(), op.getGate());
     int64_t k = op.getK();
+    if (!selectableInBlocks(op.getU(), k, variants))
+      return; // k + block rows - 1 above 2^30: the linalg lowering's.
     emitLayouts(
         op, op.getQ(), op.getKey(), op.getValue(), op.getOut().getType(),
         variants, [&](ImplicitLocOpBuilder &cb, const Variant &v, Value out) {
@@ -335,7 +337,7 @@ private:
         },
         keyTile, op.getWindow(), op.getScaleAttr(), op.getGate(),
         /*backward=*/true);
-    if (variants.empty())
+    if (variants.empty() || !selectableInBlocks(op.getU(), op.getK(), variants))
       return;
     IRRewriter rewriter(op);
     ImplicitLocOpBuilder b(op->getLoc(), rewriter);
@@ -509,6 +511,16 @@ private:
     rewriter.replaceOp(op, asTensor(b, out, resultType));
   }
 
+  /// Whether every variant's block selection can hold k (selectionK).
+  static bool selectableInBlocks(Value u, int64_t k,
+                                 ArrayRef<Variant> variants) {
+    return llvm::all_of(variants, [&](const Variant &v) {
+      return BlockSelectOp::selectionK(cast<RankedTensorType>(u.getType()), k,
+                                       v.blockQ())
+          .has_value();
+    });
+  }
+
   /// The causal selection of q's N queries in blocks of `blockQ`
   /// (sparsek.block_select's results: kth_score, kth_index, tau,
   /// union_keys, union_count), in parallel along the row or by the
@@ -516,6 +528,9 @@ private:
   SmallVector<Value> blockSelection(ImplicitLocOpBuilder &b, Value q, Value u,
                                     int64_t k, int64_t window,
                                     int64_t blockQ) {
+    // Checked by selectableInBlocks before anything was built.
+    k = *BlockSelectOp::selectionK(cast<RankedTensorType>(u.getType()), k,
+                                   blockQ);
     SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
         cast<RankedTensorType>(u.getType()),
         cast<RankedTensorType>(q.getType()).getDimSize(2), k, blockQ);

@@ -485,8 +485,12 @@ struct CausalAttentionToLinalg : OpRewritePattern<AttentionOp> {
     int64_t k = op.getKAttr().getInt(), window = op.getWindowAttr().getInt();
     Value scale = softmaxScale(b, op.getStaticScale(), op.getQ());
     if (fusedBlockSize > 0) {
-      rewriter.replaceOp(op, buildFusedLayer(b, op, k, window, scale));
-      return success();
+      if (std::optional<int64_t> kSel = BlockSelectOp::selectionK(
+              op.getU().getType(), k, fusedBlockSize)) {
+        rewriter.replaceOp(op, buildFusedLayer(b, op, *kSel, window, scale));
+        return success();
+      }
+      // k + block size - 1 above 2^30: the unfused stages below.
     }
     auto [tau, idx] =
         buildSelection(b, op.getU(), k, window, dimValue(b, op.getQ(), 2),

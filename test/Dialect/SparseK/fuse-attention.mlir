@@ -82,3 +82,28 @@ func.func @given_indices(%q: tensor<1x4x50x8xf32>, %k: tensor<1x2x64x8xf32>, %v:
 
 // BAD: sparsek-fuse-attention: invalid block-size 0: expected 1 to 2^30 queries per block
 // BADLOWER: invalid fused-block-size -1: expected 0 (unfused) or queries per block (>= 1)
+
+// k above the number of keys (here 2^63 - 1, as a fuzzer wrote it): a query
+// never has more than M candidates and with at most k all are selected with
+// weight 1, so the block selection uses k = M = 64 (same result, a union of
+// 64 + 4 - 1 keys); no overflow in the union's width.
+// CHECK-LABEL: func.func @huge_k
+// CHECK: sparsek.block_select %{{.*}} k = 64, window = 16, block_size = 4 : (tensor<1x2x64xf32>) -> ({{.*}}, tensor<1x2x13x67xi32>, tensor<1x2x13xi32>)
+func.func @huge_k(%q: tensor<1x4x50x8xf32>, %k: tensor<1x2x64x8xf32>, %v: tensor<1x2x64x8xf32>,
+                  %u: tensor<1x2x64xf32>) -> tensor<1x4x50x8xf32> {
+  %o = "sparsek.attention"(%q, %k, %v, %u) {k = 9223372036854775807 : i64, window = 16 : i64}
+       : (tensor<1x4x50x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64xf32>) -> tensor<1x4x50x8xf32>
+  return %o : tensor<1x4x50x8xf32>
+}
+
+// With a dynamic M the union of k + 4 - 1 keys would exceed 2^30 (an i32
+// count): left unfused.
+// CHECK-LABEL: func.func @huge_k_dynamic_m
+// CHECK-NOT: sparsek.block_
+// CHECK: sparsek.attention
+func.func @huge_k_dynamic_m(%q: tensor<1x4x50x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>,
+                            %u: tensor<1x2x?xf32>) -> tensor<1x4x50x8xf32> {
+  %o = "sparsek.attention"(%q, %k, %v, %u) {k = 1073741824 : i64, window = 16 : i64}
+       : (tensor<1x4x50x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?xf32>) -> tensor<1x4x50x8xf32>
+  return %o : tensor<1x4x50x8xf32>
+}

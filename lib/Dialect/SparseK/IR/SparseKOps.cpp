@@ -239,6 +239,19 @@ SmallVector<Type, 5> BlockSelectOp::getResultTypesFor(RankedTensorType uType,
           RankedTensorType::get({b, hkv, nb}, i32)};
 }
 
+std::optional<int64_t> BlockSelectOp::selectionK(RankedTensorType uType,
+                                                 int64_t k,
+                                                 int64_t blockSize) {
+  int64_t m = uType.getDimSize(2);
+  if (!ShapedType::isDynamic(m))
+    k = std::min(k, std::max<int64_t>(m, 1));
+  constexpr int64_t limit = int64_t(1) << 30;
+  if (k < 1 || blockSize < 1 || k > limit || blockSize > limit ||
+      k + blockSize - 1 > limit)
+    return std::nullopt;
+  return k;
+}
+
 LogicalResult BlockSelectOp::verify() {
   Operation *op = getOperation();
   int64_t bq = getBlockSizeAttr().getInt();

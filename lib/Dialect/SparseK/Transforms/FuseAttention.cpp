@@ -22,14 +22,22 @@ using namespace mlir::sparsek;
 namespace {
 
 /// block_select + block_attention in place of `op` (a causal layer or the
-/// chain that computes one), over `u` with `k` and `window`.
-void replaceWithBlocks(PatternRewriter &rewriter, Operation *op, Value q,
-                       Value key, Value value, Value u, IntegerAttr k,
-                       IntegerAttr window, FloatAttr scale, GateAttr gate,
-                       int64_t blockSize) {
+/// chain that computes one), over `u` with `k` and `window`; fails (nothing
+/// changed) where the block selection cannot hold k (selectionK).
+LogicalResult replaceWithBlocks(PatternRewriter &rewriter, Operation *op,
+                                Value q, Value key, Value value, Value u,
+                                IntegerAttr kAttr, IntegerAttr window,
+                                FloatAttr scale, GateAttr gate,
+                                int64_t blockSize) {
+  auto uType = cast<RankedTensorType>(u.getType());
+  std::optional<int64_t> kSel =
+      BlockSelectOp::selectionK(uType, kAttr.getInt(), blockSize);
+  if (!kSel)
+    return rewriter.notifyMatchFailure(
+        op, "k + block_size - 1 above 2^30: left unfused");
+  IntegerAttr k = rewriter.getI64IntegerAttr(*kSel);
   SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
-      cast<RankedTensorType>(u.getType()),
-      cast<RankedTensorType>(q.getType()).getDimSize(2), k.getInt(),
+      uType, cast<RankedTensorType>(q.getType()).getDimSize(2), *kSel,
       blockSize);
   auto bq = rewriter.getI64IntegerAttr(blockSize);
   auto sel =
@@ -38,6 +46,7 @@ void replaceWithBlocks(PatternRewriter &rewriter, Operation *op, Value q,
       op, op->getResult(0).getType(), q, key, value, u, sel.getKthScore(),
       sel.getKthIndex(), sel.getTau(), sel.getUnionKeys(),
       sel.getUnionCount(), window, bq, scale, gate);
+  return success();
 }
 
 struct FuseAttention : OpRewritePattern<AttentionOp> {
@@ -51,10 +60,10 @@ struct FuseAttention : OpRewritePattern<AttentionOp> {
       return rewriter.notifyMatchFailure(op, "non-causal: one selection");
     if (ShapedType::isDynamic(op.getQ().getType().getDimSize(2)))
       return rewriter.notifyMatchFailure(op, "dynamic query length N");
-    replaceWithBlocks(rewriter, op, op.getQ(), op.getKey(), op.getValue(),
-                      op.getU(), op.getKAttr(), op.getWindowAttr(),
-                      op.getScaleAttr(), op.getGateAttr(), blockSize);
-    return success();
+    return replaceWithBlocks(rewriter, op, op.getQ(), op.getKey(),
+                             op.getValue(), op.getU(), op.getKAttr(),
+                             op.getWindowAttr(), op.getScaleAttr(),
+                             op.getGateAttr(), blockSize);
   }
 };
 
@@ -82,10 +91,10 @@ struct FuseStages : OpRewritePattern<GatheredAttentionOp> {
           op, "stages over different scores, k or window");
     if (ShapedType::isDynamic(op.getQ().getType().getDimSize(2)))
       return rewriter.notifyMatchFailure(op, "dynamic query length N");
-    replaceWithBlocks(rewriter, op, op.getQ(), op.getKey(), op.getValue(),
-                      op.getU(), topk.getKAttr(), op.getWindowAttr(),
-                      op.getScaleAttr(), op.getGateAttr(), blockSize);
-    return success();
+    return replaceWithBlocks(rewriter, op, op.getQ(), op.getKey(),
+                             op.getValue(), op.getU(), topk.getKAttr(),
+                             op.getWindowAttr(), op.getScaleAttr(),
+                             op.getGateAttr(), blockSize);
   }
 };
 

@@ -210,6 +210,15 @@ def SparseK_BlockSelectOp : SparseK_Op<"block_select", [Pure]> {
     static ::llvm::SmallVector<::mlir::Type, 5>
     getResultTypesFor(::mlir::RankedTensorType uType, int64_t n, int64_t k,
                       int64_t blockSize);
+    /// The `k` a block selection of a layer with `k` over scores of type
+    /// `uType` uses: `min(k, M)` when M is static (a query never has more
+    /// than M candidates, and with at most k of them all are selected with
+    /// weight 1, so the result is the same), else `k`; nullopt when that
+    /// leaves the union's width `k + blockSize - 1` above 2^30 (the
+    /// verifier's limit: an i32 count), where callers keep the unfused
+    /// lowering.
+    static ::std::optional<int64_t>
+    selectionK(::mlir::RankedTensorType uType, int64_t k, int64_t blockSize);
   }];
 }
 
