@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "sparsek/Transforms/Passes.h"
+#include "sparsek/Transforms/Layout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -38,33 +39,6 @@ bool inKernel(Operation *op) {
 bool isPlain(Type t) {
   auto m = dyn_cast<MemRefType>(t);
   return m && m.getLayout().isIdentity();
-}
-
-/// At run time: `view` is row-major contiguous from offset 0 (a dimension
-/// of size 0 or 1 may have any stride).
-Value isPlainAtRunTime(OpBuilder &b, Location loc, Value view) {
-  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, view);
-  auto index = [&](int64_t v) {
-    return arith::ConstantIndexOp::create(b, loc, v).getResult();
-  };
-  auto eq = [&](Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y)
-        .getResult();
-  };
-  Value ok = eq(meta.getOffset(), index(0));
-  Value expected = index(1);
-  for (int64_t d = cast<MemRefType>(view.getType()).getRank() - 1; d >= 0;
-       --d) {
-    Value size = meta.getSizes()[d];
-    Value trivial = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
-                                          size, index(1));
-    ok = arith::AndIOp::create(
-        b, loc, ok,
-        arith::OrIOp::create(b, loc, trivial,
-                             eq(meta.getStrides()[d], expected)));
-    expected = arith::MulIOp::create(b, loc, expected, size);
-  }
-  return ok;
 }
 
 /// The identity-layout type of `t`'s shape and element type.
@@ -112,7 +86,7 @@ struct SparseKHostBuffersToGPUPass
         for (Value v : {src, dst})
           if (!isPlain(v.getType()))
             plain = arith::AndIOp::create(rewriter, loc, plain,
-                                          isPlainAtRunTime(rewriter, loc, v));
+                                          sparsek::isRowMajorAtRunTime(rewriter, loc, v));
         auto ifOp = scf::IfOp::create(rewriter, loc, plain,
                                       /*withElseRegion=*/true);
         rewriter.setInsertionPointToStart(ifOp.thenBlock());

@@ -15,6 +15,7 @@
 
 #include "sparsek/Dialect/SparseK/IR/ShapeConstraints.h"
 #include "sparsek/Dialect/SparseK/Transforms/Passes.h"
+#include "sparsek/Transforms/Layout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -143,22 +144,9 @@ public:
       auto m = dyn_cast<MemRefType>(type);
       if (!m || !m.getLayout().isIdentity())
         continue;
-      auto meta = memref::ExtractStridedMetadataOp::create(
-          b, entry->getArgument(i));
-      Value ok = eq(meta.getOffset(), index(0));
-      Value expected = index(1);
-      for (int64_t d = m.getRank() - 1; d >= 0; --d) {
-        Value sz = meta.getSizes()[d];
-        // A dimension of size 0 or 1 is never stepped along: any stride.
-        Value trivial = arith::CmpIOp::create(b, arith::CmpIPredicate::ule,
-                                              sz, index(1));
-        ok = arith::AndIOp::create(
-            b, ok,
-            arith::OrIOp::create(b, trivial,
-                                 eq(meta.getStrides()[d], expected)));
-        expected = arith::MulIOp::create(b, expected, sz);
-      }
-      layoutOk = arith::AndIOp::create(b, layoutOk, ok);
+      layoutOk = arith::AndIOp::create(
+          b, layoutOk,
+          isRowMajorAtRunTime(b, b.getLoc(), entry->getArgument(i)));
     }
   }
 

@@ -214,9 +214,9 @@ def SparseK_BlockSelectOp : SparseK_Op<"block_select", [Pure]> {
     /// `uType` uses: `min(k, M)` when M is static (a query never has more
     /// than M candidates, and with at most k of them all are selected with
     /// weight 1, so the result is the same), else `k`; nullopt when that
-    /// leaves the union's width `k + blockSize - 1` above 2^30 (the
-    /// verifier's limit: an i32 count), where callers keep the unfused
-    /// lowering.
+    /// leaves the union's width `k + blockSize - 1` above 2^30 (an i32
+    /// count with room; the verifier bounds k and blockSize by 2^30 each),
+    /// where callers keep the unfused lowering.
     static ::std::optional<int64_t>
     selectionK(::mlir::RankedTensorType uType, int64_t k, int64_t blockSize);
   }];
