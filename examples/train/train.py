@@ -309,8 +309,7 @@ def plot_scores(model, args, device, amp, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     gen = torch.Generator(device=device).manual_seed(77)
-    ids, _, _ = batch(gen, 1, args.seq, args.pairs, args.keys, args.values, device)
-    ctx = args.seq - 2 * args.pairs
+    ids, ctx, _ = batch(gen, 1, args.seq, args.pairs, args.keys, args.values, device)
     is_pair = (ids[0, :ctx] > FILLER).cpu()
     rows = []
     with torch.no_grad(), amp():
@@ -396,7 +395,6 @@ def main(argv=None):
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1,
                             betas=(0.9, 0.95))
-    base_lr = args.lr
 
     def amp():
         if device.type == "cuda":
@@ -421,7 +419,7 @@ def main(argv=None):
         if args.max_minutes:
             progress = max(progress, elapsed / (60 * args.max_minutes))
         n, b, pairs = cur.batch_shape(progress)
-        lr = base_lr * min(1.0, 20 * progress + 1 / args.steps) * 0.5 * (1 + math.cos(math.pi * progress))
+        lr = args.lr * min(1.0, 20 * progress + 1 / args.steps) * 0.5 * (1 + math.cos(math.pi * progress))
         for g in opt.param_groups:
             g["lr"] = lr
         ids, start, _ = batch(gen, b, n, pairs, args.keys, args.values, device)

@@ -71,10 +71,8 @@ def raw_check(b, n, strided, topk=64, window=512, hq=4, hkv=2, d=64, tol=2e-2):
     outs, grads = [], []
     for fn in (lambda *a: sparsek.attention(*a, topk=topk, window=window),
                lambda *a: dense_sparsek(*a, topk, window)):
+        # clone() keeps a transposed view's strides (preserve_format).
         leaves = [t.detach().clone().requires_grad_() for t in (q, k, v, u)]
-        if strided:  # keep the strided layout
-            leaves = [t.detach().transpose(1, 2).contiguous().transpose(1, 2).requires_grad_()
-                      if t.dim() == 4 else t.detach().clone().requires_grad_() for t in (q, k, v, u)]
         out = fn(*leaves)
         (out.float() * dout).sum().backward()
         outs.append(out)
