@@ -37,8 +37,11 @@ hdr, rows = rows[0], rows[1:]
 ix = {h: i for i, h in enumerate(hdr)}
 ts = [(r[ix['Grid Size']], r[ix['Block Size']], float(r[ix['Metric Value']].replace(',', '')) / 1e3)
       for r in rows if r[ix['Metric Name']] == 'gpu__time_duration.sum']
-last = ts[-12:]  # the timed call's last 4 steps: update, attention, combine
-for g, b, t in last[-3:]:
+# A step starts with its update kernel (a warp per row: block (32, 1, 1));
+# then the attention, and the combine unless the attention ran one split.
+starts = [i for i, (g, b, t) in enumerate(ts) if b.replace(' ', '') == '(32,1,1)']
+last = ts[starts[-4]:] if len(starts) >= 4 else ts
+for g, b, t in ts[starts[-1]:] if starts else ts[-3:]:
     print(f"  grid {g} block {b}: {t:.1f} us")
 print(f"  a step's kernels: {sum(t for *_, t in last) / 4:.1f} us")
 PY

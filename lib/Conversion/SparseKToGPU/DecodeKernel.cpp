@@ -27,7 +27,9 @@
 //      scratch buffer.
 //   3. combine, one block per (batch, query head), a thread per output
 //      element: the splits merged, the output stored in its element type;
-//      the sequence's length advanced.
+//      the sequence's length advanced. Not launched when the tile kernel
+//      ran one split per row (large batches): its blocks then store the
+//      output and advance the lengths themselves.
 //
 // Memory-bound: a step reads each slot's key and value once per row,
 // (k + w)(D + Dv) elements per (batch, KV head) (the general-layout kernel
@@ -434,7 +436,7 @@ static_assert(kHeadsPerPass == kTileThreads / kWarp && kTile == 2 * kWarp);
 void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                  const TileShared &sh, const FlatView &fk, const FlatView &fv,
                  Value tid, Value bi, Value g, Value group, Value split,
-                 Value lo, Value hi) {
+                 Value lo, Value hi, Value direct) {
   ImplicitLocOpBuilder &b = h.b;
   const int64_t D = cfg.d, H = kHeadsPerPass, T = kTile;
   const int64_t CG = D / 8, SG = kTileThreads / CG, perThread = T / SG;
@@ -635,11 +637,32 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
              for (int64_t w = 0; w < kTileThreads / kWarp; ++w)
                sum = arith::AddFOp::create(
                    b, sum, h.load(sh.red, {h.idx(w), hh, c}));
-             h.store(sum, o.partial,
-                     {bi, h.add(head0, hh), split, h.add(c, h.idx(2))});
+             Value hq = h.add(head0, hh);
+             auto pick = scf::IfOp::create(b, direct, /*withElseRegion=*/true);
+             {
+               OpBuilder::InsertionGuard guard(b);
+               // One split: the output itself, as combine() would give it
+               // (acc times 1 / sum, 0 where nothing had weight).
+               b.setInsertionPoint(pick.thenBlock()->getTerminator());
+               Value den = h.load(sh.stat, {h.idx(1), hh});
+               Value inv = h.sel(
+                   h.cmpF(arith::CmpFPredicate::OGT, den, zeroF),
+                   arith::DivFOp::create(b, constF32(b, 1), den), zeroF);
+               Value v = arith::MulFOp::create(b, sum, inv);
+               Type elem = cast<MemRefType>(o.out.getType()).getElementType();
+               h.store(elem.isF32()
+                           ? v
+                           : arith::TruncFOp::create(b, elem, v).getResult(),
+                       o.out, {bi, hq, zero, c});
+               b.setInsertionPoint(pick.elseBlock()->getTerminator());
+               h.store(sum, o.partial, {bi, hq, split, h.add(c, h.idx(2))});
+             }
              return SmallVector<Value>{};
            });
-    h.ifThen(h.cmpI(P::ult, tid, nh), [&] {
+    h.ifThen(h.andI(h.cmpI(P::ult, tid, nh),
+                    arith::XOrIOp::create(
+                        b, direct, arith::ConstantIntOp::create(b, 1, 1))),
+             [&] {
       Value hq = h.add(head0, tid);
       h.store(h.load(sh.stat, {zero, tid}), o.partial, {bi, hq, split, zero});
       h.store(h.load(sh.stat, {h.idx(1), tid}), o.partial,
@@ -782,7 +805,18 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
           Value lo = h.minI(h.mul(split, chunk), slots);
           Value hi = h.minI(h.add(lo, chunk), slots);
           TileShared sh{qs(), ps(), wts(), stat(), red()};
-          attendTiles(h, cfg, o, sh, fk, fv, tid, bi, g, group, split, lo, hi);
+          // One split per row (large batches): the block writes the
+          // output and advances the length; no combine launch.
+          Value direct = h.cmpI(P::eq, splits, h.idx(1));
+          attendTiles(h, cfg, o, sh, fk, fv, tid, bi, g, group, split, lo, hi,
+                      direct);
+          h.ifThen(h.andI(direct, h.andI(h.cmpI(P::eq, g, h.idx(0)),
+                                         h.cmpI(P::eq, tid, h.idx(0)))),
+                   [&] {
+                     Value p = position(h, o.lengths, bi);
+                     h.store(arith::AddIOp::create(b, p, constI32(b, 1)),
+                             o.lengths, {bi});
+                   });
         });
     b.setInsertionPoint(pick.elseBlock()->getTerminator());
     Value headWarps = h.maxI(h.minI(group, h.idx(kMaxHeadWarps)), h.idx(1));
@@ -805,7 +839,15 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
   }
 
   // 3. Combine, and the lengths: a block per (batch, query head) (per
-  // sequence when there are no query heads).
+  // sequence when there are no query heads); not when the tile kernel ran
+  // one split per row (it wrote both).
+  Value direct = h.andI(fast, h.andI(h.cmpI(P::eq, splits, h.idx(1)),
+                                     h.cmpI(P::ugt, rows, h.idx(0))));
+  auto combineIf = scf::IfOp::create(
+      b, arith::XOrIOp::create(b, direct, arith::ConstantIntOp::create(b, 1, 1)),
+      /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(combineIf.thenBlock()->getTerminator());
   Value heads = h.maxI(hq, h.idx(1));
   launch(b, h.mul(batch, heads), h.idx(cfg.d), [&](Value tid, Value bid) {
     Value bi = h.divu(bid, heads), q = h.remu(bid, heads);

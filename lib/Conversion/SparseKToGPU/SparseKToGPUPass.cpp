@@ -89,8 +89,10 @@ configsFor(Value q, Value key, Value value, int64_t blockQ, int64_t heads,
 }
 
 /// Blocks a decode step's attention aims at (splitting each row's slots
-/// when the batch has fewer rows).
-constexpr int64_t kDecodeTargetBlocks = 1024;
+/// when the batch has fewer rows): about one wave of the tile kernel on an
+/// H100 (132 SMs x 4 blocks of 128 threads at its register count), so a
+/// batch of 64 x 8 KV heads runs one split per row and needs no combine.
+constexpr int64_t kDecodeTargetBlocks = 512;
 
 /// Query heads per thread block the pass tries, best first: the heads of
 /// a KV head's group share the block's gathered key and value rows, and

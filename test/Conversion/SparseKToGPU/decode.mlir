@@ -29,7 +29,9 @@
 // The update (a warp per row); then the attention: state rows of aligned
 // contiguous elements take the tile kernel (16-byte loads of each key and
 // value row once for all the group's heads, shared memory between the
-// phases), others the warp-per-head kernel; then the combine.
+// phases), others the warp-per-head kernel; then the combine, unless the
+// tile kernel ran one split per row (it then stores the output, 1 / sum
+// times its accumulator, and advances the lengths itself).
 // LAUNCH: memref.global "private" @sparsek_decode_tile_bf16_d128_q : memref<4x128xf32, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 // LAUNCH-LABEL: func.func @step_bf16
 // LAUNCH: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c32
@@ -43,7 +45,17 @@
 // LAUNCH: gpu.barrier
 // LAUNCH: gpu.barrier
 // LAUNCH: scf.if
+// LAUNCH: arith.divf %{{.*}}, %{{.*}} : f32
+// LAUNCH: arith.truncf %{{.*}} : f32 to bf16
+// LAUNCH: memref.store %{{.*}} : memref<?x?x?x?xbf16
+// LAUNCH: } else {
+// LAUNCH: memref.store %{{.*}} : memref<?x?x?x?xf32
+// LAUNCH: memref.store %{{.*}} : memref<?xi32
+// LAUNCH: gpu.terminator
+// LAUNCH: } else {
 // LAUNCH: gpu.launch
+// LAUNCH: %[[NOTDIRECT:.*]] = arith.xori
+// LAUNCH-NEXT: scf.if %[[NOTDIRECT]] {
 // LAUNCH: gpu.launch
 // LAUNCH-NOT: gpu.launch
 // LAUNCH-NOT: call @sparsek_decode_step
