@@ -28,7 +28,8 @@ def test_training_demo_runs(tmp_path):
              str(tmp_path / attention), "--device", "cpu", "--seq", "128", "--pairs", "4",
              "--steps", "3", "--window", "16", "--topk", "8", "--hidden", "64", "--layers",
              "2", "--batch", "2", "--eval-seq", "128", "256", "--eval-batches", "1",
-             "--time-seq", "128"], env=env, capture_output=True, text=True, timeout=600)
+             "--time-seq", "128", "--random-positions", "512", "--random-positions-min", "64"],
+            env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert f"{attention}: eval at 256 tokens" in proc.stdout
     proc = subprocess.run([sys.executable, str(ROOT / "examples" / "train" / "report.py"),
