@@ -178,7 +178,15 @@ void prefetchL1(Builder &h, Value row, Value size, Value lane) {
   });
 }
 
-/// 1. The state update of row (bi, g), one warp.
+/// 1. The state update of row (bi, g), one warp. Its time is a chain of
+/// round trips to memory, so every load that does not depend on the
+/// sequence's length is issued first (the new token's key and value, the
+/// selection's scores and positions, the counts and the threshold sums),
+/// then those at the length's window slot, all before the first store
+/// (loads after a store to another buffer would wait: the compiler cannot
+/// tell the buffers apart); the stores are unconditional where they can
+/// be (a slot written twice in order), so that no load sinks into a
+/// branch behind the selection's reduction.
 void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                Value lane, Value bi, Value g) {
   ImplicitLocOpBuilder &b = h.b;
@@ -187,25 +195,27 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   Value p32 = position(h, o.lengths, bi);
   Value p = h.toIdx(p32);
   Value uNew = h.load(o.u, {bi, g, zero});
-
-  // The candidate: the token leaving the window, or the new one.
-  Value has, cu, cpos, ws;
-  if (w == 0) {
-    has = arith::ConstantIntOp::create(b, 1, 1);
-    cu = uNew;
-    cpos = p32;
-  } else {
-    Value wIdx = h.idx(w);
-    ws = h.add(kIdx, h.remu(p, wIdx));
-    has = h.cmpI(P::uge, p, wIdx);
-    cu = h.load(o.scores, {bi, g, ws});
-    cpos = h.load(o.positions, {bi, g, ws});
+  // The sweep's state (lane 0 uses it; every lane loads the same words).
+  SmallVector<Value> counts, thr;
+  for (int64_t i = 0; i < 3; ++i) {
+    counts.push_back(h.load(o.counts, {bi, g, h.idx(i)}));
+    thr.push_back(h.load(o.threshold, {bi, g, h.idx(i)}));
+  }
+  // The new token's key and value columns of this lane.
+  struct Col {
+    Value cache, c, fresh, cand;
+  };
+  SmallVector<Col> cols;
+  for (Value cache : {o.keys, o.values}) {
+    Value input = cache == o.keys ? o.key : o.value;
+    for (int64_t i = 0; i < cfg.d / kWarp; ++i) {
+      Value c = h.add(lane, h.idx(i * kWarp));
+      cols.push_back({cache, c, h.load(input, {bi, g, zero, c}), Value()});
+    }
   }
 
   // The selection's smallest (score, position): strided scans, then a
   // butterfly (ties between lanes only among the +inf sentinels).
-  Value seen = h.sub(h.maxI(p, h.idx(w)), h.idx(w));
-  Value free = h.cmpI(P::ult, seen, kIdx);
   SmallVector<Value> mins = {
       constF32(b, kInf), constI32(b, std::numeric_limits<int32_t>::max()),
       constI32(b, 0)};
@@ -214,9 +224,9 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     return SmallVector<Value>{h.sel(less, sc, a[0]), h.sel(less, ps, a[1]),
                               h.sel(less, h.toI32(j), a[2])};
   };
+  SmallVector<std::array<Value, 3>> got;
   if (k <= kUnrolledScan * kWarp) {
-    // All of the lane's loads first (one round trip), folded in order.
-    SmallVector<std::array<Value, 3>> got;
+    // All of the lane's loads first (one round trip), folded below.
     for (int64_t i = 0; i * kWarp < k; ++i) {
       Value j = h.add(lane, h.idx(i * kWarp));
       Value in = h.cmpI(P::ult, j, kIdx);
@@ -224,6 +234,30 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       got.push_back({j, h.load(o.scores, {bi, g, js}),
                      h.load(o.positions, {bi, g, js})});
     }
+  }
+
+  // The candidate: the token leaving the window, or the new one; its key
+  // and value rows (loaded now, used by the stores below).
+  Value has, cu, cpos, ws;
+  if (w == 0) {
+    has = arith::ConstantIntOp::create(b, 1, 1);
+    cu = uNew;
+    cpos = p32;
+    for (Col &col : cols)
+      col.cand = col.fresh;
+  } else {
+    Value wIdx = h.idx(w);
+    ws = h.add(kIdx, h.remu(p, wIdx));
+    has = h.cmpI(P::uge, p, wIdx);
+    cu = h.load(o.scores, {bi, g, ws});
+    cpos = h.load(o.positions, {bi, g, ws});
+    for (Col &col : cols)
+      col.cand = h.load(col.cache, {bi, g, ws, col.c});
+  }
+
+  Value seen = h.sub(h.maxI(p, h.idx(w)), h.idx(w));
+  Value free = h.cmpI(P::ult, seen, kIdx);
+  if (!got.empty()) {
     for (int64_t i = 0; i < (int64_t)got.size(); ++i) {
       SmallVector<Value> next = fold(got[i][0], got[i][1], got[i][2], mins);
       if ((i + 1) * kWarp > k) { // the last round: lanes past k keep theirs
@@ -255,55 +289,48 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   Value target = h.sel(free, h.minI(seen, h.idx(k - 1)), h.toIdx(mins[2]));
   Value move = h.andI(has, h.orI(free, beats));
 
-  // Keys and values: lane-strided copies, every load of the lane (the
-  // window slot's old row included) before its stores.
-  SmallVector<std::array<Value, 4>> rowsOut; // cache, col, fresh, candidate
-  for (Value cache : {o.keys, o.values}) {
-    Value input = cache == o.keys ? o.key : o.value;
-    for (int64_t i = 0; i < cfg.d / kWarp; ++i) {
-      Value c = h.add(lane, h.idx(i * kWarp));
-      Value fresh = h.load(input, {bi, g, zero, c});
-      Value cand = w == 0 ? fresh : h.load(cache, {bi, g, ws, c});
-      rowsOut.push_back({cache, c, fresh, cand});
-    }
-  }
-  h.ifThen(move, [&] {
-    for (auto &r : rowsOut)
-      h.store(r[3], r[0], {bi, g, target, r[1]});
-  });
-  if (w > 0)
-    for (auto &r : rowsOut)
-      h.store(r[2], r[0], {bi, g, ws, r[1]});
-
-  h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
+  // The stores. With a window, the candidate goes to `target` when it
+  // moves and otherwise to its own window slot, which the new token then
+  // overwrites (same lane, program order): no branch.
+  if (w > 0) {
+    Value dst = h.sel(move, target, ws);
+    for (Col &col : cols)
+      h.store(col.cand, col.cache, {bi, g, dst, col.c});
+    for (Col &col : cols)
+      h.store(col.fresh, col.cache, {bi, g, ws, col.c});
+    h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
+      h.store(cu, o.scores, {bi, g, dst});
+      h.store(cpos, o.positions, {bi, g, dst});
+      h.store(uNew, o.scores, {bi, g, ws});
+      h.store(p32, o.positions, {bi, g, ws});
+    });
+  } else {
     h.ifThen(move, [&] {
+      for (Col &col : cols)
+        h.store(col.cand, col.cache, {bi, g, target, col.c});
+    });
+    h.ifThen(h.andI(move, h.cmpI(P::eq, lane, zero)), [&] {
       h.store(cu, o.scores, {bi, g, target});
       h.store(cpos, o.positions, {bi, g, target});
     });
-    if (w > 0) {
-      h.store(uNew, o.scores, {bi, g, ws});
-      h.store(p32, o.positions, {bi, g, ws});
-    }
-  });
+  }
 
   // The threshold: the candidate's score (or nothing) into the sweep, tau
   // raised to the new threshold, capacity k + Cb live scores. The heaps'
   // sizes, clamped so that together they never exceed the capacity.
   Value len = h.dim(o.bandScores, 3);
   Value live = h.sub(len, h.idx(1));
-  auto sizeOf = [&](int64_t i, Value limit) {
-    return h.minI(h.maxI(h.toIdx(h.load(o.counts, {bi, g, h.idx(i)})), zero),
-                  limit);
+  auto sizeOf = [&](Value count, Value limit) {
+    return h.minI(h.maxI(h.toIdx(count), zero), limit);
   };
-  Value capSize = sizeOf(0, live);
-  Value midSize = sizeOf(1, h.sub(live, capSize));
+  Value capSize = sizeOf(counts[0], live);
+  Value midSize = sizeOf(counts[1], h.sub(live, capSize));
   // Lane 0's sweep over heaps held in `rows` (cap keys, cap tags, mid keys,
   // mid tags); the threshold sums and counts go to the state.
   auto sweep = [&](ArrayRef<Value> rows) {
     Heap cap{rows[0], rows[1], capSize}, mid{rows[2], rows[3], midSize};
-    Value tau = h.load(o.threshold, {bi, g, h.idx(0)});
-    Sweep s{cap, mid, h.load(o.threshold, {bi, g, h.idx(2)}),
-            h.load(o.threshold, {bi, g, h.idx(1)})};
+    Value tau = thr[0];
+    Sweep s{cap, mid, thr[2], thr[1]};
     Value offered = h.sel(has, cu, constF32(b, -kInf));
     s = detail::sweepInsert(b, s, tau, offered, cpos);
     std::tie(s, tau) = detail::sweepSolve(b, s, tau, k);
@@ -316,9 +343,8 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
         },
         [&](ImplicitLocOpBuilder &) { return s.pack(); });
     s = Sweep::unpack(dropped);
-    Value flag = h.load(o.counts, {bi, g, h.idx(2)});
     Value overflow = h.sel(
-        h.orI(over, h.cmpI(P::ne, flag, constI32(b, 0))), constI32(b, 1),
+        h.orI(over, h.cmpI(P::ne, counts[2], constI32(b, 0))), constI32(b, 1),
         constI32(b, 0));
     h.store(tau, o.threshold, {bi, g, h.idx(0)});
     h.store(s.anchor, o.threshold, {bi, g, h.idx(1)});
@@ -463,6 +489,26 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   auto extract = [&](Value v, int64_t i) -> Value {
     return vector::ExtractOp::create(b, v, ArrayRef<int64_t>{i});
   };
+  // 8 elements to f32. bf16 is the upper half of an f32: a shift (even
+  // elements, the low halves of each 32-bit word) or a mask (odd ones) on
+  // the loaded words, one integer op per element (the conversion
+  // otherwise takes a split, a cvt.u32.u16 and a shift); exact, like extf.
+  auto widen = [&](Value v) -> Value {
+    if (!cfg.elem.isBF16())
+      return arith::ExtFOp::create(b, v8f, v);
+    auto v4i = VectorType::get({4}, b.getI32Type());
+    Value w = vector::BitCastOp::create(b, v4i, v);
+    auto splat = [&](uint32_t x) -> Value {
+      return arith::ConstantOp::create(
+          b, v4i, DenseElementsAttr::get(v4i, b.getI32IntegerAttr(x)));
+    };
+    Value even = vector::BitCastOp::create(
+        b, v4f, arith::ShLIOp::create(b, w, splat(16)));
+    Value odd = vector::BitCastOp::create(
+        b, v4f, arith::AndIOp::create(b, w, splat(0xffff0000u)));
+    return vector::ShuffleOp::create(b, even, odd,
+                                     ArrayRef<int64_t>{0, 4, 1, 5, 2, 6, 3, 7});
+  };
   // A row's first element in a flat view.
   auto rowBase = [&](const FlatView &f, Value j) {
     return f.linear(b, ValueRange{bi, g, j});
@@ -518,7 +564,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
           // products of all the pass's heads (zeros past nh).
           SmallVector<Value> dots(H, zeroF);
           for (int64_t c = 0; c < halfChunks; ++c) {
-            Value kf = arith::ExtFOp::create(b, v8f, kch[c]);
+            Value kf = widen(kch[c]);
             Value col = h.add(h.mul(half, h.idx(halfD)), h.idx(c * 8));
             for (int64_t hh = 0; hh < H; ++hh) {
               Value q0 = vload(v4f, sh.qs, {h.idx(hh), col}, 16);
@@ -590,7 +636,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                 b, a[hh], vector::BroadcastOp::create(b, v8f, al)));
           }
           for (int64_t s = 0; s < perThread; ++s) {
-            Value vf = arith::ExtFOp::create(b, v8f, vch[s]);
+            Value vf = widen(vch[s]);
             Value slot = h.add(sg, h.idx(s * SG));
             for (int64_t hh = 0; hh < H; ++hh) {
               Value p = h.load(sh.ps, {h.idx(hh), slot});
