@@ -239,8 +239,9 @@ private:
       return arith::ConstantIndexOp::create(b, v);
     };
     // Splits of a row's k + window slots, in whole tiles of the attention
-    // kernel: enough blocks to fill the GPU (about 1024) when the batch is
-    // small, the tiles spread evenly (splits = ceil(tiles / per split)).
+    // kernel: about kDecodeTargetBlocks blocks when the batch is small (one
+    // split per row from that many rows on), the tiles spread evenly
+    // (splits = ceil(tiles / per split)).
     Value rows = arith::MulIOp::create(b, dim(op.getKey(), 0),
                                        dim(op.getKey(), 1));
     int64_t tiles = (k + window + gpu_kernels::DecodeKernelConfig::kTileSlots -
