@@ -77,6 +77,9 @@ struct Builder : ScalarOps {
     memref::StoreOp::create(b, v, m, i);
   }
   Value dim(Value m, int64_t i) { return memref::DimOp::create(b, m, i); }
+  Value notI(Value x) {
+    return arith::XOrIOp::create(b, x, arith::ConstantIntOp::create(b, 1, 1));
+  }
   SmallVector<Value> loop(Value lo, Value hi, Value step, ValueRange init,
                           function_ref<SmallVector<Value>(Value, ValueRange)>
                               body) {
@@ -149,6 +152,27 @@ Value position(Builder &h, Value lengths, Value bi) {
       h.b,
       arith::MaxSIOp::create(h.b, p, constI32(h.b, 0)),
       constI32(h.b, std::numeric_limits<int32_t>::max() - 1));
+}
+
+/// lengths[bi] advanced by one (by the one thread of the step that does
+/// it, after the update's reads).
+void advanceLength(Builder &h, Value lengths, Value bi) {
+  Value p = position(h, lengths, bi);
+  h.store(arith::AddIOp::create(h.b, p, constI32(h.b, 1)), lengths, {bi});
+}
+
+/// out[bi, hq, 0, c] = acc / sum in out's element type (0 where nothing
+/// had weight: sum <= 0).
+void storeOutput(Builder &h, Value out, Value acc, Value sum, Value bi,
+                 Value hq, Value c) {
+  ImplicitLocOpBuilder &b = h.b;
+  Value positive = h.cmpF(arith::CmpFPredicate::OGT, sum, constF32(b, 0));
+  Value inv = h.sel(positive, arith::DivFOp::create(b, constF32(b, 1), sum),
+                    constF32(b, 0));
+  Value v = arith::MulFOp::create(b, acc, inv);
+  Type elem = cast<MemRefType>(out.getType()).getElementType();
+  h.store(elem.isF32() ? v : arith::TruncFOp::create(b, elem, v).getResult(),
+          out, {bi, hq, h.idx(0), c});
 }
 
 /// Prefetches (into L1) the lines of 1-D memref `row`'s first `size`
@@ -690,25 +714,14 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                // One split: the output itself, as combine() would give it
                // (acc times 1 / sum, 0 where nothing had weight).
                b.setInsertionPoint(pick.thenBlock()->getTerminator());
-               Value den = h.load(sh.stat, {h.idx(1), hh});
-               Value inv = h.sel(
-                   h.cmpF(arith::CmpFPredicate::OGT, den, zeroF),
-                   arith::DivFOp::create(b, constF32(b, 1), den), zeroF);
-               Value v = arith::MulFOp::create(b, sum, inv);
-               Type elem = cast<MemRefType>(o.out.getType()).getElementType();
-               h.store(elem.isF32()
-                           ? v
-                           : arith::TruncFOp::create(b, elem, v).getResult(),
-                       o.out, {bi, hq, zero, c});
+               storeOutput(h, o.out, sum, h.load(sh.stat, {h.idx(1), hh}), bi,
+                           hq, c);
                b.setInsertionPoint(pick.elseBlock()->getTerminator());
                h.store(sum, o.partial, {bi, hq, split, h.add(c, h.idx(2))});
              }
              return SmallVector<Value>{};
            });
-    h.ifThen(h.andI(h.cmpI(P::ult, tid, nh),
-                    arith::XOrIOp::create(
-                        b, direct, arith::ConstantIntOp::create(b, 1, 1))),
-             [&] {
+    h.ifThen(h.andI(h.cmpI(P::ult, tid, nh), h.notI(direct)), [&] {
       Value hq = h.add(head0, tid);
       h.store(h.load(sh.stat, {zero, tid}), o.partial, {bi, hq, split, zero});
       h.store(h.load(sh.stat, {h.idx(1), tid}), o.partial,
@@ -757,15 +770,7 @@ void combine(Builder &h, const Operands &o, Value c, Value bi, Value hq) {
         return {arith::AddFOp::create(b, a[0], arith::MulFOp::create(b, den, f)),
                 arith::AddFOp::create(b, a[1], arith::MulFOp::create(b, acc, f))};
       });
-  Value positive = h.cmpF(arith::CmpFPredicate::OGT, sums[0], constF32(b, 0));
-  Value inv = h.sel(positive,
-                    arith::DivFOp::create(b, constF32(b, 1), sums[0]),
-                    constF32(b, 0));
-  Value v = arith::MulFOp::create(b, sums[1], inv);
-  Type elem = cast<MemRefType>(o.out.getType()).getElementType();
-  Value stored = elem.isF32() ? v
-                              : arith::TruncFOp::create(b, elem, v).getResult();
-  h.store(stored, o.out, {bi, hq, h.idx(0), c});
+  storeOutput(h, o.out, sums[1], sums[0], bi, hq, c);
 }
 
 } // namespace
@@ -858,11 +863,7 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
                       direct);
           h.ifThen(h.andI(direct, h.andI(h.cmpI(P::eq, g, h.idx(0)),
                                          h.cmpI(P::eq, tid, h.idx(0)))),
-                   [&] {
-                     Value p = position(h, o.lengths, bi);
-                     h.store(arith::AddIOp::create(b, p, constI32(b, 1)),
-                             o.lengths, {bi});
-                   });
+                   [&] { advanceLength(h, o.lengths, bi); });
         });
     b.setInsertionPoint(pick.elseBlock()->getTerminator());
     Value headWarps = h.maxI(h.minI(group, h.idx(kMaxHeadWarps)), h.idx(1));
@@ -889,9 +890,8 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
   // one split per row (it wrote both).
   Value direct = h.andI(fast, h.andI(h.cmpI(P::eq, splits, h.idx(1)),
                                      h.cmpI(P::ugt, rows, h.idx(0))));
-  auto combineIf = scf::IfOp::create(
-      b, arith::XOrIOp::create(b, direct, arith::ConstantIntOp::create(b, 1, 1)),
-      /*withElseRegion=*/false);
+  auto combineIf = scf::IfOp::create(b, h.notI(direct),
+                                     /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(combineIf.thenBlock()->getTerminator());
   Value heads = h.maxI(hq, h.idx(1));
@@ -899,11 +899,7 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
     Value bi = h.divu(bid, heads), q = h.remu(bid, heads);
     h.ifThen(h.cmpI(P::ult, q, hq), [&] { combine(h, o, tid, bi, q); });
     h.ifThen(h.andI(h.cmpI(P::eq, q, h.idx(0)), h.cmpI(P::eq, tid, h.idx(0))),
-             [&] {
-               Value p = position(h, o.lengths, bi);
-               h.store(arith::AddIOp::create(b, p, constI32(b, 1)), o.lengths,
-                       {bi});
-             });
+             [&] { advanceLength(h, o.lengths, bi); });
   });
 }
 
