@@ -5,7 +5,10 @@
 // operand's aligned pointer (its lowering reads neither offsets nor
 // strides), so a copy between views that may not be contiguous row-major
 // from offset 0 checks that at run time and otherwise stays a memref.copy
-// (a copy kernel, sparsek-expand-memref-copy).
+// (a copy kernel, sparsek-expand-memref-copy). A linalg.fill of a 16- or
+// 32-bit element type becomes a gpu.memset (cuMemsetD16/D32: near the copy
+// bandwidth, where the fill's kernel stores one element per thread), under
+// the same run-time check for views.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +17,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
@@ -48,6 +52,19 @@ MemRefType plainType(Type t) {
                          m.getMemorySpace());
 }
 
+/// Whether `fill` sets a buffer to one 16- or 32-bit value (what
+/// gpu.memset lowers to: cuMemsetD16Async / cuMemsetD32Async).
+bool memsetFill(linalg::FillOp fill) {
+  if (!fill.hasPureBufferSemantics() || fill.getOutputs().size() != 1)
+    return false;
+  auto m = dyn_cast<MemRefType>(fill.getOutputs()[0].getType());
+  if (!m)
+    return false;
+  Type e = m.getElementType();
+  return e.isIntOrFloat() && (e.getIntOrFloatBitWidth() == 16 ||
+                              e.getIntOrFloatBitWidth() == 32);
+}
+
 struct SparseKHostBuffersToGPUPass
     : sparsek::impl::SparseKHostBuffersToGPUPassBase<
           SparseKHostBuffersToGPUPass> {
@@ -57,6 +74,9 @@ struct SparseKHostBuffersToGPUPass
       if (isa<memref::AllocOp, memref::DeallocOp, memref::CopyOp>(op) &&
           !inKernel(op))
         ops.push_back(op);
+      if (auto fill = dyn_cast<linalg::FillOp>(op))
+        if (memsetFill(fill) && !inKernel(op))
+          ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());
     for (Operation *op : ops) {
@@ -71,6 +91,27 @@ struct SparseKHostBuffersToGPUPass
       } else if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
         gpu::DeallocOp::create(rewriter, loc, /*asyncToken=*/Type(),
                                ValueRange(), dealloc.getMemref());
+        rewriter.eraseOp(op);
+      } else if (auto fill = dyn_cast<linalg::FillOp>(op)) {
+        Value dst = fill.getOutputs()[0], value = fill.getInputs()[0];
+        if (isPlain(dst.getType())) {
+          gpu::MemsetOp::create(rewriter, loc, /*asyncToken=*/Type(),
+                                ValueRange(), dst, value);
+          rewriter.eraseOp(op);
+          continue;
+        }
+        // A view: the memset when it is plain at run time, else the fill.
+        auto ifOp = scf::IfOp::create(
+            rewriter, loc, sparsek::isRowMajorAtRunTime(rewriter, loc, dst),
+            /*withElseRegion=*/true);
+        rewriter.setInsertionPointToStart(ifOp.thenBlock());
+        gpu::MemsetOp::create(
+            rewriter, loc, /*asyncToken=*/Type(), ValueRange(),
+            memref::CastOp::create(rewriter, loc, plainType(dst.getType()), dst),
+            value);
+        rewriter.setInsertionPointToStart(ifOp.elseBlock());
+        linalg::FillOp::create(rewriter, loc, ValueRange{value},
+                               ValueRange{dst});
         rewriter.eraseOp(op);
       } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
         Value src = copy.getSource(), dst = copy.getTarget();

@@ -78,6 +78,7 @@ def SparseKHostBuffersToGPUPass : Pass<"sparsek-host-buffers-to-gpu"> {
         memref.alloc() : memref<...>   => gpu.alloc() : memref<...>
         memref.dealloc %m              => gpu.dealloc %m
         memref.copy %a, %b             => gpu.memcpy %b, %a
+        linalg.fill ins(%v) outs(%m)   => gpu.memset %m, %v   (16/32-bit)
 
     `gpu.memcpy` moves one contiguous run of bytes from each operand's
     aligned pointer: its lowering reads neither offsets nor strides. So a
@@ -86,13 +87,17 @@ def SparseKHostBuffersToGPUPass : Pass<"sparsek-host-buffers-to-gpu"> {
     a caller may pass a transposed tensor for) becomes
     `scf.if (row-major from offset 0 at run time) { gpu.memcpy } else
     { memref.copy }`, the latter a copy kernel that follows the strides
-    (`sparsek-expand-memref-copy`).
+    (`sparsek-expand-memref-copy`). A fill of a 16- or 32-bit element type
+    becomes `gpu.memset` (the driver's memset runs near the copy bandwidth;
+    the fill's own kernel stores one element per thread), under the same
+    run-time check when its target is a view; other fills stay kernels.
 
     Ops inside `scf.forall`, `scf.parallel` or `gpu.launch` bodies are the
     kernels' own (per-thread scratch, device `malloc`) and are left alone.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect"];
 }
 

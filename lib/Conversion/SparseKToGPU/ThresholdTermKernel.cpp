@@ -14,10 +14,10 @@
 //   1. per key (one thread each): lo_l, hi_l by binary searches over the
 //      row's tau, and +1 at lo_l, -1 at hi_l in an integer histogram;
 //   2. per row (one block of kScanThreads): |F_i| as the histogram's
-//      prefix sum, then G, each by chunks of the row per thread with one
-//      scan of the chunk totals;
+//      prefix sum, then G, tile by tile of kScanThreads queries (warp
+//      scans by shuffles, the warps' totals through shared memory);
 //   3. per key: du_l += G[hi_l] - G[lo_l].
-// O(M log N + N) work per row, depth O(log N + N / kScanThreads).
+// O(M log N + N) work per row, depth O(log N + (N / kScanThreads) log 32).
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,7 +34,7 @@ namespace mlir::sparsek::gpu_kernels {
 namespace {
 
 constexpr int64_t kKeyThreads = 128;
-constexpr int64_t kScanThreads = 256;
+constexpr int64_t kScanThreads = 1024;
 
 using P = arith::CmpIPredicate;
 
@@ -144,15 +144,19 @@ void buildThresholdTermLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
     });
   });
 
-  // 2. Per row: |F_i| = prefix sums of the histogram, G = exclusive
-  // prefix sums of dtau_i / |F_i|; each thread a chunk of the row, the
-  // chunk totals scanned by thread 0 through shared memory.
+  // 2. Per row (one block): |F_i| = inclusive prefix sums of the
+  // histogram, G = exclusive prefix sums of dtau_i / |F_i|, over tiles of
+  // kScanThreads consecutive queries (coalesced loads): per tile a warp
+  // scan by shuffles, the warps' totals through shared memory, and the
+  // row's running totals carried from tile to tile. The additions happen in
+  // a fixed order: the result does not depend on the threads' timing.
   MLIRContext *ctx = b.getContext();
   auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  auto totalsType = MemRefType::get({kScanThreads}, f32,
-                                    MemRefLayoutAttrInterface{}, wg);
-  auto countsType = MemRefType::get({kScanThreads}, i32,
-                                    MemRefLayoutAttrInterface{}, wg);
+  constexpr int64_t kWarps = kScanThreads / 32;
+  auto totalsType =
+      MemRefType::get({kWarps}, f32, MemRefLayoutAttrInterface{}, wg);
+  auto countsType =
+      MemRefType::get({kWarps}, i32, MemRefLayoutAttrInterface{}, wg);
   const char *totalsName = "sparsek_threshold_term_totals";
   const char *countsName = "sparsek_threshold_term_counts";
   declareWorkgroupGlobal(module, b.getLoc(), totalsName, totalsType, 16);
@@ -162,60 +166,63 @@ void buildThresholdTermLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
       Value bi = h.divu(bid, heads), g = h.remu(bid, heads);
       Value totals = memref::GetGlobalOp::create(b, totalsType, totalsName);
       Value counts = memref::GetGlobalOp::create(b, countsType, countsName);
-      Value chunk = h.divu(h.add(n, h.idx(kScanThreads - 1)),
-                           h.idx(kScanThreads));
-      Value lo = h.minI(h.mul(tid, chunk), n);
-      Value hi = h.minI(h.add(lo, chunk), n);
+      Value lane = h.remu(tid, h.idx(32)), warp = h.divu(tid, h.idx(32));
+      Value laneI32 = h.toI32(lane);
       Value zeroI = constI32(b, 0);
       Value zeroF = constF32(b, 0.0);
-      // Exclusive scan of `v` over the block's threads (thread 0 walks the
-      // totals); returns this thread's offset.
-      auto scan = [&](Value v, Value shared) {
-        h.store(v, shared, {tid});
-        gpu::BarrierOp::create(b);
-        h.ifThen(h.cmpI(P::eq, tid, h.idx(0)), [&] {
-          Value zero = isa<FloatType>(v.getType()) ? zeroF : zeroI;
-          h.loop(h.idx(0), h.idx(kScanThreads), {zero},
-                 [&](Value t, ValueRange acc) -> SmallVector<Value> {
-                   Value x = h.load(shared, {t});
-                   h.store(acc[0], shared, {t});
-                   Value next =
-                       isa<FloatType>(v.getType())
-                           ? arith::AddFOp::create(b, acc[0], x).getResult()
-                           : arith::AddIOp::create(b, acc[0], x).getResult();
-                   return {next};
-                 });
-        });
-        gpu::BarrierOp::create(b);
-        return h.load(shared, {tid});
+      auto plus = [&](Value x, Value y) -> Value {
+        if (isa<FloatType>(x.getType()))
+          return arith::AddFOp::create(b, x, y);
+        return arith::AddIOp::create(b, x, y);
       };
-      // The chunk's histogram total, its offset, then per i: |F_i| and the
-      // share dtau_i / |F_i| (0 when F_i is empty), summed.
-      Value cnt = h.loop(lo, hi, {zeroI}, [&](Value i, ValueRange a) {
-        return SmallVector<Value>{
-            arith::AddIOp::create(b, a[0], h.load(hist, {bi, g, i}))};
-      })[0];
-      Value cntOff = scan(cnt, counts);
-      auto share = [&](Value f, Value i) {
-        Value ff = arith::SIToFPOp::create(b, f32, f);
-        Value s = arith::DivFOp::create(b, h.load(dtau, {bi, g, i}), ff);
-        return h.sel(h.cmpI(P::sgt, f, zeroI), s, zeroF);
+      // Inclusive scan of `v` over the block's tile: (this thread's
+      // inclusive prefix, the tile's total).
+      auto scan = [&](Value v, Value shared) -> std::pair<Value, Value> {
+        Value zero = isa<FloatType>(v.getType()) ? zeroF : zeroI;
+        for (int32_t off = 1; off < 32; off *= 2) {
+          Value up = gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::UP)
+                         .getShuffleResult();
+          Value has = h.cmpI(P::sge, laneI32, constI32(b, off));
+          v = plus(v, h.sel(has, up, zero));
+        }
+        h.ifThen(h.cmpI(P::eq, lane, h.idx(31)),
+                 [&] { h.store(v, shared, {warp}); });
+        gpu::BarrierOp::create(b);
+        Value before = zero, total = zero;
+        for (int64_t w = 0; w < kWarps; ++w) {
+          Value t = h.load(shared, {h.idx(w)});
+          before = plus(before, h.sel(h.cmpI(P::ult, h.idx(w), warp), t, zero));
+          total = plus(total, t);
+        }
+        return {plus(before, v), total};
       };
-      SmallVector<Value> sums = h.loop(
-          lo, hi, {cntOff, zeroF}, [&](Value i, ValueRange a) {
-            Value f = arith::AddIOp::create(b, a[0], h.load(hist, {bi, g, i}));
-            return SmallVector<Value>{
-                f, arith::AddFOp::create(b, a[1], share(f, i))};
-          });
-      Value gOff = scan(sums[1], totals);
       h.ifThen(h.cmpI(P::eq, tid, h.idx(0)),
                [&] { h.store(zeroF, prefix, {bi, g, h.idx(0)}); });
-      h.loop(lo, hi, {cntOff, gOff}, [&](Value i, ValueRange a) {
-        Value f = arith::AddIOp::create(b, a[0], h.load(hist, {bi, g, i}));
-        Value gi = arith::AddFOp::create(b, a[1], share(f, i));
-        h.store(gi, prefix, {bi, g, h.add(i, h.idx(1))});
-        return SmallVector<Value>{f, gi};
-      });
+      auto tiles = scf::ForOp::create(b, h.idx(0), n, h.idx(kScanThreads),
+                                      ValueRange{zeroI, zeroF});
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(tiles.getBody());
+        Value base = tiles.getInductionVar();
+        Value cntCarry = tiles.getRegionIterArgs()[0];
+        Value gCarry = tiles.getRegionIterArgs()[1];
+        Value i = h.add(base, tid);
+        Value in = h.cmpI(P::ult, i, n);
+        Value at = h.minI(i, h.sub(n, h.idx(1)));
+        Value c = h.sel(in, h.load(hist, {bi, g, at}), zeroI);
+        auto [cInc, cTotal] = scan(c, counts);
+        Value f = arith::AddIOp::create(b, cntCarry, cInc);
+        Value ff = arith::SIToFPOp::create(b, f32, f);
+        Value s = arith::DivFOp::create(b, h.load(dtau, {bi, g, at}), ff);
+        Value share =
+            h.sel(h.andI(in, h.cmpI(P::sgt, f, zeroI)), s, zeroF);
+        auto [sInc, sTotal] = scan(share, totals);
+        Value gi = arith::AddFOp::create(b, gCarry, sInc);
+        h.ifThen(in, [&] { h.store(gi, prefix, {bi, g, h.add(i, h.idx(1))}); });
+        scf::YieldOp::create(
+            b, ValueRange{arith::AddIOp::create(b, cntCarry, cTotal),
+                          arith::AddFOp::create(b, gCarry, sTotal)});
+      }
     });
   });
 

@@ -39,6 +39,15 @@
 // LAUNCH: nvvm.mma.sync
 // LAUNCH: memref.atomic_rmw addf
 // LAUNCH: memref.atomic_rmw addi
+// The threshold term's scans: one block of 1024 threads per row, tiles of
+// consecutive queries scanned by warp shuffles, the warps' totals through
+// shared memory.
+// LAUNCH: gpu.launch blocks({{.*}}) threads({{.*}}) in (%{{.*}} = %c1024
+// LAUNCH: memref.get_global @sparsek_threshold_term_counts : memref<32xi32
+// LAUNCH: gpu.shuffle  up {{.*}} : i32
+// LAUNCH: gpu.barrier
+// LAUNCH: gpu.shuffle  up {{.*}} : f32
+// LAUNCH: gpu.barrier
 // LAUNCH-NOT: call @sparsek_
 // The dynamic shared memory's base is the kernel's only shared variable.
 // PTX: .shared .align 16 .b8 __dynamic_shmem__0;
