@@ -6,8 +6,12 @@
 # reference at 4K (random and all-equal scores) and 8K. `time`: ncu's
 # per-kernel breakdown at 64K, the backward at 4K/16K/64K, the forward
 # layer at the same sizes, and the peers' forward + backward in the same
-# call (bench/gpu_peers.py --backward).
-# Device tool: carry [".device"], command "bash bench/backward_run.sh [check|time|all]".
+# call (bench/gpu_peers.py --backward). `compare`: every build under
+# .device/variants/<name>/ (gpu-backward-bench with its
+# libsparsek_cuda_runtime.so beside it) against .device's, interleaved:
+# the backward's and the forward layer's wall time at 4K/16K/64K and the
+# backward kernels at 64K (ncu).
+# Device tool: carry [".device"], command "bash bench/backward_run.sh [check|time|compare|all]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
@@ -19,6 +23,24 @@ if [[ $mode == check || $mode == all ]]; then
   timeout 300 "$D/gpu-backward-bench" 4096 1 check
   SPARSEK_BENCH_SCORES=equal timeout 300 "$D/gpu-backward-bench" 4096 1 check
   timeout 400 "$D/gpu-backward-bench" 8192 1 check
+fi
+if [[ $mode == compare ]]; then
+  builds=("$D")
+  for v in "$D"/variants/*/; do [[ -x $v/gpu-backward-bench ]] && builds+=("${v%/}"); done
+  for round in 1 2; do
+    for n in 4096 16384 65536; do
+      for d in "${builds[@]}"; do
+        echo "-- $d (round $round)"
+        LD_LIBRARY_PATH=$d timeout 300 "$d/gpu-backward-bench" $n 5
+        [[ -x $d/gpu-layer-bench ]] && LD_LIBRARY_PATH=$d timeout 300 "$d/gpu-layer-bench" $n 5
+      done
+    done
+  done
+  for d in "${builds[@]}"; do
+    echo "== $d: backward kernels at 65536 (ncu, the GPU's own clocks)"
+    LD_LIBRARY_PATH=$d BENCH=$d/gpu-backward-bench NCU_FLAGS="--clock-control none" \
+      LAUNCHES=${LAUNCHES:-0} bash bench/kernel_breakdown.sh 65536 2>&1 | head -${LINES_MAX:-12}
+  done
 fi
 if [[ $mode == time || $mode == all ]]; then
   echo "== backward kernels at 65536 (ncu, the GPU's own clocks)"

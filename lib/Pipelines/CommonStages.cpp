@@ -26,7 +26,8 @@ void mlir::sparsek::buildSparseKBufferizedStages(OpPassManager &pm,
                                                  bool forGPU,
                                                  bool parallelSelection,
                                                  int64_t fusedBlockSize,
-                                                 int64_t tensorCoreKeyTile) {
+                                                 int64_t tensorCoreKeyTile,
+                                                 bool vectorReductions) {
   // C callers also get shape-checked entry points (SPEC section 8).
   if (emitCInterface)
     pm.addPass(createSparseKCheckedEntryPointsPass());
@@ -38,6 +39,7 @@ void mlir::sparsek::buildSparseKBufferizedStages(OpPassManager &pm,
     gpuOpts.blockSize = fusedBlockSize;
     gpuOpts.keyTile = tensorCoreKeyTile;
     gpuOpts.parallelSelection = parallelSelection;
+    gpuOpts.vectorReductions = vectorReductions;
     pm.addPass(createConvertSparseKToGPUPass(gpuOpts));
   }
 

@@ -83,10 +83,21 @@ LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
 
 void mlir::sparsek::buildSparseKNVVMPipeline(
     OpPassManager &pm, const SparseKNVVMPipelineOptions &options) {
+  // Vector reductions (red.global.add.v4.f32) need sm_90 and PTX ISA 8.1;
+  // the options were verified (sm_<digits>[letter], +ptx<digits>).
+  auto number = [](StringRef s) {
+    unsigned v = 0;
+    s.take_while(llvm::isDigit).getAsInteger(10, v);
+    return v;
+  };
+  StringRef features = options.features;
+  bool vectorReductions =
+      number(StringRef(options.chip).drop_front(3)) >= 90 &&
+      features.consume_front("+ptx") && number(features) >= 81;
   buildSparseKBufferizedStages(
       pm, options.emitCInterface, /*forGPU=*/true, options.parallelSelection,
       options.fuseAttention ? options.blockSize.getValue() : 0,
-      options.tensorCores ? options.keyTile.getValue() : 0);
+      options.tensorCores ? options.keyTile.getValue() : 0, vectorReductions);
   // Kernel stubs (convert-sparsek-to-gpu) => their gpu.launch, now that
   // buffers are allocated and freed.
   pm.addPass(createSparseKExpandKernelStubsPass());

@@ -147,7 +147,13 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
     Option<"parallelSelection", "parallel-selection", "bool",
            /*default=*/"true",
            "Build the block selection of a causal layer in parallel along "
-           "the row (as convert-sparsek-to-linalg{parallel-selection}).">
+           "the row (as convert-sparsek-to-linalg{parallel-selection}).">,
+    Option<"vectorReductions", "vector-reductions", "bool",
+           /*default=*/"false",
+           "The backward kernel adds its dkey and dvalue tiles by "
+           "red.global.add.v4.f32 (needs sm_90 and PTX ISA 8.1) instead of "
+           "scalar atomics; sparsek-nvvm-pipeline sets it from its chip and "
+           "features.">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -43,14 +43,15 @@ struct SparseKCPUPipelineOptions
 /// The stages both pipelines begin with: (with emitCInterface) the
 /// sparsek-checked-entry-points, (forGPU with fusedBlockSize and
 /// tensorCoreKeyTile > 0) convert-sparsek-to-gpu{block-size, key-tile,
-/// parallel-selection}, convert-sparsek-to-linalg, (forGPU)
+/// parallel-selection, vector-reductions}, convert-sparsek-to-linalg, (forGPU)
 /// sparsek-gpu-map-forall, canonicalize, cse,
 /// convert-elementwise-to-linalg, one-shot-bufferize (function boundaries,
 /// fully dynamic strided layouts), buffer-deallocation-pipeline.
 void buildSparseKBufferizedStages(OpPassManager &pm, bool emitCInterface,
                                   bool forGPU, bool parallelSelection,
                                   int64_t fusedBlockSize,
-                                  int64_t tensorCoreKeyTile = 0);
+                                  int64_t tensorCoreKeyTile = 0,
+                                  bool vectorReductions = false);
 
 /// sparsek ops mixed with func/arith/tensor/linalg/bufferization on tensors
 /// => LLVM dialect that mlir-runner or the AOT compiler can run:
@@ -72,8 +73,9 @@ struct SparseKNVVMPipelineOptions
       llvm::cl::init("sm_90")};
   PassOptions::Option<std::string> features{
       *this, "features",
-      llvm::cl::desc("PTX features; sm_90 needs PTX ISA 7.8 or newer"),
-      llvm::cl::init("+ptx80")};
+      llvm::cl::desc("PTX features; sm_90 needs PTX ISA 7.8 or newer, and "
+                     "8.1 for the backward kernel's vector reductions"),
+      llvm::cl::init("+ptx81")};
   PassOptions::Option<int> optLevel{
       *this, "opt-level",
       llvm::cl::desc("Optimisation level of the device code (0-3)"),

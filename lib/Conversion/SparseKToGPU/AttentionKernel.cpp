@@ -138,6 +138,11 @@ private:
   std::pair<Value, Value> loadF32Pair(Value view, Value index);
   /// memref.atomic_rmw addf of `v` into `mem[idx]`.
   void atomicAdd(Value v, Value mem, ValueRange idx);
+  /// `vals` (2 or 4 f32) added to the consecutive elements of f32 `mem`
+  /// from [idx] by one vector reduction (red.global.add.v2/v4.f32, sm_90;
+  /// the address must be 8/16-byte aligned: the caller's f32 buffers are
+  /// allocated whole, with even/4-multiple rows and columns).
+  void reduceAdd(ArrayRef<Value> vals, Value mem, ValueRange indices);
 
   const AttentionKernelConfig &cfg;
   MmaEmitter mma;
@@ -369,6 +374,31 @@ std::pair<Value, Value> KernelBody::loadF32Pair(Value view, Value index) {
 
 void KernelBody::atomicAdd(Value v, Value mem, ValueRange idx) {
   memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addf, v, mem, idx);
+}
+
+/// Floats per reduction of the backward's dkey/dvalue tiles (4: pairs
+/// exchanged between lanes by shuffles first; 2: each lane's own pair).
+constexpr int64_t kReductionWidth = 4;
+
+void KernelBody::reduceAdd(ArrayRef<Value> vals, Value mem,
+                           ValueRange indices) {
+  auto md = memref::ExtractStridedMetadataOp::create(b, mem);
+  Value at = md.getOffset();
+  for (auto [i, s] : llvm::zip(indices, md.getStrides()))
+    at = add(at, mul(i, s));
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, mem);
+  Value addr = arith::IndexCastOp::create(b, b.getI64Type(),
+                                          add(base, mul(at, idx(4))));
+  Value ptr = LLVM::IntToPtrOp::create(
+      b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/1), addr);
+  std::string code = llvm::formatv("red.global.add.v{0}.f32 [$0], {{", vals.size());
+  for (size_t i = 0; i < vals.size(); ++i)
+    code += llvm::formatv("{0}${1}", i ? ", " : "", i + 1).str();
+  code += "};";
+  SmallVector<Value> operands = {ptr};
+  operands.append(vals.begin(), vals.end());
+  NVVM::InlinePtxOp::create(b, TypeRange{}, operands, ValueRange{}, code,
+                            /*predicate=*/Value());
 }
 
 void KernelBody::build() {
@@ -980,15 +1010,54 @@ void KernelBody::build() {
                                       acc[2 * pp + 1]);
           }
         }
+        if (!cfg.vectorReductions) {
+          // Into the f32 rows by scalar atomics.
+          for (int64_t half = 0; half < 2; ++half) {
+            Value keyRow = add(mul(mt, idx(16)), add(g8, idx(8 * half)));
+            withTileKey(c.stage, keyRow, [&](Value j) {
+              for (int64_t i = 0; i < perN; ++i) {
+                Value col =
+                    add(mul(add(nb, idx(i)), idx(8)), mul(tq, idx(2)));
+                atomicAdd(acc[i][2 * half], accMem, {bi, g, j, col});
+                atomicAdd(acc[i][2 * half + 1], accMem,
+                          {bi, g, j, add(col, idx(1))});
+              }
+            });
+          }
+          return;
+        }
+        // Into the f32 rows by vector reductions (red.global.add.v4.f32):
+        // of two adjacent n8 tiles, lanes with tq even keep the first
+        // tile's pair of a row and take their partner's (tq + 1), lanes
+        // with tq odd the second tile's: 4 consecutive columns each, one
+        // reduction instead of four scalar atomics. The shuffles come
+        // before the key's guard (the quad shares the key, but the warp
+        // does not).
+        Value odd = cmpI(arith::CmpIPredicate::eq, remu(tq, idx(2)), idx(1));
         for (int64_t half = 0; half < 2; ++half) {
+          SmallVector<std::pair<Value, SmallVector<Value>>> runs;
+          for (int64_t i = 0; i < perN; ++i) {
+            Value lo = acc[i][2 * half], hi = acc[i][2 * half + 1];
+            Value col = add(mul(add(nb, idx(i)), idx(8)), mul(tq, idx(2)));
+            if (i + 1 >= perN || kReductionWidth == 2) {
+              runs.push_back({col, {lo, hi}});
+              continue;
+            }
+            Value lo2 = acc[i + 1][2 * half], hi2 = acc[i + 1][2 * half + 1];
+            Value got0 = shuffleXor(b, sel(odd, lo, lo2), 1);
+            Value got1 = shuffleXor(b, sel(odd, hi, hi2), 1);
+            // tq even: columns [col, col + 4) of tile i; tq odd: columns
+            // [col + 6, col + 10) = the partner's and its own of tile i + 1.
+            Value at = sel(odd, add(col, idx(6)), col);
+            runs.push_back({at,
+                            {sel(odd, got0, lo), sel(odd, got1, hi),
+                             sel(odd, lo2, got0), sel(odd, hi2, got1)}});
+            ++i;
+          }
           Value keyRow = add(mul(mt, idx(16)), add(g8, idx(8 * half)));
           withTileKey(c.stage, keyRow, [&](Value j) {
-            for (int64_t i = 0; i < perN; ++i) {
-              Value col = add(mul(add(nb, idx(i)), idx(8)), mul(tq, idx(2)));
-              atomicAdd(acc[i][2 * half], accMem, {bi, g, j, col});
-              atomicAdd(acc[i][2 * half + 1], accMem,
-                        {bi, g, j, add(col, idx(1))});
-            }
+            for (auto &[col, vals] : runs)
+              reduceAdd(vals, accMem, {bi, g, j, col});
           });
         }
       };
@@ -1094,6 +1163,8 @@ func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
   attrs.append("window", mb.getI64IntegerAttr(cfg.window));
   attrs.append("scale", mb.getF64FloatAttr(cfg.scale));
   attrs.append("gate", GateAttr::get(ctx, cfg.gate));
+  if (cfg.vectorReductions)
+    attrs.append("vector_reductions", mb.getBoolAttr(true));
   f->setAttr(kStubAttr, attrs.getDictionary(ctx));
   return f;
 }
@@ -1160,9 +1231,14 @@ std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
        kind.getValue() != "block_attention_backward") ||
       !elem || !gate || !scale || !d || !dv || !bq || !bk || !w)
     return std::nullopt;
-  return AttentionKernelConfig::create(
+  auto cfg = AttentionKernelConfig::create(
       elem.getValue(), *d, *dv, *bq, heads, *bk, *w, scale.getValueAsDouble(),
       gate.getValue(), kind.getValue() == "block_attention_backward");
+  if (cfg) {
+    auto vr = dict.getAs<BoolAttr>("vector_reductions");
+    cfg->vectorReductions = cfg->backward && vr && vr.getValue();
+  }
+  return cfg;
 }
 
 /// The backward kernel's shared tiles, in dynamic shared memory: byte
@@ -1248,10 +1324,11 @@ std::string AttentionKernelConfig::symbolName() const {
   uint32_t bits;
   std::memcpy(&bits, &s, sizeof(bits));
   return llvm::formatv("sparsek_block_attention{9}_{0}_d{1}_dv{2}_bq{3}_h{4}_"
-                       "bk{5}_w{6}_{7}_s{8:x-}",
+                       "bk{5}_w{6}_{7}_s{8:x-}{10}",
                        elem.isBF16() ? "bf16" : "f16", d, dv, blockQ, heads,
                        keyTile, window, gateName, bits,
-                       backward ? "_backward" : "")
+                       backward ? "_backward" : "",
+                       vectorReductions ? "_r4" : "")
       .str();
 }
 

@@ -37,6 +37,10 @@ struct AttentionKernelConfig {
   /// The backward kernel (sparsek.attention_backward's gradients) instead
   /// of the forward one.
   bool backward = false;
+  /// The backward kernel adds its dkey and dvalue tiles into the f32
+  /// buffers by red.global.add.v4.f32 (sm_90, PTX ISA 8.1), a quarter of
+  /// the scalar atomics' instructions; otherwise by scalar atomics.
+  bool vectorReductions = false;
   static constexpr int64_t kStages = 2;
 
   /// Warps hold 16 rows: with an even head count, 8 queries of two heads

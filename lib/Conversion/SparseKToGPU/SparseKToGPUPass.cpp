@@ -342,6 +342,9 @@ private:
         /*backward=*/true);
     if (variants.empty() || !selectableInBlocks(op.getU(), op.getK(), variants))
       return;
+    for (Variant &v : variants)
+      for (AttentionKernelConfig &cfg : v.cfgs)
+        cfg.vectorReductions = vectorReductions;
     IRRewriter rewriter(op);
     ImplicitLocOpBuilder b(op->getLoc(), rewriter);
     Value q = op.getQ(), key = op.getKey(), value = op.getValue(),

@@ -6,6 +6,9 @@
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu | FileCheck %s
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=LAUNCH
 // RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=PTX
+// RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=RED4
+// RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa features=+ptx80" | FileCheck %s --check-prefix=SCALAR --implicit-check-not=red.global.add.v
+// RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa chip=sm_80" | FileCheck %s --check-prefix=SCALAR --implicit-check-not=red.global.add.v
 
 // CHECK-LABEL: func.func @backward_bf16
 // CHECK: %[[DQ:.*]] = memref.alloc(%{{.*}}) : memref<1x8x?x64xbf16>
@@ -55,6 +58,13 @@
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // PTX: atom.global.add.f32
+// dkey and dvalue go to their f32 buffers by vector reductions of 4 floats
+// (sm_90 with PTX ISA 8.1, the pipeline's default); with PTX 8.0 or for
+// sm_80, by scalar atomics.
+// RED4: .version 8.1
+// RED4: red.global.add.v4.f32 [%rd{{[0-9]+}}], {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}};
+// RED4: red.global.add.v4.f32
+// SCALAR: atom.global.add.f32
 func.func @backward_bf16(%q: tensor<1x8x?x64xbf16>, %k: tensor<1x2x?x64xbf16>,
                          %v: tensor<1x2x?x64xbf16>, %u: tensor<1x2x?xf32>,
                          %o: tensor<1x8x?x64xbf16>, %do: tensor<1x8x?x64xbf16>)

@@ -10,9 +10,9 @@
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=PTX
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=HOST
 // (--implicit-check-not: nothing of sparsek, linalg or tensor anywhere.)
-// CHECK-COUNT-5: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx80">, {{.*}}bin = "\7FELF
-// SM80: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_80", features = "+ptx80">, {{.*}}bin = "\7FELF
-// SWEEP: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx80">, {{.*}}bin = "\7FELF
+// CHECK-COUNT-5: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx81">, {{.*}}bin = "\7FELF
+// SM80: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_80", features = "+ptx81">, {{.*}}bin = "\7FELF
+// SWEEP: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx81">, {{.*}}bin = "\7FELF
 // PTX: .target sm_90
 // HOST-DAG: call ptr @mgpuModuleLoad(
 // HOST-DAG: call void @mgpuLaunchKernel(
