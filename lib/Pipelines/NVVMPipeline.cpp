@@ -33,19 +33,18 @@
 
 using namespace mlir;
 
+/// The decimal digits `s` starts with.
+static StringRef leadingDigits(StringRef s) {
+  return s.take_while(llvm::isDigit);
+}
+
 LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
     const SparseKNVVMPipelineOptions &options,
     function_ref<void(const Twine &)> error) {
-  auto digitsFrom = [](StringRef s) {
-    size_t n = 0;
-    while (n < s.size() && llvm::isDigit(s[n]))
-      ++n;
-    return n;
-  };
   // sm_<digits>[one lower-case letter]
   StringRef chip = options.chip;
   bool chipOk = chip.consume_front("sm_");
-  size_t digits = digitsFrom(chip);
+  size_t digits = leadingDigits(chip).size();
   chipOk = chipOk && digits > 0 &&
            (chip.size() == digits ||
             (chip.size() == digits + 1 && llvm::isLower(chip.back())));
@@ -57,7 +56,7 @@ LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
   StringRef features = options.features;
   if (!features.empty() &&
       !(features.consume_front("+ptx") && !features.empty() &&
-        digitsFrom(features) == features.size()))
+        leadingDigits(features).size() == features.size()))
     return error("invalid features '" + options.features +
                  "': expected +ptx<digits> (e.g. +ptx80) or nothing"),
            failure();
@@ -87,7 +86,7 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   // the options were verified (sm_<digits>[letter], +ptx<digits>).
   auto number = [](StringRef s) {
     unsigned v = 0;
-    s.take_while(llvm::isDigit).getAsInteger(10, v);
+    leadingDigits(s).getAsInteger(10, v);
     return v;
   };
   StringRef features = options.features;

@@ -65,6 +65,36 @@ bool memsetFill(linalg::FillOp fill) {
                               e.getIntOrFloatBitWidth() == 32);
 }
 
+/// Replaces `op` by `fast` when every one of `views` is plain (contiguous
+/// row-major from offset 0): directly when their types say so, else under
+/// an scf.if on the run-time check, with `op` kept in the else branch.
+/// `fast` gets the views as plain-typed values (memref.cast).
+void whenPlain(IRRewriter &rewriter, Operation *op, ArrayRef<Value> views,
+               function_ref<void(ArrayRef<Value>)> fast) {
+  Location loc = op->getLoc();
+  if (llvm::all_of(views, [](Value v) { return isPlain(v.getType()); })) {
+    fast(views);
+    rewriter.eraseOp(op);
+    return;
+  }
+  Value plain = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
+  for (Value v : views)
+    if (!isPlain(v.getType()))
+      plain = arith::AndIOp::create(
+          rewriter, loc, plain, sparsek::isRowMajorAtRunTime(rewriter, loc, v));
+  auto ifOp = scf::IfOp::create(rewriter, loc, plain, /*withElseRegion=*/true);
+  rewriter.setInsertionPointToStart(ifOp.thenBlock());
+  SmallVector<Value> plainViews;
+  for (Value v : views)
+    plainViews.push_back(
+        isPlain(v.getType())
+            ? v
+            : memref::CastOp::create(rewriter, loc, plainType(v.getType()), v)
+                  .getResult());
+  fast(plainViews);
+  rewriter.moveOpBefore(op, ifOp.elseBlock()->getTerminator());
+}
+
 struct SparseKHostBuffersToGPUPass
     : sparsek::impl::SparseKHostBuffersToGPUPassBase<
           SparseKHostBuffersToGPUPass> {
@@ -93,56 +123,22 @@ struct SparseKHostBuffersToGPUPass
                                ValueRange(), dealloc.getMemref());
         rewriter.eraseOp(op);
       } else if (auto fill = dyn_cast<linalg::FillOp>(op)) {
-        Value dst = fill.getOutputs()[0], value = fill.getInputs()[0];
-        if (isPlain(dst.getType())) {
-          gpu::MemsetOp::create(rewriter, loc, /*asyncToken=*/Type(),
-                                ValueRange(), dst, value);
-          rewriter.eraseOp(op);
-          continue;
-        }
-        // A view: the memset when it is plain at run time, else the fill.
-        auto ifOp = scf::IfOp::create(
-            rewriter, loc, sparsek::isRowMajorAtRunTime(rewriter, loc, dst),
-            /*withElseRegion=*/true);
-        rewriter.setInsertionPointToStart(ifOp.thenBlock());
-        gpu::MemsetOp::create(
-            rewriter, loc, /*asyncToken=*/Type(), ValueRange(),
-            memref::CastOp::create(rewriter, loc, plainType(dst.getType()), dst),
-            value);
-        rewriter.setInsertionPointToStart(ifOp.elseBlock());
-        linalg::FillOp::create(rewriter, loc, ValueRange{value},
-                               ValueRange{dst});
-        rewriter.eraseOp(op);
+        // A view: the memset when it is plain at run time, else the fill
+        // (its kernel follows the strides).
+        Value value = fill.getInputs()[0];
+        whenPlain(rewriter, op, {fill.getOutputs()[0]},
+                  [&](ArrayRef<Value> v) {
+                    gpu::MemsetOp::create(rewriter, loc, /*asyncToken=*/Type(),
+                                          ValueRange(), v[0], value);
+                  });
       } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
-        Value src = copy.getSource(), dst = copy.getTarget();
-        if (isPlain(src.getType()) && isPlain(dst.getType())) {
-          gpu::MemcpyOp::create(rewriter, loc, /*asyncToken=*/Type(),
-                                ValueRange(), dst, src);
-          rewriter.eraseOp(op);
-          continue;
-        }
         // Views: gpu.memcpy when both are plain at run time, else the
         // memref.copy stays (a kernel that follows the strides).
-        Value plain = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
-        for (Value v : {src, dst})
-          if (!isPlain(v.getType()))
-            plain = arith::AndIOp::create(rewriter, loc, plain,
-                                          sparsek::isRowMajorAtRunTime(rewriter, loc, v));
-        auto ifOp = scf::IfOp::create(rewriter, loc, plain,
-                                      /*withElseRegion=*/true);
-        rewriter.setInsertionPointToStart(ifOp.thenBlock());
-        auto asPlain = [&](Value v) -> Value {
-          return isPlain(v.getType())
-                     ? v
-                     : memref::CastOp::create(rewriter, loc,
-                                              plainType(v.getType()), v)
-                           .getResult();
-        };
-        gpu::MemcpyOp::create(rewriter, loc, /*asyncToken=*/Type(),
-                              ValueRange(), asPlain(dst), asPlain(src));
-        rewriter.setInsertionPointToStart(ifOp.elseBlock());
-        memref::CopyOp::create(rewriter, loc, src, dst);
-        rewriter.eraseOp(op);
+        whenPlain(rewriter, op, {copy.getSource(), copy.getTarget()},
+                  [&](ArrayRef<Value> v) {
+                    gpu::MemcpyOp::create(rewriter, loc, /*asyncToken=*/Type(),
+                                          ValueRange(), v[1], v[0]);
+                  });
       }
     }
   }

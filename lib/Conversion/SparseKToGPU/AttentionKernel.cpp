@@ -138,10 +138,10 @@ private:
   std::pair<Value, Value> loadF32Pair(Value view, Value index);
   /// memref.atomic_rmw addf of `v` into `mem[idx]`.
   void atomicAdd(Value v, Value mem, ValueRange idx);
-  /// `vals` (2 or 4 f32) added to the consecutive elements of f32 `mem`
-  /// from [idx] by one vector reduction (red.global.add.v2/v4.f32, sm_90;
-  /// the address must be 8/16-byte aligned: the caller's f32 buffers are
-  /// allocated whole, with even/4-multiple rows and columns).
+  /// `vals` (4 f32) added to the consecutive elements of f32 `mem` from
+  /// [indices] by one vector reduction (red.global.add.v4.f32, sm_90; the
+  /// address must be 16-byte aligned: the caller's f32 buffers are
+  /// allocated whole, with rows and columns in multiples of 4).
   void reduceAdd(ArrayRef<Value> vals, Value mem, ValueRange indices);
 
   const AttentionKernelConfig &cfg;
@@ -375,10 +375,6 @@ std::pair<Value, Value> KernelBody::loadF32Pair(Value view, Value index) {
 void KernelBody::atomicAdd(Value v, Value mem, ValueRange idx) {
   memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addf, v, mem, idx);
 }
-
-/// Floats per reduction of the backward's dkey/dvalue tiles (4: pairs
-/// exchanged between lanes by shuffles first; 2: each lane's own pair).
-constexpr int64_t kReductionWidth = 4;
 
 void KernelBody::reduceAdd(ArrayRef<Value> vals, Value mem,
                            ValueRange indices) {
@@ -1033,17 +1029,15 @@ void KernelBody::build() {
         // reduction instead of four scalar atomics. The shuffles come
         // before the key's guard (the quad shares the key, but the warp
         // does not).
+        // (perN is even: AttentionKernelConfig::create asks each warp's
+        // columns to be whole pairs of n8 tiles.)
         Value odd = cmpI(arith::CmpIPredicate::eq, remu(tq, idx(2)), idx(1));
         for (int64_t half = 0; half < 2; ++half) {
-          SmallVector<std::pair<Value, SmallVector<Value>>> runs;
-          for (int64_t i = 0; i < perN; ++i) {
+          SmallVector<std::pair<Value, std::array<Value, 4>>> runs;
+          for (int64_t i = 0; i < perN; i += 2) {
             Value lo = acc[i][2 * half], hi = acc[i][2 * half + 1];
-            Value col = add(mul(add(nb, idx(i)), idx(8)), mul(tq, idx(2)));
-            if (i + 1 >= perN || kReductionWidth == 2) {
-              runs.push_back({col, {lo, hi}});
-              continue;
-            }
             Value lo2 = acc[i + 1][2 * half], hi2 = acc[i + 1][2 * half + 1];
+            Value col = add(mul(add(nb, idx(i)), idx(8)), mul(tq, idx(2)));
             Value got0 = shuffleXor(b, sel(odd, lo, lo2), 1);
             Value got1 = shuffleXor(b, sel(odd, hi, hi2), 1);
             // tq even: columns [col, col + 4) of tile i; tq odd: columns
@@ -1052,7 +1046,6 @@ void KernelBody::build() {
             runs.push_back({at,
                             {sel(odd, got0, lo), sel(odd, got1, hi),
                              sel(odd, lo2, got0), sel(odd, hi2, got1)}});
-            ++i;
           }
           Value keyRow = add(mul(mt, idx(16)), add(g8, idx(8 * half)));
           withTileKey(c.stage, keyRow, [&](Value j) {
