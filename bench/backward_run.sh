@@ -17,6 +17,12 @@ cd "$(dirname "$0")/.."
 mode=${1:-all}
 source bench/device_common.sh
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true
+# ncu's per-kernel breakdown of build DIR's backward at 64K (GPU clocks).
+breakdown() { # DIR
+  echo "== $1: backward kernels at 65536 (ncu, the GPU's own clocks)"
+  LD_LIBRARY_PATH=$1 BENCH=$1/gpu-backward-bench NCU_FLAGS="--clock-control none" \
+    LAUNCHES=${LAUNCHES:-0} bash bench/kernel_breakdown.sh 65536 2>&1 | head -${LINES_MAX:-12}
+}
 if [[ $mode == check || $mode == all ]]; then
   grid_under none tensorcore
   for tool in memcheck racecheck; do grid_under "$tool" tensorcore; done
@@ -36,16 +42,10 @@ if [[ $mode == compare ]]; then
       done
     done
   done
-  for d in "${builds[@]}"; do
-    echo "== $d: backward kernels at 65536 (ncu, the GPU's own clocks)"
-    LD_LIBRARY_PATH=$d BENCH=$d/gpu-backward-bench NCU_FLAGS="--clock-control none" \
-      LAUNCHES=${LAUNCHES:-0} bash bench/kernel_breakdown.sh 65536 2>&1 | head -${LINES_MAX:-12}
-  done
+  for d in "${builds[@]}"; do breakdown "$d"; done
 fi
 if [[ $mode == time || $mode == all ]]; then
-  echo "== backward kernels at 65536 (ncu, the GPU's own clocks)"
-  LD_LIBRARY_PATH=$D BENCH=$D/gpu-backward-bench NCU_FLAGS="--clock-control none" \
-    LAUNCHES=${LAUNCHES:-0} bash bench/kernel_breakdown.sh 65536 2>&1 | head -${LINES_MAX:-12}
+  breakdown "$D"
   echo "== backward, then forward, wall time"
   for n in 4096 16384 65536; do timeout 300 "$D/gpu-backward-bench" $n 5; done
   for n in 4096 16384 65536; do timeout 300 "$D/gpu-layer-bench" $n 5; done
