@@ -47,11 +47,11 @@ struct Builder : ScalarOps {
     memref::StoreOp::create(b, v, m, i);
   }
   Value dim(Value m, int64_t i) { return memref::DimOp::create(b, m, i); }
-  /// for i in [lo, hi) with loop-carried `init`.
-  SmallVector<Value> loop(Value lo, Value hi, ValueRange init,
+  /// for i in [lo, hi) by `step` with loop-carried `init`.
+  SmallVector<Value> loop(Value lo, Value hi, int64_t step, ValueRange init,
                           function_ref<SmallVector<Value>(Value, ValueRange)>
                               body) {
-    auto op = scf::ForOp::create(b, lo, hi, idx(1), init);
+    auto op = scf::ForOp::create(b, lo, hi, idx(step), init);
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(op.getBody());
     scf::YieldOp::create(
@@ -212,15 +212,9 @@ void buildThresholdTermLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
       // ones per thread (their loads all in flight at once): per tile the
       // thread's own prefix sums, then one block scan of the threads'
       // totals for |F| and one for G.
-      constexpr int64_t tile = kScanThreads * kPerThread;
-      auto tiles = scf::ForOp::create(b, h.idx(0), n, h.idx(tile),
-                                      ValueRange{zeroI, zeroF});
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(tiles.getBody());
-        Value base = tiles.getInductionVar();
-        Value cntCarry = tiles.getRegionIterArgs()[0];
-        Value gCarry = tiles.getRegionIterArgs()[1];
+      h.loop(h.idx(0), n, kScanThreads * kPerThread, {zeroI, zeroF},
+             [&](Value base, ValueRange carry) -> SmallVector<Value> {
+        Value cntCarry = carry[0], gCarry = carry[1];
         Value first = h.add(base, h.mul(tid, h.idx(kPerThread)));
         Value last = h.sub(n, h.idx(1));
         SmallVector<Value> is, ins, cs, ds;
@@ -259,10 +253,9 @@ void buildThresholdTermLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
             h.store(arith::AddFOp::create(b, gBase, ls[e]), prefix,
                     {bi, g, h.add(is[e], h.idx(1))});
           });
-        scf::YieldOp::create(
-            b, ValueRange{arith::AddIOp::create(b, cntCarry, cTotal),
-                          arith::AddFOp::create(b, gCarry, sTotal)});
-      }
+        return {arith::AddIOp::create(b, cntCarry, cTotal),
+                arith::AddFOp::create(b, gCarry, sTotal)};
+      });
     });
   });
 
