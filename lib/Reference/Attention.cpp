@@ -14,8 +14,11 @@ std::vector<double> gatheredAttention(const AttentionShape &s,
                                       const std::vector<double> &u,
                                       const std::vector<int32_t> &indices,
                                       int64_t k, const std::vector<double> &tau,
-                                      int64_t window, double scale, Gate gate) {
+                                      int64_t window, double scale, Gate gate,
+                                      std::vector<double> *lse) {
   std::vector<double> out(s.batch * s.hq * s.n * s.dv, 0.0);
+  if (lse)
+    lse->assign(s.batch * s.hq * s.n, kNegInf);
   int64_t group = s.hkv > 0 ? s.hq / s.hkv : 1;
   std::vector<int64_t> keys;   // A_i
   std::vector<double> weights; // m_ij
@@ -51,25 +54,28 @@ std::vector<double> gatheredAttention(const AttentionShape &s,
             dot += qi[d] * kj[d];
           logits[a] = gatedLogit(dot, scale, weights[a], gate);
         }
-        attendKeys(logits, weights, gate, s.dv,
-                   [&](size_t a) {
-                     return value.data() + (row * s.m + keys[a]) * s.dv;
-                   },
-                   out.data() + ((b * s.hq + h) * s.n + i) * s.dv);
+        double l = attendKeys(
+            logits, weights, gate, s.dv,
+            [&](size_t a) {
+              return value.data() + (row * s.m + keys[a]) * s.dv;
+            },
+            out.data() + ((b * s.hq + h) * s.n + i) * s.dv);
+        if (lse)
+          (*lse)[(b * s.hq + h) * s.n + i] = l;
       }
     }
   return out;
 }
 
-void attendKeys(const std::vector<double> &logits,
-                const std::vector<double> &weights, Gate gate, int64_t dv,
-                const std::function<const double *(size_t)> &valueOf,
-                double *out) {
+double attendKeys(const std::vector<double> &logits,
+                  const std::vector<double> &weights, Gate gate, int64_t dv,
+                  const std::function<const double *(size_t)> &valueOf,
+                  double *out) {
   double maxLogit = kNegInf;
   for (double l : logits)
     maxLogit = std::max(maxLogit, l);
   if (maxLogit == kNegInf)
-    return; // no key with a finite logit: zero output
+    return kNegInf; // no key with a finite logit: zero output
   double denom = 0;
   for (size_t a = 0; a < logits.size(); ++a) {
     double p = std::exp(logits[a] - maxLogit);
@@ -82,6 +88,7 @@ void attendKeys(const std::vector<double> &logits,
   }
   for (int64_t d = 0; d < dv; ++d)
     out[d] /= denom;
+  return maxLogit + std::log(denom);
 }
 
 std::vector<double> attention(const AttentionShape &s,
@@ -90,13 +97,13 @@ std::vector<double> attention(const AttentionShape &s,
                               const std::vector<double> &value,
                               const std::vector<double> &u, int64_t k,
                               int64_t window, bool causal, double scale,
-                              Gate gate) {
+                              Gate gate, std::vector<double> *lse) {
   if (causal) {
     std::vector<double> tau =
         thresholds(u, s.batch, s.hkv, s.m, s.n, k, window);
     std::vector<int32_t> idx = topk(u, s.batch, s.hkv, s.m, s.n, k, window);
     return gatheredAttention(s, q, key, value, u, idx, k, tau, window, scale,
-                             gate);
+                             gate, lse);
   }
   // Non-causal: one threshold and one selection over all M keys (those of a
   // single query at position M - 1 with window 0), shared by every query.
@@ -110,7 +117,7 @@ std::vector<double> attention(const AttentionShape &s,
       std::copy(idx1.data() + (r * k), idx1.data() + (r * k) + k, idx.data() + (r * s.n + i) * k);
     }
   return gatheredAttention(s, q, key, value, u, idx, k, tau, /*window=*/0,
-                           scale, gate);
+                           scale, gate, lse);
 }
 
 } // namespace sparsek::ref

@@ -117,6 +117,9 @@ std::string checkCase(const Case &c) {
   if ((c.op == "attention" || c.op == "attention_backward") && !c.causal &&
       c.w != 0)
     return "a non-causal layer needs w = 0";
+  if (c.lse && ((c.op != "attention" && c.op != "attention_backward") ||
+                !c.causal))
+    return "--lse needs a causal attention or attention_backward";
   if (!(c.qkAmp > 0) || !std::isfinite(c.qkAmp))
     return "--qk-amp must be a finite number > 0";
   // Every buffer of the case must fit: the largest of them.
@@ -153,7 +156,8 @@ std::string describe(const Case &c) {
   else
     os << " hq=" << c.hq << " hkv=" << c.hkv << " n=" << c.n << " m=" << c.m
        << " d=" << c.d << " dv=" << c.dv << " k=" << c.k << " w=" << c.w
-       << " gate=" << gateName(c.gate) << (c.causal ? "" : " noncausal");
+       << " gate=" << gateName(c.gate) << (c.causal ? "" : " noncausal")
+       << (c.lse ? " lse" : "");
   os << " " << dtypeName(c.dtype);
   if (c.scores != Scores::Uniform)
     os << " " << scoresName(c.scores);
@@ -667,22 +671,32 @@ Prepared prepare(const Case &c) {
       Buffer *dout = buf(et, {c.b, c.hq, c.n, c.dv});
       auto gv = fill(*dout, draw(rng, dout->count(), -1, 1));
       // The forward result the backward is given, in the element type.
+      std::vector<double> lse;
       fill(*out, ref::attention(s, qv, kv, vv, uv, c.k, c.w, c.causal, scale,
-                                c.gate));
+                                c.gate, &lse));
       Buffer *dq = buf(et, q->shape), *dk = buf(et, key->shape),
              *dvb = buf(et, value->shape), *du = buf("f32", u->shape);
       k.inputs = {{"q", q}, {"key", key}, {"value", value},
                   {"u", u}, {"out", out}, {"dout", dout}};
+      std::string lseOperand, lseType;
+      if (c.lse) {
+        // The forward's log-sum-exp (f32, as the forward would give it).
+        Buffer *l = buf("f32", {c.b, c.hq, c.n});
+        fill(*l, lse);
+        k.inputs.push_back({"lse", l});
+        lseOperand = ", %lse";
+        lseType = ", " + l->type("tensor");
+      }
       k.outputs = {dq, dk, dvb, du};
       k.body =
           "  %r0, %r1, %r2, %r3 = \"sparsek.attention_backward\"(%q, %key, "
-          "%value, %u, %out, %dout) {k = " +
+          "%value, %u, %out, %dout" + lseOperand + ") {k = " +
           std::to_string(c.k) + " : i64, window = " + std::to_string(c.w) +
           " : i64, causal = " + (c.causal ? "true" : "false") + ", " +
           gateAttr + "} : (" + q->type("tensor") + ", " +
           key->type("tensor") + ", " + value->type("tensor") + ", " +
           u->type("tensor") + ", " + out->type("tensor") + ", " +
-          dout->type("tensor") + ") -> (" + dq->type("tensor") + ", " +
+          dout->type("tensor") + lseType + ") -> (" + dq->type("tensor") + ", " +
           dk->type("tensor") + ", " + dvb->type("tensor") + ", " +
           du->type("tensor") + ")\n";
       ref::AttentionGrads g = ref::attentionBackward(
@@ -719,15 +733,27 @@ Prepared prepare(const Case &c) {
     } else {
       k.outputs = {out};
       k.inputs = {{"q", q}, {"key", key}, {"value", value}, {"u", u}};
-      k.body = "  %r0 = \"sparsek.attention\"(%q, %key, %value, %u) {k = " +
+      std::string results = "%r0", types = out->type("tensor");
+      if (c.lse) {
+        Buffer *l = buf("f32", {c.b, c.hq, c.n});
+        k.outputs.push_back(l);
+        results += ", %r1";
+        types = "(" + types + ", " + l->type("tensor") + ")";
+      }
+      k.body = "  " + results +
+               " = \"sparsek.attention\"(%q, %key, %value, %u) {k = " +
                std::to_string(c.k) + " : i64, window = " +
                std::to_string(c.w) + " : i64, causal = " +
                (c.causal ? "true" : "false") + ", " + gateAttr + "} : (" +
                q->type("tensor") + ", " + key->type("tensor") + ", " +
                value->type("tensor") + ", " + u->type("tensor") + ") -> " +
-               out->type("tensor") + "\n";
+               types + "\n";
       want = ref::attention(s, qv, kv, vv, uv, c.k, c.w, c.causal, scale,
-                            c.gate);
+                            c.gate, c.lse ? &want2 : nullptr);
+      // The log-sum-exp: f32 logits of inputs in the element type, summed
+      // in f32 (-inf exactly where nothing is attended).
+      outTol2 = c.dtype == Dtype::F32 ? Tolerance{1e-4, 1e-4}
+                                      : Tolerance{1e-3, 1e-3};
     }
   }
 
@@ -796,6 +822,8 @@ static std::vector<Case> attentionGrid(const std::string &op) {
         c.gate = kGates[g];
         c.dtype = kDtypes[t];
         c.scores = i % 5 == 0 ? Scores::Ties : Scores::Uniform;
+        // A quarter of the layers also return their log-sum-exp.
+        c.lse = op == "attention" && i % 4 == 1;
         c.seed = seed++;
         cases.push_back(c);
       }
@@ -967,6 +995,7 @@ static std::vector<Case> backwardGrid() {
     c.w = 2;
     c.gate = kGates[e];
     c.scores = edge[e];
+    c.lse = e % 2 == 1; // given the forward's log-sum-exp
     c.seed = seed++;
     cases.push_back(c);
   }
@@ -979,6 +1008,7 @@ static std::vector<Case> backwardGrid() {
   cases.push_back(big);
   Case empty = big;
   empty.n = empty.m = 0;
+  empty.lse = true;
   empty.seed = seed++;
   cases.push_back(empty);
   return cases;
@@ -1144,6 +1174,9 @@ static std::vector<Case> tensorCoreGrid() {
         c.gate = kGates[i % 4];
         c.dtype = t;
         c.scores = kinds[i % 3];
+        // The f16 twin of each shape with the log-sum-exp (the forward
+        // kernel writes it; the backward kernel reads it, no first sweep).
+        c.lse = t == Dtype::F16;
         c.seed = seed++;
         cases.push_back(c);
         ++i;

@@ -53,6 +53,9 @@ struct Case {
   double qkAmp = 1.0;
   Dtype dtype = Dtype::F32;
   unsigned seed = 1;
+  /// attention: also the log-sum-exp result; attention_backward: given the
+  /// (reference) forward's log-sum-exp as its `lse` operand. Causal only.
+  bool lse = false;
 };
 
 const char *dtypeName(Dtype t);

@@ -85,6 +85,10 @@ llvm::cl::opt<std::string> clGate("gate", llvm::cl::init("kv"),
                                   llvm::cl::desc("kv, v, logit or none"));
 llvm::cl::opt<bool> clCausal("causal", llvm::cl::init(true),
                              llvm::cl::desc("causal layer"));
+llvm::cl::opt<bool> clLse(
+    "lse", llvm::cl::init(false),
+    llvm::cl::desc("attention: also return the log-sum-exp; "
+                   "attention_backward: given the forward's (causal only)"));
 llvm::cl::opt<std::string> clDtype("dtype", llvm::cl::init("f32"),
                                    llvm::cl::desc("f32, f16 or bf16"));
 llvm::cl::opt<std::string> clScores(
@@ -196,6 +200,7 @@ Case caseFromFlags() {
   c.cb = clCb;
   c.ragged = clRagged;
   c.causal = clCausal;
+  c.lse = clLse;
   c.qkAmp = clQkAmp;
   c.seed = clSeed;
   return c;

@@ -52,11 +52,12 @@ inline double gatedLogit(double dot, double scale, double m, Gate gate) {
 /// weights: out[c] = sum_a p_a * w_a * value_a[c] / sum_a p_a, with
 /// p_a = exp(logit_a - max) and w_a the weight for the kv and v gates (1
 /// otherwise). `out` (dv entries) must hold zeros and stays zero when no
-/// logit is finite. valueOf(a) gives key a's value row.
-void attendKeys(const std::vector<double> &logits,
-                const std::vector<double> &weights, Gate gate, int64_t dv,
-                const std::function<const double *(size_t)> &valueOf,
-                double *out);
+/// logit is finite. valueOf(a) gives key a's value row. Returns the
+/// log-sum-exp of the logits (-inf when none is finite).
+double attendKeys(const std::vector<double> &logits,
+                  const std::vector<double> &weights, Gate gate, int64_t dv,
+                  const std::function<const double *(size_t)> &valueOf,
+                  double *out);
 
 //===----------------------------------------------------------------------===//
 // SPEC 1: scoring
@@ -152,16 +153,19 @@ std::vector<double> gatheredAttention(const AttentionShape &s,
                                       const std::vector<double> &u,
                                       const std::vector<int32_t> &indices,
                                       int64_t k, const std::vector<double> &tau,
-                                      int64_t window, double scale, Gate gate);
+                                      int64_t window, double scale, Gate gate,
+                                      std::vector<double> *lse = nullptr);
 
-/// The whole layer (SPEC 6), causal or not.
+/// The whole layer (SPEC 6), causal or not. With `lse`, also every
+/// query's log-sum-exp of its logits ([B, Hq, N], -inf when it attends to
+/// nothing: the optional second result of sparsek.attention).
 std::vector<double> attention(const AttentionShape &s,
                               const std::vector<double> &q,
                               const std::vector<double> &key,
                               const std::vector<double> &value,
                               const std::vector<double> &u, int64_t k,
                               int64_t window, bool causal, double scale,
-                              Gate gate);
+                              Gate gate, std::vector<double> *lse = nullptr);
 
 //===----------------------------------------------------------------------===//
 // Semantics 9: gradients

@@ -47,6 +47,7 @@ namespace mlir::sparsek::gpu_kernels {
 namespace {
 
 constexpr double kLog2e = 1.4426950408889634;
+constexpr double kLn2 = 0.6931471805599453;
 
 /// Per-query state a thread keeps for each distinct query row it holds
 /// (two rows of one head, or with head pairs one row of two heads).
@@ -99,6 +100,8 @@ private:
   Value dvalueAcc() { return args[13]; }
   Value duAcc() { return args[14]; }
   Value dtauAcc() { return args[15]; }
+  // The log-sum-exp (cfg.lse): written by the forward, read by the backward.
+  Value lseArg() { return args.back(); }
 
   Value ceilDiv(Value x, int64_t d) {
     return divu(add(x, idx(d - 1)), idx(d));
@@ -507,7 +510,10 @@ void KernelBody::build() {
     }
     asyncCommit(b);
   };
-  prologue();
+  // (The backward kernel given the log-sum-exp has no first sweep: its
+  // tile 0 comes after the Q and dO rows, below.)
+  if (!(cfg.backward && cfg.lse))
+    prologue();
   // The backward kernel's dO fragments (A operands of dP = dO V^T).
   SmallVector<MmaEmitter::AFrag> doFrag;
 
@@ -806,18 +812,29 @@ void KernelBody::build() {
     Value posInf = constF32(b, std::numeric_limits<double>::infinity());
     FlatView fdo = flatten(b, dout()), fdq = flatten(b, dq());
 
-    // Sweep 1: each row's log-sum-exp (base 2) over all its keys.
-    SmallVector<Value> s0 = {negInf, negInf, zeroF, zeroF};
-    SmallVector<Value> s1 = tileLoop(idx(0), tw, true, s0, Mode::Stats);
-    SmallVector<Value> s2 = tileLoop(tw, tiles, false, s1, Mode::Stats);
+    // Each row's log-sum-exp (base 2; nothing attended: +inf, so that
+    // every P is 0): the forward's (natural log, -inf for nothing), or
+    // sweep 1 over all the row's keys.
     Value lse[2];
-    for (int64_t half = 0; half < 2; ++half) {
-      Value l = quadSum(b, s2[2 + half]);
-      // Nothing attended: +inf, so that every P is 0.
-      lse[half] = sel(cmpF(arith::CmpFPredicate::OGT, l, zeroF),
-                      arith::AddFOp::create(b, s2[half],
-                                            math::Log2Op::create(b, l)),
-                      posInf);
+    if (cfg.lse) {
+      for (int64_t half = 0; half < 2; ++half) {
+        Value l = load(lseArg(), {bi, half ? headB : headA,
+                                  rows[rowOf(half)].index});
+        lse[half] = sel(cmpF(arith::CmpFPredicate::OGT, l, negInf),
+                        arith::MulFOp::create(b, l, constF32(b, kLog2e)),
+                        posInf);
+      }
+    } else {
+      SmallVector<Value> s0 = {negInf, negInf, zeroF, zeroF};
+      SmallVector<Value> s1 = tileLoop(idx(0), tw, true, s0, Mode::Stats);
+      SmallVector<Value> s2 = tileLoop(tw, tiles, false, s1, Mode::Stats);
+      for (int64_t half = 0; half < 2; ++half) {
+        Value l = quadSum(b, s2[2 + half]);
+        lse[half] = sel(cmpF(arith::CmpFPredicate::OGT, l, zeroF),
+                        arith::AddFOp::create(b, s2[half],
+                                              math::Log2Op::create(b, l)),
+                        posInf);
+      }
     }
 
     // Delta = dot(dout, out) per row, and dO's A fragments.
@@ -1092,10 +1109,26 @@ void KernelBody::build() {
   ArrayRef<Value> acc = ArrayRef<Value>(fin).drop_front(4);
   for (int64_t half = 0; half < 2; ++half) {
     Value l = quadSum(b, fin[2 + half]);
-    Value inv = sel(cmpF(arith::CmpFPredicate::OGT, l, constF32(b, 0.0)),
-                    arith::DivFOp::create(b, constF32(b, 1.0), l), constF32(b, 0.0));
+    Value live = cmpF(arith::CmpFPredicate::OGT, l, constF32(b, 0.0));
+    Value inv = sel(live, arith::DivFOp::create(b, constF32(b, 1.0), l),
+                    constF32(b, 0.0));
     storeRow(rows[rowOf(half)].valid, half ? headB : headA,
              half ? rowB : rowA, acc, half == 1, inv, fo, DV);
+    if (cfg.lse) {
+      // log-sum-exp = (max + log2(sum)) ln 2 (the logits are in base 2),
+      // one lane of the quad per row.
+      Value lse2 = arith::AddFOp::create(b, fin[half],
+                                         math::Log2Op::create(b, l));
+      Value lse = sel(live, arith::MulFOp::create(b, lse2, constF32(b, kLn2)),
+                      negInf);
+      ifThen(andI(rows[rowOf(half)].valid,
+                  cmpI(arith::CmpIPredicate::eq, tq, idx(0))),
+             [&] {
+               memref::StoreOp::create(b, lse, lseArg(),
+                                       ValueRange{bi, half ? headB : headA,
+                                                  half ? rowB : rowA});
+             });
+    }
   }
 }
 
@@ -1116,7 +1149,7 @@ constexpr llvm::StringLiteral kStubAttr = kKernelStubAttr;
 } // namespace
 
 SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem,
-                                                 bool backward) {
+                                                 bool backward, bool lse) {
   Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
   SmallVector<Type> types = {
       dynStrided(ctx, 4, elem), dynStrided(ctx, 4, elem),
@@ -1129,6 +1162,8 @@ SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem,
     types.append({dynStrided(ctx, 4, elem), dynStrided(ctx, 4, elem),
                   dynStrided(ctx, 4, f32), dynStrided(ctx, 4, f32),
                   dynStrided(ctx, 3, f32), dynStrided(ctx, 3, f32)});
+  if (lse)
+    types.push_back(dynStrided(ctx, 3, f32));
   return types;
 }
 
@@ -1140,7 +1175,8 @@ func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
   MLIRContext *ctx = module.getContext();
   OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
   auto type = FunctionType::get(
-      ctx, blockAttentionStubOperandTypes(ctx, cfg.elem, cfg.backward), {});
+      ctx, blockAttentionStubOperandTypes(ctx, cfg.elem, cfg.backward, cfg.lse),
+      {});
   auto f = func::FuncOp::create(mb, module.getLoc(), name, type);
   f.setPrivate();
   NamedAttrList attrs;
@@ -1158,6 +1194,8 @@ func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
   attrs.append("gate", GateAttr::get(ctx, cfg.gate));
   if (cfg.vectorReductions)
     attrs.append("vector_reductions", mb.getBoolAttr(true));
+  if (cfg.lse)
+    attrs.append("lse", mb.getBoolAttr(true));
   f->setAttr(kStubAttr, attrs.getDictionary(ctx));
   return f;
 }
@@ -1230,6 +1268,8 @@ std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
   if (cfg) {
     auto vr = dict.getAs<BoolAttr>("vector_reductions");
     cfg->vectorReductions = cfg->backward && vr && vr.getValue();
+    auto lse = dict.getAs<BoolAttr>("lse");
+    cfg->lse = lse && lse.getValue();
   }
   return cfg;
 }
@@ -1317,11 +1357,11 @@ std::string AttentionKernelConfig::symbolName() const {
   uint32_t bits;
   std::memcpy(&bits, &s, sizeof(bits));
   return llvm::formatv("sparsek_block_attention{9}_{0}_d{1}_dv{2}_bq{3}_h{4}_"
-                       "bk{5}_w{6}_{7}_s{8:x-}{10}",
+                       "bk{5}_w{6}_{7}_s{8:x-}{10}{11}",
                        elem.isBF16() ? "bf16" : "f16", d, dv, blockQ, heads,
                        keyTile, window, gateName, bits,
                        backward ? "_backward" : "",
-                       vectorReductions ? "_r4" : "")
+                       vectorReductions ? "_r4" : "", lse ? "_lse" : "")
       .str();
 }
 

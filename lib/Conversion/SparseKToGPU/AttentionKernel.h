@@ -41,6 +41,10 @@ struct AttentionKernelConfig {
   /// buffers by red.global.add.v4.f32 (sm_90, PTX ISA 8.1), a quarter of
   /// the scalar atomics' instructions; otherwise by scalar atomics.
   bool vectorReductions = false;
+  /// The log-sum-exp of every row ([B, Hq, N] f32, natural log, the last
+  /// stub operand): the forward kernel writes it, the backward kernel reads
+  /// it instead of finding it in a first sweep over the keys.
+  bool lse = false;
   static constexpr int64_t kStages = 2;
 
   /// Warps hold 16 rows: with an even head count, 8 queries of two heads
@@ -70,9 +74,11 @@ struct AttentionKernelConfig {
 /// A gpu.launch computing block attention, at `b`'s insertion point.
 /// `operands`: q, key, value, u, kth_score, kth_index, tau, union_keys,
 /// union_count, out, memrefs of any strided layouts (unit innermost stride
-/// required for q, key, value and out at run time). Grid: max(1, NB * Hq *
-/// B) blocks, NB = ceil(N / blockQ); threads(). The shared tiles are
-/// private workgroup memref.globals of `module`.
+/// required for q, key, value and out at run time), then with `cfg.lse` the
+/// log-sum-exp [B, Hq, N] (f32) it writes (-inf where a row attends to
+/// nothing). Grid: max(1, NB * Hq * B) blocks, NB = ceil(N / blockQ);
+/// threads(). The shared tiles are private workgroup memref.globals of
+/// `module`.
 ///
 /// With `cfg.backward`, the gradients of block attention (docs/Semantics.md
 /// section 9) except the threshold term of du: `operands` continue with
@@ -80,7 +86,8 @@ struct AttentionKernelConfig {
 /// dkey, dvalue [B, Hkv, M, D or Dv], du [B, Hkv, M] and dtau [B, Hkv, N],
 /// all f32, which the kernel adds to with atomics (the caller zeroes them).
 /// Every tile is S = Q K^T and dP = dO V^T again after a first sweep that
-/// finds each row's log-sum-exp; dQ += dS K stays in registers, dK += dS^T Q
+/// finds each row's log-sum-exp (with `cfg.lse`, read from the last
+/// operand instead, the forward's); dQ += dS K stays in registers, dK += dS^T Q
 /// and dV += P^T dO go through shared memory (Q, dO, dS and P tiles, in
 /// dynamic shared memory) and global atomics.
 void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
@@ -105,7 +112,8 @@ std::optional<int64_t> thresholdTermStubWindow(func::FuncOp f);
 /// dynamic shapes and strided layouts). The deallocation passes see a call;
 /// sparsek-expand-kernel-stubs turns it into the gpu.launch afterwards.
 SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem,
-                                                 bool backward = false);
+                                                 bool backward = false,
+                                                 bool lse = false);
 func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
                                            const AttentionKernelConfig &cfg);
 bool isKernelStub(func::FuncOp f);

@@ -284,12 +284,13 @@ private:
         op.getQ(),        op.getKey(),       op.getValue(),
         op.getU(),        op.getKthScore(),  op.getKthIndex(),
         op.getTau(),      op.getUnionKeys(), op.getUnionCount()};
-    emitLayouts(op, op.getQ(), op.getKey(), op.getValue(),
-                op.getOut().getType(), variants,
-                [&](ImplicitLocOpBuilder &cb, const Variant &v, Value out) {
-                  dispatch(cb, v.cfgs, operands, out,
+    emitLayouts(op, op.getQ(), op.getKey(), op.getValue(), variants,
+                [&](ImplicitLocOpBuilder &cb, const Variant &v,
+                    ArrayRef<Value> outs) {
+                  dispatch(cb, v.cfgs, operands, outs,
                            [&](ImplicitLocOpBuilder &fb) {
-                             return fb.clone(*op)->getResult(0);
+                             return SmallVector<Value>(
+                                 fb.clone(*op)->getResults());
                            });
                 });
   }
@@ -305,25 +306,35 @@ private:
     int64_t k = op.getK();
     if (!selectableInBlocks(op.getU(), k, variants))
       return; // k + block rows - 1 above 2^30: the linalg lowering's.
+    // The log-sum-exp, when the layer returns it, as the kernel's last
+    // output.
+    bool lse = static_cast<bool>(op.getLse());
+    for (Variant &v : variants)
+      for (AttentionKernelConfig &cfg : v.cfgs)
+        cfg.lse = lse;
     emitLayouts(
-        op, op.getQ(), op.getKey(), op.getValue(), op.getOut().getType(),
-        variants, [&](ImplicitLocOpBuilder &cb, const Variant &v, Value out) {
+        op, op.getQ(), op.getKey(), op.getValue(), variants,
+        [&](ImplicitLocOpBuilder &cb, const Variant &v, ArrayRef<Value> outs) {
           int64_t blockQ = v.blockQ();
           SmallVector<Value> sel = blockSelection(
               cb, op.getQ(), op.getU(), k, op.getWindow(), blockQ);
           SmallVector<Value> operands = {op.getQ(), op.getKey(), op.getValue(),
                                          op.getU(), sel[0],      sel[1],
                                          sel[2],    sel[3],      sel[4]};
-          dispatch(cb, v.cfgs, operands, out,
-                   [&](ImplicitLocOpBuilder &fb) -> Value {
-                     // Head dims the kernel does not cover: the same
-                     // selection, attended by the scalar block attention.
-                     return BlockAttentionOp::create(
+          dispatch(cb, v.cfgs, operands, outs,
+                   [&](ImplicitLocOpBuilder &fb) -> SmallVector<Value> {
+                     // Head dims the kernel does not cover: the layer
+                     // itself when it returns its log-sum-exp (the linalg
+                     // lowering's), else the same selection attended by
+                     // the scalar block attention.
+                     if (lse)
+                       return SmallVector<Value>(fb.clone(*op)->getResults());
+                     return {BlockAttentionOp::create(
                          fb, op.getOut().getType(), operands[0], operands[1],
                          operands[2], operands[3], sel[0], sel[1], sel[2],
                          sel[3], sel[4], op.getWindowAttr(),
                          fb.getI64IntegerAttr(blockQ), op.getScaleAttr(),
-                         op.getGateAttr());
+                         op.getGateAttr())};
                    });
         });
   }
@@ -342,9 +353,12 @@ private:
         /*backward=*/true);
     if (variants.empty() || !selectableInBlocks(op.getU(), op.getK(), variants))
       return;
+    // With the forward's log-sum-exp the kernel skips its first sweep.
     for (Variant &v : variants)
-      for (AttentionKernelConfig &cfg : v.cfgs)
+      for (AttentionKernelConfig &cfg : v.cfgs) {
         cfg.vectorReductions = vectorReductions;
+        cfg.lse = static_cast<bool>(op.getLse());
+      }
     IRRewriter rewriter(op);
     ImplicitLocOpBuilder b(op->getLoc(), rewriter);
     Value q = op.getQ(), key = op.getKey(), value = op.getValue(),
@@ -449,7 +463,8 @@ private:
     SmallVector<Value> operands = {q,      key,    value,  u,
                                    sel[0], sel[1], sel[2], sel[3],
                                    sel[4], op.getOut(), op.getDout()};
-    launch(b, cfg, operands, {outs[0], dkAcc, dvAcc, outs[3], dtau});
+    launch(b, cfg, operands, {outs[0], dkAcc, dvAcc, outs[3], dtau},
+           op.getLse());
 
     // du's threshold term (ThresholdTermKernel.cpp), into du.
     Value n1 = arith::AddIOp::create(b, n, arith::ConstantIndexOp::create(b, 1));
@@ -496,25 +511,44 @@ private:
     }
   }
 
-  /// Replaces `op` by its result buffer written by `body` for one layout,
-  /// or with several, an scf.if chain choosing the first layout whose head
-  /// count divides Hq / Hkv at run time. Nothing when there is no layout.
-  void emitLayouts(
-      Operation *op, Value q, Value key, Value value,
-      RankedTensorType resultType, ArrayRef<Variant> variants,
-      function_ref<void(ImplicitLocOpBuilder &, const Variant &, Value)> body) {
+  /// Replaces `op` by its result buffers (out, and the log-sum-exp when
+  /// the op has a second result) written by `body` for one layout, or with
+  /// several, an scf.if chain choosing the first layout whose head count
+  /// divides Hq / Hkv at run time. Nothing when there is no layout.
+  void emitLayouts(Operation *op, Value q, Value key, Value value,
+                   ArrayRef<Variant> variants,
+                   function_ref<void(ImplicitLocOpBuilder &, const Variant &,
+                                     ArrayRef<Value>)>
+                       body) {
     if (variants.empty())
       return;
     IRRewriter rewriter(op);
     ImplicitLocOpBuilder b(op->getLoc(), rewriter);
-    Value out = allocResult(b, q, value, resultType);
+    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+    SmallVector<Value> outs = {allocResult(b, q, value, resultType)};
+    if (op->getNumResults() > 1) {
+      auto lseType = cast<RankedTensorType>(op->getResult(1).getType());
+      SmallVector<Value> sizes;
+      for (int64_t i = 0; i < 3; ++i)
+        if (lseType.isDynamicDim(i))
+          sizes.push_back(tensor::DimOp::create(b, q, i));
+      outs.push_back(memref::AllocOp::create(
+          b, MemRefType::get(lseType.getShape(), lseType.getElementType()),
+          sizes));
+    }
     chainIf(
         b, variants.size(),
         [&](ImplicitLocOpBuilder &cb, size_t i) {
           return groupDivisible(cb, q, key, variants[i].heads());
         },
-        [&](ImplicitLocOpBuilder &cb, size_t i) { body(cb, variants[i], out); });
-    rewriter.replaceOp(op, asTensor(b, out, resultType));
+        [&](ImplicitLocOpBuilder &cb, size_t i) {
+          body(cb, variants[i], outs);
+        });
+    SmallVector<Value> results;
+    for (auto [o, r] : llvm::zip(outs, op->getResults()))
+      results.push_back(
+          asTensor(b, o, cast<RankedTensorType>(r.getType())));
+    rewriter.replaceOp(op, results);
   }
 
   /// Whether every variant's block selection can hold k (selectionK).
@@ -589,15 +623,16 @@ private:
                                              b.getUnitAttr(), b.getUnitAttr());
   }
 
-  /// The launch into `out` for static head dims or, with dynamic ones, an
-  /// scf.if chain over the covered (D, Dv) pairs whose last else
-  /// materializes `fallback` in `out`.
+  /// The launch into `outs` for static head dims or, with dynamic ones,
+  /// an scf.if chain over the covered (D, Dv) pairs whose last else
+  /// materializes `fallback`'s results in `outs`.
   void dispatch(ImplicitLocOpBuilder &b, ArrayRef<AttentionKernelConfig> cfgs,
-                ArrayRef<Value> operands, Value out,
-                function_ref<Value(ImplicitLocOpBuilder &)> fallback) {
+                ArrayRef<Value> operands, ArrayRef<Value> outs,
+                function_ref<SmallVector<Value>(ImplicitLocOpBuilder &)>
+                    fallback) {
     Value q = operands[0], value = operands[2];
     if (staticHeadDims(q, value)) {
-      launch(b, cfgs.front(), operands, {out});
+      launch(b, cfgs.front(), operands, outs);
       return;
     }
     chainIf(
@@ -607,12 +642,12 @@ private:
         },
         [&](ImplicitLocOpBuilder &cb, size_t i) {
           if (i < cfgs.size()) {
-            launch(cb, cfgs[i], operands, {out});
+            launch(cb, cfgs[i], operands, outs);
             return;
           }
-          bufferization::MaterializeInDestinationOp::create(cb, fallback(cb),
-                                                            out)
-              .setWritable(true);
+          for (auto [r, o] : llvm::zip(fallback(cb), outs))
+            bufferization::MaterializeInDestinationOp::create(cb, r, o)
+                .setWritable(true);
         });
   }
 
@@ -631,17 +666,21 @@ private:
     return memref::CastOp::create(b, argType, buf);
   }
 
-  /// Calls the kernel's stub on buffers of the operands and `out`.
+  /// Calls the kernel's stub on buffers of the operands, then the result
+  /// buffers `outs`, then (the backward's log-sum-exp) `lseIn`.
   void launch(ImplicitLocOpBuilder &b, const AttentionKernelConfig &cfg,
-              ArrayRef<Value> operands, ArrayRef<Value> outs) {
+              ArrayRef<Value> operands, ArrayRef<Value> outs,
+              Value lseIn = {}) {
     SmallVector<Type> argTypes = gpu_kernels::blockAttentionStubOperandTypes(
-        b.getContext(), cfg.elem, cfg.backward);
+        b.getContext(), cfg.elem, cfg.backward, cfg.lse);
     SmallVector<Value> args;
     for (auto [v, argType] : llvm::zip(operands, argTypes))
       args.push_back(stubArgument(b, v, argType));
     for (auto [o, argType] :
-         llvm::zip(outs, ArrayRef<Type>(argTypes).take_back(outs.size())))
+         llvm::zip(outs, ArrayRef<Type>(argTypes).drop_front(operands.size())))
       args.push_back(memref::CastOp::create(b, argType, o));
+    if (lseIn)
+      args.push_back(stubArgument(b, lseIn, argTypes.back()));
     func::FuncOp stub =
         gpu_kernels::getOrCreateBlockAttentionStub(getOperation(), cfg);
     func::CallOp::create(b, stub, args);
@@ -698,12 +737,13 @@ struct SparseKExpandKernelStubsPass
         };
       } else if ((cfg = gpu_kernels::stubConfig(callee))) {
         expected = gpu_kernels::blockAttentionStubOperandTypes(
-            &getContext(), cfg->elem, cfg->backward);
+            &getContext(), cfg->elem, cfg->backward, cfg->lse);
         signature = "kernel stub signature must be (q, key, value, u, "
                     "kth_score, kth_index, tau, union_keys, union_count, out) "
                     "and for block_attention_backward then (dout, dq, dkey, "
-                    "dvalue, du, dtau) as memrefs with fully dynamic shapes "
-                    "and strided layouts, no results";
+                    "dvalue, du, dtau), then with lse the log-sum-exp, as "
+                    "memrefs with fully dynamic shapes and strided layouts, "
+                    "no results";
         build = [&](ImplicitLocOpBuilder &b, ArrayRef<Value> operands) {
           gpu_kernels::buildBlockAttentionLaunch(b, module, *cfg, operands);
         };

@@ -219,6 +219,21 @@ public:
         }));
   }
 
+  /// log(den) + max: the log-sum-exp of the logits; -inf when nothing
+  /// finite was attended.
+  Value logSumExp(const Online &fin) {
+    Value live = arith::AndIOp::create(
+        b,
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, fin.den,
+                              constF32(b, 0)),
+        arith::CmpFOp::create(b, arith::CmpFPredicate::ONE, fin.mx,
+                              constF32(b, -kInf)));
+    return arith::SelectOp::create(
+        b, live,
+        arith::AddFOp::create(b, fin.mx, math::LogOp::create(b, fin.den)),
+        constF32(b, -kInf));
+  }
+
   /// acc / den, in place in the accumulator row; a query with nothing
   /// finite to attend to gets zeros.
   Value normalize(Online fin) {
@@ -322,10 +337,12 @@ using AttendFn = function_ref<Online(ImplicitLocOpBuilder &, QueryAttention &,
 /// online state. The f32 accumulators live in one query-major buffer
 /// (allocated once: a GPU thread would otherwise call device malloc),
 /// normalised in place and converted to the output's element type
-/// afterwards. Queries are read query-major too.
+/// afterwards. Queries are read query-major too. With `lse`, every query's
+/// log-sum-exp goes to a second shared output, [B, Hq, N] f32, in *lse.
 Value attendPerQuery(ImplicitLocOpBuilder &b, Value q, Value key, Value value,
                      Value u, Value scale, Gate gate,
-                     RankedTensorType resultType, AttendFn attend) {
+                     RankedTensorType resultType, AttendFn attend,
+                     Value *lse = nullptr) {
   Value batch = dimValue(b, q, 0), hq = dimValue(b, q, 1),
         n = dimValue(b, q, 2), hkv = dimValue(b, key, 1),
         dv = dimValue(b, value, 3);
@@ -334,10 +351,14 @@ Value attendPerQuery(ImplicitLocOpBuilder &b, Value q, Value key, Value value,
       arith::DivUIOp::create(b, hq, maxIndex(b, hkv, constIndex(b, 1)));
   Value qT = queryMajor(b, q);
   int64_t dyn = ShapedType::kDynamic;
-  Value accInit = scratchTensor(b, {dyn, dyn, dyn, dyn}, {batch, hq, dv, n},
-                                b.getF32Type());
-  Value acc = forallUpdate(
-      b, {n, hq, batch}, {accInit},
+  SmallVector<Value> inits = {scratchTensor(
+      b, {dyn, dyn, dyn, dyn}, {batch, hq, dv, n}, b.getF32Type())};
+  if (lse)
+    inits.push_back(tensor::EmptyOp::create(
+        b, ArrayRef<int64_t>{dyn, dyn, dyn}, b.getF32Type(),
+        ValueRange{batch, hq, n}));
+  SmallVector<Value> results = forallUpdate(
+      b, {n, hq, batch}, inits,
       [&](ImplicitLocOpBuilder &fb, ValueRange ivs, ValueRange outs) {
         Value i = ivs[0], h = ivs[1], bi = ivs[2];
         Value g = arith::DivUIOp::create(fb, h, group);
@@ -346,9 +367,19 @@ Value attendPerQuery(ImplicitLocOpBuilder &b, Value q, Value key, Value value,
         Online s = attend(
             fb, qa, qa.start(extractRow(fb, outs[0], offsets, sizes)), i, h,
             bi, g);
-        return SmallVector<ForallSlice>{{qa.normalize(s), offsets, sizes}};
-      })[0];
-  return convertRows(b, acc, resultType, {batch, hq, n, dv});
+        SmallVector<ForallSlice> slices = {{qa.normalize(s), offsets, sizes}};
+        if (lse) {
+          OpFoldResult one = fb.getIndexAttr(1);
+          Value row = tensor::FromElementsOp::create(
+              fb, RankedTensorType::get({1}, fb.getF32Type()),
+              ValueRange{qa.logSumExp(s)});
+          slices.push_back({row, {bi, h, i}, {one, one, one}});
+        }
+        return slices;
+      });
+  if (lse)
+    *lse = results[1];
+  return convertRows(b, results[0], resultType, {batch, hq, n, dv});
 }
 
 } // namespace
@@ -356,7 +387,7 @@ Value attendPerQuery(ImplicitLocOpBuilder &b, Value q, Value key, Value value,
 Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                              Value value, Value u, Value indices, Value tau,
                              int64_t window, Value scale, Gate gate,
-                             RankedTensorType resultType) {
+                             RankedTensorType resultType, Value *lse) {
   Value n = dimValue(b, q, 2), m = dimValue(b, key, 2);
   return attendPerQuery(
       b, q, key, value, u, scale, gate, resultType,
@@ -366,7 +397,8 @@ Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
         s = qa.window(s, lo, end);
         return qa.selection(s, indices, extract(fb, tau, {bi, g, i}), lo,
                             end);
-      });
+      },
+      lse);
 }
 
 Value buildBlockAttention(ImplicitLocOpBuilder &b, Value q, Value key,
@@ -374,7 +406,7 @@ Value buildBlockAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                           Value kthIndex, Value tau, Value unionKeys,
                           Value unionCount, int64_t window, int64_t blockSize,
                           Value scale, Gate gate,
-                          RankedTensorType resultType) {
+                          RankedTensorType resultType, Value *lse) {
   Value n = dimValue(b, q, 2), m = dimValue(b, key, 2);
   return attendPerQuery(
       b, q, key, value, u, scale, gate, resultType,
@@ -395,7 +427,8 @@ Value buildBlockAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                              extract(fb, kthScore, {bi, g, i}),
                              extract(fb, kthIndex, {bi, g, i}),
                              extract(fb, tau, {bi, g, i}));
-      });
+      },
+      lse);
 }
 
 Value buildDecodeAttention(ImplicitLocOpBuilder &b, Value q, Value keys,
@@ -484,29 +517,35 @@ struct CausalAttentionToLinalg : OpRewritePattern<AttentionOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     int64_t k = op.getKAttr().getInt(), window = op.getWindowAttr().getInt();
     Value scale = softmaxScale(b, op.getStaticScale(), op.getQ());
+    // The optional log-sum-exp, cast to its result type.
+    Value lse;
+    auto replace = [&](Value out) {
+      SmallVector<Value> results = {out};
+      if (op.getLse())
+        results.push_back(
+            tensor::CastOp::create(b, op.getLse().getType(), lse));
+      rewriter.replaceOp(op, results);
+      return success();
+    };
+    Value *lseOut = op.getLse() ? &lse : nullptr;
     if (fusedBlockSize > 0) {
       if (std::optional<int64_t> kSel = BlockSelectOp::selectionK(
-              op.getU().getType(), k, fusedBlockSize)) {
-        rewriter.replaceOp(op, buildFusedLayer(b, op, *kSel, window, scale));
-        return success();
-      }
+              op.getU().getType(), k, fusedBlockSize))
+        return replace(buildFusedLayer(b, op, *kSel, window, scale, lseOut));
       // k + block size - 1 above 2^30: the unfused stages below.
     }
     auto [tau, idx] =
         buildSelection(b, op.getU(), k, window, dimValue(b, op.getQ(), 2),
                        op.getQ().getType().getDimSize(2), parallelSelection);
-    Value out = buildGatheredAttention(b, op.getQ(), op.getKey(),
-                                       op.getValue(), op.getU(), idx, tau,
-                                       window, scale, op.getGate(),
-                                       op.getOut().getType());
-    rewriter.replaceOp(op, out);
-    return success();
+    return replace(buildGatheredAttention(
+        b, op.getQ(), op.getKey(), op.getValue(), op.getU(), idx, tau, window,
+        scale, op.getGate(), op.getOut().getType(), lseOut));
   }
 
 private:
   /// block_select (N from q) + block attention.
   Value buildFusedLayer(ImplicitLocOpBuilder &b, AttentionOp op, int64_t k,
-                        int64_t window, Value scale) const {
+                        int64_t window, Value scale, Value *lse) const {
     SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
         op.getU().getType(), op.getQ().getType().getDimSize(2), k,
         fusedBlockSize);
@@ -517,7 +556,7 @@ private:
     return buildBlockAttention(b, op.getQ(), op.getKey(), op.getValue(),
                                op.getU(), sel[0], sel[1], sel[2], sel[3],
                                sel[4], window, fusedBlockSize, scale,
-                               op.getGate(), op.getOut().getType());
+                               op.getGate(), op.getOut().getType(), lse);
   }
 };
 

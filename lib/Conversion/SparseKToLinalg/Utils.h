@@ -238,19 +238,23 @@ Value softmaxScale(ImplicitLocOpBuilder &b, std::optional<double> scale,
 Value dotProduct(ImplicitLocOpBuilder &b, Value x, ValueRange xIdx, Value y,
                  ValueRange yIdx, Value len);
 
-/// Gathered attention (SPEC 5); `scale` is an f32 value.
+/// Gathered attention (SPEC 5); `scale` is an f32 value. With `lse`, also
+/// every query's log-sum-exp ([B, Hq, N] f32, -inf when it attends to
+/// nothing) into *lse.
 Value buildGatheredAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                              Value value, Value u, Value indices, Value tau,
                              int64_t window, Value scale, Gate gate,
-                             RankedTensorType resultType);
+                             RankedTensorType resultType,
+                             Value *lse = nullptr);
 
 /// Block attention (the fused path's attention, BlockAttentionOp's
-/// semantics); `scale` is an f32 value.
+/// semantics); `scale` is an f32 value; `lse` as for gathered attention.
 Value buildBlockAttention(ImplicitLocOpBuilder &b, Value q, Value key,
                           Value value, Value u, Value kthScore,
                           Value kthIndex, Value tau, Value unionKeys,
                           Value unionCount, int64_t window, int64_t blockSize,
-                          Value scale, Gate gate, RankedTensorType resultType);
+                          Value scale, Gate gate, RankedTensorType resultType,
+                          Value *lse = nullptr);
 
 /// The attention of a decode step (DecodeStepOp's semantics) over the
 /// updated state's slots: `q` [B, Hq, 1, D]; slot j < k is a selected key

@@ -75,3 +75,17 @@ func.func @untouched(%u: tensor<1x2x64xf32>) -> tensor<1x2x64xf32> {
   %p, %tau = sparsek.mask %u k = 3 : (tensor<1x2x64xf32>) -> (tensor<1x2x64xf32>, tensor<1x2xf32>)
   return %t : tensor<1x2x64xf32>
 }
+
+// -----
+
+// A layer that returns its log-sum-exp stays whole (the stages have none).
+// CHECK-LABEL: func.func @with_lse
+// CHECK: %{{.*}}, %{{.*}} = sparsek.attention
+// CHECK-NOT: sparsek.gathered_attention
+func.func @with_lse(%q: tensor<1x4x16x16xf32>, %k: tensor<1x2x16x16xf32>, %v: tensor<1x2x16x16xf32>,
+                    %u: tensor<1x2x16xf32>) -> (tensor<1x4x16x16xf32>, tensor<1x4x16xf32>) {
+  %o, %l = sparsek.attention %q, %k, %v, %u k = 4, window = 2
+      : (tensor<1x4x16x16xf32>, tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>, tensor<1x2x16xf32>)
+        -> (tensor<1x4x16x16xf32>, tensor<1x4x16xf32>)
+  return %o, %l : tensor<1x4x16x16xf32>, tensor<1x4x16xf32>
+}

@@ -107,3 +107,16 @@ func.func @huge_k_dynamic_m(%q: tensor<1x4x50x8xf32>, %k: tensor<1x2x?x8xf32>, %
        : (tensor<1x4x50x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?xf32>) -> tensor<1x4x50x8xf32>
   return %o : tensor<1x4x50x8xf32>
 }
+
+// A layer that returns its log-sum-exp stays whole (block_attention has
+// none; the conversions lower it directly).
+// CHECK-LABEL: func.func @with_lse
+// CHECK: %{{.*}}, %{{.*}} = sparsek.attention
+// CHECK-NOT: sparsek.block_select
+func.func @with_lse(%q: tensor<1x4x16x16xf32>, %k: tensor<1x2x16x16xf32>, %v: tensor<1x2x16x16xf32>,
+                    %u: tensor<1x2x16xf32>) -> (tensor<1x4x16x16xf32>, tensor<1x4x16xf32>) {
+  %o, %l = sparsek.attention %q, %k, %v, %u k = 4, window = 2
+      : (tensor<1x4x16x16xf32>, tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>, tensor<1x2x16xf32>)
+        -> (tensor<1x4x16x16xf32>, tensor<1x4x16xf32>)
+  return %o, %l : tensor<1x4x16x16xf32>, tensor<1x4x16xf32>
+}

@@ -646,3 +646,49 @@ func.func @block_attention_kth_type(%q: tensor<1x4x50x8xf32>, %k: tensor<1x2x64x
       : (tensor<1x4x50x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64xf32>, tensor<1x2x50xf32>, tensor<1x2x50xf32>, tensor<1x2x50xf32>, tensor<1x2x13x11xi32>, tensor<1x2x13xi32>) -> tensor<1x4x50x8xf32>
   return
 }
+
+// -----
+
+func.func @attn_lse_noncausal(%a0: tensor<1x8x16x32xf16>, %a1: tensor<1x2x64x32xf16>, %a2: tensor<1x2x64x32xf16>, %a3: tensor<1x2x64xf32>) -> tensor<1x8x16xf32> {
+  // expected-error @+1 {{'lse' (the forward's log-sum-exp) requires a causal layer (causal = true)}}
+  %o, %l = "sparsek.attention"(%a0, %a1, %a2, %a3) {k = 4 : i64, window = 0 : i64, causal = false} : (tensor<1x8x16x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64xf32>) -> (tensor<1x8x16x32xf16>, tensor<1x8x16xf32>)
+  return %l : tensor<1x8x16xf32>
+}
+
+// -----
+
+func.func @attn_lse_type(%a0: tensor<1x8x16x32xf16>, %a1: tensor<1x2x64x32xf16>, %a2: tensor<1x2x64x32xf16>, %a3: tensor<1x2x64xf32>) -> tensor<1x8x16xf16> {
+  // expected-error @+1 {{'lse'}}
+  %o, %l = "sparsek.attention"(%a0, %a1, %a2, %a3) {k = 4 : i64, window = 0 : i64} : (tensor<1x8x16x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64xf32>) -> (tensor<1x8x16x32xf16>, tensor<1x8x16xf16>)
+  return %l : tensor<1x8x16xf16>
+}
+
+// -----
+
+func.func @attn_lse_shape(%a0: tensor<1x8x16x32xf16>, %a1: tensor<1x2x64x32xf16>, %a2: tensor<1x2x64x32xf16>, %a3: tensor<1x2x64xf32>) -> tensor<1x2x16xf32> {
+  // expected-error @+1 {{query heads}}
+  %o, %l = "sparsek.attention"(%a0, %a1, %a2, %a3) {k = 4 : i64, window = 0 : i64} : (tensor<1x8x16x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64xf32>) -> (tensor<1x8x16x32xf16>, tensor<1x2x16xf32>)
+  return %l : tensor<1x2x16xf32>
+}
+
+// -----
+
+func.func @backward_lse_shape(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x8xf32>,
+                              %u: tensor<1x2x8xf32>, %o: tensor<1x4x8x8xf32>, %g: tensor<1x4x8x8xf32>, %l: tensor<1x4x7xf32>) {
+  // expected-error @+1 {{query length}}
+  %dq, %dk, %dv, %du = "sparsek.attention_backward"(%q, %k, %v, %u, %o, %g, %l) {k = 4 : i64, window = 2 : i64}
+      : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xf32>, tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>, tensor<1x4x7xf32>)
+        -> (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xf32>)
+  return
+}
+
+// -----
+
+func.func @backward_lse_noncausal(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x8xf32>,
+                                  %u: tensor<1x2x8xf32>, %o: tensor<1x4x8x8xf32>, %g: tensor<1x4x8x8xf32>, %l: tensor<1x4x8xf32>) {
+  // expected-error @+1 {{requires a causal layer}}
+  %dq, %dk, %dv, %du = "sparsek.attention_backward"(%q, %k, %v, %u, %o, %g, %l) {k = 4 : i64, window = 0 : i64, causal = false}
+      : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xf32>, tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>, tensor<1x4x8xf32>)
+        -> (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xf32>)
+  return
+}

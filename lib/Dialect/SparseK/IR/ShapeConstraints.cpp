@@ -120,6 +120,13 @@ struct Rules {
     lessEqual(Q(2), K(2));
   }
 
+  /// A layer's log-sum-exp [B, Hq, N] against its queries.
+  void lse(Value q, Value lse) {
+    static const char *kWhat[] = {"batch", "query heads", "query length"};
+    for (unsigned d = 0; d < 3; ++d)
+      equal(kWhat[d], ref(q, d, "q"), ref(lse, d, "lse"));
+  }
+
   /// The nine decode-state tensors against the batch (`batch`, dim 0 of
   /// a tensor named `batchName`), KV heads, head dims and `k` + `window`.
   void decodeState(ValueRange st, DimRef batch, DimRef heads, DimRef d,
@@ -221,6 +228,8 @@ SmallVector<ShapeConstraint> mlir::sparsek::getShapeConstraints(Operation *op) {
       })
       .Case([&](AttentionOp a) {
         r.attention(a.getQ(), a.getKey(), a.getValue(), a.getU(), a.getOut());
+        if (Value lse = a.getLse())
+          r.lse(a.getQ(), lse);
       })
       .Case([&](BlockAttentionOp a) {
         Value q = a.getQ(), key = a.getKey(), un = a.getUnionKeys(),
@@ -290,6 +299,8 @@ SmallVector<ShapeConstraint> mlir::sparsek::getShapeConstraints(Operation *op) {
         }
         for (unsigned d = 0; d < 3; ++d)
           r.equal("shape", r.ref(u, d, "u"), r.ref(a.getDu(), d, "du"));
+        if (Value lse = a.getLse())
+          r.lse(q, lse);
       });
   return std::move(r.list);
 }

@@ -357,6 +357,18 @@ static LogicalResult verifyLayerAttributes(Operation *op, int64_t k,
   return success();
 }
 
+/// The optional log-sum-exp of a causal layer (a result of the forward, an
+/// operand of the backward): [B, Hq, N] f32.
+static LogicalResult verifyLse(Operation *op, Value lse, bool causal) {
+  if (!lse)
+    return success();
+  if (!causal)
+    return op->emitOpError()
+           << "'lse' (the forward's log-sum-exp) requires a causal layer "
+              "(causal = true)";
+  return checkTensor(op, named("lse", lse), 3, "[B, Hq, N]", Elem::F32);
+}
+
 std::optional<double> AttentionOp::getStaticScale() {
   return staticScale(getScaleAttr(), getQ());
 }
@@ -370,7 +382,8 @@ LogicalResult AttentionOp::verify() {
   if (failed(verifyAttentionTensors(op, named("q", getQ()),
                                     named("key", getKey()),
                                     named("value", getValue()),
-                                    named("u", getU()), named("out", getOut()))))
+                                    named("u", getU()), named("out", getOut()))) ||
+      failed(verifyLse(op, getLse(), getCausal())))
     return failure();
   return verifyStaticShapeConstraints(op);
 }
@@ -406,7 +419,8 @@ LogicalResult AttentionBackwardOp::verify() {
                          Elem::F32)) ||
       failed(checkSameElementType(op, q, named("dq", getDq()))) ||
       failed(checkSameElementType(op, q, named("dkey", getDkey()))) ||
-      failed(checkSameElementType(op, q, named("dvalue", getDvalue()))))
+      failed(checkSameElementType(op, q, named("dvalue", getDvalue()))) ||
+      failed(verifyLse(op, getLse(), getCausal())))
     return failure();
   return verifyStaticShapeConstraints(op);
 }

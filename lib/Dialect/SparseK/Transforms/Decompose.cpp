@@ -56,6 +56,10 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
 
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
+    // The stages have no log-sum-exp: a layer that returns one is lowered
+    // whole (convert-sparsek-to-linalg, convert-sparsek-to-gpu).
+    if (op.getLse())
+      return rewriter.notifyMatchFailure(op, "returns its log-sum-exp");
     RankedTensorType qType = op.getQ().getType();
     RankedTensorType uType = op.getU().getType();
     int64_t n = qType.getDimSize(2);
@@ -84,7 +88,7 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
       idx = broadcastQueries(rewriter, loc, idx, nSize);
     }
     rewriter.replaceOpWithNewOp<GatheredAttentionOp>(
-        op, op.getType(), op.getQ(), op.getKey(), op.getValue(), op.getU(),
+        op, op.getOut().getType(), op.getQ(), op.getKey(), op.getValue(), op.getU(),
         idx, tau, op.getWindowAttr(), op.getScaleAttr(), op.getGateAttr());
     return success();
   }

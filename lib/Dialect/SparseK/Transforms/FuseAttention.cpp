@@ -58,6 +58,9 @@ struct FuseAttention : OpRewritePattern<AttentionOp> {
                                 PatternRewriter &rewriter) const override {
     if (!op.getCausal())
       return rewriter.notifyMatchFailure(op, "non-causal: one selection");
+    // block_attention has no log-sum-exp: such a layer is lowered whole.
+    if (op.getLse())
+      return rewriter.notifyMatchFailure(op, "returns its log-sum-exp");
     if (ShapedType::isDynamic(op.getQ().getType().getDimSize(2)))
       return rewriter.notifyMatchFailure(op, "dynamic query length N");
     return replaceWithBlocks(rewriter, op, op.getQ(), op.getKey(),

@@ -390,6 +390,20 @@ def SparseK_AttentionOp : SparseK_Op<"attention", [Pure]> {
          : (tensor<1x8x4096x128xbf16>, tensor<1x2x4096x128xbf16>,
             tensor<1x2x4096x128xbf16>, tensor<1x2x4096xf32>) -> tensor<1x8x4096x128xbf16>
     ```
+
+    An optional second result (an extension for training, causal layers
+    only) is the log-sum-exp of every query's softmax, `lse : [B, Hq, N]`
+    (f32): `lse_i = log sum_{j in A_i} exp(z_ij)` over the gated logits
+    `z_ij` of section 5 (natural log), `-inf` for a query that attends to
+    nothing. `sparsek.attention_backward` takes it as its optional `lse`
+    operand, so the backward need not find every row's softmax again:
+
+    ```mlir
+    %o, %lse = sparsek.attention %q, %key, %value, %u k = 64, window = 512
+         : (tensor<1x8x4096x128xbf16>, tensor<1x2x4096x128xbf16>,
+            tensor<1x2x4096x128xbf16>, tensor<1x2x4096xf32>)
+           -> (tensor<1x8x4096x128xbf16>, tensor<1x8x4096xf32>)
+    ```
   }];
   let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$key,
                        AnyRankedTensor:$value, AnyRankedTensor:$u,
@@ -397,7 +411,7 @@ def SparseK_AttentionOp : SparseK_Op<"attention", [Pure]> {
                        DefaultValuedAttr<BoolAttr, "true">:$causal,
                        OptionalAttr<F64Attr>:$scale,
                        DefaultValuedAttr<SparseK_GateAttr, "::mlir::sparsek::Gate::kv">:$gate);
-  let results = (outs AnyRankedTensor:$out);
+  let results = (outs AnyRankedTensor:$out, Optional<AnyRankedTensor>:$lse);
   let assemblyFormat = [{
     $q `,` $key `,` $value `,` $u `k` `=` $k `,` `window` `=` $window
     attr-dict `:` functional-type(operands, results)
@@ -428,6 +442,14 @@ def SparseK_AttentionBackwardOp : SparseK_Op<"attention_backward", [Pure]> {
     `dvalue : [B, Hkv, M, Dv]` (element types of `q`, `key`, `value`) and
     `du : [B, Hkv, M]` (f32). Accumulation is f32.
 
+    The optional operand `lse : [B, Hq, N]` (f32, causal layers only) is
+    the forward's log-sum-exp (the second result of `sparsek.attention`
+    over the same operands and attributes). Given it, a lowering may use it
+    instead of finding every row's softmax again (the GPU kernel skips its
+    first sweep; the CPU lowering recomputes); the results are those of the
+    op without it. An `lse` that is not the forward's gives unspecified
+    (finite or not) gradients, never out-of-bounds accesses.
+
     Example:
 
     ```mlir
@@ -443,6 +465,7 @@ def SparseK_AttentionBackwardOp : SparseK_Op<"attention_backward", [Pure]> {
   let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$key,
                        AnyRankedTensor:$value, AnyRankedTensor:$u,
                        AnyRankedTensor:$out, AnyRankedTensor:$dout,
+                       Optional<AnyRankedTensor>:$lse,
                        I64Attr:$k, I64Attr:$window,
                        DefaultValuedAttr<BoolAttr, "true">:$causal,
                        OptionalAttr<F64Attr>:$scale,
@@ -450,7 +473,7 @@ def SparseK_AttentionBackwardOp : SparseK_Op<"attention_backward", [Pure]> {
   let results = (outs AnyRankedTensor:$dq, AnyRankedTensor:$dkey,
                       AnyRankedTensor:$dvalue, AnyRankedTensor:$du);
   let assemblyFormat = [{
-    $q `,` $key `,` $value `,` $u `,` $out `,` $dout `k` `=` $k `,` `window` `=` $window
+    $q `,` $key `,` $value `,` $u `,` $out `,` $dout (`lse` $lse^)? `k` `=` $k `,` `window` `=` $window
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
