@@ -10,8 +10,13 @@
 # .device/variants/<name>/ (gpu-backward-bench with its
 # libsparsek_cuda_runtime.so beside it) against .device's, interleaved:
 # the backward's and the forward layer's wall time at 4K/16K/64K and the
-# backward kernels at 64K (ncu).
-# Device tool: carry [".device"], command "bash bench/backward_run.sh [check|time|compare|all]".
+# backward kernels at 64K (ncu). `lse`: training's pair (the forward that
+# also returns the log-sum-exp, the backward given it;
+# SPARSEK_BENCH_LSE=1): the tensor-core grid (its f16 cases take that
+# path), the gradients against the reference at 4K (random and all-equal
+# scores), then both backwards and the forward at 4K/16K/64K, twice,
+# interleaved, and ncu's breakdown of the pair at 64K.
+# Device tool: carry [".device"], command "bash bench/backward_run.sh [check|time|compare|lse|all]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
@@ -43,6 +48,23 @@ if [[ $mode == compare ]]; then
     done
   done
   for d in "${builds[@]}"; do breakdown "$d"; done
+fi
+if [[ $mode == lse || $mode == all ]]; then
+  [[ $mode == lse ]] && grid_under none tensorcore
+  SPARSEK_BENCH_LSE=1 timeout 300 "$D/gpu-backward-bench" 4096 1 check
+  SPARSEK_BENCH_LSE=1 SPARSEK_BENCH_SCORES=equal timeout 300 "$D/gpu-backward-bench" 4096 1 check
+  for round in 1 2; do
+    for n in 4096 16384 65536; do
+      echo "-- round $round"
+      timeout 300 "$D/gpu-backward-bench" $n 5
+      SPARSEK_BENCH_LSE=1 timeout 300 "$D/gpu-backward-bench" $n 5
+      timeout 300 "$D/gpu-layer-bench" $n 5
+    done
+  done
+  echo "== the pair (forward with lse, backward given it)"
+  # (Both calls of the pair are in the second half of its launches: read
+  # the kernels from the listing.)
+  SPARSEK_BENCH_LSE=1 LAUNCHES=1 LINES_MAX=120 breakdown "$D"
 fi
 if [[ $mode == time || $mode == all ]]; then
   breakdown "$D"

@@ -10,6 +10,11 @@
 //   gpu_backward_bench N 1 check      -> also every gradient against the
 //                                        reference library (double
 //                                        precision, on this machine's CPU)
+//
+// With SPARSEK_BENCH_LSE=1, training's pair instead: the forward that also
+// returns the log-sum-exp (timed, "sparsek_gpu_forward_lse"), whose out and
+// lse the backward is then given (sparsek.attention_backward's lse
+// operand: no first sweep over the keys).
 
 #include "sparsek-c/CudaRuntime.h"
 #include "sparsek-c/MemRef.h"
@@ -32,6 +37,14 @@ extern "C" void _mlir_ciface_sparsek_layer_backward(
     SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
     SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *out, SparseKMemRef4DU16 *dout,
     SparseKMemRef4DU16 *dq, SparseKMemRef4DU16 *dkey,
+    SparseKMemRef4DU16 *dvalue, SparseKMemRef3DF32 *du);
+extern "C" void _mlir_ciface_sparsek_layer_forward_lse(
+    SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
+    SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *out, SparseKMemRef3DF32 *lse);
+extern "C" void _mlir_ciface_sparsek_layer_backward_lse(
+    SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
+    SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *out, SparseKMemRef4DU16 *dout,
+    SparseKMemRef3DF32 *lse, SparseKMemRef4DU16 *dq, SparseKMemRef4DU16 *dkey,
     SparseKMemRef4DU16 *dvalue, SparseKMemRef3DF32 *du);
 
 namespace {
@@ -106,28 +119,58 @@ int main(int argc, char **argv) {
   auto dkD = sparsek::describeDense<D4>(toDevice(k), {b, hkv, n, d});
   auto dvD = sparsek::describeDense<D4>(toDevice(v), {b, hkv, n, d});
   auto duD = sparsek::describeDense<SparseKMemRef3DF32>(toDevice(u), {b, hkv, n});
+  const char *lseEnv = std::getenv("SPARSEK_BENCH_LSE");
+  const bool withLse = lseEnv && std::strcmp(lseEnv, "1") == 0;
+  std::vector<float> lseHost(b * hq * n);
+  auto lseD = sparsek::describeDense<SparseKMemRef3DF32>(toDevice(lseHost),
+                                                         {b, hq, n});
   mgpuStreamSynchronize(nullptr);
-  std::vector<double> ms;
-  for (int r = 0; r <= repeats; ++r) {
-    auto t0 = std::chrono::steady_clock::now();
-    _mlir_ciface_sparsek_layer_backward(&qD, &kD, &vD, &uD, &oD, &doD, &dqD,
-                                        &dkD, &dvD, &duD);
-    auto t1 = std::chrono::steady_clock::now();
-    if (r > 0) // the first call loads the modules
-      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  // One call per repeat after a warm-up (the first call loads the modules);
+  // the median.
+  auto timed = [&](auto call) {
+    std::vector<double> t;
+    for (int r = 0; r <= repeats; ++r) {
+      auto t0 = std::chrono::steady_clock::now();
+      call();
+      auto t1 = std::chrono::steady_clock::now();
+      if (r > 0)
+        t.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    }
+    std::sort(t.begin(), t.end());
+    return t;
+  };
+  if (withLse) {
+    // The GPU forward's out and lse, then given to the backward.
+    std::vector<double> f = timed([&] {
+      _mlir_ciface_sparsek_layer_forward_lse(&qD, &kD, &vD, &uD, &oD, &lseD);
+    });
+    double fm = f.empty() ? 0 : f[f.size() / 2];
+    std::printf("sparsek_gpu_forward_lse N %lld median_ms %.3f (%.1f TFLOP/s "
+                "effective at 4 B Hq N (k + w) D)\n",
+                static_cast<long long>(n), fm,
+                4.0 * b * hq * n * (256 + 512) * d / (fm * 1e-3) / 1e12);
   }
+  std::vector<double> ms = timed([&] {
+    if (withLse)
+      _mlir_ciface_sparsek_layer_backward_lse(&qD, &kD, &vD, &uD, &oD, &doD,
+                                              &lseD, &dqD, &dkD, &dvD, &duD);
+    else
+      _mlir_ciface_sparsek_layer_backward(&qD, &kD, &vD, &uD, &oD, &doD, &dqD,
+                                          &dkD, &dvD, &duD);
+  });
   if (sparsekCudaGetStatus() != 0) {
     std::printf("sparsek_gpu_backward N %lld FAILED %s\n",
                 static_cast<long long>(n), sparsekCudaGetStatusName());
     return 1;
   }
-  std::sort(ms.begin(), ms.end());
   double flops = 10.0 * b * hq * n * (256 + 512) * d;
   double med = ms.empty() ? 0 : ms[ms.size() / 2];
   std::printf("sparsek_gpu_backward N %lld median_ms %.3f (%.1f TFLOP/s "
               "effective at 10 B Hq N (k + w) D)%s\n",
               static_cast<long long>(n), med, flops / (med * 1e-3) / 1e12,
-              scores == "normal" ? "" : (" scores " + scores).c_str());
+              (std::string(withLse ? " given the forward's lse" : "") +
+               (scores == "normal" ? "" : " scores " + scores))
+                  .c_str());
   if (!check)
     return 0;
 

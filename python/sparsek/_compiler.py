@@ -47,6 +47,9 @@ class Config:
     scale: Optional[float] = None
     gate: str = "kv"
     backward: bool = False  # the layer's gradients (attention_backward)
+    # Causal only: the forward also writes every row's log-sum-exp
+    # [B, Hq, N] (f32), and the backward is given it (no first sweep).
+    lse: bool = False
 
     @property
     def entry(self) -> str:
@@ -54,14 +57,15 @@ class Config:
 
     @property
     def nargs(self) -> int:
-        return 10 if self.backward else 5
+        return (10 if self.backward else 5) + (1 if self.lse else 0)
 
     def key(self) -> str:
         """A name for the configuration, independent of the compiler."""
         scale = "default" if self.scale is None else repr(float(self.scale))
         return (f"{self.target}-{self.dtype}-k{self.topk}-w{self.window}-"
                 f"{'causal' if self.causal else 'noncausal'}-s{scale}-"
-                f"{self.gate}{'-bwd' if self.backward else ''}")
+                f"{self.gate}{'-bwd' if self.backward else ''}"
+                f"{'-lse' if self.lse else ''}")
 
     def module(self) -> str:
         """The MLIR module of the layer (destination-passing style, every
@@ -74,22 +78,38 @@ class Config:
                  f"gate = #sparsek.gate<{self.gate}>"]
         if self.scale is not None:
             attrs.append(f"scale = {float(self.scale)!r} : f64")
+        if self.lse and not self.causal:
+            raise ValueError("sparsek: the log-sum-exp needs a causal layer")
+        t3 = "tensor<?x?x?xf32>"
+        f32out = "memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>"
         if self.backward:
-            f32out = "memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>"
             outs = ", ".join(f"%{n}: {out}" for n in ("dq", "dk", "dv")) + f", %du: {f32out}"
+            lse_arg, lse_op, lse_type = ((f", %lse: {t3}", ", %lse", f", {t3}")
+                                         if self.lse else ("", "", ""))
             res = ", ".join([t4] * 3) + ", tensor<?x?x?xf32>"
             mats = "".join(
                 f"  bufferization.materialize_in_destination %r#{i} in restrict writable %{n}\n"
                 f"    : ({t4}, {out}) -> ()\n" for i, n in enumerate(("dq", "dk", "dv")))
             return (
                 f"func.func @{ENTRY_BACKWARD}(%q: {t4}, %key: {t4}, %value: {t4},\n"
-                f"    %u: tensor<?x?x?xf32>, %o: {t4}, %g: {t4}, {outs}) {{\n"
-                f"  %r:4 = \"sparsek.attention_backward\"(%q, %key, %value, %u, %o, %g) "
+                f"    %u: tensor<?x?x?xf32>, %o: {t4}, %g: {t4}{lse_arg}, {outs}) {{\n"
+                f"  %r:4 = \"sparsek.attention_backward\"(%q, %key, %value, %u, %o, %g{lse_op}) "
                 f"{{{', '.join(attrs)}}}\n"
-                f"       : ({t4}, {t4}, {t4}, tensor<?x?x?xf32>, {t4}, {t4}) -> ({res})\n"
+                f"       : ({t4}, {t4}, {t4}, tensor<?x?x?xf32>, {t4}, {t4}{lse_type}) -> ({res})\n"
                 + mats +
                 f"  bufferization.materialize_in_destination %r#3 in restrict writable %du\n"
                 f"    : (tensor<?x?x?xf32>, {f32out}) -> ()\n"
+                f"  return\n}}\n")
+        if self.lse:
+            return (
+                f"func.func @{ENTRY}(%q: {t4}, %key: {t4}, %value: {t4},\n"
+                f"    %u: tensor<?x?x?xf32>, %out: {out}, %lse: {f32out}) {{\n"
+                f"  %o:2 = \"sparsek.attention\"(%q, %key, %value, %u) {{{', '.join(attrs)}}}\n"
+                f"       : ({t4}, {t4}, {t4}, tensor<?x?x?xf32>) -> ({t4}, {t3})\n"
+                f"  bufferization.materialize_in_destination %o#0 in restrict writable %out\n"
+                f"    : ({t4}, {out}) -> ()\n"
+                f"  bufferization.materialize_in_destination %o#1 in restrict writable %lse\n"
+                f"    : ({t3}, {f32out}) -> ()\n"
                 f"  return\n}}\n")
         return (
             f"func.func @{ENTRY}(%q: {t4}, %key: {t4}, %value: {t4},\n"

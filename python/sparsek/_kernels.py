@@ -17,15 +17,15 @@ DTYPES = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16"}
 _loaded = {}  # (device type, dtype, attributes, backward) -> Kernel
 
 
-def _kernel(q, topk, window, causal, scale, gate, backward):
+def _kernel(q, topk, window, causal, scale, gate, backward, lse=False):
     """The loaded kernel of a call's configuration (a dict lookup after the
     first call: building a Config per call costs microseconds)."""
-    key = (q.device.type, q.dtype, topk, window, causal, scale, gate, backward)
+    key = (q.device.type, q.dtype, topk, window, causal, scale, gate, backward, lse)
     kern = _loaded.get(key)
     if kern is None:
         kern = _compiler.kernel(_compiler.Config(
             target=q.device.type, dtype=DTYPES[q.dtype], topk=topk, window=window,
-            causal=causal, scale=scale, gate=gate, backward=backward))
+            causal=causal, scale=scale, gate=gate, backward=backward, lse=lse))
         _loaded[key] = kern
     return kern
 
@@ -79,13 +79,19 @@ def _launch(kern, tensors):
     return status
 
 
-def _run(q, k, v, scores, topk, window, causal, scale, gate):
-    """Runs the compiled layer; returns a fresh [B, Hq, N, Dv] tensor."""
-    kern = _kernel(q, topk, window, causal, scale, gate, False)
+def _run(q, k, v, scores, topk, window, causal, scale, gate, lse=False):
+    """Runs the compiled layer; returns a fresh [B, Hq, N, Dv] tensor, and
+    with `lse` (causal) also every row's log-sum-exp, [B, Hq, N] float32
+    (-inf where a query attends to nothing)."""
+    kern = _kernel(q, topk, window, causal, scale, gate, False, lse)
     out = q.new_empty((q.shape[0], q.shape[1], q.shape[2], v.shape[3]))
-    if out.numel() == 0:
+    lse_t = (torch.empty(q.shape[:3], dtype=torch.float32, device=q.device)
+             if lse else None)
+    if out.numel() == 0 or q.shape[2] == 0:
+        if lse:
+            return out, lse_t.fill_(float("-inf"))
         return out
-    status = _launch(kern, (q, k, v, scores, out))
+    status = _launch(kern, (q, k, v, scores, out) + ((lse_t,) if lse else ()))
     if status == 1:
         raise ValueError("sparsek.attention: the kernel refused the shapes (a size rule of "
                          "docs/Semantics.md section 8)")
@@ -93,20 +99,26 @@ def _run(q, k, v, scores, topk, window, causal, scale, gate):
         raise ValueError("sparsek.attention: the kernel refused the output layout")
     if status != 0:
         raise _compiler.SparseKError(f"sparsek.attention: kernel status {status}")
-    return out
+    return (out, lse_t) if lse else out
 
 
-def _run_backward(q, k, v, scores, out, dout, topk, window, causal, scale, gate):
+def _run_backward(q, k, v, scores, out, dout, topk, window, causal, scale, gate,
+                  lse=None):
     """The layer's gradients (docs/Semantics.md section 9): fresh dq, dk, dv
-    (dtypes of q, k, v) and dscores (float32)."""
-    kern = _kernel(q, topk, window, causal, scale, gate, True)
+    (dtypes of q, k, v) and dscores (float32). `lse`: the forward's
+    log-sum-exp (from ``_run(..., lse=True)``; causal), which spares the
+    kernel a sweep over every row's keys."""
+    kern = _kernel(q, topk, window, causal, scale, gate, True, lse is not None)
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
     du = torch.empty(scores.shape, dtype=torch.float32, device=scores.device)
     if q.numel() == 0 or k.numel() == 0:
         return dq.zero_(), dk.zero_(), dv.zero_(), du.zero_()
     out = out.to(q.dtype)
     dout = dout.to(q.dtype)
-    status = _launch(kern, (q, k, v, scores, out, dout, dq, dk, dv, du))
+    args = (q, k, v, scores, out, dout)
+    if lse is not None:
+        args += (lse.to(torch.float32),)
+    status = _launch(kern, args + (dq, dk, dv, du))
     if status != 0:
         raise _compiler.SparseKError(f"sparsek.attention backward: kernel status {status}")
     return dq, dk, dv, du

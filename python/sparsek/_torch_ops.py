@@ -1,5 +1,9 @@
 """``torch.ops.sparsek.attention`` and ``attention_backward``: the layer and
-its gradients as PyTorch operators, with autograd.
+its gradients as PyTorch operators, with autograd. ``attention_lse`` and
+``attention_backward_lse`` are training's pair for causal layers: the
+forward also returns every row's log-sum-exp, which the backward is given
+(its kernel then skips a sweep over every row's keys); ``attention_op``
+uses them for causal layers.
 
 torch >= 2.4: ``torch.library.custom_op`` with a fake kernel, so
 ``torch.compile(fullgraph=True)`` traces it as one opaque op. Older torch
@@ -18,6 +22,11 @@ _SCHEMA = ("(Tensor q, Tensor k, Tensor v, Tensor scores, int topk, int window, 
 _SCHEMA_BWD = ("(Tensor q, Tensor k, Tensor v, Tensor scores, Tensor out, "
                "Tensor dout, int topk, int window, bool causal, float scale, "
                "str gate) -> (Tensor, Tensor, Tensor, Tensor)")
+_SCHEMA_LSE = ("(Tensor q, Tensor k, Tensor v, Tensor scores, int topk, int window, "
+               "bool causal, float scale, str gate) -> (Tensor, Tensor)")
+_SCHEMA_BWD_LSE = ("(Tensor q, Tensor k, Tensor v, Tensor scores, Tensor out, "
+                   "Tensor dout, Tensor lse, int topk, int window, bool causal, "
+                   "float scale, str gate) -> (Tensor, Tensor, Tensor, Tensor)")
 
 
 def _scale(scale):
@@ -32,6 +41,16 @@ def _impl(q, k, v, scores, topk, window, causal, scale, gate):
 def _impl_bwd(q, k, v, scores, out, dout, topk, window, causal, scale, gate):
     return _f._run_backward(q, k, v, scores, out, dout, int(topk), int(window),
                             bool(causal), _scale(scale), str(gate))
+
+
+def _impl_lse(q, k, v, scores, topk, window, causal, scale, gate):
+    return _f._run(q, k, v, scores, int(topk), int(window), bool(causal),
+                   _scale(scale), str(gate), lse=True)
+
+
+def _impl_bwd_lse(q, k, v, scores, out, dout, lse, topk, window, causal, scale, gate):
+    return _f._run_backward(q, k, v, scores, out, dout, int(topk), int(window),
+                            bool(causal), _scale(scale), str(gate), lse=lse)
 
 
 if hasattr(torch.library, "custom_op"):
@@ -70,14 +89,63 @@ if hasattr(torch.library, "custom_op"):
         return dq, dk, dv, du, None, None, None, None, None
 
     _attention.register_autograd(_backward, setup_context=_setup_context)
-    attention_op = _attention
+
+    @torch.library.custom_op("sparsek::attention_lse", mutates_args=())
+    def _attention_lse(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                       scores: torch.Tensor, topk: int, window: int, causal: bool,
+                       scale: float, gate: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return _impl_lse(q, k, v, scores, topk, window, causal, scale, gate)
+
+    @_attention_lse.register_fake
+    def _(q, k, v, scores, topk, window, causal, scale, gate):
+        return (q.new_empty(q.shape[0], q.shape[1], q.shape[2], v.shape[3]),
+                q.new_empty(q.shape[0], q.shape[1], q.shape[2], dtype=torch.float32))
+
+    @torch.library.custom_op("sparsek::attention_backward_lse", mutates_args=())
+    def _attention_backward_lse(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                                scores: torch.Tensor, out: torch.Tensor,
+                                dout: torch.Tensor, lse: torch.Tensor, topk: int,
+                                window: int, causal: bool, scale: float, gate: str
+                                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        return _impl_bwd_lse(q, k, v, scores, out, dout, lse, topk, window, causal,
+                             scale, gate)
+
+    @_attention_backward_lse.register_fake
+    def _(q, k, v, scores, out, dout, lse, topk, window, causal, scale, gate):
+        return (torch.empty_like(q), torch.empty_like(k), torch.empty_like(v),
+                torch.empty_like(scores, dtype=torch.float32))
+
+    def _setup_context_lse(ctx, inputs, output):
+        q, k, v, scores, topk, window, causal, scale, gate = inputs
+        out, lse = output
+        ctx.mark_non_differentiable(lse)
+        ctx.save_for_backward(q, k, v, scores, out, lse)
+        ctx.attrs = (topk, window, causal, scale, gate)
+
+    def _backward_lse(ctx, dout, dlse):
+        q, k, v, scores, out, lse = ctx.saved_tensors
+        dq, dk, dv, du = _attention_backward_lse(q, k, v, scores, out, dout.contiguous(),
+                                                 lse, *ctx.attrs)
+        return dq, dk, dv, du, None, None, None, None, None
+
+    _attention_lse.register_autograd(_backward_lse, setup_context=_setup_context_lse)
+    attention_lse_op = _attention_lse
+
+    def attention_op(q, k, v, scores, topk, window, causal, scale, gate):
+        if causal:
+            return _attention_lse(q, k, v, scores, topk, window, causal, scale, gate)[0]
+        return _attention(q, k, v, scores, topk, window, causal, scale, gate)
 else:  # torch < 2.4: one DEF library per namespace per process
     _lib = torch.library.Library("sparsek", "DEF")
     _lib.define("attention" + _SCHEMA)
     _lib.define("attention_backward" + _SCHEMA_BWD)
+    _lib.define("attention_lse" + _SCHEMA_LSE)
+    _lib.define("attention_backward_lse" + _SCHEMA_BWD_LSE)
     for _key in ("CPU", "CUDA"):
         _lib.impl("attention", _impl, _key)
         _lib.impl("attention_backward", _impl_bwd, _key)
+        _lib.impl("attention_lse", _impl_lse, _key)
+        _lib.impl("attention_backward_lse", _impl_bwd_lse, _key)
 
     class _Attention(torch.autograd.Function):
         @staticmethod
@@ -95,5 +163,28 @@ else:  # torch < 2.4: one DEF library per namespace per process
                 q, k, v, scores, out, dout.contiguous(), *ctx.attrs)
             return dq, dk, dv, du, None, None, None, None, None
 
+    class _AttentionLse(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, q, k, v, scores, topk, window, causal, scale, gate):
+            out, lse = torch.ops.sparsek.attention_lse(q, k, v, scores, topk, window,
+                                                       causal, scale, gate)
+            ctx.mark_non_differentiable(lse)
+            ctx.save_for_backward(q, k, v, scores, out, lse)
+            ctx.attrs = (topk, window, causal, scale, gate)
+            return out, lse
+
+        @staticmethod
+        def backward(ctx, dout, dlse):
+            q, k, v, scores, out, lse = ctx.saved_tensors
+            dq, dk, dv, du = torch.ops.sparsek.attention_backward_lse(
+                q, k, v, scores, out, dout.contiguous(), lse, *ctx.attrs)
+            return dq, dk, dv, du, None, None, None, None, None
+
+    def attention_lse_op(q, k, v, scores, topk, window, causal, scale, gate):
+        return _AttentionLse.apply(q, k, v, scores, topk, window, causal, scale, gate)
+
     def attention_op(q, k, v, scores, topk, window, causal, scale, gate):
+        if causal:
+            return _AttentionLse.apply(q, k, v, scores, topk, window, causal, scale,
+                                       gate)[0]
         return _Attention.apply(q, k, v, scores, topk, window, causal, scale, gate)

@@ -80,10 +80,24 @@ def attention(q, k, v, scores, *, topk: int, window: int, causal: bool = True,
     [B, Hq, N, Dv]. Inputs may be strided views; no copy is made.
     Differentiable in q, k, v and scores (which keys are selected gets no
     gradient; the threshold's dependence on the scores does).
+
+    ``return_lse=True`` (causal layers) also returns every query's
+    log-sum-exp of its logits, [B, Hq, N] float32 (natural log, ``-inf``
+    where a query attends to nothing), as FlashAttention's ``softmax_lse``;
+    it gets no gradient. Causal training saves it for the backward whether
+    or not it is returned (the backward kernel then skips a sweep over
+    every row's keys).
     """
-    if return_lse:
-        raise NotImplementedError("sparsek.attention: return_lse comes with the fused kernels")
     _check(q, k, v, scores, topk, window, causal, scale, gate)
+    if return_lse:
+        if not causal:
+            raise ValueError("sparsek.attention: return_lse needs a causal layer")
+        if _direct(q, k, v, scores):
+            return _kernels._run(q, k, v, scores, topk, window, causal, scale, gate,
+                                 lse=True)
+        return _torch_ops.attention_lse_op(q, k, v, scores, topk, window, causal,
+                                           -1.0 if scale is None else float(scale),
+                                           gate)
     if _direct(q, k, v, scores):
         return _kernels._run(q, k, v, scores, topk, window, causal, scale, gate)
     return _torch_ops.attention_op(q, k, v, scores, topk, window, causal,

@@ -34,7 +34,9 @@ def main(argv=None) -> int:
     ap.add_argument("--noncausal", action="store_true")
     ap.add_argument("--scale", type=float, default=None)
     ap.add_argument("--backward", action="store_true",
-                    help="also the gradients' kernels (for training)")
+                    help="also the gradients' kernels (for training; causal "
+                         "layers also get the forward with the log-sum-exp "
+                         "and the backward given it)")
     ap.add_argument("--decode-head-dim", action="append", type=int, default=[],
                     help="also sparsek.decode's prefill and step kernels for this "
                          "head dim (repeatable)")
@@ -53,10 +55,18 @@ def main(argv=None) -> int:
         if topk < 1 or window < 0 or (args.noncausal and window):
             print(f"sparsek.pack: skipping topk={topk} window={window}", file=sys.stderr)
             continue
-        for bwd in ([False, True] if args.backward else [False]):
+        # With --backward: the gradients, and for causal layers training's
+        # pair (the forward that also returns the log-sum-exp and the
+        # backward given it, which autograd uses).
+        variants = [(False, False)]
+        if args.backward:
+            variants.append((True, False))
+            if not args.noncausal:
+                variants += [(False, True), (True, True)]
+        for bwd, lse in variants:
             cfg = _compiler.Config(target=target, dtype=dtype, topk=topk, window=window,
                                    causal=not args.noncausal, scale=args.scale, gate=gate,
-                                   backward=bwd)
+                                   backward=bwd, lse=lse)
             name = cfg.key() + ".so"
             _compiler.compile_config(cfg, out / name, compiler)
             index[cfg.key()] = name

@@ -18,13 +18,18 @@ def _weight(u, tau):
     return min(max(u - tau, 0.0), 1.0)
 
 
-def attention(q, k, v, scores, *, topk, window, causal=True, scale=None, gate="kv"):
+def attention(q, k, v, scores, *, topk, window, causal=True, scale=None, gate="kv",
+              return_lse=False):
+    """The layer's output (float64); with ``return_lse`` also every query's
+    log-sum-exp of its logits ([B, Hq, N], -inf where it attends to
+    nothing)."""
     q, k, v, u = (t.detach().double().cpu() for t in (q, k, v, scores))
     b, hq, n, d = q.shape
     hkv, m, dv = k.shape[1], k.shape[2], v.shape[3]
     group = hq // hkv if hkv else 1
     s = 1.0 / math.sqrt(d) if scale is None else float(scale)
     out = torch.zeros(b, hq, n, dv, dtype=torch.float64)
+    lse = torch.full((b, hq, n), -math.inf, dtype=torch.float64)
     for bi in range(b):
         for g in range(hkv):
             row = u[bi, g]
@@ -53,4 +58,5 @@ def attention(q, k, v, scores, *, topk, window, causal=True, scale=None, gate="k
                     p = [math.exp(l - mx) for l in logits]
                     den = sum(p)
                     out[bi, h, i] = sum(pj * vj for pj, vj in zip(p, vals)) / den
-    return out
+                    lse[bi, h, i] = mx + math.log(den)
+    return (out, lse) if return_lse else out

@@ -252,3 +252,46 @@ def test_direct_call_only_when_nothing_watches(monkeypatch):
     via_op = sparsek.attention(q, k, v, u.requires_grad_(), topk=3, window=4)
     assert seen
     assert torch.equal(direct, via_op.detach())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_return_lse_matches_reference(dtype):
+    """return_lse: the output as without it, and every query's log-sum-exp
+    against the float64 reference (-inf where a query attends to nothing:
+    here the first query with window 0 and no candidate). f32 logits of
+    inputs rounded to the dtype: 1e-4 + 1e-4|ref|."""
+    q, k, v, u = inputs(2, 4, 2, 11, 15, 8, 8, dtype, seed=21)
+    for window in (0, 3):
+        out, lse = sparsek.attention(q, k, v, u, topk=3, window=window, return_lse=True)
+        assert lse.shape == (2, 4, 11) and lse.dtype == torch.float32
+        assert torch.equal(out, sparsek.attention(q, k, v, u, topk=3, window=window))
+        want_out, want = reference.attention(q, k, v, u, topk=3, window=window,
+                                             return_lse=True)
+        check(out, want_out, dtype)
+        finite = torch.isfinite(want)
+        assert torch.equal(torch.isfinite(lse), finite)
+        assert (lse[~finite] == -math.inf).all()
+        err = (lse.double() - want)[finite].abs()
+        assert (err <= 1e-4 + 1e-4 * want[finite].abs()).all(), err.max()
+    # With autograd watching: the same values; lse gets no gradient.
+    leaves = [t.clone().float().requires_grad_() for t in (q, k, v, u)]
+    out, lse = sparsek.attention(*leaves, topk=3, window=3, return_lse=True)
+    assert not lse.requires_grad
+    out.sum().backward()
+    with pytest.raises(ValueError, match="causal"):
+        sparsek.attention(q, k, v, u, topk=3, window=0, causal=False, return_lse=True)
+
+
+def test_backward_given_lse_equals_backward_without():
+    """Training's pair (the causal autograd path): the backward given the
+    forward's log-sum-exp gives the gradients of the backward that finds
+    it itself."""
+    q, k, v, u = inputs(1, 4, 2, 13, 13, 8, 8, torch.float32, seed=22)
+    dout = torch.rand(1, 4, 13, 8, generator=torch.Generator().manual_seed(3)) - 0.5
+    out, lse = torch.ops.sparsek.attention_lse(q, k, v, u, 3, 2, True, -1.0, "v")
+    with_lse = torch.ops.sparsek.attention_backward_lse(q, k, v, u, out, dout, lse,
+                                                        3, 2, True, -1.0, "v")
+    without = torch.ops.sparsek.attention_backward(q, k, v, u, out, dout,
+                                                   3, 2, True, -1.0, "v")
+    for a, b in zip(with_lse, without):
+        assert torch.allclose(a, b, atol=1e-6, rtol=1e-5)

@@ -7,6 +7,9 @@
 //        work and O(Dv) memory per query.
 //   sparsek.attention {causal, dynamic N}
 //     => the threshold and top-k sweeps of Selection.cpp, then the above.
+//   A causal layer that returns its log-sum-exp (second result) is lowered
+//   here whatever N (the split stages have none): each query's
+//   max + log(sum) goes to a second forall output.
 //   Every other sparsek.attention is split by sparsek-decompose's pattern
 //   (part of this conversion) and its stages lowered.
 //

@@ -14,7 +14,9 @@
 //        du_l += G[hi_l] - G[lo_l] with G the prefix sums of
 //        dtau_i / |F_i|. O(Hq/Hkv N (k + w) (D + Dv) + M log N) per row.
 //
-// Accumulation in f32; results in the element types of q, key, value.
+// Accumulation in f32; results in the element types of q, key, value. The
+// optional lse operand (the forward's log-sum-exp) is not read: each query's
+// softmax is found again, which gives the same results.
 //
 //===----------------------------------------------------------------------===//
 
