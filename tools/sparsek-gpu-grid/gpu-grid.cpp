@@ -72,6 +72,10 @@ bool call(void *fn, const std::vector<void *> &a) {
     reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P)>(fn)(
         x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9]);
     return true;
+  case 11: // attention_backward given lse: 7 inputs, 4 outputs
+    reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P, P)>(fn)(
+        x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10]);
+    return true;
   case 12: // decode: prompt and steps (8 inputs), 4 outputs
     reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P, P, P)>(fn)(
         x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10],

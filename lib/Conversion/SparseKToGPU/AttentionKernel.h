@@ -106,6 +106,17 @@ func::FuncOp getOrCreateThresholdTermStub(ModuleOp module, int64_t window);
 /// The window of a threshold-term stub, nullopt for any other function.
 std::optional<int64_t> thresholdTermStubWindow(func::FuncOp f);
 
+/// The backward's narrowing of dkey and dvalue (ThresholdTermKernel.cpp):
+/// operands f32 [d0, d1, d2, d3] and the same shape in `elem` (f16 or
+/// bf16), whole row-major allocations (rows of 8k elements take 16-byte
+/// vector accesses).
+void buildNarrowLaunch(ImplicitLocOpBuilder &b, Type elem,
+                       ArrayRef<Value> operands);
+SmallVector<Type> narrowStubOperandTypes(MLIRContext *ctx, Type elem);
+func::FuncOp getOrCreateNarrowStub(ModuleOp module, Type elem);
+/// The element type of a narrow stub, nullopt for any other function.
+std::optional<Type> narrowStubElem(func::FuncOp f);
+
 /// Kernel stubs: until buffers are allocated and freed, a launch is a call
 /// of a private, bodiless func.func whose `sparsek.kernel` attribute holds
 /// the configuration (one stub per configuration, operands with fully

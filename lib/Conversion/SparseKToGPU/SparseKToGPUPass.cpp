@@ -488,27 +488,18 @@ private:
         args);
     // (Buffer deallocation frees the scratch buffers after their last use.)
 
-    // dkey and dvalue in their element types.
-    for (auto [acc, like, out] :
-         {std::make_tuple(dkAcc, key, outs[1]),
-          std::make_tuple(dvAcc, value, outs[2])}) {
-      auto mt = cast<MemRefType>(acc.getType());
-      Value t = bufferization::ToTensorOp::create(
-          b, RankedTensorType::get(mt.getShape(), f32), acc, b.getUnitAttr(),
-          b.getUnitAttr());
-      SmallVector<Value> sizes;
-      for (int64_t i = 0; i < 4; ++i)
-        sizes.push_back(dim(like, i));
-      Value conv = mlir::sparsek::detail::convertElements(
-          b, t, cast<MemRefType>(out.getType()).getElementType(), sizes);
-      auto want = RankedTensorType::get(
-          cast<MemRefType>(out.getType()).getShape(),
-          cast<MemRefType>(out.getType()).getElementType());
-      if (conv.getType() != want)
-        conv = tensor::CastOp::create(b, want, conv);
-      bufferization::MaterializeInDestinationOp::create(b, conv, out)
-          .setWritable(true);
-    }
+    // dkey and dvalue in their element types (the kernel's: f16 or bf16),
+    // 8 elements per thread (ThresholdTermKernel.cpp).
+    func::FuncOp narrow =
+        gpu_kernels::getOrCreateNarrowStub(getOperation(), cfg.elem);
+    SmallVector<Type> narrowTypes =
+        gpu_kernels::narrowStubOperandTypes(b.getContext(), cfg.elem);
+    for (auto [acc, out] : {std::make_pair(dkAcc, outs[1]),
+                            std::make_pair(dvAcc, outs[2])})
+      func::CallOp::create(
+          b, narrow,
+          ValueRange{memref::CastOp::create(b, narrowTypes[0], acc),
+                     memref::CastOp::create(b, narrowTypes[1], out)});
   }
 
   /// Replaces `op` by its result buffers (out, and the log-sum-exp when
@@ -722,6 +713,16 @@ struct SparseKExpandKernelStubsPass
                                  ArrayRef<Value> operands) {
           gpu_kernels::buildThresholdTermLaunches(b, module, w, operands);
         };
+      } else if (std::optional<Type> elem =
+                     gpu_kernels::narrowStubElem(callee)) {
+        expected = gpu_kernels::narrowStubOperandTypes(&getContext(), *elem);
+        signature = "narrow stub signature must be (f32 source, destination "
+                    "of the stub's elem) as rank-4 memrefs with fully dynamic "
+                    "shapes and strided layouts, no results";
+        build = [&, e = *elem](ImplicitLocOpBuilder &b,
+                               ArrayRef<Value> operands) {
+          gpu_kernels::buildNarrowLaunch(b, e, operands);
+        };
       } else if (std::optional<gpu_kernels::DecodeKernelConfig> dcfg =
                      gpu_kernels::decodeStepStubConfig(callee)) {
         expected = gpu_kernels::decodeStepStubOperandTypes(&getContext(),
@@ -751,7 +752,8 @@ struct SparseKExpandKernelStubsPass
         callee.emitError()
             << "invalid 'sparsek.kernel' configuration: expected kind = "
                "\"block_attention\" or \"block_attention_backward\" (or "
-               "\"threshold_term\" with a window >= 0), elem f16 or bf16, "
+               "\"threshold_term\" with a window >= 0, or \"narrow\"), elem "
+               "f16 or bf16, "
                "d and dv 64 or 128, block_q and heads making whole warps of "
                "16 rows (8 queries of two heads or 16 of one), at most 8 "
                "warps (128 rows), key_tile a multiple of 16 up to 64 within "

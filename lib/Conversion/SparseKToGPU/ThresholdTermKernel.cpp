@@ -21,6 +21,12 @@
 //   3. per key: du_l += G[hi_l] - G[lo_l].
 // O(M log N + N) work per row, depth O(log N + N / (kScanThreads kPerThread)).
 //
+// Also the backward's last step: dkey and dvalue, accumulated in f32, into
+// their 16-bit element types (stub kind "narrow"): one thread per 8
+// consecutive elements of a row, two 16-byte f32 loads, one cvt per pair
+// and a 16-byte store (a generic conversion was one element per thread and
+// integer rounding code).
+//
 //===----------------------------------------------------------------------===//
 
 #include "AttentionKernel.h"
@@ -28,8 +34,10 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 namespace mlir::sparsek::gpu_kernels {
 
@@ -269,6 +277,96 @@ void buildThresholdTermLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
                                         h.load(prefix, {bi, g, lo}));
       h.store(arith::AddFOp::create(b, h.load(du, {bi, g, l}), add), du,
               {bi, g, l});
+    });
+  });
+}
+
+SmallVector<Type> narrowStubOperandTypes(MLIRContext *ctx, Type elem) {
+  return {dynStridedMemRef(ctx, 4, Float32Type::get(ctx)),
+          dynStridedMemRef(ctx, 4, elem)};
+}
+
+func::FuncOp getOrCreateNarrowStub(ModuleOp module, Type elem) {
+  std::string name =
+      std::string("sparsek_narrow_f32_") + (elem.isBF16() ? "bf16" : "f16");
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  MLIRContext *ctx = module.getContext();
+  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+  auto f = func::FuncOp::create(
+      mb, module.getLoc(), name,
+      FunctionType::get(ctx, narrowStubOperandTypes(ctx, elem), {}));
+  f.setPrivate();
+  NamedAttrList attrs;
+  attrs.append("kind", mb.getStringAttr("narrow"));
+  attrs.append("elem", TypeAttr::get(elem));
+  f->setAttr(kKernelStubAttr, attrs.getDictionary(ctx));
+  return f;
+}
+
+std::optional<Type> narrowStubElem(func::FuncOp f) {
+  auto dict = f->getAttrOfType<DictionaryAttr>(kKernelStubAttr);
+  if (!dict)
+    return std::nullopt;
+  auto kind = dict.getAs<StringAttr>("kind");
+  auto elem = dict.getAs<TypeAttr>("elem");
+  if (!kind || kind.getValue() != "narrow" || !elem ||
+      !(elem.getValue().isF16() || elem.getValue().isBF16()))
+    return std::nullopt;
+  return elem.getValue();
+}
+
+void buildNarrowLaunch(ImplicitLocOpBuilder &b, Type elem,
+                       ArrayRef<Value> operands) {
+  constexpr int64_t kThreads = 256, kVec = 8;
+  Value src = operands[0], dst = operands[1];
+  Builder h{b};
+  Value d1 = h.dim(src, 1), d2 = h.dim(src, 2), width = h.dim(src, 3);
+  Value rows = h.mul(h.mul(h.dim(src, 0), d1), d2);
+  Value perRow = h.divu(h.add(width, h.idx(kVec - 1)), h.idx(kVec));
+  Value chunks = h.mul(rows, perRow);
+  Value blocks = h.maxI(
+      h.divu(h.add(chunks, h.idx(kThreads - 1)), h.idx(kThreads)), h.idx(1));
+  // Rows of whole chunks take the vector path (16-byte aligned: the
+  // caller's buffers are whole allocations, rows of 8k elements).
+  Value whole = h.cmpI(P::eq, h.remu(width, h.idx(kVec)), h.idx(0));
+  launch(b, blocks, kThreads, [&](Value tid, Value bid) {
+    Value id = h.add(h.mul(bid, h.idx(kThreads)), tid);
+    h.ifThen(h.cmpI(P::ult, id, chunks), [&] {
+      FlatView fs = flatten(b, src), fd = flatten(b, dst);
+      Value row = h.divu(id, perRow), col = h.mul(h.remu(id, perRow),
+                                                   h.idx(kVec));
+      Value i2 = h.remu(row, d2), r2 = h.divu(row, d2);
+      Value i1 = h.remu(r2, d1), i0 = h.divu(r2, d1);
+      Value from = h.add(fs.linear(b, {i0, i1, i2}), col);
+      Value to = h.add(fd.linear(b, {i0, i1, i2}), col);
+      auto ifOp = scf::IfOp::create(b, whole, /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        auto f4 = VectorType::get({4}, b.getF32Type());
+        SmallVector<Value> halves;
+        for (int64_t k = 0; k < 2; ++k) {
+          auto ld = vector::LoadOp::create(b, f4, fs.view,
+                                           ValueRange{h.add(from, h.idx(4 * k))});
+          ld.setAlignment(16);
+          halves.push_back(ld);
+        }
+        Value f8 = vector::ShuffleOp::create(
+            b, halves[0], halves[1], ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
+        // llvm.fptrunc: one cvt.rn per pair (arith.truncf to bf16 would be
+        // expanded into integer rounding code).
+        Value e8 = LLVM::FPTruncOp::create(b, VectorType::get({kVec}, elem), f8);
+        auto st = vector::StoreOp::create(b, e8, fd.view, ValueRange{to});
+        st.setAlignment(16);
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        for (int64_t k = 0; k < kVec; ++k)
+          h.ifThen(h.cmpI(P::ult, h.add(col, h.idx(k)), width), [&] {
+            Value x = h.load(fs.view, {h.add(from, h.idx(k))});
+            h.store(LLVM::FPTruncOp::create(b, elem, x), fd.view,
+                    {h.add(to, h.idx(k))});
+          });
+      }
     });
   });
 }

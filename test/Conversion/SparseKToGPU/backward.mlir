@@ -22,16 +22,19 @@
 // CHECK: call @sparsek_block_attention_backward_bf16_d64_dv64_bq32_h4_bk32_w5_kv_s3e000000(
 // CHECK: linalg.fill ins(%{{.*}} : i32)
 // CHECK: call @sparsek_threshold_term_w5(
-// CHECK: linalg.generic
-// CHECK: arith.truncf {{.*}} : f32 to bf16
-// CHECK: bufferization.materialize_in_destination {{.*}} in writable %[[DK]]
-// CHECK: bufferization.materialize_in_destination {{.*}} in writable %[[DV]]
+// dkey and dvalue from the f32 accumulators into bf16: one narrow stub.
+// CHECK: %[[DKC:.*]] = memref.cast %[[DK]]
+// CHECK: call @sparsek_narrow_f32_bf16(%{{.*}}, %[[DKC]])
+// CHECK: %[[DVC:.*]] = memref.cast %[[DV]]
+// CHECK: call @sparsek_narrow_f32_bf16(%{{.*}}, %[[DVC]])
 // CHECK: bufferization.to_tensor %[[DQ]] restrict writable
 // CHECK: return
 // CHECK: func.func private @sparsek_block_attention_backward_bf16_d64_dv64_bq32_h4_bk32_w5_kv_s3e000000(
 // CHECK-SAME: kind = "block_attention_backward"
 // CHECK: func.func private @sparsek_threshold_term_w5(
 // CHECK-SAME: kind = "threshold_term", window = 5 : i64
+// CHECK: func.func private @sparsek_narrow_f32_bf16(memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>)
+// CHECK-SAME: elem = bf16, kind = "narrow"
 // All of the backward kernel's shared memory is dynamic (over 48 KiB for
 // D = 128; here D = 64: Q, dO, dS and P of 128 rows, K and V stages).
 // LAUNCH-LABEL: func.func @backward_bf16
@@ -51,6 +54,12 @@
 // LAUNCH: gpu.barrier
 // LAUNCH: gpu.shuffle  up {{.*}} : f32
 // LAUNCH: gpu.barrier
+// The narrowing: rows of 8k elements as two 16-byte f32 loads, one
+// llvm.fptrunc of 8 and a 16-byte store; others element by element.
+// LAUNCH: gpu.launch blocks({{.*}}) threads({{.*}}) in (%{{.*}} = %c256
+// LAUNCH: vector.load {{.*}} {alignment = 16 : i64} : memref<?xf32, strided<[1], offset: ?>>, vector<4xf32>
+// LAUNCH: llvm.fptrunc {{.*}} : vector<8xf32> to vector<8xbf16>
+// LAUNCH: vector.store {{.*}} {alignment = 16 : i64} : memref<?xbf16, strided<[1], offset: ?>>, vector<8xbf16>
 // LAUNCH-NOT: call @sparsek_
 // The dynamic shared memory's base is the kernel's only shared variable.
 // PTX: .shared .align 16 .b8 __dynamic_shmem__0;
