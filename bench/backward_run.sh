@@ -14,8 +14,10 @@
 # also returns the log-sum-exp, the backward given it;
 # SPARSEK_BENCH_LSE=1): the tensor-core grid (its f16 cases take that
 # path), the gradients against the reference at 4K (random and all-equal
-# scores), then both backwards and the forward at 4K/16K/64K, twice,
-# interleaved, and ncu's breakdown of the pair at 64K.
+# scores) and of the training step in one call (forward + backward, one
+# block selection; SPARSEK_BENCH_LSE=step), then both backwards, the step
+# and the forward at 4K/16K/64K, twice, interleaved, and ncu's breakdown
+# of the pair at 64K.
 # Device tool: carry [".device"], command "bash bench/backward_run.sh [check|time|compare|lse|all]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -53,11 +55,13 @@ if [[ $mode == lse || $mode == all ]]; then
   [[ $mode == lse ]] && grid_under none tensorcore
   SPARSEK_BENCH_LSE=1 timeout 300 "$D/gpu-backward-bench" 4096 1 check
   SPARSEK_BENCH_LSE=1 SPARSEK_BENCH_SCORES=equal timeout 300 "$D/gpu-backward-bench" 4096 1 check
+  SPARSEK_BENCH_LSE=step timeout 300 "$D/gpu-backward-bench" 4096 1 check
   for round in 1 2; do
     for n in 4096 16384 65536; do
       echo "-- round $round"
       timeout 300 "$D/gpu-backward-bench" $n 5
       SPARSEK_BENCH_LSE=1 timeout 300 "$D/gpu-backward-bench" $n 5
+      SPARSEK_BENCH_LSE=step timeout 300 "$D/gpu-backward-bench" $n 5
       timeout 300 "$D/gpu-layer-bench" $n 5
     done
   done

@@ -14,7 +14,9 @@
 // With SPARSEK_BENCH_LSE=1, training's pair instead: the forward that also
 // returns the log-sum-exp (timed, "sparsek_gpu_forward_lse"), whose out and
 // lse the backward is then given (sparsek.attention_backward's lse
-// operand: no first sweep over the keys).
+// operand: no first sweep over the keys). With SPARSEK_BENCH_LSE=step, a
+// whole training step in one call instead (forward, then the backward given
+// its out and lse; one block selection for both): "sparsek_gpu_train_step".
 
 #include "sparsek-c/CudaRuntime.h"
 #include "sparsek-c/MemRef.h"
@@ -41,6 +43,11 @@ extern "C" void _mlir_ciface_sparsek_layer_backward(
 extern "C" void _mlir_ciface_sparsek_layer_forward_lse(
     SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
     SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *out, SparseKMemRef3DF32 *lse);
+extern "C" void _mlir_ciface_sparsek_layer_train_step(
+    SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
+    SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *dout, SparseKMemRef4DU16 *out,
+    SparseKMemRef4DU16 *dq, SparseKMemRef4DU16 *dkey,
+    SparseKMemRef4DU16 *dvalue, SparseKMemRef3DF32 *du);
 extern "C" void _mlir_ciface_sparsek_layer_backward_lse(
     SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
     SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *out, SparseKMemRef4DU16 *dout,
@@ -121,6 +128,7 @@ int main(int argc, char **argv) {
   auto duD = sparsek::describeDense<SparseKMemRef3DF32>(toDevice(u), {b, hkv, n});
   const char *lseEnv = std::getenv("SPARSEK_BENCH_LSE");
   const bool withLse = lseEnv && std::strcmp(lseEnv, "1") == 0;
+  const bool step = lseEnv && std::strcmp(lseEnv, "step") == 0;
   std::vector<float> lseHost(b * hq * n);
   auto lseD = sparsek::describeDense<SparseKMemRef3DF32>(toDevice(lseHost),
                                                          {b, hq, n});
@@ -151,7 +159,10 @@ int main(int argc, char **argv) {
                 4.0 * b * hq * n * (256 + 512) * d / (fm * 1e-3) / 1e12);
   }
   std::vector<double> ms = timed([&] {
-    if (withLse)
+    if (step)
+      _mlir_ciface_sparsek_layer_train_step(&qD, &kD, &vD, &uD, &doD, &oD, &dqD,
+                                            &dkD, &dvD, &duD);
+    else if (withLse)
       _mlir_ciface_sparsek_layer_backward_lse(&qD, &kD, &vD, &uD, &oD, &doD,
                                               &lseD, &dqD, &dkD, &dvD, &duD);
     else
@@ -163,14 +174,20 @@ int main(int argc, char **argv) {
                 static_cast<long long>(n), sparsekCudaGetStatusName());
     return 1;
   }
-  double flops = 10.0 * b * hq * n * (256 + 512) * d;
+  double flops = (step ? 14.0 : 10.0) * b * hq * n * (256 + 512) * d;
   double med = ms.empty() ? 0 : ms[ms.size() / 2];
-  std::printf("sparsek_gpu_backward N %lld median_ms %.3f (%.1f TFLOP/s "
-              "effective at 10 B Hq N (k + w) D)%s\n",
-              static_cast<long long>(n), med, flops / (med * 1e-3) / 1e12,
-              (std::string(withLse ? " given the forward's lse" : "") +
-               (scores == "normal" ? "" : " scores " + scores))
-                  .c_str());
+  if (step)
+    std::printf("sparsek_gpu_train_step N %lld median_ms %.3f (%.1f TFLOP/s "
+                "effective at 14 B Hq N (k + w) D: forward + backward)%s\n",
+                static_cast<long long>(n), med, flops / (med * 1e-3) / 1e12,
+                scores == "normal" ? "" : (" scores " + scores).c_str());
+  else
+    std::printf("sparsek_gpu_backward N %lld median_ms %.3f (%.1f TFLOP/s "
+                "effective at 10 B Hq N (k + w) D)%s\n",
+                static_cast<long long>(n), med, flops / (med * 1e-3) / 1e12,
+                (std::string(withLse ? " given the forward's lse" : "") +
+                 (scores == "normal" ? "" : " scores " + scores))
+                    .c_str());
   if (!check)
     return 0;
 

@@ -556,21 +556,47 @@ private:
   /// (sparsek.block_select's results: kth_score, kth_index, tau,
   /// union_keys, union_count), in parallel along the row or by the
   /// sequential sweeps (the pass's parallel-selection option).
+  ///
+  /// A selection already built for the same scores, queries, k, window and
+  /// block, earlier in the block the new one would go to, is reused: a
+  /// layer's forward and its backward in one function (a training step)
+  /// select once.
   SmallVector<Value> blockSelection(ImplicitLocOpBuilder &b, Value q, Value u,
                                     int64_t k, int64_t window,
                                     int64_t blockQ) {
+    Block *block = b.getInsertionBlock();
+    auto before = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      return def && def->getBlock() == block &&
+             (b.getInsertionPoint() == block->end() ||
+              def->isBeforeInBlock(&*b.getInsertionPoint()));
+    };
+    for (const Selection &s : selections)
+      if (s.u == u && s.q == q && s.k == k && s.window == window &&
+          s.blockQ == blockQ && llvm::all_of(s.results, before))
+        return s.results;
     // Checked by selectableInBlocks before anything was built.
-    k = *BlockSelectOp::selectionK(cast<RankedTensorType>(u.getType()), k,
-                                   blockQ);
+    int64_t kSel = *BlockSelectOp::selectionK(
+        cast<RankedTensorType>(u.getType()), k, blockQ);
     SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
         cast<RankedTensorType>(u.getType()),
-        cast<RankedTensorType>(q.getType()).getDimSize(2), k, blockQ);
+        cast<RankedTensorType>(q.getType()).getDimSize(2), kSel, blockQ);
     auto build = parallelSelection
                      ? mlir::sparsek::detail::buildParallelBlockSelect
                      : mlir::sparsek::detail::buildBlockSelect;
-    return build(b, u, k, window, blockQ, tensor::DimOp::create(b, q, 2),
-                 types);
+    SmallVector<Value> results = build(b, u, kSel, window, blockQ,
+                                       tensor::DimOp::create(b, q, 2), types);
+    selections.push_back({u, q, k, window, blockQ, results});
+    return results;
   }
+
+  /// The block selections built so far (blockSelection).
+  struct Selection {
+    Value u, q;
+    int64_t k, window, blockQ;
+    SmallVector<Value> results;
+  };
+  SmallVector<Selection> selections;
 
   /// Whether the run's head dims are those of `cfg`.
   static Value headDimsAre(ImplicitLocOpBuilder &b, Value q, Value value,

@@ -49,3 +49,27 @@ func.func @backward_lse(%q: tensor<1x8x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v
         -> (tensor<1x8x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?xf32>)
   return %dq, %dk, %dv, %du : tensor<1x8x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?xf32>
 }
+
+// -----
+
+// A training step in one function: the backward over the same scores and
+// queries reuses the forward's block selection (built once, before the
+// forward's launch) and takes its log-sum-exp.
+// CHECK-LABEL: func.func @train_step
+// CHECK: scf.forall
+// CHECK: call @sparsek_block_attention_bf16_d64_dv64_bq32_h4_bk32_w8_kv_s3e000000_lse(
+// CHECK-NOT: scf.forall
+// CHECK: call @sparsek_block_attention_backward_bf16_d64_dv64_bq32_h4_bk32_w8_kv_s3e000000_lse(
+// CHECK: return
+func.func @train_step(%q: tensor<1x8x?x64xbf16>, %k: tensor<1x2x?x64xbf16>, %v: tensor<1x2x?x64xbf16>,
+                      %u: tensor<1x2x?xf32>, %g: tensor<1x8x?x64xbf16>)
+    -> (tensor<1x8x?x64xbf16>, tensor<1x8x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?xf32>) {
+  %o, %lse = sparsek.attention %q, %k, %v, %u k = 16, window = 8
+      : (tensor<1x8x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?xf32>)
+        -> (tensor<1x8x?x64xbf16>, tensor<1x8x?xf32>)
+  %dq, %dk, %dv, %du = sparsek.attention_backward %q, %k, %v, %u, %o, %g lse %lse k = 16, window = 8
+      : (tensor<1x8x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?xf32>,
+         tensor<1x8x?x64xbf16>, tensor<1x8x?x64xbf16>, tensor<1x8x?xf32>)
+        -> (tensor<1x8x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?xf32>)
+  return %o, %dq, %dk, %dv, %du : tensor<1x8x?x64xbf16>, tensor<1x8x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?x64xbf16>, tensor<1x2x?xf32>
+}
