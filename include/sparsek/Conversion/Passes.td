@@ -131,6 +131,15 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
     time. One kernel per (element type, D, Dv, query block, heads per
     block, key tile, window, gate, scale).
 
+    A causal `sparsek.attention_backward` becomes the same block selection,
+    the backward kernel, du's threshold-term launches and the narrowing of
+    dkey and dvalue. A layer that returns its log-sum-exp gets the kernel
+    that writes it; a backward given it, the kernel without the statistics
+    sweep. A selection already built for the same scores, queries, k,
+    window and query block earlier in the same block is reused: the
+    forward and the backward of a training step in one function select
+    once.
+
     Ops it does not cover are left for `convert-sparsek-to-linalg`. q, key,
     value and the result must have unit innermost strides at run time (what
     `sparsek-checked-entry-points` guarantees for C callers).
