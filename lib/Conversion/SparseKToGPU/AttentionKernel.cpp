@@ -1169,35 +1169,26 @@ SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem,
 
 func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
                                            const AttentionKernelConfig &cfg) {
-  std::string name = cfg.symbolName();
-  if (auto f = module.lookupSymbol<func::FuncOp>(name))
-    return f;
   MLIRContext *ctx = module.getContext();
-  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-  auto type = FunctionType::get(
-      ctx, blockAttentionStubOperandTypes(ctx, cfg.elem, cfg.backward, cfg.lse),
-      {});
-  auto f = func::FuncOp::create(mb, module.getLoc(), name, type);
-  f.setPrivate();
-  NamedAttrList attrs;
-  attrs.append("kind", mb.getStringAttr(cfg.backward
-                                            ? "block_attention_backward"
-                                            : "block_attention"));
-  attrs.append("elem", TypeAttr::get(cfg.elem));
-  attrs.append("d", mb.getI64IntegerAttr(cfg.d));
-  attrs.append("dv", mb.getI64IntegerAttr(cfg.dv));
-  attrs.append("block_q", mb.getI64IntegerAttr(cfg.blockQ));
-  attrs.append("heads", mb.getI64IntegerAttr(cfg.heads));
-  attrs.append("key_tile", mb.getI64IntegerAttr(cfg.keyTile));
-  attrs.append("window", mb.getI64IntegerAttr(cfg.window));
-  attrs.append("scale", mb.getF64FloatAttr(cfg.scale));
-  attrs.append("gate", GateAttr::get(ctx, cfg.gate));
-  if (cfg.vectorReductions)
-    attrs.append("vector_reductions", mb.getBoolAttr(true));
-  if (cfg.lse)
-    attrs.append("lse", mb.getBoolAttr(true));
-  f->setAttr(kStubAttr, attrs.getDictionary(ctx));
-  return f;
+  return getOrCreateStub(
+      module, cfg.symbolName(),
+      blockAttentionStubOperandTypes(ctx, cfg.elem, cfg.backward, cfg.lse),
+      cfg.backward ? "block_attention_backward" : "block_attention",
+      [&](OpBuilder &mb, NamedAttrList &attrs) {
+        attrs.append("elem", TypeAttr::get(cfg.elem));
+        attrs.append("d", mb.getI64IntegerAttr(cfg.d));
+        attrs.append("dv", mb.getI64IntegerAttr(cfg.dv));
+        attrs.append("block_q", mb.getI64IntegerAttr(cfg.blockQ));
+        attrs.append("heads", mb.getI64IntegerAttr(cfg.heads));
+        attrs.append("key_tile", mb.getI64IntegerAttr(cfg.keyTile));
+        attrs.append("window", mb.getI64IntegerAttr(cfg.window));
+        attrs.append("scale", mb.getF64FloatAttr(cfg.scale));
+        attrs.append("gate", GateAttr::get(ctx, cfg.gate));
+        if (cfg.vectorReductions)
+          attrs.append("vector_reductions", mb.getBoolAttr(true));
+        if (cfg.lse)
+          attrs.append("lse", mb.getBoolAttr(true));
+      });
 }
 
 SmallVector<Type> thresholdTermStubOperandTypes(MLIRContext *ctx) {
@@ -1209,29 +1200,18 @@ SmallVector<Type> thresholdTermStubOperandTypes(MLIRContext *ctx) {
 }
 
 func::FuncOp getOrCreateThresholdTermStub(ModuleOp module, int64_t window) {
-  std::string name = "sparsek_threshold_term_w" + std::to_string(window);
-  if (auto f = module.lookupSymbol<func::FuncOp>(name))
-    return f;
-  MLIRContext *ctx = module.getContext();
-  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-  auto f = func::FuncOp::create(
-      mb, module.getLoc(), name,
-      FunctionType::get(ctx, thresholdTermStubOperandTypes(ctx), {}));
-  f.setPrivate();
-  NamedAttrList attrs;
-  attrs.append("kind", mb.getStringAttr("threshold_term"));
-  attrs.append("window", mb.getI64IntegerAttr(window));
-  f->setAttr(kStubAttr, attrs.getDictionary(ctx));
-  return f;
+  return getOrCreateStub(
+      module, "sparsek_threshold_term_w" + std::to_string(window),
+      thresholdTermStubOperandTypes(module.getContext()), "threshold_term",
+      [&](OpBuilder &mb, NamedAttrList &attrs) {
+        attrs.append("window", mb.getI64IntegerAttr(window));
+      });
 }
 
 std::optional<int64_t> thresholdTermStubWindow(func::FuncOp f) {
-  auto dict = f->getAttrOfType<DictionaryAttr>(kStubAttr);
-  if (!dict)
-    return std::nullopt;
-  auto kind = dict.getAs<StringAttr>("kind");
-  auto w = dict.getAs<IntegerAttr>("window");
-  if (!kind || kind.getValue() != "threshold_term" || !w || w.getInt() < 0)
+  DictionaryAttr dict = stubAttrsOfKind(f, {"threshold_term"});
+  auto w = dict ? dict.getAs<IntegerAttr>("window") : IntegerAttr();
+  if (!w || w.getInt() < 0)
     return std::nullopt;
   return w.getInt();
 }
@@ -1240,8 +1220,35 @@ bool isKernelStub(func::FuncOp f) {
   return f.isExternal() && f->hasAttr(kStubAttr);
 }
 
-std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
+func::FuncOp
+getOrCreateStub(ModuleOp module, StringRef name, TypeRange operands,
+                StringRef kind,
+                function_ref<void(OpBuilder &, NamedAttrList &)> attrs) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  MLIRContext *ctx = module.getContext();
+  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+  auto f = func::FuncOp::create(mb, module.getLoc(), name,
+                                FunctionType::get(ctx, operands, {}));
+  f.setPrivate();
+  NamedAttrList list;
+  list.append("kind", mb.getStringAttr(kind));
+  attrs(mb, list);
+  f->setAttr(kStubAttr, list.getDictionary(ctx));
+  return f;
+}
+
+DictionaryAttr stubAttrsOfKind(func::FuncOp f, ArrayRef<StringRef> kinds) {
   auto dict = f->getAttrOfType<DictionaryAttr>(kStubAttr);
+  auto kind = dict ? dict.getAs<StringAttr>("kind") : StringAttr();
+  if (!kind || !llvm::is_contained(kinds, kind.getValue()))
+    return {};
+  return dict;
+}
+
+std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
+  DictionaryAttr dict =
+      stubAttrsOfKind(f, {"block_attention", "block_attention_backward"});
   if (!dict)
     return std::nullopt;
   auto kind = dict.getAs<StringAttr>("kind");
@@ -1257,10 +1264,7 @@ std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
        bk = i64("key_tile"), w = i64("window");
   // Query heads per block: 1 when absent.
   int64_t heads = i64("heads").value_or(1);
-  if (!kind ||
-      (kind.getValue() != "block_attention" &&
-       kind.getValue() != "block_attention_backward") ||
-      !elem || !gate || !scale || !d || !dv || !bq || !bk || !w)
+  if (!elem || !gate || !scale || !d || !dv || !bq || !bk || !w)
     return std::nullopt;
   auto cfg = AttentionKernelConfig::create(
       elem.getValue(), *d, *dv, *bq, heads, *bk, *w, scale.getValueAsDouble(),

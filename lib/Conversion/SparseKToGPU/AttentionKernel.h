@@ -128,6 +128,16 @@ SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem,
 func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
                                            const AttentionKernelConfig &cfg);
 bool isKernelStub(func::FuncOp f);
+/// The stub `name` of `module`, or a new private bodiless one with
+/// `operands` whose `sparsek.kernel` dictionary holds `kind` and what
+/// `attrs` appends.
+func::FuncOp
+getOrCreateStub(ModuleOp module, StringRef name, TypeRange operands,
+                StringRef kind,
+                function_ref<void(OpBuilder &, NamedAttrList &)> attrs);
+/// The `sparsek.kernel` dictionary of a stub whose kind is one of `kinds`,
+/// or null.
+DictionaryAttr stubAttrsOfKind(func::FuncOp f, ArrayRef<StringRef> kinds);
 /// The attribute that marks a kernel stub and holds its configuration.
 inline constexpr llvm::StringLiteral kKernelStubAttr = "sparsek.kernel";
 /// A memref type of `rank` with fully dynamic sizes and strided layout (the

@@ -910,38 +910,29 @@ func::FuncOp getOrCreateDecodeStepStub(ModuleOp module,
   os << "sparsek_decode_step_" << cfg.elem << "_d" << cfg.d << "_k" << cfg.k
      << "_w" << cfg.window << "_" << stringifyGate(cfg.gate) << "_s"
      << llvm::format_hex_no_prefix(llvm::bit_cast<uint64_t>(cfg.scale), 16);
-  if (auto f = module.lookupSymbol<func::FuncOp>(name))
-    return f;
   MLIRContext *ctx = module.getContext();
-  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-  auto f = func::FuncOp::create(
-      mb, module.getLoc(), name,
-      FunctionType::get(ctx, decodeStepStubOperandTypes(ctx, cfg.elem), {}));
-  f.setPrivate();
-  NamedAttrList attrs;
-  attrs.append("kind", mb.getStringAttr("decode_step"));
-  attrs.append("elem", TypeAttr::get(cfg.elem));
-  attrs.append("d", mb.getI64IntegerAttr(cfg.d));
-  attrs.append("k", mb.getI64IntegerAttr(cfg.k));
-  attrs.append("window", mb.getI64IntegerAttr(cfg.window));
-  attrs.append("scale", mb.getF64FloatAttr(cfg.scale));
-  attrs.append("gate", GateAttr::get(ctx, cfg.gate));
-  f->setAttr(kKernelStubAttr, attrs.getDictionary(ctx));
-  return f;
+  return getOrCreateStub(
+      module, name, decodeStepStubOperandTypes(ctx, cfg.elem), "decode_step",
+      [&](OpBuilder &mb, NamedAttrList &attrs) {
+        attrs.append("elem", TypeAttr::get(cfg.elem));
+        attrs.append("d", mb.getI64IntegerAttr(cfg.d));
+        attrs.append("k", mb.getI64IntegerAttr(cfg.k));
+        attrs.append("window", mb.getI64IntegerAttr(cfg.window));
+        attrs.append("scale", mb.getF64FloatAttr(cfg.scale));
+        attrs.append("gate", GateAttr::get(ctx, cfg.gate));
+      });
 }
 
 std::optional<DecodeKernelConfig> decodeStepStubConfig(func::FuncOp f) {
-  auto dict = f->getAttrOfType<DictionaryAttr>(kKernelStubAttr);
+  DictionaryAttr dict = stubAttrsOfKind(f, {"decode_step"});
   if (!dict)
     return std::nullopt;
-  auto kind = dict.getAs<StringAttr>("kind");
   auto elem = dict.getAs<TypeAttr>("elem");
   auto gate = dict.getAs<GateAttr>("gate");
   auto scale = dict.getAs<FloatAttr>("scale");
   auto d = dict.getAs<IntegerAttr>("d"), k = dict.getAs<IntegerAttr>("k"),
        w = dict.getAs<IntegerAttr>("window");
-  if (!kind || kind.getValue() != "decode_step" || !elem || !gate || !scale ||
-      !d || !k || !w)
+  if (!elem || !gate || !scale || !d || !k || !w)
     return std::nullopt;
   return DecodeKernelConfig::create(elem.getValue(), d.getInt(), d.getInt(),
                                     k.getInt(), w.getInt(),

@@ -287,31 +287,19 @@ SmallVector<Type> narrowStubOperandTypes(MLIRContext *ctx, Type elem) {
 }
 
 func::FuncOp getOrCreateNarrowStub(ModuleOp module, Type elem) {
-  std::string name =
-      std::string("sparsek_narrow_f32_") + (elem.isBF16() ? "bf16" : "f16");
-  if (auto f = module.lookupSymbol<func::FuncOp>(name))
-    return f;
-  MLIRContext *ctx = module.getContext();
-  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-  auto f = func::FuncOp::create(
-      mb, module.getLoc(), name,
-      FunctionType::get(ctx, narrowStubOperandTypes(ctx, elem), {}));
-  f.setPrivate();
-  NamedAttrList attrs;
-  attrs.append("kind", mb.getStringAttr("narrow"));
-  attrs.append("elem", TypeAttr::get(elem));
-  f->setAttr(kKernelStubAttr, attrs.getDictionary(ctx));
-  return f;
+  return getOrCreateStub(
+      module,
+      std::string("sparsek_narrow_f32_") + (elem.isBF16() ? "bf16" : "f16"),
+      narrowStubOperandTypes(module.getContext(), elem), "narrow",
+      [&](OpBuilder &, NamedAttrList &attrs) {
+        attrs.append("elem", TypeAttr::get(elem));
+      });
 }
 
 std::optional<Type> narrowStubElem(func::FuncOp f) {
-  auto dict = f->getAttrOfType<DictionaryAttr>(kKernelStubAttr);
-  if (!dict)
-    return std::nullopt;
-  auto kind = dict.getAs<StringAttr>("kind");
-  auto elem = dict.getAs<TypeAttr>("elem");
-  if (!kind || kind.getValue() != "narrow" || !elem ||
-      !(elem.getValue().isF16() || elem.getValue().isBF16()))
+  DictionaryAttr dict = stubAttrsOfKind(f, {"narrow"});
+  auto elem = dict ? dict.getAs<TypeAttr>("elem") : TypeAttr();
+  if (!elem || !(elem.getValue().isF16() || elem.getValue().isBF16()))
     return std::nullopt;
   return elem.getValue();
 }
