@@ -87,7 +87,7 @@ def _run(q, k, v, scores, topk, window, causal, scale, gate, lse=False):
     out = q.new_empty((q.shape[0], q.shape[1], q.shape[2], v.shape[3]))
     lse_t = (torch.empty(q.shape[:3], dtype=torch.float32, device=q.device)
              if lse else None)
-    if out.numel() == 0 or q.shape[2] == 0:
+    if out.numel() == 0:
         if lse:
             return out, lse_t.fill_(float("-inf"))
         return out

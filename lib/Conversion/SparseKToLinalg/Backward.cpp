@@ -484,6 +484,28 @@ Value thresholdTerm(ImplicitLocOpBuilder &b, Value u, Value tau, Value bi,
       })[0];
 }
 
+/// `src` (f32) as a tensor of `elem` (src itself when it is f32).
+Value convertElements(ImplicitLocOpBuilder &b, Value src, Type elem,
+                      ValueRange sizes) {
+  auto t = cast<RankedTensorType>(src.getType());
+  if (t.getElementType() == elem)
+    return src;
+  SmallVector<AffineMap> maps(
+      2, AffineMap::getMultiDimIdentityMap(t.getRank(), b.getContext()));
+  return linalg::GenericOp::create(
+             b, TypeRange{RankedTensorType::get(t.getShape(), elem)},
+             ValueRange{src},
+             ValueRange{emptyTensor(b, t.getShape(), sizes, elem)}, maps,
+             SmallVector<utils::IteratorType>(t.getRank(),
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &ob, Location loc, ValueRange a) {
+               ImplicitLocOpBuilder eb(loc, ob);
+               linalg::YieldOp::create(
+                   eb, ValueRange{castFloat(eb, a[0], elem)});
+             })
+      .getResult(0);
+}
+
 struct AttentionBackwardToLinalg : OpRewritePattern<AttentionBackwardOp> {
   AttentionBackwardToLinalg(MLIRContext *ctx, bool parallelSelection)
       : OpRewritePattern(ctx), parallelSelection(parallelSelection) {}
@@ -578,27 +600,6 @@ struct AttentionBackwardToLinalg : OpRewritePattern<AttentionBackwardOp> {
 };
 
 } // namespace
-
-Value convertElements(ImplicitLocOpBuilder &b, Value src, Type elem,
-                      ValueRange sizes) {
-  auto t = cast<RankedTensorType>(src.getType());
-  if (t.getElementType() == elem)
-    return src;
-  SmallVector<AffineMap> maps(
-      2, AffineMap::getMultiDimIdentityMap(t.getRank(), b.getContext()));
-  return linalg::GenericOp::create(
-             b, TypeRange{RankedTensorType::get(t.getShape(), elem)},
-             ValueRange{src},
-             ValueRange{emptyTensor(b, t.getShape(), sizes, elem)}, maps,
-             SmallVector<utils::IteratorType>(t.getRank(),
-                                              utils::IteratorType::parallel),
-             [&](OpBuilder &ob, Location loc, ValueRange a) {
-               ImplicitLocOpBuilder eb(loc, ob);
-               linalg::YieldOp::create(
-                   eb, ValueRange{castFloat(eb, a[0], elem)});
-             })
-      .getResult(0);
-}
 
 
 void populateBackwardPatterns(RewritePatternSet &patterns,

@@ -225,10 +225,6 @@ SmallVector<Value> buildParallelBlockSelect(ImplicitLocOpBuilder &b, Value u,
                                             int64_t blockSize, Value n,
                                             TypeRange resultTypes);
 
-/// `src` (f32) as a tensor of `elem` (src itself when it is f32).
-Value convertElements(ImplicitLocOpBuilder &b, Value src, Type elem,
-                      ValueRange sizes);
-
 /// The softmax scale as an f32 value: `scale` when known at compile time,
 /// else 1/sqrt(D) from the run-time head dim of q.
 Value softmaxScale(ImplicitLocOpBuilder &b, std::optional<double> scale,
