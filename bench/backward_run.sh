@@ -17,8 +17,15 @@
 # scores) and of the training step in one call (forward + backward, one
 # block selection; SPARSEK_BENCH_LSE=step), then both backwards, the step
 # and the forward at 4K/16K/64K, twice, interleaved, and ncu's breakdown
-# of the pair at 64K.
-# Device tool: carry [".device"], command "bash bench/backward_run.sh [check|time|compare|lse|all]".
+# of the pair at 64K. `det`: the deterministic backward (the
+# `deterministic` attribute; SPARSEK_BENCH_DET=1): the tensor-core grid
+# (its deterministic cases run three times and must give the same bits)
+# plain and under memcheck, racecheck and initcheck, the gradients against
+# the reference at 4K (random and equal scores, plain and given lse) and
+# 8K, the same bits over three more runs at 64K, then both backwards
+# (plain and given lse) at 4K/16K/64K, interleaved, and ncu's breakdown
+# of the deterministic one at 64K.
+# Device tool: carry [".device"], command "bash bench/backward_run.sh [check|time|compare|lse|det|all]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
@@ -69,6 +76,24 @@ if [[ $mode == lse || $mode == all ]]; then
   # (Both calls of the pair are in the second half of its launches: read
   # the kernels from the listing.)
   SPARSEK_BENCH_LSE=1 LAUNCHES=1 LINES_MAX=120 breakdown "$D"
+fi
+if [[ $mode == det || $mode == all ]]; then
+  grid_under none tensorcore
+  for tool in memcheck racecheck initcheck; do grid_under "$tool" tensorcore; done
+  SPARSEK_BENCH_DET=1 timeout 300 "$D/gpu-backward-bench" 4096 1 check
+  SPARSEK_BENCH_DET=1 SPARSEK_BENCH_LSE=1 timeout 300 "$D/gpu-backward-bench" 4096 1 check
+  SPARSEK_BENCH_DET=1 SPARSEK_BENCH_SCORES=equal timeout 300 "$D/gpu-backward-bench" 4096 1 check
+  SPARSEK_BENCH_DET=1 timeout 400 "$D/gpu-backward-bench" 8192 1 check
+  SPARSEK_BENCH_DET=1 SPARSEK_BENCH_LSE=1 timeout 300 "$D/gpu-backward-bench" 65536 1 repeat
+  timeout 300 "$D/gpu-backward-bench" 65536 1 repeat
+  for n in 4096 16384 65536; do
+    for lse in 0 1; do
+      SPARSEK_BENCH_LSE=$lse timeout 300 "$D/gpu-backward-bench" $n 5
+      SPARSEK_BENCH_LSE=$lse SPARSEK_BENCH_DET=1 timeout 300 "$D/gpu-backward-bench" $n 5
+    done
+  done
+  echo "== the deterministic backward given lse (second half of the launches)"
+  SPARSEK_BENCH_DET=1 SPARSEK_BENCH_LSE=1 LAUNCHES=1 LINES_MAX=120 breakdown "$D"
 fi
 if [[ $mode == time || $mode == all ]]; then
   breakdown "$D"

@@ -13,7 +13,7 @@ grid_under() { # TOOL GRID
   local tool=$1 grid=$2
   if [[ $tool == none ]]; then
     echo "== gpu-grid $grid"
-    timeout 300 "$D/gpu-grid" "$grid" | grep -E "FAIL|passed" | tail -5
+    timeout 300 "$D/gpu-grid" "$grid" | grep -E "FAIL|passed|bitwise" | tail -12
     return
   fi
   echo "== $tool: gpu-grid $grid"

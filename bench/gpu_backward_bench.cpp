@@ -17,6 +17,11 @@
 // operand: no first sweep over the keys). With SPARSEK_BENCH_LSE=step, a
 // whole training step in one call instead (forward, then the backward given
 // its out and lse; one block selection for both): "sparsek_gpu_train_step".
+// With SPARSEK_BENCH_DET=1 the backward (plain or given lse) is the
+// deterministic one. With `check`, the backward also runs three more
+// times: the deterministic one must give the same bits every time (the
+// default one's atomics may not; it is reported, not failed). `repeat`
+// instead of `check`: only that (no reference: any N).
 
 #include "sparsek-c/CudaRuntime.h"
 #include "sparsek-c/MemRef.h"
@@ -53,6 +58,16 @@ extern "C" void _mlir_ciface_sparsek_layer_backward_lse(
     SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *out, SparseKMemRef4DU16 *dout,
     SparseKMemRef3DF32 *lse, SparseKMemRef4DU16 *dq, SparseKMemRef4DU16 *dkey,
     SparseKMemRef4DU16 *dvalue, SparseKMemRef3DF32 *du);
+extern "C" void _mlir_ciface_sparsek_layer_backward_det(
+    SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
+    SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *out, SparseKMemRef4DU16 *dout,
+    SparseKMemRef4DU16 *dq, SparseKMemRef4DU16 *dkey,
+    SparseKMemRef4DU16 *dvalue, SparseKMemRef3DF32 *du);
+extern "C" void _mlir_ciface_sparsek_layer_backward_lse_det(
+    SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
+    SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *out, SparseKMemRef4DU16 *dout,
+    SparseKMemRef3DF32 *lse, SparseKMemRef4DU16 *dq, SparseKMemRef4DU16 *dkey,
+    SparseKMemRef4DU16 *dvalue, SparseKMemRef3DF32 *du);
 
 namespace {
 
@@ -84,7 +99,9 @@ int main(int argc, char **argv) {
     return 2;
   const int64_t n = std::atoll(argv[1]);
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
-  const bool check = argc > 3 && std::strcmp(argv[3], "check") == 0;
+  const bool repeatOnly = argc > 3 && std::strcmp(argv[3], "repeat") == 0;
+  const bool check =
+      repeatOnly || (argc > 3 && std::strcmp(argv[3], "check") == 0);
   const int64_t b = 1, hq = 8, hkv = 2, d = 128;
   std::mt19937_64 rng(1);
   std::normal_distribution<float> dist(0, 1);
@@ -107,7 +124,7 @@ int main(int argc, char **argv) {
     x = scores == "equal" ? 0.75f : dist(rng);
   sparsek::ref::AttentionShape s{b, hq, hkv, n, n, d, d};
   std::vector<double> ud(u.begin(), u.end());
-  if (check) {
+  if (check && !repeatOnly) {
     // The forward's result, as the reference's backward computes it.
     std::vector<double> o = sparsek::ref::attention(
         s, widen(q), widen(k), widen(v), ud, 256, 512, true,
@@ -158,17 +175,26 @@ int main(int argc, char **argv) {
                 static_cast<long long>(n), fm,
                 4.0 * b * hq * n * (256 + 512) * d / (fm * 1e-3) / 1e12);
   }
-  std::vector<double> ms = timed([&] {
+  const char *detEnv = std::getenv("SPARSEK_BENCH_DET");
+  const bool det = detEnv && std::strcmp(detEnv, "1") == 0 && !step;
+  auto backward = [&] {
     if (step)
       _mlir_ciface_sparsek_layer_train_step(&qD, &kD, &vD, &uD, &doD, &oD, &dqD,
                                             &dkD, &dvD, &duD);
+    else if (withLse && det)
+      _mlir_ciface_sparsek_layer_backward_lse_det(
+          &qD, &kD, &vD, &uD, &oD, &doD, &lseD, &dqD, &dkD, &dvD, &duD);
     else if (withLse)
       _mlir_ciface_sparsek_layer_backward_lse(&qD, &kD, &vD, &uD, &oD, &doD,
                                               &lseD, &dqD, &dkD, &dvD, &duD);
+    else if (det)
+      _mlir_ciface_sparsek_layer_backward_det(&qD, &kD, &vD, &uD, &oD, &doD,
+                                              &dqD, &dkD, &dvD, &duD);
     else
       _mlir_ciface_sparsek_layer_backward(&qD, &kD, &vD, &uD, &oD, &doD, &dqD,
                                           &dkD, &dvD, &duD);
-  });
+  };
+  std::vector<double> ms = timed(backward);
   if (sparsekCudaGetStatus() != 0) {
     std::printf("sparsek_gpu_backward N %lld FAILED %s\n",
                 static_cast<long long>(n), sparsekCudaGetStatusName());
@@ -186,10 +212,43 @@ int main(int argc, char **argv) {
                 "effective at 10 B Hq N (k + w) D)%s\n",
                 static_cast<long long>(n), med, flops / (med * 1e-3) / 1e12,
                 (std::string(withLse ? " given the forward's lse" : "") +
+                 (det ? " deterministic" : "") +
                  (scores == "normal" ? "" : " scores " + scores))
                     .c_str());
   if (!check)
     return 0;
+
+  // The gradients' bits over three more runs.
+  bool sameBits = true;
+  {
+    auto bits = [&] {
+      std::vector<uint16_t> a = fromDevice<uint16_t>(dqD.aligned, q.size()),
+                            bk = fromDevice<uint16_t>(dkD.aligned, k.size()),
+                            bv = fromDevice<uint16_t>(dvD.aligned, v.size());
+      std::vector<float> bu = fromDevice<float>(duD.aligned, u.size());
+      std::vector<uint8_t> all;
+      for (auto *p : {&a, &bk, &bv})
+        all.insert(all.end(), reinterpret_cast<uint8_t *>(p->data()),
+                   reinterpret_cast<uint8_t *>(p->data() + p->size()));
+      all.insert(all.end(), reinterpret_cast<uint8_t *>(bu.data()),
+                 reinterpret_cast<uint8_t *>(bu.data() + bu.size()));
+      return all;
+    };
+    std::vector<uint8_t> first = bits();
+    int differ = 0;
+    for (int r = 0; r < 3; ++r) {
+      backward();
+      if (bits() != first)
+        ++differ;
+    }
+    sameBits = differ == 0;
+    std::printf("sparsek_gpu_backward N %lld repeat %s: %d of 3 more runs "
+                "bitwise different%s\n",
+                static_cast<long long>(n), det ? (sameBits ? "PASS" : "FAIL") : "info",
+                differ, det ? " (deterministic)" : " (default: atomics)");
+  }
+  if (repeatOnly)
+    return sameBits || !det ? 0 : 1;
 
   sparsek::ref::AttentionGrads want = sparsek::ref::attentionBackward(
       s, widen(q), widen(k), widen(v), ud, widen(dout), 256, 512, true,
@@ -225,5 +284,5 @@ int main(int argc, char **argv) {
                 maxErr, maxRef, bad, g.want->size());
     ok = ok && bad == 0;
   }
-  return ok ? 0 : 1;
+  return ok && (sameBits || !det) ? 0 : 1;
 }

@@ -103,3 +103,55 @@ func.func @sparsek_layer_train_step(
     : (tensor<1x2x?xf32>, memref<1x2x?xf32>) -> ()
   return
 }
+
+// The deterministic backward (the `deterministic` attribute: per-chunk
+// partial sums added in a fixed order, no floating-point atomics), plain
+// and given the forward's log-sum-exp.
+func.func @sparsek_layer_backward_det(
+    %q: tensor<1x8x?x128xbf16>, %key: tensor<1x2x?x128xbf16>,
+    %value: tensor<1x2x?x128xbf16>, %u: tensor<1x2x?xf32>,
+    %out: tensor<1x8x?x128xbf16>, %dout: tensor<1x8x?x128xbf16>,
+    %dq: memref<1x8x?x128xbf16>, %dkey: memref<1x2x?x128xbf16>,
+    %dvalue: memref<1x2x?x128xbf16>, %du: memref<1x2x?xf32>) {
+  %g:4 = "sparsek.attention_backward"(%q, %key, %value, %u, %out, %dout)
+      {k = 256 : i64, window = 512 : i64, deterministic}
+      : (tensor<1x8x?x128xbf16>, tensor<1x2x?x128xbf16>,
+         tensor<1x2x?x128xbf16>, tensor<1x2x?xf32>,
+         tensor<1x8x?x128xbf16>, tensor<1x8x?x128xbf16>)
+        -> (tensor<1x8x?x128xbf16>, tensor<1x2x?x128xbf16>,
+            tensor<1x2x?x128xbf16>, tensor<1x2x?xf32>)
+  bufferization.materialize_in_destination %g#0 in restrict writable %dq
+    : (tensor<1x8x?x128xbf16>, memref<1x8x?x128xbf16>) -> ()
+  bufferization.materialize_in_destination %g#1 in restrict writable %dkey
+    : (tensor<1x2x?x128xbf16>, memref<1x2x?x128xbf16>) -> ()
+  bufferization.materialize_in_destination %g#2 in restrict writable %dvalue
+    : (tensor<1x2x?x128xbf16>, memref<1x2x?x128xbf16>) -> ()
+  bufferization.materialize_in_destination %g#3 in restrict writable %du
+    : (tensor<1x2x?xf32>, memref<1x2x?xf32>) -> ()
+  return
+}
+
+func.func @sparsek_layer_backward_lse_det(
+    %q: tensor<1x8x?x128xbf16>, %key: tensor<1x2x?x128xbf16>,
+    %value: tensor<1x2x?x128xbf16>, %u: tensor<1x2x?xf32>,
+    %out: tensor<1x8x?x128xbf16>, %dout: tensor<1x8x?x128xbf16>,
+    %lse: tensor<1x8x?xf32>,
+    %dq: memref<1x8x?x128xbf16>, %dkey: memref<1x2x?x128xbf16>,
+    %dvalue: memref<1x2x?x128xbf16>, %du: memref<1x2x?xf32>) {
+  %g:4 = "sparsek.attention_backward"(%q, %key, %value, %u, %out, %dout, %lse)
+      {k = 256 : i64, window = 512 : i64, deterministic}
+      : (tensor<1x8x?x128xbf16>, tensor<1x2x?x128xbf16>,
+         tensor<1x2x?x128xbf16>, tensor<1x2x?xf32>,
+         tensor<1x8x?x128xbf16>, tensor<1x8x?x128xbf16>, tensor<1x8x?xf32>)
+        -> (tensor<1x8x?x128xbf16>, tensor<1x2x?x128xbf16>,
+            tensor<1x2x?x128xbf16>, tensor<1x2x?xf32>)
+  bufferization.materialize_in_destination %g#0 in restrict writable %dq
+    : (tensor<1x8x?x128xbf16>, memref<1x8x?x128xbf16>) -> ()
+  bufferization.materialize_in_destination %g#1 in restrict writable %dkey
+    : (tensor<1x2x?x128xbf16>, memref<1x2x?x128xbf16>) -> ()
+  bufferization.materialize_in_destination %g#2 in restrict writable %dvalue
+    : (tensor<1x2x?x128xbf16>, memref<1x2x?x128xbf16>) -> ()
+  bufferization.materialize_in_destination %g#3 in restrict writable %du
+    : (tensor<1x2x?xf32>, memref<1x2x?xf32>) -> ()
+  return
+}

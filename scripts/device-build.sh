@@ -18,7 +18,7 @@ cp "$BUILD_DIR"/bin/device/* .device/
 gzip -9 -f .device/gpu-grid
 # A kernel pack for the Python package's device check.
 SPARSEK_COMPILE="$BUILD_DIR/bin/sparsek-compile" PYTHONPATH=python /usr/bin/python3 -m sparsek.pack \
-  -o .device/pack --target cuda --target cpu --dtype f32 --dtype bf16 --topk 4 --window 8 --window 64 --backward >/dev/null
+  -o .device/pack --target cuda --target cpu --dtype f32 --dtype bf16 --topk 4 --window 8 --window 64 --backward --deterministic >/dev/null
 # ... examples/python/quickstart.py's (a layer, then a block it trains) ...
 for cfg in "--topk 16 --window 32" "--topk 8 --window 16 --backward"; do
   # shellcheck disable=SC2086

@@ -50,6 +50,9 @@ class Config:
     # Causal only: the forward also writes every row's log-sum-exp
     # [B, Hq, N] (f32), and the backward is given it (no first sweep).
     lse: bool = False
+    # The backward only: bitwise the same gradients run to run (GPU: partial
+    # sums added in a fixed order instead of floating-point atomics).
+    deterministic: bool = False
 
     @property
     def entry(self) -> str:
@@ -65,7 +68,8 @@ class Config:
         return (f"{self.target}-{self.dtype}-k{self.topk}-w{self.window}-"
                 f"{'causal' if self.causal else 'noncausal'}-s{scale}-"
                 f"{self.gate}{'-bwd' if self.backward else ''}"
-                f"{'-lse' if self.lse else ''}")
+                f"{'-lse' if self.lse else ''}"
+                f"{'-det' if self.deterministic else ''}")
 
     def module(self) -> str:
         """The MLIR module of the layer (destination-passing style, every
@@ -80,6 +84,10 @@ class Config:
             attrs.append(f"scale = {float(self.scale)!r} : f64")
         if self.lse and not self.causal:
             raise ValueError("sparsek: the log-sum-exp needs a causal layer")
+        if self.deterministic and not self.backward:
+            raise ValueError("sparsek: deterministic is a backward option")
+        if self.deterministic:
+            attrs.append("deterministic")
         t3 = "tensor<?x?x?xf32>"
         f32out = "memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>"
         if self.backward:

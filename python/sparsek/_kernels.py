@@ -17,15 +17,18 @@ DTYPES = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16"}
 _loaded = {}  # (device type, dtype, attributes, backward) -> Kernel
 
 
-def _kernel(q, topk, window, causal, scale, gate, backward, lse=False):
+def _kernel(q, topk, window, causal, scale, gate, backward, lse=False,
+            deterministic=False):
     """The loaded kernel of a call's configuration (a dict lookup after the
     first call: building a Config per call costs microseconds)."""
-    key = (q.device.type, q.dtype, topk, window, causal, scale, gate, backward, lse)
+    key = (q.device.type, q.dtype, topk, window, causal, scale, gate, backward, lse,
+           deterministic)
     kern = _loaded.get(key)
     if kern is None:
         kern = _compiler.kernel(_compiler.Config(
             target=q.device.type, dtype=DTYPES[q.dtype], topk=topk, window=window,
-            causal=causal, scale=scale, gate=gate, backward=backward, lse=lse))
+            causal=causal, scale=scale, gate=gate, backward=backward, lse=lse,
+            deterministic=deterministic))
         _loaded[key] = kern
     return kern
 
@@ -107,8 +110,12 @@ def _run_backward(q, k, v, scores, out, dout, topk, window, causal, scale, gate,
     """The layer's gradients (docs/Semantics.md section 9): fresh dq, dk, dv
     (dtypes of q, k, v) and dscores (float32). `lse`: the forward's
     log-sum-exp (from ``_run(..., lse=True)``; causal), which spares the
-    kernel a sweep over every row's keys."""
-    kern = _kernel(q, topk, window, causal, scale, gate, True, lse is not None)
+    kernel a sweep over every row's keys. Under
+    ``torch.use_deterministic_algorithms(True)`` a CUDA call takes the
+    deterministic backward (bitwise the same gradients run to run; the CPU
+    lowering always is)."""
+    det = q.device.type == "cuda" and torch.are_deterministic_algorithms_enabled()
+    kern = _kernel(q, topk, window, causal, scale, gate, True, lse is not None, det)
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
     du = torch.empty(scores.shape, dtype=torch.float32, device=scores.device)
     if q.numel() == 0 or k.numel() == 0:

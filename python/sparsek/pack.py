@@ -37,6 +37,10 @@ def main(argv=None) -> int:
                     help="also the gradients' kernels (for training; causal "
                          "layers also get the forward with the log-sum-exp "
                          "and the backward given it)")
+    ap.add_argument("--deterministic", action="store_true",
+                    help="with --backward and a cuda target: also the "
+                         "deterministic backward's kernels (taken under "
+                         "torch.use_deterministic_algorithms(True))")
     ap.add_argument("--decode-head-dim", action="append", type=int, default=[],
                     help="also sparsek.decode's prefill and step kernels for this "
                          "head dim (repeatable)")
@@ -58,15 +62,17 @@ def main(argv=None) -> int:
         # With --backward: the gradients, and for causal layers training's
         # pair (the forward that also returns the log-sum-exp and the
         # backward given it, which autograd uses).
-        variants = [(False, False)]
+        variants = [(False, False, False)]
         if args.backward:
-            variants.append((True, False))
+            variants.append((True, False, False))
             if not args.noncausal:
-                variants += [(False, True), (True, True)]
-        for bwd, lse in variants:
+                variants += [(False, True, False), (True, True, False)]
+            if args.deterministic and target == "cuda":
+                variants += [(True, lse, True) for bwd, lse, _ in variants if bwd]
+        for bwd, lse, det in variants:
             cfg = _compiler.Config(target=target, dtype=dtype, topk=topk, window=window,
                                    causal=not args.noncausal, scale=args.scale, gate=gate,
-                                   backward=bwd, lse=lse)
+                                   backward=bwd, lse=lse, deterministic=det)
             name = cfg.key() + ".so"
             _compiler.compile_config(cfg, out / name, compiler)
             index[cfg.key()] = name

@@ -83,6 +83,22 @@ def main():
         worst = max(worst, err.max().item())
     check("cuda bf16 gradients (tensor-core backward) vs cpu", ok,
           f"max err {worst:.3g} (tolerance 5e-2 + 5e-2|cpu|)")
+    # Under torch.use_deterministic_algorithms(True): the deterministic
+    # backward (no floating-point atomics), bitwise the same over three
+    # runs, and as close to the CPU's as the default one.
+    torch.use_deterministic_algorithms(True)
+    try:
+        runs = [gradients("cuda", (q, k, v, u), dout) for _ in range(3)]
+    finally:
+        torch.use_deterministic_algorithms(False)
+    same = all(torch.equal(a, b) for r in runs[1:] for a, b in zip(runs[0], r))
+    ok, worst = True, 0.0
+    for a, b in zip(runs[0], grads[0]):
+        err = (a - b).abs()
+        ok = ok and bool((err <= 5e-2 + 5e-2 * b.abs()).all())
+        worst = max(worst, err.max().item())
+    check("cuda bf16 deterministic gradients: bitwise the same over 3 runs, vs cpu",
+          ok and same, f"same bits {same}, max err {worst:.3g}")
     if hasattr(torch.library, "opcheck"):
         q, k, v, u = inputs(1, 2, 2, 8, 8, 16, torch.float32, seed=2)
         q.requires_grad_()

@@ -295,3 +295,30 @@ def test_backward_given_lse_equals_backward_without():
                                                    3, 2, True, -1.0, "v")
     for a, b in zip(with_lse, without):
         assert torch.allclose(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_deterministic_configuration_compiles_and_matches():
+    """The deterministic backward's configuration: its own key and the
+    op's `deterministic` attribute, refused for a forward; compiled for
+    the CPU (whose lowering is deterministic either way) it gives the
+    default backward's gradients bit for bit. (The GPU kernels' bits over
+    repeated runs are checked on the device: python/tests/device_check.py,
+    bench/backward_run.sh det.)"""
+    from sparsek import _compiler, _kernels
+    cfg = _compiler.Config(target="cpu", dtype="f32", topk=3, window=2,
+                           backward=True, lse=True, deterministic=True)
+    assert cfg.key().endswith("-bwd-lse-det")
+    assert "deterministic" in cfg.module()
+    with pytest.raises(ValueError, match="backward option"):
+        _compiler.Config(target="cpu", dtype="f32", topk=3, window=2,
+                         deterministic=True).module()
+    q, k, v, u = inputs(1, 4, 2, 13, 13, 8, 8, torch.float32, seed=23)
+    dout = torch.rand(1, 4, 13, 8, generator=torch.Generator().manual_seed(4)) - 0.5
+    out, lse = torch.ops.sparsek.attention_lse(q, k, v, u, 3, 2, True, -1.0, "kv")
+    default = _kernels._run_backward(q, k, v, u, out, dout, 3, 2, True, None, "kv",
+                                     lse=lse)
+    kern = _kernels._kernel(q, 3, 2, True, None, "kv", True, True, True)
+    got = [torch.empty_like(t) for t in default]
+    assert _kernels._launch(kern, (q, k, v, u, out, dout, lse, *got)) == 0
+    for a, b in zip(got, default):
+        assert torch.equal(a, b)

@@ -120,6 +120,8 @@ std::string checkCase(const Case &c) {
   if (c.lse && ((c.op != "attention" && c.op != "attention_backward") ||
                 !c.causal))
     return "--lse needs a causal attention or attention_backward";
+  if (c.deterministic && c.op != "attention_backward")
+    return "--deterministic needs attention_backward";
   if (!(c.qkAmp > 0) || !std::isfinite(c.qkAmp))
     return "--qk-amp must be a finite number > 0";
   // Every buffer of the case must fit: the largest of them.
@@ -157,7 +159,7 @@ std::string describe(const Case &c) {
     os << " hq=" << c.hq << " hkv=" << c.hkv << " n=" << c.n << " m=" << c.m
        << " d=" << c.d << " dv=" << c.dv << " k=" << c.k << " w=" << c.w
        << " gate=" << gateName(c.gate) << (c.causal ? "" : " noncausal")
-       << (c.lse ? " lse" : "");
+       << (c.lse ? " lse" : "") << (c.deterministic ? " deterministic" : "");
   os << " " << dtypeName(c.dtype);
   if (c.scores != Scores::Uniform)
     os << " " << scoresName(c.scores);
@@ -693,7 +695,8 @@ Prepared prepare(const Case &c) {
           "%value, %u, %out, %dout" + lseOperand + ") {k = " +
           std::to_string(c.k) + " : i64, window = " + std::to_string(c.w) +
           " : i64, causal = " + (c.causal ? "true" : "false") + ", " +
-          gateAttr + "} : (" + q->type("tensor") + ", " +
+          gateAttr + (c.deterministic ? ", deterministic" : "") + "} : (" +
+          q->type("tensor") + ", " +
           key->type("tensor") + ", " + value->type("tensor") + ", " +
           u->type("tensor") + ", " + out->type("tensor") + ", " +
           dout->type("tensor") + lseType + ") -> (" + dq->type("tensor") + ", " +
@@ -1184,6 +1187,30 @@ static std::vector<Case> tensorCoreGrid() {
   };
   add(shapes, nullptr);
   add(back, "attention_backward");
+  // The deterministic backward (per-chunk partial sums, no floating-point
+  // atomics): every backward shape again in bf16, every other one given
+  // the log-sum-exp.
+  for (const Shape &sh : back) {
+    Case c;
+    c.op = "attention_backward";
+    c.b = 1 + i % 2;
+    c.hq = sh.hq;
+    c.hkv = sh.hkv;
+    c.n = sh.n;
+    c.m = sh.m;
+    c.d = sh.d;
+    c.dv = sh.dv;
+    c.k = sh.k;
+    c.w = sh.w;
+    c.gate = kGates[i % 4];
+    c.dtype = Dtype::BF16;
+    c.scores = kinds[i % 3];
+    c.lse = i % 2 == 1;
+    c.deterministic = true;
+    c.seed = seed++;
+    cases.push_back(c);
+    ++i;
+  }
   return cases;
 }
 

@@ -56,6 +56,9 @@ struct Case {
   /// attention: also the log-sum-exp result; attention_backward: given the
   /// (reference) forward's log-sum-exp as its `lse` operand. Causal only.
   bool lse = false;
+  /// attention_backward: the `deterministic` attribute (the GPU grid also
+  /// runs such a case twice more and asks for the same bits).
+  bool deterministic = false;
 };
 
 const char *dtypeName(Dtype t);

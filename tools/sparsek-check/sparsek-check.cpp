@@ -89,6 +89,9 @@ llvm::cl::opt<bool> clLse(
     "lse", llvm::cl::init(false),
     llvm::cl::desc("attention: also return the log-sum-exp; "
                    "attention_backward: given the forward's (causal only)"));
+llvm::cl::opt<bool> clDeterministic(
+    "deterministic", llvm::cl::init(false),
+    llvm::cl::desc("attention_backward: the deterministic attribute"));
 llvm::cl::opt<std::string> clDtype("dtype", llvm::cl::init("f32"),
                                    llvm::cl::desc("f32, f16 or bf16"));
 llvm::cl::opt<std::string> clScores(
@@ -201,6 +204,7 @@ Case caseFromFlags() {
   c.ragged = clRagged;
   c.causal = clCausal;
   c.lse = clLse;
+  c.deterministic = clDeterministic;
   c.qkAmp = clQkAmp;
   c.seed = clSeed;
   return c;

@@ -86,7 +86,10 @@ bool call(void *fn, const std::vector<void *> &a) {
   }
 }
 
-bool runOnGPU(size_t index, Prepared &p, std::string &detail) {
+/// Runs case `index` on the GPU and verifies it; a deterministic case
+/// (`repeat` > 1) runs `repeat` times and must give the same bits.
+bool runOnGPU(size_t index, Prepared &p, std::string &detail,
+              int repeat = 1) {
   std::string name = "_mlir_ciface_case_" + std::to_string(index);
   void *fn = dlsym(RTLD_DEFAULT, name.c_str());
   if (!fn) {
@@ -113,10 +116,22 @@ bool runOnGPU(size_t index, Prepared &p, std::string &detail) {
   for (SparseKMemRefAnyRank &d : descs)
     args.push_back(&d);
   sparsekCudaResetStatus();
-  bool called = call(fn, args);
-  for (size_t i = p.kernel.inputs.size(); i < all.size(); ++i)
-    mgpuMemcpy(all[i]->bytes.data(), devs[i], all[i]->bytes.size(), nullptr);
-  mgpuStreamSynchronize(nullptr);
+  bool called = true;
+  std::vector<std::vector<uint8_t>> firstRun;
+  bool same = true;
+  for (int r = 0; r < repeat && called; ++r) {
+    called = call(fn, args);
+    for (size_t i = p.kernel.inputs.size(); i < all.size(); ++i)
+      mgpuMemcpy(all[i]->bytes.data(), devs[i], all[i]->bytes.size(),
+                 nullptr);
+    mgpuStreamSynchronize(nullptr);
+    for (size_t i = p.kernel.inputs.size(); i < all.size(); ++i) {
+      if (r == 0)
+        firstRun.push_back(all[i]->bytes);
+      else if (all[i]->bytes != firstRun[i - p.kernel.inputs.size()])
+        same = false;
+    }
+  }
   for (void *d : devs)
     mgpuMemFree(d, nullptr);
   if (!called) {
@@ -127,7 +142,14 @@ bool runOnGPU(size_t index, Prepared &p, std::string &detail) {
     detail = std::string("CUDA error ") + sparsekCudaGetStatusName();
     return false;
   }
-  return verify(p, detail);
+  if (!same) {
+    detail = "not bitwise the same over " + std::to_string(repeat) + " runs";
+    return false;
+  }
+  bool ok = verify(p, detail);
+  if (ok && repeat > 1)
+    detail += " (bitwise the same over " + std::to_string(repeat) + " runs)";
+  return ok;
 }
 
 } // namespace
@@ -161,7 +183,7 @@ int main(int argc, char **argv) {
     }
     Prepared p = prepare(cases[i]);
     std::string detail;
-    bool ok = runOnGPU(index[i], p, detail);
+    bool ok = runOnGPU(index[i], p, detail, cases[i].deterministic ? 3 : 1);
     (ok ? passed : failed)++;
     std::printf("%s gpu %s %s\n", ok ? "PASS" : "FAIL",
                 describe(cases[i]).c_str(), detail.c_str());

@@ -77,6 +77,8 @@ public:
       doSh = shared[5];
       dsSh = shared[6];
       pSh = shared[7];
+      if (cfg.deterministic)
+        duSh = shared[8];
     }
   }
 
@@ -100,6 +102,11 @@ private:
   Value dvalueAcc() { return args[13]; }
   Value duAcc() { return args[14]; }
   Value dtauAcc() { return args[15]; }
+  // The deterministic backward's (instead of the four accumulators).
+  Value scratchArg() { return args[12]; }
+  Value metaArg() { return args[13]; }
+  Value dtauHeadsArg() { return args[14]; }
+  Value chunkBlocksArg() { return args[15]; }
   // The log-sum-exp (cfg.lse): written by the forward, read by the backward.
   Value lseArg() { return args.back(); }
 
@@ -152,8 +159,11 @@ private:
   SmallVector<Value> args;
   Value kTile, vTile, keyTileSh, uTile;
   Value qSh, doSh, dsSh, pSh; // the backward kernel's
+  Value duSh;                 // the deterministic backward's du columns
   // Set up by build().
   Value tid, bid, lane, bi, g, blk, n, m, runLo, runEnd, count, unionW, tw;
+  // The deterministic backward's chunk, its first block and head block.
+  Value chunk, chunkFirst, hb, hbCount;
   FlatView fq, fk, fv, fo;
   Value kBase, vBase;
 };
@@ -417,9 +427,15 @@ void KernelBody::build() {
   m = memref::DimOp::create(b, key(), 2);
   unionW = memref::DimOp::create(b, unionKeys(), 3);
   Value group = maxI(divu(hq, hkv), idx(1)); // query heads per KV head
-  Value hbCount = maxI(divu(group, idx(HB)), idx(1));
+  hbCount = maxI(divu(group, idx(HB)), idx(1));
   Value nb = ceilDiv(n, BQ);
-  Value total = mul(mul(mul(hbCount, nb), hkv), batch);
+  // Query blocks, or (deterministic backward) chunks of chunk_blocks
+  // consecutive ones, per (batch, KV head, head block).
+  Value chunkBlocks = cfg.deterministic ? chunkBlocksArg() : idx(1);
+  Value units = cfg.deterministic
+                    ? divu(add(nb, sub(chunkBlocks, idx(1))), chunkBlocks)
+                    : nb;
+  Value total = mul(mul(mul(hbCount, units), hkv), batch);
 
   // (A head count that does not divide the group is the caller's error:
   // the kernel then does nothing rather than read out of bounds.)
@@ -433,13 +449,25 @@ void KernelBody::build() {
   // Blocks are numbered head block fastest, then query block, KV head and
   // batch: the blocks sharing a KV head's query block run side by side and
   // share its gathered rows in L2.
-  Value hb = remu(bid, hbCount);
+  hb = remu(bid, hbCount);
   Value rest = divu(bid, hbCount);
-  blk = remu(rest, nb);
-  rest = divu(rest, nb);
+  blk = remu(rest, units);
+  rest = divu(rest, units);
   g = remu(rest, hkv);
   bi = divu(rest, hkv);
   Value headBase = add(mul(g, group), mul(hb, idx(HB)));
+  if (cfg.deterministic) {
+    // The chunk's blocks in order, everything below once per block; the
+    // barrier keeps a block's shared tiles until every warp is done with
+    // the previous block's (and orders their scratch writes).
+    chunk = blk;
+    chunkFirst = mul(chunk, chunkBlocks);
+    auto loop = scf::ForOp::create(
+        b, chunkFirst, minI(add(chunkFirst, chunkBlocks), nb), idx(1));
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    blk = loop.getInductionVar();
+    gpu::BarrierOp::create(b);
+  }
 
   // Rows of the warp's m16 tile: with head pairs, rows g8 and g8 + 8 are
   // one query of two heads (its membership and weights serve both);
@@ -905,6 +933,44 @@ void KernelBody::build() {
                   cmpI(arith::CmpIPredicate::slt, j, m)),
              [&] { body(j); });
     };
+    // Deterministic: key j's scratch slot for this chunk and head block
+    // (AttentionKernel.h), and whether this is the chunk's first touch of
+    // j (then a store, otherwise load, add, store): its first block is
+    // the later of the chunk's first and j's first (the blocks touching j
+    // are consecutive), and there the window tiles come first.
+    FlatView fsc;
+    if (cfg.deterministic)
+      fsc = flatten(b, scratchArg());
+    auto slotOf = [&](Value j, bool windowTiles) -> std::pair<Value, Value> {
+      auto meta = [&](int64_t f) {
+        return toIdx(load(metaArg(), {bi, g, j, idx(f)}));
+      };
+      Value entry = add(meta(0), sub(chunk, meta(1)));
+      Value slot = add(mul(entry, hbCount), hb);
+      Value first = cmpI(arith::CmpIPredicate::eq, blk,
+                         maxI(meta(3), chunkFirst));
+      if (!windowTiles)
+        first = andI(first, orI(cmpI(arith::CmpIPredicate::slt, j, runLo),
+                                cmpI(arith::CmpIPredicate::sge, j, runEnd)));
+      return {fsc.linear(b, {slot}), first};
+    };
+    // vals (f32, 4: 16-byte aligned) stored at fsc.view[at] on the first
+    // touch, added to what is there otherwise.
+    auto slotAdd = [&](ArrayRef<Value> vals, Value at, Value first) {
+      auto vt = VectorType::get({int64_t(vals.size())}, b.getF32Type());
+      Value v = vector::FromElementsOp::create(b, vt, vals);
+      auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard gi(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      vector::StoreOp::create(b, v, fsc.view, ValueRange{at})
+          .setAlignment(4 * vals.size());
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      auto ld = vector::LoadOp::create(b, vt, fsc.view, ValueRange{at});
+      ld.setAlignment(4 * vals.size());
+      vector::StoreOp::create(b, arith::AddFOp::create(b, ld, v), fsc.view,
+                              ValueRange{at})
+          .setAlignment(4 * vals.size());
+    };
     backwardTile = [&](const TileCtx &c) -> SmallVector<Value> {
       bool weighted = !c.windowTiles && cfg.gate != Gate::none;
       SmallVector<Value> dqAcc(c.st.begin(), c.st.begin() + nq);
@@ -960,7 +1026,8 @@ void KernelBody::build() {
         }
 
       // du's direct part: the column sums of the warp's rows (lanes of one
-      // column: lane % 4 fixed), one atomic per column and warp.
+      // column: lane % 4 fixed), one atomic per column and warp
+      // (deterministic: into shared memory, summed over the warps below).
       if (weighted) {
         for (int64_t cp = 0; cp < BK / 4; ++cp)
           for (int32_t off : {4, 8, 16})
@@ -969,6 +1036,11 @@ void KernelBody::build() {
         ifThen(cmpI(arith::CmpIPredicate::ult, lane, idx(4)), [&] {
           for (int64_t cp = 0; cp < BK / 4; ++cp) {
             Value col = add(idx((cp / 2) * 8 + cp % 2), mul(tq, idx(2)));
+            if (cfg.deterministic) {
+              memref::StoreOp::create(b, colPart[cp], duSh,
+                                      ValueRange{warp, col});
+              continue;
+            }
             withTileKey(c.stage, col, [&](Value j) {
               atomicAdd(colPart[cp], duAcc(), {bi, g, j});
             });
@@ -1005,7 +1077,8 @@ void KernelBody::build() {
       Value aRow0 = add(remu(lane, idx(8)), mul(divu(lane, idx(16)), idx(8)));
       Value aCol = add(mul(mt, idx(16)),
                        mul(remu(divu(lane, idx(8)), idx(2)), idx(8)));
-      auto keyGemm = [&](Value aTile, Value bTile, int64_t width, Value accMem) {
+      auto keyGemm = [&](Value aTile, Value bTile, int64_t width, Value accMem,
+                         int64_t colOff) {
         int64_t perN = width / 8 / groups;
         Value nb = mul(ng, idx(perN));
         SmallVector<MmaEmitter::Acc> acc(perN, mma.zeroAcc());
@@ -1023,7 +1096,7 @@ void KernelBody::build() {
                                       acc[2 * pp + 1]);
           }
         }
-        if (!cfg.vectorReductions) {
+        if (!cfg.vectorReductions && !cfg.deterministic) {
           // Into the f32 rows by scalar atomics.
           for (int64_t half = 0; half < 2; ++half) {
             Value keyRow = add(mul(mt, idx(16)), add(g8, idx(8 * half)));
@@ -1066,13 +1139,47 @@ void KernelBody::build() {
           }
           Value keyRow = add(mul(mt, idx(16)), add(g8, idx(8 * half)));
           withTileKey(c.stage, keyRow, [&](Value j) {
+            if (cfg.deterministic) {
+              // accMem: null; the slot's columns from colOff.
+              auto [at, first] = slotOf(j, c.windowTiles);
+              for (auto &[col, vals] : runs)
+                slotAdd(vals, add(at, add(col, idx(colOff))), first);
+              return;
+            }
             for (auto &[col, vals] : runs)
               reduceAdd(vals, accMem, {bi, g, j, col});
           });
         }
       };
-      keyGemm(dsSh, qSh, D, dkeyAcc());
-      keyGemm(pSh, doSh, DV, dvalueAcc());
+      if (cfg.deterministic) {
+        keyGemm(dsSh, qSh, D, Value(), 0);
+        keyGemm(pSh, doSh, DV, Value(), D);
+        // du's column of the tile's keys: the warps' sums in warp order
+        // (weighted tiles), or 0 on a first touch.
+        ifThen(cmpI(arith::CmpIPredicate::ult, tid, idx(BK)), [&] {
+          withTileKey(c.stage, tid, [&](Value j) {
+            auto [at, first] = slotOf(j, c.windowTiles);
+            Value col = add(at, idx(D + DV));
+            Value v = zeroF;
+            if (weighted)
+              for (int64_t w = 0; w < cfg.warps(); ++w)
+                v = arith::AddFOp::create(b, v,
+                                          load(duSh, {idx(w), tid}));
+            auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/true);
+            OpBuilder::InsertionGuard gi(b);
+            b.setInsertionPointToStart(ifOp.thenBlock());
+            memref::StoreOp::create(b, v, fsc.view, ValueRange{col});
+            b.setInsertionPointToStart(ifOp.elseBlock());
+            if (weighted)
+              memref::StoreOp::create(
+                  b, arith::AddFOp::create(b, load(fsc.view, {col}), v),
+                  fsc.view, ValueRange{col});
+          });
+        });
+      } else {
+        keyGemm(dsSh, qSh, D, dkeyAcc(), 0);
+        keyGemm(pSh, doSh, DV, dvalueAcc(), 0);
+      }
       // (No closing barrier: the next tile's barrier comes before anything
       // rewrites dS, P, the key arrays or this stage.)
 
@@ -1097,6 +1204,18 @@ void KernelBody::build() {
       dt.push_back({arith::AddFOp::create(b, t0, t1), rowA});
     else
       dt.append({{t0, rowA}, {t1, rowB}});
+    if (cfg.deterministic) {
+      // Per query head (each (head, query) row is one quad's): summed over
+      // the group in head order by deterministicReduceLaunches.
+      Value tq0 = cmpI(arith::CmpIPredicate::eq, tq, idx(0));
+      for (int64_t half = 0; half < 2; ++half)
+        ifThen(andI(rows[rowOf(half)].valid, tq0), [&] {
+          memref::StoreOp::create(
+              b, half ? t1 : t0, dtauHeadsArg(),
+              ValueRange{bi, half ? headB : headA, half ? rowB : rowA});
+        });
+      return;
+    }
     for (auto [ri, e] : llvm::enumerate(dt))
       ifThen(andI(rows[ri].valid, cmpI(arith::CmpIPredicate::eq, tq, idx(0))),
              [&] { atomicAdd(e.first, dtauAcc(), {bi, g, e.second}); });
@@ -1149,7 +1268,8 @@ constexpr llvm::StringLiteral kStubAttr = kKernelStubAttr;
 } // namespace
 
 SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem,
-                                                 bool backward, bool lse) {
+                                                 bool backward, bool lse,
+                                                 bool deterministic) {
   Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
   SmallVector<Type> types = {
       dynStrided(ctx, 4, elem), dynStrided(ctx, 4, elem),
@@ -1157,7 +1277,12 @@ SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem,
       dynStrided(ctx, 3, f32),  dynStrided(ctx, 3, i32),
       dynStrided(ctx, 3, f32),  dynStrided(ctx, 4, i32),
       dynStrided(ctx, 3, i32),  dynStrided(ctx, 4, elem)};
-  if (backward)
+  if (backward && deterministic)
+    // dout; dq; scratch, meta, dtau per query head, chunk_blocks.
+    types.append({dynStrided(ctx, 4, elem), dynStrided(ctx, 4, elem),
+                  dynStrided(ctx, 2, f32), dynStrided(ctx, 4, i32),
+                  dynStrided(ctx, 3, f32), IndexType::get(ctx)});
+  else if (backward)
     // dout; dq; dkey, dvalue, du and dtau accumulators.
     types.append({dynStrided(ctx, 4, elem), dynStrided(ctx, 4, elem),
                   dynStrided(ctx, 4, f32), dynStrided(ctx, 4, f32),
@@ -1172,7 +1297,8 @@ func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
   MLIRContext *ctx = module.getContext();
   return getOrCreateStub(
       module, cfg.symbolName(),
-      blockAttentionStubOperandTypes(ctx, cfg.elem, cfg.backward, cfg.lse),
+      blockAttentionStubOperandTypes(ctx, cfg.elem, cfg.backward, cfg.lse,
+                                     cfg.deterministic),
       cfg.backward ? "block_attention_backward" : "block_attention",
       [&](OpBuilder &mb, NamedAttrList &attrs) {
         attrs.append("elem", TypeAttr::get(cfg.elem));
@@ -1188,6 +1314,8 @@ func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
           attrs.append("vector_reductions", mb.getBoolAttr(true));
         if (cfg.lse)
           attrs.append("lse", mb.getBoolAttr(true));
+        if (cfg.deterministic)
+          attrs.append("deterministic", mb.getBoolAttr(true));
       });
 }
 
@@ -1274,32 +1402,36 @@ std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
     cfg->vectorReductions = cfg->backward && vr && vr.getValue();
     auto lse = dict.getAs<BoolAttr>("lse");
     cfg->lse = lse && lse.getValue();
+    auto det = dict.getAs<BoolAttr>("deterministic");
+    cfg->deterministic = cfg->backward && det && det.getValue();
   }
   return cfg;
 }
 
 /// The backward kernel's shared tiles, in dynamic shared memory: byte
 /// offsets (128-aligned) of K, V, the key arrays (ordered keys, scores), Q,
-/// dO, dS and P, then the total.
-static std::array<int64_t, 9> backwardLayout(const AttentionKernelConfig &c) {
+/// dO, dS, P and (deterministic) the warps' du column sums, then the
+/// total.
+static std::array<int64_t, 10> backwardLayout(const AttentionKernelConfig &c) {
   const int64_t st = AttentionKernelConfig::kStages, rows = c.warps() * 16;
-  const int64_t sizes[8] = {st * c.keyTile * c.d * 2,
+  const int64_t sizes[9] = {st * c.keyTile * c.d * 2,
                             st * c.keyTile * c.dv * 2,
                             st * c.keyTile * 8,
                             st * c.keyTile * 4,
                             rows * c.d * 2,
                             rows * c.dv * 2,
                             rows * c.dsStride() * 2,
-                            rows * c.dsStride() * 2};
-  std::array<int64_t, 9> off{};
-  for (int i = 0; i < 8; ++i)
+                            rows * c.dsStride() * 2,
+                            c.deterministic ? c.warps() * c.keyTile * 4 : 0};
+  std::array<int64_t, 10> off{};
+  for (int i = 0; i < 9; ++i)
     off[i + 1] = off[i] + (sizes[i] + 127) / 128 * 128;
   return off;
 }
 
 int64_t AttentionKernelConfig::sharedBytes() const {
   if (backward)
-    return backwardLayout(*this)[8];
+    return backwardLayout(*this)[9];
   // K and V rows, then per key its ordered key (8 bytes) and score.
   return kStages * keyTile * ((d + dv) * 2 + 12);
 }
@@ -1361,11 +1493,12 @@ std::string AttentionKernelConfig::symbolName() const {
   uint32_t bits;
   std::memcpy(&bits, &s, sizeof(bits));
   return llvm::formatv("sparsek_block_attention{9}_{0}_d{1}_dv{2}_bq{3}_h{4}_"
-                       "bk{5}_w{6}_{7}_s{8:x-}{10}{11}",
+                       "bk{5}_w{6}_{7}_s{8:x-}{10}{11}{12}",
                        elem.isBF16() ? "bf16" : "f16", d, dv, blockQ, heads,
                        keyTile, window, gateName, bits,
                        backward ? "_backward" : "",
-                       vectorReductions ? "_r4" : "", lse ? "_lse" : "")
+                       vectorReductions ? "_r4" : "", lse ? "_lse" : "",
+                       deterministic ? "_det" : "")
       .str();
 }
 
@@ -1399,10 +1532,13 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
 
   // Grid: NB * (Hq / heads) * B blocks (at least one; the kernel skips the
   // rest).
+  // Deterministic backward: ceil(NB / chunk_blocks) chunks instead of NB.
   Value q = operands[0];
   Value one = constIndex(b, 1);
   Value nb = arith::CeilDivUIOp::create(b, memref::DimOp::create(b, q, 2),
                                         constIndex(b, cfg.blockQ));
+  if (cfg.deterministic)
+    nb = arith::CeilDivUIOp::create(b, nb, operands[15]);
   Value grid = arith::MaxUIOp::create(
       b,
       arith::MulIOp::create(
@@ -1446,6 +1582,10 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
                                     MemRefLayoutAttrInterface{}, wg));
     for (int i = 0; i < 2; ++i)
       types.push_back(MemRefType::get({rows, cfg.dsStride()}, cfg.elem,
+                                      MemRefLayoutAttrInterface{}, wg));
+    if (cfg.deterministic)
+      types.push_back(MemRefType::get({cfg.warps(), cfg.keyTile},
+                                      b.getF32Type(),
                                       MemRefLayoutAttrInterface{}, wg));
     for (auto [i, type] : llvm::enumerate(types))
       shared.push_back(memref::ViewOp::create(b, type, dyn,

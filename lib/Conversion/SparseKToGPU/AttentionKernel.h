@@ -45,6 +45,13 @@ struct AttentionKernelConfig {
   /// stub operand): the forward kernel writes it, the backward kernel reads
   /// it instead of finding it in a first sweep over the keys.
   bool lse = false;
+  /// The backward kernel without floating-point atomics (bitwise the same
+  /// results run to run): a thread block walks a chunk of consecutive
+  /// query blocks in order and writes its dkey, dvalue and du partial sums
+  /// into its own slots of a scratch buffer (deterministicSlotsLaunches
+  /// numbers them), which deterministicReduceLaunches adds in a fixed
+  /// order; dtau per query head, summed there too.
+  bool deterministic = false;
   static constexpr int64_t kStages = 2;
 
   /// Warps hold 16 rows: with an even head count, 8 queries of two heads
@@ -106,6 +113,49 @@ func::FuncOp getOrCreateThresholdTermStub(ModuleOp module, int64_t window);
 /// The window of a threshold-term stub, nullopt for any other function.
 std::optional<int64_t> thresholdTermStubWindow(func::FuncOp f);
 
+/// The deterministic backward (AttentionKernelConfig::deterministic).
+/// Thread blocks it aims at: query blocks per chunk are
+/// max(1, ceil(units / kDeterministicBlocks)), units = NB * (Hq / heads) * B.
+inline constexpr int64_t kDeterministicBlocks = 512;
+/// Query blocks per chunk for `units` (index values, at `b`).
+Value deterministicChunkBlocks(ImplicitLocOpBuilder &b, Value units);
+/// Columns of a scratch slot: dkey's D, dvalue's Dv, du, and padding to
+/// a multiple of 4 (16-byte rows).
+inline int64_t deterministicSlotWidth(int64_t d, int64_t dv) {
+  return d + dv + 4;
+}
+/// Slot numbering (stub kind "deterministic_slots"): `operands` are
+/// union_keys [B, Hkv, NB, U], union_count [B, Hkv, NB], tau [B, Hkv, N]
+/// (for N), first and last [B, Hkv, M] (i32 scratch, the caller fills
+/// them with INT32_MAX and -1), meta [B, Hkv, M, 4] (i32, written), then
+/// the index values chunk_blocks and row_entries. Key j of row r is
+/// touched by the query blocks [first_j, last_j] (window runs and
+/// unions, as the backward kernel walks them: integer atomics), so by the
+/// chunks [cf_j, cl_j]; meta_j = (r * row_entries + its run's start, cf_j,
+/// its run's length cl_j - cf_j + 1 or 0, first_j), the runs numbered by
+/// an exclusive prefix sum over the row's keys.
+void buildDeterministicSlotsLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
+                                     int64_t blockQ, int64_t window,
+                                     ArrayRef<Value> operands);
+SmallVector<Type> deterministicSlotsStubOperandTypes(MLIRContext *ctx);
+func::FuncOp getOrCreateDeterministicSlotsStub(ModuleOp module,
+                                               int64_t blockQ, int64_t window);
+/// (block_q, window) of a deterministic_slots stub.
+std::optional<std::pair<int64_t, int64_t>>
+deterministicSlotsStubParams(func::FuncOp f);
+/// The fixed-order sums (stub kind "deterministic_reduce"): `operands`
+/// are the scratch [S, W] (f32), meta, dtau per query head [B, Hq, N]
+/// (f32), the results dkey, dvalue (elem), du [B, Hkv, M] (f32, written)
+/// and dtau [B, Hkv, N] (f32, written), then the index head_blocks
+/// (Hq / Hkv / heads). Slot (start + e) * head_blocks + h of key j holds
+/// chunk cf_j + e's partial sums of head block h.
+void buildDeterministicReduceLaunches(ImplicitLocOpBuilder &b, Type elem,
+                                      ArrayRef<Value> operands);
+SmallVector<Type> deterministicReduceStubOperandTypes(MLIRContext *ctx,
+                                                      Type elem);
+func::FuncOp getOrCreateDeterministicReduceStub(ModuleOp module, Type elem);
+std::optional<Type> deterministicReduceStubElem(func::FuncOp f);
+
 /// The backward's narrowing of dkey and dvalue (ThresholdTermKernel.cpp):
 /// operands f32 [d0, d1, d2, d3] and the same shape in `elem` (f16 or
 /// bf16), whole row-major allocations (rows of 8k elements take 16-byte
@@ -122,9 +172,13 @@ std::optional<Type> narrowStubElem(func::FuncOp f);
 /// the configuration (one stub per configuration, operands with fully
 /// dynamic shapes and strided layouts). The deallocation passes see a call;
 /// sparsek-expand-kernel-stubs turns it into the gpu.launch afterwards.
+/// With `deterministic` (backward only) the backward's results after dq
+/// are the scratch [S, W] (f32), meta [B, Hkv, M, 4] (i32), dtau per
+/// query head [B, Hq, N] (f32) and the index chunk_blocks.
 SmallVector<Type> blockAttentionStubOperandTypes(MLIRContext *ctx, Type elem,
                                                  bool backward = false,
-                                                 bool lse = false);
+                                                 bool lse = false,
+                                                 bool deterministic = false);
 func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
                                            const AttentionKernelConfig &cfg);
 bool isKernelStub(func::FuncOp f);

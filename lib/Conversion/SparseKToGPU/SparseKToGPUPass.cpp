@@ -358,6 +358,7 @@ private:
       for (AttentionKernelConfig &cfg : v.cfgs) {
         cfg.vectorReductions = vectorReductions;
         cfg.lse = static_cast<bool>(op.getLse());
+        cfg.deterministic = op.getDeterministic();
       }
     IRRewriter rewriter(op);
     ImplicitLocOpBuilder b(op->getLoc(), rewriter);
@@ -437,7 +438,7 @@ private:
           u = op.getU();
     Value n = tensor::DimOp::create(b, q, 2);
 
-    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+    Type f32 = b.getF32Type();
     int64_t dyn = ShapedType::kDynamic;
     auto dim = [&](Value t, int64_t i) {
       return tensor::DimOp::create(b, t, i).getResult();
@@ -456,6 +457,8 @@ private:
       return buf;
     };
     Value batch = dim(u, 0), hkv = dim(u, 1), m = dim(u, 2);
+    if (cfg.deterministic)
+      return emitDeterministicBackward(b, op, cfg, sel, outs);
     Value dkAcc = zeroed({batch, hkv, m, dim(key, 3)}, f32);
     Value dvAcc = zeroed({batch, hkv, m, dim(value, 3)}, f32);
     Value dtau = zeroed({batch, hkv, n}, f32);
@@ -465,28 +468,7 @@ private:
                                    sel[4], op.getOut(), op.getDout()};
     launch(b, cfg, operands, {outs[0], dkAcc, dvAcc, outs[3], dtau},
            op.getLse());
-
-    // du's threshold term (ThresholdTermKernel.cpp), into du.
-    Value n1 = arith::AddIOp::create(b, n, arith::ConstantIndexOp::create(b, 1));
-    Value hist = zeroed({batch, hkv, n1}, i32);
-    Value bounds = memref::AllocOp::create(
-        b, MemRefType::get({dyn, dyn, dyn, 2}, i32), ValueRange{batch, hkv, m});
-    Value prefix = memref::AllocOp::create(
-        b, MemRefType::get({dyn, dyn, dyn}, f32), ValueRange{batch, hkv, n1});
-    SmallVector<Type> argTypes =
-        gpu_kernels::thresholdTermStubOperandTypes(b.getContext());
-    SmallVector<Value> args = {stubArgument(b, u, argTypes[0]),
-                               stubArgument(b, sel[2], argTypes[1])};
-    SmallVector<Value> buffers = {dtau, outs[3], hist, bounds, prefix};
-    for (auto [buf, type] :
-         llvm::zip(buffers, ArrayRef<Type>(argTypes).drop_front(2)))
-      args.push_back(memref::CastOp::create(b, type, buf));
-    func::CallOp::create(
-        b,
-        gpu_kernels::getOrCreateThresholdTermStub(getOperation(),
-                                                  op.getWindow()),
-        args);
-    // (Buffer deallocation frees the scratch buffers after their last use.)
+    emitThresholdTerm(b, op, sel, dtau, outs[3]);
 
     // dkey and dvalue in their element types (the kernel's: f16 or bf16),
     // 8 elements per thread (ThresholdTermKernel.cpp).
@@ -500,6 +482,163 @@ private:
           b, narrow,
           ValueRange{memref::CastOp::create(b, narrowTypes[0], acc),
                      memref::CastOp::create(b, narrowTypes[1], out)});
+  }
+
+  /// The deterministic backward (AttentionKernelConfig::deterministic):
+  /// the slots of every key's run of chunks, the kernel's partial sums into
+  /// them, their fixed-order sums into dkey, dvalue, du and dtau, then du's
+  /// threshold term.
+  void emitDeterministicBackward(ImplicitLocOpBuilder &b,
+                                 AttentionBackwardOp op,
+                                 const AttentionKernelConfig &cfg,
+                                 ArrayRef<Value> sel, ArrayRef<Value> outs) {
+    Value q = op.getQ(), u = op.getU();
+    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+    int64_t dyn = ShapedType::kDynamic;
+    auto dim = [&](Value t, int64_t i) {
+      return tensor::DimOp::create(b, t, i).getResult();
+    };
+    auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
+    auto alloc = [&](ArrayRef<Value> sizes, Type elem) {
+      return memref::AllocOp::create(
+                 b, MemRefType::get(SmallVector<int64_t>(sizes.size(), dyn),
+                                    elem),
+                 sizes)
+          .getResult();
+    };
+    auto fill = [&](Value buf, TypedAttr v) {
+      linalg::FillOp::create(b, ValueRange{arith::ConstantOp::create(b, v)},
+                             ValueRange{buf});
+    };
+    Value batch = dim(u, 0), hkv = dim(u, 1), m = dim(u, 2);
+    Value hq = dim(q, 1), n = dim(q, 2);
+    // Chunks (AttentionKernel.h) and a bound on the entries of a row: a
+    // chunk of C queries touches at most min(M, k + C - 1) selected keys
+    // and window + C - 1 window keys.
+    Value nb = arith::CeilDivUIOp::create(b, n, c(cfg.blockQ));
+    Value headBlocks = arith::MaxUIOp::create(
+        b, arith::DivUIOp::create(b, hq, arith::MulIOp::create(
+                                             b, hkv, c(cfg.heads))),
+        c(1));
+    Value units = arith::MulIOp::create(
+        b, arith::MulIOp::create(
+               b, nb, arith::DivUIOp::create(b, hq, c(cfg.heads))),
+        batch);
+    Value chunkBlocks = gpu_kernels::deterministicChunkBlocks(b, units);
+    Value chunks = arith::CeilDivUIOp::create(b, nb, chunkBlocks);
+    Value chunkQueries = arith::MulIOp::create(b, chunkBlocks, c(cfg.blockQ));
+    Value twoC = arith::MulIOp::create(b, chunkQueries, c(2));
+    Value perChunk = arith::MinUIOp::create(
+        b, m,
+        arith::AddIOp::create(b, twoC, c(op.getK() + op.getWindow())));
+    Value rowEntries = arith::MulIOp::create(b, chunks, perChunk);
+    Value slots = arith::MulIOp::create(
+        b, arith::MulIOp::create(b, arith::MulIOp::create(b, batch, hkv),
+                                 rowEntries),
+        headBlocks);
+    Value width = c(gpu_kernels::deterministicSlotWidth(cfg.d, cfg.dv));
+
+    Value first = alloc({batch, hkv, m}, i32), last = alloc({batch, hkv, m}, i32);
+    fill(first, b.getI32IntegerAttr(std::numeric_limits<int32_t>::max()));
+    fill(last, b.getI32IntegerAttr(-1));
+    Value meta = alloc({batch, hkv, m, c(4)}, i32);
+    {
+      SmallVector<Type> types =
+          gpu_kernels::deterministicSlotsStubOperandTypes(b.getContext());
+      SmallVector<Value> args = {stubArgument(b, sel[3], types[0]),
+                                 stubArgument(b, sel[4], types[1]),
+                                 stubArgument(b, sel[2], types[2])};
+      SmallVector<Value> bufs = {first, last, meta};
+      for (auto [buf, type] : llvm::zip(bufs, ArrayRef<Type>(types).slice(3, 3)))
+        args.push_back(memref::CastOp::create(b, type, buf));
+      args.append({chunkBlocks, rowEntries});
+      func::CallOp::create(b,
+                           gpu_kernels::getOrCreateDeterministicSlotsStub(
+                               getOperation(), cfg.blockQ, cfg.window),
+                           args);
+    }
+    Value scratch = alloc({slots, width}, f32);
+    Value dtauHeads = alloc({batch, hq, n}, f32);
+    {
+      SmallVector<Type> types = gpu_kernels::blockAttentionStubOperandTypes(
+          b.getContext(), cfg.elem, /*backward=*/true, cfg.lse,
+          /*deterministic=*/true);
+      SmallVector<Value> operands = {
+          q,      op.getKey(), op.getValue(), u,           sel[0], sel[1],
+          sel[2], sel[3],      sel[4],        op.getOut(), op.getDout()};
+      SmallVector<Value> args;
+      for (auto [v, type] : llvm::zip(operands, types))
+        args.push_back(stubArgument(b, v, type));
+      SmallVector<Value> bufs = {outs[0], scratch, meta, dtauHeads};
+      for (auto [buf, type] :
+           llvm::zip(bufs, ArrayRef<Type>(types).slice(operands.size(), 4)))
+        args.push_back(memref::CastOp::create(b, type, buf));
+      args.push_back(chunkBlocks);
+      if (op.getLse())
+        args.push_back(stubArgument(b, op.getLse(), types.back()));
+      func::CallOp::create(
+          b, gpu_kernels::getOrCreateBlockAttentionStub(getOperation(), cfg),
+          args);
+    }
+    Value dtau = alloc({batch, hkv, n}, f32);
+    {
+      SmallVector<Type> types = gpu_kernels::deterministicReduceStubOperandTypes(
+          b.getContext(), cfg.elem);
+      SmallVector<Value> bufs = {scratch, meta,    dtauHeads, outs[1],
+                                 outs[2], outs[3], dtau};
+      SmallVector<Value> args;
+      for (auto [buf, type] : llvm::zip(bufs, types))
+        args.push_back(memref::CastOp::create(b, type, buf));
+      args.push_back(headBlocks);
+      func::CallOp::create(b,
+                           gpu_kernels::getOrCreateDeterministicReduceStub(
+                               getOperation(), cfg.elem),
+                           args);
+    }
+    emitThresholdTerm(b, op, sel, dtau, outs[3]);
+  }
+
+  /// du's threshold term (ThresholdTermKernel.cpp) into `du` (f32), given
+  /// dtau.
+  void emitThresholdTerm(ImplicitLocOpBuilder &b, AttentionBackwardOp op,
+                         ArrayRef<Value> sel, Value dtau, Value du) {
+    Value u = op.getU();
+    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+    int64_t dyn = ShapedType::kDynamic;
+    auto dim = [&](Value t, int64_t i) {
+      return tensor::DimOp::create(b, t, i).getResult();
+    };
+    Value batch = dim(u, 0), hkv = dim(u, 1), m = dim(u, 2);
+    Value n = tensor::DimOp::create(b, op.getQ(), 2);
+    auto zeroed = [&](ArrayRef<Value> sizes, Type elem) {
+      Value buf = memref::AllocOp::create(
+          b, MemRefType::get(SmallVector<int64_t>(sizes.size(), dyn), elem),
+          sizes);
+      linalg::FillOp::create(
+          b, ValueRange{arith::ConstantOp::create(b, b.getZeroAttr(elem))},
+          ValueRange{buf});
+      return buf;
+    };
+    Value n1 = arith::AddIOp::create(b, n, arith::ConstantIndexOp::create(b, 1));
+    Value hist = zeroed({batch, hkv, n1}, i32);
+    Value bounds = memref::AllocOp::create(
+        b, MemRefType::get({dyn, dyn, dyn, 2}, i32), ValueRange{batch, hkv, m});
+    Value prefix = memref::AllocOp::create(
+        b, MemRefType::get({dyn, dyn, dyn}, f32), ValueRange{batch, hkv, n1});
+    SmallVector<Type> argTypes =
+        gpu_kernels::thresholdTermStubOperandTypes(b.getContext());
+    SmallVector<Value> args = {stubArgument(b, u, argTypes[0]),
+                               stubArgument(b, sel[2], argTypes[1])};
+    SmallVector<Value> buffers = {dtau, du, hist, bounds, prefix};
+    for (auto [buf, type] :
+         llvm::zip(buffers, ArrayRef<Type>(argTypes).drop_front(2)))
+      args.push_back(memref::CastOp::create(b, type, buf));
+    func::CallOp::create(
+        b,
+        gpu_kernels::getOrCreateThresholdTermStub(getOperation(),
+                                                  op.getWindow()),
+        args);
+    // (Buffer deallocation frees the scratch buffers after their last use.)
   }
 
   /// Replaces `op` by its result buffers (out, and the log-sum-exp when
@@ -749,6 +888,34 @@ struct SparseKExpandKernelStubsPass
                                ArrayRef<Value> operands) {
           gpu_kernels::buildNarrowLaunch(b, e, operands);
         };
+      } else if (auto params =
+                     gpu_kernels::deterministicSlotsStubParams(callee)) {
+        expected =
+            gpu_kernels::deterministicSlotsStubOperandTypes(&getContext());
+        signature = "deterministic_slots stub signature must be (union_keys, "
+                    "union_count, tau, first, last, meta, chunk_blocks, "
+                    "row_entries): memrefs with fully dynamic shapes and "
+                    "strided layouts (i32 rank 4 and 3, f32 rank 3, i32 "
+                    "rank 3, 3 and 4), then two index values, no results";
+        build = [&, p = *params](ImplicitLocOpBuilder &b,
+                                 ArrayRef<Value> operands) {
+          gpu_kernels::buildDeterministicSlotsLaunches(b, module, p.first,
+                                                       p.second, operands);
+        };
+      } else if (std::optional<Type> elem =
+                     gpu_kernels::deterministicReduceStubElem(callee)) {
+        expected = gpu_kernels::deterministicReduceStubOperandTypes(
+            &getContext(), *elem);
+        signature = "deterministic_reduce stub signature must be (scratch, "
+                    "meta, dtau per head, dkey, dvalue, du, dtau, "
+                    "head_blocks): memrefs with fully dynamic shapes and "
+                    "strided layouts (f32 rank 2, i32 rank 4, f32 rank 3, "
+                    "the stub's elem rank 4 twice, f32 rank 3 twice), then "
+                    "an index value, no results";
+        build = [&, e = *elem](ImplicitLocOpBuilder &b,
+                               ArrayRef<Value> operands) {
+          gpu_kernels::buildDeterministicReduceLaunches(b, e, operands);
+        };
       } else if (std::optional<gpu_kernels::DecodeKernelConfig> dcfg =
                      gpu_kernels::decodeStepStubConfig(callee)) {
         expected = gpu_kernels::decodeStepStubOperandTypes(&getContext(),
@@ -764,13 +931,15 @@ struct SparseKExpandKernelStubsPass
         };
       } else if ((cfg = gpu_kernels::stubConfig(callee))) {
         expected = gpu_kernels::blockAttentionStubOperandTypes(
-            &getContext(), cfg->elem, cfg->backward, cfg->lse);
+            &getContext(), cfg->elem, cfg->backward, cfg->lse,
+            cfg->deterministic);
         signature = "kernel stub signature must be (q, key, value, u, "
                     "kth_score, kth_index, tau, union_keys, union_count, out) "
                     "and for block_attention_backward then (dout, dq, dkey, "
-                    "dvalue, du, dtau), then with lse the log-sum-exp, as "
-                    "memrefs with fully dynamic shapes and strided layouts, "
-                    "no results";
+                    "dvalue, du, dtau) (deterministic: dout, dq, scratch, "
+                    "meta, dtau per head, then the index chunk_blocks), then "
+                    "with lse the log-sum-exp, as memrefs with fully dynamic "
+                    "shapes and strided layouts, no results";
         build = [&](ImplicitLocOpBuilder &b, ArrayRef<Value> operands) {
           gpu_kernels::buildBlockAttentionLaunch(b, module, *cfg, operands);
         };
@@ -778,8 +947,9 @@ struct SparseKExpandKernelStubsPass
         callee.emitError()
             << "invalid 'sparsek.kernel' configuration: expected kind = "
                "\"block_attention\" or \"block_attention_backward\" (or "
-               "\"threshold_term\" with a window >= 0, or \"narrow\"), elem "
-               "f16 or bf16, "
+               "\"threshold_term\" with a window >= 0, \"narrow\", "
+               "\"deterministic_slots\" with block_q >= 1 and window >= 0, "
+               "or \"deterministic_reduce\"), elem f16 or bf16, "
                "d and dv 64 or 128, block_q and heads making whole warps of "
                "16 rows (8 queries of two heads or 16 of one), at most 8 "
                "warps (128 rows), key_tile a multiple of 16 up to 64 within "

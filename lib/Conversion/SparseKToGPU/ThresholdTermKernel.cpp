@@ -39,6 +39,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 namespace mlir::sparsek::gpu_kernels {
 
 namespace {
@@ -93,6 +95,46 @@ struct Builder : ScalarOps {
     return w.getResult(0);
   }
 };
+
+/// Exclusive scan of the threads' values `v` (i32 or f32) over a block of
+/// kScanThreads: (this thread's exclusive prefix, the block's total). Warp
+/// scans by shuffles (the exclusive prefix is the inclusive one of the
+/// lane below: no subtraction), the warps' totals through the workgroup
+/// buffer `shared` (kScanThreads / 32 elements); the additions happen in
+/// a fixed order. The threads read `shared` after the scan's barrier: a
+/// later scan may write it only after another barrier.
+std::pair<Value, Value> blockScan(Builder &h, Value v, Value shared, Value tid) {
+  ImplicitLocOpBuilder &b = h.b;
+  constexpr int64_t kWarps = kScanThreads / 32;
+  Value lane = h.remu(tid, h.idx(32)), warp = h.divu(tid, h.idx(32));
+  Value laneI32 = h.toI32(lane);
+  bool isF = isa<FloatType>(v.getType());
+  Value zero = isF ? constF32(b, 0.0) : constI32(b, 0);
+  auto plus = [&](Value x, Value y) -> Value {
+    if (isF)
+      return arith::AddFOp::create(b, x, y);
+    return arith::AddIOp::create(b, x, y);
+  };
+  for (int32_t off = 1; off < 32; off *= 2) {
+    Value up = gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::UP)
+                   .getShuffleResult();
+    Value has = h.cmpI(P::sge, laneI32, constI32(b, off));
+    v = plus(v, h.sel(has, up, zero));
+  }
+  h.ifThen(h.cmpI(P::eq, lane, h.idx(31)),
+           [&] { memref::StoreOp::create(b, v, shared, ValueRange{warp}); });
+  Value below = gpu::ShuffleOp::create(b, v, 1, 32, gpu::ShuffleMode::UP)
+                    .getShuffleResult();
+  Value excl = h.sel(h.cmpI(P::sge, laneI32, constI32(b, 1)), below, zero);
+  gpu::BarrierOp::create(b);
+  Value before = zero, total = zero;
+  for (int64_t w = 0; w < kWarps; ++w) {
+    Value t = h.load(shared, {h.idx(w)});
+    before = plus(before, h.sel(h.cmpI(P::ult, h.idx(w), warp), t, zero));
+    total = plus(total, t);
+  }
+  return {plus(before, excl), total};
+}
 
 /// A gpu.launch of `blocks` x `threads`; `body(tid, bid)` inside.
 void launch(ImplicitLocOpBuilder &b, Value blocks, int64_t threads,
@@ -179,40 +221,10 @@ void buildThresholdTermLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
       Value bi = h.divu(bid, heads), g = h.remu(bid, heads);
       Value totals = memref::GetGlobalOp::create(b, totalsType, totalsName);
       Value counts = memref::GetGlobalOp::create(b, countsType, countsName);
-      Value lane = h.remu(tid, h.idx(32)), warp = h.divu(tid, h.idx(32));
-      Value laneI32 = h.toI32(lane);
       Value zeroI = constI32(b, 0);
       Value zeroF = constF32(b, 0.0);
-      auto plus = [&](Value x, Value y) -> Value {
-        if (isa<FloatType>(x.getType()))
-          return arith::AddFOp::create(b, x, y);
-        return arith::AddIOp::create(b, x, y);
-      };
-      // Exclusive scan of the threads' values `v` over the block: (this
-      // thread's exclusive prefix, the block's total). Warp scans by
-      // shuffles (the exclusive prefix is the inclusive one of the lane
-      // below: no subtraction), the warps' totals through shared memory.
-      auto scan = [&](Value v, Value shared) -> std::pair<Value, Value> {
-        Value zero = isa<FloatType>(v.getType()) ? zeroF : zeroI;
-        for (int32_t off = 1; off < 32; off *= 2) {
-          Value up = gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::UP)
-                         .getShuffleResult();
-          Value has = h.cmpI(P::sge, laneI32, constI32(b, off));
-          v = plus(v, h.sel(has, up, zero));
-        }
-        h.ifThen(h.cmpI(P::eq, lane, h.idx(31)),
-                 [&] { h.store(v, shared, {warp}); });
-        Value below = gpu::ShuffleOp::create(b, v, 1, 32, gpu::ShuffleMode::UP)
-                          .getShuffleResult();
-        Value excl = h.sel(h.cmpI(P::sge, laneI32, constI32(b, 1)), below, zero);
-        gpu::BarrierOp::create(b);
-        Value before = zero, total = zero;
-        for (int64_t w = 0; w < kWarps; ++w) {
-          Value t = h.load(shared, {h.idx(w)});
-          before = plus(before, h.sel(h.cmpI(P::ult, h.idx(w), warp), t, zero));
-          total = plus(total, t);
-        }
-        return {plus(before, excl), total};
+      auto scan = [&](Value v, Value shared) {
+        return blockScan(h, v, shared, tid);
       };
       h.ifThen(h.cmpI(P::eq, tid, h.idx(0)),
                [&] { h.store(zeroF, prefix, {bi, g, h.idx(0)}); });
@@ -355,6 +367,288 @@ void buildNarrowLaunch(ImplicitLocOpBuilder &b, Type elem,
                     {h.add(to, h.idx(k))});
           });
       }
+    });
+  });
+}
+
+
+//===----------------------------------------------------------------------===//
+// The deterministic backward's slot numbering and fixed-order sums
+// (AttentionKernel.h).
+//===----------------------------------------------------------------------===//
+
+Value deterministicChunkBlocks(ImplicitLocOpBuilder &b, Value units) {
+  Builder h{b};
+  Value target = h.idx(kDeterministicBlocks);
+  return h.maxI(h.divu(h.add(units, h.sub(target, h.idx(1))), target),
+                h.idx(1));
+}
+
+SmallVector<Type> deterministicSlotsStubOperandTypes(MLIRContext *ctx) {
+  Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
+  Type index = IndexType::get(ctx);
+  return {dynStridedMemRef(ctx, 4, i32), dynStridedMemRef(ctx, 3, i32),
+          dynStridedMemRef(ctx, 3, f32), dynStridedMemRef(ctx, 3, i32),
+          dynStridedMemRef(ctx, 3, i32), dynStridedMemRef(ctx, 4, i32),
+          index,                         index};
+}
+
+func::FuncOp getOrCreateDeterministicSlotsStub(ModuleOp module, int64_t blockQ,
+                                               int64_t window) {
+  return getOrCreateStub(
+      module,
+      llvm::formatv("sparsek_deterministic_slots_bq{0}_w{1}", blockQ, window)
+          .str(),
+      deterministicSlotsStubOperandTypes(module.getContext()),
+      "deterministic_slots", [&](OpBuilder &mb, NamedAttrList &attrs) {
+        attrs.append("block_q", mb.getI64IntegerAttr(blockQ));
+        attrs.append("window", mb.getI64IntegerAttr(window));
+      });
+}
+
+std::optional<std::pair<int64_t, int64_t>>
+deterministicSlotsStubParams(func::FuncOp f) {
+  DictionaryAttr dict = stubAttrsOfKind(f, {"deterministic_slots"});
+  auto bq = dict ? dict.getAs<IntegerAttr>("block_q") : IntegerAttr();
+  auto w = dict ? dict.getAs<IntegerAttr>("window") : IntegerAttr();
+  if (!bq || !w || bq.getInt() < 1 || w.getInt() < 0)
+    return std::nullopt;
+  return std::make_pair(bq.getInt(), w.getInt());
+}
+
+void buildDeterministicSlotsLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
+                                     int64_t blockQ, int64_t window,
+                                     ArrayRef<Value> operands) {
+  Value unionKeys = operands[0], unionCount = operands[1], tau = operands[2],
+        first = operands[3], last = operands[4], meta = operands[5],
+        chunkBlocks = operands[6], rowEntries = operands[7];
+  Builder h{b};
+  Value batch = h.dim(first, 0), heads = h.dim(first, 1), m = h.dim(first, 2),
+        n = h.dim(tau, 2), nb = h.dim(unionCount, 2),
+        width = h.dim(unionKeys, 3);
+  Value rows = h.mul(batch, heads);
+  // 1. The blocks touching each key: per (row, block) its union entries
+  // and its window run [lo(first query), end(last query)) (at most
+  // window + blockQ - 1 keys), as the backward kernel walks them.
+  Value per = h.add(width, h.idx(window + blockQ));
+  Value total = h.mul(h.mul(rows, nb), per);
+  Value blocks = h.maxI(h.divu(h.add(total, h.idx(kKeyThreads - 1)),
+                               h.idx(kKeyThreads)),
+                        h.idx(1));
+  launch(b, blocks, kKeyThreads, [&](Value tid, Value bid) {
+    Value id = h.add(h.mul(bid, h.idx(kKeyThreads)), tid);
+    h.ifThen(h.cmpI(P::ult, id, total), [&] {
+      Value e = h.remu(id, per), rest = h.divu(id, per);
+      Value s = h.remu(rest, nb), r = h.divu(rest, nb);
+      Value bi = h.divu(r, heads), g = h.remu(r, heads);
+      Value qBase = h.mul(s, h.idx(blockQ));
+      Value lastQ = h.sub(h.minI(h.add(qBase, h.idx(blockQ)), n), h.idx(1));
+      Value lo = detail::windowOf(b, qBase, m, n, window).first;
+      Value end = detail::windowOf(b, lastQ, m, n, window).second;
+      Value inUnion = h.cmpI(P::ult, e, width);
+      Value count = h.load(unionCount, {bi, g, s});
+      Value unionJ = h.toIdx(h.load(unionKeys, {bi, g, s, h.minI(e, h.sub(width, h.idx(1)))}));
+      Value winJ = h.add(lo, h.sub(e, width));
+      Value j = h.sel(inUnion, unionJ, winJ);
+      Value ok = h.sel(inUnion, h.cmpI(P::slt, e, h.toIdx(count)),
+                       h.cmpI(P::slt, winJ, end));
+      ok = h.andI(ok, h.andI(h.cmpI(P::sge, j, h.idx(0)),
+                             h.cmpI(P::slt, j, m)));
+      h.ifThen(ok, [&] {
+        Value s32 = h.toI32(s);
+        memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::mins, s32, first,
+                                    ValueRange{bi, g, j});
+        memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::maxs, s32, last,
+                                    ValueRange{bi, g, j});
+      });
+    });
+  });
+
+  // 2. Per row (one block): run lengths, their exclusive prefix sums (tiles
+  // of kScanThreads x kPerThread keys) and meta.
+  MLIRContext *ctx = b.getContext();
+  auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  constexpr int64_t kWarps = kScanThreads / 32;
+  Type i32 = b.getI32Type();
+  auto countsType =
+      MemRefType::get({kWarps}, i32, MemRefLayoutAttrInterface{}, wg);
+  const char *countsName = "sparsek_deterministic_slots_counts";
+  declareWorkgroupGlobal(module, b.getLoc(), countsName, countsType, 16);
+  launch(b, h.maxI(rows, h.idx(1)), kScanThreads, [&](Value tid, Value bid) {
+    h.ifThen(h.cmpI(P::ult, bid, rows), [&] {
+      Value bi = h.divu(bid, heads), g = h.remu(bid, heads);
+      Value counts = memref::GetGlobalOp::create(b, countsType, countsName);
+      Value zeroI = constI32(b, 0);
+      Value c32 = h.toI32(chunkBlocks);
+      Value rowBase = h.toI32(h.mul(bid, rowEntries));
+      h.loop(h.idx(0), m, kScanThreads * kPerThread, {zeroI},
+             [&](Value base, ValueRange carry) -> SmallVector<Value> {
+        Value firstKey = h.add(base, h.mul(tid, h.idx(kPerThread)));
+        Value lastKey = h.sub(m, h.idx(1));
+        SmallVector<Value> js, ins, fs, cfs, lens, incl;
+        Value acc = zeroI;
+        for (int64_t e = 0; e < kPerThread; ++e) {
+          Value j = h.add(firstKey, h.idx(e));
+          Value at = h.minI(j, lastKey);
+          Value f = h.load(first, {bi, g, at});
+          Value l = h.load(last, {bi, g, at});
+          Value cf = arith::DivSIOp::create(b, f, c32);
+          Value cl = arith::DivSIOp::create(b, l, c32);
+          Value in = h.cmpI(P::ult, j, m);
+          Value len = h.sel(h.andI(in, h.cmpI(P::sge, l, zeroI)),
+                            arith::AddIOp::create(
+                                b, arith::SubIOp::create(b, cl, cf),
+                                constI32(b, 1)),
+                            zeroI);
+          acc = arith::AddIOp::create(b, acc, len);
+          js.push_back(j);
+          ins.push_back(in);
+          fs.push_back(f);
+          cfs.push_back(cf);
+          lens.push_back(len);
+          incl.push_back(acc);
+        }
+        auto [off, tileTotal] = blockScan(h, acc, counts, tid);
+        Value start0 = arith::AddIOp::create(
+            b, rowBase, arith::AddIOp::create(b, carry[0], off));
+        for (int64_t e = 0; e < kPerThread; ++e)
+          h.ifThen(ins[e], [&] {
+            Value start = arith::SubIOp::create(
+                b, arith::AddIOp::create(b, start0, incl[e]), lens[e]);
+            Value fields[4] = {start, cfs[e], lens[e], fs[e]};
+            for (int64_t f = 0; f < 4; ++f)
+              h.store(fields[f], meta, {bi, g, js[e], h.idx(f)});
+          });
+        // Every thread has read the warps' totals before the next tile's
+        // scan writes them.
+        gpu::BarrierOp::create(b);
+        return {arith::AddIOp::create(b, carry[0], tileTotal)};
+      });
+    });
+  });
+}
+
+SmallVector<Type> deterministicReduceStubOperandTypes(MLIRContext *ctx,
+                                                      Type elem) {
+  Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
+  return {dynStridedMemRef(ctx, 2, f32),  dynStridedMemRef(ctx, 4, i32),
+          dynStridedMemRef(ctx, 3, f32),  dynStridedMemRef(ctx, 4, elem),
+          dynStridedMemRef(ctx, 4, elem), dynStridedMemRef(ctx, 3, f32),
+          dynStridedMemRef(ctx, 3, f32),  IndexType::get(ctx)};
+}
+
+func::FuncOp getOrCreateDeterministicReduceStub(ModuleOp module, Type elem) {
+  return getOrCreateStub(
+      module,
+      std::string("sparsek_deterministic_reduce_") +
+          (elem.isBF16() ? "bf16" : "f16"),
+      deterministicReduceStubOperandTypes(module.getContext(), elem),
+      "deterministic_reduce", [&](OpBuilder &, NamedAttrList &attrs) {
+        attrs.append("elem", TypeAttr::get(elem));
+      });
+}
+
+std::optional<Type> deterministicReduceStubElem(func::FuncOp f) {
+  DictionaryAttr dict = stubAttrsOfKind(f, {"deterministic_reduce"});
+  auto elem = dict ? dict.getAs<TypeAttr>("elem") : TypeAttr();
+  if (!elem || !(elem.getValue().isF16() || elem.getValue().isBF16()))
+    return std::nullopt;
+  return elem.getValue();
+}
+
+void buildDeterministicReduceLaunches(ImplicitLocOpBuilder &b, Type elem,
+                                      ArrayRef<Value> operands) {
+  constexpr int64_t kThreads = 256, kUnroll = 8;
+  Value scratch = operands[0], meta = operands[1], dtauHeads = operands[2],
+        dkey = operands[3], dvalue = operands[4], du = operands[5],
+        dtau = operands[6], headBlocks = operands[7];
+  Builder h{b};
+  auto blocksFor = [&](Value count) {
+    return h.maxI(h.divu(h.add(count, h.idx(kThreads - 1)), h.idx(kThreads)),
+                  h.idx(1));
+  };
+  // 1. dtau[b, g, i]: the group's query heads in head order.
+  {
+    Value batch = h.dim(dtau, 0), heads = h.dim(dtau, 1), n = h.dim(dtau, 2);
+    Value group = h.maxI(h.divu(h.dim(dtauHeads, 1), h.maxI(heads, h.idx(1))),
+                         h.idx(1));
+    Value total = h.mul(h.mul(batch, heads), n);
+    launch(b, blocksFor(total), kThreads, [&](Value tid, Value bid) {
+      Value id = h.add(h.mul(bid, h.idx(kThreads)), tid);
+      h.ifThen(h.cmpI(P::ult, id, total), [&] {
+        Value i = h.remu(id, n), r = h.divu(id, n);
+        Value bi = h.divu(r, heads), g = h.remu(r, heads);
+        SmallVector<Value> sum = h.loop(
+            h.idx(0), group, 1, {constF32(b, 0.0)},
+            [&](Value hh, ValueRange acc) -> SmallVector<Value> {
+              Value v = h.load(dtauHeads, {bi, h.add(h.mul(g, group), hh), i});
+              return {arith::AddFOp::create(b, acc[0], v)};
+            });
+        h.store(sum[0], dtau, {bi, g, i});
+      });
+    });
+  }
+  // 2. Per (row, key, 4 columns of the slot): its run's slots in order,
+  // kUnroll loads in flight, then dkey, dvalue (narrowed) or du.
+  Value batch = h.dim(du, 0), heads = h.dim(du, 1), m = h.dim(du, 2);
+  Value d = h.dim(dkey, 3), dv = h.dim(dvalue, 3);
+  Value quads = h.divu(h.dim(scratch, 1), h.idx(4));
+  Value total = h.mul(h.mul(h.mul(batch, heads), m), quads);
+  launch(b, blocksFor(total), kThreads, [&](Value tid, Value bid) {
+    Value id = h.add(h.mul(bid, h.idx(kThreads)), tid);
+    h.ifThen(h.cmpI(P::ult, id, total), [&] {
+      Value qd = h.remu(id, quads), rest = h.divu(id, quads);
+      Value j = h.remu(rest, m), r = h.divu(rest, m);
+      Value bi = h.divu(r, heads), g = h.remu(r, heads);
+      Value start = h.toIdx(h.load(meta, {bi, g, j, h.idx(0)}));
+      Value len = h.toIdx(h.load(meta, {bi, g, j, h.idx(2)}));
+      Value slots = h.mul(len, headBlocks);
+      Value first = h.mul(start, headBlocks);
+      FlatView fs = flatten(b, scratch);
+      Value col = h.mul(qd, h.idx(4));
+      auto f4 = VectorType::get({4}, b.getF32Type());
+      Value zero4 = arith::ConstantOp::create(
+          b, f4, DenseElementsAttr::get(f4, b.getF32FloatAttr(0.0f)));
+      SmallVector<Value> sum = h.loop(
+          h.idx(0), slots, kUnroll, {zero4},
+          [&](Value e0, ValueRange acc) -> SmallVector<Value> {
+            SmallVector<Value> vals;
+            for (int64_t u = 0; u < kUnroll; ++u) {
+              Value e = h.add(e0, h.idx(u));
+              Value in = h.cmpI(P::ult, e, slots);
+              Value at = h.add(fs.linear(b, {h.add(first, h.minI(e, h.sub(slots, h.idx(1))))}), col);
+              auto ld = vector::LoadOp::create(b, f4, fs.view, ValueRange{at});
+              ld.setAlignment(16);
+              vals.push_back(h.sel(in, ld, zero4));
+            }
+            Value a = acc[0];
+            for (Value v : vals)
+              a = arith::AddFOp::create(b, a, v);
+            return {a};
+          });
+      auto narrowTo = [&](Value dst, Value c) {
+        FlatView fd = flatten(b, dst);
+        Value e4 = LLVM::FPTruncOp::create(b, VectorType::get({4}, elem),
+                                           sum[0]);
+        vector::StoreOp::create(b, e4, fd.view,
+                                ValueRange{h.add(fd.linear(b, {bi, g, j}), c)})
+            .setAlignment(8);
+      };
+      Value inK = h.cmpI(P::ult, col, d);
+      Value inV = h.cmpI(P::ult, col, h.add(d, dv));
+      auto ifK = scf::IfOp::create(b, inK, /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard gk(b);
+      b.setInsertionPointToStart(ifK.thenBlock());
+      narrowTo(dkey, col);
+      b.setInsertionPointToStart(ifK.elseBlock());
+      auto ifV = scf::IfOp::create(b, inV, /*withElseRegion=*/true);
+      b.setInsertionPointToStart(ifV.thenBlock());
+      narrowTo(dvalue, h.sub(col, d));
+      b.setInsertionPointToStart(ifV.elseBlock());
+      h.ifThen(h.cmpI(P::eq, col, h.add(d, dv)), [&] {
+        h.store(vector::ExtractOp::create(b, sum[0], ArrayRef<int64_t>{0}), du,
+                {bi, g, j});
+      });
     });
   });
 }

@@ -125,17 +125,17 @@ func.func @attention_backward(%q: tensor<1x4x8x16xbf16>, %k: tensor<1x2x8x16xbf1
 }
 
 // The forward's log-sum-exp: a second result of the layer, an operand of
-// its backward.
+// its backward (here the deterministic one).
 // CHECK-LABEL: func.func @attention_lse
 // CHECK: %[[O:.*]], %[[LSE:.*]] = sparsek.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} k = 4, window = 2 : {{.*}} -> (tensor<1x4x8x8xbf16>, tensor<1x4x8xf32>)
-// CHECK: sparsek.attention_backward %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[O]], %{{.*}} lse %[[LSE]] k = 4, window = 2 :
+// CHECK: sparsek.attention_backward %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[O]], %{{.*}} lse %[[LSE]] k = 4, window = 2 {deterministic} :
 func.func @attention_lse(%q: tensor<1x4x8x16xbf16>, %k: tensor<1x2x8x16xbf16>, %v: tensor<1x2x8x8xbf16>,
                          %u: tensor<1x2x8xf32>, %g: tensor<1x4x8x8xbf16>)
     -> (tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>) {
   %o, %lse = "sparsek.attention"(%q, %k, %v, %u) {k = 4 : i64, window = 2 : i64}
       : (tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>)
         -> (tensor<1x4x8x8xbf16>, tensor<1x4x8xf32>)
-  %dq, %dk, %dv, %du = "sparsek.attention_backward"(%q, %k, %v, %u, %o, %g, %lse) {k = 4 : i64, window = 2 : i64}
+  %dq, %dk, %dv, %du = "sparsek.attention_backward"(%q, %k, %v, %u, %o, %g, %lse) {k = 4 : i64, window = 2 : i64, deterministic}
       : (tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>, tensor<1x4x8x8xbf16>, tensor<1x4x8x8xbf16>, tensor<1x4x8xf32>)
         -> (tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>)
   return %dq, %dk, %dv, %du : tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>

@@ -450,6 +450,14 @@ def SparseK_AttentionBackwardOp : SparseK_Op<"attention_backward", [Pure]> {
     op without it. An `lse` that is not the forward's gives unspecified
     (finite or not) gradients, never out-of-bounds accesses.
 
+    The unit attribute `deterministic` asks for results that are bitwise
+    identical from run to run on the same inputs and device. The CPU
+    lowering always is; the GPU kernel's default adds `dkey`, `dvalue` and
+    `du` with floating-point atomics (reductions into f32 buffers, whose
+    order varies run to run), and with `deterministic` writes per-chunk
+    partial sums instead and adds them in a fixed order (no floating-point
+    atomics; slower, and scratch memory of about twice the f32 gradients).
+
     Example:
 
     ```mlir
@@ -469,7 +477,8 @@ def SparseK_AttentionBackwardOp : SparseK_Op<"attention_backward", [Pure]> {
                        I64Attr:$k, I64Attr:$window,
                        DefaultValuedAttr<BoolAttr, "true">:$causal,
                        OptionalAttr<F64Attr>:$scale,
-                       DefaultValuedAttr<SparseK_GateAttr, "::mlir::sparsek::Gate::kv">:$gate);
+                       DefaultValuedAttr<SparseK_GateAttr, "::mlir::sparsek::Gate::kv">:$gate,
+                       UnitAttr:$deterministic);
   let results = (outs AnyRankedTensor:$dq, AnyRankedTensor:$dkey,
                       AnyRankedTensor:$dvalue, AnyRankedTensor:$du);
   let assemblyFormat = [{
