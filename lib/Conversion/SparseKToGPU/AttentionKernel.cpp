@@ -77,8 +77,11 @@ public:
       doSh = shared[5];
       dsSh = shared[6];
       pSh = shared[7];
-      if (cfg.deterministic)
+      if (cfg.deterministic) {
         duSh = shared[8];
+        slotSh = shared[9];
+        stagingSh = shared[10];
+      }
     }
   }
 
@@ -159,7 +162,9 @@ private:
   SmallVector<Value> args;
   Value kTile, vTile, keyTileSh, uTile;
   Value qSh, doSh, dsSh, pSh; // the backward kernel's
-  Value duSh;                 // the deterministic backward's du columns
+  // The deterministic backward's: du column sums per warp, each tile's
+  // slot infos (per stage) and its slots' previous contents.
+  Value duSh, slotSh, stagingSh;
   // Set up by build().
   Value tid, bid, lane, bi, g, blk, n, m, runLo, runEnd, count, unionW, tw;
   // The deterministic backward's chunk, its first block and head block.
@@ -525,6 +530,12 @@ void KernelBody::build() {
 
   // Prologue: tile 0 in flight, its key arrays written.
   Value isWriter = cmpI(arith::CmpIPredicate::ult, tid, idx(BK));
+  // The deterministic backward's (set up below): the writer's slot info
+  // of a tile's key (`isWin`: a window tile), and the copies of a tile's
+  // slots into shared memory.
+  std::function<void(std::pair<Value, Value>, Value, Value, Value)>
+      storeSlotInfo;
+  std::function<void(Value)> issueSlotCopies;
   auto prologue = [&] {
     auto any = scf::IfOp::create(
         b, cmpI(arith::CmpIPredicate::ugt, tiles, idx(0)), false);
@@ -535,6 +546,9 @@ void KernelBody::build() {
       issueCopies(keys, idx(0));
       Value uj = loadWriterScore(keys.back(), isWriter);
       storeKeyInfo(keys.back(), uj, isWriter, idx(0));
+      if (storeSlotInfo)
+        storeSlotInfo(keys.back(), isWriter, idx(0),
+                      cmpI(arith::CmpIPredicate::ugt, tw, idx(0)));
     }
     asyncCommit(b);
   };
@@ -672,6 +686,7 @@ void KernelBody::build() {
     SmallVector<Value> st;
     std::pair<Value, Value> nextKey;
     Value nextScore, writeNext, nextStage;
+    Value slotGroup; // deterministic: the tile's slot copies
   };
 
   // One loop over the window tiles, one over the union tiles: each with
@@ -702,6 +717,13 @@ void KernelBody::build() {
     // and its key arrays are written (the previous iteration's barrier).
     asyncWait(b, asyncCommit(b), 0);
     gpu::BarrierOp::create(b);
+    // Deterministic backward: the tile's slots, in flight during its
+    // S, dP and softmax.
+    Value slotGroup;
+    if (mode == Mode::Backward && issueSlotCopies) {
+      issueSlotCopies(stage);
+      slotGroup = asyncCommit(b);
+    }
 
     // A B^T over the tile, A's fragments in registers, B the stage's
     // [keys][width] rows: S = Q K^T, and for the backward dP = dO V^T.
@@ -741,7 +763,8 @@ void KernelBody::build() {
     if (mode == Mode::Backward) {
       scf::YieldOp::create(
           b, backwardTile({t, stage, windowTiles, s, dp, tw8, logit, st,
-                           nextKeys.back(), nextScore, writeNext, nextStage}));
+                           nextKeys.back(), nextScore, writeNext, nextStage,
+                           slotGroup}));
       return SmallVector<Value>(loop.getResults());
     }
 
@@ -913,6 +936,75 @@ void KernelBody::build() {
                     from, valid);
       }
     };
+    // Deterministic: key j's scratch slot for this chunk and head block
+    // (AttentionKernel.h), and whether this is the chunk's first touch of
+    // j: its first block is the later of the chunk's first and j's first
+    // (the blocks touching j are consecutive), and there the window tiles
+    // come first. The writer of a tile's key row keeps that in slotSh (the
+    // slot, or -1 - slot for a first touch; INT64_MIN: no key); at the
+    // tile's start its slots come into stagingSh by cp.async (zero-filled
+    // on a first touch), and the tile's partial sums are added to them and
+    // stored: no global load waits inside the tile.
+    const int64_t slotW = deterministicSlotWidth(D, DV);
+    FlatView fsc;
+    if (cfg.deterministic) {
+      fsc = flatten(b, scratchArg());
+      storeSlotInfo = [&](std::pair<Value, Value> key, Value cond, Value stage,
+                          Value isWin) {
+        auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard gi(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        auto [j0, valid] = key;
+        Value j = sel(valid, j0, idx(0));
+        // The key's meta row (a whole allocation: one 16-byte load).
+        FlatView fm = flatten(b, metaArg());
+        auto v4 = VectorType::get({4}, b.getI32Type());
+        auto row = vector::LoadOp::create(b, v4, fm.view,
+                                          ValueRange{fm.linear(b, {bi, g, j})});
+        row.setAlignment(16);
+        auto meta = [&](int64_t f) {
+          return toIdx(vector::ExtractOp::create(b, row, ArrayRef<int64_t>{f}));
+        };
+        Value entry = add(meta(0), sub(chunk, meta(1)));
+        Value slot = add(mul(entry, hbCount), hb);
+        Value first = cmpI(arith::CmpIPredicate::eq, blk,
+                           maxI(meta(3), chunkFirst));
+        first = andI(first,
+                     orI(isWin, orI(cmpI(arith::CmpIPredicate::slt, j, runLo),
+                                    cmpI(arith::CmpIPredicate::sge, j, runEnd))));
+        Type i64 = b.getI64Type();
+        Value s64 = arith::IndexCastOp::create(b, i64, slot);
+        Value info = sel(first,
+                         arith::SubIOp::create(
+                             b, arith::ConstantIntOp::create(b, i64, -1), s64),
+                         s64);
+        info = sel(valid, info,
+                   arith::ConstantIntOp::create(
+                       b, i64, std::numeric_limits<int64_t>::min()));
+        memref::StoreOp::create(b, info, slotSh, ValueRange{stage, tid});
+      };
+      issueSlotCopies = [&](Value stage) {
+        const int64_t chunks = slotW / 4, total = BK * chunks;
+        for (int64_t e = 0; e < (total + cfg.threads() - 1) / cfg.threads();
+             ++e) {
+          Value c = add(tid, idx(e * cfg.threads()));
+          auto body = [&] {
+            Value row = divu(c, idx(chunks)), ch = remu(c, idx(chunks));
+            Value info = load(slotSh, {stage, row});
+            Value rmw = cmpI(arith::CmpIPredicate::sge, info,
+                             arith::ConstantIntOp::create(b, b.getI64Type(), 0));
+            Value slot = sel(rmw, toIdx(info), idx(0));
+            asyncCopy16(b, stagingSh, {row, mul(ch, idx(4))}, fsc.view,
+                        add(fsc.linear(b, {slot}), mul(ch, idx(4))), rmw,
+                        /*elems=*/4);
+          };
+          if ((e + 1) * cfg.threads() <= total)
+            body();
+          else
+            ifThen(cmpI(arith::CmpIPredicate::ult, c, idx(total)), body);
+        }
+      };
+    }
     fillRows(qSh, fq, D);
     fillRows(doSh, fdo, DV);
     prologue();
@@ -933,43 +1025,28 @@ void KernelBody::build() {
                   cmpI(arith::CmpIPredicate::slt, j, m)),
              [&] { body(j); });
     };
-    // Deterministic: key j's scratch slot for this chunk and head block
-    // (AttentionKernel.h), and whether this is the chunk's first touch of
-    // j (then a store, otherwise load, add, store): its first block is
-    // the later of the chunk's first and j's first (the blocks touching j
-    // are consecutive), and there the window tiles come first.
-    FlatView fsc;
-    if (cfg.deterministic)
-      fsc = flatten(b, scratchArg());
-    auto slotOf = [&](Value j, bool windowTiles) -> std::pair<Value, Value> {
-      auto meta = [&](int64_t f) {
-        return toIdx(load(metaArg(), {bi, g, j, idx(f)}));
-      };
-      Value entry = add(meta(0), sub(chunk, meta(1)));
-      Value slot = add(mul(entry, hbCount), hb);
-      Value first = cmpI(arith::CmpIPredicate::eq, blk,
-                         maxI(meta(3), chunkFirst));
-      if (!windowTiles)
-        first = andI(first, orI(cmpI(arith::CmpIPredicate::slt, j, runLo),
-                                cmpI(arith::CmpIPredicate::sge, j, runEnd)));
-      return {fsc.linear(b, {slot}), first};
+    // The slot (as an offset into the scratch) of the tile's key row `row`.
+    auto slotAt = [&](Value stage, Value row) {
+      Value info = load(slotSh, {stage, row});
+      Value neg = cmpI(arith::CmpIPredicate::slt, info,
+                       arith::ConstantIntOp::create(b, b.getI64Type(), 0));
+      Value slot = sel(neg,
+                       arith::SubIOp::create(
+                           b, arith::ConstantIntOp::create(b, b.getI64Type(), -1),
+                           info),
+                       info);
+      return fsc.linear(b, {toIdx(slot)});
     };
-    // vals (f32, 4: 16-byte aligned) stored at fsc.view[at] on the first
-    // touch, added to what is there otherwise.
-    auto slotAdd = [&](ArrayRef<Value> vals, Value at, Value first) {
+    // vals (f32, 4) plus the staged slot's columns [col, col + 4) of row
+    // `row`, stored into the slot at `at` (16-byte aligned).
+    auto slotAdd = [&](ArrayRef<Value> vals, Value row, Value col, Value at) {
       auto vt = VectorType::get({int64_t(vals.size())}, b.getF32Type());
       Value v = vector::FromElementsOp::create(b, vt, vals);
-      auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/true);
-      OpBuilder::InsertionGuard gi(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      vector::StoreOp::create(b, v, fsc.view, ValueRange{at})
-          .setAlignment(4 * vals.size());
-      b.setInsertionPointToStart(ifOp.elseBlock());
-      auto ld = vector::LoadOp::create(b, vt, fsc.view, ValueRange{at});
-      ld.setAlignment(4 * vals.size());
+      auto ld = vector::LoadOp::create(b, vt, stagingSh, ValueRange{row, col});
+      ld.setAlignment(16);
       vector::StoreOp::create(b, arith::AddFOp::create(b, ld, v), fsc.view,
                               ValueRange{at})
-          .setAlignment(4 * vals.size());
+          .setAlignment(16);
     };
     backwardTile = [&](const TileCtx &c) -> SmallVector<Value> {
       bool weighted = !c.windowTiles && cfg.gate != Gate::none;
@@ -1013,6 +1090,9 @@ void KernelBody::build() {
               arith::AddFOp::create(b, colPart[nt * 2 + e % 2], adm);
         }
       storeKeyInfo(c.nextKey, c.nextScore, c.writeNext, c.nextStage);
+      if (cfg.deterministic)
+        storeSlotInfo(c.nextKey, c.writeNext, c.nextStage,
+                      cmpI(arith::CmpIPredicate::ult, add(c.t, idx(1)), tw));
 
       // dS and P (times the value weight) into shared memory, as pairs.
       for (int64_t nt = 0; nt < BK / 8; ++nt)
@@ -1068,6 +1148,9 @@ void KernelBody::build() {
           dqT[2 * dc + 1] = mma.mma(a, {r[2], r[3]}, dqT[2 * dc + 1]);
         }
       }
+      // (Deterministic: and the tile's slots.)
+      if (cfg.deterministic)
+        asyncWait(b, c.slotGroup, 1);
       gpu::BarrierOp::create(b); // dS and P are in shared memory
 
       // dK += dS^T Q and dV += P^T dO: warp w takes keys [16 mt, 16 mt + 16)
@@ -1141,9 +1224,11 @@ void KernelBody::build() {
           withTileKey(c.stage, keyRow, [&](Value j) {
             if (cfg.deterministic) {
               // accMem: null; the slot's columns from colOff.
-              auto [at, first] = slotOf(j, c.windowTiles);
-              for (auto &[col, vals] : runs)
-                slotAdd(vals, add(at, add(col, idx(colOff))), first);
+              Value at = slotAt(c.stage, keyRow);
+              for (auto &[col, vals] : runs) {
+                Value sc = add(col, idx(colOff));
+                slotAdd(vals, keyRow, sc, add(at, sc));
+              }
               return;
             }
             for (auto &[col, vals] : runs)
@@ -1157,23 +1242,20 @@ void KernelBody::build() {
         // du's column of the tile's keys: the warps' sums in warp order
         // (weighted tiles), or 0 on a first touch.
         ifThen(cmpI(arith::CmpIPredicate::ult, tid, idx(BK)), [&] {
-          withTileKey(c.stage, tid, [&](Value j) {
-            auto [at, first] = slotOf(j, c.windowTiles);
-            Value col = add(at, idx(D + DV));
-            Value v = zeroF;
+          withTileKey(c.stage, tid, [&](Value) {
+            Value col = add(slotAt(c.stage, tid), idx(D + DV));
+            Value v = load(stagingSh, {tid, idx(D + DV)});
             if (weighted)
               for (int64_t w = 0; w < cfg.warps(); ++w)
                 v = arith::AddFOp::create(b, v,
                                           load(duSh, {idx(w), tid}));
-            auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/true);
-            OpBuilder::InsertionGuard gi(b);
-            b.setInsertionPointToStart(ifOp.thenBlock());
-            memref::StoreOp::create(b, v, fsc.view, ValueRange{col});
-            b.setInsertionPointToStart(ifOp.elseBlock());
-            if (weighted)
-              memref::StoreOp::create(
-                  b, arith::AddFOp::create(b, load(fsc.view, {col}), v),
-                  fsc.view, ValueRange{col});
+            // With its 3 padding columns (zero): the next tile's copy of
+            // the slot reads whole 16-byte chunks.
+            auto v4 = VectorType::get({4}, b.getF32Type());
+            Value row = vector::FromElementsOp::create(
+                b, v4, ValueRange{v, zeroF, zeroF, zeroF});
+            vector::StoreOp::create(b, row, fsc.view, ValueRange{col})
+                .setAlignment(16);
           });
         });
       } else {
@@ -1410,11 +1492,12 @@ std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
 
 /// The backward kernel's shared tiles, in dynamic shared memory: byte
 /// offsets (128-aligned) of K, V, the key arrays (ordered keys, scores), Q,
-/// dO, dS, P and (deterministic) the warps' du column sums, then the
-/// total.
-static std::array<int64_t, 10> backwardLayout(const AttentionKernelConfig &c) {
+/// dO, dS, P and (deterministic) the warps' du column sums, the tile's
+/// slot infos (per stage) and its slots' contents, then the total.
+static std::array<int64_t, 12> backwardLayout(const AttentionKernelConfig &c) {
   const int64_t st = AttentionKernelConfig::kStages, rows = c.warps() * 16;
-  const int64_t sizes[9] = {st * c.keyTile * c.d * 2,
+  const int64_t det = c.deterministic ? 1 : 0;
+  const int64_t sizes[11] = {st * c.keyTile * c.d * 2,
                             st * c.keyTile * c.dv * 2,
                             st * c.keyTile * 8,
                             st * c.keyTile * 4,
@@ -1422,16 +1505,19 @@ static std::array<int64_t, 10> backwardLayout(const AttentionKernelConfig &c) {
                             rows * c.dv * 2,
                             rows * c.dsStride() * 2,
                             rows * c.dsStride() * 2,
-                            c.deterministic ? c.warps() * c.keyTile * 4 : 0};
-  std::array<int64_t, 10> off{};
-  for (int i = 0; i < 9; ++i)
+                            det * c.warps() * c.keyTile * 4,
+                            det * st * c.keyTile * 8,
+                            det * c.keyTile *
+                                deterministicSlotWidth(c.d, c.dv) * 4};
+  std::array<int64_t, 12> off{};
+  for (int i = 0; i < 11; ++i)
     off[i + 1] = off[i] + (sizes[i] + 127) / 128 * 128;
   return off;
 }
 
 int64_t AttentionKernelConfig::sharedBytes() const {
   if (backward)
-    return backwardLayout(*this)[9];
+    return backwardLayout(*this)[11];
   // K and V rows, then per key its ordered key (8 bytes) and score.
   return kStages * keyTile * ((d + dv) * 2 + 12);
 }
@@ -1583,10 +1669,16 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
     for (int i = 0; i < 2; ++i)
       types.push_back(MemRefType::get({rows, cfg.dsStride()}, cfg.elem,
                                       MemRefLayoutAttrInterface{}, wg));
-    if (cfg.deterministic)
+    if (cfg.deterministic) {
       types.push_back(MemRefType::get({cfg.warps(), cfg.keyTile},
                                       b.getF32Type(),
                                       MemRefLayoutAttrInterface{}, wg));
+      types.push_back(MemRefType::get({stages, cfg.keyTile}, b.getI64Type(),
+                                      MemRefLayoutAttrInterface{}, wg));
+      types.push_back(MemRefType::get(
+          {cfg.keyTile, deterministicSlotWidth(cfg.d, cfg.dv)},
+          b.getF32Type(), MemRefLayoutAttrInterface{}, wg));
+    }
     for (auto [i, type] : llvm::enumerate(types))
       shared.push_back(memref::ViewOp::create(b, type, dyn,
                                               constIndex(b, off[i]),

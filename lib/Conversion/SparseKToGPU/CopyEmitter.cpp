@@ -12,12 +12,14 @@
 namespace mlir::sparsek::gpu_kernels {
 
 void asyncCopy16(ImplicitLocOpBuilder &b, Value tile, ValueRange dstIdx,
-                 Value src, Value srcIndex, Value valid) {
-  // cp.async.cg (L1 bypass), 16 bytes; src-size 0 zero-fills the row.
-  Value srcElems = arith::SelectOp::create(b, valid, constIndex(b, 8), constIndex(b, 0));
+                 Value src, Value srcIndex, Value valid, int64_t elems) {
+  // cp.async.cg (L1 bypass), 16 bytes (`elems` elements); src-size 0
+  // zero-fills the row.
+  Value srcElems = arith::SelectOp::create(b, valid, constIndex(b, elems),
+                                           constIndex(b, 0));
   nvgpu::DeviceAsyncCopyOp::create(
       b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tile, dstIdx, src,
-      ValueRange{srcIndex}, b.getIndexAttr(8), srcElems, b.getUnitAttr());
+      ValueRange{srcIndex}, b.getIndexAttr(elems), srcElems, b.getUnitAttr());
 }
 
 Value asyncCommit(ImplicitLocOpBuilder &b) {

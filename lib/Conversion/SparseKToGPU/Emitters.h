@@ -115,7 +115,7 @@ private:
 /// (then `src[srcIndex]` must still be an in-bounds address: pass a safe
 /// index).
 void asyncCopy16(ImplicitLocOpBuilder &b, Value tile, ValueRange dstIdx,
-                 Value src, Value srcIndex, Value valid);
+                 Value src, Value srcIndex, Value valid, int64_t elems = 8);
 /// Closes the copies issued since the last call into one group (its token).
 Value asyncCommit(ImplicitLocOpBuilder &b);
 /// Waits until at most `pending` groups are still in flight (`group`: the

@@ -511,13 +511,19 @@ void buildDeterministicSlotsLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
         auto [off, tileTotal] = blockScan(h, acc, counts, tid);
         Value start0 = arith::AddIOp::create(
             b, rowBase, arith::AddIOp::create(b, carry[0], off));
+        // One 16-byte store per key (meta is a whole allocation: rows of
+        // 4 i32).
+        FlatView fm = flatten(b, meta);
+        auto v4 = VectorType::get({4}, i32);
         for (int64_t e = 0; e < kPerThread; ++e)
           h.ifThen(ins[e], [&] {
             Value start = arith::SubIOp::create(
                 b, arith::AddIOp::create(b, start0, incl[e]), lens[e]);
-            Value fields[4] = {start, cfs[e], lens[e], fs[e]};
-            for (int64_t f = 0; f < 4; ++f)
-              h.store(fields[f], meta, {bi, g, js[e], h.idx(f)});
+            Value fields = vector::FromElementsOp::create(
+                b, v4, ValueRange{start, cfs[e], lens[e], fs[e]});
+            vector::StoreOp::create(b, fields, fm.view,
+                                    ValueRange{fm.linear(b, {bi, g, js[e]})})
+                .setAlignment(16);
           });
         // Every thread has read the warps' totals before the next tile's
         // scan writes them.
