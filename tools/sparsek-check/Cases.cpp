@@ -1158,41 +1158,11 @@ static std::vector<Case> tensorCoreGrid() {
   std::vector<Case> cases;
   unsigned seed = 700;
   int i = 0;
-  // Each shape in bf16 and f16; batch, gate and scores cycle over the grid.
-  auto add = [&](const auto &list, const char *op) {
-    for (const Shape &sh : list)
-      for (Dtype t : {Dtype::BF16, Dtype::F16}) {
-        Case c;
-        if (op)
-          c.op = op;
-        c.b = 1 + i % 2;
-        c.hq = sh.hq;
-        c.hkv = sh.hkv;
-        c.n = sh.n;
-        c.m = sh.m;
-        c.d = sh.d;
-        c.dv = sh.dv;
-        c.k = sh.k;
-        c.w = sh.w;
-        c.gate = kGates[i % 4];
-        c.dtype = t;
-        c.scores = kinds[i % 3];
-        // The f16 twin of each shape with the log-sum-exp (the forward
-        // kernel writes it; the backward kernel reads it, no first sweep).
-        c.lse = t == Dtype::F16;
-        c.seed = seed++;
-        cases.push_back(c);
-        ++i;
-      }
-  };
-  add(shapes, nullptr);
-  add(back, "attention_backward");
-  // The deterministic backward (per-chunk partial sums, no floating-point
-  // atomics): every backward shape again in bf16, every other one given
-  // the log-sum-exp.
-  for (const Shape &sh : back) {
+  // One case of `sh`: batch, gate and scores cycle over the grid.
+  auto next = [&](const Shape &sh, const char *op, Dtype t) {
     Case c;
-    c.op = "attention_backward";
+    if (op)
+      c.op = op;
     c.b = 1 + i % 2;
     c.hq = sh.hq;
     c.hkv = sh.hkv;
@@ -1203,13 +1173,34 @@ static std::vector<Case> tensorCoreGrid() {
     c.k = sh.k;
     c.w = sh.w;
     c.gate = kGates[i % 4];
-    c.dtype = Dtype::BF16;
+    c.dtype = t;
     c.scores = kinds[i % 3];
-    c.lse = i % 2 == 1;
-    c.deterministic = true;
     c.seed = seed++;
-    cases.push_back(c);
     ++i;
+    return c;
+  };
+  // Each shape in bf16 and f16, the f16 twin with the log-sum-exp (the
+  // forward kernel writes it; the backward kernel reads it, no first
+  // sweep).
+  auto add = [&](const auto &list, const char *op) {
+    for (const Shape &sh : list)
+      for (Dtype t : {Dtype::BF16, Dtype::F16}) {
+        Case c = next(sh, op, t);
+        c.lse = t == Dtype::F16;
+        cases.push_back(c);
+      }
+  };
+  add(shapes, nullptr);
+  add(back, "attention_backward");
+  // The deterministic backward (per-chunk partial sums, no floating-point
+  // atomics): every backward shape again in bf16, every other one given
+  // the log-sum-exp.
+  for (const Shape &sh : back) {
+    bool lse = i % 2 == 1;
+    Case c = next(sh, "attention_backward", Dtype::BF16);
+    c.lse = lse;
+    c.deterministic = true;
+    cases.push_back(c);
   }
   return cases;
 }
