@@ -22,7 +22,9 @@
 # (its deterministic cases run three times and must give the same bits)
 # plain and under memcheck, racecheck and initcheck, the gradients against
 # the reference at 4K (random and equal scores, plain and given lse) and
-# 8K, the same bits over three more runs at 64K, then both backwards
+# 8K, against the default backward's at 16K and 64K (random and equal
+# scores: chunks of several query blocks), the same bits over three more
+# runs at 64K, then both backwards
 # (plain and given lse) at 4K/16K/64K, interleaved, and ncu's breakdown
 # of the deterministic one at 64K.
 # Device tool: carry [".device"], command "bash bench/backward_run.sh [check|time|compare|lse|det|all]".
@@ -84,6 +86,11 @@ if [[ $mode == det || $mode == all ]]; then
   SPARSEK_BENCH_DET=1 SPARSEK_BENCH_LSE=1 timeout 300 "$D/gpu-backward-bench" 4096 1 check
   SPARSEK_BENCH_DET=1 SPARSEK_BENCH_SCORES=equal timeout 300 "$D/gpu-backward-bench" 4096 1 check
   SPARSEK_BENCH_DET=1 timeout 400 "$D/gpu-backward-bench" 8192 1 check
+  # (At 4K and 8K a chunk is one query block; at 16K and 64K, 2 and 8.)
+  for n in 16384 65536; do
+    SPARSEK_BENCH_DET=1 SPARSEK_BENCH_LSE=1 timeout 300 "$D/gpu-backward-bench" $n 1 versus
+    SPARSEK_BENCH_DET=1 SPARSEK_BENCH_SCORES=equal timeout 300 "$D/gpu-backward-bench" $n 1 versus
+  done
   SPARSEK_BENCH_DET=1 SPARSEK_BENCH_LSE=1 timeout 300 "$D/gpu-backward-bench" 65536 1 repeat
   timeout 300 "$D/gpu-backward-bench" 65536 1 repeat
   for n in 4096 16384 65536; do
