@@ -48,8 +48,8 @@ struct AttentionKernelConfig {
   /// The backward kernel without floating-point atomics (bitwise the same
   /// results run to run): a thread block walks a chunk of consecutive
   /// query blocks in order and writes its dkey, dvalue and du partial sums
-  /// into its own slots of a scratch buffer (deterministicSlotsLaunches
-  /// numbers them), which deterministicReduceLaunches adds in a fixed
+  /// into its own slots of a scratch buffer (buildDeterministicSlotsLaunches
+  /// numbers them), which buildDeterministicReduceLaunches adds in a fixed
   /// order; dtau per query head, summed there too.
   bool deterministic = false;
   static constexpr int64_t kStages = 2;
@@ -96,7 +96,11 @@ struct AttentionKernelConfig {
 /// finds each row's log-sum-exp (with `cfg.lse`, read from the last
 /// operand instead, the forward's); dQ += dS K stays in registers, dK += dS^T Q
 /// and dV += P^T dO go through shared memory (Q, dO, dS and P tiles, in
-/// dynamic shared memory) and global atomics.
+/// dynamic shared memory) and global atomics. With `cfg.deterministic`
+/// the results after dq are the scratch, meta, dtau per query head and
+/// chunk_blocks (blockAttentionStubOperandTypes), the grid has
+/// ceil(NB / chunk_blocks) * (Hq / heads) * B blocks, each walking its
+/// chunk's query blocks in order, and no floating-point atomics.
 void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
                                const AttentionKernelConfig &cfg,
                                ArrayRef<Value> operands);
