@@ -1239,8 +1239,8 @@ void KernelBody::build() {
       if (cfg.deterministic) {
         keyGemm(dsSh, qSh, D, Value(), 0);
         keyGemm(pSh, doSh, DV, Value(), D);
-        // du's column of the tile's keys: the warps' sums in warp order
-        // (weighted tiles), or 0 on a first touch.
+        // du's column of the tile's keys: the staged slot's (0 on a first
+        // touch) plus, on weighted tiles, the warps' sums in warp order.
         ifThen(cmpI(arith::CmpIPredicate::ult, tid, idx(BK)), [&] {
           withTileKey(c.stage, tid, [&](Value) {
             Value col = add(slotAt(c.stage, tid), idx(D + DV));
@@ -1288,7 +1288,7 @@ void KernelBody::build() {
       dt.append({{t0, rowA}, {t1, rowB}});
     if (cfg.deterministic) {
       // Per query head (each (head, query) row is one quad's): summed over
-      // the group in head order by deterministicReduceLaunches.
+      // the group in head order by buildDeterministicReduceLaunches.
       Value tq0 = cmpI(arith::CmpIPredicate::eq, tq, idx(0));
       for (int64_t half = 0; half < 2; ++half)
         ifThen(andI(rows[rowOf(half)].valid, tq0), [&] {

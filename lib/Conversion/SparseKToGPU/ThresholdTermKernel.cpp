@@ -56,6 +56,10 @@ struct Builder : ScalarOps {
   void store(Value v, Value m, ValueRange i) {
     memref::StoreOp::create(b, v, m, i);
   }
+  /// Blocks of `threads` covering `count` threads (at least one).
+  Value blocksFor(Value count, int64_t threads) {
+    return maxI(divu(add(count, idx(threads - 1)), idx(threads)), idx(1));
+  }
   Value dim(Value m, int64_t i) { return memref::DimOp::create(b, m, i); }
   /// for i in [lo, hi) by `step` with loop-carried `init`.
   SmallVector<Value> loop(Value lo, Value hi, int64_t step, ValueRange init,
@@ -160,9 +164,7 @@ void buildThresholdTermLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
         n = h.dim(tau, 2);
   Value rows = h.mul(batch, heads);
   Value keys = h.mul(rows, m);
-  Value keyBlocks = h.maxI(
-      h.divu(h.add(keys, h.idx(kKeyThreads - 1)), h.idx(kKeyThreads)),
-      h.idx(1));
+  Value keyBlocks = h.blocksFor(keys, kKeyThreads);
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
 
   // Per key: (row, l) of flat key id.
@@ -308,12 +310,17 @@ func::FuncOp getOrCreateNarrowStub(ModuleOp module, Type elem) {
       });
 }
 
-std::optional<Type> narrowStubElem(func::FuncOp f) {
-  DictionaryAttr dict = stubAttrsOfKind(f, {"narrow"});
+/// The f16 or bf16 `elem` of a stub of kind `kind`, nullopt otherwise.
+static std::optional<Type> stubElemOfKind(func::FuncOp f, StringRef kind) {
+  DictionaryAttr dict = stubAttrsOfKind(f, {kind});
   auto elem = dict ? dict.getAs<TypeAttr>("elem") : TypeAttr();
   if (!elem || !(elem.getValue().isF16() || elem.getValue().isBF16()))
     return std::nullopt;
   return elem.getValue();
+}
+
+std::optional<Type> narrowStubElem(func::FuncOp f) {
+  return stubElemOfKind(f, "narrow");
 }
 
 void buildNarrowLaunch(ImplicitLocOpBuilder &b, Type elem,
@@ -325,8 +332,7 @@ void buildNarrowLaunch(ImplicitLocOpBuilder &b, Type elem,
   Value rows = h.mul(h.mul(h.dim(src, 0), d1), d2);
   Value perRow = h.divu(h.add(width, h.idx(kVec - 1)), h.idx(kVec));
   Value chunks = h.mul(rows, perRow);
-  Value blocks = h.maxI(
-      h.divu(h.add(chunks, h.idx(kThreads - 1)), h.idx(kThreads)), h.idx(1));
+  Value blocks = h.blocksFor(chunks, kThreads);
   // Rows of whole chunks take the vector path (16-byte aligned: the
   // caller's buffers are whole allocations, rows of 8k elements).
   Value whole = h.cmpI(P::eq, h.remu(width, h.idx(kVec)), h.idx(0));
@@ -432,10 +438,7 @@ void buildDeterministicSlotsLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
   // window + blockQ - 1 keys), as the backward kernel walks them.
   Value per = h.add(width, h.idx(window + blockQ));
   Value total = h.mul(h.mul(rows, nb), per);
-  Value blocks = h.maxI(h.divu(h.add(total, h.idx(kKeyThreads - 1)),
-                               h.idx(kKeyThreads)),
-                        h.idx(1));
-  launch(b, blocks, kKeyThreads, [&](Value tid, Value bid) {
+  launch(b, h.blocksFor(total, kKeyThreads), kKeyThreads, [&](Value tid, Value bid) {
     Value id = h.add(h.mul(bid, h.idx(kKeyThreads)), tid);
     h.ifThen(h.cmpI(P::ult, id, total), [&] {
       Value e = h.remu(id, per), rest = h.divu(id, per);
@@ -555,11 +558,7 @@ func::FuncOp getOrCreateDeterministicReduceStub(ModuleOp module, Type elem) {
 }
 
 std::optional<Type> deterministicReduceStubElem(func::FuncOp f) {
-  DictionaryAttr dict = stubAttrsOfKind(f, {"deterministic_reduce"});
-  auto elem = dict ? dict.getAs<TypeAttr>("elem") : TypeAttr();
-  if (!elem || !(elem.getValue().isF16() || elem.getValue().isBF16()))
-    return std::nullopt;
-  return elem.getValue();
+  return stubElemOfKind(f, "deterministic_reduce");
 }
 
 void buildDeterministicReduceLaunches(ImplicitLocOpBuilder &b, Type elem,
@@ -569,17 +568,13 @@ void buildDeterministicReduceLaunches(ImplicitLocOpBuilder &b, Type elem,
         dkey = operands[3], dvalue = operands[4], du = operands[5],
         dtau = operands[6], headBlocks = operands[7];
   Builder h{b};
-  auto blocksFor = [&](Value count) {
-    return h.maxI(h.divu(h.add(count, h.idx(kThreads - 1)), h.idx(kThreads)),
-                  h.idx(1));
-  };
   // 1. dtau[b, g, i]: the group's query heads in head order.
   {
     Value batch = h.dim(dtau, 0), heads = h.dim(dtau, 1), n = h.dim(dtau, 2);
     Value group = h.maxI(h.divu(h.dim(dtauHeads, 1), h.maxI(heads, h.idx(1))),
                          h.idx(1));
     Value total = h.mul(h.mul(batch, heads), n);
-    launch(b, blocksFor(total), kThreads, [&](Value tid, Value bid) {
+    launch(b, h.blocksFor(total, kThreads), kThreads, [&](Value tid, Value bid) {
       Value id = h.add(h.mul(bid, h.idx(kThreads)), tid);
       h.ifThen(h.cmpI(P::ult, id, total), [&] {
         Value i = h.remu(id, n), r = h.divu(id, n);
@@ -600,7 +595,7 @@ void buildDeterministicReduceLaunches(ImplicitLocOpBuilder &b, Type elem,
   Value d = h.dim(dkey, 3), dv = h.dim(dvalue, 3);
   Value quads = h.divu(h.dim(scratch, 1), h.idx(4));
   Value total = h.mul(h.mul(h.mul(batch, heads), m), quads);
-  launch(b, blocksFor(total), kThreads, [&](Value tid, Value bid) {
+  launch(b, h.blocksFor(total, kThreads), kThreads, [&](Value tid, Value bid) {
     Value id = h.add(h.mul(bid, h.idx(kThreads)), tid);
     h.ifThen(h.cmpI(P::ult, id, total), [&] {
       Value qd = h.remu(id, quads), rest = h.divu(id, quads);
