@@ -122,6 +122,11 @@ std::string checkCase(const Case &c) {
     return "--lse needs a causal attention or attention_backward";
   if (c.deterministic && c.op != "attention_backward")
     return "--deterministic needs attention_backward";
+  if (c.blocks && ((c.op != "attention" && c.op != "attention_backward") ||
+                   !c.causal || c.bq < 1 || c.deterministic ||
+                   (c.op == "attention_backward" && !c.lse)))
+    return "--blocks needs a causal attention or an attention_backward "
+           "given --lse (not --deterministic), and --bq >= 1";
   if (!(c.qkAmp > 0) || !std::isfinite(c.qkAmp))
     return "--qk-amp must be a finite number > 0";
   // Every buffer of the case must fit: the largest of them.
@@ -159,7 +164,8 @@ std::string describe(const Case &c) {
     os << " hq=" << c.hq << " hkv=" << c.hkv << " n=" << c.n << " m=" << c.m
        << " d=" << c.d << " dv=" << c.dv << " k=" << c.k << " w=" << c.w
        << " gate=" << gateName(c.gate) << (c.causal ? "" : " noncausal")
-       << (c.lse ? " lse" : "") << (c.deterministic ? " deterministic" : "");
+       << (c.lse ? " lse" : "") << (c.deterministic ? " deterministic" : "")
+       << (c.blocks ? " blocks bq=" + std::to_string(c.bq) : "");
   os << " " << dtypeName(c.dtype);
   if (c.scores != Scores::Uniform)
     os << " " << scoresName(c.scores);
@@ -551,6 +557,25 @@ static void prepareDecode(const Case &c, std::mt19937_64 &rng, Prepared &p,
   p.tolMore = {{0, 0}, {0, 0}};
 }
 
+/// The result types of a block form's sparsek.block_select (static N).
+static std::string blockSelectTypes(const Case &c) {
+  std::string rows = std::to_string(c.b) + "x" + std::to_string(c.hkv) + "x";
+  int64_t nb = (c.n + c.bq - 1) / c.bq;
+  std::string perQuery = rows + std::to_string(c.n);
+  return "tensor<" + perQuery + "xf32>, tensor<" + perQuery +
+         "xi32>, tensor<" + perQuery + "xf32>, tensor<" + rows +
+         std::to_string(nb) + "x" + std::to_string(c.k + c.bq - 1) +
+         "xi32>, tensor<" + rows + std::to_string(nb) + "xi32>";
+}
+
+/// A block form's selection %s0..%s4 over %u (of type `uType`).
+static std::string blockSelect(const Case &c, const std::string &uType) {
+  return "  %s0, %s1, %s2, %s3, %s4 = \"sparsek.block_select\"(%u) {k = " +
+         std::to_string(c.k) + " : i64, window = " + std::to_string(c.w) +
+         " : i64, block_size = " + std::to_string(c.bq) + " : i64} : (" +
+         uType + ") -> (" + blockSelectTypes(c) + ")\n";
+}
+
 Prepared prepare(const Case &c) {
   std::mt19937_64 rng(c.seed);
   std::string et = dtypeName(c.dtype);
@@ -690,6 +715,23 @@ Prepared prepare(const Case &c) {
         lseType = ", " + l->type("tensor");
       }
       k.outputs = {dq, dk, dvb, du};
+      if (c.blocks) {
+        // The forward's selection (computed here: the case has no forward)
+        // handed to the backward in block form.
+        k.body =
+            blockSelect(c, u->type("tensor")) +
+            "  %r0, %r1, %r2, %r3 = \"sparsek.block_attention_backward\"(%q, "
+            "%key, %value, %u, %out, %dout, %lse, %s0, %s1, %s2, %s3, %s4) "
+            "{k = " + std::to_string(c.k) + " : i64, window = " +
+            std::to_string(c.w) + " : i64, block_size = " +
+            std::to_string(c.bq) + " : i64, " + gateAttr + "} : (" +
+            q->type("tensor") + ", " + key->type("tensor") + ", " +
+            value->type("tensor") + ", " + u->type("tensor") + ", " +
+            out->type("tensor") + ", " + dout->type("tensor") + lseType +
+            ", " + blockSelectTypes(c) + ") -> (" + dq->type("tensor") +
+            ", " + dk->type("tensor") + ", " + dvb->type("tensor") + ", " +
+            du->type("tensor") + ")\n";
+      } else
       k.body =
           "  %r0, %r1, %r2, %r3 = \"sparsek.attention_backward\"(%q, %key, "
           "%value, %u, %out, %dout" + lseOperand + ") {k = " +
@@ -743,6 +785,16 @@ Prepared prepare(const Case &c) {
         results += ", %r1";
         types = "(" + types + ", " + l->type("tensor") + ")";
       }
+      if (c.blocks)
+        k.body = blockSelect(c, u->type("tensor")) + "  " + results +
+                 " = \"sparsek.block_attention\"(%q, %key, %value, %u, %s0, "
+                 "%s1, %s2, %s3, %s4) {window = " + std::to_string(c.w) +
+                 " : i64, block_size = " + std::to_string(c.bq) + " : i64, " +
+                 gateAttr + "} : (" + q->type("tensor") + ", " +
+                 key->type("tensor") + ", " + value->type("tensor") + ", " +
+                 u->type("tensor") + ", " + blockSelectTypes(c) + ") -> " +
+                 types + "\n";
+      else
       k.body = "  " + results +
                " = \"sparsek.attention\"(%q, %key, %value, %u) {k = " +
                std::to_string(c.k) + " : i64, window = " +
@@ -1202,6 +1254,27 @@ static std::vector<Case> tensorCoreGrid() {
     c.deterministic = true;
     cases.push_back(c);
   }
+  // Training's pair in block form (the backward given the forward's
+  // selection): every backward shape, forward and backward, with the query
+  // block of the kernel's layout for the group (128 rows per thread block:
+  // 128 / heads queries, heads the first of 4, 2, 1 dividing the group),
+  // f16 and bf16 alternating; one more shape with a smaller block.
+  for (const Shape &sh : back) {
+    int64_t group = sh.hq / sh.hkv;
+    int64_t heads = group % 4 == 0 ? 4 : group % 2 == 0 ? 2 : 1;
+    Dtype t = (&sh - back) % 2 ? Dtype::F16 : Dtype::BF16;
+    for (const char *op : {"attention", "attention_backward"}) {
+      Case c = next(sh, op, t);
+      c.lse = true;
+      c.blocks = true;
+      c.bq = 128 / heads;
+      cases.push_back(c);
+    }
+  }
+  Case small = next(back[0], "attention_backward", Dtype::BF16);
+  small.lse = small.blocks = true;
+  small.bq = 16;
+  cases.push_back(small);
   return cases;
 }
 

@@ -59,6 +59,12 @@ struct Case {
   /// attention_backward: the `deterministic` attribute (the GPU grid also
   /// runs such a case twice more and asks for the same bits).
   bool deterministic = false;
+  /// attention, attention_backward (causal): written in block form, with
+  /// query blocks of bq: sparsek.block_select + sparsek.block_attention
+  /// (with lse when `lse`), or block_select + block_attention_backward
+  /// (needs `lse`), the forms of training's pair that hand the forward's
+  /// selection to the backward.
+  bool blocks = false;
 };
 
 const char *dtypeName(Dtype t);

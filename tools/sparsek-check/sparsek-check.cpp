@@ -92,6 +92,11 @@ llvm::cl::opt<bool> clLse(
 llvm::cl::opt<bool> clDeterministic(
     "deterministic", llvm::cl::init(false),
     llvm::cl::desc("attention_backward: the deterministic attribute"));
+llvm::cl::opt<bool> clBlocks(
+    "blocks", llvm::cl::init(false),
+    llvm::cl::desc("attention, attention_backward (with --lse): in block "
+                   "form (block_select + block_attention or "
+                   "block_attention_backward, query blocks of --bq)"));
 llvm::cl::opt<std::string> clDtype("dtype", llvm::cl::init("f32"),
                                    llvm::cl::desc("f32, f16 or bf16"));
 llvm::cl::opt<std::string> clScores(
@@ -205,6 +210,7 @@ Case caseFromFlags() {
   c.causal = clCausal;
   c.lse = clLse;
   c.deterministic = clDeterministic;
+  c.blocks = clBlocks;
   c.qkAmp = clQkAmp;
   c.seed = clSeed;
   return c;

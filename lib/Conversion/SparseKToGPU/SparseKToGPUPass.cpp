@@ -117,11 +117,13 @@ struct Variant {
 /// (Hq / Hkv) the first that divides it, with a dynamic one the widest
 /// layout then the one-head layout (which always fits).
 /// `blockQOf(heads)` gives the query block of a head count (0: none).
+/// A backward with a dynamic group gets the one-head layout only, unless
+/// `packedDynamicGroup`.
 SmallVector<Variant>
 variantsFor(Value q, Value key, Value value,
             function_ref<int64_t(int64_t)> blockQOf, int64_t keyTile,
             int64_t window, FloatAttr scaleAttr, Gate gate,
-            bool backward = false) {
+            bool backward = false, bool packedDynamicGroup = false) {
   auto qt = cast<RankedTensorType>(q.getType());
   auto kt = cast<RankedTensorType>(key.getType());
   SmallVector<Variant> out;
@@ -143,7 +145,10 @@ variantsFor(Value q, Value key, Value value,
     // keys per block than the packed layouts, but half the compile time of
     // a fully dynamic backward, which the fuzzer's 10 s slow-unit limit
     // under ASan would otherwise come close to).
-    if (backward && !staticGroup && heads != 1)
+    // packedDynamicGroup keeps the widest layout for a backward given its
+    // selection (block_attention_backward): the block size says which
+    // layout the caller's group size wants.
+    if (backward && !staticGroup && heads != 1 && !packedDynamicGroup)
       continue;
     int64_t blockQ = blockQOf(heads);
     if (blockQ < 1)
@@ -198,7 +203,8 @@ struct ConvertSparseKToGPUPass
           isa<BlockAttentionOp>(op) ||
           (isa<AttentionOp>(op) && cast<AttentionOp>(op).getCausal()) ||
           (isa<AttentionBackwardOp>(op) &&
-           cast<AttentionBackwardOp>(op).getCausal()))
+           cast<AttentionBackwardOp>(op).getCausal()) ||
+          isa<BlockAttentionBackwardOp>(op))
         work.push_back(op);
     });
     for (Operation *op : work) {
@@ -208,6 +214,8 @@ struct ConvertSparseKToGPUPass
         rewrite(ba);
       else if (auto bw = dyn_cast<AttentionBackwardOp>(op))
         rewrite(bw);
+      else if (auto bbw = dyn_cast<BlockAttentionBackwardOp>(op))
+        rewrite(bbw);
       else
         rewrite(cast<AttentionOp>(op));
     }
@@ -280,6 +288,10 @@ private:
           return heads == 1 || blockQ * heads <= blockSize ? blockQ : 0;
         },
         keyTile, op.getWindow(), op.getScaleAttr(), op.getGate());
+    // The log-sum-exp, when asked for, as the kernel's last output.
+    for (Variant &v : variants)
+      for (AttentionKernelConfig &cfg : v.cfgs)
+        cfg.lse = static_cast<bool>(op.getLse());
     SmallVector<Value> operands = {
         op.getQ(),        op.getKey(),       op.getValue(),
         op.getU(),        op.getKthScore(),  op.getKthIndex(),
@@ -334,7 +346,8 @@ private:
                          operands[2], operands[3], sel[0], sel[1], sel[2],
                          sel[3], sel[4], op.getWindowAttr(),
                          fb.getI64IntegerAttr(blockQ), op.getScaleAttr(),
-                         op.getGateAttr())};
+                         op.getGateAttr())
+                                 .getOut()};
                    });
         });
   }
@@ -353,17 +366,69 @@ private:
         /*backward=*/true);
     if (variants.empty() || !selectableInBlocks(op.getU(), op.getK(), variants))
       return;
+    BackwardOperands ops{op.getQ(),   op.getKey(),  op.getValue(),
+                         op.getU(),   op.getOut(),  op.getDout(),
+                         op.getLse(), op.getK(),    op.getWindow()};
+    emitBackwardLayouts(op, ops, variants, op.getDeterministic(),
+                        [&](ImplicitLocOpBuilder &cb, const Variant &v) {
+                          return blockSelection(cb, ops.q, ops.u, ops.k,
+                                                ops.window, v.blockQ());
+                        });
+  }
+
+  /// The backward given the forward's log-sum-exp and block selection:
+  /// the layouts whose query block is the selection's (as for
+  /// block_attention), the kernel reading the given selection.
+  void rewrite(BlockAttentionBackwardOp op) {
+    int64_t blockQ = op.getBlockSize();
+    auto variants = variantsFor(
+        op.getQ(), op.getKey(), op.getValue(),
+        [&](int64_t heads) {
+          return heads == 1 || blockQ * heads <= blockSize ? blockQ : 0;
+        },
+        keyTile, op.getWindow(), op.getScaleAttr(), op.getGate(),
+        /*backward=*/true, /*packedDynamicGroup=*/true);
+    if (variants.empty())
+      return;
+    BackwardOperands ops{op.getQ(),   op.getKey(),  op.getValue(),
+                         op.getU(),   op.getOut(),  op.getDout(),
+                         op.getLse(), op.getK(),    op.getWindow()};
+    SmallVector<Value> sel = {op.getKthScore(), op.getKthIndex(), op.getTau(),
+                              op.getUnionKeys(), op.getUnionCount()};
+    emitBackwardLayouts(op, ops, variants, /*deterministic=*/false,
+                        [&](ImplicitLocOpBuilder &, const Variant &) {
+                          return sel;
+                        });
+  }
+
+  /// What the backward's launches read (attention_backward's operands, or
+  /// block_attention_backward's before its selection).
+  struct BackwardOperands {
+    Value q, key, value, u, out, dout, lse; // lse may be null
+    int64_t k, window;
+  };
+
+  /// Replaces the backward `op` by its four result buffers: per layout
+  /// (an scf.if chain on the group size), the block selection
+  /// `selectionOf` gives, then the kernel for the run's head dims; head
+  /// dims no kernel covers (known only at run time) take the linalg
+  /// lowering of `op`, once.
+  void emitBackwardLayouts(
+      Operation *op, const BackwardOperands &ops, ArrayRef<Variant> variants,
+      bool deterministic,
+      function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, const Variant &)>
+          selectionOf) {
     // With the forward's log-sum-exp the kernel skips its first sweep.
-    for (Variant &v : variants)
+    SmallVector<Variant> vs(variants.begin(), variants.end());
+    for (Variant &v : vs)
       for (AttentionKernelConfig &cfg : v.cfgs) {
         cfg.vectorReductions = vectorReductions;
-        cfg.lse = static_cast<bool>(op.getLse());
-        cfg.deterministic = op.getDeterministic();
+        cfg.lse = static_cast<bool>(ops.lse);
+        cfg.deterministic = deterministic;
       }
     IRRewriter rewriter(op);
     ImplicitLocOpBuilder b(op->getLoc(), rewriter);
-    Value q = op.getQ(), key = op.getKey(), value = op.getValue(),
-          u = op.getU();
+    Value q = ops.q, value = ops.value;
     // The result buffers: dq, dkey, dvalue in their element types, du f32.
     auto bufferOf = [&](Value result, Value like) {
       auto t = cast<RankedTensorType>(result.getType());
@@ -375,37 +440,33 @@ private:
                  b, MemRefType::get(t.getShape(), t.getElementType()), sizes)
           .getResult();
     };
-    SmallVector<Value> outs = {bufferOf(op.getDq(), q), bufferOf(op.getDkey(), key),
-                               bufferOf(op.getDvalue(), value),
-                               bufferOf(op.getDu(), u)};
-    // Head dims the kernel does not cover (known only at run time): the
-    // linalg lowering of the op, once. Otherwise a layout per group size
-    // (run-time choice when Hq / Hkv is dynamic), each with its block
-    // selection, then the kernel for the run's head dims.
+    SmallVector<Value> outs = {bufferOf(op->getResult(0), q),
+                               bufferOf(op->getResult(1), ops.key),
+                               bufferOf(op->getResult(2), value),
+                               bufferOf(op->getResult(3), ops.u)};
     auto kernels = [&](ImplicitLocOpBuilder &kb) {
       chainIf(
-          kb, variants.size(),
+          kb, vs.size(),
           [&](ImplicitLocOpBuilder &cb, size_t i) {
-            return groupDivisible(cb, q, key, variants[i].heads());
+            return groupDivisible(cb, q, ops.key, vs[i].heads());
           },
           [&](ImplicitLocOpBuilder &cb, size_t vi) {
-            ArrayRef<AttentionKernelConfig> cfgs = variants[vi].cfgs;
-            SmallVector<Value> sel = blockSelection(
-                cb, q, u, op.getK(), op.getWindow(), variants[vi].blockQ());
+            ArrayRef<AttentionKernelConfig> cfgs = vs[vi].cfgs;
+            SmallVector<Value> sel = selectionOf(cb, vs[vi]);
             chainIf(
                 cb, cfgs.size(),
                 [&](ImplicitLocOpBuilder &db, size_t i) {
                   return headDimsAre(db, q, value, cfgs[i]);
                 },
                 [&](ImplicitLocOpBuilder &db, size_t i) {
-                  emitBackward(db, op, cfgs[i], sel, outs);
+                  emitBackward(db, ops, cfgs[i], sel, outs);
                 });
           });
     };
     if (staticHeadDims(q, value)) {
       kernels(b);
     } else {
-      ArrayRef<AttentionKernelConfig> cfgs = variants.front().cfgs;
+      ArrayRef<AttentionKernelConfig> cfgs = vs.front().cfgs;
       Value covered = headDimsAre(b, q, value, cfgs.front());
       for (const AttentionKernelConfig &c : cfgs.drop_front())
         covered = arith::OrIOp::create(b, covered, headDimsAre(b, q, value, c));
@@ -431,11 +492,10 @@ private:
   /// block: the backward kernel (dq, and by atomics dkey and dvalue into
   /// zeroed f32 buffers, du's direct part into du zeroed, dtau), du's
   /// threshold term, then dkey and dvalue converted into their buffers.
-  void emitBackward(ImplicitLocOpBuilder &b, AttentionBackwardOp op,
+  void emitBackward(ImplicitLocOpBuilder &b, const BackwardOperands &op,
                     const AttentionKernelConfig &cfg, ArrayRef<Value> sel,
                     ArrayRef<Value> outs) {
-    Value q = op.getQ(), key = op.getKey(), value = op.getValue(),
-          u = op.getU();
+    Value q = op.q, key = op.key, value = op.value, u = op.u;
     Value n = tensor::DimOp::create(b, q, 2);
 
     Type f32 = b.getF32Type();
@@ -465,9 +525,8 @@ private:
     zero(outs[3]);
     SmallVector<Value> operands = {q,      key,    value,  u,
                                    sel[0], sel[1], sel[2], sel[3],
-                                   sel[4], op.getOut(), op.getDout()};
-    launch(b, cfg, operands, {outs[0], dkAcc, dvAcc, outs[3], dtau},
-           op.getLse());
+                                   sel[4], op.out, op.dout};
+    launch(b, cfg, operands, {outs[0], dkAcc, dvAcc, outs[3], dtau}, op.lse);
     emitThresholdTerm(b, op, sel, dtau, outs[3]);
 
     // dkey and dvalue in their element types (the kernel's: f16 or bf16),
@@ -489,10 +548,10 @@ private:
   /// them, their fixed-order sums into dkey, dvalue, du and dtau, then du's
   /// threshold term.
   void emitDeterministicBackward(ImplicitLocOpBuilder &b,
-                                 AttentionBackwardOp op,
+                                 const BackwardOperands &op,
                                  const AttentionKernelConfig &cfg,
                                  ArrayRef<Value> sel, ArrayRef<Value> outs) {
-    Value q = op.getQ(), u = op.getU();
+    Value q = op.q, u = op.u;
     Type f32 = b.getF32Type(), i32 = b.getI32Type();
     int64_t dyn = ShapedType::kDynamic;
     auto dim = [&](Value t, int64_t i) {
@@ -530,7 +589,7 @@ private:
     Value twoC = arith::MulIOp::create(b, chunkQueries, c(2));
     Value perChunk = arith::MinUIOp::create(
         b, m,
-        arith::AddIOp::create(b, twoC, c(op.getK() + op.getWindow())));
+        arith::AddIOp::create(b, twoC, c(op.k + op.window)));
     Value rowEntries = arith::MulIOp::create(b, chunks, perChunk);
     Value slots = arith::MulIOp::create(
         b, arith::MulIOp::create(b, arith::MulIOp::create(b, batch, hkv),
@@ -563,9 +622,9 @@ private:
       SmallVector<Type> types = gpu_kernels::blockAttentionStubOperandTypes(
           b.getContext(), cfg.elem, /*backward=*/true, cfg.lse,
           /*deterministic=*/true);
-      SmallVector<Value> operands = {
-          q,      op.getKey(), op.getValue(), u,           sel[0], sel[1],
-          sel[2], sel[3],      sel[4],        op.getOut(), op.getDout()};
+      SmallVector<Value> operands = {q,      op.key, op.value, u,      sel[0],
+                                     sel[1], sel[2], sel[3],   sel[4], op.out,
+                                     op.dout};
       SmallVector<Value> args;
       for (auto [v, type] : llvm::zip(operands, types))
         args.push_back(stubArgument(b, v, type));
@@ -574,8 +633,8 @@ private:
            llvm::zip(bufs, ArrayRef<Type>(types).slice(operands.size(), 4)))
         args.push_back(memref::CastOp::create(b, type, buf));
       args.push_back(chunkBlocks);
-      if (op.getLse())
-        args.push_back(stubArgument(b, op.getLse(), types.back()));
+      if (op.lse)
+        args.push_back(stubArgument(b, op.lse, types.back()));
       func::CallOp::create(
           b, gpu_kernels::getOrCreateBlockAttentionStub(getOperation(), cfg),
           args);
@@ -600,16 +659,16 @@ private:
 
   /// du's threshold term (ThresholdTermKernel.cpp) into `du` (f32), given
   /// dtau.
-  void emitThresholdTerm(ImplicitLocOpBuilder &b, AttentionBackwardOp op,
+  void emitThresholdTerm(ImplicitLocOpBuilder &b, const BackwardOperands &op,
                          ArrayRef<Value> sel, Value dtau, Value du) {
-    Value u = op.getU();
+    Value u = op.u;
     Type f32 = b.getF32Type(), i32 = b.getI32Type();
     int64_t dyn = ShapedType::kDynamic;
     auto dim = [&](Value t, int64_t i) {
       return tensor::DimOp::create(b, t, i).getResult();
     };
     Value batch = dim(u, 0), hkv = dim(u, 1), m = dim(u, 2);
-    Value n = tensor::DimOp::create(b, op.getQ(), 2);
+    Value n = tensor::DimOp::create(b, op.q, 2);
     auto zeroed = [&](ArrayRef<Value> sizes, Type elem) {
       Value buf = memref::AllocOp::create(
           b, MemRefType::get(SmallVector<int64_t>(sizes.size(), dyn), elem),
@@ -635,8 +694,7 @@ private:
       args.push_back(memref::CastOp::create(b, type, buf));
     func::CallOp::create(
         b,
-        gpu_kernels::getOrCreateThresholdTermStub(getOperation(),
-                                                  op.getWindow()),
+        gpu_kernels::getOrCreateThresholdTermStub(getOperation(), op.window),
         args);
     // (Buffer deallocation frees the scratch buffers after their last use.)
   }

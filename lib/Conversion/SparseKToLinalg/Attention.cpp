@@ -484,14 +484,16 @@ struct BlockAttentionToLinalg : OpRewritePattern<BlockAttentionOp> {
   LogicalResult matchAndRewrite(BlockAttentionOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    rewriter.replaceOp(
-        op, buildBlockAttention(
-                b, op.getQ(), op.getKey(), op.getValue(), op.getU(),
-                op.getKthScore(), op.getKthIndex(), op.getTau(),
-                op.getUnionKeys(), op.getUnionCount(),
-                op.getWindowAttr().getInt(), op.getBlockSizeAttr().getInt(),
-                softmaxScale(b, op.getStaticScale(), op.getQ()), op.getGate(),
-                op.getOut().getType()));
+    Value lse;
+    SmallVector<Value> results = {buildBlockAttention(
+        b, op.getQ(), op.getKey(), op.getValue(), op.getU(), op.getKthScore(),
+        op.getKthIndex(), op.getTau(), op.getUnionKeys(), op.getUnionCount(),
+        op.getWindowAttr().getInt(), op.getBlockSizeAttr().getInt(),
+        softmaxScale(b, op.getStaticScale(), op.getQ()), op.getGate(),
+        op.getOut().getType(), op.getLse() ? &lse : nullptr)};
+    if (op.getLse())
+      results.push_back(tensor::CastOp::create(b, op.getLse().getType(), lse));
+    rewriter.replaceOp(op, results);
     return success();
   }
 };

@@ -599,6 +599,23 @@ struct AttentionBackwardToLinalg : OpRewritePattern<AttentionBackwardOp> {
   }
 };
 
+/// The backward in block form: sparsek.attention_backward given lse (its
+/// lowering above); the selection operands are not read, the lowering
+/// selects again (the op's documented choice for the CPU).
+struct BlockAttentionBackwardToLayer
+    : OpRewritePattern<BlockAttentionBackwardOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BlockAttentionBackwardOp op,
+                                PatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<AttentionBackwardOp>(
+        op, op->getResultTypes(), op.getQ(), op.getKey(), op.getValue(),
+        op.getU(), op.getOut(), op.getDout(), op.getLse(), op.getKAttr(),
+        op.getWindowAttr(), rewriter.getBoolAttr(true), op.getScaleAttr(),
+        op.getGateAttr(), /*deterministic=*/nullptr);
+    return success();
+  }
+};
+
 } // namespace
 
 
@@ -606,6 +623,7 @@ void populateBackwardPatterns(RewritePatternSet &patterns,
                               bool parallelSelection) {
   patterns.add<AttentionBackwardToLinalg>(patterns.getContext(),
                                           parallelSelection);
+  patterns.add<BlockAttentionBackwardToLayer>(patterns.getContext());
 }
 
 } // namespace mlir::sparsek::detail

@@ -659,7 +659,8 @@ struct SelectionToLinalg : OpRewritePattern<OpTy> {
 
 namespace {
 
-/// block_select: N from the result types too.
+/// block_select: N from the result types, or its `queries` operand when
+/// dynamic (the verifier requires it then).
 struct BlockSelectToLinalg : OpRewritePattern<BlockSelectOp> {
   BlockSelectToLinalg(MLIRContext *ctx, bool useParallel)
       : OpRewritePattern(ctx), useParallel(useParallel) {}
@@ -667,10 +668,11 @@ struct BlockSelectToLinalg : OpRewritePattern<BlockSelectOp> {
   LogicalResult matchAndRewrite(BlockSelectOp op,
                                 PatternRewriter &rewriter) const override {
     auto t = cast<RankedTensorType>(op.getKthScore().getType());
-    if (t.isDynamicDim(2))
+    if (t.isDynamicDim(2) && !op.getQueries())
       return rewriter.notifyMatchFailure(op, "dynamic query length N");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    Value n = constIndex(b, t.getDimSize(2));
+    Value n = t.isDynamicDim(2) ? op.getQueries()
+                                : constIndex(b, t.getDimSize(2));
     auto build = useParallel ? buildParallelBlockSelect : buildBlockSelect;
     rewriter.replaceOp(
         op, build(b, op.getU(), op.getKAttr().getInt(),

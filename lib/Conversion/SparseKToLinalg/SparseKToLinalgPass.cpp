@@ -34,10 +34,23 @@ SmallVector<Value> resultSizes(ImplicitLocOpBuilder &b, Operation *op,
   else if (auto m = dyn_cast<MaskOp>(op))
     for (int64_t d = 0; d < type.getRank(); ++d)
       from.push_back({m.getZ(), d});
-  else if (isa<AttentionBackwardOp>(op))
+  else if (isa<AttentionBackwardOp, BlockAttentionBackwardOp>(op))
     for (int64_t d = 0; d < type.getRank(); ++d)
       from.push_back({op->getOperand(r), d}); // dq, dkey, dvalue, du: q, key, value, u
-  else if (isa<ThresholdOp, TopKOp, BlockSelectOp>(op))
+  else if (auto s = dyn_cast<BlockSelectOp>(op); s && s.getQueries()) {
+    // N from `queries`: [B, Hkv, N] or [B, Hkv, ceil(N / block_size), ...].
+    Value n = s.getQueries();
+    if (r >= 3)
+      n = arith::CeilDivUIOp::create(
+          b, n, sparsek::detail::constIndex(b, s.getBlockSize()));
+    SmallVector<Value> sizes;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      sizes.push_back(!type.isDynamicDim(d)
+                          ? sparsek::detail::constIndex(b, type.getDimSize(d))
+                      : d == 2 ? n
+                               : sparsek::detail::dimValue(b, s.getU(), d));
+    return sizes;
+  } else if (isa<ThresholdOp, TopKOp, BlockSelectOp>(op))
     from = {{op->getOperand(0), 0}, {op->getOperand(0), 1}, {Value(), 0},
             {Value(), 0}};
   else // gathered_attention, attention: [B, Hq, N] of q, Dv of value.
@@ -115,6 +128,8 @@ struct ConvertSparseKToLinalgPass
       if (!isa<ThresholdOp, TopKOp, BlockSelectOp>(op) ||
           !cast<RankedTensorType>(op->getResult(0).getType()).isDynamicDim(2))
         return;
+      if (auto s = dyn_cast<BlockSelectOp>(op); s && s.getQueries())
+        return; // N from its operand
       op->emitError() << "cannot lower '" << op->getName()
                       << "' with a dynamic query length N (result dim 2): "
                          "N is known only from the result type; give it a "

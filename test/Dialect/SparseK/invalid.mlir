@@ -572,6 +572,75 @@ func.func @block_select_n_gt_m(%u: tensor<1x2x64xf32>) {
 
 // -----
 
+func.func @block_select_dynamic_n(%u: tensor<1x2x?xf32>) {
+  // expected-error @+1 {{a dynamic query length N (result 'kth_score' dim 2) requires the 'queries' operand (N)}}
+  %a, %b, %c, %d, %e = "sparsek.block_select"(%u) {k = 8 : i64, window = 16 : i64, block_size = 4 : i64}
+      : (tensor<1x2x?xf32>) -> (tensor<1x2x?xf32>, tensor<1x2x?xi32>, tensor<1x2x?xf32>, tensor<1x2x?x11xi32>, tensor<1x2x?xi32>)
+  return
+}
+
+// -----
+
+func.func @block_select_static_n_queries(%u: tensor<1x2x64xf32>, %n: index) {
+  // expected-error @+1 {{takes the 'queries' operand only for a dynamic query length N; N = 64 is static}}
+  %a, %b, %c, %d, %e = "sparsek.block_select"(%u, %n) {k = 8 : i64, window = 16 : i64, block_size = 4 : i64}
+      : (tensor<1x2x64xf32>, index) -> (tensor<1x2x64xf32>, tensor<1x2x64xi32>, tensor<1x2x64xf32>, tensor<1x2x16x11xi32>, tensor<1x2x16xi32>)
+  return
+}
+
+// -----
+
+func.func @block_attention_lse_shape(%q: tensor<2x4x50x8xbf16>, %k: tensor<2x2x64x8xbf16>, %v: tensor<2x2x64x8xbf16>,
+                                     %u: tensor<2x2x64xf32>, %s: tensor<2x2x50xf32>, %i: tensor<2x2x50xi32>,
+                                     %t: tensor<2x2x50xf32>, %un: tensor<2x2x13x11xi32>, %c: tensor<2x2x13xi32>) {
+  // expected-error @+1 {{query heads mismatch: 'q' has 4 at dim 1 but 'lse' has 2 at dim 1}}
+  %o:2 = "sparsek.block_attention"(%q, %k, %v, %u, %s, %i, %t, %un, %c) {window = 16 : i64, block_size = 4 : i64}
+      : (tensor<2x4x50x8xbf16>, tensor<2x2x64x8xbf16>, tensor<2x2x64x8xbf16>, tensor<2x2x64xf32>, tensor<2x2x50xf32>, tensor<2x2x50xi32>, tensor<2x2x50xf32>, tensor<2x2x13x11xi32>, tensor<2x2x13xi32>)
+        -> (tensor<2x4x50x8xbf16>, tensor<2x2x50xf32>)
+  return
+}
+
+// -----
+
+func.func @block_backward_blocks(%q: tensor<1x4x8x16xbf16>, %k: tensor<1x2x8x16xbf16>, %v: tensor<1x2x8x8xbf16>,
+                                 %u: tensor<1x2x8xf32>, %o: tensor<1x4x8x8xbf16>, %g: tensor<1x4x8x8xbf16>, %l: tensor<1x4x8xf32>,
+                                 %s: tensor<1x2x8xf32>, %i: tensor<1x2x8xi32>, %t: tensor<1x2x8xf32>, %un: tensor<1x2x3x7xi32>, %c: tensor<1x2x3xi32>) {
+  // expected-error @+1 {{query blocks: 'union_keys' dim 2 must be ceil(N / 4) = 2 for N = 8, got 3}}
+  %r:4 = "sparsek.block_attention_backward"(%q, %k, %v, %u, %o, %g, %l, %s, %i, %t, %un, %c) {k = 4 : i64, window = 2 : i64, block_size = 4 : i64}
+      : (tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>, tensor<1x4x8x8xbf16>, tensor<1x4x8x8xbf16>, tensor<1x4x8xf32>,
+         tensor<1x2x8xf32>, tensor<1x2x8xi32>, tensor<1x2x8xf32>, tensor<1x2x3x7xi32>, tensor<1x2x3xi32>)
+        -> (tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>)
+  return
+}
+
+// -----
+
+func.func @block_backward_block_size(%q: tensor<1x4x8x16xbf16>, %k: tensor<1x2x8x16xbf16>, %v: tensor<1x2x8x8xbf16>,
+                                     %u: tensor<1x2x8xf32>, %o: tensor<1x4x8x8xbf16>, %g: tensor<1x4x8x8xbf16>, %l: tensor<1x4x8xf32>,
+                                     %s: tensor<1x2x8xf32>, %i: tensor<1x2x8xi32>, %t: tensor<1x2x8xf32>, %un: tensor<1x2x2x7xi32>, %c: tensor<1x2x2xi32>) {
+  // expected-error @+1 {{requires 1 <= block_size <= 2^30 (queries per block), got block_size = 0}}
+  %r:4 = "sparsek.block_attention_backward"(%q, %k, %v, %u, %o, %g, %l, %s, %i, %t, %un, %c) {k = 4 : i64, window = 2 : i64, block_size = 0 : i64}
+      : (tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>, tensor<1x4x8x8xbf16>, tensor<1x4x8x8xbf16>, tensor<1x4x8xf32>,
+         tensor<1x2x8xf32>, tensor<1x2x8xi32>, tensor<1x2x8xf32>, tensor<1x2x2x7xi32>, tensor<1x2x2xi32>)
+        -> (tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>)
+  return
+}
+
+// -----
+
+func.func @block_backward_lse_type(%q: tensor<1x4x8x16xbf16>, %k: tensor<1x2x8x16xbf16>, %v: tensor<1x2x8x8xbf16>,
+                                   %u: tensor<1x2x8xf32>, %o: tensor<1x4x8x8xbf16>, %g: tensor<1x4x8x8xbf16>, %l: tensor<1x4x8xbf16>,
+                                   %s: tensor<1x2x8xf32>, %i: tensor<1x2x8xi32>, %t: tensor<1x2x8xf32>, %un: tensor<1x2x2x7xi32>, %c: tensor<1x2x2xi32>) {
+  // expected-error @+1 {{'lse' must have element type f32, got 'bf16'}}
+  %r:4 = "sparsek.block_attention_backward"(%q, %k, %v, %u, %o, %g, %l, %s, %i, %t, %un, %c) {k = 4 : i64, window = 2 : i64, block_size = 4 : i64}
+      : (tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>, tensor<1x4x8x8xbf16>, tensor<1x4x8x8xbf16>, tensor<1x4x8xbf16>,
+         tensor<1x2x8xf32>, tensor<1x2x8xi32>, tensor<1x2x8xf32>, tensor<1x2x2x7xi32>, tensor<1x2x2xi32>)
+        -> (tensor<1x4x8x16xbf16>, tensor<1x2x8x16xbf16>, tensor<1x2x8x8xbf16>, tensor<1x2x8xf32>)
+  return
+}
+
+// -----
+
 func.func @backward_dout_shape(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x8xf32>,
                                %u: tensor<1x2x8xf32>, %o: tensor<1x4x8x8xf32>, %g: tensor<1x4x7x8xf32>) {
   // expected-error @+1 {{shape mismatch: 'out' has 8 at dim 2 but 'dout' has 7 at dim 2}}

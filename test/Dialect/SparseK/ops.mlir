@@ -113,6 +113,34 @@ func.func @block_attention(%q: tensor<2x4x50x8xbf16>, %k: tensor<2x2x64x8xbf16>,
   return %o : tensor<2x4x50x8xbf16>
 }
 
+// Training's pair in block form: a block selection with a dynamic N (the
+// `queries` operand), block attention with its log-sum-exp, and the
+// backward given both.
+// CHECK-LABEL: func.func @block_pair
+// CHECK: %[[S0:.*]], %[[S1:.*]], %[[S2:.*]], %[[S3:.*]], %[[S4:.*]] = sparsek.block_select %{{.*}} queries = %{{.*}} k = 4, window = 2, block_size = 4 : (tensor<1x2x?xf32>, index) -> (tensor<1x2x?xf32>, tensor<1x2x?xi32>, tensor<1x2x?xf32>, tensor<1x2x?x7xi32>, tensor<1x2x?xi32>)
+// CHECK: %[[O:.*]], %[[L:.*]] = sparsek.block_attention {{.*}} window = 2, block_size = 4 {gate = #sparsek.gate<v>} : {{.*}} -> (tensor<1x4x?x8xbf16>, tensor<1x4x?xf32>)
+// CHECK: sparsek.block_attention_backward %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[O]], %{{.*}}, %[[L]], %[[S0]], %[[S1]], %[[S2]], %[[S3]], %[[S4]] k = 4, window = 2, block_size = 4 {gate = #sparsek.gate<v>}
+// GENERIC-LABEL: sym_name = "block_pair"
+// GENERIC: "sparsek.block_select"(%{{.*}}, %{{.*}}) <{block_size = 4 : i64, k = 4 : i64, window = 2 : i64}>
+// GENERIC: "sparsek.block_attention_backward"({{.*}}) <{block_size = 4 : i64, gate = #sparsek.gate<v>, k = 4 : i64, window = 2 : i64}>
+func.func @block_pair(%q: tensor<1x4x?x16xbf16>, %k: tensor<1x2x?x16xbf16>, %v: tensor<1x2x?x8xbf16>,
+                      %u: tensor<1x2x?xf32>, %g: tensor<1x4x?x8xbf16>)
+    -> (tensor<1x4x?x16xbf16>, tensor<1x2x?x16xbf16>, tensor<1x2x?x8xbf16>, tensor<1x2x?xf32>) {
+  %c2 = arith.constant 2 : index
+  %n = tensor.dim %q, %c2 : tensor<1x4x?x16xbf16>
+  %s:5 = "sparsek.block_select"(%u, %n) {k = 4 : i64, window = 2 : i64, block_size = 4 : i64}
+      : (tensor<1x2x?xf32>, index) -> (tensor<1x2x?xf32>, tensor<1x2x?xi32>, tensor<1x2x?xf32>, tensor<1x2x?x7xi32>, tensor<1x2x?xi32>)
+  %o:2 = "sparsek.block_attention"(%q, %k, %v, %u, %s#0, %s#1, %s#2, %s#3, %s#4) {window = 2 : i64, block_size = 4 : i64, gate = #sparsek.gate<v>}
+      : (tensor<1x4x?x16xbf16>, tensor<1x2x?x16xbf16>, tensor<1x2x?x8xbf16>, tensor<1x2x?xf32>, tensor<1x2x?xf32>, tensor<1x2x?xi32>, tensor<1x2x?xf32>, tensor<1x2x?x7xi32>, tensor<1x2x?xi32>)
+        -> (tensor<1x4x?x8xbf16>, tensor<1x4x?xf32>)
+  %dq, %dk, %dv, %du = "sparsek.block_attention_backward"(%q, %k, %v, %u, %o#0, %g, %o#1, %s#0, %s#1, %s#2, %s#3, %s#4)
+      {k = 4 : i64, window = 2 : i64, block_size = 4 : i64, gate = #sparsek.gate<v>}
+      : (tensor<1x4x?x16xbf16>, tensor<1x2x?x16xbf16>, tensor<1x2x?x8xbf16>, tensor<1x2x?xf32>, tensor<1x4x?x8xbf16>, tensor<1x4x?x8xbf16>, tensor<1x4x?xf32>,
+         tensor<1x2x?xf32>, tensor<1x2x?xi32>, tensor<1x2x?xf32>, tensor<1x2x?x7xi32>, tensor<1x2x?xi32>)
+        -> (tensor<1x4x?x16xbf16>, tensor<1x2x?x16xbf16>, tensor<1x2x?x8xbf16>, tensor<1x2x?xf32>)
+  return %dq, %dk, %dv, %du : tensor<1x4x?x16xbf16>, tensor<1x2x?x16xbf16>, tensor<1x2x?x8xbf16>, tensor<1x2x?xf32>
+}
+
 // CHECK-LABEL: func.func @attention_backward
 // CHECK: sparsek.attention_backward %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} k = 4, window = 2 {gate = #sparsek.gate<v>}
 func.func @attention_backward(%q: tensor<1x4x8x16xbf16>, %k: tensor<1x2x8x16xbf16>, %v: tensor<1x2x8x8xbf16>,

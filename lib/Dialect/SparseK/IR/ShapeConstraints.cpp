@@ -120,6 +120,45 @@ struct Rules {
     lessEqual(Q(2), K(2));
   }
 
+  /// A block selection (block_select's results) against the queries and
+  /// keys of the attention that reads it.
+  void blockSelection(Value q, Value key, Value kthScore, Value kthIndex,
+                      Value tau, Value un, Value cnt, int64_t blockSize) {
+    for (auto [v, name] : {std::pair<Value, StringRef>{kthScore, "kth_score"},
+                           {kthIndex, "kth_index"},
+                           {tau, "tau"}}) {
+      equal("batch", ref(q, 0, "q"), ref(v, 0, name));
+      equal("KV heads", ref(key, 1, "key"), ref(v, 1, name));
+      equal("query length", ref(q, 2, "q"), ref(v, 2, name));
+    }
+    for (auto [v, name] : {std::pair<Value, StringRef>{un, "union_keys"},
+                           {cnt, "union_count"}}) {
+      equal("batch", ref(q, 0, "q"), ref(v, 0, name));
+      equal("KV heads", ref(key, 1, "key"), ref(v, 1, name));
+    }
+    blocksOf("query blocks", ref(un, 2, "union_keys"), ref(q, 2, "q"),
+             blockSize);
+    equal("query blocks", ref(un, 2, "union_keys"), ref(cnt, 2, "union_count"));
+    atLeast("'union_keys' last dim", ref(un, 3, "union_keys"), 1);
+  }
+
+  /// The layer's operands, out, dout and the four gradients of a backward.
+  void backward(Value q, Value key, Value value, Value u, Value out,
+                Value dout, Value dq, Value dkey, Value dvalue, Value du) {
+    attention(q, key, value, u, out);
+    for (unsigned d = 0; d < 4; ++d) {
+      equal(d == 3 ? "value head dim" : "shape", ref(out, d, "out"),
+            ref(dout, d, "dout"));
+      equal(d == 3 ? "head dim" : "shape", ref(q, d, "q"), ref(dq, d, "dq"));
+      equal(d == 3 ? "head dim" : "shape", ref(key, d, "key"),
+            ref(dkey, d, "dkey"));
+      equal(d == 3 ? "value head dim" : "shape", ref(value, d, "value"),
+            ref(dvalue, d, "dvalue"));
+    }
+    for (unsigned d = 0; d < 3; ++d)
+      equal("shape", ref(u, d, "u"), ref(du, d, "du"));
+  }
+
   /// A layer's log-sum-exp [B, Hq, N] against its queries.
   void lse(Value q, Value lse) {
     static const char *kWhat[] = {"batch", "query heads", "query length"};
@@ -232,27 +271,12 @@ SmallVector<ShapeConstraint> mlir::sparsek::getShapeConstraints(Operation *op) {
           r.lse(a.getQ(), lse);
       })
       .Case([&](BlockAttentionOp a) {
-        Value q = a.getQ(), key = a.getKey(), un = a.getUnionKeys(),
-              cnt = a.getUnionCount();
-        r.attention(q, key, a.getValue(), a.getU(), a.getOut());
-        for (auto [v, name] :
-             {std::pair<Value, StringRef>{a.getKthScore(), "kth_score"},
-              {a.getKthIndex(), "kth_index"},
-              {a.getTau(), "tau"}}) {
-          r.equal("batch", r.ref(q, 0, "q"), r.ref(v, 0, name));
-          r.equal("KV heads", r.ref(key, 1, "key"), r.ref(v, 1, name));
-          r.equal("query length", r.ref(q, 2, "q"), r.ref(v, 2, name));
-        }
-        for (auto [v, name] : {std::pair<Value, StringRef>{un, "union_keys"},
-                               {cnt, "union_count"}}) {
-          r.equal("batch", r.ref(q, 0, "q"), r.ref(v, 0, name));
-          r.equal("KV heads", r.ref(key, 1, "key"), r.ref(v, 1, name));
-        }
-        r.blocksOf("query blocks", r.ref(un, 2, "union_keys"),
-                   r.ref(q, 2, "q"), a.getBlockSizeAttr().getInt());
-        r.equal("query blocks", r.ref(un, 2, "union_keys"),
-                r.ref(cnt, 2, "union_count"));
-        r.atLeast("'union_keys' last dim", r.ref(un, 3, "union_keys"), 1);
+        r.attention(a.getQ(), a.getKey(), a.getValue(), a.getU(), a.getOut());
+        r.blockSelection(a.getQ(), a.getKey(), a.getKthScore(),
+                         a.getKthIndex(), a.getTau(), a.getUnionKeys(),
+                         a.getUnionCount(), a.getBlockSizeAttr().getInt());
+        if (Value lse = a.getLse())
+          r.lse(a.getQ(), lse);
       })
       .Case([&](DecodePrefillOp p) {
         Value key = p.getKey(), value = p.getValue(), u = p.getU(),
@@ -284,23 +308,20 @@ SmallVector<ShapeConstraint> mlir::sparsek::getShapeConstraints(Operation *op) {
                       s.getWindowAttr().getInt());
       })
       .Case([&](AttentionBackwardOp a) {
-        Value q = a.getQ(), key = a.getKey(), value = a.getValue(),
-              u = a.getU();
-        r.attention(q, key, value, u, a.getOut());
-        for (unsigned d = 0; d < 4; ++d) {
-          r.equal(d == 3 ? "value head dim" : "shape", r.ref(a.getOut(), d, "out"),
-                  r.ref(a.getDout(), d, "dout"));
-          r.equal(d == 3 ? "head dim" : "shape", r.ref(q, d, "q"),
-                  r.ref(a.getDq(), d, "dq"));
-          r.equal(d == 3 ? "head dim" : "shape", r.ref(key, d, "key"),
-                  r.ref(a.getDkey(), d, "dkey"));
-          r.equal(d == 3 ? "value head dim" : "shape", r.ref(value, d, "value"),
-                  r.ref(a.getDvalue(), d, "dvalue"));
-        }
-        for (unsigned d = 0; d < 3; ++d)
-          r.equal("shape", r.ref(u, d, "u"), r.ref(a.getDu(), d, "du"));
+        r.backward(a.getQ(), a.getKey(), a.getValue(), a.getU(), a.getOut(),
+                   a.getDout(), a.getDq(), a.getDkey(), a.getDvalue(),
+                   a.getDu());
         if (Value lse = a.getLse())
-          r.lse(q, lse);
+          r.lse(a.getQ(), lse);
+      })
+      .Case([&](BlockAttentionBackwardOp a) {
+        r.backward(a.getQ(), a.getKey(), a.getValue(), a.getU(), a.getOut(),
+                   a.getDout(), a.getDq(), a.getDkey(), a.getDvalue(),
+                   a.getDu());
+        r.lse(a.getQ(), a.getLse());
+        r.blockSelection(a.getQ(), a.getKey(), a.getKthScore(),
+                         a.getKthIndex(), a.getTau(), a.getUnionKeys(),
+                         a.getUnionCount(), a.getBlockSizeAttr().getInt());
       });
   return std::move(r.list);
 }

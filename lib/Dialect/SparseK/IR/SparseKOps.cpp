@@ -272,6 +272,16 @@ LogicalResult BlockSelectOp::verify() {
                                  getUnionKeys(), getUnionCount(),
                                  "[B, Hkv, NB, k + block_size - 1]")))
     return failure();
+  // N: static in the result types, or the `queries` operand.
+  bool dynamicN = getKthScore().getType().isDynamicDim(2);
+  if (dynamicN && !getQueries())
+    return emitOpError() << "a dynamic query length N (result 'kth_score' dim "
+                            "2) requires the 'queries' operand (N)";
+  if (!dynamicN && getQueries())
+    return emitOpError() << "takes the 'queries' operand only for a dynamic "
+                            "query length N; N = "
+                         << getKthScore().getType().getDimSize(2)
+                         << " is static";
   return verifyStaticShapeConstraints(op);
 }
 
@@ -313,6 +323,27 @@ LogicalResult GatheredAttentionOp::verify() {
 // BlockAttentionOp
 //===----------------------------------------------------------------------===//
 
+/// The optional log-sum-exp of a causal layer (a result of the forward, an
+/// operand of the backward): [B, Hq, N] f32.
+static LogicalResult verifyLse(Operation *op, Value lse, bool causal) {
+  if (!lse)
+    return success();
+  if (!causal)
+    return op->emitOpError()
+           << "'lse' (the forward's log-sum-exp) requires a causal layer "
+              "(causal = true)";
+  return checkTensor(op, named("lse", lse), 3, "[B, Hq, N]", Elem::F32);
+}
+
+/// An attention's query block: 1 <= block_size <= 2^30.
+static LogicalResult checkBlockSize(Operation *op, int64_t bq) {
+  if (bq < 1 || bq > (int64_t(1) << 30))
+    return op->emitOpError() << "requires 1 <= block_size <= 2^30 (queries "
+                                "per block), got block_size = "
+                             << bq;
+  return success();
+}
+
 std::optional<double> BlockAttentionOp::getStaticScale() {
   return staticScale(getScaleAttr(), getQ());
 }
@@ -323,17 +354,16 @@ LogicalResult BlockAttentionOp::verify() {
   if (failed(checkWindow(op, getWindowAttr().getInt())) ||
       failed(checkScale(op, getScaleAttr())))
     return failure();
-  if (bq < 1 || bq > (int64_t(1) << 30))
-    return emitOpError() << "requires 1 <= block_size <= 2^30 (queries per "
-                            "block), got block_size = "
-                         << bq;
+  if (failed(checkBlockSize(op, bq)))
+    return failure();
   if (failed(verifyAttentionTensors(op, named("q", getQ()),
                                     named("key", getKey()),
                                     named("value", getValue()),
                                     named("u", getU()), named("out", getOut()))) ||
       failed(checkBlockSelection(op, getKthScore(), getKthIndex(), getTau(),
                                  getUnionKeys(), getUnionCount(),
-                                 "[B, Hkv, NB, W]")))
+                                 "[B, Hkv, NB, W]")) ||
+      failed(verifyLse(op, getLse(), /*causal=*/true)))
     return failure();
   return verifyStaticShapeConstraints(op);
 }
@@ -355,18 +385,6 @@ static LogicalResult verifyLayerAttributes(Operation *op, int64_t k,
                                 "requires window = 0, got window = "
                              << window;
   return success();
-}
-
-/// The optional log-sum-exp of a causal layer (a result of the forward, an
-/// operand of the backward): [B, Hq, N] f32.
-static LogicalResult verifyLse(Operation *op, Value lse, bool causal) {
-  if (!lse)
-    return success();
-  if (!causal)
-    return op->emitOpError()
-           << "'lse' (the forward's log-sum-exp) requires a causal layer "
-              "(causal = true)";
-  return checkTensor(op, named("lse", lse), 3, "[B, Hq, N]", Elem::F32);
 }
 
 std::optional<double> AttentionOp::getStaticScale() {
@@ -396,31 +414,70 @@ std::optional<double> AttentionBackwardOp::getStaticScale() {
   return staticScale(getScaleAttr(), getQ());
 }
 
+/// The tensors a backward shares with sparsek.attention_backward: the
+/// layer's operands, out, dout and the four gradients.
+static LogicalResult verifyBackwardTensors(Operation *op, Value qv, Value keyv,
+                                           Value valuev, Value u, Value outv,
+                                           Value doutv, Value dq, Value dkey,
+                                           Value dvalue, Value du) {
+  Named q = named("q", qv), key = named("key", keyv),
+        value = named("value", valuev), out = named("out", outv),
+        dout = named("dout", doutv);
+  return success(
+      succeeded(verifyAttentionTensors(op, q, key, value, named("u", u),
+                                       out)) &&
+      succeeded(checkTensor(op, dout, 4, "[B, Hq, N, Dv]", Elem::Float)) &&
+      succeeded(checkSameElementType(op, q, dout)) &&
+      succeeded(checkTensor(op, named("dq", dq), 4, "[B, Hq, N, D]",
+                            Elem::Float)) &&
+      succeeded(checkTensor(op, named("dkey", dkey), 4, "[B, Hkv, M, D]",
+                            Elem::Float)) &&
+      succeeded(checkTensor(op, named("dvalue", dvalue), 4, "[B, Hkv, M, Dv]",
+                            Elem::Float)) &&
+      succeeded(
+          checkTensor(op, named("du", du), 3, "[B, Hkv, M]", Elem::F32)) &&
+      succeeded(checkSameElementType(op, q, named("dq", dq))) &&
+      succeeded(checkSameElementType(op, q, named("dkey", dkey))) &&
+      succeeded(checkSameElementType(op, q, named("dvalue", dvalue))));
+}
+
 LogicalResult AttentionBackwardOp::verify() {
   Operation *op = getOperation();
   if (failed(verifyLayerAttributes(op, getKAttr().getInt(),
                                    getWindowAttr().getInt(), getCausal(),
                                    getScaleAttr())))
     return failure();
-  Named q = named("q", getQ()), key = named("key", getKey()),
-        value = named("value", getValue()), out = named("out", getOut()),
-        dout = named("dout", getDout());
-  if (failed(verifyAttentionTensors(op, q, key, value, named("u", getU()),
-                                    out)) ||
-      failed(checkTensor(op, dout, 4, "[B, Hq, N, Dv]", Elem::Float)) ||
-      failed(checkSameElementType(op, q, dout)) ||
-      failed(checkTensor(op, named("dq", getDq()), 4, "[B, Hq, N, D]",
-                         Elem::Float)) ||
-      failed(checkTensor(op, named("dkey", getDkey()), 4, "[B, Hkv, M, D]",
-                         Elem::Float)) ||
-      failed(checkTensor(op, named("dvalue", getDvalue()), 4,
-                         "[B, Hkv, M, Dv]", Elem::Float)) ||
-      failed(checkTensor(op, named("du", getDu()), 3, "[B, Hkv, M]",
-                         Elem::F32)) ||
-      failed(checkSameElementType(op, q, named("dq", getDq()))) ||
-      failed(checkSameElementType(op, q, named("dkey", getDkey()))) ||
-      failed(checkSameElementType(op, q, named("dvalue", getDvalue()))) ||
+  if (failed(verifyBackwardTensors(op, getQ(), getKey(), getValue(), getU(),
+                                   getOut(), getDout(), getDq(), getDkey(),
+                                   getDvalue(), getDu())) ||
       failed(verifyLse(op, getLse(), getCausal())))
+    return failure();
+  return verifyStaticShapeConstraints(op);
+}
+
+//===----------------------------------------------------------------------===//
+// BlockAttentionBackwardOp
+//===----------------------------------------------------------------------===//
+
+std::optional<double> BlockAttentionBackwardOp::getStaticScale() {
+  return staticScale(getScaleAttr(), getQ());
+}
+
+LogicalResult BlockAttentionBackwardOp::verify() {
+  Operation *op = getOperation();
+  int64_t bq = getBlockSizeAttr().getInt();
+  if (failed(verifyLayerAttributes(op, getKAttr().getInt(),
+                                   getWindowAttr().getInt(), /*causal=*/true,
+                                   getScaleAttr())) ||
+      failed(checkBlockSize(op, bq)))
+    return failure();
+  if (failed(verifyBackwardTensors(op, getQ(), getKey(), getValue(), getU(),
+                                   getOut(), getDout(), getDq(), getDkey(),
+                                   getDvalue(), getDu())) ||
+      failed(verifyLse(op, getLse(), /*causal=*/true)) ||
+      failed(checkBlockSelection(op, getKthScore(), getKthIndex(), getTau(),
+                                 getUnionKeys(), getUnionCount(),
+                                 "[B, Hkv, NB, W]")))
     return failure();
   return verifyStaticShapeConstraints(op);
 }

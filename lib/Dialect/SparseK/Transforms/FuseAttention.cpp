@@ -41,7 +41,8 @@ LogicalResult replaceWithBlocks(PatternRewriter &rewriter, Operation *op,
       blockSize);
   auto bq = rewriter.getI64IntegerAttr(blockSize);
   auto sel =
-      BlockSelectOp::create(rewriter, op->getLoc(), types, u, k, window, bq);
+      BlockSelectOp::create(rewriter, op->getLoc(), types, u,
+                                   /*queries=*/Value(), k, window, bq);
   rewriter.replaceOpWithNewOp<BlockAttentionOp>(
       op, op->getResult(0).getType(), q, key, value, u, sel.getKthScore(),
       sel.getKthIndex(), sel.getTau(), sel.getUnionKeys(),

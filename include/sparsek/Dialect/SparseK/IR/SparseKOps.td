@@ -184,6 +184,9 @@ def SparseK_BlockSelectOp : SparseK_Op<"block_select", [Pure]> {
       queries' selections differ by at most one key, so the union holds at
       most `k + block_size - 1` keys.
 
+    `N` comes from the result types; when it is dynamic, the optional
+    index operand `queries` gives it (required then, and only then).
+
     Example:
 
     ```mlir
@@ -194,14 +197,14 @@ def SparseK_BlockSelectOp : SparseK_Op<"block_select", [Pure]> {
               tensor<1x2x64x319xi32>, tensor<1x2x64xi32>)
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$u, I64Attr:$k, I64Attr:$window,
-                       I64Attr:$block_size);
+  let arguments = (ins AnyRankedTensor:$u, Optional<Index>:$queries,
+                       I64Attr:$k, I64Attr:$window, I64Attr:$block_size);
   let results = (outs AnyRankedTensor:$kth_score, AnyRankedTensor:$kth_index,
                       AnyRankedTensor:$tau, AnyRankedTensor:$union_keys,
                       AnyRankedTensor:$union_count);
   let assemblyFormat = [{
-    $u `k` `=` $k `,` `window` `=` $window `,` `block_size` `=` $block_size
-    attr-dict `:` functional-type(operands, results)
+    $u (`queries` `=` $queries^)? `k` `=` $k `,` `window` `=` $window `,`
+    `block_size` `=` $block_size attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -319,7 +322,10 @@ def SparseK_BlockAttentionOp : SparseK_Op<"block_attention", [Pure]> {
     Hkv, M, Dv]` (f32, f16 or bf16, one type), `u : [B, Hkv, M]`,
     `kth_score`, `tau : [B, Hkv, N]` (f32), `kth_index : [B, Hkv, N]`
     (i32), `union_keys : [B, Hkv, NB, W]`, `union_count : [B, Hkv, NB]`
-    (i32), `NB = ceil(N / block_size)`. Result `out : [B, Hq, N, Dv]`.
+    (i32), `NB = ceil(N / block_size)`. Result `out : [B, Hq, N, Dv]`,
+    and optionally every query's log-sum-exp `lse : [B, Hq, N]` (f32), as
+    the second result of `sparsek.attention` (training's forward in block
+    form: `sparsek.block_attention_backward` takes it with the selection).
 
     Example:
 
@@ -341,7 +347,7 @@ def SparseK_BlockAttentionOp : SparseK_Op<"block_attention", [Pure]> {
                        I64Attr:$window, I64Attr:$block_size,
                        OptionalAttr<F64Attr>:$scale,
                        DefaultValuedAttr<SparseK_GateAttr, "::mlir::sparsek::Gate::kv">:$gate);
-  let results = (outs AnyRankedTensor:$out);
+  let results = (outs AnyRankedTensor:$out, Optional<AnyRankedTensor>:$lse);
   let assemblyFormat = [{
     $q `,` $key `,` $value `,` $u `,` $kth_score `,` $kth_index `,` $tau `,`
     $union_keys `,` $union_count `window` `=` $window `,` `block_size` `=`
@@ -489,6 +495,76 @@ def SparseK_AttentionBackwardOp : SparseK_Op<"attention_backward", [Pure]> {
   let extraClassDeclaration = [{
     /// The softmax scale when it is known at compile time (see
     /// sparsek.attention).
+    std::optional<double> getStaticScale();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// sparsek.block_attention_backward (internal: training's pair in block form)
+//===----------------------------------------------------------------------===//
+
+def SparseK_BlockAttentionBackwardOp
+    : SparseK_Op<"block_attention_backward", [Pure]> {
+  let summary = "gradients of the causal layer given the forward's log-sum-exp and block selection";
+  let description = [{
+    An internal op of training's pair in block form: the gradients of
+    `sparsek.attention_backward` (causal; Semantics section 9) given what
+    the forward already built, so the backward neither finds every row's
+    softmax nor selects again. A framework's forward runs
+    `sparsek.block_select` and `sparsek.block_attention` (with its `lse`
+    result) and keeps the selection's five tensors with the log-sum-exp;
+    its backward passes them here.
+
+    Operands: `q`, `key`, `value`, `u`, `out`, `dout`, `lse` as for
+    `sparsek.attention_backward` (`lse` required), then the results of
+    `sparsek.block_select` over `u` with this op's `k`, `window` and
+    `block_size` (`kth_score`, `kth_index`, `tau : [B, Hkv, N]`,
+    `union_keys : [B, Hkv, NB, W]`, `union_count : [B, Hkv, NB]`). Results
+    `dq`, `dkey`, `dvalue`, `du` as for `sparsek.attention_backward` with
+    the same operands and attributes. When the selection operands are not
+    that block selection (or `lse` not the forward's), the gradients are
+    unspecified (finite or not), never out-of-bounds accesses. A lowering
+    may use the selection or build it again: the GPU kernel uses it, the
+    CPU lowering (`sparsek.attention_backward` given `lse`) selects again.
+    There is no `deterministic` form: a deterministic backward is
+    `sparsek.attention_backward {deterministic}`.
+
+    Example:
+
+    ```mlir
+    %dq, %dk, %dv, %du = sparsek.block_attention_backward %q, %key, %value,
+        %u, %out, %dout, %lse, %kth_s, %kth_i, %tau, %union, %count
+        k = 64, window = 128, block_size = 32
+        : (tensor<1x8x1024x64xbf16>, tensor<1x2x1024x64xbf16>,
+           tensor<1x2x1024x64xbf16>, tensor<1x2x1024xf32>,
+           tensor<1x8x1024x64xbf16>, tensor<1x8x1024x64xbf16>,
+           tensor<1x8x1024xf32>, tensor<1x2x1024xf32>, tensor<1x2x1024xi32>,
+           tensor<1x2x1024xf32>, tensor<1x2x32x95xi32>, tensor<1x2x32xi32>)
+          -> (tensor<1x8x1024x64xbf16>, tensor<1x2x1024x64xbf16>,
+              tensor<1x2x1024x64xbf16>, tensor<1x2x1024xf32>)
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$key,
+                       AnyRankedTensor:$value, AnyRankedTensor:$u,
+                       AnyRankedTensor:$out, AnyRankedTensor:$dout,
+                       AnyRankedTensor:$lse,
+                       AnyRankedTensor:$kth_score, AnyRankedTensor:$kth_index,
+                       AnyRankedTensor:$tau, AnyRankedTensor:$union_keys,
+                       AnyRankedTensor:$union_count,
+                       I64Attr:$k, I64Attr:$window, I64Attr:$block_size,
+                       OptionalAttr<F64Attr>:$scale,
+                       DefaultValuedAttr<SparseK_GateAttr, "::mlir::sparsek::Gate::kv">:$gate);
+  let results = (outs AnyRankedTensor:$dq, AnyRankedTensor:$dkey,
+                      AnyRankedTensor:$dvalue, AnyRankedTensor:$du);
+  let assemblyFormat = [{
+    $q `,` $key `,` $value `,` $u `,` $out `,` $dout `,` $lse `,` $kth_score
+    `,` $kth_index `,` $tau `,` $union_keys `,` $union_count `k` `=` $k `,`
+    `window` `=` $window `,` `block_size` `=` $block_size
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// As for sparsek.attention.
     std::optional<double> getStaticScale();
   }];
 }
