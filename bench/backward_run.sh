@@ -27,7 +27,16 @@
 # runs at 64K, then both backwards
 # (plain and given lse) at 4K/16K/64K, interleaved, and ncu's breakdown
 # of the deterministic one at 64K.
-# Device tool: carry [".device"], command "bash bench/backward_run.sh [check|time|compare|lse|det|all]".
+# `blocks` (`blocks-check`, `blocks-time`: its halves): training's pair in
+# block form (SPARSEK_BENCH_LSE=blocks: the forward returns its block
+# selection with out and lse, sparsek.block_attention_backward is given
+# them and selects nothing): the tensor-core grid (its block-form cases)
+# plain and under memcheck and racecheck, the gradients against the
+# reference at 4K (random and equal scores) and 8K, against the
+# lse-form backward's at 16K and 64K, then the lse-form and block-form
+# pairs at 4K/16K/64K, twice, interleaved, and ncu's breakdown of the
+# block-form pair at 64K.
+# Device tool: carry [".device"], command "bash bench/backward_run.sh [check|time|compare|lse|det|blocks|all]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
@@ -101,6 +110,28 @@ if [[ $mode == det || $mode == all ]]; then
   done
   echo "== the deterministic backward given lse (second half of the launches)"
   SPARSEK_BENCH_DET=1 SPARSEK_BENCH_LSE=1 LAUNCHES=1 LINES_MAX=120 breakdown "$D"
+fi
+if [[ $mode == blocks || $mode == blocks-check ]]; then
+  grid_under none tensorcore
+  for tool in memcheck racecheck; do grid_under "$tool" tensorcore; done
+  SPARSEK_BENCH_LSE=blocks timeout 300 "$D/gpu-backward-bench" 4096 1 check
+  SPARSEK_BENCH_LSE=blocks SPARSEK_BENCH_SCORES=equal timeout 300 "$D/gpu-backward-bench" 4096 1 check
+  SPARSEK_BENCH_LSE=blocks timeout 400 "$D/gpu-backward-bench" 8192 1 check
+  for n in 16384 65536; do
+    SPARSEK_BENCH_LSE=blocks timeout 300 "$D/gpu-backward-bench" $n 1 versus
+    SPARSEK_BENCH_LSE=blocks SPARSEK_BENCH_SCORES=equal timeout 300 "$D/gpu-backward-bench" $n 1 versus
+  done
+fi
+if [[ $mode == blocks || $mode == blocks-time ]]; then
+  for round in 1 2; do
+    for n in 4096 16384 65536; do
+      echo "-- round $round"
+      SPARSEK_BENCH_LSE=1 timeout 300 "$D/gpu-backward-bench" $n 5
+      SPARSEK_BENCH_LSE=blocks timeout 300 "$D/gpu-backward-bench" $n 5
+    done
+  done
+  echo "== the pair in block form (forward with lse and selection, backward given them)"
+  SPARSEK_BENCH_LSE=blocks LAUNCHES=1 LINES_MAX=120 breakdown "$D"
 fi
 if [[ $mode == time || $mode == all ]]; then
   breakdown "$D"

@@ -17,6 +17,10 @@
 // operand: no first sweep over the keys). With SPARSEK_BENCH_LSE=step, a
 // whole training step in one call instead (forward, then the backward given
 // its out and lse; one block selection for both): "sparsek_gpu_train_step".
+// With SPARSEK_BENCH_LSE=blocks, training's pair in block form: the
+// forward builds the block selection and returns it with out and lse
+// ("sparsek_gpu_forward_blocks"); the backward is given all of them
+// (sparsek.block_attention_backward: no first sweep, no selection).
 // With SPARSEK_BENCH_DET=1 the backward (plain or given lse) is the
 // deterministic one. With `check`, the backward also runs three more
 // times: the deterministic one must give the same bits every time (the
@@ -25,7 +29,9 @@
 // deterministic backward's gradients against the default one's (any N:
 // the two differ only in the order of their f32 additions; at large N
 // the deterministic kernel's chunks hold several query blocks, which the
-// reference checks at 4K and 8K do not reach).
+// reference checks at 4K and 8K do not reach). In block form, `versus`
+// compares with the backward given lse that selects again (the same
+// kernel, its own selection).
 
 #include "sparsek-c/CudaRuntime.h"
 #include "sparsek-c/MemRef.h"
@@ -61,6 +67,20 @@ extern "C" void _mlir_ciface_sparsek_layer_backward_lse(
     SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
     SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *out, SparseKMemRef4DU16 *dout,
     SparseKMemRef3DF32 *lse, SparseKMemRef4DU16 *dq, SparseKMemRef4DU16 *dkey,
+    SparseKMemRef4DU16 *dvalue, SparseKMemRef3DF32 *du);
+extern "C" void _mlir_ciface_sparsek_layer_forward_blocks(
+    SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
+    SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *out, SparseKMemRef3DF32 *lse,
+    SparseKMemRef3DF32 *kthScore, SparseKMemRef3DI32 *kthIndex,
+    SparseKMemRef3DF32 *tau, SparseKMemRef4DI32 *unionKeys,
+    SparseKMemRef3DI32 *unionCount);
+extern "C" void _mlir_ciface_sparsek_layer_backward_blocks(
+    SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
+    SparseKMemRef3DF32 *u, SparseKMemRef4DU16 *out, SparseKMemRef4DU16 *dout,
+    SparseKMemRef3DF32 *lse, SparseKMemRef3DF32 *kthScore,
+    SparseKMemRef3DI32 *kthIndex, SparseKMemRef3DF32 *tau,
+    SparseKMemRef4DI32 *unionKeys, SparseKMemRef3DI32 *unionCount,
+    SparseKMemRef4DU16 *dq, SparseKMemRef4DU16 *dkey,
     SparseKMemRef4DU16 *dvalue, SparseKMemRef3DF32 *du);
 extern "C" void _mlir_ciface_sparsek_layer_backward_det(
     SparseKMemRef4DU16 *q, SparseKMemRef4DU16 *key, SparseKMemRef4DU16 *value,
@@ -148,11 +168,27 @@ int main(int argc, char **argv) {
   auto dvD = sparsek::describeDense<D4>(toDevice(v), {b, hkv, n, d});
   auto duD = sparsek::describeDense<SparseKMemRef3DF32>(toDevice(u), {b, hkv, n});
   const char *lseEnv = std::getenv("SPARSEK_BENCH_LSE");
-  const bool withLse = lseEnv && std::strcmp(lseEnv, "1") == 0;
+  const bool blocks = lseEnv && std::strcmp(lseEnv, "blocks") == 0;
+  const bool withLse = blocks || (lseEnv && std::strcmp(lseEnv, "1") == 0);
   const bool step = lseEnv && std::strcmp(lseEnv, "step") == 0;
   std::vector<float> lseHost(b * hq * n);
   auto lseD = sparsek::describeDense<SparseKMemRef3DF32>(toDevice(lseHost),
                                                          {b, hq, n});
+  // The block form's selection (blocks of 32 queries, k + 31 = 287 keys).
+  const int64_t nb = (n + 31) / 32;
+  std::vector<float> perQueryF(b * hkv * n);
+  std::vector<int32_t> perQueryI(b * hkv * n), unionHost(b * hkv * nb * 287),
+      countHost(b * hkv * nb);
+  auto kthSD =
+      sparsek::describeDense<SparseKMemRef3DF32>(toDevice(perQueryF), {b, hkv, n});
+  auto kthID =
+      sparsek::describeDense<SparseKMemRef3DI32>(toDevice(perQueryI), {b, hkv, n});
+  auto tauD =
+      sparsek::describeDense<SparseKMemRef3DF32>(toDevice(perQueryF), {b, hkv, n});
+  auto unionD = sparsek::describeDense<SparseKMemRef4DI32>(toDevice(unionHost),
+                                                           {b, hkv, nb, 287});
+  auto countD = sparsek::describeDense<SparseKMemRef3DI32>(toDevice(countHost),
+                                                           {b, hkv, nb});
   mgpuStreamSynchronize(nullptr);
   // One call per repeat after a warm-up (the first call loads the modules);
   // the median.
@@ -169,20 +205,31 @@ int main(int argc, char **argv) {
     return t;
   };
   if (withLse) {
-    // The GPU forward's out and lse, then given to the backward.
+    // The GPU forward's out and lse (and in block form its selection),
+    // then given to the backward.
     std::vector<double> f = timed([&] {
-      _mlir_ciface_sparsek_layer_forward_lse(&qD, &kD, &vD, &uD, &oD, &lseD);
+      if (blocks)
+        _mlir_ciface_sparsek_layer_forward_blocks(&qD, &kD, &vD, &uD, &oD,
+                                                  &lseD, &kthSD, &kthID, &tauD,
+                                                  &unionD, &countD);
+      else
+        _mlir_ciface_sparsek_layer_forward_lse(&qD, &kD, &vD, &uD, &oD, &lseD);
     });
     double fm = f.empty() ? 0 : f[f.size() / 2];
-    std::printf("sparsek_gpu_forward_lse N %lld median_ms %.3f (%.1f TFLOP/s "
+    std::printf("sparsek_gpu_forward_%s N %lld median_ms %.3f (%.1f TFLOP/s "
                 "effective at 4 B Hq N (k + w) D)\n",
-                static_cast<long long>(n), fm,
+                blocks ? "blocks" : "lse", static_cast<long long>(n), fm,
                 4.0 * b * hq * n * (256 + 512) * d / (fm * 1e-3) / 1e12);
   }
   const char *detEnv = std::getenv("SPARSEK_BENCH_DET");
-  const bool det = detEnv && std::strcmp(detEnv, "1") == 0 && !step;
+  const bool det =
+      detEnv && std::strcmp(detEnv, "1") == 0 && !step && !blocks;
   auto backward = [&] {
-    if (step)
+    if (blocks)
+      _mlir_ciface_sparsek_layer_backward_blocks(
+          &qD, &kD, &vD, &uD, &oD, &doD, &lseD, &kthSD, &kthID, &tauD, &unionD,
+          &countD, &dqD, &dkD, &dvD, &duD);
+    else if (step)
       _mlir_ciface_sparsek_layer_train_step(&qD, &kD, &vD, &uD, &doD, &oD, &dqD,
                                             &dkD, &dvD, &duD);
     else if (withLse && det)
@@ -215,7 +262,9 @@ int main(int argc, char **argv) {
     std::printf("sparsek_gpu_backward N %lld median_ms %.3f (%.1f TFLOP/s "
                 "effective at 10 B Hq N (k + w) D)%s\n",
                 static_cast<long long>(n), med, flops / (med * 1e-3) / 1e12,
-                (std::string(withLse ? " given the forward's lse" : "") +
+                (std::string(blocks    ? " given the forward's lse and selection"
+                             : withLse ? " given the forward's lse"
+                                       : "") +
                  (det ? " deterministic" : "") +
                  (scores == "normal" ? "" : " scores " + scores))
                     .c_str());
@@ -245,10 +294,12 @@ int main(int argc, char **argv) {
       if (!(err <= 1e-2 + 1e-2 * std::fabs(other[i])))
         ++bad;
     }
-    std::printf("sparsek_gpu_backward N %lld versus the default %s: max abs "
-                "difference %.3g, %zu of %zu beyond 1e-2 + 1e-2|default|\n",
-                static_cast<long long>(n), bad ? "FAIL" : "PASS", maxErr, bad,
-                mine.size());
+    std::printf("sparsek_gpu_backward N %lld versus %s %s: max abs "
+                "difference %.3g, %zu of %zu beyond 1e-2 + 1e-2|other|\n",
+                static_cast<long long>(n),
+                blocks ? "the backward given lse (selecting again)"
+                       : "the default",
+                bad ? "FAIL" : "PASS", maxErr, bad, mine.size());
     return bad ? 1 : 0;
   }
   if (!check)

@@ -53,6 +53,11 @@ class Config:
     # The backward only: bitwise the same gradients run to run (GPU: partial
     # sums added in a fixed order instead of floating-point atomics).
     deterministic: bool = False
+    # With lse (causal): training's pair in block form, queries per block.
+    # The forward also returns its block selection (sparsek.block_select's
+    # five tensors) and the backward is given it
+    # (sparsek.block_attention_backward): the backward selects nothing.
+    blocks: int = 0
 
     @property
     def entry(self) -> str:
@@ -60,7 +65,8 @@ class Config:
 
     @property
     def nargs(self) -> int:
-        return (10 if self.backward else 5) + (1 if self.lse else 0)
+        return ((10 if self.backward else 5) + (1 if self.lse else 0)
+                + (5 if self.blocks else 0))
 
     def key(self) -> str:
         """A name for the configuration, independent of the compiler."""
@@ -69,7 +75,8 @@ class Config:
                 f"{'causal' if self.causal else 'noncausal'}-s{scale}-"
                 f"{self.gate}{'-bwd' if self.backward else ''}"
                 f"{'-lse' if self.lse else ''}"
-                f"{'-det' if self.deterministic else ''}")
+                f"{'-det' if self.deterministic else ''}"
+                f"{f'-b{self.blocks}' if self.blocks else ''}")
 
     def module(self) -> str:
         """The MLIR module of the layer (destination-passing style, every
@@ -90,6 +97,11 @@ class Config:
             attrs.append("deterministic")
         t3 = "tensor<?x?x?xf32>"
         f32out = "memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>"
+        if self.blocks:
+            if not (self.lse and self.causal) or self.deterministic or self.blocks < 1:
+                raise ValueError("sparsek: the block form needs a causal layer with lse "
+                                 "(not deterministic) and blocks >= 1")
+            return self._block_module(t4, out, t3, f32out, attrs)
         if self.backward:
             outs = ", ".join(f"%{n}: {out}" for n in ("dq", "dk", "dv")) + f", %du: {f32out}"
             lse_arg, lse_op, lse_type = ((f", %lse: {t3}", ", %lse", f", {t3}")
@@ -127,6 +139,72 @@ class Config:
             f"  bufferization.materialize_in_destination %o in restrict writable %out\n"
             f"    : ({t4}, {out}) -> ()\n"
             f"  return\n}}\n")
+
+
+    def _block_module(self, t4, out, t3, f32out, attrs) -> str:
+        """Training's pair in block form (see ``blocks``)."""
+        width = int(self.topk) + int(self.blocks) - 1
+        ti3 = "tensor<?x?x?xi32>"
+        sel_types = [t3, ti3, t3, f"tensor<?x?x?x{width}xi32>", ti3]
+        sel = ", ".join(sel_types)
+        bs = f"block_size = {int(self.blocks)} : i64"
+        # block_attention has neither k nor causal.
+        att_attrs = [a for a in attrs if not a.startswith(("k =", "causal ="))]
+        names = ("kth_score", "kth_index", "tau", "union_keys", "union_count")
+        if self.backward:
+            outs = (", ".join(f"%{n}: {out}" for n in ("dq", "dk", "dv"))
+                    + f", %du: {f32out}")
+            args = ", ".join(f"%{n}: {t}" for n, t in zip(names, sel_types))
+            res = ", ".join([t4] * 3) + f", {t3}"
+            bw_attrs = [a for a in attrs if not a.startswith("causal =")] + [bs]
+            mats = "".join(
+                f"  bufferization.materialize_in_destination %r#{i} in restrict writable %{n}\n"
+                f"    : ({t4}, {out}) -> ()\n" for i, n in enumerate(("dq", "dk", "dv")))
+            return (
+                f"func.func @{ENTRY_BACKWARD}(%q: {t4}, %key: {t4}, %value: {t4},\n"
+                f"    %u: {t3}, %o: {t4}, %g: {t4}, %lse: {t3}, {args}, {outs}) {{\n"
+                f"  %r:4 = \"sparsek.block_attention_backward\"(%q, %key, %value, %u, %o, %g, "
+                f"%lse, {', '.join('%' + n for n in names)}) {{{', '.join(bw_attrs)}}}\n"
+                f"       : ({t4}, {t4}, {t4}, {t3}, {t4}, {t4}, {t3}, {sel}) -> ({res})\n"
+                + mats +
+                f"  bufferization.materialize_in_destination %r#3 in restrict writable %du\n"
+                f"    : ({t3}, {f32out}) -> ()\n"
+                f"  return\n}}\n")
+        mem = {"f32": "memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>",
+               "i32": "memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>"}
+        sel_outs = [mem["f32"], mem["i32"], mem["f32"],
+                    f"memref<?x?x?x{width}xi32, strided<[?, ?, ?, ?], offset: ?>>",
+                    mem["i32"]]
+        args = ", ".join(f"%{n}: {t}" for n, t in zip(names, sel_outs))
+        mats = "".join(
+            f"  bufferization.materialize_in_destination %s#{i} in restrict writable %{n}\n"
+            f"    : ({t}, {m}) -> ()\n"
+            for i, (n, t, m) in enumerate(zip(names, sel_types, sel_outs)))
+        return (
+            f"func.func @{ENTRY}(%q: {t4}, %key: {t4}, %value: {t4},\n"
+            f"    %u: {t3}, %out: {out}, %lse: {f32out}, {args}) {{\n"
+            f"  %c2 = arith.constant 2 : index\n"
+            f"  %n = tensor.dim %q, %c2 : {t4}\n"
+            f"  %s:5 = \"sparsek.block_select\"(%u, %n) "
+            f"{{k = {int(self.topk)} : i64, window = {int(self.window)} : i64, {bs}}}\n"
+            f"       : ({t3}, index) -> ({sel})\n"
+            f"  %o:2 = \"sparsek.block_attention\"(%q, %key, %value, %u, "
+            f"%s#0, %s#1, %s#2, %s#3, %s#4) {{{', '.join(att_attrs + [bs])}}}\n"
+            f"       : ({t4}, {t4}, {t4}, {t3}, {sel}) -> ({t4}, {t3})\n"
+            f"  bufferization.materialize_in_destination %o#0 in restrict writable %out\n"
+            f"    : ({t4}, {out}) -> ()\n"
+            f"  bufferization.materialize_in_destination %o#1 in restrict writable %lse\n"
+            f"    : ({t3}, {f32out}) -> ()\n"
+            + mats +
+            f"  return\n}}\n")
+
+
+def block_size_for(hq: int, hkv: int) -> int:
+    """The query block of training's pair in block form for a group of
+    hq / hkv query heads per KV head: 32 when the group divides by 4 (the
+    GPU kernels' four-head layout, 128 rows per thread block), else 128
+    (the one-head layout)."""
+    return 32 if hkv > 0 and (hq // hkv) % 4 == 0 else 128
 
 
 @dataclasses.dataclass(frozen=True)

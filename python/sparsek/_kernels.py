@@ -18,17 +18,17 @@ _loaded = {}  # (device type, dtype, attributes, backward) -> Kernel
 
 
 def _kernel(q, topk, window, causal, scale, gate, backward, lse=False,
-            deterministic=False):
+            deterministic=False, blocks=0):
     """The loaded kernel of a call's configuration (a dict lookup after the
     first call: building a Config per call costs microseconds)."""
     key = (q.device.type, q.dtype, topk, window, causal, scale, gate, backward, lse,
-           deterministic)
+           deterministic, blocks)
     kern = _loaded.get(key)
     if kern is None:
         kern = _compiler.kernel(_compiler.Config(
             target=q.device.type, dtype=DTYPES[q.dtype], topk=topk, window=window,
             causal=causal, scale=scale, gate=gate, backward=backward, lse=lse,
-            deterministic=deterministic))
+            deterministic=deterministic, blocks=blocks))
         _loaded[key] = kern
     return kern
 
@@ -126,6 +126,59 @@ def _run_backward(q, k, v, scores, out, dout, topk, window, causal, scale, gate,
     if lse is not None:
         args += (lse.to(torch.float32),)
     status = _launch(kern, args + (dq, dk, dv, du))
+    if status != 0:
+        raise _compiler.SparseKError(f"sparsek.attention backward: kernel status {status}")
+    return dq, dk, dv, du
+
+
+def _run_blocks(q, k, v, scores, topk, window, scale, gate):
+    """Training's forward in block form (causal): out, every row's
+    log-sum-exp and the block selection (kth_score, kth_index, tau,
+    union_keys, union_count: sparsek.block_select's results, queries per
+    block ``_compiler.block_size_for``), which ``_run_backward_blocks``
+    is given instead of selecting again."""
+    blocks = _compiler.block_size_for(q.shape[1], k.shape[1])
+    kern = _kernel(q, topk, window, True, scale, gate, False, True, blocks=blocks)
+    b, hkv, n = q.shape[0], k.shape[1], q.shape[2]
+    nb = -(-n // blocks)
+    dev = q.device
+    out = q.new_empty((b, q.shape[1], n, v.shape[3]))
+    lse = torch.empty(q.shape[:3], dtype=torch.float32, device=dev)
+    sel = (torch.empty((b, hkv, n), dtype=torch.float32, device=dev),
+           torch.empty((b, hkv, n), dtype=torch.int32, device=dev),
+           torch.empty((b, hkv, n), dtype=torch.float32, device=dev),
+           torch.empty((b, hkv, nb, topk + blocks - 1), dtype=torch.int32, device=dev),
+           torch.empty((b, hkv, nb), dtype=torch.int32, device=dev))
+    if out.numel() == 0 or sel[0].numel() == 0:
+        # Nothing to attend or select: the backward given this returns zeros
+        # (it never reads the selection of an empty layer).
+        for t in sel:
+            t.zero_()
+        return out, lse.fill_(float("-inf")), sel
+    status = _launch(kern, (q, k, v, scores, out, lse) + sel)
+    if status != 0:
+        raise _compiler.SparseKError(f"sparsek.attention: kernel status {status}")
+    return out, lse, sel
+
+
+def _run_backward_blocks(q, k, v, scores, out, dout, lse, sel, topk, window, scale,
+                         gate):
+    """The gradients given the forward's log-sum-exp and block selection
+    (from ``_run_blocks``; causal). Under
+    ``torch.use_deterministic_algorithms(True)`` on CUDA, the deterministic
+    backward given lse instead (it selects again: the block form has no
+    deterministic variant)."""
+    if q.device.type == "cuda" and torch.are_deterministic_algorithms_enabled():
+        return _run_backward(q, k, v, scores, out, dout, topk, window, True, scale,
+                             gate, lse=lse)
+    blocks = _compiler.block_size_for(q.shape[1], k.shape[1])
+    kern = _kernel(q, topk, window, True, scale, gate, True, True, blocks=blocks)
+    dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    du = torch.empty(scores.shape, dtype=torch.float32, device=scores.device)
+    if q.numel() == 0 or k.numel() == 0:
+        return dq.zero_(), dk.zero_(), dv.zero_(), du.zero_()
+    args = (q, k, v, scores, out.to(q.dtype), dout.to(q.dtype), lse.to(torch.float32))
+    status = _launch(kern, args + tuple(sel) + (dq, dk, dv, du))
     if status != 0:
         raise _compiler.SparseKError(f"sparsek.attention backward: kernel status {status}")
     return dq, dk, dv, du

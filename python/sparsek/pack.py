@@ -36,7 +36,8 @@ def main(argv=None) -> int:
     ap.add_argument("--backward", action="store_true",
                     help="also the gradients' kernels (for training; causal "
                          "layers also get the forward with the log-sum-exp "
-                         "and the backward given it)")
+                         "and the backward given it, and that pair in block "
+                         "form: the backward given the forward's selection)")
     ap.add_argument("--deterministic", action="store_true",
                     help="with --backward and a cuda target: also the "
                          "deterministic backward's kernels (taken under "
@@ -62,17 +63,24 @@ def main(argv=None) -> int:
         # With --backward: the gradients, and for causal layers training's
         # pair (the forward that also returns the log-sum-exp and the
         # backward given it, which autograd uses).
-        variants = [(False, False, False)]
+        # Causal layers also get that pair in block form (the forward
+        # returns its block selection, the backward is given it: what
+        # autograd uses), for both query blocks block_size_for picks.
+        variants = [(False, False, False, 0)]
         if args.backward:
-            variants.append((True, False, False))
+            variants.append((True, False, False, 0))
             if not args.noncausal:
-                variants += [(False, True, False), (True, True, False)]
+                variants += [(False, True, False, 0), (True, True, False, 0)]
+                variants += [(bwd, True, False, bs) for bs in (32, 128)
+                             for bwd in (False, True)]
             if args.deterministic and target == "cuda":
-                variants += [(True, lse, True) for bwd, lse, _ in variants if bwd]
-        for bwd, lse, det in variants:
+                variants += [(True, lse, True, 0) for bwd, lse, _, bs in variants
+                             if bwd and not bs]
+        for bwd, lse, det, blocks in variants:
             cfg = _compiler.Config(target=target, dtype=dtype, topk=topk, window=window,
                                    causal=not args.noncausal, scale=args.scale, gate=gate,
-                                   backward=bwd, lse=lse, deterministic=det)
+                                   backward=bwd, lse=lse, deterministic=det,
+                                   blocks=blocks)
             name = cfg.key() + ".so"
             _compiler.compile_config(cfg, out / name, compiler)
             index[cfg.key()] = name

@@ -83,6 +83,18 @@ def main():
         worst = max(worst, err.max().item())
     check("cuda bf16 gradients (tensor-core backward) vs cpu", ok,
           f"max err {worst:.3g} (tolerance 5e-2 + 5e-2|cpu|)")
+    # A group of 4 query heads per KV head: autograd's pair in block form
+    # with blocks of 32 queries (the four-head layout); above, 128.
+    q4, k4, v4, u4 = inputs(1, 8, 2, 300, 300, 64, torch.bfloat16, dev="cpu", seed=8)
+    dout4 = torch.randn(1, 8, 300, 64)
+    g4 = [gradients(dev, (q4, k4, v4, u4), dout4) for dev in ("cpu", "cuda")]
+    ok4, worst4 = True, 0.0
+    for a, b in zip(*g4):
+        err = (a - b).abs()
+        ok4 = ok4 and bool((err <= 5e-2 + 5e-2 * b.abs()).all())
+        worst4 = max(worst4, err.max().item())
+    check("cuda bf16 gradients, group of 4 (blocks of 32) vs cpu", ok4,
+          f"max err {worst4:.3g} (tolerance 5e-2 + 5e-2|cpu|)")
     # Under torch.use_deterministic_algorithms(True): the deterministic
     # backward (no floating-point atomics), bitwise the same over three
     # runs, and as close to the CPU's as the default one.
@@ -109,6 +121,14 @@ def main():
             check("torch.library.opcheck (all four tests)", True)
         except Exception as e:  # noqa: BLE001
             check("torch.library.opcheck (all four tests)", False, str(e)[:400])
+        # Training's pair in block form (what causal autograd runs).
+        try:
+            torch.library.opcheck(torch.ops.sparsek.attention_blocks.default,
+                                  (q, k, v, u, 4, 8, -1.0, "kv"))
+            check("torch.library.opcheck of attention_blocks (all four tests)", True)
+        except Exception as e:  # noqa: BLE001
+            check("torch.library.opcheck of attention_blocks (all four tests)", False,
+                  str(e)[:400])
         q = q.detach()
         u = u.detach()
         try:

@@ -235,7 +235,9 @@ def test_torch_op_is_registered():
 def test_direct_call_only_when_nothing_watches(monkeypatch):
     """Without autograd, tracing or modes, sparsek.attention runs the kernel
     without the operator's dispatch; with a gradient to record it goes
-    through torch.ops.sparsek.attention. Same kernel, same result."""
+    through the operators (for a causal layer, training's pair in block
+    form: block selection + block attention, whose sums run in another
+    order than the layer's: equal to f32 rounding)."""
     from sparsek import functional
     q, k, v, u = inputs(1, 4, 2, 9, 12, 8, 8, torch.float32, seed=6)
     assert functional._direct(q, k, v, u)
@@ -251,7 +253,7 @@ def test_direct_call_only_when_nothing_watches(monkeypatch):
     assert not seen
     via_op = sparsek.attention(q, k, v, u.requires_grad_(), topk=3, window=4)
     assert seen
-    assert torch.equal(direct, via_op.detach())
+    torch.testing.assert_close(direct, via_op.detach(), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
@@ -322,3 +324,46 @@ def test_deterministic_configuration_compiles_and_matches():
     assert _kernels._launch(kern, (q, k, v, u, out, dout, lse, *got)) == 0
     for a, b in zip(got, default):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("hq,hkv,blocks", [(8, 2, 32), (4, 2, 128), (3, 3, 128)])
+def test_block_form_pair_matches_the_layer_pair(hq, hkv, blocks):
+    """Training's pair in block form (the causal autograd path): the
+    forward returns out, lse and its block selection (queries per block 32
+    for groups divisible by 4, else 128: the GPU kernels' layouts), the
+    backward is given them (sparsek.block_attention_backward) and gives the
+    gradients of the backward given lse alone; autograd saves the
+    selection and its gradients are those."""
+    from sparsek import _compiler
+    assert _compiler.block_size_for(hq, hkv) == blocks
+    q, k, v, u = inputs(2, hq, hkv, 37, 40, 8, 8, torch.float32, seed=24)
+    dout = torch.rand(2, hq, 37, 8, generator=torch.Generator().manual_seed(5)) - 0.5
+    out, lse, *sel = torch.ops.sparsek.attention_blocks(q, k, v, u, 3, 5, -1.0, "kv")
+    nb = -(-37 // blocks)
+    assert [tuple(t.shape) for t in sel] == [
+        (2, hkv, 37), (2, hkv, 37), (2, hkv, 37), (2, hkv, nb, 3 + blocks - 1), (2, hkv, nb)]
+    assert [t.dtype for t in sel] == [torch.float32, torch.int32, torch.float32,
+                                      torch.int32, torch.int32]
+    # Each block's union: its count of distinct ascending keys, -1 after.
+    keys, count = sel[3], sel[4]
+    for row in range(2 * hkv):
+        for blk in range(nb):
+            c = int(count.view(-1, nb)[row, blk])
+            ks = keys.view(-1, nb, keys.shape[-1])[row, blk]
+            assert 0 <= c <= keys.shape[-1]
+            assert (ks[c:] == -1).all() and (ks[:c].diff() > 0).all()
+    out2, lse2 = torch.ops.sparsek.attention_lse(q, k, v, u, 3, 5, True, -1.0, "kv")
+    torch.testing.assert_close(out, out2, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(lse, lse2, rtol=1e-5, atol=1e-6)
+    got = torch.ops.sparsek.attention_backward_blocks(q, k, v, u, out, dout, lse, *sel,
+                                                      3, 5, -1.0, "kv")
+    want = torch.ops.sparsek.attention_backward_lse(q, k, v, u, out, dout, lse,
+                                                    3, 5, True, -1.0, "kv")
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    leaves = [t.clone().requires_grad_() for t in (q, k, v, u)]
+    y = sparsek.attention(*leaves, topk=3, window=5)
+    assert "Blocks" in type(y.grad_fn).__name__
+    (y * dout).sum().backward()
+    for leaf, b in zip(leaves, want):
+        torch.testing.assert_close(leaf.grad, b, rtol=1e-4, atol=1e-5)
