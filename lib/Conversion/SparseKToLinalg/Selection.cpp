@@ -671,7 +671,7 @@ struct BlockSelectToLinalg : OpRewritePattern<BlockSelectOp> {
     if (t.isDynamicDim(2) && !op.getQueries())
       return rewriter.notifyMatchFailure(op, "dynamic query length N");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    Value n = t.isDynamicDim(2) ? op.getQueries()
+    Value n = t.isDynamicDim(2) ? clampedQueries(b, op)
                                 : constIndex(b, t.getDimSize(2));
     auto build = useParallel ? buildParallelBlockSelect : buildBlockSelect;
     rewriter.replaceOp(

@@ -39,7 +39,7 @@ SmallVector<Value> resultSizes(ImplicitLocOpBuilder &b, Operation *op,
       from.push_back({op->getOperand(r), d}); // dq, dkey, dvalue, du: q, key, value, u
   else if (auto s = dyn_cast<BlockSelectOp>(op); s && s.getQueries()) {
     // N from `queries`: [B, Hkv, N] or [B, Hkv, ceil(N / block_size), ...].
-    Value n = s.getQueries();
+    Value n = sparsek::detail::clampedQueries(b, s);
     if (r >= 3)
       n = arith::CeilDivUIOp::create(
           b, n, sparsek::detail::constIndex(b, s.getBlockSize()));

@@ -35,6 +35,11 @@ Value dimValue(ImplicitLocOpBuilder &b, Value tensor, int64_t d) {
   return tensor::DimOp::create(b, tensor, d);
 }
 
+Value clampedQueries(ImplicitLocOpBuilder &b, BlockSelectOp op) {
+  Value n = arith::MaxSIOp::create(b, op.getQueries(), constIndex(b, 0));
+  return arith::MinSIOp::create(b, n, dimValue(b, op.getU(), 2));
+}
+
 Value castFloat(ImplicitLocOpBuilder &b, Value v, Type to) {
   Type from = v.getType();
   if (from == to)

@@ -26,6 +26,11 @@ Value constF32(ImplicitLocOpBuilder &b, double v);
 Value constF64(ImplicitLocOpBuilder &b, double v);
 /// Size of dim `d` of a ranked tensor, as an index value.
 Value dimValue(ImplicitLocOpBuilder &b, Value tensor, int64_t d);
+/// block_select's `queries` operand (a dynamic N) clamped to [0, M]: a
+/// value out of range (which the verifier rejects when it is a constant)
+/// selects for the nearest valid query count instead of reading out of
+/// bounds.
+Value clampedQueries(ImplicitLocOpBuilder &b, BlockSelectOp op);
 /// Extends f16/bf16 (or truncates f64) to `to`; identity when equal.
 Value castFloat(ImplicitLocOpBuilder &b, Value v, Type to);
 /// clip(u - tau, 0, 1) in f32 with the conventions that keep it defined for

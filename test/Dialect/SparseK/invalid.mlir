@@ -590,6 +590,16 @@ func.func @block_select_static_n_queries(%u: tensor<1x2x64xf32>, %n: index) {
 
 // -----
 
+func.func @block_select_queries_range(%u: tensor<1x2x64xf32>) {
+  %n = arith.constant 65 : index
+  // expected-error @+1 {{'queries' (N) = 65 must be in [0, M] with M = 64}}
+  %a, %b, %c, %d, %e = "sparsek.block_select"(%u, %n) {k = 8 : i64, window = 16 : i64, block_size = 4 : i64}
+      : (tensor<1x2x64xf32>, index) -> (tensor<1x2x?xf32>, tensor<1x2x?xi32>, tensor<1x2x?xf32>, tensor<1x2x?x11xi32>, tensor<1x2x?xi32>)
+  return
+}
+
+// -----
+
 func.func @block_attention_lse_shape(%q: tensor<2x4x50x8xbf16>, %k: tensor<2x2x64x8xbf16>, %v: tensor<2x2x64x8xbf16>,
                                      %u: tensor<2x2x64xf32>, %s: tensor<2x2x50xf32>, %i: tensor<2x2x50xi32>,
                                      %t: tensor<2x2x50xf32>, %un: tensor<2x2x13x11xi32>, %c: tensor<2x2x13xi32>) {

@@ -17,6 +17,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Matchers.h"
 
 #include <cmath>
 #include <optional>
@@ -282,6 +283,18 @@ LogicalResult BlockSelectOp::verify() {
                             "query length N; N = "
                          << getKthScore().getType().getDimSize(2)
                          << " is static";
+  // A constant N must be a query count of these keys (0 <= N <= M); at
+  // run time the lowerings clamp it.
+  APInt constN;
+  if (getQueries() && matchPattern(getQueries(), m_ConstantInt(&constN))) {
+    int64_t nv = constN.getSExtValue(), m = getU().getType().getDimSize(2);
+    if (nv < 0 || (!ShapedType::isDynamic(m) && nv > m))
+      return emitOpError() << "'queries' (N) = " << nv
+                           << " must be in [0, M]"
+                           << (ShapedType::isDynamic(m)
+                                   ? std::string()
+                                   : " with M = " + std::to_string(m));
+  }
   return verifyStaticShapeConstraints(op);
 }
 

@@ -185,7 +185,10 @@ def SparseK_BlockSelectOp : SparseK_Op<"block_select", [Pure]> {
       most `k + block_size - 1` keys.
 
     `N` comes from the result types; when it is dynamic, the optional
-    index operand `queries` gives it (required then, and only then).
+    index operand `queries` gives it (required then, and only then). It
+    must be in `[0, M]`: a constant outside is rejected, a run-time value
+    outside is clamped to that range by the lowerings (no out-of-bounds
+    access; the result sizes follow the clamped N).
 
     Example:
 
