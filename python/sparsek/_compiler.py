@@ -103,23 +103,10 @@ class Config:
                                  "(not deterministic) and blocks >= 1")
             return self._block_module(t4, out, t3, f32out, attrs)
         if self.backward:
-            outs = ", ".join(f"%{n}: {out}" for n in ("dq", "dk", "dv")) + f", %du: {f32out}"
             lse_arg, lse_op, lse_type = ((f", %lse: {t3}", ", %lse", f", {t3}")
                                          if self.lse else ("", "", ""))
-            res = ", ".join([t4] * 3) + ", tensor<?x?x?xf32>"
-            mats = "".join(
-                f"  bufferization.materialize_in_destination %r#{i} in restrict writable %{n}\n"
-                f"    : ({t4}, {out}) -> ()\n" for i, n in enumerate(("dq", "dk", "dv")))
-            return (
-                f"func.func @{ENTRY_BACKWARD}(%q: {t4}, %key: {t4}, %value: {t4},\n"
-                f"    %u: tensor<?x?x?xf32>, %o: {t4}, %g: {t4}{lse_arg}, {outs}) {{\n"
-                f"  %r:4 = \"sparsek.attention_backward\"(%q, %key, %value, %u, %o, %g{lse_op}) "
-                f"{{{', '.join(attrs)}}}\n"
-                f"       : ({t4}, {t4}, {t4}, tensor<?x?x?xf32>, {t4}, {t4}{lse_type}) -> ({res})\n"
-                + mats +
-                f"  bufferization.materialize_in_destination %r#3 in restrict writable %du\n"
-                f"    : (tensor<?x?x?xf32>, {f32out}) -> ()\n"
-                f"  return\n}}\n")
+            return _backward_entry("sparsek.attention_backward", t4, out, f32out, lse_arg,
+                                   lse_op, lse_type, attrs)
         if self.lse:
             return (
                 f"func.func @{ENTRY}(%q: {t4}, %key: {t4}, %value: {t4},\n"
@@ -152,24 +139,12 @@ class Config:
         att_attrs = [a for a in attrs if not a.startswith(("k =", "causal ="))]
         names = ("kth_score", "kth_index", "tau", "union_keys", "union_count")
         if self.backward:
-            outs = (", ".join(f"%{n}: {out}" for n in ("dq", "dk", "dv"))
-                    + f", %du: {f32out}")
             args = ", ".join(f"%{n}: {t}" for n, t in zip(names, sel_types))
-            res = ", ".join([t4] * 3) + f", {t3}"
             bw_attrs = [a for a in attrs if not a.startswith("causal =")] + [bs]
-            mats = "".join(
-                f"  bufferization.materialize_in_destination %r#{i} in restrict writable %{n}\n"
-                f"    : ({t4}, {out}) -> ()\n" for i, n in enumerate(("dq", "dk", "dv")))
-            return (
-                f"func.func @{ENTRY_BACKWARD}(%q: {t4}, %key: {t4}, %value: {t4},\n"
-                f"    %u: {t3}, %o: {t4}, %g: {t4}, %lse: {t3}, {args}, {outs}) {{\n"
-                f"  %r:4 = \"sparsek.block_attention_backward\"(%q, %key, %value, %u, %o, %g, "
-                f"%lse, {', '.join('%' + n for n in names)}) {{{', '.join(bw_attrs)}}}\n"
-                f"       : ({t4}, {t4}, {t4}, {t3}, {t4}, {t4}, {t3}, {sel}) -> ({res})\n"
-                + mats +
-                f"  bufferization.materialize_in_destination %r#3 in restrict writable %du\n"
-                f"    : ({t3}, {f32out}) -> ()\n"
-                f"  return\n}}\n")
+            return _backward_entry(
+                "sparsek.block_attention_backward", t4, out, f32out,
+                f", %lse: {t3}, {args}", ", %lse, " + ", ".join("%" + n for n in names),
+                f", {t3}, {sel}", bw_attrs)
         mem = {"f32": "memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>",
                "i32": "memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>"}
         sel_outs = [mem["f32"], mem["i32"], mem["f32"],
@@ -197,6 +172,28 @@ class Config:
             f"    : ({t3}, {f32out}) -> ()\n"
             + mats +
             f"  return\n}}\n")
+
+
+def _backward_entry(op, t4, out, f32out, params, operands, types, attrs) -> str:
+    """The backward entry point: `op`'s four gradients of the layer's q, key,
+    value, u, out (%o) and dout (%g), plus `operands` (declared by `params`,
+    of `types`), written into the dq, dk, dv and du arguments."""
+    t3 = "tensor<?x?x?xf32>"
+    outs = ", ".join(f"%{n}: {out}" for n in ("dq", "dk", "dv")) + f", %du: {f32out}"
+    res = ", ".join([t4] * 3) + ", tensor<?x?x?xf32>"
+    mats = "".join(
+        f"  bufferization.materialize_in_destination %r#{i} in restrict writable %{n}\n"
+        f"    : ({t4}, {out}) -> ()\n" for i, n in enumerate(("dq", "dk", "dv")))
+    return (
+        f"func.func @{ENTRY_BACKWARD}(%q: {t4}, %key: {t4}, %value: {t4},\n"
+        f"    %u: {t3}, %o: {t4}, %g: {t4}{params}, {outs}) {{\n"
+        f"  %r:4 = \"{op}\"(%q, %key, %value, %u, %o, %g{operands}) "
+        f"{{{', '.join(attrs)}}}\n"
+        f"       : ({t4}, {t4}, {t4}, {t3}, {t4}, {t4}{types}) -> ({res})\n"
+        + mats +
+        f"  bufferization.materialize_in_destination %r#3 in restrict writable %du\n"
+        f"    : ({t3}, {f32out}) -> ()\n"
+        f"  return\n}}\n")
 
 
 def block_size_for(hq: int, hkv: int) -> int:

@@ -42,6 +42,17 @@ def gradients(dev, tensors, dout, topk=4, window=8):
     return [t.grad.float().cpu() for t in leaves]
 
 
+def within_bf16(got, want):
+    """Whether every gradient of `got` is within 5e-2 + 5e-2|want| of
+    `want`'s, and the largest error."""
+    ok, worst = True, 0.0
+    for a, b in zip(got, want):
+        err = (a - b).abs()
+        ok = ok and bool((err <= 5e-2 + 5e-2 * b.abs()).all())
+        worst = max(worst, err.max().item())
+    return ok, worst
+
+
 def main():
     tol = {torch.float32: (1e-5, 1e-4), torch.bfloat16: (1e-2, 1e-2)}
     for dtype in (torch.float32, torch.bfloat16):
@@ -76,11 +87,7 @@ def main():
     q, k, v, u = inputs(1, 4, 2, 300, 300, 64, torch.bfloat16, dev="cpu", seed=6)
     dout = torch.randn(1, 4, 300, 64)
     grads = [gradients(dev, (q, k, v, u), dout) for dev in ("cpu", "cuda")]
-    ok, worst = True, 0.0
-    for a, b in zip(*grads):
-        err = (a - b).abs()
-        ok = ok and bool((err <= 5e-2 + 5e-2 * b.abs()).all())
-        worst = max(worst, err.max().item())
+    ok, worst = within_bf16(grads[1], grads[0])
     check("cuda bf16 gradients (tensor-core backward) vs cpu", ok,
           f"max err {worst:.3g} (tolerance 5e-2 + 5e-2|cpu|)")
     # A group of 4 query heads per KV head: autograd's pair in block form
@@ -88,11 +95,7 @@ def main():
     q4, k4, v4, u4 = inputs(1, 8, 2, 300, 300, 64, torch.bfloat16, dev="cpu", seed=8)
     dout4 = torch.randn(1, 8, 300, 64)
     g4 = [gradients(dev, (q4, k4, v4, u4), dout4) for dev in ("cpu", "cuda")]
-    ok4, worst4 = True, 0.0
-    for a, b in zip(*g4):
-        err = (a - b).abs()
-        ok4 = ok4 and bool((err <= 5e-2 + 5e-2 * b.abs()).all())
-        worst4 = max(worst4, err.max().item())
+    ok4, worst4 = within_bf16(g4[1], g4[0])
     check("cuda bf16 gradients, group of 4 (blocks of 32) vs cpu", ok4,
           f"max err {worst4:.3g} (tolerance 5e-2 + 5e-2|cpu|)")
     # Under torch.use_deterministic_algorithms(True): the deterministic
@@ -104,11 +107,7 @@ def main():
     finally:
         torch.use_deterministic_algorithms(False)
     same = all(torch.equal(a, b) for r in runs[1:] for a, b in zip(runs[0], r))
-    ok, worst = True, 0.0
-    for a, b in zip(runs[0], grads[0]):
-        err = (a - b).abs()
-        ok = ok and bool((err <= 5e-2 + 5e-2 * b.abs()).all())
-        worst = max(worst, err.max().item())
+    ok, worst = within_bf16(runs[0], grads[0])
     check("cuda bf16 deterministic gradients: bitwise the same over 3 runs, vs cpu",
           ok and same, f"same bits {same}, max err {worst:.3g}")
     if hasattr(torch.library, "opcheck"):
