@@ -167,6 +167,39 @@ variantsFor(Value q, Value key, Value value,
   return out;
 }
 
+/// Dim `i` of tensor `t`.
+Value tensorDim(ImplicitLocOpBuilder &b, Value t, int64_t i) {
+  return tensor::DimOp::create(b, t, i);
+}
+
+/// A buffer of `elem` with the (all dynamic) `sizes`.
+Value allocBuffer(ImplicitLocOpBuilder &b, ArrayRef<Value> sizes, Type elem) {
+  return memref::AllocOp::create(
+      b,
+      MemRefType::get(SmallVector<int64_t>(sizes.size(), ShapedType::kDynamic),
+                      elem),
+      sizes);
+}
+
+/// `buf` filled with `v`.
+void fillBuffer(ImplicitLocOpBuilder &b, Value buf, TypedAttr v) {
+  linalg::FillOp::create(b, ValueRange{arith::ConstantOp::create(b, v)},
+                         ValueRange{buf});
+}
+
+/// `buf` filled with zeros of its element type.
+void zeroBuffer(ImplicitLocOpBuilder &b, Value buf) {
+  fillBuffer(b, buf,
+             b.getZeroAttr(cast<MemRefType>(buf.getType()).getElementType()));
+}
+
+/// allocBuffer, zeroed.
+Value zeroedBuffer(ImplicitLocOpBuilder &b, ArrayRef<Value> sizes, Type elem) {
+  Value buf = allocBuffer(b, sizes, elem);
+  zeroBuffer(b, buf);
+  return buf;
+}
+
 /// An scf.if chain: `body(cb, i)` under `cond(cb, i)` for i < count - 1,
 /// the last body in the final else (or alone when count is 1).
 void chainIf(ImplicitLocOpBuilder &b, size_t count,
@@ -368,7 +401,8 @@ private:
       return;
     BackwardOperands ops{op.getQ(),   op.getKey(),  op.getValue(),
                          op.getU(),   op.getOut(),  op.getDout(),
-                         op.getLse(), op.getK(),    op.getWindow()};
+                         op.getLse(), op.getKAttr().getInt(),
+                         op.getWindowAttr().getInt()};
     emitBackwardLayouts(op, ops, variants, op.getDeterministic(),
                         [&](ImplicitLocOpBuilder &cb, const Variant &v) {
                           return blockSelection(cb, ops.q, ops.u, ops.k,
@@ -392,7 +426,8 @@ private:
       return;
     BackwardOperands ops{op.getQ(),   op.getKey(),  op.getValue(),
                          op.getU(),   op.getOut(),  op.getDout(),
-                         op.getLse(), op.getK(),    op.getWindow()};
+                         op.getLse(), op.getKAttr().getInt(),
+                         op.getWindowAttr().getInt()};
     SmallVector<Value> sel = {op.getKthScore(), op.getKthIndex(), op.getTau(),
                               op.getUnionKeys(), op.getUnionCount()};
     emitBackwardLayouts(op, ops, variants, /*deterministic=*/false,
@@ -499,30 +534,14 @@ private:
     Value n = tensor::DimOp::create(b, q, 2);
 
     Type f32 = b.getF32Type();
-    int64_t dyn = ShapedType::kDynamic;
-    auto dim = [&](Value t, int64_t i) {
-      return tensor::DimOp::create(b, t, i).getResult();
-    };
-    auto zero = [&](Value buf) {
-      Type elem = cast<MemRefType>(buf.getType()).getElementType();
-      linalg::FillOp::create(
-          b, ValueRange{arith::ConstantOp::create(b, b.getZeroAttr(elem))},
-          ValueRange{buf});
-    };
-    auto zeroed = [&](ArrayRef<Value> sizes, Type elem) {
-      Value buf = memref::AllocOp::create(
-          b, MemRefType::get(SmallVector<int64_t>(sizes.size(), dyn), elem),
-          sizes);
-      zero(buf);
-      return buf;
-    };
-    Value batch = dim(u, 0), hkv = dim(u, 1), m = dim(u, 2);
+    Value batch = tensorDim(b, u, 0), hkv = tensorDim(b, u, 1),
+          m = tensorDim(b, u, 2);
     if (cfg.deterministic)
       return emitDeterministicBackward(b, op, cfg, sel, outs);
-    Value dkAcc = zeroed({batch, hkv, m, dim(key, 3)}, f32);
-    Value dvAcc = zeroed({batch, hkv, m, dim(value, 3)}, f32);
-    Value dtau = zeroed({batch, hkv, n}, f32);
-    zero(outs[3]);
+    Value dkAcc = zeroedBuffer(b, {batch, hkv, m, tensorDim(b, key, 3)}, f32);
+    Value dvAcc = zeroedBuffer(b, {batch, hkv, m, tensorDim(b, value, 3)}, f32);
+    Value dtau = zeroedBuffer(b, {batch, hkv, n}, f32);
+    zeroBuffer(b, outs[3]);
     SmallVector<Value> operands = {q,      key,    value,  u,
                                    sel[0], sel[1], sel[2], sel[3],
                                    sel[4], op.out, op.dout};
@@ -553,24 +572,10 @@ private:
                                  ArrayRef<Value> sel, ArrayRef<Value> outs) {
     Value q = op.q, u = op.u;
     Type f32 = b.getF32Type(), i32 = b.getI32Type();
-    int64_t dyn = ShapedType::kDynamic;
-    auto dim = [&](Value t, int64_t i) {
-      return tensor::DimOp::create(b, t, i).getResult();
-    };
     auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
-    auto alloc = [&](ArrayRef<Value> sizes, Type elem) {
-      return memref::AllocOp::create(
-                 b, MemRefType::get(SmallVector<int64_t>(sizes.size(), dyn),
-                                    elem),
-                 sizes)
-          .getResult();
-    };
-    auto fill = [&](Value buf, TypedAttr v) {
-      linalg::FillOp::create(b, ValueRange{arith::ConstantOp::create(b, v)},
-                             ValueRange{buf});
-    };
-    Value batch = dim(u, 0), hkv = dim(u, 1), m = dim(u, 2);
-    Value hq = dim(q, 1), n = dim(q, 2);
+    Value batch = tensorDim(b, u, 0), hkv = tensorDim(b, u, 1),
+          m = tensorDim(b, u, 2);
+    Value hq = tensorDim(b, q, 1), n = tensorDim(b, q, 2);
     // Chunks (AttentionKernel.h) and a bound on the entries of a row: a
     // chunk of C queries touches at most min(M, k + C - 1) selected keys
     // and window + C - 1 window keys.
@@ -597,10 +602,12 @@ private:
         headBlocks);
     Value width = c(gpu_kernels::deterministicSlotWidth(cfg.d, cfg.dv));
 
-    Value first = alloc({batch, hkv, m}, i32), last = alloc({batch, hkv, m}, i32);
-    fill(first, b.getI32IntegerAttr(std::numeric_limits<int32_t>::max()));
-    fill(last, b.getI32IntegerAttr(-1));
-    Value meta = alloc({batch, hkv, m, c(4)}, i32);
+    Value first = allocBuffer(b, {batch, hkv, m}, i32),
+          last = allocBuffer(b, {batch, hkv, m}, i32);
+    fillBuffer(b, first,
+               b.getI32IntegerAttr(std::numeric_limits<int32_t>::max()));
+    fillBuffer(b, last, b.getI32IntegerAttr(-1));
+    Value meta = allocBuffer(b, {batch, hkv, m, c(4)}, i32);
     {
       SmallVector<Type> types =
           gpu_kernels::deterministicSlotsStubOperandTypes(b.getContext());
@@ -616,8 +623,8 @@ private:
                                getOperation(), cfg.blockQ, cfg.window),
                            args);
     }
-    Value scratch = alloc({slots, width}, f32);
-    Value dtauHeads = alloc({batch, hq, n}, f32);
+    Value scratch = allocBuffer(b, {slots, width}, f32);
+    Value dtauHeads = allocBuffer(b, {batch, hq, n}, f32);
     {
       SmallVector<Type> types = gpu_kernels::blockAttentionStubOperandTypes(
           b.getContext(), cfg.elem, /*backward=*/true, cfg.lse,
@@ -639,7 +646,7 @@ private:
           b, gpu_kernels::getOrCreateBlockAttentionStub(getOperation(), cfg),
           args);
     }
-    Value dtau = alloc({batch, hkv, n}, f32);
+    Value dtau = allocBuffer(b, {batch, hkv, n}, f32);
     {
       SmallVector<Type> types = gpu_kernels::deterministicReduceStubOperandTypes(
           b.getContext(), cfg.elem);
@@ -664,22 +671,11 @@ private:
     Value u = op.u;
     Type f32 = b.getF32Type(), i32 = b.getI32Type();
     int64_t dyn = ShapedType::kDynamic;
-    auto dim = [&](Value t, int64_t i) {
-      return tensor::DimOp::create(b, t, i).getResult();
-    };
-    Value batch = dim(u, 0), hkv = dim(u, 1), m = dim(u, 2);
-    Value n = tensor::DimOp::create(b, op.q, 2);
-    auto zeroed = [&](ArrayRef<Value> sizes, Type elem) {
-      Value buf = memref::AllocOp::create(
-          b, MemRefType::get(SmallVector<int64_t>(sizes.size(), dyn), elem),
-          sizes);
-      linalg::FillOp::create(
-          b, ValueRange{arith::ConstantOp::create(b, b.getZeroAttr(elem))},
-          ValueRange{buf});
-      return buf;
-    };
+    Value batch = tensorDim(b, u, 0), hkv = tensorDim(b, u, 1),
+          m = tensorDim(b, u, 2);
+    Value n = tensorDim(b, op.q, 2);
     Value n1 = arith::AddIOp::create(b, n, arith::ConstantIndexOp::create(b, 1));
-    Value hist = zeroed({batch, hkv, n1}, i32);
+    Value hist = zeroedBuffer(b, {batch, hkv, n1}, i32);
     Value bounds = memref::AllocOp::create(
         b, MemRefType::get({dyn, dyn, dyn, 2}, i32), ValueRange{batch, hkv, m});
     Value prefix = memref::AllocOp::create(
