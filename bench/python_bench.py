@@ -12,6 +12,13 @@ whole Python call (`sparsek.attention`, torch's stream, scratch from torch),
 `sparsek_graph` the same call captured in a CUDA graph and replayed,
 `sdpa_cudnn` / `flex_window` the peers. The package's host overhead per
 call is bench/python_overhead.py's.
+
+With --backward first: forward + backward through autograd
+(`sparsek.attention` on leaves that require grad, then `.backward(dout)`:
+training's pair in block form, the backward given the forward's
+log-sum-exp and block selection), `sparsek_python_fwd_bwd`, beside cuDNN's
+dense causal forward + backward (the pack needs the block-form
+configurations of k 256, window 512: `python -m sparsek.pack --backward`).
 """
 
 import sys
@@ -24,7 +31,8 @@ import sparsek
 from gpu_peers import (B, D, HKV, HQ, K, W, expand, inputs, print_table, sdpa,
                        window_block_mask)
 
-SIZES = [int(a) for a in sys.argv[1:]] or [4096, 16384, 65536]
+BACKWARD = "--backward" in sys.argv[1:]
+SIZES = [int(a) for a in sys.argv[1:] if a != "--backward"] or [4096, 16384, 65536]
 
 
 def graphed(fn):
@@ -41,7 +49,42 @@ def graphed(fn):
     return g.replay
 
 
+def backward_rows():
+    """Forward + backward through autograd: sparsek and cuDNN's dense
+    causal attention."""
+    rows = []
+    for n in SIZES:
+        q, k, v, u = inputs(n)
+        for t in (q, k, v, u):
+            t.requires_grad_(True)
+        dout = torch.randn_like(q)
+
+        def step(f):
+            def run():
+                for t in (q, k, v, u):
+                    t.grad = None
+                f().backward(dout)
+            return run
+
+        res = {}
+        for name, fn in [
+            ("sparsek_python_fwd_bwd",
+             step(lambda: sparsek.attention(q, k, v, u, topk=K, window=W))),
+            ("sdpa_cudnn_fwd_bwd",
+             step(lambda: sdpa(SDPBackend.CUDNN_ATTENTION, q, expand(k), expand(v))))]:
+            res[name] = do_bench(fn, warmup=20, rep=100, return_mode="median")
+        rows.append((n, res))
+        del q, k, v, u, dout
+        torch.cuda.empty_cache()
+    print_table(rows, list(rows[0][1]))
+
+
 def main():
+    if BACKWARD:
+        print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
+        print(f"B={B} Hq={HQ} Hkv={HKV} D={D} bf16 causal, k={K} window={W}, "
+              "forward + backward")
+        return backward_rows()
     from torch.nn.attention.flex_attention import flex_attention
     flex = torch.compile(flex_attention)
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
