@@ -715,35 +715,34 @@ Prepared prepare(const Case &c) {
         lseType = ", " + l->type("tensor");
       }
       k.outputs = {dq, dk, dvb, du};
+      std::string op = "sparsek.attention_backward",
+                  operands = "%q, %key, %value, %u, %out, %dout" + lseOperand,
+                  types = q->type("tensor") + ", " + key->type("tensor") +
+                          ", " + value->type("tensor") + ", " +
+                          u->type("tensor") + ", " + out->type("tensor") +
+                          ", " + dout->type("tensor") + lseType,
+                  attributes = "{k = " + std::to_string(c.k) +
+                               " : i64, window = " + std::to_string(c.w) +
+                               " : i64, ",
+                  prelude;
       if (c.blocks) {
         // The forward's selection (computed here: the case has no forward)
         // handed to the backward in block form.
-        k.body =
-            blockSelect(c, u->type("tensor")) +
-            "  %r0, %r1, %r2, %r3 = \"sparsek.block_attention_backward\"(%q, "
-            "%key, %value, %u, %out, %dout, %lse, %s0, %s1, %s2, %s3, %s4) "
-            "{k = " + std::to_string(c.k) + " : i64, window = " +
-            std::to_string(c.w) + " : i64, block_size = " +
-            std::to_string(c.bq) + " : i64, " + gateAttr + "} : (" +
-            q->type("tensor") + ", " + key->type("tensor") + ", " +
-            value->type("tensor") + ", " + u->type("tensor") + ", " +
-            out->type("tensor") + ", " + dout->type("tensor") + lseType +
-            ", " + blockSelectTypes(c) + ") -> (" + dq->type("tensor") +
-            ", " + dk->type("tensor") + ", " + dvb->type("tensor") + ", " +
-            du->type("tensor") + ")\n";
-      } else
-      k.body =
-          "  %r0, %r1, %r2, %r3 = \"sparsek.attention_backward\"(%q, %key, "
-          "%value, %u, %out, %dout" + lseOperand + ") {k = " +
-          std::to_string(c.k) + " : i64, window = " + std::to_string(c.w) +
-          " : i64, causal = " + (c.causal ? "true" : "false") + ", " +
-          gateAttr + (c.deterministic ? ", deterministic" : "") + "} : (" +
-          q->type("tensor") + ", " +
-          key->type("tensor") + ", " + value->type("tensor") + ", " +
-          u->type("tensor") + ", " + out->type("tensor") + ", " +
-          dout->type("tensor") + lseType + ") -> (" + dq->type("tensor") + ", " +
-          dk->type("tensor") + ", " + dvb->type("tensor") + ", " +
-          du->type("tensor") + ")\n";
+        prelude = blockSelect(c, u->type("tensor"));
+        op = "sparsek.block_attention_backward";
+        operands += ", %s0, %s1, %s2, %s3, %s4";
+        types += ", " + blockSelectTypes(c);
+        attributes += "block_size = " + std::to_string(c.bq) + " : i64, " +
+                      gateAttr + "}";
+      } else {
+        attributes += std::string("causal = ") +
+                      (c.causal ? "true" : "false") + ", " + gateAttr +
+                      (c.deterministic ? ", deterministic" : "") + "}";
+      }
+      k.body = prelude + "  %r0, %r1, %r2, %r3 = \"" + op + "\"(" + operands +
+               ") " + attributes + " : (" + types + ") -> (" +
+               dq->type("tensor") + ", " + dk->type("tensor") + ", " +
+               dvb->type("tensor") + ", " + du->type("tensor") + ")\n";
       ref::AttentionGrads g = ref::attentionBackward(
           s, qv, kv, vv, uv, gv, c.k, c.w, c.causal, scale, c.gate);
       // Gradients sum many f32 terms; the inputs' rounding enters through
@@ -785,24 +784,23 @@ Prepared prepare(const Case &c) {
         results += ", %r1";
         types = "(" + types + ", " + l->type("tensor") + ")";
       }
+      std::string inputs = q->type("tensor") + ", " + key->type("tensor") +
+                           ", " + value->type("tensor") + ", " +
+                           u->type("tensor");
       if (c.blocks)
         k.body = blockSelect(c, u->type("tensor")) + "  " + results +
                  " = \"sparsek.block_attention\"(%q, %key, %value, %u, %s0, "
                  "%s1, %s2, %s3, %s4) {window = " + std::to_string(c.w) +
                  " : i64, block_size = " + std::to_string(c.bq) + " : i64, " +
-                 gateAttr + "} : (" + q->type("tensor") + ", " +
-                 key->type("tensor") + ", " + value->type("tensor") + ", " +
-                 u->type("tensor") + ", " + blockSelectTypes(c) + ") -> " +
-                 types + "\n";
+                 gateAttr + "} : (" + inputs + ", " + blockSelectTypes(c) +
+                 ") -> " + types + "\n";
       else
-      k.body = "  " + results +
-               " = \"sparsek.attention\"(%q, %key, %value, %u) {k = " +
-               std::to_string(c.k) + " : i64, window = " +
-               std::to_string(c.w) + " : i64, causal = " +
-               (c.causal ? "true" : "false") + ", " + gateAttr + "} : (" +
-               q->type("tensor") + ", " + key->type("tensor") + ", " +
-               value->type("tensor") + ", " + u->type("tensor") + ") -> " +
-               types + "\n";
+        k.body = "  " + results +
+                 " = \"sparsek.attention\"(%q, %key, %value, %u) {k = " +
+                 std::to_string(c.k) + " : i64, window = " +
+                 std::to_string(c.w) + " : i64, causal = " +
+                 (c.causal ? "true" : "false") + ", " + gateAttr + "} : (" +
+                 inputs + ") -> " + types + "\n";
       want = ref::attention(s, qv, kv, vv, uv, c.k, c.w, c.causal, scale,
                             c.gate, c.lse ? &want2 : nullptr);
       // The log-sum-exp: f32 logits of inputs in the element type, summed

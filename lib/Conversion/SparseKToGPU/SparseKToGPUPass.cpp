@@ -113,6 +113,14 @@ struct Variant {
   int64_t blockQ() const { return cfgs.front().blockQ; }
 };
 
+/// `fn` on every configuration of every layout.
+void forEachConfig(MutableArrayRef<Variant> variants,
+                   function_ref<void(AttentionKernelConfig &)> fn) {
+  for (Variant &v : variants)
+    for (AttentionKernelConfig &cfg : v.cfgs)
+      fn(cfg);
+}
+
 /// The layouts to dispatch over, in order: with a static group size
 /// (Hq / Hkv) the first that divides it, with a dynamic one the widest
 /// layout then the one-head layout (which always fits).
@@ -317,14 +325,11 @@ private:
     int64_t blockQ = op.getBlockSize();
     auto variants = variantsFor(
         op.getQ(), op.getKey(), op.getValue(),
-        [&](int64_t heads) {
-          return heads == 1 || blockQ * heads <= blockSize ? blockQ : 0;
-        },
-        keyTile, op.getWindow(), op.getScaleAttr(), op.getGate());
+        [&](int64_t heads) { return givenBlockQ(blockQ, heads); }, keyTile,
+        op.getWindow(), op.getScaleAttr(), op.getGate());
     // The log-sum-exp, when asked for, as the kernel's last output.
-    for (Variant &v : variants)
-      for (AttentionKernelConfig &cfg : v.cfgs)
-        cfg.lse = static_cast<bool>(op.getLse());
+    bool lse = static_cast<bool>(op.getLse());
+    forEachConfig(variants, [&](AttentionKernelConfig &cfg) { cfg.lse = lse; });
     SmallVector<Value> operands = {
         op.getQ(),        op.getKey(),       op.getValue(),
         op.getU(),        op.getKthScore(),  op.getKthIndex(),
@@ -341,22 +346,17 @@ private:
   }
 
   void rewrite(AttentionOp op) {
-    // block-size rows per thread block: blockSize / heads queries.
     auto variants = variantsFor(
         op.getQ(), op.getKey(), op.getValue(),
-        [&](int64_t heads) {
-          return blockSize % heads == 0 ? int64_t(blockSize) / heads : 0;
-        },
-        keyTile, op.getWindow(), op.getScaleAttr(), op.getGate());
+        [&](int64_t heads) { return layerBlockQ(heads); }, keyTile,
+        op.getWindow(), op.getScaleAttr(), op.getGate());
     int64_t k = op.getK();
     if (!selectableInBlocks(op.getU(), k, variants))
       return; // k + block rows - 1 above 2^30: the linalg lowering's.
     // The log-sum-exp, when the layer returns it, as the kernel's last
     // output.
     bool lse = static_cast<bool>(op.getLse());
-    for (Variant &v : variants)
-      for (AttentionKernelConfig &cfg : v.cfgs)
-        cfg.lse = lse;
+    forEachConfig(variants, [&](AttentionKernelConfig &cfg) { cfg.lse = lse; });
     emitLayouts(
         op, op.getQ(), op.getKey(), op.getValue(), variants,
         [&](ImplicitLocOpBuilder &cb, const Variant &v, ArrayRef<Value> outs) {
@@ -392,17 +392,11 @@ private:
   void rewrite(AttentionBackwardOp op) {
     auto variants = variantsFor(
         op.getQ(), op.getKey(), op.getValue(),
-        [&](int64_t heads) {
-          return blockSize % heads == 0 ? int64_t(blockSize) / heads : 0;
-        },
-        keyTile, op.getWindow(), op.getScaleAttr(), op.getGate(),
-        /*backward=*/true);
+        [&](int64_t heads) { return layerBlockQ(heads); }, keyTile,
+        op.getWindow(), op.getScaleAttr(), op.getGate(), /*backward=*/true);
     if (variants.empty() || !selectableInBlocks(op.getU(), op.getK(), variants))
       return;
-    BackwardOperands ops{op.getQ(),   op.getKey(),  op.getValue(),
-                         op.getU(),   op.getOut(),  op.getDout(),
-                         op.getLse(), op.getKAttr().getInt(),
-                         op.getWindowAttr().getInt()};
+    BackwardOperands ops = BackwardOperands::of(op);
     emitBackwardLayouts(op, ops, variants, op.getDeterministic(),
                         [&](ImplicitLocOpBuilder &cb, const Variant &v) {
                           return blockSelection(cb, ops.q, ops.u, ops.k,
@@ -417,20 +411,15 @@ private:
     int64_t blockQ = op.getBlockSize();
     auto variants = variantsFor(
         op.getQ(), op.getKey(), op.getValue(),
-        [&](int64_t heads) {
-          return heads == 1 || blockQ * heads <= blockSize ? blockQ : 0;
-        },
-        keyTile, op.getWindow(), op.getScaleAttr(), op.getGate(),
+        [&](int64_t heads) { return givenBlockQ(blockQ, heads); }, keyTile,
+        op.getWindow(), op.getScaleAttr(), op.getGate(),
         /*backward=*/true, /*packedDynamicGroup=*/true);
     if (variants.empty())
       return;
-    BackwardOperands ops{op.getQ(),   op.getKey(),  op.getValue(),
-                         op.getU(),   op.getOut(),  op.getDout(),
-                         op.getLse(), op.getKAttr().getInt(),
-                         op.getWindowAttr().getInt()};
     SmallVector<Value> sel = {op.getKthScore(), op.getKthIndex(), op.getTau(),
                               op.getUnionKeys(), op.getUnionCount()};
-    emitBackwardLayouts(op, ops, variants, /*deterministic=*/false,
+    emitBackwardLayouts(op, BackwardOperands::of(op), variants,
+                        /*deterministic=*/false,
                         [&](ImplicitLocOpBuilder &, const Variant &) {
                           return sel;
                         });
@@ -441,7 +430,27 @@ private:
   struct BackwardOperands {
     Value q, key, value, u, out, dout, lse; // lse may be null
     int64_t k, window;
+    template <typename BackwardOp> static BackwardOperands of(BackwardOp op) {
+      return {op.getQ(),   op.getKey(),  op.getValue(),
+              op.getU(),   op.getOut(),  op.getDout(),
+              op.getLse(), op.getKAttr().getInt(),
+              op.getWindowAttr().getInt()};
+    }
   };
+
+  /// The query block of a layer's layout with `heads` query heads per
+  /// thread block: the pass's rows (block-size) over the heads, 0 when
+  /// they do not divide them.
+  int64_t layerBlockQ(int64_t heads) const {
+    return blockSize % heads == 0 ? int64_t(blockSize) / heads : 0;
+  }
+
+  /// The query block of a layout for a given selection of blocks of
+  /// `blockQ` queries: that block, when `heads` heads of it fit the pass's
+  /// rows (always with one head), else 0.
+  int64_t givenBlockQ(int64_t blockQ, int64_t heads) const {
+    return heads == 1 || blockQ * heads <= blockSize ? blockQ : 0;
+  }
 
   /// Replaces the backward `op` by its four result buffers: per layout
   /// (an scf.if chain on the group size), the block selection
@@ -449,18 +458,16 @@ private:
   /// dims no kernel covers (known only at run time) take the linalg
   /// lowering of `op`, once.
   void emitBackwardLayouts(
-      Operation *op, const BackwardOperands &ops, ArrayRef<Variant> variants,
+      Operation *op, const BackwardOperands &ops, MutableArrayRef<Variant> vs,
       bool deterministic,
       function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, const Variant &)>
           selectionOf) {
     // With the forward's log-sum-exp the kernel skips its first sweep.
-    SmallVector<Variant> vs(variants.begin(), variants.end());
-    for (Variant &v : vs)
-      for (AttentionKernelConfig &cfg : v.cfgs) {
-        cfg.vectorReductions = vectorReductions;
-        cfg.lse = static_cast<bool>(ops.lse);
-        cfg.deterministic = deterministic;
-      }
+    forEachConfig(vs, [&](AttentionKernelConfig &cfg) {
+      cfg.vectorReductions = vectorReductions;
+      cfg.lse = static_cast<bool>(ops.lse);
+      cfg.deterministic = deterministic;
+    });
     IRRewriter rewriter(op);
     ImplicitLocOpBuilder b(op->getLoc(), rewriter);
     Value q = ops.q, value = ops.value;
