@@ -106,16 +106,24 @@ def _run(q, k, v, scores, topk, window, causal, scale, gate, lse=False):
 
 
 def _run_backward(q, k, v, scores, out, dout, topk, window, causal, scale, gate,
-                  lse=None):
+                  lse=None, selection=None):
     """The layer's gradients (docs/Semantics.md section 9): fresh dq, dk, dv
     (dtypes of q, k, v) and dscores (float32). `lse`: the forward's
     log-sum-exp (from ``_run(..., lse=True)``; causal), which spares the
-    kernel a sweep over every row's keys. Under
+    kernel a sweep over every row's keys; `selection` (with lse): the
+    forward's block selection (from ``_run_blocks``), which spares it the
+    selection (sparsek.block_attention_backward). Under
     ``torch.use_deterministic_algorithms(True)`` a CUDA call takes the
     deterministic backward (bitwise the same gradients run to run; the CPU
-    lowering always is)."""
+    lowering always is), which selects again (the block form has no
+    deterministic variant)."""
     det = q.device.type == "cuda" and torch.are_deterministic_algorithms_enabled()
-    kern = _kernel(q, topk, window, causal, scale, gate, True, lse is not None, det)
+    if det:
+        selection = None
+    blocks = (_compiler.block_size_for(q.shape[1], k.shape[1])
+              if selection is not None else 0)
+    kern = _kernel(q, topk, window, causal, scale, gate, True, lse is not None, det,
+                   blocks)
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
     du = torch.empty(scores.shape, dtype=torch.float32, device=scores.device)
     if q.numel() == 0 or k.numel() == 0:
@@ -125,30 +133,38 @@ def _run_backward(q, k, v, scores, out, dout, topk, window, causal, scale, gate,
     args = (q, k, v, scores, out, dout)
     if lse is not None:
         args += (lse.to(torch.float32),)
+    if selection is not None:
+        args += tuple(selection)
     status = _launch(kern, args + (dq, dk, dv, du))
     if status != 0:
         raise _compiler.SparseKError(f"sparsek.attention backward: kernel status {status}")
     return dq, dk, dv, du
 
 
-def _run_blocks(q, k, v, scores, topk, window, scale, gate):
-    """Training's forward in block form (causal): out, every row's
-    log-sum-exp and the block selection (kth_score, kth_index, tau,
-    union_keys, union_count: sparsek.block_select's results, queries per
-    block ``_compiler.block_size_for``), which ``_run_backward_blocks``
-    is given instead of selecting again."""
+def _selection_layout(q, k, topk):
+    """Training's pair in block form for these queries and keys: the query
+    block (``_compiler.block_size_for``) and the (shape, dtype) of each of
+    the block selection's tensors (sparsek.block_select's results:
+    kth_score, kth_index, tau, union_keys, union_count)."""
     blocks = _compiler.block_size_for(q.shape[1], k.shape[1])
-    kern = _kernel(q, topk, window, True, scale, gate, False, True, blocks=blocks)
     b, hkv, n = q.shape[0], k.shape[1], q.shape[2]
     nb = -(-n // blocks)
-    dev = q.device
-    out = q.new_empty((b, q.shape[1], n, v.shape[3]))
-    lse = torch.empty(q.shape[:3], dtype=torch.float32, device=dev)
-    sel = (torch.empty((b, hkv, n), dtype=torch.float32, device=dev),
-           torch.empty((b, hkv, n), dtype=torch.int32, device=dev),
-           torch.empty((b, hkv, n), dtype=torch.float32, device=dev),
-           torch.empty((b, hkv, nb, topk + blocks - 1), dtype=torch.int32, device=dev),
-           torch.empty((b, hkv, nb), dtype=torch.int32, device=dev))
+    f32, i32 = torch.float32, torch.int32
+    return blocks, [((b, hkv, n), f32), ((b, hkv, n), i32), ((b, hkv, n), f32),
+                    ((b, hkv, nb, topk + blocks - 1), i32), ((b, hkv, nb), i32)]
+
+
+def _run_blocks(q, k, v, scores, topk, window, scale, gate):
+    """Training's forward in block form (causal): out, every row's
+    log-sum-exp and the block selection (``_selection_layout``), which
+    ``_run_backward(..., selection=)`` is given instead of selecting
+    again."""
+    blocks, layout = _selection_layout(q, k, topk)
+    kern = _kernel(q, topk, window, True, scale, gate, False, True, blocks=blocks)
+    out = q.new_empty((q.shape[0], q.shape[1], q.shape[2], v.shape[3]))
+    lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device)
+    sel = tuple(torch.empty(shape, dtype=dtype, device=q.device)
+                for shape, dtype in layout)
     if out.numel() == 0 or sel[0].numel() == 0:
         # Nothing to attend or select: the backward given this returns zeros
         # (it never reads the selection of an empty layer).
@@ -159,26 +175,3 @@ def _run_blocks(q, k, v, scores, topk, window, scale, gate):
     if status != 0:
         raise _compiler.SparseKError(f"sparsek.attention: kernel status {status}")
     return out, lse, sel
-
-
-def _run_backward_blocks(q, k, v, scores, out, dout, lse, sel, topk, window, scale,
-                         gate):
-    """The gradients given the forward's log-sum-exp and block selection
-    (from ``_run_blocks``; causal). Under
-    ``torch.use_deterministic_algorithms(True)`` on CUDA, the deterministic
-    backward given lse instead (it selects again: the block form has no
-    deterministic variant)."""
-    if q.device.type == "cuda" and torch.are_deterministic_algorithms_enabled():
-        return _run_backward(q, k, v, scores, out, dout, topk, window, True, scale,
-                             gate, lse=lse)
-    blocks = _compiler.block_size_for(q.shape[1], k.shape[1])
-    kern = _kernel(q, topk, window, True, scale, gate, True, True, blocks=blocks)
-    dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-    du = torch.empty(scores.shape, dtype=torch.float32, device=scores.device)
-    if q.numel() == 0 or k.numel() == 0:
-        return dq.zero_(), dk.zero_(), dv.zero_(), du.zero_()
-    args = (q, k, v, scores, out.to(q.dtype), dout.to(q.dtype), lse.to(torch.float32))
-    status = _launch(kern, args + tuple(sel) + (dq, dk, dv, du))
-    if status != 0:
-        raise _compiler.SparseKError(f"sparsek.attention backward: kernel status {status}")
-    return dq, dk, dv, du

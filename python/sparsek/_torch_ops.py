@@ -73,25 +73,18 @@ def _impl_blocks(q, k, v, scores, topk, window, scale, gate):
 
 def _impl_bwd_blocks(q, k, v, scores, out, dout, lse, kth_score, kth_index, tau,
                      union_keys, union_count, topk, window, scale, gate):
-    return _f._run_backward_blocks(
-        q, k, v, scores, out, dout, lse,
-        (kth_score, kth_index, tau, union_keys, union_count), int(topk), int(window),
-        _scale(scale), str(gate))
+    return _f._run_backward(
+        q, k, v, scores, out, dout, int(topk), int(window), True, _scale(scale),
+        str(gate), lse=lse,
+        selection=(kth_score, kth_index, tau, union_keys, union_count))
 
 
 def _blocks_fake(q, k, v, scores, topk, window, scale, gate):
     """The block form's result shapes (``_kernels._run_blocks``)."""
-    from . import _compiler
-    blocks = _compiler.block_size_for(q.shape[1], k.shape[1])
-    b, hkv, n = q.shape[0], k.shape[1], q.shape[2]
-    nb = (n + blocks - 1) // blocks
-    f32, i32 = torch.float32, torch.int32
-    return (q.new_empty(b, q.shape[1], n, v.shape[3]),
-            q.new_empty(b, q.shape[1], n, dtype=f32),
-            q.new_empty(b, hkv, n, dtype=f32), q.new_empty(b, hkv, n, dtype=i32),
-            q.new_empty(b, hkv, n, dtype=f32),
-            q.new_empty(b, hkv, nb, topk + blocks - 1, dtype=i32),
-            q.new_empty(b, hkv, nb, dtype=i32))
+    _, layout = _f._selection_layout(q, k, topk)
+    return ((q.new_empty(q.shape[0], q.shape[1], q.shape[2], v.shape[3]),
+             q.new_empty(q.shape[:3], dtype=torch.float32))
+            + tuple(q.new_empty(shape, dtype=dtype) for shape, dtype in layout))
 
 
 if hasattr(torch.library, "custom_op"):

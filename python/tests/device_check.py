@@ -53,6 +53,18 @@ def within_bf16(got, want):
     return ok, worst
 
 
+def bf16_gradients_vs_cpu(hq, seed, label):
+    """bf16 gradients (B 1, Hkv 2, N = M = 300, D 64) on CUDA against the
+    CPU's, checked as `label`; returns the inputs, dout and the CPU's
+    gradients."""
+    tensors = inputs(1, hq, 2, 300, 300, 64, torch.bfloat16, dev="cpu", seed=seed)
+    dout = torch.randn(1, hq, 300, 64)
+    cpu, cuda = [gradients(dev, tensors, dout) for dev in ("cpu", "cuda")]
+    ok, worst = within_bf16(cuda, cpu)
+    check(label, ok, f"max err {worst:.3g} (tolerance 5e-2 + 5e-2|cpu|)")
+    return tensors, dout, cpu
+
+
 def main():
     tol = {torch.float32: (1e-5, 1e-4), torch.bfloat16: (1e-2, 1e-2)}
     for dtype in (torch.float32, torch.bfloat16):
@@ -83,21 +95,12 @@ def main():
     err = max((a - b).abs().max().item() for a, b in zip(*grads))
     check("cuda gradients vs cpu gradients", err < 1e-4, f"max err {err:.3g}")
     # bf16 with head dim 64: the CUDA gradients come from the tensor-core
-    # backward kernel (the CPU's from the linalg lowering), both f32 inside.
-    q, k, v, u = inputs(1, 4, 2, 300, 300, 64, torch.bfloat16, dev="cpu", seed=6)
-    dout = torch.randn(1, 4, 300, 64)
-    grads = [gradients(dev, (q, k, v, u), dout) for dev in ("cpu", "cuda")]
-    ok, worst = within_bf16(grads[1], grads[0])
-    check("cuda bf16 gradients (tensor-core backward) vs cpu", ok,
-          f"max err {worst:.3g} (tolerance 5e-2 + 5e-2|cpu|)")
-    # A group of 4 query heads per KV head: autograd's pair in block form
-    # with blocks of 32 queries (the four-head layout); above, 128.
-    q4, k4, v4, u4 = inputs(1, 8, 2, 300, 300, 64, torch.bfloat16, dev="cpu", seed=8)
-    dout4 = torch.randn(1, 8, 300, 64)
-    g4 = [gradients(dev, (q4, k4, v4, u4), dout4) for dev in ("cpu", "cuda")]
-    ok4, worst4 = within_bf16(g4[1], g4[0])
-    check("cuda bf16 gradients, group of 4 (blocks of 32) vs cpu", ok4,
-          f"max err {worst4:.3g} (tolerance 5e-2 + 5e-2|cpu|)")
+    # backward kernel (the CPU's from the linalg lowering), both f32 inside;
+    # autograd's pair in block form with blocks of 128 queries (a group of
+    # 2), then of 32 (a group of 4: the four-head layout).
+    (q, k, v, u), dout, cpu_grads = bf16_gradients_vs_cpu(
+        4, 6, "cuda bf16 gradients (tensor-core backward) vs cpu")
+    bf16_gradients_vs_cpu(8, 8, "cuda bf16 gradients, group of 4 (blocks of 32) vs cpu")
     # Under torch.use_deterministic_algorithms(True): the deterministic
     # backward (no floating-point atomics), bitwise the same over three
     # runs, and as close to the CPU's as the default one.
@@ -107,7 +110,7 @@ def main():
     finally:
         torch.use_deterministic_algorithms(False)
     same = all(torch.equal(a, b) for r in runs[1:] for a, b in zip(runs[0], r))
-    ok, worst = within_bf16(runs[0], grads[0])
+    ok, worst = within_bf16(runs[0], cpu_grads)
     check("cuda bf16 deterministic gradients: bitwise the same over 3 runs, vs cpu",
           ok and same, f"same bits {same}, max err {worst:.3g}")
     if hasattr(torch.library, "opcheck"):
