@@ -23,6 +23,15 @@ if [[ $mode == check || $mode == all ]]; then
   timeout 300 "$D/gpu-decode-bench" 1 1500 40 check
   # 10,000 steps, compared at ~100 sampled steps (the reference runs all).
   timeout 300 "$D/gpu-decode-bench" 1 2048 10000 check
+  # One split per row (B Hkv > 256 rows): the update fused into the
+  # attention's launch; also under racecheck and memcheck.
+  timeout 300 "$D/gpu-decode-bench" 64 2048 40 check
+  timeout 300 "$D/gpu-decode-bench" 40 1000 30 check
+  for tool in racecheck memcheck; do
+    echo "== $tool: gpu-decode-bench 40 512 2 check"
+    timeout 300 compute-sanitizer --tool "$tool" --report-api-errors no --error-exitcode 3 \
+      "$D/gpu-decode-bench" 40 512 2 check | grep -E "SUMMARY|PASS|FAIL" | tail -2
+  done
   # The general-layout attention kernel (key/value rows off alignment).
   SPARSEK_DECODE_MISALIGN=1 timeout 300 "$D/gpu-decode-bench" 2 4096 16 check
 fi
@@ -36,14 +45,15 @@ rows = [r for r in csv.reader(open('/tmp/ncu-decode.csv')) if len(r) > 10]
 hdr, rows = rows[0], rows[1:]
 ix = {h: i for i, h in enumerate(hdr)}
 ts = [(r[ix['Grid Size']], r[ix['Block Size']], float(r[ix['Metric Value']].replace(',', '')) / 1e3)
-      for r in rows if r[ix['Metric Name']] == 'gpu__time_duration.sum']
-# A step starts with its update kernel (a warp per row: block (32, 1, 1));
-# then the attention, and the combine unless the attention ran one split.
-starts = [i for i, (g, b, t) in enumerate(ts) if b.replace(' ', '') == '(32,1,1)']
-last = ts[starts[-4]:] if len(starts) >= 4 else ts
-for g, b, t in ts[starts[-1]:] if starts else ts[-3:]:
+      for r in rows if r[ix['Metric Name']] == 'gpu__time_duration.sum'
+      and r[ix['Kernel Name']].startswith('sparsek_decode_steps')]
+# The 4 steps' kernels (the prefill's are named sparsek_decode_prefill_*):
+# at B = 64 the fused update + attention and the lengths' launch; at
+# smaller batches the update, the attention and the combine.
+per = len(ts) // 4
+for g, b, t in ts[-per:]:
     print(f"  grid {g} block {b}: {t:.1f} us")
-print(f"  a step's kernels: {sum(t for *_, t in last) / 4:.1f} us")
+print(f"  a step's kernels: {sum(t for *_, t in ts) / 4:.1f} us")
 PY
   echo "== sparsek decode steps (64 steps per call, host time / step)"
   for b in 1 16 64; do

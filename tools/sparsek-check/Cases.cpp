@@ -1369,6 +1369,46 @@ static std::vector<Case> decodeGrid() {
     c.gate = ref::Gate::None;
     c.scores = Scores::NegInf;
   });
+  // Batches of more than 256 (batch, KV head) rows: one split per row,
+  // the update in the attention's launch (window tiles computed during
+  // it; the rows it rewrites in tiles already in flight copied again).
+  add([](Case &c) {
+    c.dtype = Dtype::BF16;
+    c.d = c.dv = 64;
+    c.b = 40;
+    c.hkv = 8;
+    c.hq = 32;
+    c.k = 40;
+    c.w = 60;
+    c.m = 120;
+    c.n = 24;
+    c.ragged = true;
+  });
+  add([](Case &c) { // groups of 32 heads: two passes of 16
+    c.dtype = Dtype::F16;
+    c.d = c.dv = 64;
+    c.b = 130;
+    c.hkv = 2;
+    c.hq = 64;
+    c.k = 20;
+    c.w = 30;
+    c.m = 60;
+    c.n = 8;
+    c.gate = ref::Gate::Logit;
+    c.scores = Scores::Ties;
+  });
+  add([](Case &c) { // a small batch: splits; passes of 16 and 4 heads
+    c.dtype = Dtype::F16;
+    c.d = c.dv = 128;
+    c.b = 2;
+    c.hkv = 1;
+    c.hq = 20;
+    c.k = 24;
+    c.w = 40;
+    c.m = 90;
+    c.n = 20;
+    c.gate = ref::Gate::V;
+  });
   add([](Case &c) { // a long run
     c.m = 100;
     c.n = 300;

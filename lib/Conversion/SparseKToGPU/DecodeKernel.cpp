@@ -1,35 +1,39 @@
 //===- DecodeKernel.cpp - sparsek.decode_step on the GPU ------------------===//
 //
 // One decoding step (docs/Semantics.md section 10) for a batch, in place in
-// the decode state, as three launches on one stream (no host round trip,
-// no allocation inside: capturable in a CUDA graph):
+// the decode state, on one stream (no host round trip, no allocation
+// inside: capturable in a CUDA graph). The pieces:
 //
-//   1. update, one warp per (batch, KV head) row: the token leaving the
-//      window becomes a candidate; the lanes find the selection's smallest
-//      (score, position) slot (strided scans and a butterfly), copy the
-//      candidate's key and value there when it wins and the new token's
-//      into its window slot; lane 0 then runs the threshold sweep of the
-//      linalg lowering (Selection.cpp, the same builders, on memrefs):
-//      insert, solve, drop the lowest past the band's capacity, on the
-//      state's heap rows in global memory.
-//   2. attention, split-KV: block (split, row) walks its share of the row's
-//      k + w slots (whole tiles of 64). When the state's key and value rows
-//      are contiguous and 16-byte aligned (checked on the host before the
-//      launch), the tile kernel: each tile's key and value rows are read
-//      once, 16 bytes a load, all loads of a tile issued first, for every
-//      query head of the group (four per pass); logits, probabilities and
-//      the running max and sum pass through shared memory; each thread
-//      accumulates 8 output columns of its slots for the pass's heads.
-//      Otherwise a warp per query head (h + 8, ... for groups over 8): its
-//      lanes hold 32-element stripes of q, each slot's key and value row,
-//      the dot product reduced across the warp; an online softmax per
-//      warp. Partial (max, sum, acc) per (query head, split) go to a
-//      scratch buffer.
-//   3. combine, one block per (batch, query head), a thread per output
-//      element: the splits merged, the output stored in its element type;
-//      the sequence's length advanced. Not launched when the tile kernel
-//      ran one split per row (large batches): its blocks then store the
-//      output and advance the lengths themselves.
+//   - update (updateRow), one warp per (batch, KV head) row: the token
+//     leaving the window becomes a candidate; the lanes find the
+//     selection's smallest (score, position) slot (strided scans and a
+//     butterfly), copy the candidate's key and value there when it wins
+//     and the new token's into its window slot; lane 0 then runs the
+//     threshold sweep of the linalg lowering (Selection.cpp, the same
+//     builders, on memrefs): insert, solve, drop the lowest past the
+//     band's capacity, on the state's heap rows in global memory.
+//   - attention over the row's k + w slots. When the state's key and value
+//     rows are contiguous and 16-byte aligned (checked on the host before
+//     the launch), the tile kernel (attendTiles): a block of four warps
+//     per (row, split), each warp its own split of the block's slots in
+//     tiles of 16 streamed into shared memory by cp.async, S = Q K^T and
+//     O += P V on tensor cores for up to 16 query heads of the group at
+//     once (each key and value row read once for all of them), the warps
+//     merged at the end. Otherwise a warp per query head (attendSplit):
+//     its lanes hold 32-element stripes of q, each slot's key and value
+//     row, the dot product reduced across the warp; an online softmax per
+//     warp. Partial (max, sum, acc) per (query head, split) go to a
+//     scratch buffer.
+//   - combine, one block per (batch, query head), a thread per output
+//     element: the splits merged, the output stored in its element type;
+//     the sequence's length advanced.
+//
+// Launches: with one split per row (large batches) on aligned rows, the
+// tile kernel fused with the update (warp 0 updates its block's row while
+// the other warps attend to window tiles the update cannot touch), which
+// stores the output itself, then a launch advancing the lengths (a row's
+// block cannot know when the other rows of its sequence have read the
+// length). Otherwise: the update, the attention, the combine.
 //
 // Memory-bound: a step reads each slot's key and value once per row,
 // (k + w)(D + Dv) elements per (batch, KV head) (the general-layout kernel
@@ -123,11 +127,14 @@ struct Builder : ScalarOps {
   }
 };
 
-/// A gpu.launch of `blocks` x `threads`; `body(tid, bid)` inside.
+/// A gpu.launch of `blocks` x `threads` (and `dynamicBytes` of dynamic
+/// shared memory, an i32, when given); `body(tid, bid)` inside.
 void launch(ImplicitLocOpBuilder &b, Value blocks, Value threads,
-            function_ref<void(Value, Value)> body) {
+            function_ref<void(Value, Value)> body,
+            Value dynamicBytes = Value()) {
   Value one = constIndex(b, 1);
-  auto op = gpu::LaunchOp::create(b, blocks, one, one, threads, one, one);
+  auto op = gpu::LaunchOp::create(b, blocks, one, one, threads, one, one,
+                                  dynamicBytes);
   OpBuilder::InsertionGuard g(b);
   b.setInsertionPointToStart(&op.getBody().front());
   body(op.getThreadIds().x, op.getBlockIds().x);
@@ -210,9 +217,11 @@ void prefetchL1(Builder &h, Value row, Value size, Value lane) {
 /// (loads after a store to another buffer would wait: the compiler cannot
 /// tell the buffers apart); the stores are unconditional where they can
 /// be (a slot written twice in order), so that no load sinks into a
-/// branch behind the selection's reduction.
-void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
-               Value lane, Value bi, Value g) {
+/// branch behind the selection's reduction. Returns the (at most two)
+/// slots whose key and value rows it rewrote (index -1: none).
+std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
+                                  const Operands &o, Value lane, Value bi,
+                                  Value g) {
   ImplicitLocOpBuilder &b = h.b;
   int64_t k = cfg.k, w = cfg.window;
   Value zero = h.idx(0), kIdx = h.idx(k);
@@ -316,8 +325,11 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   // The stores. With a window, the candidate goes to `target` when it
   // moves and otherwise to its own window slot, which the new token then
   // overwrites (same lane, program order): no branch.
+  Value none = h.idx(-1);
+  std::pair<Value, Value> written;
   if (w > 0) {
     Value dst = h.sel(move, target, ws);
+    written = {dst, ws};
     for (Col &col : cols)
       h.store(col.cand, col.cache, {bi, g, dst, col.c});
     for (Col &col : cols)
@@ -329,6 +341,7 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       h.store(p32, o.positions, {bi, g, ws});
     });
   } else {
+    written = {h.sel(move, target, none), none};
     h.ifThen(move, [&] {
       for (Col &col : cols)
         h.store(col.cand, col.cache, {bi, g, target, col.c});
@@ -390,6 +403,7 @@ void updateRow(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                            std::make_pair(global[3], midSize)})
     prefetchL1(h, row, size, lane);
   h.ifThen(h.cmpI(P::eq, lane, zero), [&] { sweep(global); });
+  return written;
 }
 
 /// 2. The attention of query head `hq` over slots [lo, hi) of row (bi, g):
@@ -458,275 +472,430 @@ void attendSplit(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     h.store(fin[2 + i], o.partial, {bi, hq, split, h.add(col(i), h.idx(2))});
 }
 
-/// 2'. The attention of block (split, row (bi, g)) over slots [lo, hi),
-/// every query head of the group, in tiles of kTile slots; the fast path
-/// for key/value rows of 16-byte-aligned contiguous elements. Each tile
-/// reads each key and value row once, for all the group's heads:
-///   A. all loads of the tile first (thread t: half t % 2 of slot t / 2's
-///      key, 16 bytes a load; 16 bytes of column group t % CG of the value
-///      rows of slot group t / CG); per head, the dot product of the key
-///      half with q (in shared memory), the halves joined by a shuffle,
-///      the gated logit into shared memory;
-///   M. warp h: head h's tile maximum, running max and sum (shared),
-///      the probabilities (times the gate weight for value gates) back;
-///   B. each thread's accumulators (kHeadsPerPass heads x 8 columns)
-///      rescaled and advanced over its slots.
-/// The slot groups' accumulators are summed (shuffles, then shared memory
-/// across warps) into partial[bi, hq, split, :] = (max, sum, acc...).
-/// Groups of more than kHeadsPerPass heads take several passes.
-struct TileShared {
-  Value qs, ps, wts, stat, red; // [H][D], [H][T], [T], [3][H], [W][H][D]
+/// The attention of block (split, row (bi, g)) over slots [lo, hi), for up
+/// to kRowsPerPass query heads of the group at once, on tensor cores; the
+/// fast path for key/value rows of 16-byte-aligned contiguous elements.
+/// Each warp is its own split of the block's slots: it takes tiles of
+/// kWarpSlots slots (the order below), streams their key and value rows
+/// into its own swizzled shared stages by 16-byte cp.async (kStages - 1
+/// tiles in flight while one is computed; a warp waits on nothing but its
+/// own copies), each row read once for all the pass's heads. Per tile:
+/// S = Q K^T by mma.sync m16n8k16 (the heads are the 16 rows, Q's
+/// fragments in registers, K's by ldmatrix), the gated logits and an online
+/// softmax in registers (quad shuffles), P (times the gate weights for
+/// value gates) kept in registers as the A operand of O += P V (V by
+/// ldmatrix.trans). The warps' states (max, sum, O) merge through shared
+/// memory into partial[bi, hq, split, :] = (max, sum, acc...), or, when
+/// `fused` (one block per row), into the output itself. Groups of more
+/// than kRowsPerPass heads take several passes.
+///
+/// `fused`: the block also runs its row's update (warp 0, updateRow) while
+/// warps 1..3 compute kPhase1Tiles window tiles each that the update does
+/// not touch; the other tiles come after a barrier, and a copy of them
+/// issued before it that may have raced the update's rewrite of a slot is
+/// redone by its lane, from global memory, once the copy has landed.
+constexpr int64_t kTileWarps = 4;
+constexpr int64_t kTileThreads = kTileWarps * kWarp;
+constexpr int64_t kWarpSlots = 16;
+/// Tiles per warp's stages: one in flight while one is computed (three
+/// stages: 96 KiB of shared memory per block at D = 128 and a smaller L1
+/// for the update's heap sweep, slower; bench/NOTES.md run 115).
+constexpr int64_t kStages = 2;
+/// Window tiles each of warps 1..3 computes while warp 0 updates the row
+/// (2, 3 and 5 measured: 3 best, bench/NOTES.md run 116).
+constexpr int64_t kPhase1Tiles = 3;
+
+constexpr int64_t kRowsPerPass = 16;
+constexpr double kLog2e = 1.4426950408889634;
+static_assert(DecodeKernelConfig::kTileSlots == kTileWarps * kWarpSlots);
+
+/// The tile kernel's dynamic shared memory, byte offsets: the key and
+/// value stages ([W][kStages][16][D] elements each, chunk c of row r at
+/// chunk c ^ (r % 8): conflict-free for cp.async and ldmatrix), the warps'
+/// statistics [W][2][16] f32 (max, sum per head) and the update's two
+/// rewritten slots (i32). The warps' O [W][16][D] f32 reuses the stages
+/// after the last tile.
+struct TileLayout {
+  int64_t keys = 0, values, stat, dirty, total;
+  explicit TileLayout(int64_t d) {
+    int64_t buffer = kTileWarps * kStages * kWarpSlots * d * 2;
+    values = buffer;
+    stat = 2 * buffer;
+    dirty = stat + kTileWarps * 2 * kRowsPerPass * 4;
+    total = dirty + 16;
+    assert(kTileWarps * kRowsPerPass * d * 4 <= stat &&
+           "the warps' O fit in the stages");
+  }
 };
-constexpr int64_t kTile = DecodeKernelConfig::kTileSlots;
-constexpr int64_t kHeadsPerPass = 4;
-constexpr int64_t kTileThreads = 128;
-// Phase M: warp h owns head h; each lane two slots of the tile.
-static_assert(kHeadsPerPass == kTileThreads / kWarp && kTile == 2 * kWarp);
+
+struct TileShared {
+  Value keys, values, stat, dirty, red;
+};
 
 void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                  const TileShared &sh, const FlatView &fk, const FlatView &fv,
-                 Value tid, Value bi, Value g, Value group, Value split,
-                 Value lo, Value hi, Value direct) {
+                 const FlatView &fq, Value tid, Value bi, Value g, Value group,
+                 Value split, Value lo, Value hi, bool fused) {
   ImplicitLocOpBuilder &b = h.b;
-  const int64_t D = cfg.d, H = kHeadsPerPass, T = kTile;
-  const int64_t CG = D / 8, SG = kTileThreads / CG, perThread = T / SG;
-  const int64_t halfD = D / 2, halfChunks = halfD / 8;
+  const int64_t D = cfg.d, CG = D / 8, R = kRowsPerPass, W = kTileWarps;
+  const int64_t copies = kWarpSlots * CG / kWarp; // per buffer and lane
+  const int64_t step = W * kWarpSlots;            // a warp's next tile
+  MmaEmitter mma(b, cfg.elem);
   Type f32 = b.getF32Type();
   auto v8e = VectorType::get({8}, cfg.elem);
-  auto v8f = VectorType::get({8}, f32);
-  auto v4f = VectorType::get({4}, f32);
   Value zero = h.idx(0), kIdx = h.idx(cfg.k);
   Value negInf = constF32(b, -kInf), zeroF = constF32(b, 0);
-  Value scale = constF32(b, cfg.scale);
+  Value scale = constF32(b, cfg.scale), log2e = constF32(b, kLog2e);
   Value warp = h.divu(tid, h.idx(kWarp)), lane = h.remu(tid, h.idx(kWarp));
-  Value half = h.remu(tid, h.idx(2)), slotA = h.divu(tid, h.idx(2));
-  Value cg = h.remu(tid, h.idx(CG)), sg = h.divu(tid, h.idx(CG));
-  Value tau = arith::TruncFOp::create(
-      b, f32, h.load(o.threshold, {bi, g, zero}));
+  Value gq = h.divu(lane, h.idx(4)), tq = h.remu(lane, h.idx(4));
   bool valueGate = cfg.gate == Gate::kv || cfg.gate == Gate::v;
   auto barrier = [&] { gpu::BarrierOp::create(b); };
-  auto vload = [&](VectorType t, Value m, ValueRange i, int64_t align) {
-    auto ld = vector::LoadOp::create(b, t, m, i);
-    ld.setAlignment(align);
+  auto syncWarp = [&] { NVVM::SyncWarpOp::create(b, constI32(b, -1)); };
+  auto vload = [&](Value m, ValueRange i) {
+    auto ld = vector::LoadOp::create(b, v8e, m, i);
+    ld.setAlignment(16);
     return ld.getResult();
   };
-  auto extract = [&](Value v, int64_t i) -> Value {
-    return vector::ExtractOp::create(b, v, ArrayRef<int64_t>{i});
-  };
-  // 8 elements to f32. bf16 is the upper half of an f32: a shift (even
-  // elements, the low halves of each 32-bit word) or a mask (odd ones) on
-  // the loaded words, one integer op per element (the conversion
-  // otherwise takes a split, a cvt.u32.u16 and a shift); exact, like extf.
-  auto widen = [&](Value v) -> Value {
-    if (!cfg.elem.isBF16())
-      return arith::ExtFOp::create(b, v8f, v);
-    auto v4i = VectorType::get({4}, b.getI32Type());
-    Value w = vector::BitCastOp::create(b, v4i, v);
-    auto splat = [&](uint32_t x) -> Value {
-      return arith::ConstantOp::create(
-          b, v4i, DenseElementsAttr::get(v4i, b.getI32IntegerAttr(x)));
-    };
-    Value even = vector::BitCastOp::create(
-        b, v4f, arith::ShLIOp::create(b, w, splat(16)));
-    Value odd = vector::BitCastOp::create(
-        b, v4f, arith::AndIOp::create(b, w, splat(0xffff0000u)));
-    return vector::ShuffleOp::create(b, even, odd,
-                                     ArrayRef<int64_t>{0, 4, 1, 5, 2, 6, 3, 7});
-  };
-  // A row's first element in a flat view.
   auto rowBase = [&](const FlatView &f, Value j) {
     return f.linear(b, ValueRange{bi, g, j});
   };
+  auto exp2Of = [&](Value x, Value shift) { // e^(x - shift)
+    return fastExp2(b, arith::MulFOp::create(
+                           b, arith::SubFOp::create(b, x, shift), log2e));
+  };
+  // ldmatrix rows and chunks of this lane (Emitters.h): K tiles as the B
+  // operand of S = Q K^T, V tiles (transposed) as the B operand of P V.
+  Value kRow = h.add(h.remu(lane, h.idx(8)),
+                     h.mul(h.divu(lane, h.idx(16)), h.idx(8)));
+  Value kChunk = h.remu(h.divu(lane, h.idx(8)), h.idx(2));
+  Value vRow = h.remu(lane, h.idx(16)), vChunk = h.divu(lane, h.idx(16));
 
-  h.loop(zero, group, h.idx(H), {}, [&](Value h0, ValueRange) {
-    Value nh = h.minI(h.idx(H), h.sub(group, h0));
+  // This lane's copies of its warp's tile at t0: chunk `c` of row r
+  // (slot j), stored at column physCol.
+  struct Copy {
+    Value r, col, physCol, j, in;
+  };
+  auto copiesOf = [&](Value t0) {
+    SmallVector<Copy> cs;
+    for (int64_t i = 0; i < copies; ++i) {
+      Value lc = h.add(lane, h.idx(i * kWarp));
+      Value r = h.divu(lc, h.idx(CG)), c = h.remu(lc, h.idx(CG));
+      Value j = h.add(t0, r);
+      cs.push_back({r, h.mul(c, h.idx(8)), swizzledCol(b, r, c, CG), j,
+                    h.cmpI(P::ult, j, hi)});
+    }
+    return cs;
+  };
+  // The warp's tile at t0 into `stage` (rows past hi zero-filled; nothing
+  // when the tile starts past hi), then a commit (an empty group keeps the
+  // wait counts uniform).
+  auto issue = [&](Value t0, Value stage) {
+    h.ifThen(h.cmpI(P::ult, t0, hi), [&] {
+      for (const Copy &c : copiesOf(t0)) {
+        Value js = h.sel(c.in, c.j, zero);
+        asyncCopy16(b, sh.keys, {warp, stage, c.r, c.physCol}, fk.view,
+                    h.add(rowBase(fk, js), c.col), c.in);
+        asyncCopy16(b, sh.values, {warp, stage, c.r, c.physCol}, fv.view,
+                    h.add(rowBase(fv, js), c.col), c.in);
+      }
+    });
+    return asyncCommit(b);
+  };
+
+  // The warp's tiles, in order: the base slot of its idx-th tile, how
+  // many it has, and how many of them come before the update's barrier.
+  // Unfused: tiles lo + 16 w, lo + 16 (w + 4), ... Fused (lo = 0): the row's
+  // tiles of 16 slots are nT; those from kT = ceil(k / 16) on hold window
+  // slots only (gate weight 1), which the update leaves alone but for the
+  // new token's window slot ws (tile wsT). Taken cyclically from the tile
+  // after wsT, the first n1 window tiles go to warps 1..3 (kPhase1Tiles
+  // each) while warp 0 updates the row; after the barrier, the rest (the
+  // remaining window tiles, wsT last, then the tiles below kT, whose
+  // weights need the new threshold) are dealt to all four warps.
+  Value c1 = zero, count, nW, n1, rot, kT;
+  auto ceilDiv = [&](Value x, int64_t d) {
+    return h.divu(h.add(x, h.idx(d - 1)), h.idx(d));
+  };
+  auto countFrom = [&](Value n, Value from, int64_t every) {
+    return h.sel(h.cmpI(P::ugt, n, from), ceilDiv(h.sub(n, from), every),
+                 zero);
+  };
+  Value wm1 = h.sub(h.maxI(warp, h.idx(1)), h.idx(1));
+  Value isUpdater = h.cmpI(P::eq, warp, zero);
+  if (fused) {
+    Value nT = ceilDiv(hi, kWarpSlots);
+    kT = h.minI(h.idx(llvm::divideCeil(cfg.k, kWarpSlots)), nT);
+    nW = h.sub(nT, kT);
+    rot = zero;
+    if (cfg.window > 0) {
+      Value p = h.toIdx(position(h, o.lengths, bi));
+      Value wsT = h.divu(h.add(kIdx, h.remu(p, h.idx(cfg.window))),
+                         h.idx(kWarpSlots));
+      rot = h.sel(h.cmpI(P::uge, wsT, kT), h.add(h.sub(wsT, kT), h.idx(1)),
+                  zero);
+    }
+    n1 = h.minI(h.idx((W - 1) * kPhase1Tiles),
+                h.sub(h.maxI(nW, h.idx(1)), h.idx(1)));
+    c1 = h.sel(isUpdater, zero, countFrom(n1, wm1, W - 1));
+    count = h.add(c1, countFrom(h.sub(nT, n1), warp, W));
+  } else {
+    count = countFrom(h.sub(hi, lo), h.mul(warp, h.idx(kWarpSlots)), step);
+  }
+  auto baseOf = [&](Value idx) -> Value {
+    if (!fused)
+      return h.add(lo, h.add(h.mul(warp, h.idx(kWarpSlots)),
+                             h.mul(idx, h.idx(step))));
+    // Window entry i: tile kT + (rot + i) mod nW.
+    auto window = [&](Value i) {
+      return h.add(kT, h.remu(h.add(rot, i), h.maxI(nW, h.idx(1))));
+    };
+    Value first = window(h.add(wm1, h.mul(idx, h.idx(W - 1))));
+    Value m = h.add(warp, h.mul(h.sub(idx, c1), h.idx(W)));
+    Value rest = h.sub(nW, n1);
+    Value later = h.sel(h.cmpI(P::ult, m, rest), window(h.add(n1, m)),
+                        h.sub(m, rest));
+    return h.mul(h.sel(h.cmpI(P::ult, idx, c1), first, later),
+                 h.idx(kWarpSlots));
+  };
+  // Tile idx of this warp into its stage (nothing past its last tile).
+  auto issueIdx = [&](Value idx) {
+    Value stage = h.remu(idx, h.idx(kStages));
+    Value t0 = h.sel(h.cmpI(P::ult, idx, count), baseOf(idx), hi);
+    return issue(t0, stage);
+  };
+
+  h.loop(zero, group, h.idx(R), {}, [&](Value h0, ValueRange) {
+    Value nh = h.minI(h.idx(R), h.sub(group, h0));
     Value head0 = h.add(h.mul(g, group), h0);
-    // q of the pass's heads (zeros past nh), the running statistics.
-    h.loop(tid, h.idx(H * D), h.idx(kTileThreads), {}, [&](Value i, ValueRange) {
-      Value hh = h.divu(i, h.idx(D)), c = h.remu(i, h.idx(D));
-      Value safe = h.add(head0, h.minI(hh, h.sub(nh, h.idx(1))));
-      Value x = h.f32(h.load(o.q, {bi, safe, zero, c}));
-      h.store(h.sel(h.cmpI(P::ult, hh, nh), x, zeroF), sh.qs, {hh, c});
-      return SmallVector<Value>{};
-    });
-    h.ifThen(h.cmpI(P::ult, tid, h.idx(H)), [&] {
-      h.store(negInf, sh.stat, {zero, tid});
-      h.store(zeroF, sh.stat, {h.idx(1), tid});
-    });
-    barrier();
+    // The first kStages - 1 tiles of this warp in flight.
+    for (int64_t s = 0; s + 1 < kStages; ++s)
+      issueIdx(h.idx(s));
+    // Q's A fragments (rows gq and gq + 8 of the pass's heads, zeros past
+    // nh), in registers for every tile.
+    Value zeroPair = mma.packPair(zeroF, zeroF);
+    SmallVector<MmaEmitter::AFrag> qFrag;
+    {
+      Value last = h.sub(nh, h.idx(1));
+      Value rowA = gq, rowB = h.add(gq, h.idx(8));
+      Value inA = h.cmpI(P::ult, rowA, nh), inB = h.cmpI(P::ult, rowB, nh);
+      Value ra = fq.linear(b, {bi, h.add(head0, h.minI(rowA, last)), zero});
+      Value rb = fq.linear(b, {bi, h.add(head0, h.minI(rowB, last)), zero});
+      for (int64_t kc = 0; kc < D / 16; ++kc) {
+        Value colA = h.add(h.idx(kc * 16), h.mul(tq, h.idx(2)));
+        Value colB = h.add(colA, h.idx(8));
+        qFrag.push_back(
+            {h.sel(inA, mma.loadPair(fq.view, h.add(ra, colA)), zeroPair),
+             h.sel(inB, mma.loadPair(fq.view, h.add(rb, colA)), zeroPair),
+             h.sel(inA, mma.loadPair(fq.view, h.add(ra, colB)), zeroPair),
+             h.sel(inB, mma.loadPair(fq.view, h.add(rb, colB)), zeroPair)});
+      }
+    }
 
-    SmallVector<Value> init(H, arith::ConstantOp::create(
-                                   b, v8f, DenseElementsAttr::get(
-                                               v8f, b.getF32FloatAttr(0))));
-    SmallVector<Value> acc = h.loop(
-        lo, hi, h.idx(T), init,
-        [&](Value t0, ValueRange a) -> SmallVector<Value> {
-          // A. Loads: this thread's key half and value chunks.
-          Value jA = h.add(t0, slotA);
-          Value inA = h.cmpI(P::ult, jA, hi);
-          Value jAs = h.sel(inA, jA, lo);
-          Value kb = h.add(rowBase(fk, jAs), h.mul(half, h.idx(halfD)));
-          SmallVector<Value> kch, vch;
-          for (int64_t c = 0; c < halfChunks; ++c)
-            kch.push_back(vload(v8e, fk.view, {h.add(kb, h.idx(c * 8))}, 16));
-          for (int64_t s = 0; s < perThread; ++s) {
-            Value jB = h.add(t0, h.add(sg, h.idx(s * SG)));
-            Value jBs = h.sel(h.cmpI(P::ult, jB, hi), jB, lo);
-            vch.push_back(vload(v8e, fv.view,
-                                {h.add(rowBase(fv, jBs), h.mul(cg, h.idx(8)))},
-                                16));
-          }
-          Value pos = h.load(o.positions, {bi, g, jAs});
-          Value valid = h.andI(inA, h.cmpI(P::sge, pos, constI32(b, 0)));
-          Value wgt = h.sel(h.cmpI(P::ult, jAs, kIdx),
-                            detail::softWeight(
-                                b, h.load(o.scores, {bi, g, jAs}), tau),
-                            constF32(b, 1));
-          Value first = h.cmpI(P::eq, half, zero);
-          h.ifThen(first, [&] { h.store(wgt, sh.wts, {slotA}); });
-          // Chunk by chunk (8 elements converted at a time), the dot
-          // products of all the pass's heads (zeros past nh).
-          SmallVector<Value> dots(H, zeroF);
-          for (int64_t c = 0; c < halfChunks; ++c) {
-            Value kf = widen(kch[c]);
-            Value col = h.add(h.mul(half, h.idx(halfD)), h.idx(c * 8));
-            for (int64_t hh = 0; hh < H; ++hh) {
-              Value q0 = vload(v4f, sh.qs, {h.idx(hh), col}, 16);
-              Value q1 =
-                  vload(v4f, sh.qs, {h.idx(hh), h.add(col, h.idx(4))}, 16);
-              for (int64_t e = 0; e < 8; ++e)
-                dots[hh] = math::FmaOp::create(
-                    b, extract(kf, e), extract(e < 4 ? q0 : q1, e % 4),
-                    dots[hh]);
-            }
-          }
-          for (int64_t hh = 0; hh < H; ++hh) {
-            Value dot = arith::AddFOp::create(b, dots[hh],
-                                              shuffleXor(b, dots[hh], 1));
-            Value l = detail::gatedLogit(b, cfg.gate, scale, dot, wgt, valid);
-            h.ifThen(first, [&] { h.store(l, sh.ps, {h.idx(hh), slotA}); });
-          }
-          barrier();
-
-          // M. Warp w: head w's statistics and probabilities.
-          h.ifThen(h.cmpI(P::ult, warp, h.idx(H)), [&] {
-            Value hw = warp;
-            Value on = h.cmpI(P::ult, hw, nh);
-            Value l0 = h.sel(on, h.load(sh.ps, {hw, lane}), negInf);
-            Value l1 = h.sel(on, h.load(sh.ps, {hw, h.add(lane, h.idx(32))}),
-                             negInf);
-            Value tmax = h.warpReduce(fastMaxF(b, l0, l1), [&](Value x, Value y) {
-              return fastMaxF(b, x, y);
-            });
-            Value mold = h.load(sh.stat, {zero, hw});
-            Value dold = h.load(sh.stat, {h.idx(1), hw});
-            Value mnew = fastMaxF(b, mold, tmax);
-            Value skip = h.cmpF(arith::CmpFPredicate::OEQ, mnew, negInf);
-            auto expOf = [&](Value x) {
-              return h.sel(skip, zeroF,
-                           math::ExpOp::create(b, arith::SubFOp::create(b, x, mnew)));
-            };
-            Value alpha = h.sel(skip, constF32(b, 1), expOf(mold));
-            Value p0 = expOf(l0), p1 = expOf(l1);
-            Value sum = h.warpReduce(arith::AddFOp::create(b, p0, p1),
-                                     [&](Value x, Value y) {
-                                       return arith::AddFOp::create(b, x, y);
-                                     });
-            if (valueGate) {
-              p0 = arith::MulFOp::create(b, p0, h.load(sh.wts, {lane}));
-              p1 = arith::MulFOp::create(
-                  b, p1, h.load(sh.wts, {h.add(lane, h.idx(32))}));
-            }
-            h.store(p0, sh.ps, {hw, lane});
-            h.store(p1, sh.ps, {hw, h.add(lane, h.idx(32))});
-            // Every lane has read the statistics before lane 0 replaces
-            // them (a warp barrier: racecheck sees no hazard either).
-            NVVM::SyncWarpOp::create(b, constI32(b, -1));
-            h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
-              h.store(h.sel(skip, mold, mnew), sh.stat, {zero, hw});
-              h.store(arith::AddFOp::create(
-                          b, arith::MulFOp::create(b, dold, alpha), sum),
-                      sh.stat, {h.idx(1), hw});
-              h.store(alpha, sh.stat, {h.idx(2), hw});
-            });
+    // One tile: idx of this warp's sequence, in loop state `a` (the max in
+    // natural units and this lane's partial sums of rows gq and gq + 8,
+    // then O, D / 8 n-tiles x 4). `tau`: the threshold (null for window
+    // tiles: weight 1); `d0`, `d1`: the update's rewritten slots (null: no
+    // fix-ups).
+    auto tileStep = [&](Value idx, ValueRange a, Value tau, Value d0,
+                        Value d1) -> SmallVector<Value> {
+      Value stage = h.remu(idx, h.idx(kStages));
+      Value t0 = baseOf(idx);
+      // Every lane is done with the stage the previous tile used before it
+      // is refilled with the tile kStages - 1 ahead; then this tile's
+      // copies landed (this lane's), fixed up, visible to the warp.
+      syncWarp();
+      Value ahead = issueIdx(h.add(idx, h.idx(kStages - 1)));
+      // This lane's four slots' validity and gate weights (columns 2 tq,
+      // 2 tq + 1 of n-tiles 0 and 1), loaded while copies fly.
+      Value valid[2][2], wgt[2][2];
+      for (int64_t nt = 0; nt < 2; ++nt)
+        for (int64_t par = 0; par < 2; ++par) {
+          Value j = h.add(t0, h.add(h.idx(nt * 8 + par),
+                                    h.mul(tq, h.idx(2))));
+          Value in = h.cmpI(P::ult, j, hi);
+          Value js = h.sel(in, j, lo);
+          Value pos = h.load(o.positions, {bi, g, js});
+          valid[nt][par] = h.andI(in, h.cmpI(P::sge, pos, constI32(b, 0)));
+          wgt[nt][par] =
+              tau ? h.sel(h.cmpI(P::ult, js, kIdx),
+                          detail::softWeight(
+                              b, h.load(o.scores, {bi, g, js}), tau),
+                          constF32(b, 1))
+                  : constF32(b, 1);
+        }
+      asyncWait(b, ahead, kStages - 1);
+      if (d0) {
+        for (const Copy &c : copiesOf(t0)) {
+          Value dirty = h.andI(c.in, h.orI(h.cmpI(P::eq, c.j, d0),
+                                           h.cmpI(P::eq, c.j, d1)));
+          h.ifThen(dirty, [&] {
+            for (auto [src, dst] : {std::make_pair(&fk, sh.keys),
+                                    std::make_pair(&fv, sh.values)})
+              vector::StoreOp::create(
+                  b, vload(src->view, {h.add(rowBase(*src, c.j), c.col)}),
+                  dst, ValueRange{warp, stage, c.r, c.physCol})
+                  .setAlignment(16);
           });
-          barrier();
-
-          // B. Rescale, then this thread's slots of the tile.
-          SmallVector<Value> next;
-          for (int64_t hh = 0; hh < H; ++hh) {
-            Value al = h.load(sh.stat, {h.idx(2), h.idx(hh)});
-            next.push_back(arith::MulFOp::create(
-                b, a[hh], vector::BroadcastOp::create(b, v8f, al)));
-          }
-          for (int64_t s = 0; s < perThread; ++s) {
-            Value vf = widen(vch[s]);
-            Value slot = h.add(sg, h.idx(s * SG));
-            for (int64_t hh = 0; hh < H; ++hh) {
-              Value p = h.load(sh.ps, {h.idx(hh), slot});
-              next[hh] = vector::FMAOp::create(
-                  b, vector::BroadcastOp::create(b, v8f, p), vf, next[hh]);
-            }
-          }
-          barrier();
-          return next;
-        });
-
-    // The slot groups' sums: shuffles inside a warp, then shared memory.
-    for (int32_t off = CG; off < kWarp; off *= 2)
-      for (int64_t hh = 0; hh < H; ++hh) {
-        Value v = acc[hh];
-        for (int64_t e = 0; e < 8; ++e) {
-          Value x = extract(v, e);
-          v = vector::InsertOp::create(
-              b, arith::AddFOp::create(b, x, shuffleXor(b, x, off)), v,
-              ArrayRef<int64_t>{e});
-        }
-        acc[hh] = v;
-      }
-    h.ifThen(h.cmpI(P::ult, lane, h.idx(CG)), [&] {
-      for (int64_t hh = 0; hh < H; ++hh) {
-        Value col = h.mul(cg, h.idx(8));
-        for (int64_t part = 0; part < 2; ++part) {
-          SmallVector<Value> four;
-          for (int64_t e = 0; e < 4; ++e)
-            four.push_back(extract(acc[hh], part * 4 + e));
-          Value v = vector::FromElementsOp::create(b, v4f, four);
-          vector::StoreOp::create(b, v, sh.red,
-                                  ValueRange{warp, h.idx(hh),
-                                             h.add(col, h.idx(part * 4))})
-              .setAlignment(16);
         }
       }
-    });
+      syncWarp();
+
+      // S = Q K^T over the tile's 16 slots (n-tiles 0 and 1).
+      MmaEmitter::Acc s[2] = {mma.zeroAcc(), mma.zeroAcc()};
+      for (int64_t kc = 0; kc < D / 16; ++kc) {
+        auto r = mma.ldmatrixX4(
+            sh.keys,
+            {warp, stage, kRow,
+             swizzledCol(b, kRow, h.add(h.idx(2 * kc), kChunk), CG)},
+            false);
+        s[0] = mma.mma(qFrag[kc], {r[0], r[1]}, s[0]);
+        s[1] = mma.mma(qFrag[kc], {r[2], r[3]}, s[1]);
+      }
+      // Online softmax of rows gq (elements 0, 1) and gq + 8 (2, 3).
+      Value logit[2][4];
+      for (int64_t nt = 0; nt < 2; ++nt)
+        for (int64_t e = 0; e < 4; ++e)
+          logit[nt][e] = detail::gatedLogit(b, cfg.gate, scale, s[nt][e],
+                                            wgt[nt][e % 2], valid[nt][e % 2]);
+      Value shift[2], alpha[2], sum[2], mNew[2];
+      for (int64_t half = 0; half < 2; ++half) {
+        Value mx = negInf;
+        for (int64_t nt = 0; nt < 2; ++nt)
+          for (int64_t par = 0; par < 2; ++par)
+            mx = fastMaxF(b, mx, logit[nt][half * 2 + par]);
+        mNew[half] = fastMaxF(b, a[half], quadMax(b, mx));
+        shift[half] =
+            h.sel(h.cmpF(arith::CmpFPredicate::OEQ, mNew[half], negInf),
+                  zeroF, mNew[half]);
+        alpha[half] = exp2Of(a[half], shift[half]);
+        sum[half] = arith::MulFOp::create(b, a[2 + half], alpha[half]);
+      }
+      Value pw[2][4];
+      for (int64_t nt = 0; nt < 2; ++nt)
+        for (int64_t e = 0; e < 4; ++e) {
+          Value p = exp2Of(logit[nt][e], shift[e / 2]);
+          sum[e / 2] = arith::AddFOp::create(b, sum[e / 2], p);
+          pw[nt][e] = valueGate
+                          ? arith::MulFOp::create(b, p, wgt[nt][e % 2])
+                                .getResult()
+                          : p;
+        }
+      // O = alpha O + (P w) V.
+      MmaEmitter::AFrag pa = {mma.packPair(pw[0][0], pw[0][1]),
+                              mma.packPair(pw[0][2], pw[0][3]),
+                              mma.packPair(pw[1][0], pw[1][1]),
+                              mma.packPair(pw[1][2], pw[1][3])};
+      SmallVector<MmaEmitter::Acc> out(D / 8);
+      for (int64_t nt = 0; nt < D / 8; ++nt)
+        for (int64_t e = 0; e < 4; ++e)
+          out[nt][e] = arith::MulFOp::create(b, a[4 + nt * 4 + e], alpha[e / 2]);
+      for (int64_t dc = 0; dc < D / 16; ++dc) {
+        auto r = mma.ldmatrixX4(
+            sh.values,
+            {warp, stage, vRow,
+             swizzledCol(b, vRow, h.add(h.idx(2 * dc), vChunk), CG)},
+            true);
+        out[2 * dc] = mma.mma(pa, {r[0], r[1]}, out[2 * dc]);
+        out[2 * dc + 1] = mma.mma(pa, {r[2], r[3]}, out[2 * dc + 1]);
+      }
+      SmallVector<Value> next = {mNew[0], mNew[1], sum[0], sum[1]};
+      for (auto &acc : out)
+        next.append(acc.begin(), acc.end());
+      return next;
+    };
+
+    SmallVector<Value> init = {negInf, negInf, zeroF, zeroF};
+    for (int64_t i = 0; i < D / 8 * 4; ++i)
+      init.push_back(zeroF);
+    SmallVector<Value> st = init;
+    if (fused) {
+      // Warps 1..3: their first window tiles, while warp 0 updates the
+      // row (first pass; the slots it rewrote to shared memory for the
+      // fix-ups).
+      st = h.loop(zero, c1, h.idx(1), st,
+                  [&](Value idx, ValueRange a) -> SmallVector<Value> {
+                    return tileStep(idx, a, Value(), Value(), Value());
+                  });
+      h.ifThen(h.andI(h.cmpI(P::eq, h0, zero), h.cmpI(P::eq, warp, zero)),
+               [&] {
+                 auto [w0, w1] = updateRow(h, cfg, o, lane, bi, g);
+                 h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
+                   h.store(h.toI32(w0), sh.dirty, {zero});
+                   h.store(h.toI32(w1), sh.dirty, {h.idx(1)});
+                 });
+               });
+    }
     barrier();
+    // After the update: the threshold, the rewritten slots.
+    Value tau = arith::TruncFOp::create(
+        b, f32, h.load(o.threshold, {bi, g, zero}));
+    Value d0, d1;
+    if (fused) {
+      d0 = arith::IndexCastOp::create(b, b.getIndexType(),
+                                      h.load(sh.dirty, {zero}));
+      d1 = arith::IndexCastOp::create(b, b.getIndexType(),
+                                      h.load(sh.dirty, {h.idx(1)}));
+    }
+    st = h.loop(c1, count, h.idx(1), st,
+                [&](Value idx, ValueRange a) -> SmallVector<Value> {
+                  return tileStep(idx, a, tau, d0, d1);
+                });
+    // Nothing in flight (the groups past a warp's last tile are empty),
+    // every warp done with the stages before its O takes their place.
+    asyncWait(b, asyncCommit(b), 0);
+    barrier();
+    for (int64_t half = 0; half < 2; ++half) {
+      Value row = h.add(gq, h.idx(half * 8));
+      for (int64_t nt = 0; nt < D / 8; ++nt)
+        for (int64_t par = 0; par < 2; ++par)
+          h.store(st[4 + nt * 4 + half * 2 + par], sh.red,
+                  {warp, row,
+                   h.add(h.idx(nt * 8 + par), h.mul(tq, h.idx(2)))});
+      Value total = quadSum(b, st[2 + half]);
+      h.ifThen(h.cmpI(P::eq, tq, zero), [&] {
+        h.store(st[half], sh.stat, {warp, zero, row});
+        h.store(total, sh.stat, {warp, h.idx(1), row});
+      });
+    }
+    barrier();
+    // The warps merged: head hh's max, sum and accumulator of column c.
+    auto merged = [&](Value hh, Value c) {
+      Value mx = negInf;
+      for (int64_t w = 0; w < W; ++w)
+        mx = fastMaxF(b, mx, h.load(sh.stat, {h.idx(w), zero, hh}));
+      Value none = h.cmpF(arith::CmpFPredicate::OEQ, mx, negInf);
+      Value sum = zeroF, acc = zeroF;
+      for (int64_t w = 0; w < W; ++w) {
+        Value m = h.load(sh.stat, {h.idx(w), zero, hh});
+        Value f = h.sel(h.orI(none, h.cmpF(arith::CmpFPredicate::OEQ, m,
+                                           negInf)),
+                        zeroF, exp2Of(m, mx));
+        sum = math::FmaOp::create(
+            b, h.load(sh.stat, {h.idx(w), h.idx(1), hh}), f, sum);
+        if (c)
+          acc = math::FmaOp::create(b, h.load(sh.red, {h.idx(w), hh, c}), f,
+                                    acc);
+      }
+      return std::array<Value, 3>{mx, sum, acc};
+    };
     h.loop(tid, h.mul(nh, h.idx(D)), h.idx(kTileThreads), {},
            [&](Value i, ValueRange) {
              Value hh = h.divu(i, h.idx(D)), c = h.remu(i, h.idx(D));
-             Value sum = zeroF;
-             for (int64_t w = 0; w < kTileThreads / kWarp; ++w)
-               sum = arith::AddFOp::create(
-                   b, sum, h.load(sh.red, {h.idx(w), hh, c}));
+             auto [mx, sum, acc] = merged(hh, c);
              Value hq = h.add(head0, hh);
-             auto pick = scf::IfOp::create(b, direct, /*withElseRegion=*/true);
-             {
-               OpBuilder::InsertionGuard guard(b);
-               // One split: the output itself, as combine() would give it
-               // (acc times 1 / sum, 0 where nothing had weight).
-               b.setInsertionPoint(pick.thenBlock()->getTerminator());
-               storeOutput(h, o.out, sum, h.load(sh.stat, {h.idx(1), hh}), bi,
-                           hq, c);
-               b.setInsertionPoint(pick.elseBlock()->getTerminator());
-               h.store(sum, o.partial, {bi, hq, split, h.add(c, h.idx(2))});
-             }
+             if (fused) // one split: the output itself, as combine() gives it
+               storeOutput(h, o.out, acc, sum, bi, hq, c);
+             else
+               h.store(acc, o.partial, {bi, hq, split, h.add(c, h.idx(2))});
              return SmallVector<Value>{};
            });
-    h.ifThen(h.andI(h.cmpI(P::ult, tid, nh), h.notI(direct)), [&] {
-      Value hq = h.add(head0, tid);
-      h.store(h.load(sh.stat, {zero, tid}), o.partial, {bi, hq, split, zero});
-      h.store(h.load(sh.stat, {h.idx(1), tid}), o.partial,
-              {bi, hq, split, h.idx(1)});
-    });
+    if (!fused)
+      h.ifThen(h.cmpI(P::ult, tid, nh), [&] {
+        auto [mx, sum, acc] = merged(tid, Value());
+        Value hq = h.add(head0, tid);
+        h.store(mx, o.partial, {bi, hq, split, zero});
+        h.store(sum, o.partial, {bi, hq, split, h.idx(1)});
+      });
     barrier();
     return SmallVector<Value>{};
   });
@@ -809,63 +978,87 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
   Value rows = h.mul(batch, hkv);
   // Hkv = 0 only with Hq = 0 (no query runs); avoid dividing by it.
   Value group = h.divu(hq, h.maxI(hkv, h.idx(1)));
+  MLIRContext *ctx = b.getContext();
+  auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Type f32 = b.getF32Type();
 
-  // 1. Update: a warp per row.
+  // The tile kernel (attendTiles): a block per (row, split), its shared
+  // memory views of the dynamic window (the lowering puts a 1-byte static
+  // variable ahead of the window: 128 more bytes keep the views inside
+  // the block's shared memory wherever the window starts).
+  auto tileKernel = [&](bool fused) {
+    FlatView fk = flatten(b, o.keys), fv = flatten(b, o.values),
+             fq = flatten(b, o.q);
+    TileLayout layout(cfg.d);
+    Value bytes =
+        arith::ConstantIntOp::create(b, b.getI32Type(), layout.total + 128);
+    launch(
+        b, h.mul(rows, splits), h.idx(kTileThreads),
+        [&](Value tid, Value bid) {
+          Value dyn = gpu::DynamicSharedMemoryOp::create(
+              b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                 MemRefLayoutAttrInterface{}, wg));
+          auto view = [&](int64_t offset, ArrayRef<int64_t> shape,
+                          Type elem) -> Value {
+            return memref::ViewOp::create(
+                b, MemRefType::get(shape, elem, MemRefLayoutAttrInterface{}, wg),
+                dyn, h.idx(offset), ValueRange{});
+          };
+          const int64_t D = cfg.d, S = kStages;
+          TileShared sh{
+              view(layout.keys, {kTileWarps, S, kWarpSlots, D}, cfg.elem),
+              view(layout.values, {kTileWarps, S, kWarpSlots, D}, cfg.elem),
+              view(layout.stat, {kTileWarps, 2, kRowsPerPass}, f32),
+              view(layout.dirty, {2}, b.getI32Type()),
+              view(0, {kTileWarps, kRowsPerPass, D}, f32)};
+          Value split = h.remu(bid, splits), r = h.divu(bid, splits);
+          Value bi = h.divu(r, hkv), g = h.remu(r, hkv);
+          // Whole tiles per split (the pass sized the splits so).
+          const int64_t T = DecodeKernelConfig::kTileSlots;
+          Value tiles = h.divu(h.add(slots, h.idx(T - 1)), h.idx(T));
+          Value chunk =
+              h.mul(h.divu(h.add(tiles, h.sub(splits, h.idx(1))), splits),
+                    h.idx(T));
+          Value lo = h.minI(h.mul(split, chunk), slots);
+          Value hi = h.minI(h.add(lo, chunk), slots);
+          attendTiles(h, cfg, o, sh, fk, fv, fq, tid, bi, g, group, split, lo,
+                      hi, fused);
+        },
+        bytes);
+  };
+
+  // One split per row of aligned contiguous elements (large batches): one
+  // launch updates each row and attends over it (the tile kernel, fused),
+  // then the lengths advance (a launch of its own: a row's block cannot
+  // know when the other rows of its sequence have read the length).
+  Value fast = h.andI(vectorizable(h, o.keys), vectorizable(h, o.values));
+  Value direct = h.andI(fast, h.andI(h.cmpI(P::eq, splits, h.idx(1)),
+                                     h.cmpI(P::ugt, rows, h.idx(0))));
+  auto pick = scf::IfOp::create(b, direct, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(pick.thenBlock()->getTerminator());
+  tileKernel(/*fused=*/true);
+  launch(b, h.divu(h.add(batch, h.idx(kTileThreads - 1)), h.idx(kTileThreads)),
+         h.idx(kTileThreads), [&](Value tid, Value bid) {
+           Value bi = h.add(h.mul(bid, h.idx(kTileThreads)), tid);
+           h.ifThen(h.cmpI(P::ult, bi, batch),
+                    [&] { advanceLength(h, o.lengths, bi); });
+         });
+
+  // Otherwise: 1. the update, a warp per row;
+  b.setInsertionPoint(pick.elseBlock()->getTerminator());
   launch(b, rows, h.idx(kWarp), [&](Value tid, Value bid) {
     Value bi = h.divu(bid, hkv), g = h.remu(bid, hkv);
     updateRow(h, cfg, o, tid, bi, g);
   });
-
-  // 2. Attention: a block per (row, split). Rows of aligned contiguous
-  // elements: tiles of slots for all the group's heads (attendTiles);
-  // others: a warp per query head.
-  Value fast = h.andI(vectorizable(h, o.keys), vectorizable(h, o.values));
-  std::string base = (Twine("sparsek_decode_tile_") +
-                      (cfg.elem.isBF16() ? "bf16" : "f16") + "_d" +
-                      Twine(cfg.d))
-                         .str();
-  MLIRContext *ctx = b.getContext();
-  auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  Type f32 = b.getF32Type();
-  auto shared = [&](StringRef suffix, ArrayRef<int64_t> shape) {
-    std::string name = (base + suffix).str();
-    auto type = MemRefType::get(shape, f32, MemRefLayoutAttrInterface{}, wg);
-    declareWorkgroupGlobal(module, b.getLoc(), name, type, 16);
-    return [&b, name, type] {
-      return memref::GetGlobalOp::create(b, type, name).getResult();
-    };
-  };
-  const int64_t H = kHeadsPerPass;
-  auto qs = shared("_q", {H, cfg.d}), ps = shared("_p", {H, kTile}),
-       wts = shared("_w", {kTile}), stat = shared("_s", {3, H}),
-       red = shared("_r", {kTileThreads / kWarp, H, cfg.d});
-  auto pick = scf::IfOp::create(b, fast, /*withElseRegion=*/true);
+  // 2. the attention, a block per (row, split): the tile kernel on rows
+  // of aligned contiguous elements, otherwise a warp per query head;
+  auto kind = scf::IfOp::create(b, fast, /*withElseRegion=*/true);
   {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(pick.thenBlock()->getTerminator());
-    FlatView fk = flatten(b, o.keys), fv = flatten(b, o.values);
-    launch(
-        b, h.mul(rows, splits), h.idx(kTileThreads), [&](Value tid, Value bid) {
-          Value split = h.remu(bid, splits), r = h.divu(bid, splits);
-          Value bi = h.divu(r, hkv), g = h.remu(r, hkv);
-          // Whole tiles per split (the pass sized the splits so).
-          Value tiles = h.divu(h.add(slots, h.idx(kTile - 1)), h.idx(kTile));
-          Value chunk =
-              h.mul(h.divu(h.add(tiles, h.sub(splits, h.idx(1))), splits),
-                    h.idx(kTile));
-          Value lo = h.minI(h.mul(split, chunk), slots);
-          Value hi = h.minI(h.add(lo, chunk), slots);
-          TileShared sh{qs(), ps(), wts(), stat(), red()};
-          // One split per row (large batches): the block writes the
-          // output and advances the length; no combine launch.
-          Value direct = h.cmpI(P::eq, splits, h.idx(1));
-          attendTiles(h, cfg, o, sh, fk, fv, tid, bi, g, group, split, lo, hi,
-                      direct);
-          h.ifThen(h.andI(direct, h.andI(h.cmpI(P::eq, g, h.idx(0)),
-                                         h.cmpI(P::eq, tid, h.idx(0)))),
-                   [&] { advanceLength(h, o.lengths, bi); });
-        });
-    b.setInsertionPoint(pick.elseBlock()->getTerminator());
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPoint(kind.thenBlock()->getTerminator());
+    tileKernel(/*fused=*/false);
+    b.setInsertionPoint(kind.elseBlock()->getTerminator());
     Value headWarps = h.maxI(h.minI(group, h.idx(kMaxHeadWarps)), h.idx(1));
     launch(b, h.mul(rows, splits), h.mul(headWarps, h.idx(kWarp)),
            [&](Value tid, Value bid) {
@@ -884,16 +1077,8 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
              });
            });
   }
-
-  // 3. Combine, and the lengths: a block per (batch, query head) (per
-  // sequence when there are no query heads); not when the tile kernel ran
-  // one split per row (it wrote both).
-  Value direct = h.andI(fast, h.andI(h.cmpI(P::eq, splits, h.idx(1)),
-                                     h.cmpI(P::ugt, rows, h.idx(0))));
-  auto combineIf = scf::IfOp::create(b, h.notI(direct),
-                                     /*withElseRegion=*/false);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(combineIf.thenBlock()->getTerminator());
+  // 3. the combine and the lengths: a block per (batch, query head) (per
+  // sequence when there are no query heads).
   Value heads = h.maxI(hq, h.idx(1));
   launch(b, h.mul(batch, heads), h.idx(cfg.d), [&](Value tid, Value bid) {
     Value bi = h.divu(bid, heads), q = h.remu(bid, heads);

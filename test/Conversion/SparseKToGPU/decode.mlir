@@ -3,9 +3,9 @@
 // sparsek.kernel_call of the decode stub on the state's tensors (their
 // results tied to the inits, plus a scratch of partial softmax states);
 // one-shot bufferization keeps the state in place (a call on the inits'
-// buffers, no copy); sparsek-expand-kernel-stubs emits the update, split
-// attention and combine launches. Other steps keep the linalg lowering,
-// which the GPU pipeline refuses (it is CPU-only: on the GPU it gave wrong
+// buffers, no copy); sparsek-expand-kernel-stubs emits the kernels'
+// launches. Other steps keep the linalg lowering, which the GPU pipeline
+// refuses (it is CPU-only: on the GPU it gave wrong
 // outputs, bench/NOTES.md run 65), with a diagnostic naming what the kernels
 // cover.
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu | FileCheck %s
@@ -26,43 +26,78 @@
 // BUF-NOT: memref.copy
 // BUF: return
 
-// The update (a warp per row); then the attention: state rows of aligned
-// contiguous elements take the tile kernel (16-byte loads of each key and
-// value row once for all the group's heads, shared memory between the
-// phases), others the warp-per-head kernel; then the combine, unless the
-// tile kernel ran one split per row (it then stores the output, 1 / sum
-// times its accumulator, and advances the lengths itself).
-// LAUNCH: memref.global "private" @sparsek_decode_tile_bf16_d128_q : memref<4x128xf32, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+// One split per row (large batches) on state rows of aligned contiguous
+// elements: one launch per step does it all, a block of four warps per
+// row, each warp its own split of the row's slots in tiles of 16, streamed
+// into its swizzled shared stages by 16-byte cp.async (one tile in flight
+// while one is computed), S = Q K^T and O += P V on tensor cores
+// (ldmatrix, mma.sync; P in registers) with the online softmax between.
+// Warps 1..3 compute window tiles the update cannot touch while warp 0
+// updates the row (its selection scan's butterfly: shuffles); after a
+// barrier, the other tiles, the rows the update rewrote copied again from
+// global memory into the stages; the warps merge through shared memory
+// and the block stores the output (1 / sum times its accumulator). A
+// second launch advances the lengths.
+// Otherwise the update (a warp per row), then the attention: the tile
+// kernel, writing partials (state rows of aligned contiguous elements), or
+// the warp-per-head kernel; then the combine, which advances the lengths.
 // LAUNCH-LABEL: func.func @step_bf16
-// LAUNCH: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c32
 // LAUNCH: memref.extract_aligned_pointer_as_index
 // LAUNCH: memref.extract_aligned_pointer_as_index
 // LAUNCH: scf.if
-// LAUNCH: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c128
+// LAUNCH: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c128{{.*}} dynamic_shared_memory_size %c66192_i32
+// LAUNCH: gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// LAUNCH: memref.view {{.*}} to memref<4x2x16x128xbf16, #gpu.address_space<workgroup>>
+// LAUNCH-COUNT-16: nvgpu.device_async_copy {{.*}} {bypassL1} : memref<?xbf16, strided<[1], offset: ?>> to memref<4x2x16x128xbf16, #gpu.address_space<workgroup>>
+// LAUNCH: nvgpu.device_async_create_group
+// LAUNCH: scf.for
+// LAUNCH: nvvm.bar.warp.sync
+// LAUNCH-COUNT-16: nvgpu.device_async_copy
+// LAUNCH: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// LAUNCH-NOT: vector.store
+// LAUNCH: nvvm.bar.warp.sync
+// LAUNCH-COUNT-8: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false}
+// LAUNCH: llvm.intr.maxnum
+// LAUNCH-COUNT-8: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
+// LAUNCH: scf.yield
+// LAUNCH: gpu.shuffle xor
 // LAUNCH: gpu.barrier
-// LAUNCH-COUNT-8: vector.load {{.*}} {alignment = 16 : i64} : memref<?xbf16, strided<[1], offset: ?>>, vector<8xbf16>
+// LAUNCH: scf.for
+// LAUNCH: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// LAUNCH: vector.load {{.*}} : memref<?xbf16, strided<[1], offset: ?>>, vector<8xbf16>
+// LAUNCH: vector.store {{.*}} : memref<4x2x16x128xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// LAUNCH: nvvm.bar.warp.sync
+// LAUNCH-COUNT-8: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false}
+// LAUNCH-COUNT-8: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
+// LAUNCH: scf.yield
+// LAUNCH: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // LAUNCH: gpu.barrier
 // LAUNCH: gpu.barrier
-// LAUNCH: gpu.barrier
-// LAUNCH: scf.if
 // LAUNCH: arith.divf %{{.*}}, %{{.*}} : f32
 // LAUNCH: arith.truncf %{{.*}} : f32 to bf16
 // LAUNCH: memref.store %{{.*}} : memref<?x?x?x?xbf16
-// LAUNCH: } else {
-// LAUNCH: memref.store %{{.*}} : memref<?x?x?x?xf32
+// LAUNCH: gpu.terminator
+// LAUNCH: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c128
 // LAUNCH: memref.store %{{.*}} : memref<?xi32
 // LAUNCH: gpu.terminator
 // LAUNCH: } else {
+// LAUNCH: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c32
+// LAUNCH: gpu.terminator
+// LAUNCH: scf.if
+// LAUNCH: gpu.launch {{.*}} dynamic_shared_memory_size %c66192_i32
+// LAUNCH-NOT: gpu.launch
+// LAUNCH: memref.store %{{.*}} : memref<?x?x?x?xf32
+// LAUNCH: } else {
 // LAUNCH: gpu.launch
-// LAUNCH: %[[NOTDIRECT:.*]] = arith.xori
-// LAUNCH-NEXT: scf.if %[[NOTDIRECT]] {
 // LAUNCH: gpu.launch
 // LAUNCH-NOT: gpu.launch
 // LAUNCH-NOT: call @sparsek_decode_step
 // LAUNCH: return
 
 // PTX-LABEL: llvm.func @step_bf16
-// PTX-COUNT-4: gpu.launch_func
+// (Five launches here: with one split per row known statically, the
+// unfused tile kernel folds away.)
+// PTX-COUNT-5: gpu.launch_func
 // PTX: gpu.binary @step_bf16_kernel
 
 func.func @step_bf16(%q: tensor<2x8x1x128xbf16>, %key: tensor<2x2x1x128xbf16>,
