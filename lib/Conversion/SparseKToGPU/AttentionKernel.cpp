@@ -832,11 +832,7 @@ void KernelBody::build() {
           o[nt][e] = rescale.getResult(nt * 4 + e);
     }
     for (int64_t kc = 0; kc < BK / 16; ++kc) {
-      MmaEmitter::AFrag a = {
-          mma.packPair(pw[2 * kc][0], pw[2 * kc][1]),
-          mma.packPair(pw[2 * kc][2], pw[2 * kc][3]),
-          mma.packPair(pw[2 * kc + 1][0], pw[2 * kc + 1][1]),
-          mma.packPair(pw[2 * kc + 1][2], pw[2 * kc + 1][3])};
+      MmaEmitter::AFrag a = mma.packA(pw[2 * kc], pw[2 * kc + 1]);
       for (int64_t dc = 0; dc < DV / 16; ++dc) {
         Value row = add(idx(kc * 16), vRow0);
         auto r = mma.ldmatrixX4(
@@ -1134,11 +1130,7 @@ void KernelBody::build() {
         for (int64_t e = 0; e < 4; ++e)
           dqT[nt][e] = dqAcc[nt * 4 + e];
       for (int64_t kc = 0; kc < BK / 16; ++kc) {
-        MmaEmitter::AFrag a = {
-            mma.packPair(ds[2 * kc][0], ds[2 * kc][1]),
-            mma.packPair(ds[2 * kc][2], ds[2 * kc][3]),
-            mma.packPair(ds[2 * kc + 1][0], ds[2 * kc + 1][1]),
-            mma.packPair(ds[2 * kc + 1][2], ds[2 * kc + 1][3])};
+        MmaEmitter::AFrag a = mma.packA(ds[2 * kc], ds[2 * kc + 1]);
         for (int64_t dc = 0; dc < D / 16; ++dc) {
           Value row = add(idx(kc * 16), vRow0);
           auto r = mma.ldmatrixX4(

@@ -740,17 +740,22 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       }
       syncWarp();
 
+      // c0, c1 += a times the two n-tiles of B that one ldmatrix .x4 gives
+      // from the stage's swizzled rows at (row, chunk).
+      auto mmaX4 = [&](Value buffer, Value row, Value chunk, bool transpose,
+                       const MmaEmitter::AFrag &a, MmaEmitter::Acc &c0,
+                       MmaEmitter::Acc &c1) {
+        auto r = mma.ldmatrixX4(
+            buffer, {warp, stage, row, swizzledCol(b, row, chunk, CG)},
+            transpose);
+        c0 = mma.mma(a, {r[0], r[1]}, c0);
+        c1 = mma.mma(a, {r[2], r[3]}, c1);
+      };
       // S = Q K^T over the tile's 16 slots (n-tiles 0 and 1).
       MmaEmitter::Acc s[2] = {mma.zeroAcc(), mma.zeroAcc()};
-      for (int64_t kc = 0; kc < D / 16; ++kc) {
-        auto r = mma.ldmatrixX4(
-            sh.keys,
-            {warp, stage, kRow,
-             swizzledCol(b, kRow, h.add(h.idx(2 * kc), kChunk), CG)},
-            false);
-        s[0] = mma.mma(qFrag[kc], {r[0], r[1]}, s[0]);
-        s[1] = mma.mma(qFrag[kc], {r[2], r[3]}, s[1]);
-      }
+      for (int64_t kc = 0; kc < D / 16; ++kc)
+        mmaX4(sh.keys, kRow, h.add(h.idx(2 * kc), kChunk), false, qFrag[kc],
+              s[0], s[1]);
       // Online softmax of rows gq (elements 0, 1) and gq + 8 (2, 3).
       Value logit[2][4];
       for (int64_t nt = 0; nt < 2; ++nt)
@@ -770,7 +775,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
         alpha[half] = exp2Of(a[half], shift[half]);
         sum[half] = arith::MulFOp::create(b, a[2 + half], alpha[half]);
       }
-      Value pw[2][4];
+      MmaEmitter::Acc pw[2];
       for (int64_t nt = 0; nt < 2; ++nt)
         for (int64_t e = 0; e < 4; ++e) {
           Value p = exp2Of(logit[nt][e], shift[e / 2]);
@@ -781,23 +786,14 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                           : p;
         }
       // O = alpha O + (P w) V.
-      MmaEmitter::AFrag pa = {mma.packPair(pw[0][0], pw[0][1]),
-                              mma.packPair(pw[0][2], pw[0][3]),
-                              mma.packPair(pw[1][0], pw[1][1]),
-                              mma.packPair(pw[1][2], pw[1][3])};
+      MmaEmitter::AFrag pa = mma.packA(pw[0], pw[1]);
       SmallVector<MmaEmitter::Acc> out(D / 8);
       for (int64_t nt = 0; nt < D / 8; ++nt)
         for (int64_t e = 0; e < 4; ++e)
           out[nt][e] = arith::MulFOp::create(b, a[4 + nt * 4 + e], alpha[e / 2]);
-      for (int64_t dc = 0; dc < D / 16; ++dc) {
-        auto r = mma.ldmatrixX4(
-            sh.values,
-            {warp, stage, vRow,
-             swizzledCol(b, vRow, h.add(h.idx(2 * dc), vChunk), CG)},
-            true);
-        out[2 * dc] = mma.mma(pa, {r[0], r[1]}, out[2 * dc]);
-        out[2 * dc + 1] = mma.mma(pa, {r[2], r[3]}, out[2 * dc + 1]);
-      }
+      for (int64_t dc = 0; dc < D / 16; ++dc)
+        mmaX4(sh.values, vRow, h.add(h.idx(2 * dc), vChunk), true, pa,
+              out[2 * dc], out[2 * dc + 1]);
       SmallVector<Value> next = {mNew[0], mNew[1], sum[0], sum[1]};
       for (auto &acc : out)
         next.append(acc.begin(), acc.end());

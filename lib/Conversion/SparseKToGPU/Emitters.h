@@ -100,6 +100,10 @@ public:
   Value loadPair(Value flatView, Value index);
   /// Two f32 values as one operand register (rounded to the input type).
   Value packPair(Value lo, Value hi);
+  /// The A operand of a 16-column k-step from the accumulators of its two
+  /// 8-column n-tiles (C's fragment layout is A's: a softmax's P, or dS,
+  /// stays in registers), rounded to the input type.
+  AFrag packA(const Acc &lo, const Acc &hi);
   /// ldmatrix .x4 (transposed or not) from a shared tile at [idx...]: four
   /// operand registers.
   std::array<Value, 4> ldmatrixX4(Value tile, ValueRange idx, bool transpose);

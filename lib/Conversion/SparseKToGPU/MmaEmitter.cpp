@@ -109,6 +109,11 @@ Value MmaEmitter::packPair(Value lo, Value hi) {
   return toOperand(h);
 }
 
+MmaEmitter::AFrag MmaEmitter::packA(const Acc &lo, const Acc &hi) {
+  return {packPair(lo[0], lo[1]), packPair(lo[2], lo[3]),
+          packPair(hi[0], hi[1]), packPair(hi[2], hi[3])};
+}
+
 std::array<Value, 4> MmaEmitter::ldmatrixX4(Value tile, ValueRange idx,
                                             bool transpose) {
   auto vt = VectorType::get({4, 2}, elem);
