@@ -28,12 +28,13 @@
 //     element: the splits merged, the output stored in its element type;
 //     the sequence's length advanced.
 //
-// Launches: with one split per row (large batches) on aligned rows, the
-// tile kernel fused with the update (warp 0 updates its block's row while
-// the other warps attend to window tiles the update cannot touch), which
-// stores the output itself, then a launch advancing the lengths (a row's
-// block cannot know when the other rows of its sequence have read the
-// length). Otherwise: the update, the attention, the combine.
+// Launches: with one split per row (large batches, or states of at most 64
+// slots) on aligned rows, the tile kernel fused with the update (warp 0
+// updates its block's row while the other warps attend to window tiles the
+// update cannot touch), which stores the output itself, then a launch
+// advancing the lengths (a row's block cannot know when the other rows of
+// its sequence have read the length). Otherwise: the update, the
+// attention, the combine.
 //
 // Memory-bound: a step reads each slot's key and value once per row,
 // (k + w)(D + Dv) elements per (batch, KV head) (the general-layout kernel
