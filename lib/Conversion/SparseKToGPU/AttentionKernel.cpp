@@ -46,7 +46,6 @@ namespace mlir::sparsek::gpu_kernels {
 
 namespace {
 
-constexpr double kLog2e = 1.4426950408889634;
 constexpr double kLn2 = 0.6931471805599453;
 
 /// Per-query state a thread keeps for each distinct query row it holds

@@ -505,9 +505,8 @@ constexpr int64_t kStages = 2;
 /// Window tiles each of warps 1..3 computes while warp 0 updates the row
 /// (2, 3 and 5 measured: 3 best, bench/NOTES.md run 116).
 constexpr int64_t kPhase1Tiles = 3;
-
+/// Query heads per pass: the 16 rows of mma.sync's A operand.
 constexpr int64_t kRowsPerPass = 16;
-constexpr double kLog2e = 1.4426950408889634;
 static_assert(DecodeKernelConfig::kTileSlots == kTileWarps * kWarpSlots);
 
 /// The tile kernel's dynamic shared memory, byte offsets: the key and

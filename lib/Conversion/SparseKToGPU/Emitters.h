@@ -132,6 +132,8 @@ void asyncWait(ImplicitLocOpBuilder &b, Value group, int32_t pending);
 /// selects.
 Value fastMaxF(ImplicitLocOpBuilder &b, Value x, Value y);
 Value fastMinF(ImplicitLocOpBuilder &b, Value x, Value y);
+/// log2(e): a natural-units exponent times it is fastExp2's argument.
+constexpr double kLog2e = 1.4426950408889634;
 /// 2^x by ex2.approx.ftz.f32 (one MUFU; denormal results flush to 0, which
 /// softmax weights below 2^-126 of the row's maximum can afford).
 Value fastExp2(ImplicitLocOpBuilder &b, Value x);
