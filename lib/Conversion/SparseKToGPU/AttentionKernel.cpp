@@ -1538,17 +1538,21 @@ AttentionKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t blockQ,
     int64_t groups = c.warps() / mTiles;
     return (width / 8) % groups == 0 && (width / 8 / groups) % 2 == 0;
   };
-  bool backwardOk = !backward ||
-                    (keyGemmSplits(d) && keyGemmSplits(dv) &&
-                     // Dynamic shared memory (opted in at launch).
-                     c.sharedBytes() <= 200 * 1024);
+  // Evaluated only after the shape checks below: warps() is zero for
+  // blockQ * heads < 16 and the layout's products overflow for huge dims
+  // (both reached by fuzzed tile attributes).
+  auto backwardOk = [&] {
+    return !backward || (keyGemmSplits(d) && keyGemmSplits(dv) &&
+                         // Dynamic shared memory (opted in at launch).
+                         c.sharedBytes() <= 200 * 1024);
+  };
   bool covered =
       (elem.isF16() || elem.isBF16()) &&
       // Head dims: ldmatrix rows of 8 or 16 chunks (the swizzle needs 8+).
       (d == 64 || d == 128) && (dv == 64 || dv == 128) &&
       // Whole warps, at most 8 of them: 16 queries of one head, or with
       // an even head count 8 queries of two heads.
-      heads >= 1 && heads <= 8 && blockQ >= 1 &&
+      heads >= 1 && heads <= 8 && blockQ >= 1 && blockQ <= 128 &&
       blockQ % (c.headPairs() ? 8 : 16) == 0 && blockQ * heads <= 128 &&
       // Whole m16n8k16 steps along the keys.
       keyTile >= 16 && keyTile <= 64 && keyTile % 16 == 0 &&
@@ -1557,7 +1561,7 @@ AttentionKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t blockQ,
       (keyTile * d / 8) % c.threads() == 0 &&
       (keyTile * dv / 8) % c.threads() == 0 && keyTile <= c.threads() &&
       // Two stages in static shared memory (the forward kernel).
-      (backward || c.sharedBytes() <= 48 * 1024) && backwardOk &&
+      (backward || c.sharedBytes() <= 48 * 1024) && backwardOk() &&
       window >= 0 && scale > 0;
   if (!covered)
     return std::nullopt;
