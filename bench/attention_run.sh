@@ -8,8 +8,8 @@
 # per-kernel breakdown at 64K (base clocks, then the GPU's own clocks) and
 # the layer beside its peers (bench/gpu_bench.sh) at 4K/16K/64K. With a
 # previous build in .device/base/gpu-layer-bench, `time` also measures it in
-# the same call (same card) for an A/B, and so are the variants of
-# bench/tune_build.sh in .device/variants/.
+# the same call (same card) for an A/B, and so are the candidates of
+# `bench/tune.py build --kind attention` in .device/tune/attention/.
 # Device tool: carry [".device"], command "bash bench/attention_run.sh [check|time|all]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ fi
 if [[ $mode == time || $mode == all ]]; then
   builds=("$D/gpu-layer-bench")
   [[ -x $D/base/gpu-layer-bench ]] && builds+=("$D/base/gpu-layer-bench")
-  for v in "$D"/variants/*/gpu-layer-bench; do [[ -x $v ]] && builds+=("$v"); done
+  for v in "$D"/tune/attention/*/gpu-layer-bench; do [[ -x $v ]] && builds+=("$v"); done
   for bench in "${builds[@]}"; do
     echo "== $bench: kernels at 65536 (ncu base clocks, then --clock-control none)"
     LD_LIBRARY_PATH=$D BENCH=$bench bash bench/kernel_breakdown.sh 65536 2>&1 | head -3

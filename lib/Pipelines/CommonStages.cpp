@@ -21,27 +21,18 @@
 
 using namespace mlir;
 
-void mlir::sparsek::buildSparseKBufferizedStages(OpPassManager &pm,
-                                                 bool emitCInterface,
-                                                 bool forGPU,
-                                                 bool parallelSelection,
-                                                 int64_t fusedBlockSize,
-                                                 int64_t tensorCoreKeyTile,
-                                                 bool vectorReductions) {
+void mlir::sparsek::buildSparseKBufferizedStages(
+    OpPassManager &pm, bool emitCInterface, bool forGPU,
+    bool parallelSelection, int64_t fusedBlockSize,
+    const ConvertSparseKToGPUPassOptions *tensorCores) {
   // C callers also get shape-checked entry points (SPEC section 8).
   if (emitCInterface)
     pm.addPass(createSparseKCheckedEntryPointsPass());
 
   // The GPU's fused layers and block attentions as tensor-core kernel
   // launches (what the kernel covers); the rest goes on to linalg.
-  if (forGPU && fusedBlockSize > 0 && tensorCoreKeyTile > 0) {
-    ConvertSparseKToGPUPassOptions gpuOpts;
-    gpuOpts.blockSize = fusedBlockSize;
-    gpuOpts.keyTile = tensorCoreKeyTile;
-    gpuOpts.parallelSelection = parallelSelection;
-    gpuOpts.vectorReductions = vectorReductions;
-    pm.addPass(createConvertSparseKToGPUPass(gpuOpts));
-  }
+  if (forGPU && tensorCores)
+    pm.addPass(createConvertSparseKToGPUPass(*tensorCores));
 
   // sparsek => linalg/tensor/scf on tensors.
   ConvertSparseKToLinalgPassOptions lowering;

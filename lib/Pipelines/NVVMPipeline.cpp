@@ -93,10 +93,25 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   bool vectorReductions =
       number(StringRef(options.chip).drop_front(3)) >= 90 &&
       features.consume_front("+ptx") && number(features) >= 81;
+  // The tensor-core kernels' options: block-size and key-tile only when
+  // given (otherwise the tuning table's, per op).
+  ConvertSparseKToGPUPassOptions gpu;
+  if (options.blockSize.hasValue())
+    gpu.blockSize = options.blockSize;
+  if (options.keyTile.hasValue())
+    gpu.keyTile = options.keyTile;
+  gpu.parallelSelection = options.parallelSelection;
+  gpu.vectorReductions = vectorReductions;
+  gpu.chip = options.chip;
+  gpu.tuningFile = options.tuningFile;
+  gpu.printTuning = options.printTuning;
+  gpu.decodePhase1Tiles = options.decodePhase1Tiles;
+  gpu.decodePreIssue = options.decodePreIssue;
+  gpu.decodeFusedLengths = options.decodeFusedLengths;
   buildSparseKBufferizedStages(
       pm, options.emitCInterface, /*forGPU=*/true, options.parallelSelection,
       options.fuseAttention ? options.blockSize.getValue() : 0,
-      options.tensorCores ? options.keyTile.getValue() : 0, vectorReductions);
+      options.fuseAttention && options.tensorCores ? &gpu : nullptr);
   // Kernel stubs (convert-sparsek-to-gpu) => their gpu.launch, now that
   // buffers are allocated and freed.
   pm.addPass(createSparseKExpandKernelStubsPass());

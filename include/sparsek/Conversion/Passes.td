@@ -131,6 +131,16 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
     time. One kernel per (element type, D, Dv, query block, heads per
     block, key tile, window, gate, scale).
 
+    Tile parameters come from the tuning table
+    (`lib/Conversion/SparseKToGPU/TuningTable.txt`, format and lookup in
+    `Tuning.h`; `bench/tune.py` measures and writes it) for the op's chip,
+    element type, head dims, k, window and group size: the block size
+    (rows) from the line matching the op (its head dims when static), the
+    key tile from the line matching each kernel's head dims (a tile that
+    does not fit in shared memory falls back to smaller ones), the decode
+    step's schedule from a `decode` line. Options given explicitly
+    override the table; `print-tuning` reports each choice as a remark.
+
     A causal `sparsek.attention_backward` becomes the same block selection,
     the backward kernel, du's threshold-term launches and the narrowing of
     dkey and dvalue. A layer that returns its log-sum-exp gets the kernel
@@ -145,14 +155,42 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
     `sparsek-checked-entry-points` guarantees for C callers).
   }];
   let options = [
-    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"0",
            "Rows per thread block (16 per warp): a causal sparsek.attention "
            "gets blocks of block-size / HB queries of HB query heads (HB = 4, "
            "2 or 1, the first that divides Hq / Hkv); a "
            "sparsek.block_attention keeps its own block_size and packs heads "
-           "up to block-size rows.">,
-    Option<"keyTile", "key-tile", "int64_t", /*default=*/"32",
-           "Keys per shared-memory tile (a multiple of 16 up to 64).">,
+           "up to block-size rows. 0: the tuning table's (per op); given, "
+           "it applies to every op.">,
+    Option<"keyTile", "key-tile", "int64_t", /*default=*/"0",
+           "Keys per shared-memory tile (a multiple of 16 up to 64). 0: the "
+           "tuning table's (per kernel, falling back to smaller tiles where "
+           "it does not fit in shared memory); given, it applies to every "
+           "kernel (one that does not fit leaves its layer to the linalg "
+           "lowering).">,
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "The GPU the tuning table is looked up for (sm_<digits>[a-z]).">,
+    Option<"tuningFile", "tuning-file", "std::string", /*default=*/"\"\"",
+           "A tuning table in TuningTable.txt's format whose lines come "
+           "before the built-in table's (lib/Conversion/SparseKToGPU/"
+           "Tuning.h).">,
+    Option<"printTuning", "print-tuning", "bool", /*default=*/"false",
+           "A remark at each op converted: its configuration's keys, the "
+           "parameters chosen and the table line (or option) they come "
+           "from.">,
+    Option<"decodePhase1Tiles", "decode-phase1-tiles", "int64_t",
+           /*default=*/"-1",
+           "The decode step's fused kernel: window tiles each of warps 1..3 "
+           "computes while warp 0 updates the row (0 to 64; -1: the tuning "
+           "table's).">,
+    Option<"decodePreIssue", "decode-pre-issue", "int64_t", /*default=*/"-1",
+           "The decode step's fused kernel: tiles each warp has in flight "
+           "when the update starts (1 or 2; -1: the tuning table's).">,
+    Option<"decodeFusedLengths", "decode-fused-lengths", "int64_t",
+           /*default=*/"-1",
+           "The decode step's fused kernel advances the sequences' lengths "
+           "itself (1: the last block of each sequence, counted in the "
+           "state; 0: a launch of their own; -1: the tuning table's).">,
     Option<"parallelSelection", "parallel-selection", "bool",
            /*default=*/"true",
            "Build the block selection of a causal layer in parallel along "

@@ -3,6 +3,8 @@
 #ifndef SPARSEK_PIPELINES_PIPELINES_H
 #define SPARSEK_PIPELINES_PIPELINES_H
 
+#include "sparsek/Conversion/Passes.h"
+
 #include "mlir/Pass/PassOptions.h"
 #include "mlir/Support/LLVM.h"
 
@@ -41,17 +43,15 @@ struct SparseKCPUPipelineOptions
 };
 
 /// The stages both pipelines begin with: (with emitCInterface) the
-/// sparsek-checked-entry-points, (forGPU with fusedBlockSize and
-/// tensorCoreKeyTile > 0) convert-sparsek-to-gpu{block-size, key-tile,
-/// parallel-selection, vector-reductions}, convert-sparsek-to-linalg, (forGPU)
-/// sparsek-gpu-map-forall, canonicalize, cse,
+/// sparsek-checked-entry-points, (forGPU with `tensorCores`)
+/// convert-sparsek-to-gpu with those options, convert-sparsek-to-linalg,
+/// (forGPU) sparsek-gpu-map-forall, canonicalize, cse,
 /// convert-elementwise-to-linalg, one-shot-bufferize (function boundaries,
 /// fully dynamic strided layouts), buffer-deallocation-pipeline.
-void buildSparseKBufferizedStages(OpPassManager &pm, bool emitCInterface,
-                                  bool forGPU, bool parallelSelection,
-                                  int64_t fusedBlockSize,
-                                  int64_t tensorCoreKeyTile = 0,
-                                  bool vectorReductions = false);
+void buildSparseKBufferizedStages(
+    OpPassManager &pm, bool emitCInterface, bool forGPU,
+    bool parallelSelection, int64_t fusedBlockSize,
+    const ConvertSparseKToGPUPassOptions *tensorCores = nullptr);
 
 /// sparsek ops mixed with func/arith/tensor/linalg/bufferization on tensors
 /// => LLVM dialect that mlir-runner or the AOT compiler can run:
@@ -120,11 +120,38 @@ struct SparseKNVVMPipelineOptions
   PassOptions::Option<int64_t> keyTile{
       *this, "key-tile",
       llvm::cl::desc("Keys per shared-memory tile of the tensor-core "
-                     "kernel (convert-sparsek-to-gpu{key-tile}); a tile "
-                     "whose two stages exceed 48 KiB of shared memory for "
-                     "a layer's head dims leaves that layer to the "
+                     "kernel (convert-sparsek-to-gpu{key-tile}); given, it "
+                     "overrides the tuning table's, and a tile whose two "
+                     "stages exceed 48 KiB of shared memory for a layer's "
+                     "head dims leaves that layer to the "
                      "one-thread-per-query path"),
       llvm::cl::init(32)};
+  PassOptions::Option<std::string> tuningFile{
+      *this, "tuning-file",
+      llvm::cl::desc("A tuning table whose lines come before the built-in "
+                     "one's (convert-sparsek-to-gpu{tuning-file})"),
+      llvm::cl::init("")};
+  PassOptions::Option<bool> printTuning{
+      *this, "print-tuning",
+      llvm::cl::desc("A remark per tuned op: the parameters chosen and "
+                     "where they come from (convert-sparsek-to-gpu"
+                     "{print-tuning})"),
+      llvm::cl::init(false)};
+  PassOptions::Option<int64_t> decodePhase1Tiles{
+      *this, "decode-phase1-tiles",
+      llvm::cl::desc("convert-sparsek-to-gpu{decode-phase1-tiles} (-1: the "
+                     "tuning table's)"),
+      llvm::cl::init(-1)};
+  PassOptions::Option<int64_t> decodePreIssue{
+      *this, "decode-pre-issue",
+      llvm::cl::desc("convert-sparsek-to-gpu{decode-pre-issue} (-1: the "
+                     "tuning table's)"),
+      llvm::cl::init(-1)};
+  PassOptions::Option<int64_t> decodeFusedLengths{
+      *this, "decode-fused-lengths",
+      llvm::cl::desc("convert-sparsek-to-gpu{decode-fused-lengths} (-1: the "
+                     "tuning table's)"),
+      llvm::cl::init(-1)};
 };
 
 /// sparsek ops (with func/arith/tensor/linalg/bufferization) => host LLVM

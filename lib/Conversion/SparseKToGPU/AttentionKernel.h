@@ -211,10 +211,26 @@ struct DecodeKernelConfig {
   int64_t d, k, window;
   double scale;
   Gate gate;
+  /// The fused kernel's schedule (one split per row; DecodeTuning in
+  /// Tuning.h): window tiles each of warps 1..3 computes while warp 0
+  /// updates the row; tiles each warp has in flight when the update
+  /// starts (1 or 2: both stages); whether the kernel advances the
+  /// lengths itself (its sequence's last block) instead of a launch of
+  /// their own.
+  static constexpr int64_t kDefaultPhase1Tiles = 3, kDefaultPreIssue = 1;
+  int64_t phase1Tiles = kDefaultPhase1Tiles, preIssue = kDefaultPreIssue;
+  bool fusedLengths = false;
+  bool defaultSchedule() const {
+    return phase1Tiles == kDefaultPhase1Tiles &&
+           preIssue == kDefaultPreIssue && !fusedLengths;
+  }
   static std::optional<DecodeKernelConfig> create(Type elem, int64_t d,
                                                   int64_t dv, int64_t k,
                                                   int64_t window, double scale,
                                                   Gate gate);
+  /// The schedule set (false, config unchanged, when out of range:
+  /// phase1Tiles in [0, 64], preIssue in [1, 2]).
+  bool setSchedule(int64_t phase1, int64_t pre, bool lengths);
 };
 /// q, key, value, u, out, the nine state tensors, and the partials
 /// [B, Hq, splits, Dv + 2] (f32 scratch).

@@ -33,8 +33,10 @@
 // updates its block's row while the other warps attend to window tiles the
 // update cannot touch), which stores the output itself, then a launch
 // advancing the lengths (a row's block cannot know when the other rows of
-// its sequence have read the length). Otherwise: the update, the
-// attention, the combine.
+// its sequence have read the length), or, with the schedule's
+// fusedLengths, no such launch: each sequence's last block to arrive
+// (counted in counts[b, 0, 2] above its overflow bit) advances it.
+// Otherwise: the update, the attention, the combine.
 //
 // Memory-bound: a step reads each slot's key and value once per row,
 // (k + w)(D + Dv) elements per (batch, KV head) (the general-layout kernel
@@ -389,7 +391,16 @@ std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
     h.store(s.fracSum, o.threshold, {bi, g, h.idx(2)});
     h.store(h.toI32(s.cap.size), o.counts, {bi, g, h.idx(0)});
     h.store(h.toI32(s.mid.size), o.counts, {bi, g, h.idx(1)});
-    h.store(overflow, o.counts, {bi, g, h.idx(2)});
+    if (cfg.fusedLengths) {
+      // The fused kernel counts its sequence's arrived blocks in the bits
+      // above the flag (row 0's word, arriveAndAdvance): the flag is set
+      // by an atomic or, never stored over them.
+      memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::ori,
+                                  h.sel(over, constI32(b, 1), constI32(b, 0)),
+                                  o.counts, ValueRange{bi, g, h.idx(2)});
+    } else {
+      h.store(overflow, o.counts, {bi, g, h.idx(2)});
+    }
   };
   SmallVector<Value> global = {h.row(o.bandScores, {bi, g, zero}),
                                h.row(o.bandTags, {bi, g, zero}),
@@ -473,6 +484,34 @@ void attendSplit(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     h.store(fin[2 + i], o.partial, {bi, hq, split, h.add(col(i), h.idx(2))});
 }
 
+/// The fused kernel's end: the block's arrival at its sequence, counted
+/// in bits 1..31 of counts[bi, 0, 2] (bit 0: row 0's overflow flag); the
+/// sequence's last block (all its rows have read the length before they
+/// arrive) advances lengths[bi] and clears the count. Fences order each
+/// block's reads before its arrival and the last one's store after it.
+void arriveAndAdvance(Builder &h, const Operands &o, Value tid, Value bi) {
+  ImplicitLocOpBuilder &b = h.b;
+  gpu::BarrierOp::create(b);
+  h.ifThen(h.cmpI(P::eq, tid, h.idx(0)), [&] {
+    Value word = h.idx(2), row0 = h.idx(0);
+    Value hkv = h.toI32(h.dim(o.keys, 1));
+    NVVM::MembarOp::create(b, NVVM::MemScopeKind::GPU);
+    Value old = memref::AtomicRMWOp::create(
+        b, arith::AtomicRMWKind::addi, constI32(b, 2), o.counts,
+        ValueRange{bi, row0, word});
+    Value arrived = arith::ShRUIOp::create(b, old, constI32(b, 1));
+    Value last = h.cmpI(P::eq, arith::RemUIOp::create(b, arrived, hkv),
+                        arith::SubIOp::create(b, hkv, constI32(b, 1)));
+    h.ifThen(last, [&] {
+      NVVM::MembarOp::create(b, NVVM::MemScopeKind::GPU);
+      advanceLength(h, o.lengths, bi);
+      memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::andi,
+                                  constI32(b, 1), o.counts,
+                                  ValueRange{bi, row0, word});
+    });
+  });
+}
+
 /// The attention of block (split, row (bi, g)) over slots [lo, hi), for up
 /// to kRowsPerPass query heads of the group at once, on tensor cores; the
 /// fast path for key/value rows of 16-byte-aligned contiguous elements.
@@ -491,7 +530,7 @@ void attendSplit(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
 /// than kRowsPerPass heads take several passes.
 ///
 /// `fused`: the block also runs its row's update (warp 0, updateRow) while
-/// warps 1..3 compute kPhase1Tiles window tiles each that the update does
+/// warps 1..3 compute cfg.phase1Tiles window tiles each that the update does
 /// not touch; the other tiles come after a barrier, and a copy of them
 /// issued before it that may have raced the update's rewrite of a slot is
 /// redone by its lane, from global memory, once the copy has landed.
@@ -502,9 +541,6 @@ constexpr int64_t kWarpSlots = 16;
 /// stages: 96 KiB of shared memory per block at D = 128 and a smaller L1
 /// for the update's heap sweep, slower; bench/NOTES.md run 115).
 constexpr int64_t kStages = 2;
-/// Window tiles each of warps 1..3 computes while warp 0 updates the row
-/// (2, 3 and 5 measured: 3 best, bench/NOTES.md run 116).
-constexpr int64_t kPhase1Tiles = 3;
 /// Query heads per pass: the 16 rows of mma.sync's A operand.
 constexpr int64_t kRowsPerPass = 16;
 static_assert(DecodeKernelConfig::kTileSlots == kTileWarps * kWarpSlots);
@@ -608,7 +644,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   // tiles of 16 slots are nT; those from kT = ceil(k / 16) on hold window
   // slots only (gate weight 1), which the update leaves alone but for the
   // new token's window slot ws (tile wsT). Taken cyclically from the tile
-  // after wsT, the first n1 window tiles go to warps 1..3 (kPhase1Tiles
+  // after wsT, the first n1 window tiles go to warps 1..3 (cfg.phase1Tiles
   // each) while warp 0 updates the row; after the barrier, the rest (the
   // remaining window tiles, wsT last, then the tiles below kT, whose
   // weights need the new threshold) are dealt to all four warps.
@@ -634,7 +670,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       rot = h.sel(h.cmpI(P::uge, wsT, kT), h.add(h.sub(wsT, kT), h.idx(1)),
                   zero);
     }
-    n1 = h.minI(h.idx((W - 1) * kPhase1Tiles),
+    n1 = h.minI(h.idx((W - 1) * cfg.phase1Tiles),
                 h.sub(h.maxI(nW, h.idx(1)), h.idx(1)));
     c1 = h.sel(isUpdater, zero, countFrom(n1, wm1, W - 1));
     count = h.add(c1, countFrom(h.sub(nT, n1), warp, W));
@@ -667,9 +703,23 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   h.loop(zero, group, h.idx(R), {}, [&](Value h0, ValueRange) {
     Value nh = h.minI(h.idx(R), h.sub(group, h0));
     Value head0 = h.add(h.mul(g, group), h0);
-    // The first kStages - 1 tiles of this warp in flight.
-    for (int64_t s = 0; s + 1 < kStages; ++s)
-      issueIdx(h.idx(s));
+    // The first kStages - 1 tiles of this warp in flight; in the fused
+    // kernel's first pass, every stage (warp 0's loads then fly while it
+    // updates the row; the first tile step issues nothing).
+    Value firstPass = h.cmpI(P::eq, h0, zero);
+    int64_t pre =
+        fused ? std::clamp<int64_t>(cfg.preIssue, kStages - 1, kStages)
+              : kStages - 1;
+    for (int64_t s = 0; s < pre; ++s) {
+      if (s + 1 < kStages) {
+        issueIdx(h.idx(s));
+        continue;
+      }
+      Value stage = h.idx(s % kStages);
+      Value t0 = h.sel(h.andI(firstPass, h.cmpI(P::ult, h.idx(s), count)),
+                       baseOf(h.idx(s)), hi);
+      issue(t0, stage);
+    }
     // Q's A fragments (rows gq and gq + 8 of the pass's heads, zeros past
     // nh), in registers for every tile.
     Value zeroPair = mma.packPair(zeroF, zeroF);
@@ -704,7 +754,19 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       // is refilled with the tile kStages - 1 ahead; then this tile's
       // copies landed (this lane's), fixed up, visible to the warp.
       syncWarp();
-      Value ahead = issueIdx(h.add(idx, h.idx(kStages - 1)));
+      Value nextIdx = h.add(idx, h.idx(kStages - 1));
+      Value ahead;
+      if (fused && pre == kStages) {
+        // Issued by the prologue (first pass): an empty group instead.
+        Value early =
+            h.andI(firstPass, h.cmpI(P::ult, nextIdx, h.idx(kStages)));
+        Value stage = h.remu(nextIdx, h.idx(kStages));
+        Value t0 = h.sel(h.orI(early, h.cmpI(P::uge, nextIdx, count)), hi,
+                         baseOf(nextIdx));
+        ahead = issue(t0, stage);
+      } else {
+        ahead = issueIdx(nextIdx);
+      }
       // This lane's four slots' validity and gate weights (columns 2 tq,
       // 2 tq + 1 of n-tiles 0 and 1), loaded while copies fly.
       Value valid[2][2], wgt[2][2];
@@ -895,6 +957,8 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     barrier();
     return SmallVector<Value>{};
   });
+  if (fused && cfg.fusedLengths)
+    arriveAndAdvance(h, o, tid, bi);
 }
 
 /// Whether `m`'s rows suit attendTiles' 16-byte loads: unit innermost
@@ -947,6 +1011,16 @@ DecodeKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t k,
       k < 1 || window < 0 || !(scale > 0))
     return std::nullopt;
   return DecodeKernelConfig{elem, d, k, window, scale, gate};
+}
+
+bool DecodeKernelConfig::setSchedule(int64_t phase1, int64_t pre,
+                                     bool lengths) {
+  if (phase1 < 0 || phase1 > 64 || pre < 1 || pre > kStages)
+    return false;
+  phase1Tiles = phase1;
+  preIssue = pre;
+  fusedLengths = lengths;
+  return true;
 }
 
 SmallVector<Type> decodeStepStubOperandTypes(MLIRContext *ctx, Type elem) {
@@ -1034,12 +1108,14 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(pick.thenBlock()->getTerminator());
   tileKernel(/*fused=*/true);
-  launch(b, h.divu(h.add(batch, h.idx(kTileThreads - 1)), h.idx(kTileThreads)),
-         h.idx(kTileThreads), [&](Value tid, Value bid) {
-           Value bi = h.add(h.mul(bid, h.idx(kTileThreads)), tid);
-           h.ifThen(h.cmpI(P::ult, bi, batch),
-                    [&] { advanceLength(h, o.lengths, bi); });
-         });
+  if (!cfg.fusedLengths)
+    launch(b,
+           h.divu(h.add(batch, h.idx(kTileThreads - 1)), h.idx(kTileThreads)),
+           h.idx(kTileThreads), [&](Value tid, Value bid) {
+             Value bi = h.add(h.mul(bid, h.idx(kTileThreads)), tid);
+             h.ifThen(h.cmpI(P::ult, bi, batch),
+                      [&] { advanceLength(h, o.lengths, bi); });
+           });
 
   // Otherwise: 1. the update, a warp per row;
   b.setInsertionPoint(pick.elseBlock()->getTerminator());
@@ -1091,6 +1167,9 @@ func::FuncOp getOrCreateDecodeStepStub(ModuleOp module,
   os << "sparsek_decode_step_" << cfg.elem << "_d" << cfg.d << "_k" << cfg.k
      << "_w" << cfg.window << "_" << stringifyGate(cfg.gate) << "_s"
      << llvm::format_hex_no_prefix(llvm::bit_cast<uint64_t>(cfg.scale), 16);
+  if (!cfg.defaultSchedule())
+    os << "_p" << cfg.phase1Tiles << "_i" << cfg.preIssue
+       << (cfg.fusedLengths ? "_l" : "");
   MLIRContext *ctx = module.getContext();
   return getOrCreateStub(
       module, name, decodeStepStubOperandTypes(ctx, cfg.elem), "decode_step",
@@ -1101,6 +1180,9 @@ func::FuncOp getOrCreateDecodeStepStub(ModuleOp module,
         attrs.append("window", mb.getI64IntegerAttr(cfg.window));
         attrs.append("scale", mb.getF64FloatAttr(cfg.scale));
         attrs.append("gate", GateAttr::get(ctx, cfg.gate));
+        attrs.append("phase1_tiles", mb.getI64IntegerAttr(cfg.phase1Tiles));
+        attrs.append("pre_issue", mb.getI64IntegerAttr(cfg.preIssue));
+        attrs.append("fused_lengths", mb.getBoolAttr(cfg.fusedLengths));
       });
 }
 
@@ -1113,11 +1195,19 @@ std::optional<DecodeKernelConfig> decodeStepStubConfig(func::FuncOp f) {
   auto scale = dict.getAs<FloatAttr>("scale");
   auto d = dict.getAs<IntegerAttr>("d"), k = dict.getAs<IntegerAttr>("k"),
        w = dict.getAs<IntegerAttr>("window");
-  if (!elem || !gate || !scale || !d || !k || !w)
+  auto phase1 = dict.getAs<IntegerAttr>("phase1_tiles"),
+       pre = dict.getAs<IntegerAttr>("pre_issue");
+  auto lengths = dict.getAs<BoolAttr>("fused_lengths");
+  if (!elem || !gate || !scale || !d || !k || !w || !phase1 || !pre ||
+      !lengths)
     return std::nullopt;
-  return DecodeKernelConfig::create(elem.getValue(), d.getInt(), d.getInt(),
-                                    k.getInt(), w.getInt(),
-                                    scale.getValueAsDouble(), gate.getValue());
+  auto cfg = DecodeKernelConfig::create(
+      elem.getValue(), d.getInt(), d.getInt(), k.getInt(), w.getInt(),
+      scale.getValueAsDouble(), gate.getValue());
+  if (!cfg ||
+      !cfg->setSchedule(phase1.getInt(), pre.getInt(), lengths.getValue()))
+    return std::nullopt;
+  return cfg;
 }
 
 } // namespace mlir::sparsek::gpu_kernels

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "AttentionKernel.h"
+#include "Tuning.h"
 
 #include "sparsek/Conversion/Passes.h"
 #include "sparsek/Dialect/SparseK/IR/SparseKOps.h"
@@ -25,6 +26,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
+
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <functional>
 
@@ -50,9 +53,12 @@ constexpr std::pair<int64_t, int64_t> kHeadDims[] = {
 /// one for static head dims the kernel covers, one per covered (D, Dv) pair
 /// the types allow when a head dim is dynamic (dispatched at run time),
 /// none otherwise.
+/// Key tiles to try for a kernel's head dims, best first.
+using KeyTilesFn = function_ref<SmallVector<int64_t>(int64_t d, int64_t dv)>;
+
 SmallVector<AttentionKernelConfig>
 configsFor(Value q, Value key, Value value, int64_t blockQ, int64_t heads,
-           int64_t keyTile, int64_t window, FloatAttr scaleAttr, Gate gate,
+           KeyTilesFn keyTiles, int64_t window, FloatAttr scaleAttr, Gate gate,
            bool backward) {
   auto qt = cast<RankedTensorType>(q.getType());
   auto kt = cast<RankedTensorType>(key.getType());
@@ -80,10 +86,13 @@ configsFor(Value q, Value key, Value value, int64_t blockQ, int64_t heads,
       continue;
     double scale = scaleAttr ? scaleAttr.getValueAsDouble()
                              : ::sparsek::defaultSoftmaxScale(d);
-    if (auto cfg = AttentionKernelConfig::create(elem, d, dv, blockQ, heads,
-                                                 keyTile, window, scale, gate,
-                                                 backward))
-      cfgs.push_back(*cfg);
+    for (int64_t keyTile : keyTiles(d, dv))
+      if (auto cfg = AttentionKernelConfig::create(elem, d, dv, blockQ, heads,
+                                                   keyTile, window, scale,
+                                                   gate, backward)) {
+        cfgs.push_back(*cfg);
+        break;
+      }
   }
   return cfgs;
 }
@@ -129,7 +138,7 @@ void forEachConfig(MutableArrayRef<Variant> variants,
 /// `packedDynamicGroup`.
 SmallVector<Variant>
 variantsFor(Value q, Value key, Value value,
-            function_ref<int64_t(int64_t)> blockQOf, int64_t keyTile,
+            function_ref<int64_t(int64_t)> blockQOf, KeyTilesFn keyTiles,
             int64_t window, FloatAttr scaleAttr, Gate gate,
             bool backward = false, bool packedDynamicGroup = false) {
   auto qt = cast<RankedTensorType>(q.getType());
@@ -161,7 +170,7 @@ variantsFor(Value q, Value key, Value value,
     int64_t blockQ = blockQOf(heads);
     if (blockQ < 1)
       continue;
-    auto cfgs = configsFor(q, key, value, blockQ, heads, keyTile, window,
+    auto cfgs = configsFor(q, key, value, blockQ, heads, keyTiles, window,
                            scaleAttr, gate, backward);
     if (cfgs.empty())
       continue;
@@ -232,12 +241,15 @@ struct ConvertSparseKToGPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (blockSize < 1 || keyTile < 1) {
+    if (blockSize < 0 || keyTile < 0) {
       module.emitError() << "invalid block-size " << blockSize.getValue()
                          << " or key-tile " << keyTile.getValue()
-                         << ": expected positive sizes";
+                         << ": expected positive sizes (0: the tuning "
+                            "table's)";
       return signalPassFailure();
     }
+    if (failed(loadTuning(module)))
+      return signalPassFailure();
     SmallVector<Operation *> work;
     module.walk([&](Operation *op) {
       if (isa<DecodeStepOp>(op) ||
@@ -263,6 +275,130 @@ struct ConvertSparseKToGPUPass
   }
 
 private:
+  /// The user's tuning table (tuning-file), when given.
+  std::optional<tuning::Table> userTable;
+
+  /// Checks the tuning options, reads tuning-file and checks the built-in
+  /// table (a malformed line is an error naming it).
+  LogicalResult loadTuning(ModuleOp module) {
+    auto fail = [&](const Twine &msg) {
+      module.emitError() << msg;
+      return failure();
+    };
+    if (decodePhase1Tiles < -1 || decodePhase1Tiles > 64)
+      return fail("invalid decode-phase1-tiles " +
+                  Twine(decodePhase1Tiles.getValue()) +
+                  ": expected 0 to 64, or -1 (the tuning table's)");
+    if (decodePreIssue != -1 && decodePreIssue != 1 && decodePreIssue != 2)
+      return fail("invalid decode-pre-issue " +
+                  Twine(decodePreIssue.getValue()) +
+                  ": expected 1 or 2, or -1 (the tuning table's)");
+    if (decodeFusedLengths < -1 || decodeFusedLengths > 1)
+      return fail("invalid decode-fused-lengths " +
+                  Twine(decodeFusedLengths.getValue()) +
+                  ": expected 0 or 1, or -1 (the tuning table's)");
+    std::string error;
+    tuning::Table::builtin(&error);
+    if (!error.empty())
+      return fail("malformed built-in tuning table: " + error);
+    userTable.reset();
+    if (tuningFile.empty())
+      return success();
+    auto buffer = llvm::MemoryBuffer::getFile(tuningFile, /*IsText=*/true);
+    if (!buffer)
+      return fail("cannot read tuning-file '" + tuningFile + "': " +
+                  buffer.getError().message());
+    userTable = tuning::Table::parse((*buffer)->getBuffer(),
+                                     std::string(tuningFile), error);
+    if (!userTable)
+      return fail("malformed tuning-file: " + error);
+    return success();
+  }
+
+  /// The keys of an op's configuration (unknown where dynamic).
+  tuning::Key keyOf(StringRef kind, Value q, Value key, Value value,
+                    int64_t k, int64_t window) const {
+    auto qt = cast<RankedTensorType>(q.getType());
+    auto kt = cast<RankedTensorType>(key.getType());
+    auto vt = cast<RankedTensorType>(value.getType());
+    tuning::Key out;
+    out.kind = kind.str();
+    out.chip = chip;
+    Type elem = qt.getElementType();
+    out.elem = elem.isF32() ? "f32" : elem.isF16() ? "f16"
+                                    : elem.isBF16() ? "bf16" : "";
+    auto stat = [](int64_t v) { return ShapedType::isDynamic(v) ? -1 : v; };
+    if (qt.getRank() == 4 && kt.getRank() == 4 && vt.getRank() == 4) {
+      out.d = stat(qt.getDimSize(3));
+      out.dv = stat(vt.getDimSize(3));
+      int64_t hq = qt.getDimSize(1), hkv = kt.getDimSize(1);
+      if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv) &&
+          hkv > 0 && hq % hkv == 0)
+        out.group = hq / hkv;
+    }
+    out.k = k;
+    out.window = window;
+    return out;
+  }
+
+  /// Parameter `name` for `key`: the option when `given`, else the most
+  /// specific tuning line's (the user's file first), else `fallback`;
+  /// reported as a remark at `op` with print-tuning.
+  int64_t tuned(Operation *op, const tuning::Key &key, StringRef name,
+                std::optional<int64_t> given, int64_t fallback) {
+    int64_t value = fallback;
+    std::string from = "no tuning line: default";
+    if (given) {
+      value = *given;
+      from = "pass option";
+    } else {
+      const tuning::Entry *e = userTable ? userTable->lookup(key) : nullptr;
+      if (!e || !e->params.count(name.str())) {
+        const tuning::Entry *b = tuning::Table::builtin().lookup(key);
+        if (b && b->params.count(name.str()))
+          e = b;
+      }
+      if (e && e->params.count(name.str())) {
+        value = e->params.at(name.str());
+        from = e->origin;
+      }
+    }
+    if (printTuning) {
+      std::string keyText;
+      llvm::raw_string_ostream os(keyText);
+      key.print(os);
+      op->emitRemark() << "tuning " << keyText << ": " << name << "="
+                       << value << " (" << from << ")";
+    }
+    return value;
+  }
+
+  /// The block size (rows) of an attention op's layouts.
+  int64_t rowsFor(Operation *op, const tuning::Key &key) {
+    return tuned(op, key, "block-size",
+                 blockSize > 0 ? std::optional<int64_t>(blockSize)
+                               : std::nullopt,
+                 128);
+  }
+
+  /// The key tiles to try for each kernel's head dims: the given key-tile
+  /// alone, or the table's then smaller multiples of 16 (a tile whose
+  /// stages exceed the kernel's shared memory does not build).
+  std::function<SmallVector<int64_t>(int64_t, int64_t)>
+  keyTilesFor(Operation *op, tuning::Key key) {
+    return [this, op, key](int64_t d, int64_t dv) mutable {
+      if (keyTile > 0)
+        return SmallVector<int64_t>{keyTile};
+      key.d = d;
+      key.dv = dv;
+      SmallVector<int64_t> tiles;
+      for (int64_t t = tuned(op, key, "key-tile", std::nullopt, 32); t >= 16;
+           t -= 16)
+        tiles.push_back(t);
+      return tiles;
+    };
+  }
+
   /// A decode step with static head dims the kernel covers: its three
   /// launches (DecodeKernel.cpp) on the state's buffers, in place (a
   /// sparsek.kernel_call, destination-passing), with a scratch of partial
@@ -279,6 +415,22 @@ private:
         scale, op.getGate());
     if (!cfg)
       return;
+    tuning::Key key = keyOf("decode", op.getQ(), op.getKey(), op.getValue(),
+                            k, window);
+    auto given = [](int64_t v) {
+      return v >= 0 ? std::optional<int64_t>(v) : std::nullopt;
+    };
+    using Cfg = gpu_kernels::DecodeKernelConfig;
+    int64_t phase1 = tuned(op, key, "phase1-tiles", given(decodePhase1Tiles),
+                           Cfg::kDefaultPhase1Tiles);
+    int64_t pre = tuned(op, key, "pre-issue", given(decodePreIssue),
+                        Cfg::kDefaultPreIssue);
+    int64_t lengths = tuned(op, key, "fused-lengths",
+                            given(decodeFusedLengths), 0);
+    // The table's and the options' ranges are checked: always in range.
+    bool ok = cfg->setSchedule(phase1, pre, lengths != 0);
+    assert(ok && "tuning parameters out of range");
+    (void)ok;
     IRRewriter rewriter(op);
     ImplicitLocOpBuilder b(op->getLoc(), rewriter);
     auto dim = [&](Value t, int64_t i) -> Value {
@@ -323,10 +475,18 @@ private:
     // The op's unions fix the query block; the head count fills the block
     // up to the pass's rows (block-size).
     int64_t blockQ = op.getBlockSize();
+    // k from the unions' width (k + block_size - 1) when static.
+    int64_t width = op.getUnionKeys().getType().getDimSize(3);
+    tuning::Key key =
+        keyOf("attention", op.getQ(), op.getKey(), op.getValue(),
+              ShapedType::isDynamic(width) ? -1 : width - blockQ + 1,
+              op.getWindow());
+    int64_t rows = rowsFor(op, key);
     auto variants = variantsFor(
         op.getQ(), op.getKey(), op.getValue(),
-        [&](int64_t heads) { return givenBlockQ(blockQ, heads); }, keyTile,
-        op.getWindow(), op.getScaleAttr(), op.getGate());
+        [&](int64_t heads) { return givenBlockQ(rows, blockQ, heads); },
+        keyTilesFor(op, key), op.getWindow(), op.getScaleAttr(),
+        op.getGate());
     // The log-sum-exp, when asked for, as the kernel's last output.
     bool lse = static_cast<bool>(op.getLse());
     forEachConfig(variants, [&](AttentionKernelConfig &cfg) { cfg.lse = lse; });
@@ -346,10 +506,14 @@ private:
   }
 
   void rewrite(AttentionOp op) {
+    tuning::Key key = keyOf("attention", op.getQ(), op.getKey(),
+                            op.getValue(), op.getK(), op.getWindow());
+    int64_t rows = rowsFor(op, key);
     auto variants = variantsFor(
         op.getQ(), op.getKey(), op.getValue(),
-        [&](int64_t heads) { return layerBlockQ(heads); }, keyTile,
-        op.getWindow(), op.getScaleAttr(), op.getGate());
+        [&](int64_t heads) { return layerBlockQ(rows, heads); },
+        keyTilesFor(op, key), op.getWindow(), op.getScaleAttr(),
+        op.getGate());
     int64_t k = op.getK();
     if (!selectableInBlocks(op.getU(), k, variants))
       return; // k + block rows - 1 above 2^30: the linalg lowering's.
@@ -390,10 +554,14 @@ private:
   /// dims of the run, or by the linalg lowering for head dims the kernel
   /// does not cover.
   void rewrite(AttentionBackwardOp op) {
+    tuning::Key key = keyOf("attention", op.getQ(), op.getKey(),
+                            op.getValue(), op.getK(), op.getWindow());
+    int64_t rows = rowsFor(op, key);
     auto variants = variantsFor(
         op.getQ(), op.getKey(), op.getValue(),
-        [&](int64_t heads) { return layerBlockQ(heads); }, keyTile,
-        op.getWindow(), op.getScaleAttr(), op.getGate(), /*backward=*/true);
+        [&](int64_t heads) { return layerBlockQ(rows, heads); },
+        keyTilesFor(op, key), op.getWindow(), op.getScaleAttr(), op.getGate(),
+        /*backward=*/true);
     if (variants.empty() || !selectableInBlocks(op.getU(), op.getK(), variants))
       return;
     BackwardOperands ops = BackwardOperands::of(op);
@@ -409,10 +577,13 @@ private:
   /// block_attention), the kernel reading the given selection.
   void rewrite(BlockAttentionBackwardOp op) {
     int64_t blockQ = op.getBlockSize();
+    tuning::Key key = keyOf("attention", op.getQ(), op.getKey(),
+                            op.getValue(), op.getK(), op.getWindow());
+    int64_t rows = rowsFor(op, key);
     auto variants = variantsFor(
         op.getQ(), op.getKey(), op.getValue(),
-        [&](int64_t heads) { return givenBlockQ(blockQ, heads); }, keyTile,
-        op.getWindow(), op.getScaleAttr(), op.getGate(),
+        [&](int64_t heads) { return givenBlockQ(rows, blockQ, heads); },
+        keyTilesFor(op, key), op.getWindow(), op.getScaleAttr(), op.getGate(),
         /*backward=*/true, /*packedDynamicGroup=*/true);
     if (variants.empty())
       return;
@@ -439,17 +610,17 @@ private:
   };
 
   /// The query block of a layer's layout with `heads` query heads per
-  /// thread block: the pass's rows (block-size) over the heads, 0 when
-  /// they do not divide them.
-  int64_t layerBlockQ(int64_t heads) const {
-    return blockSize % heads == 0 ? int64_t(blockSize) / heads : 0;
+  /// thread block: the op's rows (block-size) over the heads, 0 when they
+  /// do not divide them.
+  static int64_t layerBlockQ(int64_t rows, int64_t heads) {
+    return rows % heads == 0 ? rows / heads : 0;
   }
 
   /// The query block of a layout for a given selection of blocks of
-  /// `blockQ` queries: that block, when `heads` heads of it fit the pass's
+  /// `blockQ` queries: that block, when `heads` heads of it fit the op's
   /// rows (always with one head), else 0.
-  int64_t givenBlockQ(int64_t blockQ, int64_t heads) const {
-    return heads == 1 || blockQ * heads <= blockSize ? blockQ : 0;
+  static int64_t givenBlockQ(int64_t rows, int64_t blockQ, int64_t heads) {
+    return heads == 1 || blockQ <= rows / heads ? blockQ : 0;
   }
 
   /// Replaces the backward `op` by its four result buffers: per layout

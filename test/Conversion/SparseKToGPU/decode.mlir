@@ -12,6 +12,12 @@
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu --convert-sparsek-to-linalg --one-shot-bufferize="bufferize-function-boundaries" | FileCheck %s --check-prefix=BUF
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu --convert-sparsek-to-linalg --one-shot-bufferize="bufferize-function-boundaries" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=LAUNCH
 // RUN: not sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa" 2>&1 | FileCheck %s --check-prefix=PTX
+// The fused kernel's other schedules (the tuning table's decode
+// parameters, here as options): both stages in flight before the update,
+// and the lengths advanced by each sequence's last block (no launch of
+// their own: four launches in all).
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="decode-pre-issue=2 decode-fused-lengths=1" --convert-sparsek-to-linalg --one-shot-bufferize="bufferize-function-boundaries" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=FUSED
+// RUN: not sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa decode-pre-issue=2 decode-fused-lengths=1" 2>&1 | FileCheck %s --check-prefix=FUSED-PTX
 
 // CHECK-LABEL: func.func @step_bf16
 // CHECK: %[[P:.*]] = tensor.empty(%{{.*}}, %{{.*}}, %{{.*}}) : tensor<?x?x?x130xf32>
@@ -93,6 +99,37 @@
 // LAUNCH-NOT: gpu.launch
 // LAUNCH-NOT: call @sparsek_decode_step
 // LAUNCH: return
+
+// Each warp's two tiles (16 copies each) in flight before its first tile
+// step; the update sets the overflow flag by an atomic or (bit 0 of
+// counts[.., 2], whose upper bits count the sequence's arrived blocks);
+// at the end thread 0 arrives (fence, atomic add of 2) and the last block
+// of the sequence advances its length (fence, store) and clears the count.
+// FUSED-LABEL: func.func @step_bf16
+// FUSED: gpu.launch {{.*}} dynamic_shared_memory_size %c66192_i32
+// FUSED-COUNT-16: nvgpu.device_async_copy
+// FUSED: nvgpu.device_async_create_group
+// FUSED-COUNT-16: nvgpu.device_async_copy
+// FUSED: nvgpu.device_async_create_group
+// FUSED: scf.for
+// FUSED: memref.atomic_rmw ori
+// FUSED: gpu.barrier
+// FUSED: nvvm.memory.barrier <gpu>
+// FUSED: memref.atomic_rmw addi %{{.*}}, %{{.*}} : (i32, memref<?x?x?xi32
+// FUSED: arith.shrui
+// FUSED: arith.remui
+// FUSED: scf.if
+// FUSED-NEXT: nvvm.memory.barrier <gpu>
+// FUSED: memref.store %{{.*}} : memref<?xi32
+// FUSED: memref.atomic_rmw andi
+// FUSED: gpu.terminator
+// FUSED-NEXT: }
+// FUSED-NEXT: } else {
+// FUSED-PTX-LABEL: llvm.func @step_bf16
+// FUSED-PTX-COUNT-4: gpu.launch_func
+// FUSED-PTX-NOT: gpu.launch_func
+// FUSED-PTX: gpu.binary @step_bf16_kernel
+// FUSED-PTX-SAME: atom.global.add.u32
 
 // PTX-LABEL: llvm.func @step_bf16
 // (Five launches here: with one split per row known statically, the

@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""The tuning tool: measures candidate tile and schedule parameters of the
+generated kernels on the device and writes the tuning table
+(lib/Conversion/SparseKToGPU/TuningTable.txt; format in Tuning.h).
+
+Three steps, one per machine:
+
+  here:    python3 bench/tune.py build [--kind attention|decode|all]
+           compiles every candidate of each tuned configuration (the
+           benchmark modules with sparsek-compile --gpu-options) into
+           .device/tune/ with a manifest; carry .device (64 MiB at most).
+  device:  python3 bench/tune.py run
+           checks each candidate against the reference once, then times
+           them all in interleaved rounds (same card, same call), with a
+           progress line per measurement; writes .device/tune/results.json
+           (and a copy under $OUT when set).
+  here:    python3 bench/tune.py write results.json
+           puts the fastest candidate that passed its check into the table
+           as the line for its configuration, with a comment saying when,
+           on which device and how it compared.
+
+Configurations tuned (each a benchmark driver and its module):
+  attention  bench/layer_gpu.mlir (bf16, k 256, w 512) in gpu-layer-bench
+             at B 1, Hq 8, Hkv 2 (group 4), D 128; block-size x key-tile;
+             time: the layer's median ms at 16K and 64K tokens.
+  decode     bench/decode_gpu.mlir (bf16, D 128, k 256, w 512) in
+             gpu-decode-bench at B 64, Hq 32, Hkv 8 (group 4); the fused
+             kernel's phase1-tiles x pre-issue x fused-lengths; time: a
+             step's us at 8K and 32K contexts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLE = ROOT / "lib/Conversion/SparseKToGPU/TuningTable.txt"
+KEYS = ("kind", "chip", "elem", "d", "dv", "k", "window", "group")
+
+# Each tuned configuration: its table key, module, driver, the pipeline
+# options of each candidate, how a candidate is checked and timed (argv
+# after the binary; the metric's regex), and which unit it reports.
+CONFIGS = {
+    "attention": {
+        "key": dict(kind="attention", chip="sm_90", elem="bf16", d=128, dv=128,
+                    k=256, window=512, group=4),
+        "module": "bench/layer_gpu.mlir",
+        "driver": "gpu-layer-bench",
+        "candidates": [
+            {"block-size": b, "key-tile": t}
+            for b in (32, 64, 128) for t in (16, 32)],
+        "check": [["16384", "1", "check"]],
+        "check_pass": r"check PASS|PASS",
+        "sizes": {"16K": ["16384", "3"], "64K": ["65536", "3"]},
+        "metric": r"median_ms\s+([0-9.]+)",
+        "unit": "ms",
+    },
+    "decode": {
+        "key": dict(kind="decode", chip="sm_90", elem="bf16", d=128, dv=128,
+                    k=256, window=512, group=4),
+        "module": "bench/decode_gpu.mlir",
+        "driver": "gpu-decode-bench",
+        "candidates": [
+            {"decode-phase1-tiles": p, "decode-pre-issue": i,
+             "decode-fused-lengths": f}
+            for p in (2, 3, 4) for i in (1, 2) for f in (0, 1)],
+        # The fused path (B x Hkv > 256 rows), then a batch whose blocks
+        # race for the same sequences' lengths.
+        "check": [["64", "1024", "24", "check"], ["40", "512", "16", "check"]],
+        "check_pass": r": PASS",
+        "sizes": {"8K": ["64", "8192", "64"], "32K": ["64", "32768", "64"]},
+        "metric": r"step_us\s+([0-9.]+)",
+        "unit": "us",
+    },
+}
+
+# A candidate's parameters in the table (the pipeline options' names
+# without the decode- prefix).
+def table_params(params: dict) -> dict:
+    return {k.removeprefix("decode-"): v for k, v in params.items()}
+
+
+def candidate_name(params: dict) -> str:
+    short = {"block-size": "bs", "key-tile": "kt", "decode-phase1-tiles": "p",
+             "decode-pre-issue": "i", "decode-fused-lengths": "l"}
+    return "-".join(f"{short[k]}{v}" for k, v in params.items())
+
+
+def build(args) -> int:
+    out = Path(args.out)
+    kinds = list(CONFIGS) if args.kind == "all" else [args.kind]
+    build_dir = Path(args.build_dir)
+    compiler = build_dir / "bin/sparsek-compile"
+    runtime = build_dir / "lib/libsparsek_cuda_runtime.so"
+    drivers = [CONFIGS[k]["driver"] for k in kinds]
+    cmd = ["cmake", "--build", str(build_dir), "--target", *drivers]
+    print("$", shlex.join(cmd), flush=True)
+    if not args.dry_run:
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        shutil.copy(runtime, out / runtime.name)
+    manifest = {"configs": []}
+    for kind in kinds:
+        cfg = CONFIGS[kind]
+        # The driver's object file, built by its CMake target above.
+        objs = sorted((build_dir / "device/bench/CMakeFiles" /
+                       f"{cfg['driver']}.dir").glob("*.cpp.o"))
+        if not objs and not args.dry_run:
+            sys.exit(f"tune.py: no object file of {cfg['driver']} in {build_dir}")
+        obj = objs[0] if objs else Path(f"<{cfg['driver']}.cpp.o>")
+        entry = {"kind": kind, "key": cfg["key"], "candidates": []}
+        cands = cfg["candidates"]
+        if args.only:
+            cands = [c for c in cands if candidate_name(c) in args.only]
+        for i, params in enumerate(cands, 1):
+            name = candidate_name(params)
+            folder = out / kind / name
+            opts = " ".join(f"{k}={v}" for k, v in params.items())
+            o = folder / "module.o"
+            compile_cmd = [str(compiler), "--target=cuda",
+                           f"--gpu-options={opts}", str(ROOT / cfg["module"]),
+                           "-o", str(o)]
+            link_cmd = [os.environ.get("CXX", "c++"), str(o), str(obj), "-o",
+                        str(folder / cfg["driver"]), "-Wl,-rpath,$ORIGIN/../..",
+                        str(runtime), str(build_dir / "lib/libSparseKReference.a")]
+            print(f"[{i}/{len(cands)}] {kind} {name}: {opts}", flush=True)
+            if args.dry_run:
+                print("$", shlex.join(compile_cmd))
+                print("$", shlex.join(link_cmd))
+            else:
+                folder.mkdir(parents=True)
+                start = time.time()
+                subprocess.run(compile_cmd, check=True)
+                subprocess.run(link_cmd, check=True)
+                o.unlink()
+                print(f"    compiled in {time.time() - start:.1f} s", flush=True)
+            entry["candidates"].append(
+                {"name": name, "params": params,
+                 "binary": f"{kind}/{name}/{cfg['driver']}"})
+        manifest["configs"].append(entry)
+    text = json.dumps(manifest, indent=1)
+    if args.dry_run:
+        print(text)
+    else:
+        (out / "manifest.json").write_text(text + "\n")
+        size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+        print(f"{out}: {size / 2**20:.1f} MiB (the device tool carries 64)")
+    return 0
+
+
+def run_binary(binary: Path, argv: list, timeout: int) -> str:
+    try:
+        done = subprocess.run([str(binary), *argv], capture_output=True,
+                              text=True, timeout=timeout)
+        return done.stdout + done.stderr
+    except subprocess.TimeoutExpired:
+        return "TIMEOUT"
+
+
+def run(args) -> int:
+    folder = Path(args.dir)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    device = subprocess.run(
+        ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+        capture_output=True, text=True).stdout.strip() or "unknown"
+    print(f"device: {device}", flush=True)
+    results = {"date": datetime.date.today().isoformat(), "device": device,
+               "rounds": args.rounds, "configs": []}
+    for entry in manifest["configs"]:
+        cfg = CONFIGS[entry["kind"]]
+        cands = entry["candidates"]
+        n = len(cands)
+        out = {"kind": entry["kind"], "key": entry["key"], "unit": cfg["unit"],
+               "candidates": []}
+        for i, c in enumerate(cands, 1):
+            passed = True
+            for argv in cfg["check"]:
+                text = run_binary(folder / c["binary"], argv, args.timeout)
+                ok = re.search(cfg["check_pass"], text) is not None and \
+                    "FAIL" not in text
+                passed = passed and ok
+            print(f"[{i}/{n}] {entry['kind']} {c['name']}: check "
+                  f"{'PASS' if passed else 'FAIL'}", flush=True)
+            out["candidates"].append({**c, "check": passed,
+                                      "times": {s: [] for s in cfg["sizes"]}})
+        # Rounds over all candidates (interleaved: drift hits all alike).
+        timed = [c for c in out["candidates"] if c["check"]]
+        total = args.rounds * len(timed) * len(cfg["sizes"])
+        step = 0
+        for r in range(args.rounds):
+            for c in timed:
+                for size, argv in cfg["sizes"].items():
+                    step += 1
+                    text = run_binary(folder / c["binary"], argv, args.timeout)
+                    m = re.search(cfg["metric"], text)
+                    if m:
+                        c["times"][size].append(float(m.group(1)))
+                    print(f"  [{step}/{total}] round {r + 1} {c['name']:<14} "
+                          f"{size:>4}: {m.group(1) if m else '?'} {cfg['unit']}",
+                          flush=True)
+        for s, c in ranking(out):
+            print(f"  {c['name']:<14} mean {s:.4g} {cfg['unit']}")
+        results["configs"].append(out)
+    text = json.dumps(results, indent=1) + "\n"
+    (folder / "results.json").write_text(text)
+    if os.environ.get("OUT"):
+        Path(os.environ["OUT"], "results.json").write_text(text)
+    print(f"wrote {folder / 'results.json'}")
+    return 0
+
+
+def score(c: dict):
+    """A candidate's objective: the mean of its sizes' medians (None when
+    it failed its check or a size has no time)."""
+    if not c["check"] or any(not t for t in c["times"].values()):
+        return None
+    return statistics.mean(statistics.median(t) for t in c["times"].values())
+
+
+def ranking(cfg: dict) -> list:
+    """(score, candidate) of the candidates that passed and were timed,
+    fastest first."""
+    scored = [(score(c), c) for c in cfg["candidates"]]
+    return sorted(((s, c) for s, c in scored if s is not None),
+                  key=lambda sc: sc[0])
+
+
+def key_words(key: dict) -> list:
+    return [str(key[k]) for k in KEYS]
+
+
+def write(args) -> int:
+    results = json.loads(Path(args.results).read_text())
+    table = Path(args.table)
+    lines = table.read_text().splitlines()
+    for cfg in results["configs"]:
+        ranked = ranking(cfg)
+        if not ranked:
+            print(f"{cfg['kind']}: no candidate passed and was timed; table unchanged",
+                  file=sys.stderr)
+            continue
+        (best_score, best), rest = ranked[0], ranked[1:]
+        unit = cfg["unit"]
+
+        def describe(c):
+            return ", ".join(f"{s} {statistics.median(t):g}" for s, t in c["times"].items())
+        comment = [
+            f"# bench/tune.py, {results['date']}, {results['device']}: "
+            f"{best['name']} fastest of {len(ranked)} checked candidates "
+            f"({describe(best)} {unit}; mean {best_score:.4g})"]
+        if rest:
+            comment.append("# next: " + "; ".join(
+                f"{c['name']} {s:.4g}" for s, c in rest[:3]))
+        failed = [c["name"] for c in cfg["candidates"] if not c["check"]]
+        if failed:
+            comment.append("# failed their check: " + ", ".join(failed))
+        params = table_params(best["params"])
+        words = key_words(cfg["key"])
+        # Columns as in the table's header.
+        widths = (11, 7, 6, 5, 5, 5, 7, 6)
+        line = ("".join(f"{w:<{n}}" for w, n in zip(words, widths)) + "| "
+                + " ".join(f"{k}={v}" for k, v in params.items()))
+        # Replace the line of the same key (and the comments right above
+        # it that this tool wrote), or append.
+        found = None
+        for i, l in enumerate(lines):
+            body = l.split("#")[0].strip()
+            if body and body.split("|")[0].split() == words:
+                found = i
+        if found is not None:
+            start = found
+            while start > 0 and lines[start - 1].startswith(("# bench/tune.py", "# next:",
+                                                             "# failed their check:")):
+                start -= 1
+            lines[start:found + 1] = comment + [line]
+        else:
+            lines += [""] + comment + [line]
+        print(f"{cfg['kind']}: {line}")
+    table.write_text("\n".join(lines) + "\n")
+    print(f"wrote {table}")
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="compile the candidates (here)")
+    b.add_argument("--kind", choices=["attention", "decode", "all"], default="all")
+    b.add_argument("--only", nargs="*", help="candidate names to build")
+    b.add_argument("--out", default=str(ROOT / ".device/tune"))
+    b.add_argument("--build-dir", default=str(ROOT / "build"))
+    b.add_argument("--dry-run", action="store_true",
+                   help="print the commands and the manifest only")
+    r = sub.add_parser("run", help="check and time the candidates (device)")
+    r.add_argument("--dir", default=str(ROOT / ".device/tune"))
+    r.add_argument("--rounds", type=int, default=2)
+    r.add_argument("--timeout", type=int, default=240)
+    w = sub.add_parser("write", help="write the winners into the table (here)")
+    w.add_argument("results")
+    w.add_argument("--table", default=str(TABLE))
+    args = p.parse_args(argv)
+    return {"build": build, "run": run, "write": write}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
