@@ -9,7 +9,8 @@
 # the layer beside its peers (bench/gpu_bench.sh) at 4K/16K/64K. With a
 # previous build in .device/base/gpu-layer-bench, `time` also measures it in
 # the same call (same card) for an A/B, and so are the candidates of
-# `bench/tune.py build --kind attention` in .device/tune/attention/.
+# `bench/tune.py build --kind attention --out .device/tune` in
+# .device/tune/attention/.
 # Device tool: carry [".device"], command "bash bench/attention_run.sh [check|time|all]".
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -8,12 +8,13 @@ Three steps, one per machine:
   here:    python3 bench/tune.py build [--kind attention|decode|all]
            compiles every candidate of each tuned configuration (the
            benchmark modules with sparsek-compile --gpu-options) into
-           .device/tune/ with a manifest; carry .device (64 MiB at most).
-  device:  python3 bench/tune.py run
+           build-tune/ (git-ignored) with a manifest: about 37 MiB for
+           both kinds.
+  device:  carry ["build-tune"], python3 bench/tune.py run
            checks each candidate against the reference once, then times
            them all in interleaved rounds (same card, same call), with a
-           progress line per measurement; writes .device/tune/results.json
-           (and a copy under $OUT when set).
+           progress line per measurement; writes build-tune/results.json
+           and a copy under $OUT (which the device tool brings back).
   here:    python3 bench/tune.py write results.json
            puts the fastest candidate that passed its check into the table
            as the line for its configuration, with a comment saying when,
@@ -26,7 +27,9 @@ Configurations tuned (each a benchmark driver and its module):
   decode     bench/decode_gpu.mlir (bf16, D 128, k 256, w 512) in
              gpu-decode-bench at B 64, Hq 32, Hkv 8 (group 4); the fused
              kernel's phase1-tiles x pre-issue x fused-lengths; time: a
-             step's us at 8K and 32K contexts.
+             step's us at 8K and 32K contexts. Each candidate is also
+             checked on sparsek-check's decode grid (gpu-grid decode, the
+             grid's kernels compiled with the candidate's options).
 """
 
 from __future__ import annotations
@@ -76,8 +79,11 @@ CONFIGS = {
              "decode-fused-lengths": f}
             for p in (2, 3, 4) for i in (1, 2) for f in (0, 1)],
         # The fused path (B x Hkv > 256 rows), then a batch whose blocks
-        # race for the same sequences' lengths.
-        "check": [["64", "1024", "24", "check"], ["40", "512", "16", "check"]],
+        # race for the same sequences' lengths; and sparsek-check's decode
+        # grid compiled with the candidate's options (the fused path's
+        # fix-ups, passes of more than 16 heads, ragged batches, ties).
+        "check": [["64", "512", "8", "check"], ["40", "512", "8", "check"]],
+        "grid": "decode",
         "check_pass": r": PASS",
         "sizes": {"8K": ["64", "8192", "64"], "32K": ["64", "32768", "64"]},
         "metric": r"step_us\s+([0-9.]+)",
@@ -104,6 +110,11 @@ def build(args) -> int:
     compiler = build_dir / "bin/sparsek-compile"
     runtime = build_dir / "lib/libsparsek_cuda_runtime.so"
     drivers = [CONFIGS[k]["driver"] for k in kinds]
+    # The grid driver's own objects (not the whole grid's kernels).
+    grid_objs = [f"device/gpu-grid/CMakeFiles/gpu-grid-driver.dir/{o}" for o in
+                 ("gpu-grid.cpp.o", "__/sparsek-check/Cases.cpp.o")]
+    if any(CONFIGS[k].get("grid") for k in kinds):
+        drivers += ["sparsek-check", "gpu-grid-driver"]
     cmd = ["cmake", "--build", str(build_dir), "--target", *drivers]
     print("$", shlex.join(cmd), flush=True)
     if not args.dry_run:
@@ -122,6 +133,14 @@ def build(args) -> int:
             sys.exit(f"tune.py: no object file of {cfg['driver']} in {build_dir}")
         obj = objs[0] if objs else Path(f"<{cfg['driver']}.cpp.o>")
         entry = {"kind": kind, "key": cfg["key"], "candidates": []}
+        grid_mlir = out / kind / "grid.mlir"
+        if cfg.get("grid"):
+            emit = [str(build_dir / "bin/sparsek-check"), f"--grid={cfg['grid']}",
+                    f"--emit-module={grid_mlir}"]
+            print("$", shlex.join(emit), flush=True)
+            if not args.dry_run:
+                (out / kind).mkdir(parents=True, exist_ok=True)
+                subprocess.run(emit, check=True, stdout=subprocess.DEVNULL)
         cands = cfg["candidates"]
         if args.only:
             cands = [c for c in cands if candidate_name(c) in args.only]
@@ -137,19 +156,33 @@ def build(args) -> int:
                         str(folder / cfg["driver"]), "-Wl,-rpath,$ORIGIN/../..",
                         str(runtime), str(build_dir / "lib/libSparseKReference.a")]
             print(f"[{i}/{len(cands)}] {kind} {name}: {opts}", flush=True)
+            cmds = [compile_cmd, link_cmd]
+            if cfg.get("grid"):
+                g = folder / "grid.o"
+                cmds += [
+                    [str(compiler), "--target=cuda", f"--gpu-options={opts}",
+                     str(grid_mlir), "-o", str(g)],
+                    [os.environ.get("CXX", "c++"), str(g),
+                     *(str(build_dir / x) for x in grid_objs), "-o",
+                     str(folder / "gpu-grid"), "-rdynamic",
+                     "-Wl,-rpath,$ORIGIN/../..", str(runtime),
+                     str(build_dir / "lib/libSparseKReference.a"), "-ldl"]]
             if args.dry_run:
-                print("$", shlex.join(compile_cmd))
-                print("$", shlex.join(link_cmd))
+                for c in cmds:
+                    print("$", shlex.join(c))
             else:
                 folder.mkdir(parents=True)
                 start = time.time()
-                subprocess.run(compile_cmd, check=True)
-                subprocess.run(link_cmd, check=True)
-                o.unlink()
+                for c in cmds:
+                    subprocess.run(c, check=True)
+                for f in folder.glob("*.o"):
+                    f.unlink()
                 print(f"    compiled in {time.time() - start:.1f} s", flush=True)
-            entry["candidates"].append(
-                {"name": name, "params": params,
-                 "binary": f"{kind}/{name}/{cfg['driver']}"})
+            cand = {"name": name, "params": params,
+                    "binary": f"{kind}/{name}/{cfg['driver']}"}
+            if cfg.get("grid"):
+                cand["grid"] = [f"{kind}/{name}/gpu-grid", cfg["grid"]]
+            entry["candidates"].append(cand)
         manifest["configs"].append(entry)
     text = json.dumps(manifest, indent=1)
     if args.dry_run:
@@ -168,20 +201,29 @@ def run_binary(binary: Path, argv: list, timeout: int) -> str:
         return done.stdout + done.stderr
     except subprocess.TimeoutExpired:
         return "TIMEOUT"
+    except OSError as e:
+        return f"cannot run {binary}: {e}"
 
 
 def run(args) -> int:
     folder = Path(args.dir)
     manifest = json.loads((folder / "manifest.json").read_text())
-    device = subprocess.run(
-        ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-        capture_output=True, text=True).stdout.strip() or "unknown"
+    try:
+        device = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version",
+             "--format=csv,noheader"],
+            capture_output=True, text=True).stdout.strip() or "unknown"
+    except OSError:
+        device = "unknown (no nvidia-smi)"
     print(f"device: {device}", flush=True)
     results = {"date": datetime.date.today().isoformat(), "device": device,
                "rounds": args.rounds, "configs": []}
     for entry in manifest["configs"]:
+        if args.kind not in ("all", entry["kind"]):
+            continue
         cfg = CONFIGS[entry["kind"]]
-        cands = entry["candidates"]
+        cands = [c for c in entry["candidates"]
+                 if not args.only or c["name"] in args.only]
         n = len(cands)
         out = {"kind": entry["kind"], "key": entry["key"], "unit": cfg["unit"],
                "candidates": []}
@@ -192,8 +234,16 @@ def run(args) -> int:
                 ok = re.search(cfg["check_pass"], text) is not None and \
                     "FAIL" not in text
                 passed = passed and ok
+            grid_note = ""
+            if c.get("grid"):
+                binary, grid = c["grid"]
+                text = run_binary(folder / binary, [grid], args.timeout)
+                m = re.search(r"(\d+) passed, (\d+) failed", text)
+                passed = passed and m is not None and int(m.group(2)) == 0
+                grid_note = (f" (gpu-grid {grid}: "
+                             f"{m.group(0) if m else text.strip()[-200:]})")
             print(f"[{i}/{n}] {entry['kind']} {c['name']}: check "
-                  f"{'PASS' if passed else 'FAIL'}", flush=True)
+                  f"{'PASS' if passed else 'FAIL'}{grid_note}", flush=True)
             out["candidates"].append({**c, "check": passed,
                                       "times": {s: [] for s in cfg["sizes"]}})
         # Rounds over all candidates (interleaved: drift hits all alike).
@@ -301,12 +351,14 @@ def main(argv=None) -> int:
     b = sub.add_parser("build", help="compile the candidates (here)")
     b.add_argument("--kind", choices=["attention", "decode", "all"], default="all")
     b.add_argument("--only", nargs="*", help="candidate names to build")
-    b.add_argument("--out", default=str(ROOT / ".device/tune"))
+    b.add_argument("--out", default=str(ROOT / "build-tune"))
     b.add_argument("--build-dir", default=str(ROOT / "build"))
     b.add_argument("--dry-run", action="store_true",
                    help="print the commands and the manifest only")
     r = sub.add_parser("run", help="check and time the candidates (device)")
-    r.add_argument("--dir", default=str(ROOT / ".device/tune"))
+    r.add_argument("--dir", default=str(ROOT / "build-tune"))
+    r.add_argument("--kind", choices=["attention", "decode", "all"], default="all")
+    r.add_argument("--only", nargs="*", help="candidate names to run")
     r.add_argument("--rounds", type=int, default=2)
     r.add_argument("--timeout", type=int, default=240)
     w = sub.add_parser("write", help="write the winners into the table (here)")
