@@ -56,8 +56,12 @@ KEYS = ("kind", "chip", "elem", "d", "dv", "k", "window", "group")
 # after the binary; the metric's regex), and which unit it reports.
 CONFIGS = {
     "attention": {
-        "key": dict(kind="attention", chip="sm_90", elem="bf16", d=128, dv=128,
-                    k=256, window=512, group=4),
+        # The module's head dims and group are dynamic (as the Python
+        # package's are): its line has `*` there, so that the module (and
+        # every such layer of bf16, k 256, w 512) uses it.
+        "key": dict(kind="attention", chip="sm_90", elem="bf16", d="*",
+                    dv="*", k=256, window=512, group="*"),
+        "shape": "B 1, Hq 8, Hkv 2, D 128",
         "module": "bench/layer_gpu.mlir",
         "driver": "gpu-layer-bench",
         "candidates": [
@@ -72,6 +76,7 @@ CONFIGS = {
     "decode": {
         "key": dict(kind="decode", chip="sm_90", elem="bf16", d=128, dv=128,
                     k=256, window=512, group=4),
+        "shape": "B 64, Hq 32, Hkv 8",
         "module": "bench/decode_gpu.mlir",
         "driver": "gpu-decode-bench",
         "candidates": [
@@ -226,7 +231,7 @@ def run(args) -> int:
                  if not args.only or c["name"] in args.only]
         n = len(cands)
         out = {"kind": entry["kind"], "key": entry["key"], "unit": cfg["unit"],
-               "candidates": []}
+               "shape": cfg["shape"], "candidates": []}
         for i, c in enumerate(cands, 1):
             passed = True
             for argv in cfg["check"]:
@@ -308,9 +313,9 @@ def write(args) -> int:
         def describe(c):
             return ", ".join(f"{s} {statistics.median(t):g}" for s, t in c["times"].items())
         comment = [
-            f"# bench/tune.py, {results['date']}, {results['device']}: "
-            f"{best['name']} fastest of {len(ranked)} checked candidates "
-            f"({describe(best)} {unit}; mean {best_score:.4g})"]
+            f"# bench/tune.py, {results['date']}, {results['device']}, "
+            f"{cfg.get('shape', '?')}: {best['name']} fastest of {len(ranked)} "
+            f"checked candidates ({describe(best)} {unit}; mean {best_score:.4g})"]
         if rest:
             comment.append("# next: " + "; ".join(
                 f"{c['name']} {s:.4g}" for s, c in rest[:3]))
