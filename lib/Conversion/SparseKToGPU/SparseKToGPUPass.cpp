@@ -27,6 +27,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <functional>
@@ -43,6 +44,9 @@ using namespace mlir::sparsek;
 using gpu_kernels::AttentionKernelConfig;
 
 namespace {
+
+/// The largest tuning-file read (a table is a few KiB).
+constexpr uint64_t kMaxTuningFileBytes = 1 << 20;
 
 /// The head dims (D, Dv) the kernel is built for.
 constexpr std::pair<int64_t, int64_t> kHeadDims[] = {
@@ -304,6 +308,13 @@ private:
     userTable.reset();
     if (tuningFile.empty())
       return success();
+    // A regular file of bounded size (not a device such as /dev/zero).
+    llvm::sys::fs::file_status status;
+    if (!llvm::sys::fs::status(std::string(tuningFile), status) &&
+        (status.type() != llvm::sys::fs::file_type::regular_file ||
+         status.getSize() > kMaxTuningFileBytes))
+      return fail("tuning-file '" + tuningFile +
+                  "' must be a regular file of at most 1 MiB");
     auto buffer = llvm::MemoryBuffer::getFile(tuningFile, /*IsText=*/true);
     if (!buffer)
       return fail("cannot read tuning-file '" + tuningFile + "': " +

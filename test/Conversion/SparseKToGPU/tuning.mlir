@@ -16,6 +16,8 @@
 // Errors name the rule (and the line of a table):
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="tuning-file=%S/Inputs/tuning-bad.txt" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="tuning-file=%S/Inputs/no-such-table.txt" 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: not sparsek-opt %s --convert-sparsek-to-gpu="tuning-file=/dev/zero" 2>&1 | FileCheck %s --check-prefix=DEVZERO
+// RUN: not sparsek-opt %s --convert-sparsek-to-gpu="tuning-file=%S/Inputs" 2>&1 | FileCheck %s --check-prefix=DIR
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="decode-pre-issue=3" 2>&1 | FileCheck %s --check-prefix=PRE
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="decode-fused-lengths=2" 2>&1 | FileCheck %s --check-prefix=LEN
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="decode-phase1-tiles=65" 2>&1 | FileCheck %s --check-prefix=P1
@@ -23,6 +25,8 @@
 
 // BAD: error: malformed tuning-file: {{.*}}tuning-bad.txt:3: unknown parameter 'key-tile' of kind decode
 // MISSING: error: cannot read tuning-file '{{.*}}no-such-table.txt'
+// DEVZERO: error: tuning-file '/dev/zero' must be a regular file of at most 1 MiB
+// DIR: error: tuning-file '{{.*}}Inputs' must be a regular file of at most 1 MiB
 // PRE: error: invalid decode-pre-issue 3: expected 1 or 2, or -1 (the tuning table's)
 // LEN: error: invalid decode-fused-lengths 2: expected 0 or 1, or -1 (the tuning table's)
 // P1: error: invalid decode-phase1-tiles 65: expected 0 to 64, or -1 (the tuning table's)
