@@ -31,6 +31,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <functional>
+#include <set>
 
 
 namespace mlir::sparsek {
@@ -281,6 +282,8 @@ struct ConvertSparseKToGPUPass
 private:
   /// The user's tuning table (tuning-file), when given.
   std::optional<tuning::Table> userTable;
+  /// The print-tuning remarks emitted, per op location.
+  std::set<std::pair<const void *, std::string>> reported;
 
   /// Checks the tuning options, reads tuning-file and checks the built-in
   /// table (a malformed line is an error naming it).
@@ -306,6 +309,7 @@ private:
     if (!error.empty())
       return fail("malformed built-in tuning table: " + error);
     userTable.reset();
+    reported.clear();
     if (tuningFile.empty())
       return success();
     // A regular file of bounded size (not a device such as /dev/zero).
@@ -375,11 +379,15 @@ private:
       }
     }
     if (printTuning) {
-      std::string keyText;
-      llvm::raw_string_ostream os(keyText);
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << "tuning ";
       key.print(os);
-      op->emitRemark() << "tuning " << keyText << ": " << name << "="
-                       << value << " (" << from << ")";
+      os << ": " << name << "=" << value << " (" << from << ")";
+      // Once per location and choice (an op's layouts ask for the same
+      // key tiles).
+      if (reported.insert({op->getLoc().getAsOpaquePointer(), text}).second)
+        op->emitRemark() << text;
     }
     return value;
   }
