@@ -694,10 +694,14 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                  h.idx(kWarpSlots));
   };
   // Tile idx of this warp into its stage (nothing past its last tile).
-  auto issueIdx = [&](Value idx) {
+  // With `when` (an i1), only where it holds.
+  auto issueIdx = [&](Value idx, Value when = Value()) {
     Value stage = h.remu(idx, h.idx(kStages));
-    Value t0 = h.sel(h.cmpI(P::ult, idx, count), baseOf(idx), hi);
-    return issue(t0, stage);
+    Value base = baseOf(idx);
+    Value in = h.cmpI(P::ult, idx, count);
+    if (when)
+      in = h.andI(when, in);
+    return issue(h.sel(in, base, hi), stage);
   };
 
   h.loop(zero, group, h.idx(R), {}, [&](Value h0, ValueRange) {
@@ -710,16 +714,8 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     int64_t pre =
         fused ? std::clamp<int64_t>(cfg.preIssue, kStages - 1, kStages)
               : kStages - 1;
-    for (int64_t s = 0; s < pre; ++s) {
-      if (s + 1 < kStages) {
-        issueIdx(h.idx(s));
-        continue;
-      }
-      Value stage = h.idx(s % kStages);
-      Value t0 = h.sel(h.andI(firstPass, h.cmpI(P::ult, h.idx(s), count)),
-                       baseOf(h.idx(s)), hi);
-      issue(t0, stage);
-    }
+    for (int64_t s = 0; s < pre; ++s)
+      issueIdx(h.idx(s), s + 1 < kStages ? Value() : firstPass);
     // Q's A fragments (rows gq and gq + 8 of the pass's heads, zeros past
     // nh), in registers for every tile.
     Value zeroPair = mma.packPair(zeroF, zeroF);
@@ -755,18 +751,13 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       // copies landed (this lane's), fixed up, visible to the warp.
       syncWarp();
       Value nextIdx = h.add(idx, h.idx(kStages - 1));
-      Value ahead;
-      if (fused && pre == kStages) {
-        // Issued by the prologue (first pass): an empty group instead.
-        Value early =
-            h.andI(firstPass, h.cmpI(P::ult, nextIdx, h.idx(kStages)));
-        Value stage = h.remu(nextIdx, h.idx(kStages));
-        Value t0 = h.sel(h.orI(early, h.cmpI(P::uge, nextIdx, count)), hi,
-                         baseOf(nextIdx));
-        ahead = issue(t0, stage);
-      } else {
-        ahead = issueIdx(nextIdx);
-      }
+      // Tiles below kStages issued by the first pass's prologue when it
+      // filled every stage: an empty group instead.
+      Value notIssued;
+      if (fused && pre == kStages)
+        notIssued = h.orI(h.cmpI(P::ne, h0, zero),
+                          h.cmpI(P::uge, nextIdx, h.idx(kStages)));
+      Value ahead = issueIdx(nextIdx, notIssued);
       // This lane's four slots' validity and gate weights (columns 2 tq,
       // 2 tq + 1 of n-tiles 0 and 1), loaded while copies fly.
       Value valid[2][2], wgt[2][2];

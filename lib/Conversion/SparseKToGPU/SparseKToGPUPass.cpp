@@ -367,13 +367,15 @@ private:
       value = *given;
       from = "pass option";
     } else {
-      const tuning::Entry *e = userTable ? userTable->lookup(key) : nullptr;
-      if (!e || !e->params.count(name.str())) {
-        const tuning::Entry *b = tuning::Table::builtin().lookup(key);
-        if (b && b->params.count(name.str()))
-          e = b;
-      }
-      if (e && e->params.count(name.str())) {
+      // A table's most specific line for `key`, when it gives `name`.
+      auto lineOf = [&](const tuning::Table &t) -> const tuning::Entry * {
+        const tuning::Entry *e = t.lookup(key);
+        return e && e->params.count(name.str()) ? e : nullptr;
+      };
+      const tuning::Entry *e = userTable ? lineOf(*userTable) : nullptr;
+      if (!e)
+        e = lineOf(tuning::Table::builtin());
+      if (e) {
         value = e->params.at(name.str());
         from = e->origin;
       }
