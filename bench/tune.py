@@ -26,8 +26,9 @@ Configurations tuned (each a benchmark driver and its module):
              time: the layer's median ms at 16K and 64K tokens.
   decode     bench/decode_gpu.mlir (bf16, D 128, k 256, w 512) in
              gpu-decode-bench at B 64, Hq 32, Hkv 8 (group 4); the fused
-             kernel's phase1-tiles x pre-issue x fused-lengths; time: a
-             step's us at 8K and 32K contexts. Each candidate is also
+             kernel's phase1-tiles (3, 4, 8; 2, 5, 6, 10 and 12 were
+             slower) x pre-issue x fused-lengths; time: a step's us at
+             8K and 32K contexts. Each candidate is also
              checked on sparsek-check's decode grid (gpu-grid decode, the
              grid's kernels compiled with the candidate's options).
 """
@@ -82,7 +83,7 @@ CONFIGS = {
         "candidates": [
             {"decode-phase1-tiles": p, "decode-pre-issue": i,
              "decode-fused-lengths": f}
-            for p in (2, 3, 4) for i in (1, 2) for f in (0, 1)],
+            for p in (3, 4, 8) for i in (1, 2) for f in (0, 1)],
         # The fused path (B x Hkv > 256 rows), then a batch whose blocks
         # race for the same sequences' lengths; and sparsek-check's decode
         # grid compiled with the candidate's options (the fused path's

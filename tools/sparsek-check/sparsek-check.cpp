@@ -111,7 +111,8 @@ llvm::cl::opt<unsigned> clSeed("seed", llvm::cl::init(1),
 llvm::cl::opt<std::string> clEmitModule(
     "emit-module",
     llvm::cl::desc("Instead of running: write the grid's kernels as one "
-                   "module (functions @case_0, @case_1, ...) to this file, "
+                   "module (functions @case_<i>, i the case's index in grid "
+                   "\"all\") to this file, "
                    "for ahead-of-time compilation (the GPU grid driver)"),
     llvm::cl::init(""));
 llvm::cl::opt<bool> clParallelSelection(
@@ -289,13 +290,25 @@ int main(int argc, char **argv) {
       llvm::errs() << "sparsek-check: cannot write " << clEmitModule << "\n";
       return 2;
     }
+    // Each kernel is named by its case's index in grid "all", so that
+    // gpu-grid (which looks cases up there) runs a module of any grid.
+    std::vector<Case> all = grid("all");
     size_t written = 0;
-    for (size_t i = 0; i < cases.size(); ++i) {
-      if (!runsOnGPU(cases[i])) // CPU-only cases: no kernel for the GPU
+    for (const Case &c : cases) {
+      if (!runsOnGPU(c)) // CPU-only cases: no kernel for the GPU
         continue;
+      std::string name = describe(c);
+      size_t i = 0;
+      while (i < all.size() && describe(all[i]) != name)
+        ++i;
+      if (i == all.size()) {
+        llvm::errs() << "sparsek-check: case not in grid 'all': " << name
+                     << "\n";
+        return 2;
+      }
       ++written;
-      Prepared p = prepare(cases[i]);
-      os << "// " << describe(cases[i]) << "\n"
+      Prepared p = prepare(c);
+      os << "// " << name << "\n"
          << moduleText(p.kernel, "case_" + std::to_string(i)) << "\n";
     }
     llvm::outs() << "wrote " << written << " kernels to " << clEmitModule
