@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <random>
 #include <functional>
 #include <sstream>
@@ -1448,6 +1449,24 @@ std::vector<Case> grid(const std::string &name) {
   if (name == "decode" || name == "all")
     add(decodeGrid());
   return all;
+}
+
+std::vector<size_t> indicesInAll(const std::vector<Case> &cases,
+                                 std::string &missing) {
+  std::map<std::string, size_t> index;
+  std::vector<Case> all = grid("all");
+  for (size_t i = 0; i < all.size(); ++i)
+    index.emplace(describe(all[i]), i);
+  std::vector<size_t> out;
+  for (const Case &c : cases) {
+    auto it = index.find(describe(c));
+    if (it == index.end()) {
+      missing = describe(c);
+      return {};
+    }
+    out.push_back(it->second);
+  }
+  return out;
 }
 
 } // namespace sparsek::check

@@ -137,6 +137,11 @@ bool verify(Prepared &p, std::string &detail);
 /// score, edge (numerical and shape edge cases), all. Empty for an unknown
 /// name.
 std::vector<Case> grid(const std::string &name);
+/// Each case's index in grid "all" (the name of its kernel in a module
+/// that `--emit-module` writes, @case_<index>), found by its description;
+/// an empty result names the first case not in "all" in `missing`.
+std::vector<size_t> indicesInAll(const std::vector<Case> &cases,
+                                  std::string &missing);
 
 } // namespace sparsek::check
 

@@ -292,24 +292,21 @@ int main(int argc, char **argv) {
     }
     // Each kernel is named by its case's index in grid "all", so that
     // gpu-grid (which looks cases up there) runs a module of any grid.
-    std::vector<Case> all = grid("all");
+    std::string missing;
+    std::vector<size_t> index = indicesInAll(cases, missing);
+    if (index.empty() && !cases.empty()) {
+      llvm::errs() << "sparsek-check: case not in grid 'all': " << missing
+                   << "\n";
+      return 2;
+    }
     size_t written = 0;
-    for (const Case &c : cases) {
-      if (!runsOnGPU(c)) // CPU-only cases: no kernel for the GPU
+    for (size_t i = 0; i < cases.size(); ++i) {
+      if (!runsOnGPU(cases[i])) // CPU-only cases: no kernel for the GPU
         continue;
-      std::string name = describe(c);
-      size_t i = 0;
-      while (i < all.size() && describe(all[i]) != name)
-        ++i;
-      if (i == all.size()) {
-        llvm::errs() << "sparsek-check: case not in grid 'all': " << name
-                     << "\n";
-        return 2;
-      }
       ++written;
-      Prepared p = prepare(c);
-      os << "// " << name << "\n"
-         << moduleText(p.kernel, "case_" + std::to_string(i)) << "\n";
+      Prepared p = prepare(cases[i]);
+      os << "// " << describe(cases[i]) << "\n"
+         << moduleText(p.kernel, "case_" + std::to_string(index[i])) << "\n";
     }
     llvm::outs() << "wrote " << written << " kernels to " << clEmitModule
                  << "\n";

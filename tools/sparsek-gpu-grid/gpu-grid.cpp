@@ -157,23 +157,17 @@ bool runOnGPU(size_t index, Prepared &p, std::string &detail,
 int main(int argc, char **argv) {
   // The kernels are those of the whole grid ("all", case_<index>); a
   // smaller grid runs its own cases, found in the whole one.
-  std::vector<Case> all = grid("all");
   std::vector<Case> cases = grid(argc > 1 ? argv[1] : "all");
   if (cases.empty()) {
     std::fprintf(stderr, "gpu-grid: unknown grid\n");
     return 2;
   }
-  std::vector<size_t> index;
-  for (const Case &c : cases) {
-    size_t i = 0;
-    while (i < all.size() && describe(all[i]) != describe(c))
-      ++i;
-    if (i == all.size()) {
-      std::fprintf(stderr, "gpu-grid: case not in the compiled grid: %s\n",
-                   describe(c).c_str());
-      return 2;
-    }
-    index.push_back(i);
+  std::string missing;
+  std::vector<size_t> index = indicesInAll(cases, missing);
+  if (index.empty()) {
+    std::fprintf(stderr, "gpu-grid: case not in the compiled grid: %s\n",
+                 missing.c_str());
+    return 2;
   }
   int passed = 0, failed = 0, skipped = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
