@@ -34,8 +34,11 @@
 // update cannot touch), which stores the output itself, then a launch
 // advancing the lengths (a row's block cannot know when the other rows of
 // its sequence have read the length), or, with the schedule's
-// fusedLengths, no such launch: each sequence's last block to arrive
-// (counted in counts[b, 0, 2] above its overflow bit) advances it.
+// fusedLengths, no such launch: each block arrives at its sequence once
+// all its threads have read the length (after the update's barrier; an
+// atomic count in counts[b, 0, 2] above row 0's overflow bit), and the
+// block whose arrival was the sequence's last advances the length at its
+// end.
 // Otherwise: the update, the attention, the combine.
 //
 // Memory-bound: a step reads each slot's key and value once per row,
@@ -393,7 +396,7 @@ std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
     h.store(h.toI32(s.mid.size), o.counts, {bi, g, h.idx(1)});
     if (cfg.fusedLengths) {
       // The fused kernel counts its sequence's arrived blocks in the bits
-      // above the flag (row 0's word, arriveAndAdvance): the flag is set
+      // above the flag (row 0's word, arrive): the flag is set
       // by an atomic or, never stored over them.
       memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::ori,
                                   h.sel(over, constI32(b, 1), constI32(b, 0)),
@@ -484,31 +487,38 @@ void attendSplit(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     h.store(fin[2 + i], o.partial, {bi, hq, split, h.add(col(i), h.idx(2))});
 }
 
-/// The fused kernel's end: the block's arrival at its sequence, counted
-/// in bits 1..31 of counts[bi, 0, 2] (bit 0: row 0's overflow flag); the
-/// sequence's last block (all its rows have read the length before they
-/// arrive) advances lengths[bi] and clears the count. Fences order each
-/// block's reads before its arrival and the last one's store after it.
-void arriveAndAdvance(Builder &h, const Operands &o, Value tid, Value bi) {
+/// The block's arrival at its sequence (the fused kernel's lengths),
+/// counted in bits 1..31 of counts[bi, 0, 2] (bit 0: row 0's overflow
+/// flag), by one thread once every thread of the block has read the
+/// length (after the update's barrier); returns the word before the
+/// arrival. The fence orders the block's reads before the arrival. Only
+/// the sequence's last arrival's word is used, at the block's end
+/// (advanceIfLast), so the atomic's latency overlaps the tiles.
+Value arrive(Builder &h, const Operands &o, Value bi) {
   ImplicitLocOpBuilder &b = h.b;
-  gpu::BarrierOp::create(b);
-  h.ifThen(h.cmpI(P::eq, tid, h.idx(0)), [&] {
-    Value word = h.idx(2), row0 = h.idx(0);
-    Value hkv = h.toI32(h.dim(o.keys, 1));
+  NVVM::MembarOp::create(b, NVVM::MemScopeKind::GPU);
+  return memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi,
+                                     constI32(b, 2), o.counts,
+                                     ValueRange{bi, h.idx(0), h.idx(2)});
+}
+
+/// With `old` the word the arriving thread (`arriver`) saw: when its
+/// arrival was the sequence's last (every row has read the length),
+/// lengths[bi] advanced and the count cleared (a fence orders the store
+/// after the arrival).
+void advanceIfLast(Builder &h, const Operands &o, Value arriver, Value old,
+                   Value bi) {
+  ImplicitLocOpBuilder &b = h.b;
+  Value hkv = h.toI32(h.dim(o.keys, 1));
+  Value arrived = arith::ShRUIOp::create(b, old, constI32(b, 1));
+  Value last = h.andI(arriver,
+                      h.cmpI(P::eq, arith::RemUIOp::create(b, arrived, hkv),
+                             arith::SubIOp::create(b, hkv, constI32(b, 1))));
+  h.ifThen(last, [&] {
     NVVM::MembarOp::create(b, NVVM::MemScopeKind::GPU);
-    Value old = memref::AtomicRMWOp::create(
-        b, arith::AtomicRMWKind::addi, constI32(b, 2), o.counts,
-        ValueRange{bi, row0, word});
-    Value arrived = arith::ShRUIOp::create(b, old, constI32(b, 1));
-    Value last = h.cmpI(P::eq, arith::RemUIOp::create(b, arrived, hkv),
-                        arith::SubIOp::create(b, hkv, constI32(b, 1)));
-    h.ifThen(last, [&] {
-      NVVM::MembarOp::create(b, NVVM::MemScopeKind::GPU);
-      advanceLength(h, o.lengths, bi);
-      memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::andi,
-                                  constI32(b, 1), o.counts,
-                                  ValueRange{bi, row0, word});
-    });
+    advanceLength(h, o.lengths, bi);
+    memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::andi, constI32(b, 1),
+                                o.counts, ValueRange{bi, h.idx(0), h.idx(2)});
   });
 }
 
@@ -704,7 +714,13 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     return issue(h.sel(in, base, hi), stage);
   };
 
-  h.loop(zero, group, h.idx(R), {}, [&](Value h0, ValueRange) {
+  // The fused lengths: warp 1's lane 0 arrives in the first pass.
+  bool arrives = fused && cfg.fusedLengths;
+  Value arriver = h.cmpI(P::eq, tid, h.idx(kWarp));
+  SmallVector<Value> word = h.loop(
+      zero, group, h.idx(R),
+      arrives ? SmallVector<Value>{constI32(b, 0)} : SmallVector<Value>{},
+      [&](Value h0, ValueRange carried) -> SmallVector<Value> {
     Value nh = h.minI(h.idx(R), h.sub(group, h0));
     Value head0 = h.add(h.mul(g, group), h0);
     // The first kStages - 1 tiles of this warp in flight; in the fused
@@ -875,6 +891,16 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                });
     }
     barrier();
+    SmallVector<Value> oldWord;
+    if (arrives)
+      oldWord = detail::ifElse(
+          b, h.andI(firstPass, arriver), {b.getI32Type()},
+          [&](ImplicitLocOpBuilder &) {
+            return SmallVector<Value>{arrive(h, o, bi)};
+          },
+          [&](ImplicitLocOpBuilder &) {
+            return SmallVector<Value>{carried[0]};
+          });
     // After the update: the threshold, the rewritten slots.
     Value tau = arith::TruncFOp::create(
         b, f32, h.load(o.threshold, {bi, g, zero}));
@@ -946,10 +972,10 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
         h.store(sum, o.partial, {bi, hq, split, h.idx(1)});
       });
     barrier();
-    return SmallVector<Value>{};
+    return oldWord;
   });
-  if (fused && cfg.fusedLengths)
-    arriveAndAdvance(h, o, tid, bi);
+  if (arrives)
+    advanceIfLast(h, o, arriver, word[0], bi);
 }
 
 /// Whether `m`'s rows suit attendTiles' 16-byte loads: unit innermost

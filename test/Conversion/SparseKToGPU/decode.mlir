@@ -103,20 +103,30 @@
 // Each warp's two tiles (16 copies each) in flight before its first tile
 // step; the update sets the overflow flag by an atomic or (bit 0 of
 // counts[.., 2], whose upper bits count the sequence's arrived blocks);
-// at the end thread 0 arrives (fence, atomic add of 2) and the last block
-// of the sequence advances its length (fence, store) and clears the count.
+// right after the update's barrier (every thread has read the length)
+// one thread arrives (fence, atomic add of 2), its old word carried
+// through the tile loop (the head passes' iteration value), and at the
+// block's end the sequence's last arrival advances its length (fence,
+// store) and clears the count.
 // FUSED-LABEL: func.func @step_bf16
 // FUSED: gpu.launch {{.*}} dynamic_shared_memory_size %c66192_i32
+// FUSED: %[[PASSES:.*]] = scf.for {{.*}} iter_args(%[[CARRIED:.*]] = %c0_i32{{.*}}) -> (i32)
 // FUSED-COUNT-16: nvgpu.device_async_copy
 // FUSED: nvgpu.device_async_create_group
 // FUSED-COUNT-16: nvgpu.device_async_copy
 // FUSED: nvgpu.device_async_create_group
-// FUSED: scf.for
 // FUSED: memref.atomic_rmw ori
 // FUSED: gpu.barrier
-// FUSED: nvvm.memory.barrier <gpu>
-// FUSED: memref.atomic_rmw addi %{{.*}}, %{{.*}} : (i32, memref<?x?x?xi32
-// FUSED: arith.shrui
+// FUSED-NEXT: arith.andi
+// FUSED-NEXT: %[[OLD:.*]] = scf.if %{{.*}} -> (i32) {
+// FUSED-NEXT: nvvm.memory.barrier <gpu>
+// FUSED: %[[ARRIVED:.*]] = memref.atomic_rmw addi %{{.*}}, %{{.*}} : (i32, memref<?x?x?xi32
+// FUSED-NEXT: scf.yield %[[ARRIVED]] : i32
+// FUSED-NEXT: } else {
+// FUSED-NEXT: scf.yield %[[CARRIED]] : i32
+// FUSED: scf.for
+// FUSED: scf.yield %[[OLD]] : i32
+// FUSED: arith.shrui %[[PASSES]]
 // FUSED: arith.remui
 // FUSED: scf.if
 // FUSED-NEXT: nvvm.memory.barrier <gpu>
