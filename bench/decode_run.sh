@@ -10,7 +10,11 @@
 # (bench/decode_peers.py: dense SDPA decoding, a 512-token window, the
 # copy bandwidth); the general-layout attention kernel beside the tile
 # kernel (SPARSEK_DECODE_MISALIGN=1) in both modes.
-# Device tool: carry [".device"], command "bash bench/decode_run.sh [check|time|all]".
+# `profile` (not in `all`): ncu's speed-of-light, occupancy, scheduler and
+# warp-state sections of one step's kernels at B 64 (the fused update +
+# attention, then the lengths' launch) and B 16 (update, attention,
+# combine), context 8K: where the step's time goes.
+# Device tool: carry [".device"], command "bash bench/decode_run.sh [check|time|all|profile]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
@@ -65,4 +69,22 @@ PY
   done
   echo "== peers"
   timeout 600 python3 bench/decode_peers.py
+fi
+if [[ $mode == profile ]]; then
+  # Kernels of the third step (the prefill's are named
+  # sparsek_decode_prefill_*): 2 launches a step at B 64, 3 at B 16.
+  for bk in "64 2" "16 3"; do
+    set -- $bk
+    echo "== ncu sections: B $1, context 8192, step 3's kernels"
+    ncu --clock-control none --kernel-name regex:sparsek_decode_steps \
+      --launch-skip $((2 * $2)) --launch-count "$2" \
+      --section SpeedOfLight --section Occupancy --section LaunchStats \
+      --section SchedulerStats --section WarpStateStats \
+      --metrics "$(printf 'smsp__average_warps_issue_stalled_%s_per_issue_active.ratio,' \
+        long_scoreboard short_scoreboard barrier membar wait lg_throttle \
+        mio_throttle math_pipe_throttle no_instruction branch_resolving \
+        dispatch_stall drain sleeping selected not_selected | sed 's/,$//')" \
+      "$D/gpu-decode-bench" "$1" 8192 4 2>&1 |
+      grep -vE "^==PROF==|^    ---|^\s*$|OPT |Section: " | grep -E "sparsek_|Duration|Throughput|Registers|Shared Memory Config|Dynamic Shared|Block Limit|Achieved|Theoretical Occ|Waves|Eligible|Issued Warp|No Eligible|Warp Cycles|Stall|Active Warps|stalled" | head -120
+  done
 fi

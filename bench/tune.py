@@ -26,9 +26,11 @@ Configurations tuned (each a benchmark driver and its module):
              time: the layer's median ms at 16K and 64K tokens.
   decode     bench/decode_gpu.mlir (bf16, D 128, k 256, w 512) in
              gpu-decode-bench at B 64, Hq 32, Hkv 8 (group 4); the fused
-             kernel's phase1-tiles (3, 4, 8; 2, 5, 6, 10 and 12 were
-             slower) x pre-issue x fused-lengths; time: a step's us at
-             8K and 32K contexts. Each candidate is also
+             kernel's phase1-tiles (4, 8; 2, 3, 5, 6, 10 and 12 were
+             slower) x pre-issue x fused-lengths, min-blocks 0 (no
+             register bound), and one probe of min-blocks 3 (the three
+             blocks per SM its shared memory allows; 72% slower on an
+             H200); time: a step's us at 8K and 32K contexts. Each candidate is also
              checked on sparsek-check's decode grid (gpu-grid decode, the
              grid's kernels compiled with the candidate's options).
 """
@@ -82,8 +84,12 @@ CONFIGS = {
         "driver": "gpu-decode-bench",
         "candidates": [
             {"decode-phase1-tiles": p, "decode-pre-issue": i,
-             "decode-fused-lengths": f}
-            for p in (3, 4, 8) for i in (1, 2) for f in (0, 1)],
+             "decode-fused-lengths": f, "decode-min-blocks": m}
+            for p in (4, 8) for i in (1, 2) for f in (0, 1) for m in (0,)]
+        # min-blocks 3 (three blocks per SM at 168 registers) measured 72%
+        # slower on an H200 (run 127): one probe.
+        + [{"decode-phase1-tiles": 8, "decode-pre-issue": 1,
+            "decode-fused-lengths": 0, "decode-min-blocks": 3}],
         # The fused path (B x Hkv > 256 rows), then a batch whose blocks
         # race for the same sequences' lengths; and sparsek-check's decode
         # grid compiled with the candidate's options (the fused path's
@@ -105,7 +111,8 @@ def table_params(params: dict) -> dict:
 
 def candidate_name(params: dict) -> str:
     short = {"block-size": "bs", "key-tile": "kt", "decode-phase1-tiles": "p",
-             "decode-pre-issue": "i", "decode-fused-lengths": "l"}
+             "decode-pre-issue": "i", "decode-fused-lengths": "l",
+             "decode-min-blocks": "m"}
     return "-".join(f"{short[k]}{v}" for k, v in params.items())
 
 

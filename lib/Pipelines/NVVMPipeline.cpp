@@ -108,6 +108,7 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   gpu.decodePhase1Tiles = options.decodePhase1Tiles;
   gpu.decodePreIssue = options.decodePreIssue;
   gpu.decodeFusedLengths = options.decodeFusedLengths;
+  gpu.decodeMinBlocks = options.decodeMinBlocks;
   buildSparseKBufferizedStages(
       pm, options.emitCInterface, /*forGPU=*/true, options.parallelSelection,
       options.fuseAttention ? options.blockSize.getValue() : 0,
@@ -145,7 +146,7 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   // Host-side gpu.alloc/memcpy/dealloc/launch_func as token-chained async
   // ops, which is what gpu-to-llvm lowers to runtime calls (the async region
   // pass needs outlined kernels).
-  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createSparseKGPUKernelOutliningPass());
   // Outlining copied the kernels' shared-memory globals into their modules;
   // the host's originals (workgroup memory, unused now) go.
   pm.addPass(createSymbolDCEPass());

@@ -191,6 +191,12 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
            "The decode step's fused kernel advances the sequences' lengths "
            "itself (1: the last block of each sequence, counted in the "
            "state; 0: a launch of their own; -1: the tuning table's).">,
+    Option<"decodeMinBlocks", "decode-min-blocks", "int64_t",
+           /*default=*/"-1",
+           "The decode step's attention kernels (fused and split): blocks "
+           "each SM must hold at once, a bound on their registers "
+           "(nvvm.minctasm; 1 to 8; 0: no bound; -1: the tuning "
+           "table's).">,
     Option<"parallelSelection", "parallel-selection", "bool",
            /*default=*/"true",
            "Build the block selection of a causal layer in parallel along "

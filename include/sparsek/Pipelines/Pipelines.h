@@ -152,6 +152,11 @@ struct SparseKNVVMPipelineOptions
       llvm::cl::desc("convert-sparsek-to-gpu{decode-fused-lengths} (-1: the "
                      "tuning table's)"),
       llvm::cl::init(-1)};
+  PassOptions::Option<int64_t> decodeMinBlocks{
+      *this, "decode-min-blocks",
+      llvm::cl::desc("convert-sparsek-to-gpu{decode-min-blocks} (-1: the "
+                     "tuning table's)"),
+      llvm::cl::init(-1)};
 };
 
 /// sparsek ops (with func/arith/tensor/linalg/bufferization) => host LLVM
@@ -167,8 +172,10 @@ struct SparseKNVVMPipelineOptions
 ///           to parallel loops; scf.forall to scf.parallel; tiling of
 ///           the innermost parallel dimension by block-size (threads);
 ///           gpu-map-parallel-loops; convert-parallel-loops-to-gpu
-///   gpu.module and host: kernel outlining, symbol-dce (the host's copies
-///           of the kernels' shared-memory globals), then upstream's
+///   gpu.module and host: sparsek-gpu-kernel-outlining (upstream
+///           outlining keeping the launches' nvvm.* attributes),
+///           symbol-dce (the host's copies of the kernels'
+///           shared-memory globals), then upstream's
 ///           gpu-lower-to-nvvm-pipeline (NVVM, gpu-module-to-binary,
 ///           gpu-to-llvm)
 void buildSparseKNVVMPipeline(OpPassManager &pm,

@@ -25,6 +25,9 @@ class ArithDialect;
 namespace gpu {
 class GPUDialect;
 } // namespace gpu
+namespace cf {
+class ControlFlowDialect;
+} // namespace cf
 
 namespace sparsek {
 

@@ -151,4 +151,28 @@ def SparseKGPUSingleStreamPass : Pass<"sparsek-gpu-single-stream", "::mlir::Modu
   }];
 }
 
+def SparseKGPUKernelOutliningPass
+    : Pass<"sparsek-gpu-kernel-outlining", "::mlir::ModuleOp"> {
+  let summary = "gpu-kernel-outlining that keeps each launch's nvvm.* attributes on its kernel";
+  let description = [{
+    Upstream `gpu-kernel-outlining` (each `gpu.launch` body becomes a
+    `gpu.func` in a `gpu.module` of its own, launched by
+    `gpu.launch_func`), except that a launch's discardable attributes in
+    the `nvvm` namespace move to the kernel it becomes, where the NVVM
+    lowering reads them. The SparseK-to-GPU conversion marks a launch with
+    `nvvm.minctasm` when its kernel should keep enough blocks resident per
+    SM (ptxas then bounds its registers: `.minnctapersm` in the PTX):
+
+        gpu.launch ... { ... } {nvvm.minctasm = 3 : i32}
+          => gpu.func @f_kernel(...) kernel attributes {
+               known_block_size = ..., nvvm.minctasm = 3 : i32, ...}
+
+    Launches and the `gpu.launch_func` ops that replace them are paired by
+    their order in each function (outlining replaces each launch in
+    place).
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::cf::ControlFlowDialect"];
+}
+
 #endif // SPARSEK_TRANSFORMS_PASSES_TD

@@ -216,21 +216,25 @@ struct DecodeKernelConfig {
   /// updates the row; tiles each warp has in flight when the update
   /// starts (1 or 2: both stages); whether the kernel advances the
   /// lengths itself (its sequence's last block) instead of a launch of
-  /// their own.
+  /// their own. And for both attention kernels (fused and split): the
+  /// blocks each SM must hold at once (nvvm.minctasm, so ptxas bounds
+  /// their registers; 0: no bound).
   static constexpr int64_t kDefaultPhase1Tiles = 3, kDefaultPreIssue = 1;
   int64_t phase1Tiles = kDefaultPhase1Tiles, preIssue = kDefaultPreIssue;
   bool fusedLengths = false;
+  int64_t minBlocks = 0;
   bool defaultSchedule() const {
     return phase1Tiles == kDefaultPhase1Tiles &&
-           preIssue == kDefaultPreIssue && !fusedLengths;
+           preIssue == kDefaultPreIssue && !fusedLengths && minBlocks == 0;
   }
   static std::optional<DecodeKernelConfig> create(Type elem, int64_t d,
                                                   int64_t dv, int64_t k,
                                                   int64_t window, double scale,
                                                   Gate gate);
   /// The schedule set (false, config unchanged, when out of range:
-  /// phase1Tiles in [0, 64], preIssue in [1, 2]).
-  bool setSchedule(int64_t phase1, int64_t pre, bool lengths);
+  /// phase1Tiles in [0, 64], preIssue in [1, 2], minBlocks in [0, 8]).
+  bool setSchedule(int64_t phase1, int64_t pre, bool lengths,
+                   int64_t minBlocks = 0);
 };
 /// q, key, value, u, out, the nine state tensors, and the partials
 /// [B, Hq, splits, Dv + 2] (f32 scratch).

@@ -134,13 +134,18 @@ struct Builder : ScalarOps {
 };
 
 /// A gpu.launch of `blocks` x `threads` (and `dynamicBytes` of dynamic
-/// shared memory, an i32, when given); `body(tid, bid)` inside.
+/// shared memory, an i32, when given); `body(tid, bid)` inside. With
+/// `minBlocks` > 0, the launch asks for that many blocks resident per SM
+/// (nvvm.minctasm, which sparsek-gpu-kernel-outlining moves to the
+/// kernel: ptxas bounds its registers).
 void launch(ImplicitLocOpBuilder &b, Value blocks, Value threads,
             function_ref<void(Value, Value)> body,
-            Value dynamicBytes = Value()) {
+            Value dynamicBytes = Value(), int64_t minBlocks = 0) {
   Value one = constIndex(b, 1);
   auto op = gpu::LaunchOp::create(b, blocks, one, one, threads, one, one,
                                   dynamicBytes);
+  if (minBlocks > 0)
+    op->setAttr("nvvm.minctasm", b.getI32IntegerAttr(minBlocks));
   OpBuilder::InsertionGuard g(b);
   b.setInsertionPointToStart(&op.getBody().front());
   body(op.getThreadIds().x, op.getBlockIds().x);
@@ -1031,12 +1036,14 @@ DecodeKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t k,
 }
 
 bool DecodeKernelConfig::setSchedule(int64_t phase1, int64_t pre,
-                                     bool lengths) {
-  if (phase1 < 0 || phase1 > 64 || pre < 1 || pre > kStages)
+                                     bool lengths, int64_t minBlocks) {
+  if (phase1 < 0 || phase1 > 64 || pre < 1 || pre > kStages ||
+      minBlocks < 0 || minBlocks > 8)
     return false;
   phase1Tiles = phase1;
   preIssue = pre;
   fusedLengths = lengths;
+  this->minBlocks = minBlocks;
   return true;
 }
 
@@ -1111,7 +1118,7 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
           attendTiles(h, cfg, o, sh, fk, fv, fq, tid, bi, g, group, split, lo,
                       hi, fused);
         },
-        bytes);
+        bytes, cfg.minBlocks);
   };
 
   // One split per row of aligned contiguous elements (large batches): one
@@ -1187,6 +1194,8 @@ func::FuncOp getOrCreateDecodeStepStub(ModuleOp module,
   if (!cfg.defaultSchedule())
     os << "_p" << cfg.phase1Tiles << "_i" << cfg.preIssue
        << (cfg.fusedLengths ? "_l" : "");
+  if (cfg.minBlocks > 0)
+    os << "_m" << cfg.minBlocks;
   MLIRContext *ctx = module.getContext();
   return getOrCreateStub(
       module, name, decodeStepStubOperandTypes(ctx, cfg.elem), "decode_step",
@@ -1200,6 +1209,7 @@ func::FuncOp getOrCreateDecodeStepStub(ModuleOp module,
         attrs.append("phase1_tiles", mb.getI64IntegerAttr(cfg.phase1Tiles));
         attrs.append("pre_issue", mb.getI64IntegerAttr(cfg.preIssue));
         attrs.append("fused_lengths", mb.getBoolAttr(cfg.fusedLengths));
+        attrs.append("min_blocks", mb.getI64IntegerAttr(cfg.minBlocks));
       });
 }
 
@@ -1215,14 +1225,16 @@ std::optional<DecodeKernelConfig> decodeStepStubConfig(func::FuncOp f) {
   auto phase1 = dict.getAs<IntegerAttr>("phase1_tiles"),
        pre = dict.getAs<IntegerAttr>("pre_issue");
   auto lengths = dict.getAs<BoolAttr>("fused_lengths");
+  auto minBlocks = dict.getAs<IntegerAttr>("min_blocks");
   if (!elem || !gate || !scale || !d || !k || !w || !phase1 || !pre ||
-      !lengths)
+      !lengths || !minBlocks)
     return std::nullopt;
   auto cfg = DecodeKernelConfig::create(
       elem.getValue(), d.getInt(), d.getInt(), k.getInt(), w.getInt(),
       scale.getValueAsDouble(), gate.getValue());
   if (!cfg ||
-      !cfg->setSchedule(phase1.getInt(), pre.getInt(), lengths.getValue()))
+      !cfg->setSchedule(phase1.getInt(), pre.getInt(), lengths.getValue(),
+                        minBlocks.getInt()))
     return std::nullopt;
   return cfg;
 }

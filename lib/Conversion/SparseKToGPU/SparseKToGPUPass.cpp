@@ -304,6 +304,10 @@ private:
       return fail("invalid decode-fused-lengths " +
                   Twine(decodeFusedLengths.getValue()) +
                   ": expected 0 or 1, or -1 (the tuning table's)");
+    if (decodeMinBlocks < -1 || decodeMinBlocks > 8)
+      return fail("invalid decode-min-blocks " +
+                  Twine(decodeMinBlocks.getValue()) +
+                  ": expected 0 to 8, or -1 (the tuning table's)");
     std::string error;
     tuning::Table::builtin(&error);
     if (!error.empty())
@@ -448,8 +452,10 @@ private:
                         Cfg::kDefaultPreIssue);
     int64_t lengths = tuned(op, key, "fused-lengths",
                             given(decodeFusedLengths), 0);
+    int64_t minBlocks =
+        tuned(op, key, "min-blocks", given(decodeMinBlocks), 0);
     // The table's and the options' ranges are checked: always in range.
-    bool ok = cfg->setSchedule(phase1, pre, lengths != 0);
+    bool ok = cfg->setSchedule(phase1, pre, lengths != 0, minBlocks);
     assert(ok && "tuning parameters out of range");
     (void)ok;
     IRRewriter rewriter(op);

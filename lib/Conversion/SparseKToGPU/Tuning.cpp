@@ -29,6 +29,7 @@ constexpr Param kParams[] = {
     {"decode", "phase1-tiles", 0, 64, 1},
     {"decode", "pre-issue", 1, 2, 1},
     {"decode", "fused-lengths", 0, 1, 1},
+    {"decode", "min-blocks", 0, 8, 1},
 };
 
 bool knownKind(llvm::StringRef kind) {

@@ -13,6 +13,10 @@
 // The pipeline forwards its options (and gives block-size and key-tile to
 // the pass only when they are set):
 // RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa print-tuning tuning-file=%S/Inputs/tuning-table.txt" -mlir-print-op-on-diagnostic=false -o /dev/null 2>&1 | FileCheck %s --check-prefix=PIPE
+// The decode kernels' min-blocks reaches the PTX (.minnctapersm: the
+// fused and the split tile kernels), and only when the table asks:
+// RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa tuning-file=%S/Inputs/tuning-table.txt" | FileCheck %s --check-prefix=MINB
+// RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=NOMINB
 // Errors name the rule (and the line of a table):
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="tuning-file=%S/Inputs/tuning-bad.txt" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="tuning-file=%S/Inputs/no-such-table.txt" 2>&1 | FileCheck %s --check-prefix=MISSING
@@ -21,6 +25,7 @@
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="decode-pre-issue=3" 2>&1 | FileCheck %s --check-prefix=PRE
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="decode-fused-lengths=2" 2>&1 | FileCheck %s --check-prefix=LEN
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="decode-phase1-tiles=65" 2>&1 | FileCheck %s --check-prefix=P1
+// RUN: not sparsek-opt %s --convert-sparsek-to-gpu="decode-min-blocks=9" 2>&1 | FileCheck %s --check-prefix=MB
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="block-size=-1" 2>&1 | FileCheck %s --check-prefix=BS
 
 // BAD: error: malformed tuning-file: {{.*}}tuning-bad.txt:3: unknown parameter 'key-tile' of kind decode
@@ -30,6 +35,7 @@
 // PRE: error: invalid decode-pre-issue 3: expected 1 or 2, or -1 (the tuning table's)
 // LEN: error: invalid decode-fused-lengths 2: expected 0 or 1, or -1 (the tuning table's)
 // P1: error: invalid decode-phase1-tiles 65: expected 0 to 64, or -1 (the tuning table's)
+// MB: error: invalid decode-min-blocks 9: expected 0 to 8, or -1 (the tuning table's)
 // BS: error: invalid block-size -1 or key-tile 0: expected positive sizes (0: the tuning table's)
 
 // Static head dims and group (4): the built-in table's catch-all line, or
@@ -82,10 +88,15 @@ func.func @dynamic_layer(%q: tensor<?x?x?x?xbf16>, %k: tensor<?x?x?x?xbf16>,
 // BUILTIN-IR: func.func private @sparsek_decode_step_bf16_d128_k4_w8_kv_s{{[0-9a-f]+}}(
 // BUILTIN-IR-SAME: fused_lengths = false, {{.*}}phase1_tiles = 3 : i64, pre_issue = 1 : i64
 // FILE: remark: tuning decode sm_90 bf16 d128 dv128 k4 w8 group4: phase1-tiles=2 ({{.*}}tuning-table.txt:5)
-// FILE-IR: func.func private @sparsek_decode_step_bf16_d128_k4_w8_kv_s{{[0-9a-f]+}}_p2_i2_l(
-// FILE-IR-SAME: fused_lengths = true, {{.*}}phase1_tiles = 2 : i64, pre_issue = 2 : i64
+// FILE: remark: tuning decode sm_90 bf16 d128 dv128 k4 w8 group4: min-blocks=3 ({{.*}}tuning-table.txt:5)
+// FILE-IR: func.func private @sparsek_decode_step_bf16_d128_k4_w8_kv_s{{[0-9a-f]+}}_p2_i2_l_m3(
+// FILE-IR-SAME: fused_lengths = true, {{.*}}min_blocks = 3 : i64, phase1_tiles = 2 : i64, pre_issue = 2 : i64
 // GIVEN: remark: tuning decode sm_90 bf16 d128 dv128 k4 w8 group4: pre-issue=1 (pass option)
-// GIVEN-IR: func.func private @sparsek_decode_step_bf16_d128_k4_w8_kv_s{{[0-9a-f]+}}_p2_i1_l(
+// GIVEN-IR: func.func private @sparsek_decode_step_bf16_d128_k4_w8_kv_s{{[0-9a-f]+}}_p2_i1_l_m3(
+// MINB-LABEL: llvm.func @step(
+// MINB-COUNT-2: .minnctapersm 3
+// MINB-NOT: .minnctapersm
+// NOMINB-NOT: .minnctapersm
 func.func @step(%q: tensor<2x8x1x128xbf16>, %key: tensor<2x2x1x128xbf16>,
     %value: tensor<2x2x1x128xbf16>, %u: tensor<2x2x1xf32>,
     %o0: tensor<2x8x1x128xbf16>, %k0: tensor<2x2x12x128xbf16>,
