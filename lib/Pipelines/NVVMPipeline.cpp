@@ -109,6 +109,7 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   gpu.decodePreIssue = options.decodePreIssue;
   gpu.decodeFusedLengths = options.decodeFusedLengths;
   gpu.decodeMinBlocks = options.decodeMinBlocks;
+  gpu.decodeTargetBlocks = options.decodeTargetBlocks;
   buildSparseKBufferizedStages(
       pm, options.emitCInterface, /*forGPU=*/true, options.parallelSelection,
       options.fuseAttention ? options.blockSize.getValue() : 0,

@@ -197,6 +197,12 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
            "each SM must hold at once, a bound on their registers "
            "(nvvm.minctasm; 1 to 8; 0: no bound; -1: the tuning "
            "table's).">,
+    Option<"decodeTargetBlocks", "decode-target-blocks", "int64_t",
+           /*default=*/"-1",
+           "The decode step's attention: thread blocks it aims at (rows x "
+           "splits of each row's slots; one split per row, the fused "
+           "kernel, from that many rows on; 1 to 65536; -1: the tuning "
+           "table's).">,
     Option<"parallelSelection", "parallel-selection", "bool",
            /*default=*/"true",
            "Build the block selection of a causal layer in parallel along "

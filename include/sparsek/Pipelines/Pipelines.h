@@ -152,6 +152,11 @@ struct SparseKNVVMPipelineOptions
       llvm::cl::desc("convert-sparsek-to-gpu{decode-fused-lengths} (-1: the "
                      "tuning table's)"),
       llvm::cl::init(-1)};
+  PassOptions::Option<int64_t> decodeTargetBlocks{
+      *this, "decode-target-blocks",
+      llvm::cl::desc("convert-sparsek-to-gpu{decode-target-blocks} (-1: the "
+                     "tuning table's)"),
+      llvm::cl::init(-1)};
   PassOptions::Option<int64_t> decodeMinBlocks{
       *this, "decode-min-blocks",
       llvm::cl::desc("convert-sparsek-to-gpu{decode-min-blocks} (-1: the "

@@ -102,11 +102,12 @@ configsFor(Value q, Value key, Value value, int64_t blockQ, int64_t heads,
   return cfgs;
 }
 
-/// Blocks a decode step's attention aims at (splitting each row's slots
-/// when the batch has fewer rows): about one wave of the tile kernel on an
-/// H100 (132 SMs x 4 blocks of 128 threads at its register count), so a
-/// batch of 64 x 8 KV heads runs one split per row and needs no combine.
-constexpr int64_t kDecodeTargetBlocks = 512;
+/// Blocks a decode step's attention aims at when no tuning line gives
+/// `target-blocks` (splitting each row's slots when the batch has fewer
+/// rows; one split per row, the fused kernel, from that many rows on):
+/// about one wave of the tile kernels on a Hopper GPU (132 SMs x 2 blocks
+/// of 128 threads at their register counts; bench/NOTES.md run 128).
+constexpr int64_t kDecodeTargetBlocks = 256;
 
 /// Query heads per thread block the pass tries, best first: the heads of
 /// a KV head's group share the block's gathered key and value rows, and
@@ -304,6 +305,11 @@ private:
       return fail("invalid decode-fused-lengths " +
                   Twine(decodeFusedLengths.getValue()) +
                   ": expected 0 or 1, or -1 (the tuning table's)");
+    if (decodeTargetBlocks != -1 &&
+        (decodeTargetBlocks < 1 || decodeTargetBlocks > 65536))
+      return fail("invalid decode-target-blocks " +
+                  Twine(decodeTargetBlocks.getValue()) +
+                  ": expected 1 to 65536, or -1 (the tuning table's)");
     if (decodeMinBlocks < -1 || decodeMinBlocks > 8)
       return fail("invalid decode-min-blocks " +
                   Twine(decodeMinBlocks.getValue()) +
@@ -454,6 +460,8 @@ private:
                             given(decodeFusedLengths), 0);
     int64_t minBlocks =
         tuned(op, key, "min-blocks", given(decodeMinBlocks), 0);
+    int64_t target = tuned(op, key, "target-blocks",
+                           given(decodeTargetBlocks), kDecodeTargetBlocks);
     // The table's and the options' ranges are checked: always in range.
     bool ok = cfg->setSchedule(phase1, pre, lengths != 0, minBlocks);
     assert(ok && "tuning parameters out of range");
@@ -478,7 +486,7 @@ private:
         b,
         arith::MinUIOp::create(
             b,
-            arith::DivUIOp::create(b, idx(kDecodeTargetBlocks + 0),
+            arith::DivUIOp::create(b, idx(target),
                                    arith::MaxUIOp::create(b, rows, idx(1))),
             idx(tiles)),
         idx(1));

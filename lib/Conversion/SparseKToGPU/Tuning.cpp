@@ -30,6 +30,7 @@ constexpr Param kParams[] = {
     {"decode", "pre-issue", 1, 2, 1},
     {"decode", "fused-lengths", 0, 1, 1},
     {"decode", "min-blocks", 0, 8, 1},
+    {"decode", "target-blocks", 1, 65536, 1},
 };
 
 bool knownKind(llvm::StringRef kind) {

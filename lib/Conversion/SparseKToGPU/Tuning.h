@@ -12,7 +12,9 @@
 //   attention  block-size (rows per thread block: queries x heads),
 //              key-tile (keys per shared-memory tile)
 //   decode     phase1-tiles, pre-issue, fused-lengths, min-blocks
-//              (DecodeKernel.cpp)
+//              (DecodeKernel.cpp), target-blocks (the attention's blocks
+//              a step aims at: rows x splits; one split per row from that
+//              many rows on, the fused kernel)
 // An op's configuration matches a line when every key of the line is `*`
 // or equal to the op's (a key the op leaves dynamic matches `*` only);
 // of the matching lines the most specific (most keys given) wins, the

@@ -26,6 +26,10 @@
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="decode-fused-lengths=2" 2>&1 | FileCheck %s --check-prefix=LEN
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="decode-phase1-tiles=65" 2>&1 | FileCheck %s --check-prefix=P1
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="decode-min-blocks=9" 2>&1 | FileCheck %s --check-prefix=MB
+// RUN: not sparsek-opt %s --convert-sparsek-to-gpu="decode-target-blocks=0" 2>&1 | FileCheck %s --check-prefix=TB
+// The decode step's target blocks: the catch-all's 256 divided by the
+// rows (B x Hkv) gives the splits; an option overrides it:
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="decode-target-blocks=1000" | FileCheck %s --check-prefix=TB-IR
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="block-size=-1" 2>&1 | FileCheck %s --check-prefix=BS
 
 // BAD: error: malformed tuning-file: {{.*}}tuning-bad.txt:3: unknown parameter 'key-tile' of kind decode
@@ -36,6 +40,7 @@
 // LEN: error: invalid decode-fused-lengths 2: expected 0 or 1, or -1 (the tuning table's)
 // P1: error: invalid decode-phase1-tiles 65: expected 0 to 64, or -1 (the tuning table's)
 // MB: error: invalid decode-min-blocks 9: expected 0 to 8, or -1 (the tuning table's)
+// TB: error: invalid decode-target-blocks 0: expected 1 to 65536, or -1 (the tuning table's)
 // BS: error: invalid block-size -1 or key-tile 0: expected positive sizes (0: the tuning table's)
 
 // Static head dims and group (4): the built-in table's catch-all line, or
@@ -85,6 +90,13 @@ func.func @dynamic_layer(%q: tensor<?x?x?x?xbf16>, %k: tensor<?x?x?x?xbf16>,
 // BUILTIN: remark: tuning decode sm_90 bf16 d128 dv128 k4 w8 group4: phase1-tiles=3 (TuningTable.txt:{{[0-9]+}})
 // BUILTIN: remark: tuning decode sm_90 bf16 d128 dv128 k4 w8 group4: pre-issue=1 (TuningTable.txt:{{[0-9]+}})
 // BUILTIN: remark: tuning decode sm_90 bf16 d128 dv128 k4 w8 group4: fused-lengths=0 (TuningTable.txt:{{[0-9]+}})
+// BUILTIN: remark: tuning decode sm_90 bf16 d128 dv128 k4 w8 group4: target-blocks=256 (TuningTable.txt:{{[0-9]+}})
+// BUILTIN-IR-LABEL: func.func @step(
+// BUILTIN-IR: %[[T:.*]] = arith.constant 256 : index
+// BUILTIN-IR: arith.divui %[[T]]
+// TB-IR-LABEL: func.func @step(
+// TB-IR: %[[T:.*]] = arith.constant 1000 : index
+// TB-IR: arith.divui %[[T]]
 // BUILTIN-IR: func.func private @sparsek_decode_step_bf16_d128_k4_w8_kv_s{{[0-9a-f]+}}(
 // BUILTIN-IR-SAME: fused_lengths = false, {{.*}}phase1_tiles = 3 : i64, pre_issue = 1 : i64
 // FILE: remark: tuning decode sm_90 bf16 d128 dv128 k4 w8 group4: phase1-tiles=2 ({{.*}}tuning-table.txt:5)
