@@ -293,27 +293,22 @@ private:
       module.emitError() << msg;
       return failure();
     };
-    if (decodePhase1Tiles < -1 || decodePhase1Tiles > 64)
-      return fail("invalid decode-phase1-tiles " +
-                  Twine(decodePhase1Tiles.getValue()) +
-                  ": expected 0 to 64, or -1 (the tuning table's)");
-    if (decodePreIssue != -1 && decodePreIssue != 1 && decodePreIssue != 2)
-      return fail("invalid decode-pre-issue " +
-                  Twine(decodePreIssue.getValue()) +
-                  ": expected 1 or 2, or -1 (the tuning table's)");
-    if (decodeFusedLengths < -1 || decodeFusedLengths > 1)
-      return fail("invalid decode-fused-lengths " +
-                  Twine(decodeFusedLengths.getValue()) +
-                  ": expected 0 or 1, or -1 (the tuning table's)");
-    if (decodeTargetBlocks != -1 &&
-        (decodeTargetBlocks < 1 || decodeTargetBlocks > 65536))
-      return fail("invalid decode-target-blocks " +
-                  Twine(decodeTargetBlocks.getValue()) +
-                  ": expected 1 to 65536, or -1 (the tuning table's)");
-    if (decodeMinBlocks < -1 || decodeMinBlocks > 8)
-      return fail("invalid decode-min-blocks " +
-                  Twine(decodeMinBlocks.getValue()) +
-                  ": expected 0 to 8, or -1 (the tuning table's)");
+    // Each decode option: -1 (the table's) or within [lo, hi].
+    for (auto [name, value, lo, hi] :
+         {std::make_tuple("decode-phase1-tiles", decodePhase1Tiles.getValue(),
+                          0, 64),
+          std::make_tuple("decode-pre-issue", decodePreIssue.getValue(), 1, 2),
+          std::make_tuple("decode-fused-lengths",
+                          decodeFusedLengths.getValue(), 0, 1),
+          std::make_tuple("decode-min-blocks", decodeMinBlocks.getValue(), 0,
+                          8),
+          std::make_tuple("decode-target-blocks",
+                          decodeTargetBlocks.getValue(), 1, 65536)})
+      if (value != -1 && (value < lo || value > hi))
+        return fail("invalid " + Twine(name) + " " + Twine(value) +
+                    ": expected " + Twine(lo) +
+                    (hi == lo + 1 ? " or " : " to ") + Twine(hi) +
+                    ", or -1 (the tuning table's)");
     std::string error;
     tuning::Table::builtin(&error);
     if (!error.empty())
