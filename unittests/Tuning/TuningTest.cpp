@@ -112,7 +112,10 @@ TEST(Tuning, BuiltinTableParsesAndCoversEveryConfiguration) {
       EXPECT_TRUE(a->params.count("key-tile"));
       const Entry *dec = table.lookup(key("decode", elem, d, 16, 32, 8));
       ASSERT_TRUE(dec);
-      EXPECT_EQ(dec->params.size(), 3u);
+      for (const char *name : {"phase1-tiles", "pre-issue", "fused-lengths",
+                               "min-blocks", "target-blocks"})
+        EXPECT_TRUE(dec->params.count(name)) << name;
+      EXPECT_EQ(dec->params.size(), 5u);
     }
 }
 
