@@ -293,22 +293,22 @@ private:
       module.emitError() << msg;
       return failure();
     };
-    // Each decode option: -1 (the table's) or within [lo, hi].
-    for (auto [name, value, lo, hi] :
-         {std::make_tuple("decode-phase1-tiles", decodePhase1Tiles.getValue(),
-                          0, 64),
-          std::make_tuple("decode-pre-issue", decodePreIssue.getValue(), 1, 2),
-          std::make_tuple("decode-fused-lengths",
-                          decodeFusedLengths.getValue(), 0, 1),
-          std::make_tuple("decode-min-blocks", decodeMinBlocks.getValue(), 0,
-                          8),
-          std::make_tuple("decode-target-blocks",
-                          decodeTargetBlocks.getValue(), 1, 65536)})
-      if (value != -1 && (value < lo || value > hi))
-        return fail("invalid " + Twine(name) + " " + Twine(value) +
-                    ": expected " + Twine(lo) +
-                    (hi == lo + 1 ? " or " : " to ") + Twine(hi) +
+    // Each decode option (decode-<the table's parameter>): -1 (the
+    // table's) or a value the table's line could give.
+    for (auto [name, value] :
+         {std::make_pair("phase1-tiles", decodePhase1Tiles.getValue()),
+          std::make_pair("pre-issue", decodePreIssue.getValue()),
+          std::make_pair("fused-lengths", decodeFusedLengths.getValue()),
+          std::make_pair("min-blocks", decodeMinBlocks.getValue()),
+          std::make_pair("target-blocks", decodeTargetBlocks.getValue())}) {
+      const tuning::Param *p = tuning::findParam("decode", name);
+      assert(p && p->multiple == 1 && "a decode option without its range");
+      if (value != -1 && (value < p->lo || value > p->hi))
+        return fail("invalid decode-" + Twine(name) + " " + Twine(value) +
+                    ": expected " + Twine(p->lo) +
+                    (p->hi == p->lo + 1 ? " or " : " to ") + Twine(p->hi) +
                     ", or -1 (the tuning table's)");
+    }
     std::string error;
     tuning::Table::builtin(&error);
     if (!error.empty())

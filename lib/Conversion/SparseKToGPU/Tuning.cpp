@@ -19,10 +19,6 @@ namespace {
 #include "TuningTable.inc"
 
 /// Parameters each kind takes, with their allowed ranges.
-struct Param {
-  const char *kind, *name;
-  int64_t lo, hi, multiple;
-};
 constexpr Param kParams[] = {
     {"attention", "block-size", 16, 1024, 16},
     {"attention", "key-tile", 16, 64, 16},
@@ -38,6 +34,13 @@ bool knownKind(llvm::StringRef kind) {
 }
 
 } // namespace
+
+const Param *findParam(llvm::StringRef kind, llvm::StringRef name) {
+  const Param *p = llvm::find_if(kParams, [&](const Param &p) {
+    return kind == p.kind && name == p.name;
+  });
+  return p == std::end(kParams) ? nullptr : p;
+}
 
 void Key::print(llvm::raw_ostream &os) const {
   auto num = [&](const char *name, int64_t v) {
@@ -130,10 +133,8 @@ std::optional<Table> Table::parse(llvm::StringRef text, llvm::StringRef name,
       return fail("no parameters after `|`");
     for (llvm::StringRef w : words) {
       auto [pname, pvalue] = w.split('=');
-      const Param *spec = llvm::find_if(kParams, [&](const Param &p) {
-        return e.key.kind == p.kind && pname == p.name;
-      });
-      if (spec == std::end(kParams))
+      const Param *spec = findParam(e.key.kind, pname);
+      if (!spec)
         return fail("unknown parameter '" + pname + "' of kind " +
                     e.key.kind);
       int64_t v;

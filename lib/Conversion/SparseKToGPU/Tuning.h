@@ -75,6 +75,15 @@ private:
 /// `params` as `name=value` words.
 std::string formatParams(const std::map<std::string, int64_t> &params);
 
+/// A parameter of a kind and its allowed values: multiples of `multiple`
+/// in [lo, hi] (the table's check; the pass checks its options by it).
+struct Param {
+  const char *kind, *name;
+  int64_t lo, hi, multiple;
+};
+/// `name` of `kind`, or null when the kind has no such parameter.
+const Param *findParam(llvm::StringRef kind, llvm::StringRef name);
+
 } // namespace mlir::sparsek::tuning
 
 #endif // SPARSEK_LIB_CONVERSION_SPARSEKTOGPU_TUNING_H
