@@ -558,6 +558,9 @@ constexpr int64_t kWarpSlots = 16;
 constexpr int64_t kStages = 2;
 /// Query heads per pass: the 16 rows of mma.sync's A operand.
 constexpr int64_t kRowsPerPass = 16;
+/// Positions and scores of a lane's four slots of a tile, carried in the
+/// tile loops' state.
+constexpr int64_t kSlotValues = 8;
 static_assert(DecodeKernelConfig::kTileSlots == kTileWarps * kWarpSlots);
 
 /// The tile kernel's dynamic shared memory, byte offsets: the key and
@@ -671,6 +674,9 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     return h.sel(h.cmpI(P::ugt, n, from), ceilDiv(h.sub(n, from), every),
                  zero);
   };
+  // The new token's position (read before the update; the lengths
+  // advance after every block of the step has read them).
+  Value pNew = h.toIdx(position(h, o.lengths, bi));
   Value wm1 = h.sub(h.maxI(warp, h.idx(1)), h.idx(1));
   Value isUpdater = h.cmpI(P::eq, warp, zero);
   if (fused) {
@@ -679,8 +685,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     nW = h.sub(nT, kT);
     rot = zero;
     if (cfg.window > 0) {
-      Value p = h.toIdx(position(h, o.lengths, bi));
-      Value wsT = h.divu(h.add(kIdx, h.remu(p, h.idx(cfg.window))),
+      Value wsT = h.divu(h.add(kIdx, h.remu(pNew, h.idx(cfg.window))),
                          h.idx(kWarpSlots));
       rot = h.sel(h.cmpI(P::uge, wsT, kT), h.add(h.sub(wsT, kT), h.idx(1)),
                   zero);
@@ -758,6 +763,35 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       }
     }
 
+    // This lane's four slots of tile idx (columns 2 tq, 2 tq + 1 of
+    // n-tiles 0 and 1): their positions, then their scores (slots past
+    // hi read slot lo, in bounds; never used).
+    auto slotsOf = [&](Value idx) {
+      Value t0 = baseOf(idx);
+      SmallVector<Type> types(4, b.getI32Type());
+      types.append(4, f32);
+      return detail::ifElse(
+          b, h.cmpI(P::ult, t0, kIdx), types,
+          [&](ImplicitLocOpBuilder &) {
+            SmallVector<Value> pos, score;
+            for (int64_t nt = 0; nt < 2; ++nt)
+              for (int64_t par = 0; par < 2; ++par) {
+                Value j = h.add(t0, h.add(h.idx(nt * 8 + par),
+                                          h.mul(tq, h.idx(2))));
+                Value js = h.sel(h.cmpI(P::ult, j, hi), j, lo);
+                pos.push_back(h.load(o.positions, {bi, g, js}));
+                score.push_back(h.load(o.scores, {bi, g, js}));
+              }
+            pos.append(score);
+            return pos;
+          },
+          [&](ImplicitLocOpBuilder &) {
+            SmallVector<Value> none(4, constI32(b, -1));
+            none.append(4, zeroF);
+            return none;
+          });
+    };
+
     // One tile: idx of this warp's sequence, in loop state `a` (the max in
     // natural units and this lane's partial sums of rows gq and gq + 8,
     // then O, D / 8 n-tiles x 4). `tau`: the threshold (null for window
@@ -780,7 +814,14 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                           h.cmpI(P::uge, nextIdx, h.idx(kStages)));
       Value ahead = issueIdx(nextIdx, notIssued);
       // This lane's four slots' validity and gate weights (columns 2 tq,
-      // 2 tq + 1 of n-tiles 0 and 1), loaded while copies fly.
+      // 2 tq + 1 of n-tiles 0 and 1), from the positions and scores the
+      // previous step loaded; the next tile's are loaded now, a tile ahead
+      // of their use.
+      // Window tiles (no tau) need neither.
+      ValueRange mine = tau ? a.take_back(kSlotValues) : ValueRange();
+      SmallVector<Value> nextSlots;
+      if (tau)
+        nextSlots = slotsOf(h.add(idx, h.idx(1)));
       Value valid[2][2], wgt[2][2];
       for (int64_t nt = 0; nt < 2; ++nt)
         for (int64_t par = 0; par < 2; ++par) {
@@ -788,12 +829,18 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                                     h.mul(tq, h.idx(2))));
           Value in = h.cmpI(P::ult, j, hi);
           Value js = h.sel(in, j, lo);
-          Value pos = h.load(o.positions, {bi, g, js});
-          valid[nt][par] = h.andI(in, h.cmpI(P::sge, pos, constI32(b, 0)));
+          // A window slot s holds the token at the position p' <= p
+          // (the new token's) with p' = s - k mod w: filled once
+          // s - k <= p. A selected slot: its position is -1 while empty.
+          Value filled = h.cmpI(P::ule, h.sub(js, kIdx), pNew);
+          if (tau)
+            filled = h.sel(h.cmpI(P::ult, js, kIdx),
+                           h.cmpI(P::sge, mine[nt * 2 + par], constI32(b, 0)),
+                           filled);
+          valid[nt][par] = h.andI(in, filled);
           wgt[nt][par] =
               tau ? h.sel(h.cmpI(P::ult, js, kIdx),
-                          detail::softWeight(
-                              b, h.load(o.scores, {bi, g, js}), tau),
+                          detail::softWeight(b, mine[4 + nt * 2 + par], tau),
                           constF32(b, 1))
                   : constF32(b, 1);
         }
@@ -871,7 +918,24 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       SmallVector<Value> next = {mNew[0], mNew[1], sum[0], sum[1]};
       for (auto &acc : out)
         next.append(acc.begin(), acc.end());
+      next.append(nextSlots);
       return next;
+    };
+    // A loop of tile steps over [from, to) from state `st`, the first
+    // tile's positions and scores loaded before it (with a threshold).
+    auto tileLoop = [&](Value from, Value to, ValueRange st, Value tau,
+                        Value d0, Value d1) {
+      SmallVector<Value> init(st);
+      if (tau)
+        init.append(slotsOf(from));
+      SmallVector<Value> res = h.loop(
+          from, to, h.idx(1), init,
+          [&](Value idx, ValueRange a) -> SmallVector<Value> {
+            return tileStep(idx, a, tau, d0, d1);
+          });
+      if (tau)
+        res.resize(res.size() - kSlotValues);
+      return res;
     };
 
     SmallVector<Value> init = {negInf, negInf, zeroF, zeroF};
@@ -882,10 +946,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       // Warps 1..3: their first window tiles, while warp 0 updates the
       // row (first pass; the slots it rewrote to shared memory for the
       // fix-ups).
-      st = h.loop(zero, c1, h.idx(1), st,
-                  [&](Value idx, ValueRange a) -> SmallVector<Value> {
-                    return tileStep(idx, a, Value(), Value(), Value());
-                  });
+      st = tileLoop(zero, c1, st, Value(), Value(), Value());
       h.ifThen(h.andI(h.cmpI(P::eq, h0, zero), h.cmpI(P::eq, warp, zero)),
                [&] {
                  auto [w0, w1] = updateRow(h, cfg, o, lane, bi, g);
@@ -916,10 +977,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       d1 = arith::IndexCastOp::create(b, b.getIndexType(),
                                       h.load(sh.dirty, {h.idx(1)}));
     }
-    st = h.loop(c1, count, h.idx(1), st,
-                [&](Value idx, ValueRange a) -> SmallVector<Value> {
-                  return tileStep(idx, a, tau, d0, d1);
-                });
+    st = tileLoop(c1, count, st, tau, d0, d1);
     // Nothing in flight (the groups past a warp's last tile are empty),
     // every warp done with the stages before its O takes their place.
     asyncWait(b, asyncCommit(b), 0);

@@ -56,7 +56,9 @@
 // LAUNCH: memref.view {{.*}} to memref<4x2x16x128xbf16, #gpu.address_space<workgroup>>
 // LAUNCH-COUNT-16: nvgpu.device_async_copy {{.*}} {bypassL1} : memref<?xbf16, strided<[1], offset: ?>> to memref<4x2x16x128xbf16, #gpu.address_space<workgroup>>
 // LAUNCH: nvgpu.device_async_create_group
-// LAUNCH: scf.for
+// The window tiles before the update's barrier: state (max, sum, O) only,
+// their slots' validity from the new token's position (no loads).
+// LAUNCH: scf.for {{.*}} -> ({{(f32, )+}}f32) {
 // LAUNCH: nvvm.bar.warp.sync
 // LAUNCH-COUNT-16: nvgpu.device_async_copy
 // LAUNCH: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
@@ -68,7 +70,11 @@
 // LAUNCH: scf.yield
 // LAUNCH: gpu.shuffle xor
 // LAUNCH: gpu.barrier
-// LAUNCH: scf.for
+// After it: the positions and scores of a tile's selected slots are
+// loaded a tile ahead (only for tiles below k) and carried in the loop.
+// LAUNCH: scf.if {{.*}} -> (i32, i32, i32, i32, f32, f32, f32, f32) {
+// LAUNCH: scf.for {{.*}} -> ({{(f32, )+}}i32, i32, i32, i32, f32, f32, f32, f32) {
+// LAUNCH: scf.if {{.*}} -> (i32, i32, i32, i32, f32, f32, f32, f32) {
 // LAUNCH: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
 // LAUNCH: vector.load {{.*}} : memref<?xbf16, strided<[1], offset: ?>>, vector<8xbf16>
 // LAUNCH: vector.store {{.*}} : memref<4x2x16x128xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
