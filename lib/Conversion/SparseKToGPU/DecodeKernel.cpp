@@ -794,8 +794,10 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
 
     // One tile: idx of this warp's sequence, in loop state `a` (the max in
     // natural units and this lane's partial sums of rows gq and gq + 8,
-    // then O, D / 8 n-tiles x 4). `tau`: the threshold (null for window
-    // tiles: weight 1); `d0`, `d1`: the update's rewritten slots (null: no
+    // then O, D / 8 n-tiles x 4; with `tau`, last, this tile's slotsOf,
+    // and the step returns the next tile's there). `tau`: the threshold
+    // (null for window tiles: weight 1, validity from pNew, nothing
+    // carried); `d0`, `d1`: the update's rewritten slots (null: no
     // fix-ups).
     auto tileStep = [&](Value idx, ValueRange a, Value tau, Value d0,
                         Value d1) -> SmallVector<Value> {
