@@ -10,11 +10,13 @@
 # (bench/decode_peers.py: dense SDPA decoding, a 512-token window, the
 # copy bandwidth); the general-layout attention kernel beside the tile
 # kernel (SPARSEK_DECODE_MISALIGN=1) in both modes.
+# `source` (not in `all`): ncu's warp-state samples per SASS instruction
+# of the fused kernel at B 64 (stall reasons, the most-sampled lines).
 # `profile` (not in `all`): ncu's speed-of-light, occupancy, scheduler and
 # warp-state sections of one step's kernels at B 64 (the fused update +
 # attention, then the lengths' launch) and B 16 (update, attention,
 # combine), context 8K: where the step's time goes.
-# Device tool: carry [".device"], command "bash bench/decode_run.sh [check|time|all|profile]".
+# Device tool: carry [".device"], command "bash bench/decode_run.sh [check|time|all|profile|source]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
@@ -87,4 +89,33 @@ if [[ $mode == profile ]]; then
       "$D/gpu-decode-bench" "$1" 8192 4 2>&1 |
       grep -vE "^==PROF==|^    ---|^\s*$|OPT |Section: " | grep -E "sparsek_|Duration|Throughput|Registers|Shared Memory Config|Dynamic Shared|Block Limit|Achieved|Theoretical Occ|Waves|Eligible|Issued Warp|No Eligible|Warp Cycles|Stall|Active Warps|stalled" | head -120
   done
+fi
+if [[ $mode == source ]]; then
+  # Warp-state samples per SASS instruction of step 3's fused kernel at
+  # B 64, context 8192 (ncu's source counters): the stall reasons' shares
+  # and the most-sampled instructions (bench/NOTES.md run 134 found the
+  # slots' position loads this way).
+  echo "== ncu source counters: B 64, context 8192, step 3's fused kernel"
+  ncu --clock-control none --kernel-name regex:sparsek_decode_steps \
+    --launch-skip 4 --launch-count 1 --section WarpStateStats --section SourceCounters \
+    --page source --print-source sass --csv "$D/gpu-decode-bench" 64 8192 4 \
+    >/tmp/ncu-decode-source.csv 2>/dev/null
+  python3 - <<'PY'
+import collections, csv
+rows = list(csv.reader(open('/tmp/ncu-decode-source.csv')))
+at = next(i for i, r in enumerate(rows) if r and r[0] == 'Address')
+hdr, data = rows[at], [r for r in rows[at + 1:] if len(r) == len(rows[at])]
+ix = {h: i for i, h in enumerate(hdr)}
+col = 'Warp Stall Sampling (All Samples)'
+num = lambda r, h: int(r[ix[h]] or 0)
+total = sum(num(r, col) for r in data) or 1
+reasons = [h for h in hdr if h.startswith('stall_') and 'Not Issued' not in h]
+share = collections.Counter({h: sum(num(r, h) for r in data) for h in reasons})
+print(f"{len(data)} instructions, {total} samples")
+for h, v in share.most_common(8):
+    print(f"  {h[6:]:20s} {100 * v / total:5.1f}%")
+for r in sorted(data, key=lambda r: -num(r, col))[:25]:
+    top = max(reasons, key=lambda h: num(r, h))
+    print(f"  {100 * num(r, col) / total:5.1f}%  {top[6:]:15s} x{r[ix['Instructions Executed']]:>6s}  {r[1].strip()[:70]}")
+PY
 fi
