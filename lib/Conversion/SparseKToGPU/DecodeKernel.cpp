@@ -763,9 +763,16 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       }
     }
 
-    // This lane's four slots of tile idx (columns 2 tq, 2 tq + 1 of
-    // n-tiles 0 and 1): their positions, then their scores (slots past
-    // hi read slot lo, in bounds; never used).
+    // This lane's slot (columns 2 tq + par of n-tile nt) of the tile at
+    // t0: whether it lies below hi, and its index (slot lo past hi, in
+    // bounds; never used).
+    auto slotAt = [&](Value t0, int64_t nt, int64_t par) {
+      Value j = h.add(t0, h.add(h.idx(nt * 8 + par), h.mul(tq, h.idx(2))));
+      Value in = h.cmpI(P::ult, j, hi);
+      return std::make_pair(in, h.sel(in, j, lo));
+    };
+    // This lane's four slots of tile idx (n-tiles 0 and 1): their
+    // positions, then their scores.
     auto slotsOf = [&](Value idx) {
       Value t0 = baseOf(idx);
       SmallVector<Type> types(4, b.getI32Type());
@@ -776,9 +783,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
             SmallVector<Value> pos, score;
             for (int64_t nt = 0; nt < 2; ++nt)
               for (int64_t par = 0; par < 2; ++par) {
-                Value j = h.add(t0, h.add(h.idx(nt * 8 + par),
-                                          h.mul(tq, h.idx(2))));
-                Value js = h.sel(h.cmpI(P::ult, j, hi), j, lo);
+                Value js = slotAt(t0, nt, par).second;
                 pos.push_back(h.load(o.positions, {bi, g, js}));
                 score.push_back(h.load(o.scores, {bi, g, js}));
               }
@@ -827,21 +832,19 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       Value valid[2][2], wgt[2][2];
       for (int64_t nt = 0; nt < 2; ++nt)
         for (int64_t par = 0; par < 2; ++par) {
-          Value j = h.add(t0, h.add(h.idx(nt * 8 + par),
-                                    h.mul(tq, h.idx(2))));
-          Value in = h.cmpI(P::ult, j, hi);
-          Value js = h.sel(in, j, lo);
+          auto [in, js] = slotAt(t0, nt, par);
           // A window slot s holds the token at the position p' <= p
           // (the new token's) with p' = s - k mod w: filled once
           // s - k <= p. A selected slot: its position is -1 while empty.
           Value filled = h.cmpI(P::ule, h.sub(js, kIdx), pNew);
+          Value selected = tau ? h.cmpI(P::ult, js, kIdx) : Value();
           if (tau)
-            filled = h.sel(h.cmpI(P::ult, js, kIdx),
+            filled = h.sel(selected,
                            h.cmpI(P::sge, mine[nt * 2 + par], constI32(b, 0)),
                            filled);
           valid[nt][par] = h.andI(in, filled);
           wgt[nt][par] =
-              tau ? h.sel(h.cmpI(P::ult, js, kIdx),
+              tau ? h.sel(selected,
                           detail::softWeight(b, mine[4 + nt * 2 + par], tau),
                           constF32(b, 1))
                   : constF32(b, 1);
