@@ -57,6 +57,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -220,6 +221,40 @@ void prefetchL1(Builder &h, Value row, Value size, Value lane) {
   });
 }
 
+/// Shared memory for the update's sweep: the heaps' keys [2, kSweepSlots]
+/// (cap, mid) and tags [2, kSweepSlots], and whether a row's heaps fit
+/// (band rows of at most kSweepSlots entries); null keys: none.
+struct SweepShared {
+  Value keys, tags, fits;
+};
+
+/// Band entries a row's heaps may hold for the sweep in shared memory
+/// (40 KB of static shared memory; the default band of 1024 beside k
+/// fits for k up to 1535).
+constexpr int64_t kSweepSlots = 2560;
+
+/// The sweep's shared heaps inside a kernel: private workgroup globals
+/// (static shapes: gpu.dynamic_shared_memory is a zero-sized LLVM object,
+/// whose accesses alias analysis takes for disjoint, so the sift loops'
+/// loads would pass their stores), declared once per module; `len` is the
+/// band rows' length.
+SweepShared sweepShared(Builder &h, ModuleOp module, Value len) {
+  ImplicitLocOpBuilder &b = h.b;
+  MLIRContext *ctx = b.getContext();
+  auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  SmallVector<Value, 2> views;
+  for (Type elem : {Type(b.getF32Type()), Type(b.getI32Type())}) {
+    std::string name = std::string("sparsek_decode_heap_") +
+                       (elem.isF32() ? "keys" : "tags");
+    auto type = MemRefType::get({2, kSweepSlots}, elem,
+                                MemRefLayoutAttrInterface{}, wg);
+    declareWorkgroupGlobal(module, b.getLoc(), name, type, 16);
+    views.push_back(memref::GetGlobalOp::create(b, type, name));
+  }
+  return {views[0], views[1],
+          h.cmpI(P::ule, len, h.idx(kSweepSlots))};
+}
+
 /// 1. The state update of row (bi, g), one warp. Its time is a chain of
 /// round trips to memory, so every load that does not depend on the
 /// sequence's length is issued first (the new token's key and value, the
@@ -232,7 +267,7 @@ void prefetchL1(Builder &h, Value row, Value size, Value lane) {
 /// slots whose key and value rows it rewrote (index -1: none).
 std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
                                   const Operands &o, Value lane, Value bi,
-                                  Value g) {
+                                  Value g, const SweepShared &shared) {
   ImplicitLocOpBuilder &b = h.b;
   int64_t k = cfg.k, w = cfg.window;
   Value zero = h.idx(0), kIdx = h.idx(k);
@@ -373,13 +408,25 @@ std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
   };
   Value capSize = sizeOf(counts[0], live);
   Value midSize = sizeOf(counts[1], h.sub(live, capSize));
+  SmallVector<Value> global = {h.row(o.bandScores, {bi, g, zero}),
+                               h.row(o.bandTags, {bi, g, zero}),
+                               h.row(o.bandScores, {bi, g, h.idx(1)}),
+                               h.row(o.bandTags, {bi, g, h.idx(1)})};
+  // The candidate's score above the threshold is what makes the sweep
+  // touch the heaps (insert, cross breakpoints, drop the lowest); without
+  // it the sweep reads no heap entry (a state leaves every step with
+  // f(tau) <= k, so the solve crosses nothing). Warp-uniform.
+  Value offered = h.sel(has, cu, constF32(b, -kInf));
+  Value touches =
+      h.cmpF(arith::CmpFPredicate::OGT,
+             arith::ExtFOp::create(b, b.getF64Type(), offered), thr[0]);
   // Lane 0's sweep over heaps held in `rows` (cap keys, cap tags, mid keys,
-  // mid tags); the threshold sums and counts go to the state.
-  auto sweep = [&](ArrayRef<Value> rows) {
+  // mid tags); the threshold sums and counts go to the state. Returns the
+  // heaps' new sizes.
+  auto sweep = [&](ArrayRef<Value> rows) -> SmallVector<Value> {
     Heap cap{rows[0], rows[1], capSize}, mid{rows[2], rows[3], midSize};
     Value tau = thr[0];
     Sweep s{cap, mid, thr[2], thr[1]};
-    Value offered = h.sel(has, cu, constF32(b, -kInf));
     s = detail::sweepInsert(b, s, tau, offered, cpos);
     std::tie(s, tau) = detail::sweepSolve(b, s, tau, k);
     // Past the capacity (at most one over): drop the lowest live score.
@@ -409,20 +456,83 @@ std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
     } else {
       h.store(overflow, o.counts, {bi, g, h.idx(2)});
     }
+    return {s.cap.size, s.mid.size};
   };
-  SmallVector<Value> global = {h.row(o.bandScores, {bi, g, zero}),
-                               h.row(o.bandTags, {bi, g, zero}),
-                               h.row(o.bandScores, {bi, g, h.idx(1)}),
-                               h.row(o.bandTags, {bi, g, h.idx(1)})};
-  // The heaps' live entries brought into L1 by the whole warp (a
-  // prefetch per 128-byte line), so that lane 0's chain of dependent
-  // accesses in the sweep mostly hits L1 instead of L2.
-  for (auto [row, size] : {std::make_pair(global[0], capSize),
-                           std::make_pair(global[1], capSize),
-                           std::make_pair(global[2], midSize),
-                           std::make_pair(global[3], midSize)})
-    prefetchL1(h, row, size, lane);
-  h.ifThen(h.cmpI(P::eq, lane, zero), [&] { sweep(global); });
+  Value first = h.cmpI(P::eq, lane, zero);
+  auto globalSweep = [&] {
+    // The heaps' live entries brought into L1 by the whole warp (a
+    // prefetch per 128-byte line) when the sweep will touch them, so that
+    // lane 0's chain of dependent accesses mostly hits L1 instead of L2.
+    h.ifThen(touches, [&] {
+      for (auto [row, size] : {std::make_pair(global[0], capSize),
+                               std::make_pair(global[1], capSize),
+                               std::make_pair(global[2], midSize),
+                               std::make_pair(global[3], midSize)})
+        prefetchL1(h, row, size, lane);
+    });
+    h.ifThen(first, [&] { sweep(global); });
+  };
+  if (!shared.keys) {
+    globalSweep();
+    return written;
+  }
+  // The sweep on shared-memory copies of the heaps when it touches them
+  // and they fit: each of its sift steps waits on the previous one, a
+  // shared-memory access instead of a global one (the update kernel of a
+  // B 16 step at 8K: 9.1-9.9 us against 10.3-11.5 with the heaps in
+  // global memory, bench/NOTES.md run 140).
+  auto useShared = scf::IfOp::create(b, h.andI(touches, shared.fits),
+                                     /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(useShared.elseBlock()->getTerminator());
+  globalSweep();
+  b.setInsertionPoint(useShared.thenBlock()->getTerminator());
+  SmallVector<Value> local = {
+      h.row(shared.keys, {zero}), h.row(shared.tags, {zero}),
+      h.row(shared.keys, {h.idx(1)}), h.row(shared.tags, {h.idx(1)})};
+  // In: the live entries by 4-byte cp.async (no registers held: all in
+  // flight at once; through flat views, cp.async wanting a unit stride),
+  // then every lane's copies visible to lane 0.
+  FlatView flat[2] = {flatten(b, o.bandScores), flatten(b, o.bandTags)};
+  for (int r = 0; r < 4; ++r) {
+    const FlatView &f = flat[r % 2];
+    Value base = f.linear(b, {bi, g, h.idx(r / 2)});
+    h.loop(lane, r < 2 ? capSize : midSize, h.idx(kWarp), {},
+           [&](Value i, ValueRange) {
+             nvgpu::DeviceAsyncCopyOp::create(
+                 b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
+                 local[r], ValueRange{i}, f.view,
+                 ValueRange{h.add(base, h.mul(i, f.strides[3]))},
+                 b.getIndexAttr(1), Value(), UnitAttr());
+             return SmallVector<Value>{};
+           });
+  }
+  asyncWait(b, asyncCommit(b), 0);
+  NVVM::SyncWarpOp::create(b, constI32(b, -1));
+  SmallVector<Value> sizes = detail::ifElse(
+      b, first, {b.getIndexType(), b.getIndexType()},
+      [&](ImplicitLocOpBuilder &) { return sweep(local); },
+      [&](ImplicitLocOpBuilder &) {
+        return SmallVector<Value>{zero, zero};
+      });
+  NVVM::SyncWarpOp::create(b, constI32(b, -1));
+  // Out: the heaps' new live entries, lane 0's sizes broadcast; eight
+  // shared loads in flight per lane before their global stores.
+  constexpr int64_t kUnroll = 8;
+  for (int r = 0; r < 4; ++r) {
+    Value n = h.toIdx(shuffleIdx(b, h.toI32(sizes[r < 2 ? 0 : 1]), 0));
+    h.loop(lane, n, h.idx(kWarp * kUnroll), {}, [&](Value i0, ValueRange) {
+      SmallVector<Value> at, in, v;
+      for (int64_t u = 0; u < kUnroll; ++u) {
+        at.push_back(h.add(i0, h.idx(u * kWarp)));
+        in.push_back(h.cmpI(P::ult, at.back(), n));
+        v.push_back(h.load(local[r], {h.sel(in.back(), at.back(), i0)}));
+      }
+      for (int64_t u = 0; u < kUnroll; ++u)
+        h.ifThen(in[u], [&] { h.store(v[u], global[r], {at[u]}); });
+      return SmallVector<Value>{};
+    });
+  }
   return written;
 }
 
@@ -954,7 +1064,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       st = tileLoop(zero, c1, st, Value(), Value(), Value());
       h.ifThen(h.andI(h.cmpI(P::eq, h0, zero), h.cmpI(P::eq, warp, zero)),
                [&] {
-                 auto [w0, w1] = updateRow(h, cfg, o, lane, bi, g);
+                 auto [w0, w1] = updateRow(h, cfg, o, lane, bi, g, SweepShared{});
                  h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
                    h.store(h.toI32(w0), sh.dirty, {zero});
                    h.store(h.toI32(w1), sh.dirty, {h.idx(1)});
@@ -1149,6 +1259,7 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
     TileLayout layout(cfg.d);
     Value bytes =
         arith::ConstantIntOp::create(b, b.getI32Type(), layout.total + 128);
+
     launch(
         b, h.mul(rows, splits), h.idx(kTileThreads),
         [&](Value tid, Value bid) {
@@ -1208,7 +1319,9 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
   b.setInsertionPoint(pick.elseBlock()->getTerminator());
   launch(b, rows, h.idx(kWarp), [&](Value tid, Value bid) {
     Value bi = h.divu(bid, hkv), g = h.remu(bid, hkv);
-    updateRow(h, cfg, o, tid, bi, g);
+    SweepShared sweep;
+    sweep = sweepShared(h, module, h.dim(o.bandScores, 3));
+    updateRow(h, cfg, o, tid, bi, g, sweep);
   });
   // 2. the attention, a block per (row, split): the tile kernel on rows
   // of aligned contiguous elements, otherwise a warp per query head;

@@ -140,6 +140,8 @@ Value fastExp2(ImplicitLocOpBuilder &b, Value x);
 
 /// Lane `lane ^ offset`'s `v` (a full-warp gpu.shuffle xor).
 Value shuffleXor(ImplicitLocOpBuilder &b, Value v, int32_t offset);
+/// Lane `lane`'s `v`, for every lane of the warp.
+Value shuffleIdx(ImplicitLocOpBuilder &b, Value v, int32_t lane);
 
 /// Declares, once per module, the private workgroup (shared memory)
 /// global `name` of `type` with `alignment` bytes (kernel outlining copies

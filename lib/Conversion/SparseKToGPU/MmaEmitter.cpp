@@ -146,6 +146,11 @@ Value shuffleXor(ImplicitLocOpBuilder &b, Value v, int32_t offset) {
       .getShuffleResult();
 }
 
+Value shuffleIdx(ImplicitLocOpBuilder &b, Value v, int32_t lane) {
+  return gpu::ShuffleOp::create(b, v, lane, 32, gpu::ShuffleMode::IDX)
+      .getShuffleResult();
+}
+
 void declareWorkgroupGlobal(ModuleOp module, Location loc, StringRef name,
                             MemRefType type, int64_t alignment) {
   if (module.lookupSymbol(name))

@@ -47,6 +47,7 @@
 // Otherwise the update (a warp per row), then the attention: the tile
 // kernel, writing partials (state rows of aligned contiguous elements), or
 // the warp-per-head kernel; then the combine, which advances the lengths.
+// LAUNCH: memref.global "private" @sparsek_decode_heap_{{tags|keys}} : memref<2x2560x{{i32|f32}}, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 // LAUNCH-LABEL: func.func @step_bf16
 // LAUNCH: memref.extract_aligned_pointer_as_index
 // LAUNCH: memref.extract_aligned_pointer_as_index
@@ -93,7 +94,29 @@
 // LAUNCH: memref.store %{{.*}} : memref<?xi32
 // LAUNCH: gpu.terminator
 // LAUNCH: } else {
+// The update kernel: its sweep on shared-memory copies of the heaps
+// (static workgroup globals: accessed through the zero-sized dynamic
+// window, alias analysis would let the sift loops' loads pass their
+// stores) when the candidate scores above the threshold: in by 4-byte
+// cp.async, lane 0's sweep between two warp barriers, lane 0's heap sizes
+// broadcast, out by the lanes; otherwise the sweep on the global heaps.
 // LAUNCH: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c32
+// LAUNCH-NOT: gpu.dynamic_shared_memory
+// LAUNCH: memref.get_global @sparsek_decode_heap_keys : memref<2x2560xf32, #gpu.address_space<workgroup>>
+// LAUNCH: memref.get_global @sparsek_decode_heap_tags : memref<2x2560xi32, #gpu.address_space<workgroup>>
+// LAUNCH: arith.cmpf ogt
+// LAUNCH: scf.if
+// LAUNCH-COUNT-4: nvgpu.device_async_copy {{.*}}, 1 : memref<?x{{.*}}, strided<[1], offset: ?>> to memref<?x{{.*}}, strided<[1], offset: ?>, #gpu.address_space<workgroup>>
+// LAUNCH: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// LAUNCH-NEXT: arith.constant -1
+// LAUNCH-NEXT: nvvm.bar.warp.sync
+// LAUNCH-NEXT: scf.if %{{.*}} -> (index, index) {
+// LAUNCH: memref.load {{.*}} : memref<?xf32, strided<[1], offset: ?>, #gpu.address_space<workgroup>>
+// LAUNCH: nvvm.bar.warp.sync
+// LAUNCH: gpu.shuffle  idx
+// LAUNCH: memref.store {{.*}} : memref<?xf32, strided<[?], offset: ?>>
+// LAUNCH: } else {
+// LAUNCH: nvvm.prefetch level = L1
 // LAUNCH: gpu.terminator
 // LAUNCH: scf.if
 // LAUNCH: gpu.launch {{.*}} dynamic_shared_memory_size %c66192_i32
