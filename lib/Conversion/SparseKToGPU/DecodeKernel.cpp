@@ -11,7 +11,11 @@
 //     and the new token's into its window slot; lane 0 then runs the
 //     threshold sweep of the linalg lowering (Selection.cpp, the same
 //     builders, on memrefs): insert, solve, drop the lowest past the
-//     band's capacity, on the state's heap rows in global memory.
+//     band's capacity. It touches the heaps only when the candidate
+//     scores above the threshold; then the update kernel of its own
+//     sweeps shared-memory copies of them (static workgroup globals,
+//     written back by the warp), the fused kernel the state's heap rows
+//     in global memory.
 //   - attention over the row's k + w slots. When the state's key and value
 //     rows are contiguous and 16-byte aligned (checked on the host before
 //     the launch), the tile kernel (attendTiles): a block of four warps
