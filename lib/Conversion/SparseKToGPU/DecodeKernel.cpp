@@ -271,7 +271,7 @@ SweepShared sweepShared(Builder &h, ModuleOp module, Value len) {
 /// slots whose key and value rows it rewrote (index -1: none).
 std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
                                   const Operands &o, Value lane, Value bi,
-                                  Value g, const SweepShared &shared) {
+                                  Value g, const SweepShared &shared = {}) {
   ImplicitLocOpBuilder &b = h.b;
   int64_t k = cfg.k, w = cfg.window;
   Value zero = h.idx(0), kIdx = h.idx(k);
@@ -416,6 +416,7 @@ std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
                                h.row(o.bandTags, {bi, g, zero}),
                                h.row(o.bandScores, {bi, g, h.idx(1)}),
                                h.row(o.bandTags, {bi, g, h.idx(1)})};
+  Value rowSize[4] = {capSize, capSize, midSize, midSize};
   // The candidate's score above the threshold is what makes the sweep
   // touch the heaps (insert, cross breakpoints, drop the lowest); without
   // it the sweep reads no heap entry (a state leaves every step with
@@ -468,11 +469,8 @@ std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
     // prefetch per 128-byte line) when the sweep will touch them, so that
     // lane 0's chain of dependent accesses mostly hits L1 instead of L2.
     h.ifThen(touches, [&] {
-      for (auto [row, size] : {std::make_pair(global[0], capSize),
-                               std::make_pair(global[1], capSize),
-                               std::make_pair(global[2], midSize),
-                               std::make_pair(global[3], midSize)})
-        prefetchL1(h, row, size, lane);
+      for (int r = 0; r < 4; ++r)
+        prefetchL1(h, global[r], rowSize[r], lane);
     });
     h.ifThen(first, [&] { sweep(global); });
   };
@@ -501,7 +499,7 @@ std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
   for (int r = 0; r < 4; ++r) {
     const FlatView &f = flat[r % 2];
     Value base = f.linear(b, {bi, g, h.idx(r / 2)});
-    h.loop(lane, r < 2 ? capSize : midSize, h.idx(kWarp), {},
+    h.loop(lane, rowSize[r], h.idx(kWarp), {},
            [&](Value i, ValueRange) {
              nvgpu::DeviceAsyncCopyOp::create(
                  b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
@@ -523,8 +521,10 @@ std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
   // Out: the heaps' new live entries, lane 0's sizes broadcast; eight
   // shared loads in flight per lane before their global stores.
   constexpr int64_t kUnroll = 8;
+  Value newCap = h.toIdx(shuffleIdx(b, h.toI32(sizes[0]), 0));
+  Value newMid = h.toIdx(shuffleIdx(b, h.toI32(sizes[1]), 0));
   for (int r = 0; r < 4; ++r) {
-    Value n = h.toIdx(shuffleIdx(b, h.toI32(sizes[r < 2 ? 0 : 1]), 0));
+    Value n = r < 2 ? newCap : newMid;
     h.loop(lane, n, h.idx(kWarp * kUnroll), {}, [&](Value i0, ValueRange) {
       SmallVector<Value> at, in, v;
       for (int64_t u = 0; u < kUnroll; ++u) {
@@ -1068,7 +1068,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       st = tileLoop(zero, c1, st, Value(), Value(), Value());
       h.ifThen(h.andI(h.cmpI(P::eq, h0, zero), h.cmpI(P::eq, warp, zero)),
                [&] {
-                 auto [w0, w1] = updateRow(h, cfg, o, lane, bi, g, SweepShared{});
+                 auto [w0, w1] = updateRow(h, cfg, o, lane, bi, g);
                  h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
                    h.store(h.toI32(w0), sh.dirty, {zero});
                    h.store(h.toI32(w1), sh.dirty, {h.idx(1)});
@@ -1263,7 +1263,6 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
     TileLayout layout(cfg.d);
     Value bytes =
         arith::ConstantIntOp::create(b, b.getI32Type(), layout.total + 128);
-
     launch(
         b, h.mul(rows, splits), h.idx(kTileThreads),
         [&](Value tid, Value bid) {
@@ -1323,9 +1322,8 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
   b.setInsertionPoint(pick.elseBlock()->getTerminator());
   launch(b, rows, h.idx(kWarp), [&](Value tid, Value bid) {
     Value bi = h.divu(bid, hkv), g = h.remu(bid, hkv);
-    SweepShared sweep;
-    sweep = sweepShared(h, module, h.dim(o.bandScores, 3));
-    updateRow(h, cfg, o, tid, bi, g, sweep);
+    updateRow(h, cfg, o, tid, bi, g,
+              sweepShared(h, module, h.dim(o.bandScores, 3)));
   });
   // 2. the attention, a block per (row, split): the tile kernel on rows
   // of aligned contiguous elements, otherwise a warp per query head;
