@@ -7,8 +7,7 @@
 // loops over levels.
 //
 // Per (batch, head) row of M scores, two merge-sort trees of arity 4 and L4
-// levels (L = bits of M rounded up to even, L4 = ceil(L / 4) * 2, so that
-// 4^L4 > M and rounds come in pairs). Node x of level s covers the values
+// levels (L = bits of M rounded up to even, L4 = L / 2, so that 4^L4 > M). Node x of level s covers the values
 // [x 4^s, (x + 1) 4^s) of a permutation of [0, M) and lists them by their
 // position in the row; level s comes from level s - 1 by one merge round, a
 // forall in which every entry binary-searches its three siblings. Per level
@@ -206,9 +205,20 @@ Value forallUpdate1(
                       })[0];
 }
 
+/// The merge-sort trees' arity (a power of two): more children per node
+/// mean fewer levels (walk depth, build launches) and more counts per
+/// level and position.
+constexpr int64_t kArityLog2 = 2;
+constexpr int64_t kArity = int64_t(1) << kArityLog2;
+
+/// log2 of the size of a node of level `lvl`.
+Value nodeLog2(ImplicitLocOpBuilder &b, Value lvl) {
+  return arith::MulIOp::create(b, lvl, constIndex(b, kArityLog2));
+}
+
 /// Row shape: batch, heads, keys, the number of bits L of a position (bits
-/// of M rounded up to even, at least 2: 2^L > M) and the levels L4 of the
-/// arity-4 trees (even: their rounds come in pairs).
+/// of M rounded up to even, at least 2: 2^L > M) and the levels L4 = L / 2
+/// of the arity-4 trees.
 struct Rows {
   Value bsz, hsz, m, levels, levels4;
 };
@@ -224,10 +234,11 @@ Rows rowsOf(ImplicitLocOpBuilder &b, Value u) {
   Value even = arith::AndIOp::create(b, add(b, bits, constIndex(b, 1)),
                                      constIndex(b, ~int64_t(1)));
   r.levels = maxIndex(b, even, constIndex(b, 2));
-  // Levels of the arity-4 trees: ceil(L / 4) * 2 (4^L4 >= 2^L > M, even).
-  r.levels4 = arith::MulIOp::create(
-      b, arith::CeilDivUIOp::create(b, r.levels, constIndex(b, 4)),
-      constIndex(b, 2));
+  // Levels of the trees: the fewest with kArity^L4 > M (2^bits > M), so
+  // that a bound of M, as in "ranks below M", still has its digits.
+  r.levels4 = maxIndex(
+      b, arith::CeilDivUIOp::create(b, bits, constIndex(b, kArityLog2)),
+      constIndex(b, 1));
   return r;
 }
 
@@ -248,15 +259,13 @@ Rows rowsOf(ImplicitLocOpBuilder &b, Value u) {
 /// as in a wavelet matrix, without any prefix scan across the row. Arity 4
 /// halves the levels (walk depth and build launches) of a binary tree.
 struct Tree {
-  Value zb;     // [L4, B, H, M, 3] i32; level s at index s - 1
-  Value fz;     // [L4, B, H, M, 3] f64, or null
+  // [L4 rounded up to even, B, H, M, kArity - 1]; level s at index s - 1.
+  Value zb;     // i32
+  Value fz;     // f64, or null
   Value levels; // L4
   Value m;
   Value bits; // L: halvings of a binary search over the row, less one
 };
-
-constexpr int64_t kArity = 4;
-constexpr int64_t kArityLog2 = 2;
 
 /// Several binary searches advanced together (their loads overlap): for
 /// each j, the first position in [los[j], his[j]) where the j-th predicate
@@ -318,8 +327,11 @@ std::pair<Tree, Value> buildTree(
   int64_t dyn = ShapedType::kDynamic;
   SmallVector<Value> sizes = {r.bsz, r.hsz, r.m};
   Value three = constIndex(b, kArity - 1);
-  SmallVector<Value> levelSizes = {r.levels4, r.bsz, r.hsz, r.m, three};
   Value zero = constIndex(b, 0), one = constIndex(b, 1);
+  // L4 rounded up to even (below).
+  Value rounds = arith::AndIOp::create(b, add(b, r.levels4, one),
+                                       constIndex(b, ~int64_t(1)));
+  SmallVector<Value> levelSizes = {rounds, r.bsz, r.hsz, r.m, three};
   bool sums = static_cast<bool>(frac);
   bool keyed = static_cast<bool>(leafKeys);
   auto row = [&](Type t) { return scratchTensor(b, {dyn, dyn, dyn}, sizes, t); };
@@ -357,7 +369,7 @@ std::pair<Tree, Value> buildTree(
         [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
           Value q = iv[0], hi = iv[1], bi = iv[2];
           Value lvl = sub(fb, s, one);
-          Value sh = shl(fb, lvl, one); // log2 of a child's size
+          Value sh = nodeLog2(fb, lvl); // log2 of a child's size
           Value t32 = ext(fb, src.tags, {bi, hi, q});
           Value t = idx(fb, t32);
           Value key = keyed ? ext(fb, src.keys, {bi, hi, q}) : Value();
@@ -445,8 +457,11 @@ std::pair<Tree, Value> buildTree(
                  sums ? res[3] : Value(), keyed ? res.back() : Value()};
   };
 
-  // Rounds in pairs (L4 is even), so that the ping-pong buffers keep their
-  // places in the loop's iteration values.
+  // Rounds in pairs, so that the ping-pong buffers keep their places in the
+  // loop's iteration values: with L4 odd, a last round builds a level L4 + 1
+  // that no walk reads (one node whose first child holds the row: a copy
+  // of level L4). (A round of its own, in an scf.if on L4's parity, would
+  // be canonicalized into selects over whole tensors on the host.)
   Value tagsB = row(i32t);
   Value inclB = sums ? row(f64t) : Value();
   Value keysB = keyed ? row(b.getF32Type()) : Value();
@@ -465,8 +480,7 @@ std::pair<Tree, Value> buildTree(
   int64_t keyAt = sums ? 6 : 3;
   Value two = constIndex(b, 2);
   SmallVector<Value> res = forLoop(
-      b, zero, arith::DivUIOp::create(b, r.levels4, two),
-      pack(st, tagsB, inclB, keysB),
+      b, zero, shr(b, rounds, one), pack(st, tagsB, inclB, keysB),
       [&](ImplicitLocOpBuilder &lb, Value pr, ValueRange it) {
         State cur{it[0], sums ? it[3] : Value(), it[2],
                   sums ? it[5] : Value(), keyed ? it[keyAt] : Value()};
@@ -525,7 +539,7 @@ Value quantile(ImplicitLocOpBuilder &b, const Tree &w, Value bi, Value hi,
       [&](ImplicitLocOpBuilder &lb, Value l, ValueRange a) {
         Value st = a[0], ps = a[1], pe = a[2], want = a[3];
         Value lvl = sub(lb, sub(lb, w.levels, one), l);
-        Value sh = shl(lb, lvl, one);
+        Value sh = nodeLog2(lb, lvl);
         // Entries of children 0..d-1 in the range, d = 1..3.
         SmallVector<Value> cs = {zero}, ce = {zero}, within = {zero};
         for (int64_t d = 1; d < kArity; ++d) {
@@ -781,7 +795,7 @@ SmallVector<std::pair<Value, Value>> belowMany(ImplicitLocOpBuilder &b,
       [&](ImplicitLocOpBuilder &lb, Value l, ValueRange a) {
         Value lvl = sub(lb, sub(lb, w.levels, one), l);
         SmallVector<Value> next;
-        Value sh = shl(lb, lvl, one);
+        Value sh = nodeLog2(lb, lvl);
         Value three = constIndex(lb, kArity - 1);
         for (size_t i = 0; i < nb; ++i) {
           Value st = a[4 * i], e = a[4 * i + 1];

@@ -23,9 +23,9 @@
 // CHECK: linalg.fill ins(%{{.*}} : i32)
 // CHECK: call @sparsek_threshold_term_w5(
 // dkey and dvalue from the f32 accumulators into bf16: one narrow stub.
-// CHECK: %[[DKC:.*]] = memref.cast %[[DK]]
+// CHECK: %[[DKC:.*]] = memref.cast %[[DK]] :
 // CHECK: call @sparsek_narrow_f32_bf16(%{{.*}}, %[[DKC]])
-// CHECK: %[[DVC:.*]] = memref.cast %[[DV]]
+// CHECK: %[[DVC:.*]] = memref.cast %[[DV]] :
 // CHECK: call @sparsek_narrow_f32_bf16(%{{.*}}, %[[DVC]])
 // CHECK: bufferization.to_tensor %[[DQ]] restrict writable
 // CHECK: return

@@ -2,8 +2,8 @@
 // selection, ParallelSelection.cpp): every loop over the M = 777 keys or the
 // N = 333 queries of a row (sizes that occur nowhere else) is an scf.forall;
 // what a thread loops over is levels (L = 10 bits of a position here:
-// binary searches of at most L + 1 halvings; arity-4 trees of L4 = 6
-// levels, walked level by level). No thread sweeps a row and
+// binary searches of at most L + 1 halvings; arity-4 trees of L4 = 5
+// levels, walked level by level, built in pairs of merge rounds: 6). No thread sweeps a row and
 // no step scans across it: no scf.for runs to 333 or 777 (the sequential
 // lowering's sweep does; the second RUN line shows the check catches it).
 // RUN: sparsek-opt %s --convert-sparsek-to-linalg="parallel-selection" --canonicalize \
