@@ -7,10 +7,10 @@
 // loops over levels.
 //
 // Per (batch, head) row of M scores, two merge-sort trees of arity 4 and L4
-// levels (L = bits of M rounded up to even, L4 = L / 2, so that 4^L4 > M). Node x of level s covers the values
-// [x 4^s, (x + 1) 4^s) of a permutation of [0, M) and lists them by their
-// position in the row; level s comes from level s - 1 by one merge round, a
-// forall in which every entry binary-searches its three siblings. Per level
+// levels (L = bits of M rounded up to even, L4 = L / 2, so that 4^L4 > M).
+// Node x of level s covers the values [x 4^s, (x + 1) 4^s) of a
+// permutation of [0, M) and lists them by their position in the row;
+// level s comes from level s - 1 by one merge round, a forall in which every entry binary-searches its three siblings. Per level
 // and position the tree keeps zb, the counts of the node's children 0..d-1
 // up to that position (d = 1..3), so that a range of a node splits into its
 // children's ranges in O(1) as in a wavelet matrix, with no prefix scan
@@ -216,6 +216,12 @@ Value nodeLog2(ImplicitLocOpBuilder &b, Value lvl) {
   return arith::MulIOp::create(b, lvl, constIndex(b, kArityLog2));
 }
 
+/// x rounded up to even.
+Value roundUpEven(ImplicitLocOpBuilder &b, Value x) {
+  return arith::AndIOp::create(b, add(b, x, constIndex(b, 1)),
+                               constIndex(b, ~int64_t(1)));
+}
+
 /// Row shape: batch, heads, keys, the number of bits L of a position (bits
 /// of M rounded up to even, at least 2: 2^L > M) and the levels L4 = L / 2
 /// of the arity-4 trees.
@@ -231,9 +237,7 @@ Rows rowsOf(ImplicitLocOpBuilder &b, Value u) {
   Value bits = sub(b, constIndex(b, 64),
                    arith::IndexCastOp::create(b, b.getIndexType(), lz));
   // Round up to even, at least 2.
-  Value even = arith::AndIOp::create(b, add(b, bits, constIndex(b, 1)),
-                                     constIndex(b, ~int64_t(1)));
-  r.levels = maxIndex(b, even, constIndex(b, 2));
+  r.levels = maxIndex(b, roundUpEven(b, bits), constIndex(b, 2));
   // Levels of the trees: the fewest with kArity^L4 > M (2^bits > M), so
   // that a bound of M, as in "ranks below M", still has its digits.
   r.levels4 = maxIndex(
@@ -328,9 +332,8 @@ std::pair<Tree, Value> buildTree(
   SmallVector<Value> sizes = {r.bsz, r.hsz, r.m};
   Value three = constIndex(b, kArity - 1);
   Value zero = constIndex(b, 0), one = constIndex(b, 1);
-  // L4 rounded up to even (below).
-  Value rounds = arith::AndIOp::create(b, add(b, r.levels4, one),
-                                       constIndex(b, ~int64_t(1)));
+  // Merge rounds come in pairs (below).
+  Value rounds = roundUpEven(b, r.levels4);
   SmallVector<Value> levelSizes = {rounds, r.bsz, r.hsz, r.m, three};
   bool sums = static_cast<bool>(frac);
   bool keyed = static_cast<bool>(leafKeys);
