@@ -10,8 +10,9 @@
 // levels (L = bits of M rounded up to even, L4 = L / 2, so that 4^L4 > M).
 // Node x of level s covers the values [x 4^s, (x + 1) 4^s) of a
 // permutation of [0, M) and lists them by their position in the row;
-// level s comes from level s - 1 by one merge round, a forall in which every entry binary-searches its three siblings. Per level
-// and position the tree keeps zb, the counts of the node's children 0..d-1
+// level s comes from level s - 1 by one merge round, a forall in which
+// every entry binary-searches its three siblings. Per level and position
+// the tree keeps zb, the counts of the node's children 0..d-1
 // up to that position (d = 1..3), so that a range of a node splits into its
 // children's ranges in O(1) as in a wavelet matrix, with no prefix scan
 // across the row.
