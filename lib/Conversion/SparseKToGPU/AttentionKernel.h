@@ -171,6 +171,17 @@ func::FuncOp getOrCreateNarrowStub(ModuleOp module, Type elem);
 /// The element type of a narrow stub, nullopt for any other function.
 std::optional<Type> narrowStubElem(func::FuncOp f);
 
+/// The parallel selection's merge rounds of tree levels
+/// 1..kMergeTileLevels, tile by tile in shared memory (MergeTileKernel.cpp;
+/// detail::SelectionKernels::mergeTiles). `sums`: W1 (f64 fractional sums,
+/// integer order) instead of W2 (f32 sort keys).
+SmallVector<Type> mergeTilesStubOperandTypes(MLIRContext *ctx, bool sums);
+func::FuncOp getOrCreateMergeTilesStub(ModuleOp module, bool sums);
+/// A merge_tiles stub's `sums`, nullopt for any other function.
+std::optional<bool> mergeTilesStubSums(func::FuncOp f);
+void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
+                           ArrayRef<Value> operands);
+
 /// Kernel stubs: until buffers are allocated and freed, a launch is a call
 /// of a private, bodiless func.func whose `sparsek.kernel` attribute holds
 /// the configuration (one stub per configuration, operands with fully

@@ -263,11 +263,15 @@ struct ConvertSparseKToGPUPass
           (isa<AttentionOp>(op) && cast<AttentionOp>(op).getCausal()) ||
           (isa<AttentionBackwardOp>(op) &&
            cast<AttentionBackwardOp>(op).getCausal()) ||
-          isa<BlockAttentionBackwardOp>(op))
+          isa<BlockAttentionBackwardOp>(op) ||
+          (parallelSelection &&
+           isa<ThresholdOp, TopKOp, BlockSelectOp>(op)))
         work.push_back(op);
     });
     for (Operation *op : work) {
-      if (auto ds = dyn_cast<DecodeStepOp>(op))
+      if (isa<ThresholdOp, TopKOp, BlockSelectOp>(op))
+        rewriteSelection(op);
+      else if (auto ds = dyn_cast<DecodeStepOp>(op))
         rewrite(ds);
       else if (auto ba = dyn_cast<BlockAttentionOp>(op))
         rewrite(ba);
@@ -577,6 +581,43 @@ private:
                                  .getOut()};
                    });
         });
+  }
+
+  /// The standalone selection ops, in parallel along the row with the
+  /// selection's GPU kernels (the linalg lowering's builders otherwise):
+  /// N from the result type, or block_select's `queries` when dynamic
+  /// (left for the linalg lowering, which diagnoses it, when neither).
+  void rewriteSelection(Operation *op) {
+    namespace d = mlir::sparsek::detail;
+    OpBuilder builder(op);
+    ImplicitLocOpBuilder b(op->getLoc(), builder);
+    auto t = cast<RankedTensorType>(op->getResult(0).getType());
+    SmallVector<Value> results;
+    if (auto bs = dyn_cast<BlockSelectOp>(op)) {
+      if (t.isDynamicDim(2) && !bs.getQueries())
+        return;
+      Value n = t.isDynamicDim(2) ? d::clampedQueries(b, bs)
+                                  : d::constIndex(b, t.getDimSize(2));
+      results = d::buildParallelBlockSelectWith(
+          b, bs.getU(), bs.getK(), bs.getWindow(), bs.getBlockSize(), n,
+          bs->getResultTypes(), &selectionKernels());
+    } else {
+      if (t.isDynamicDim(2))
+        return;
+      Value n = d::constIndex(b, t.getDimSize(2));
+      if (auto th = dyn_cast<ThresholdOp>(op))
+        results = {d::buildParallelThresholdsWith(b, th.getU(), th.getK(),
+                                                  th.getWindow(), n, t,
+                                                  &selectionKernels())};
+      else {
+        auto tk = cast<TopKOp>(op);
+        results = {d::buildParallelTopKWith(b, tk.getU(), tk.getK(),
+                                            tk.getWindow(), n, t,
+                                            &selectionKernels())};
+      }
+    }
+    op->replaceAllUsesWith(results);
+    op->erase();
   }
 
   /// The causal layer's gradients (covered element types and head dims):
@@ -982,14 +1023,34 @@ private:
     SmallVector<Type, 5> types = BlockSelectOp::getResultTypesFor(
         cast<RankedTensorType>(u.getType()),
         cast<RankedTensorType>(q.getType()).getDimSize(2), kSel, blockQ);
-    auto build = parallelSelection
-                     ? mlir::sparsek::detail::buildParallelBlockSelect
-                     : mlir::sparsek::detail::buildBlockSelect;
-    SmallVector<Value> results = build(b, u, kSel, window, blockQ,
-                                       tensor::DimOp::create(b, q, 2), types);
+    SmallVector<Value> results =
+        parallelSelection
+            ? mlir::sparsek::detail::buildParallelBlockSelectWith(
+                  b, u, kSel, window, blockQ, tensor::DimOp::create(b, q, 2),
+                  types, &selectionKernels())
+            : mlir::sparsek::detail::buildBlockSelect(
+                  b, u, kSel, window, blockQ, tensor::DimOp::create(b, q, 2),
+                  types);
     selections.push_back({u, q, k, window, blockQ, results});
     return results;
   }
+
+  /// The parallel selection's GPU kernels: merge tiles in shared memory
+  /// (MergeTileKernel.cpp), launched through a kernel stub.
+  const mlir::sparsek::detail::SelectionKernels &selectionKernels() {
+    if (!kernels.mergeTiles)
+      kernels.mergeTiles = [this](ImplicitLocOpBuilder &b, bool sums,
+                                  Value tags, Value values,
+                                  ValueRange inits) -> SmallVector<Value> {
+        func::FuncOp stub =
+            gpu_kernels::getOrCreateMergeTilesStub(getOperation(), sums);
+        auto call = KernelCallOp::create(b, inits.getTypes(), stub.getSymName(),
+                                         ValueRange{tags, values}, inits);
+        return SmallVector<Value>(call.getResults());
+      };
+    return kernels;
+  }
+  mlir::sparsek::detail::SelectionKernels kernels;
 
   /// The block selections built so far (blockSelection).
   struct Selection {
@@ -1140,6 +1201,19 @@ struct SparseKExpandKernelStubsPass
                                  ArrayRef<Value> operands) {
           gpu_kernels::buildThresholdTermLaunches(b, module, w, operands);
         };
+      } else if (std::optional<bool> sums =
+                     gpu_kernels::mergeTilesStubSums(callee)) {
+        expected =
+            gpu_kernels::mergeTilesStubOperandTypes(&getContext(), *sums);
+        signature = "merge_tiles stub signature must be (tags, values, tags "
+                    "out, values out, zb, and with sums fz) as memrefs with "
+                    "fully dynamic shapes and strided layouts (i32 rank 3, "
+                    "values f32 rank 3 or with sums f64, i32 rank 5, f64 "
+                    "rank 5), no results";
+        build = [&, s = *sums](ImplicitLocOpBuilder &b,
+                               ArrayRef<Value> operands) {
+          gpu_kernels::buildMergeTilesLaunch(b, module, s, operands);
+        };
       } else if (std::optional<Type> elem =
                      gpu_kernels::narrowStubElem(callee)) {
         expected = gpu_kernels::narrowStubOperandTypes(&getContext(), *elem);
@@ -1210,6 +1284,7 @@ struct SparseKExpandKernelStubsPass
             << "invalid 'sparsek.kernel' configuration: expected kind = "
                "\"block_attention\" or \"block_attention_backward\" (or "
                "\"threshold_term\" with a window >= 0, \"narrow\", "
+               "\"merge_tiles\" with a bool sums, "
                "\"deterministic_slots\" with block_q >= 1 and window >= 0, "
                "or \"deterministic_reduce\"), elem f16 or bf16, "
                "d and dv 64 or 128, block_q and heads making whole warps of "

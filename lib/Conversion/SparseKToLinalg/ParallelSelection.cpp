@@ -209,7 +209,7 @@ Value forallUpdate1(
 /// The merge-sort trees' arity (a power of two): more children per node
 /// mean fewer levels (walk depth, build launches) and more counts per
 /// level and position.
-constexpr int64_t kArityLog2 = 2;
+constexpr int64_t kArityLog2 = kSelectionArityLog2;
 constexpr int64_t kArity = int64_t(1) << kArityLog2;
 
 /// log2 of the size of a node of level `lvl`.
@@ -327,14 +327,21 @@ std::pair<Tree, Value> buildTree(
     ImplicitLocOpBuilder &b, Value leaf, Value leafKeys, const Rows &r,
     function_ref<Value(ImplicitLocOpBuilder &, Value, Value, Value, Value)>
         less,
-    function_ref<Value(ImplicitLocOpBuilder &, Value, Value, Value)> frac) {
+    function_ref<Value(ImplicitLocOpBuilder &, Value, Value, Value)> frac,
+    const SelectionKernels *kernels) {
   Type i32t = b.getI32Type(), f64t = b.getF64Type();
   int64_t dyn = ShapedType::kDynamic;
   SmallVector<Value> sizes = {r.bsz, r.hsz, r.m};
   Value three = constIndex(b, kArity - 1);
   Value zero = constIndex(b, 0), one = constIndex(b, 1);
-  // Merge rounds come in pairs (below).
-  Value rounds = roundUpEven(b, r.levels4);
+  // With the target's merge-tile kernel, levels 1..kMergeTileLevels come
+  // from it (all of them, also when fewer hold the row: a tile then holds
+  // the row, and its top level is sorted like level L4); the merge rounds
+  // above them come in pairs (below).
+  bool tiled = kernels && kernels->mergeTiles;
+  Value first = constIndex(b, tiled ? kMergeTileLevels : 0);
+  Value rounds = add(
+      b, first, roundUpEven(b, maxIndex(b, sub(b, r.levels4, first), zero)));
   SmallVector<Value> levelSizes = {rounds, r.bsz, r.hsz, r.m, three};
   bool sums = static_cast<bool>(frac);
   bool keyed = static_cast<bool>(leafKeys);
@@ -471,6 +478,16 @@ std::pair<Tree, Value> buildTree(
   Value keysB = keyed ? row(b.getF32Type()) : Value();
   State st{leaf, incl, levelsOf(i32t), sums ? levelsOf(f64t) : Value(),
            leafKeys};
+  if (tiled) {
+    SmallVector<Value> inits = {row(i32t), sums ? row(f64t) : row(b.getF32Type()),
+                                st.zb};
+    if (sums)
+      inits.push_back(st.fz);
+    SmallVector<Value> res =
+        kernels->mergeTiles(b, sums, leaf, sums ? incl : leafKeys, inits);
+    st = State{res[0], sums ? res[1] : Value(), res[2],
+               sums ? res[3] : Value(), keyed ? res[1] : Value()};
+  }
   // Iteration values: tags, their other buffer, zb, then (sums) incl, its
   // other buffer, fz, then (keyed) keys and their other buffer.
   auto pack = [&](const State &s, Value tb, Value ib, Value kb) {
@@ -484,11 +501,13 @@ std::pair<Tree, Value> buildTree(
   int64_t keyAt = sums ? 6 : 3;
   Value two = constIndex(b, 2);
   SmallVector<Value> res = forLoop(
-      b, zero, shr(b, rounds, one), pack(st, tagsB, inclB, keysB),
+      b, zero, shr(b, sub(b, rounds, first), one),
+      pack(st, tagsB, inclB, keysB),
       [&](ImplicitLocOpBuilder &lb, Value pr, ValueRange it) {
         State cur{it[0], sums ? it[3] : Value(), it[2],
                   sums ? it[5] : Value(), keyed ? it[keyAt] : Value()};
-        Value s1 = add(lb, arith::MulIOp::create(lb, pr, two), one);
+        Value s1 =
+            add(lb, add(lb, arith::MulIOp::create(lb, pr, two), first), one);
         State mid = round(lb, s1, cur, it[1], sums ? it[4] : Value(), cur.zb,
                           cur.fz, keyed ? it[keyAt + 1] : Value());
         State next = round(lb, add(lb, s1, one), mid, cur.tags, cur.incl,
@@ -587,7 +606,8 @@ struct Ranks {
   Tree byKey;                // W2: values = keys, row in rank order
 };
 
-Ranks buildRanks(ImplicitLocOpBuilder &b, Value u, const Rows &r) {
+Ranks buildRanks(ImplicitLocOpBuilder &b, Value u, const Rows &r,
+                 const SelectionKernels *kernels) {
   Type i32t = b.getI32Type(), f64t = b.getF64Type();
   int64_t dyn = ShapedType::kDynamic;
   SmallVector<Value> sizes = {r.bsz, r.hsz, r.m};
@@ -613,7 +633,7 @@ Ranks buildRanks(ImplicitLocOpBuilder &b, Value u, const Rows &r) {
       [&](ImplicitLocOpBuilder &lb, Value y, Value uy, Value x, Value ux) {
         return keyLess(lb, uy, y, ux, x);
       },
-      nullptr);
+      nullptr, kernels);
   Ranks out;
   out.order = order;
   out.byKey = tree;
@@ -636,7 +656,7 @@ Ranks buildRanks(ImplicitLocOpBuilder &b, Value u, const Rows &r) {
 /// W1: values = ranks, row in key order, with the fractional sums of the
 /// scores: built by merging nodes of consecutive ranks in key order.
 Tree buildByRank(ImplicitLocOpBuilder &b, Value u, const Ranks &rk,
-                 const Rows &r) {
+                 const Rows &r, const SelectionKernels *kernels) {
   return buildTree(
              b, rk.order, Value(), r,
              [&](ImplicitLocOpBuilder &lb, Value y, Value, Value x, Value) {
@@ -646,7 +666,8 @@ Tree buildByRank(ImplicitLocOpBuilder &b, Value u, const Ranks &rk,
                Value z = arith::ExtFOp::create(lb, lb.getF64Type(),
                                                sortKey(lb, ext(lb, u, {bi, hi, j})));
                return fracPart(lb, z);
-             })
+             },
+             kernels)
       .first;
 }
 //===----------------------------------------------------------------------===//
@@ -1109,11 +1130,12 @@ struct RowSelection {
   Breaks breaks;
 };
 
-RowSelection buildRowSelection(ImplicitLocOpBuilder &b, Value u) {
+RowSelection buildRowSelection(ImplicitLocOpBuilder &b, Value u,
+                               const SelectionKernels *kernels = nullptr) {
   RowSelection s;
   s.rows = rowsOf(b, u);
-  s.ranks = buildRanks(b, u, s.rows);
-  s.w1 = buildByRank(b, u, s.ranks, s.rows);
+  s.ranks = buildRanks(b, u, s.rows, kernels);
+  s.w1 = buildByRank(b, u, s.ranks, s.rows, kernels);
   s.breaks = buildBreaks(b, s.ranks, s.rows);
   return s;
 }
@@ -1384,6 +1406,22 @@ Value buildParallelTopK(ImplicitLocOpBuilder &b, Value u, int64_t k,
   return buildTopKFrom(b, buildRowSelection(b, u), k, window, n, resultType);
 }
 
+Value buildParallelThresholdsWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
+                                  int64_t window, Value n,
+                                  RankedTensorType resultType,
+                                  const SelectionKernels *kernels) {
+  return buildTausFrom(b, buildRowSelection(b, u, kernels), k, window, n,
+                       resultType);
+}
+
+Value buildParallelTopKWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
+                            int64_t window, Value n,
+                            RankedTensorType resultType,
+                            const SelectionKernels *kernels) {
+  return buildTopKFrom(b, buildRowSelection(b, u, kernels), k, window, n,
+                       resultType);
+}
+
 std::pair<Value, Value>
 buildParallelSelection(ImplicitLocOpBuilder &b, Value u, int64_t k,
                        int64_t window, Value n, RankedTensorType tauType,
@@ -1397,9 +1435,18 @@ SmallVector<Value> buildParallelBlockSelect(ImplicitLocOpBuilder &b, Value u,
                                             int64_t k, int64_t window,
                                             int64_t blockSize, Value n,
                                             TypeRange resultTypes) {
+  return buildParallelBlockSelectWith(b, u, k, window, blockSize, n,
+                                      resultTypes, nullptr);
+}
+
+SmallVector<Value>
+buildParallelBlockSelectWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
+                         int64_t window, int64_t blockSize, Value n,
+                         TypeRange resultTypes,
+                         const SelectionKernels *kernels) {
   Type f32t = b.getF32Type(), i32t = b.getI32Type();
   int64_t dyn = ShapedType::kDynamic;
-  RowSelection s = buildRowSelection(b, u);
+  RowSelection s = buildRowSelection(b, u, kernels);
   const Rows &r = s.rows;
   Value zero = constIndex(b, 0), one = constIndex(b, 1);
   Value kIdx = constIndex(b, k), bq = constIndex(b, blockSize);

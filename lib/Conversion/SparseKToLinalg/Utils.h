@@ -14,6 +14,8 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <functional>
+
 namespace mlir::sparsek::detail {
 
 //===----------------------------------------------------------------------===//
@@ -214,6 +216,31 @@ std::pair<Value, Value> buildSelection(ImplicitLocOpBuilder &b, Value u,
                                        int64_t k, int64_t window, Value n,
                                        int64_t nStatic, bool parallel);
 
+/// The merge-sort trees of the parallel selection (ParallelSelection.cpp)
+/// have arity 2^kSelectionArityLog2.
+constexpr int64_t kSelectionArityLog2 = 2;
+/// Their levels 1..kMergeTileLevels, whose nodes lie within tiles of
+/// 2^kMergeTileLog2 positions (aligned), can be built tile by tile.
+constexpr int64_t kMergeTileLog2 = 10;
+constexpr int64_t kMergeTileLevels = kMergeTileLog2 / kSelectionArityLog2;
+static_assert(kMergeTileLevels * kSelectionArityLog2 == kMergeTileLog2,
+              "a merge tile holds whole nodes of its top level");
+
+/// Kernels a target gives the parallel selection for some of its steps; a
+/// null member: that step as foralls (the CPU's, and the reference).
+struct SelectionKernels {
+  /// The merge rounds of a tree's levels 1..kMergeTileLevels, tile by
+  /// tile: from level 0's tags [B, H, M] (i32) and their values (f32 sort
+  /// keys, or with `sums` f64 fractional parts), into `inits` = (the tags
+  /// of level kMergeTileLevels, their values (sums: inclusive sums within
+  /// the node), zb, and with `sums` fz; zb and fz are [R, B, H, M, arity -
+  /// 1] with R >= kMergeTileLevels, level s at index s - 1). Returns the
+  /// inits updated (the same types).
+  std::function<SmallVector<Value>(ImplicitLocOpBuilder &, bool sums,
+                                   Value tags, Value values, ValueRange inits)>
+      mergeTiles;
+};
+
 /// The same results as buildThresholds, buildTopK, buildSelection and
 /// buildBlockSelect, computed in parallel along the row (ParallelSelection.cpp).
 Value buildParallelThresholds(ImplicitLocOpBuilder &b, Value u, int64_t k,
@@ -221,6 +248,15 @@ Value buildParallelThresholds(ImplicitLocOpBuilder &b, Value u, int64_t k,
                               RankedTensorType resultType);
 Value buildParallelTopK(ImplicitLocOpBuilder &b, Value u, int64_t k,
                         int64_t window, Value n, RankedTensorType resultType);
+/// buildParallelThresholds and buildParallelTopK with a target's `kernels`.
+Value buildParallelThresholdsWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
+                                  int64_t window, Value n,
+                                  RankedTensorType resultType,
+                                  const SelectionKernels *kernels);
+Value buildParallelTopKWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
+                            int64_t window, Value n,
+                            RankedTensorType resultType,
+                            const SelectionKernels *kernels);
 std::pair<Value, Value>
 buildParallelSelection(ImplicitLocOpBuilder &b, Value u, int64_t k,
                        int64_t window, Value n, RankedTensorType tauType,
@@ -229,6 +265,12 @@ SmallVector<Value> buildParallelBlockSelect(ImplicitLocOpBuilder &b, Value u,
                                             int64_t k, int64_t window,
                                             int64_t blockSize, Value n,
                                             TypeRange resultTypes);
+/// The same with a target's `kernels` for some steps.
+SmallVector<Value>
+buildParallelBlockSelectWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
+                         int64_t window, int64_t blockSize, Value n,
+                         TypeRange resultTypes,
+                         const SelectionKernels *kernels);
 
 /// The softmax scale as an f32 value: `scale` when known at compile time,
 /// else 1/sqrt(D) from the run-time head dim of q.

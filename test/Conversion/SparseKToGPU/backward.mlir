@@ -60,7 +60,7 @@
 // LAUNCH: vector.load {{.*}} {alignment = 16 : i64} : memref<?xf32, strided<[1], offset: ?>>, vector<4xf32>
 // LAUNCH: llvm.fptrunc {{.*}} : vector<8xf32> to vector<8xbf16>
 // LAUNCH: vector.store {{.*}} {alignment = 16 : i64} : memref<?xbf16, strided<[1], offset: ?>>, vector<8xbf16>
-// LAUNCH-NOT: call @sparsek_
+// LAUNCH-NOT: {{ }}call @sparsek_
 // The dynamic shared memory's base is the kernel's only shared variable.
 // PTX: .shared .align 16 .b8 __dynamic_shmem__0;
 // PTX-NOT: .shared .align

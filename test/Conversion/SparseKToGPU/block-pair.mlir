@@ -8,7 +8,11 @@
 // RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=PTX
 
 // CHECK-LABEL: func.func @forward_blocks
-// CHECK: sparsek.block_select %{{.*}} queries = %{{.*}} k = 16, window = 8, block_size = 32
+// The block selection in parallel along the row, with the selection's
+// GPU kernels (merge tiles), like a layer's.
+// CHECK-NOT: sparsek.block_select
+// CHECK: sparsek.kernel_call @sparsek_merge_tiles_keys(
+// CHECK: sparsek.kernel_call @sparsek_merge_tiles_sums(
 // CHECK: call @sparsek_block_attention_bf16_d64_dv64_bq32_h4_bk32_w8_kv_s3e000000_lse(
 // CHECK: return
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32

@@ -67,3 +67,22 @@ func.func @l(%m: memref<?xf32>) {
   call @bad_threshold_window(%m) : (memref<?xf32>) -> ()
   return
 }
+
+// -----
+
+// expected-error @below {{merge_tiles stub signature must be (tags, values, tags out, values out, zb, and with sums fz)}}
+func.func private @bad_merge_tiles(memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) attributes {sparsek.kernel = {kind = "merge_tiles", sums = true}}
+func.func @l(%m: memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) {
+  call @bad_merge_tiles(%m) : (memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) -> ()
+  return
+}
+
+// -----
+
+// A merge_tiles stub says which tree it builds (sums: a bool).
+// expected-error @below {{"merge_tiles" with a bool sums}}
+func.func private @merge_tiles_no_sums(memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) attributes {sparsek.kernel = {kind = "merge_tiles", sums = 1 : i64}}
+func.func @m(%m: memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) {
+  call @merge_tiles_no_sums(%m) : (memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) -> ()
+  return
+}
