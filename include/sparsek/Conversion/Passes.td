@@ -150,6 +150,14 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
     forward and the backward of a training step in one function select
     once.
 
+    Selection runs in parallel along the row (parallel-selection, the
+    default) with the selection's GPU kernels: the merge-sort trees' levels
+    1..5 are built tile by tile in shared memory, one launch per tree
+    (`MergeTileKernel.cpp`, a `merge_tiles` stub), the levels above and
+    the per-query steps by the linalg builders' foralls. The standalone
+    `sparsek.threshold`, `sparsek.topk` and `sparsek.block_select` (with a
+    static N, or block_select's `queries`) are lowered here the same way.
+
     Ops it does not cover are left for `convert-sparsek-to-linalg`. q, key,
     value and the result must have unit innermost strides at run time (what
     `sparsek-checked-entry-points` guarantees for C callers).
@@ -205,8 +213,13 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
            "table's).">,
     Option<"parallelSelection", "parallel-selection", "bool",
            /*default=*/"true",
-           "Build the block selection of a causal layer in parallel along "
-           "the row (as convert-sparsek-to-linalg{parallel-selection}).">,
+           "Build the block selection of a causal layer, and the "
+           "standalone threshold, topk and block_select, in parallel along "
+           "the row with the selection's GPU kernels (as "
+           "convert-sparsek-to-linalg{parallel-selection}, whose forall "
+           "rounds the merge-tile kernels replace for the trees' lower "
+           "levels). false: the selection ops are left for "
+           "convert-sparsek-to-linalg.">,
     Option<"vectorReductions", "vector-reductions", "bool",
            /*default=*/"false",
            "The backward kernel adds its dkey and dvalue tiles by "

@@ -131,6 +131,16 @@ void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
     Value bi = h.divu(row, heads), hi = h.remu(row, heads);
     Value mLoc = h.minI(h.sub(m, start), h.idx(kTile));
     Value valid = h.cmpI(P::ult, q, mLoc);
+    // Positions within the tile in i32 (index arithmetic is 64-bit, two
+    // instructions per operation, and the searches are bound by issue).
+    auto c32 = [&](int64_t v) { return constI32(b, v); };
+    Value q32 = h.toI32(q), mLoc32 = h.toI32(mLoc);
+    auto shl = [&](Value x, int64_t n) {
+      return arith::ShLIOp::create(b, x, c32(n)).getResult();
+    };
+    auto shr = [&](Value x, int64_t n) {
+      return arith::ShRUIOp::create(b, x, c32(n)).getResult();
+    };
     Value tagsS = memref::GetGlobalOp::create(b, tagsType, tagsName);
     Value valsS = memref::GetGlobalOp::create(b, valsType, valsName);
     Value zbS = memref::GetGlobalOp::create(b, zbType, zbName);
@@ -147,7 +157,7 @@ void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
       int64_t sh = (s - 1) * kArityLog2; // log2 of a child's size
       // A: every entry's place in its merged node, its counts and sums
       // (reads of the level only).
-      SmallVector<Type> types = {b.getIndexType(), i32, valType};
+      SmallVector<Type> types = {i32, i32, valType};
       types.append(kCounts, i32);
       if (sums)
         types.append(kCounts, f64);
@@ -155,7 +165,7 @@ void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
       {
         OpBuilder::InsertionGuard ig(b);
         b.setInsertionPointToStart(place.elseBlock());
-        SmallVector<Value> none = {zero, constI32(b, 0),
+        SmallVector<Value> none = {c32(0), c32(0),
                                    sums ? detail::constF64(b, 0)
                                         : constF32(b, 0)};
         none.append(kCounts, constI32(b, 0));
@@ -165,25 +175,26 @@ void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
         b.setInsertionPointToStart(place.thenBlock());
         Value t = h.load(tagsS, {q});
         Value v = h.load(valsS, {q});
-        Value child = arith::ShRUIOp::create(b, q, h.idx(sh));
-        Value i = h.sub(q, arith::ShLIOp::create(b, child, h.idx(sh)));
-        Value c = h.andI(child, h.idx(kArity - 1));
-        Value nodeStart = arith::ShLIOp::create(
-            b, arith::ShRUIOp::create(b, child, h.idx(kArityLog2)),
-            h.idx(sh + kArityLog2));
-        auto childStart = [&](Value d) {
-          return h.minI(
-              h.add(nodeStart, arith::ShLIOp::create(b, d, h.idx(sh))), mLoc);
+        Value child = shr(q32, sh);
+        Value i = h.sub(q32, shl(child, sh));
+        Value c = h.andI(child, c32(kArity - 1));
+        Value nodeStart = shl(shr(child, kArityLog2), sh + kArityLog2);
+        auto childStart = [&](int64_t d) {
+          return h.minI(h.add(nodeStart, c32(d << sh)), mLoc32);
+        };
+        auto childStartOf = [&](Value d) {
+          return h.minI(h.add(nodeStart, arith::ShLIOp::create(b, d, c32(sh))),
+                        mLoc32);
         };
         // The other children (c + j) mod A: their entries below this one,
         // by binary searches advanced together (sh + 1 halvings).
         SmallVector<Value> sib, los, inits;
         for (int64_t j = 1; j < kArity; ++j) {
-          Value d = h.andI(h.add(c, h.idx(j)), h.idx(kArity - 1));
+          Value d = h.andI(h.add(c, c32(j)), c32(kArity - 1));
           sib.push_back(d);
-          Value lo = childStart(d);
+          Value lo = childStartOf(d);
           los.push_back(lo);
-          Value hiEnd = h.minI(h.add(lo, h.idx(int64_t(1) << sh)), mLoc);
+          Value hiEnd = h.minI(h.add(lo, c32(int64_t(1) << sh)), mLoc32);
           inits.append({lo, h.sub(hiEnd, lo)});
         }
         auto loop = scf::ForOp::create(b, zero, h.idx(sh + 1), one, inits);
@@ -194,20 +205,21 @@ void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
           SmallVector<Value> next;
           for (int64_t j = 0; j < kCounts; ++j) {
             Value l = a[2 * j], len = a[2 * j + 1];
-            Value active = h.cmpI(P::sgt, len, zero);
-            Value half = arith::ShRUIOp::create(b, len, one);
-            Value mid = h.sel(active, h.add(l, half), zero);
-            Value tm = h.load(tagsS, {mid});
+            Value active = h.cmpI(P::sgt, len, c32(0));
+            Value half = shr(len, 1);
+            Value mid = h.sel(active, h.add(l, half), c32(0));
+            Value at = h.toIdx(mid);
+            Value tm = h.load(tagsS, {at});
             Value tagBelow = h.cmpI(P::slt, tm, t);
             Value below = tagBelow;
             if (!sums) {
-              Value um = h.load(valsS, {mid});
+              Value um = h.load(valsS, {at});
               below = h.orI(h.cmpF(FP::OLT, um, v),
                             h.andI(h.cmpF(FP::OEQ, um, v), tagBelow));
             }
             Value right = h.andI(active, below);
-            next.push_back(h.sel(right, h.add(mid, one), l));
-            next.push_back(h.sel(right, h.sub(h.sub(len, half), one),
+            next.push_back(h.sel(right, h.add(mid, c32(1)), l));
+            next.push_back(h.sel(right, h.sub(h.sub(len, half), c32(1)),
                                  h.sel(active, half, len)));
           }
           scf::YieldOp::create(b, next);
@@ -215,7 +227,7 @@ void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
         // n[d]: entries of child d before this one in the merged node.
         SmallVector<Value> n;
         for (int64_t d = 0; d < kArity; ++d) {
-          Value dv = h.idx(d), cnt = i;
+          Value dv = c32(d), cnt = i;
           for (int64_t j = 0; j < kCounts; ++j)
             cnt = h.sel(h.cmpI(P::eq, sib[j], dv),
                         h.sub(loop.getResult(2 * j), los[j]), cnt);
@@ -226,23 +238,23 @@ void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
           dest = h.add(dest, x);
         SmallVector<Value> res = {dest, t, v};
         // Inclusive counts of children 0..d-1 at dest, d = 1..A-1.
-        Value acc = zero;
+        Value acc = c32(0);
         for (int64_t d = 0; d < kCounts; ++d) {
-          Value own = h.cmpI(P::eq, c, h.idx(d));
-          acc = h.add(acc, h.sel(own, h.add(n[d], one), n[d]));
-          res.push_back(h.toI32(acc));
+          Value own = h.cmpI(P::eq, c, c32(d));
+          acc = h.add(acc, h.sel(own, h.add(n[d], c32(1)), n[d]));
+          res.push_back(acc);
         }
         if (sums) {
           // Child d's inclusive sum up to this entry (own child) or before
           // it (the others), added in the forall round's order.
           Value facc = detail::constF64(b, 0);
           for (int64_t d = 0; d < kArity; ++d) {
-            Value isOwn = h.cmpI(P::eq, c, h.idx(d));
-            Value empty = h.cmpI(P::eq, n[d], zero);
-            Value at =
-                h.maxI(h.sub(h.add(childStart(h.idx(d)), n[d]), one), zero);
+            Value isOwn = h.cmpI(P::eq, c, c32(d));
+            Value empty = h.cmpI(P::eq, n[d], c32(0));
+            Value at = h.maxI(h.sub(h.add(childStart(d), n[d]), c32(1)),
+                              c32(0));
             Value other = h.sel(empty, detail::constF64(b, 0),
-                                h.load(valsS, {at}));
+                                h.load(valsS, {h.toIdx(at)}));
             facc = arith::AddFOp::create(b, facc, h.sel(isOwn, v, other));
             if (d < kCounts)
               res.push_back(facc);
@@ -254,7 +266,7 @@ void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
       gpu::BarrierOp::create(b);
       // B: the level in place, and its counts (sums) by destination.
       h.ifThen(valid, [&] {
-        Value dest = place.getResult(0);
+        Value dest = h.toIdx(place.getResult(0));
         store(place.getResult(1), tagsS, {dest});
         store(place.getResult(2), valsS, {dest});
         Value base = h.mul(dest, h.idx(kCounts));

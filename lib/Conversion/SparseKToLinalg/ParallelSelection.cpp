@@ -51,6 +51,11 @@
 //      later queries' newcomers, each selected when its rank is at least
 //      the kth rank of the query it arrives with.
 //
+// A target may build some steps with kernels of its own
+// (SelectionKernels): on the GPU, levels 1..kMergeTileLevels of both trees
+// come from one shared-memory launch per tree (SparseKToGPU's
+// MergeTileKernel.cpp) and the merge rounds start above them.
+//
 // Work per row O(M log^2 M + N log^2 M) (+ O(N k log M) for topk, which
 // writes N k indices), depth O(log M) launches. The sequential sweeps of
 // Selection.cpp stay the CPU default (O(M log M) on one core); this is the
