@@ -16,8 +16,12 @@
 // (Stored by each entry at its scattered destination, as the forall rounds
 // do, every 4- or 8-byte store costs an L2 sector: measured on an H200 at
 // M = 65536, two rows, 20 us for W2's tiles and 37 us for W1's, no faster
-// than the five rounds they replace; NOTES run 148.) The top level's tags
-// and values end in the outputs, and the rounds above continue from there.
+// than the five rounds they replace; NOTES run 148.) Positions within the
+// tile are i32 (index arithmetic is 64-bit, two instructions an operation,
+// and with one block per SM the searches are bound by issue: 18.7 + 27.2 us
+// staged with index positions, 15.7 + 18.5 with i32; NOTES runs 149-150).
+// The top level's tags and values end in the outputs, and the rounds above
+// continue from there.
 //
 // The arithmetic is the forall round's, entry for entry (the same
 // fractional sums in the same order), so the tree is bit-identical.
