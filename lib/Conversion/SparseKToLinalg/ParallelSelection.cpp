@@ -1403,12 +1403,12 @@ Value buildTopKFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
 Value buildParallelThresholds(ImplicitLocOpBuilder &b, Value u, int64_t k,
                               int64_t window, Value n,
                               RankedTensorType resultType) {
-  return buildTausFrom(b, buildRowSelection(b, u), k, window, n, resultType);
+  return buildParallelThresholdsWith(b, u, k, window, n, resultType, nullptr);
 }
 
 Value buildParallelTopK(ImplicitLocOpBuilder &b, Value u, int64_t k,
                         int64_t window, Value n, RankedTensorType resultType) {
-  return buildTopKFrom(b, buildRowSelection(b, u), k, window, n, resultType);
+  return buildParallelTopKWith(b, u, k, window, n, resultType, nullptr);
 }
 
 Value buildParallelThresholdsWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
@@ -1446,9 +1446,9 @@ SmallVector<Value> buildParallelBlockSelect(ImplicitLocOpBuilder &b, Value u,
 
 SmallVector<Value>
 buildParallelBlockSelectWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
-                         int64_t window, int64_t blockSize, Value n,
-                         TypeRange resultTypes,
-                         const SelectionKernels *kernels) {
+                             int64_t window, int64_t blockSize, Value n,
+                             TypeRange resultTypes,
+                             const SelectionKernels *kernels) {
   Type f32t = b.getF32Type(), i32t = b.getI32Type();
   int64_t dyn = ShapedType::kDynamic;
   RowSelection s = buildRowSelection(b, u, kernels);
