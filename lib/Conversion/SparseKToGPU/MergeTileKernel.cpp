@@ -172,7 +172,7 @@ void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
         SmallVector<Value> none = {c32(0), c32(0),
                                    sums ? detail::constF64(b, 0)
                                         : constF32(b, 0)};
-        none.append(kCounts, constI32(b, 0));
+        none.append(kCounts, c32(0));
         if (sums)
           none.append(kCounts, detail::constF64(b, 0));
         scf::YieldOp::create(b, none);
@@ -183,10 +183,7 @@ void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
         Value i = h.sub(q32, shl(child, sh));
         Value c = h.andI(child, c32(kArity - 1));
         Value nodeStart = shl(shr(child, kArityLog2), sh + kArityLog2);
-        auto childStart = [&](int64_t d) {
-          return h.minI(h.add(nodeStart, c32(d << sh)), mLoc32);
-        };
-        auto childStartOf = [&](Value d) {
+        auto childStart = [&](Value d) {
           return h.minI(h.add(nodeStart, arith::ShLIOp::create(b, d, c32(sh))),
                         mLoc32);
         };
@@ -196,7 +193,7 @@ void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
         for (int64_t j = 1; j < kArity; ++j) {
           Value d = h.andI(h.add(c, c32(j)), c32(kArity - 1));
           sib.push_back(d);
-          Value lo = childStartOf(d);
+          Value lo = childStart(d);
           los.push_back(lo);
           Value hiEnd = h.minI(h.add(lo, c32(int64_t(1) << sh)), mLoc32);
           inits.append({lo, h.sub(hiEnd, lo)});
@@ -255,7 +252,7 @@ void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
           for (int64_t d = 0; d < kArity; ++d) {
             Value isOwn = h.cmpI(P::eq, c, c32(d));
             Value empty = h.cmpI(P::eq, n[d], c32(0));
-            Value at = h.maxI(h.sub(h.add(childStart(d), n[d]), c32(1)),
+            Value at = h.maxI(h.sub(h.add(childStart(c32(d)), n[d]), c32(1)),
                               c32(0));
             Value other = h.sel(empty, detail::constF64(b, 0),
                                 h.load(valsS, {h.toIdx(at)}));

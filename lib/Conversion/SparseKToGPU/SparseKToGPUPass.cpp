@@ -584,39 +584,17 @@ private:
   }
 
   /// The standalone selection ops, in parallel along the row with the
-  /// selection's GPU kernels (the linalg lowering's builders otherwise):
-  /// N from the result type, or block_select's `queries` when dynamic
-  /// (left for the linalg lowering, which diagnoses it, when neither).
+  /// selection's GPU kernels (detail::buildSelectionOp; left for the
+  /// linalg lowering, which diagnoses it, when N is not known).
   void rewriteSelection(Operation *op) {
-    namespace d = mlir::sparsek::detail;
     OpBuilder builder(op);
     ImplicitLocOpBuilder b(op->getLoc(), builder);
-    auto t = cast<RankedTensorType>(op->getResult(0).getType());
-    SmallVector<Value> results;
-    if (auto bs = dyn_cast<BlockSelectOp>(op)) {
-      if (t.isDynamicDim(2) && !bs.getQueries())
-        return;
-      Value n = t.isDynamicDim(2) ? d::clampedQueries(b, bs)
-                                  : d::constIndex(b, t.getDimSize(2));
-      results = d::buildParallelBlockSelectWith(
-          b, bs.getU(), bs.getK(), bs.getWindow(), bs.getBlockSize(), n,
-          bs->getResultTypes(), &selectionKernels());
-    } else {
-      if (t.isDynamicDim(2))
-        return;
-      Value n = d::constIndex(b, t.getDimSize(2));
-      if (auto th = dyn_cast<ThresholdOp>(op))
-        results = {d::buildParallelThresholdsWith(b, th.getU(), th.getK(),
-                                                  th.getWindow(), n, t,
-                                                  &selectionKernels())};
-      else {
-        auto tk = cast<TopKOp>(op);
-        results = {d::buildParallelTopKWith(b, tk.getU(), tk.getK(),
-                                            tk.getWindow(), n, t,
-                                            &selectionKernels())};
-      }
-    }
-    op->replaceAllUsesWith(results);
+    std::optional<SmallVector<Value>> results =
+        mlir::sparsek::detail::buildSelectionOp(b, op, /*parallel=*/true,
+                                                &selectionKernels());
+    if (!results)
+      return;
+    op->replaceAllUsesWith(*results);
     op->erase();
   }
 

@@ -629,56 +629,60 @@ SmallVector<Value> buildBlockSelect(ImplicitLocOpBuilder &b, Value u,
   return {rowResults[0], rowResults[1], tau, rowResults[2], rowResults[3]};
 }
 
+std::optional<SmallVector<Value>>
+buildSelectionOp(ImplicitLocOpBuilder &b, Operation *op, bool parallel,
+                 const SelectionKernels *kernels) {
+  auto t = cast<RankedTensorType>(op->getResult(0).getType());
+  if (auto bs = dyn_cast<BlockSelectOp>(op)) {
+    // N from the result types, or the `queries` operand when dynamic (the
+    // verifier requires it then).
+    if (t.isDynamicDim(2) && !bs.getQueries())
+      return std::nullopt;
+    Value n = t.isDynamicDim(2) ? clampedQueries(b, bs)
+                                : constIndex(b, t.getDimSize(2));
+    int64_t k = bs.getK(), window = bs.getWindow(),
+            blockSize = bs.getBlockSize();
+    if (parallel)
+      return buildParallelBlockSelectWith(b, bs.getU(), k, window, blockSize,
+                                          n, op->getResultTypes(), kernels);
+    return buildBlockSelect(b, bs.getU(), k, window, blockSize, n,
+                            op->getResultTypes());
+  }
+  // threshold and topk: only the result type knows N.
+  if (t.isDynamicDim(2))
+    return std::nullopt;
+  Value n = constIndex(b, t.getDimSize(2));
+  if (auto th = dyn_cast<ThresholdOp>(op)) {
+    if (parallel)
+      return SmallVector<Value>{buildParallelThresholdsWith(
+          b, th.getU(), th.getK(), th.getWindow(), n, t, kernels)};
+    return SmallVector<Value>{
+        buildThresholds(b, th.getU(), th.getK(), th.getWindow(), n, t)};
+  }
+  auto tk = cast<TopKOp>(op);
+  if (parallel)
+    return SmallVector<Value>{buildParallelTopKWith(
+        b, tk.getU(), tk.getK(), tk.getWindow(), n, t, kernels)};
+  return SmallVector<Value>{
+      buildTopK(b, tk.getU(), tk.getK(), tk.getWindow(), n, t)};
+}
+
 namespace {
 
-using SelectionBuilder = Value (*)(ImplicitLocOpBuilder &, Value, int64_t,
-                                  int64_t, Value, RankedTensorType);
-
-/// threshold and topk: the same set-up, with N from the result type.
-template <typename OpTy, SelectionBuilder sweep, SelectionBuilder parallel>
+/// threshold, topk and block_select (buildSelectionOp).
+template <typename OpTy>
 struct SelectionToLinalg : OpRewritePattern<OpTy> {
   SelectionToLinalg(MLIRContext *ctx, bool useParallel)
       : OpRewritePattern<OpTy>(ctx), useParallel(useParallel) {}
   bool useParallel;
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
-    auto t = cast<RankedTensorType>(op->getResult(0).getType());
-    // Only the result type knows N.
-    if (t.isDynamicDim(2))
-      return rewriter.notifyMatchFailure(op, "dynamic query length N");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    Value n = constIndex(b, t.getDimSize(2));
-    SelectionBuilder build = useParallel ? parallel : sweep;
-    rewriter.replaceOp(op, build(b, op.getU(), op.getKAttr().getInt(),
-                                 op.getWindowAttr().getInt(), n, t));
-    return success();
-  }
-};
-
-} // namespace
-
-namespace {
-
-/// block_select: N from the result types, or its `queries` operand when
-/// dynamic (the verifier requires it then).
-struct BlockSelectToLinalg : OpRewritePattern<BlockSelectOp> {
-  BlockSelectToLinalg(MLIRContext *ctx, bool useParallel)
-      : OpRewritePattern(ctx), useParallel(useParallel) {}
-  bool useParallel;
-  LogicalResult matchAndRewrite(BlockSelectOp op,
-                                PatternRewriter &rewriter) const override {
-    auto t = cast<RankedTensorType>(op.getKthScore().getType());
-    if (t.isDynamicDim(2) && !op.getQueries())
+    std::optional<SmallVector<Value>> results =
+        buildSelectionOp(b, op, useParallel, /*kernels=*/nullptr);
+    if (!results)
       return rewriter.notifyMatchFailure(op, "dynamic query length N");
-    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    Value n = t.isDynamicDim(2) ? clampedQueries(b, op)
-                                : constIndex(b, t.getDimSize(2));
-    auto build = useParallel ? buildParallelBlockSelect : buildBlockSelect;
-    rewriter.replaceOp(
-        op, build(b, op.getU(), op.getKAttr().getInt(),
-                             op.getWindowAttr().getInt(),
-                             op.getBlockSizeAttr().getInt(), n,
-                             op->getResultTypes()));
+    rewriter.replaceOp(op, *results);
     return success();
   }
 };
@@ -687,10 +691,9 @@ struct BlockSelectToLinalg : OpRewritePattern<BlockSelectOp> {
 
 void populateSelectionPatterns(RewritePatternSet &patterns,
                                bool parallelSelection) {
-  patterns.add<SelectionToLinalg<ThresholdOp, buildThresholds,
-                                 buildParallelThresholds>,
-               SelectionToLinalg<TopKOp, buildTopK, buildParallelTopK>,
-               BlockSelectToLinalg>(patterns.getContext(), parallelSelection);
+  patterns.add<SelectionToLinalg<ThresholdOp>, SelectionToLinalg<TopKOp>,
+               SelectionToLinalg<BlockSelectOp>>(patterns.getContext(),
+                                                 parallelSelection);
 }
 
 } // namespace mlir::sparsek::detail

@@ -241,6 +241,14 @@ struct SelectionKernels {
       mergeTiles;
 };
 
+/// sparsek.threshold, sparsek.topk or sparsek.block_select `op` lowered by
+/// the sequential sweeps or, with `parallel`, in parallel along the row
+/// (with a target's `kernels`, may be null): N from the result type, or
+/// block_select's `queries` when dynamic; nullopt when neither gives it.
+std::optional<SmallVector<Value>>
+buildSelectionOp(ImplicitLocOpBuilder &b, Operation *op, bool parallel,
+                 const SelectionKernels *kernels);
+
 /// The same results as buildThresholds, buildTopK, buildSelection and
 /// buildBlockSelect, computed in parallel along the row (ParallelSelection.cpp).
 Value buildParallelThresholds(ImplicitLocOpBuilder &b, Value u, int64_t k,
