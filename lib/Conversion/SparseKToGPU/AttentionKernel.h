@@ -182,6 +182,21 @@ std::optional<bool> mergeTilesStubSums(func::FuncOp f);
 void buildMergeTilesLaunch(ImplicitLocOpBuilder &b, ModuleOp module, bool sums,
                            ArrayRef<Value> operands);
 
+/// block_select's unions and counts by per-block compaction
+/// (UnionBlocksKernel.cpp; detail::SelectionKernels::unionBlocks).
+struct UnionBlocksParams {
+  int64_t k = 0, window = 0, blockQ = 1;
+};
+SmallVector<Type> unionBlocksStubOperandTypes(MLIRContext *ctx);
+func::FuncOp getOrCreateUnionBlocksStub(ModuleOp module,
+                                        const UnionBlocksParams &p);
+/// A union_blocks stub's parameters (k >= 0, window >= 0, block_q >= 1),
+/// nullopt for any other function.
+std::optional<UnionBlocksParams> unionBlocksStubParams(func::FuncOp f);
+void buildUnionBlocksLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
+                            const UnionBlocksParams &p,
+                            ArrayRef<Value> operands);
+
 /// Kernel stubs: until buffers are allocated and freed, a launch is a call
 /// of a private, bodiless func.func whose `sparsek.kernel` attribute holds
 /// the configuration (one stub per configuration, operands with fully

@@ -1013,8 +1013,9 @@ private:
     return results;
   }
 
-  /// The parallel selection's GPU kernels: merge tiles in shared memory
-  /// (MergeTileKernel.cpp), launched through a kernel stub.
+  /// The parallel selection's GPU kernels, launched through kernel stubs:
+  /// merge tiles in shared memory (MergeTileKernel.cpp) and the unions by
+  /// per-block compaction (UnionBlocksKernel.cpp).
   const mlir::sparsek::detail::SelectionKernels &selectionKernels() {
     if (!kernels.mergeTiles)
       kernels.mergeTiles = [this](ImplicitLocOpBuilder &b, bool sums,
@@ -1024,6 +1025,17 @@ private:
             gpu_kernels::getOrCreateMergeTilesStub(getOperation(), sums);
         auto call = KernelCallOp::create(b, inits.getTypes(), stub.getSymName(),
                                          ValueRange{tags, values}, inits);
+        return SmallVector<Value>(call.getResults());
+      };
+    if (!kernels.unionBlocks)
+      kernels.unionBlocks = [this](ImplicitLocOpBuilder &b, int64_t k,
+                                   int64_t window, int64_t blockSize,
+                                   Value kthRank, Value rank,
+                                   ValueRange inits) -> SmallVector<Value> {
+        func::FuncOp stub = gpu_kernels::getOrCreateUnionBlocksStub(
+            getOperation(), {k, window, blockSize});
+        auto call = KernelCallOp::create(b, inits.getTypes(), stub.getSymName(),
+                                         ValueRange{kthRank, rank}, inits);
         return SmallVector<Value>(call.getResults());
       };
     return kernels;
@@ -1192,6 +1204,17 @@ struct SparseKExpandKernelStubsPass
                                ArrayRef<Value> operands) {
           gpu_kernels::buildMergeTilesLaunch(b, module, s, operands);
         };
+      } else if (std::optional<gpu_kernels::UnionBlocksParams> params =
+                     gpu_kernels::unionBlocksStubParams(callee)) {
+        expected = gpu_kernels::unionBlocksStubOperandTypes(&getContext());
+        signature = "union_blocks stub signature must be (kth_rank, rank, "
+                    "union_keys, union_count) as i32 memrefs of ranks 3, 3, "
+                    "4 and 3 with fully dynamic shapes and strided layouts, "
+                    "no results";
+        build = [&, p = *params](ImplicitLocOpBuilder &b,
+                                 ArrayRef<Value> operands) {
+          gpu_kernels::buildUnionBlocksLaunch(b, module, p, operands);
+        };
       } else if (std::optional<Type> elem =
                      gpu_kernels::narrowStubElem(callee)) {
         expected = gpu_kernels::narrowStubOperandTypes(&getContext(), *elem);
@@ -1262,7 +1285,8 @@ struct SparseKExpandKernelStubsPass
             << "invalid 'sparsek.kernel' configuration: expected kind = "
                "\"block_attention\" or \"block_attention_backward\" (or "
                "\"threshold_term\" with a window >= 0, \"narrow\", "
-               "\"merge_tiles\" with a bool sums, "
+               "\"merge_tiles\" with a bool sums, \"union_blocks\" with "
+               "k >= 0, window >= 0 and block_q >= 1, "
                "\"deterministic_slots\" with block_q >= 1 and window >= 0, "
                "or \"deterministic_reduce\"), elem f16 or bf16, "
                "d and dv 64 or 128, block_q and heads making whole warps of "

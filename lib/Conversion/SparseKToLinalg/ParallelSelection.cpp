@@ -1512,14 +1512,62 @@ buildParallelBlockSelectWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
                  minIndex(xb, kIdx, c0)};
   };
 
-  // Union entries: the first query's selection in ascending key order
-  // (W2: keys of rank >= its kth rank, smallest first), then the selected
-  // newcomers in order, then -1.
+  // Entry e < nFirst of block blk's union: the first query's selection in
+  // ascending key order (W2: keys of rank >= its kth rank, smallest first).
   const Tree &w2 = s.ranks.byKey;
+  auto firstSelected = [&](ImplicitLocOpBuilder &fb, Value bi, Value hi,
+                           Value blk, Value e, const Block &bl) {
+    Value i0 = arith::MulIOp::create(fb, blk, bq);
+    Value r0 = idx(fb, ext(fb, kthRank, {bi, hi, i0}));
+    Value all = cmpi(fb, P::sle, bl.c0, kIdx);
+    Value safeR0 = maxIndex(fb, r0, zero);
+    return ifElse(
+        fb, all, {fb.getIndexType()},
+        [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{e}; },
+        [&](ImplicitLocOpBuilder &) {
+          return SmallVector<Value>{
+              quantile(fb, w2, bi, hi, add(fb, e, one), safeR0, r.m)};
+        })[0];
+  };
   auto unionType = cast<RankedTensorType>(resultTypes[3]);
+  auto countType = cast<RankedTensorType>(resultTypes[4]);
+  Value unionInit =
+      emptyTensor(b, unionType.getShape(), {r.bsz, r.hsz, nb, width}, i32t);
+  Value countInit = emptyTensor(b, countType.getShape(), {r.bsz, r.hsz, nb}, i32t);
+  if (kernels && kernels->unionBlocks) {
+    // The sample blocks' first selections from W2 (entries [nFirst, k)
+    // -1 for now), then the target's kernel for the rest.
+    int64_t stride = unionSampleStride(k, blockSize);
+    Value strideIdx = constIndex(b, stride);
+    Value samples = arith::CeilDivUIOp::create(b, nb, strideIdx);
+    Value sampled = forallUpdate1(
+        b, {arith::MulIOp::create(b, samples, kIdx), r.hsz, r.bsz}, unionInit,
+        [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
+          Value f = iv[0], hi = iv[1], bi = iv[2];
+          Value blk = arith::MulIOp::create(
+              fb, arith::DivUIOp::create(fb, f, kIdx), strideIdx);
+          Value e = arith::RemUIOp::create(fb, f, kIdx);
+          Block bl = blockOf(fb, blk);
+          Value key = ifElse(
+              fb, cmpi(fb, P::slt, e, bl.nFirst), {i32t},
+              [&](ImplicitLocOpBuilder &) {
+                return SmallVector<Value>{
+                    i32(fb, firstSelected(fb, bi, hi, blk, e, bl))};
+              },
+              [&](ImplicitLocOpBuilder &) {
+                return SmallVector<Value>{constI32(fb, -1)};
+              })[0];
+          return scalarSlice(fb, key, out, {bi, hi, blk, e});
+        });
+    SmallVector<Value> blocks = kernels->unionBlocks(
+        b, k, window, blockSize, kthRank, s.ranks.rank, {sampled, countInit});
+    return {kth[0], kth[1], tau, blocks[0], blocks[1]};
+  }
+
+  // Union entries: the first query's selection, then the selected
+  // newcomers in order, then -1.
   Value unionKeys = forallUpdate1(
-      b, {arith::MulIOp::create(b, nb, width), r.hsz, r.bsz},
-      emptyTensor(b, unionType.getShape(), {r.bsz, r.hsz, nb, width}, i32t),
+      b, {arith::MulIOp::create(b, nb, width), r.hsz, r.bsz}, unionInit,
       [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
         Value f = iv[0], hi = iv[1], bi = iv[2];
         Value blk = arith::DivUIOp::create(fb, f, width);
@@ -1528,18 +1576,8 @@ buildParallelBlockSelectWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
         Value key = ifElse(
             fb, cmpi(fb, P::slt, e, bl.nFirst), {i32t},
             [&](ImplicitLocOpBuilder &) {
-              Value i0 = arith::MulIOp::create(fb, blk, bq);
-              Value r0 = idx(fb, ext(fb, kthRank, {bi, hi, i0}));
-              Value all = cmpi(fb, P::sle, bl.c0, kIdx);
-              Value safeR0 = maxIndex(fb, r0, zero);
-              Value fromW2 = ifElse(
-                  fb, all, {fb.getIndexType()},
-                  [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{e}; },
-                  [&](ImplicitLocOpBuilder &) {
-                    return SmallVector<Value>{quantile(
-                        fb, w2, bi, hi, add(fb, e, one), safeR0, r.m)};
-                  })[0];
-              return SmallVector<Value>{i32(fb, fromW2)};
+              return SmallVector<Value>{
+                  i32(fb, firstSelected(fb, bi, hi, blk, e, bl))};
             },
             [&](ImplicitLocOpBuilder &) {
               // The (e - nFirst)-th selected newcomer, or -1.
@@ -1558,10 +1596,8 @@ buildParallelBlockSelectWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
             })[0];
         return scalarSlice(fb, key, out, {bi, hi, blk, e});
       });
-  auto countType = cast<RankedTensorType>(resultTypes[4]);
   Value unionCount = forallUpdate1(
-      b, {nb, r.hsz, r.bsz},
-      emptyTensor(b, countType.getShape(), {r.bsz, r.hsz, nb}, i32t),
+      b, {nb, r.hsz, r.bsz}, countInit,
       [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
         Value blk = iv[0], hi = iv[1], bi = iv[2];
         Block bl = blockOf(fb, blk);

@@ -14,6 +14,7 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace mlir::sparsek::detail {
@@ -239,7 +240,29 @@ struct SelectionKernels {
   std::function<SmallVector<Value>(ImplicitLocOpBuilder &, bool sums,
                                    Value tags, Value values, ValueRange inits)>
       mergeTiles;
+  /// block_select's union entries and counts, block by block: from every
+  /// query's kth rank [B, H, N] (i32, -1 below k candidates), the keys'
+  /// ranks [B, H, M] (i32), and `unionKeys` [B, H, NB, k + blockSize - 1]
+  /// (i32) whose sample blocks (every unionSampleStride(k, blockSize)-th,
+  /// from block 0) hold their first query's selection in entries [0,
+  /// min(k, c)), c its candidate count. Into `inits` = (unionKeys,
+  /// union_count [B, H, NB] i32): every other entry and every count, as
+  /// buildParallelBlockSelect defines them. A later block's first
+  /// selection is its sample's filtered by its own kth rank plus the keys
+  /// that arrived in between (kth never decreases along the row), so only
+  /// the samples walk the tree. Returns the inits updated.
+  std::function<SmallVector<Value>(ImplicitLocOpBuilder &, int64_t k,
+                                   int64_t window, int64_t blockSize,
+                                   Value kthRank, Value rank, ValueRange inits)>
+      unionBlocks;
 };
+
+/// The blocks between two sample blocks of SelectionKernels::unionBlocks,
+/// plus one: about 2k / blockSize (a later block filters its sample's k
+/// keys and the (stride - 1) * blockSize keys that arrived since).
+inline int64_t unionSampleStride(int64_t k, int64_t blockSize) {
+  return std::clamp<int64_t>(2 * k / std::max<int64_t>(blockSize, 1), 1, 32);
+}
 
 /// sparsek.threshold, sparsek.topk or sparsek.block_select `op` lowered by
 /// the sequential sweeps or, with `parallel`, in parallel along the row

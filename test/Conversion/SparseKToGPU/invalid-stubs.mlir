@@ -86,3 +86,22 @@ func.func @m(%m: memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) {
   call @merge_tiles_no_sums(%m) : (memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) -> ()
   return
 }
+
+// -----
+
+// expected-error @below {{union_blocks stub signature must be (kth_rank, rank, union_keys, union_count)}}
+func.func private @bad_union_blocks(memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) attributes {sparsek.kernel = {kind = "union_blocks", k = 8 : i64, window = 4 : i64, block_q = 16 : i64}}
+func.func @u(%m: memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) {
+  call @bad_union_blocks(%m) : (memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) -> ()
+  return
+}
+
+// -----
+
+// A union_blocks stub's block_q is at least 1.
+// expected-error @below {{"union_blocks" with k >= 0, window >= 0 and block_q >= 1}}
+func.func private @union_blocks_no_block(memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) attributes {sparsek.kernel = {kind = "union_blocks", k = 8 : i64, window = 4 : i64, block_q = 0 : i64}}
+func.func @v(%m: memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) {
+  call @union_blocks_no_block(%m) : (memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) -> ()
+  return
+}
