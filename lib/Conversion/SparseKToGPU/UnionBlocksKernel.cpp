@@ -16,13 +16,22 @@
 // as its kth), and both parts are in ascending key order. With fewer than
 // k candidates kthRank is -1 and every candidate passes.
 //
-// One thread block per (batch, head, query block), kThreads threads; the
-// lists go through in chunks of kThreads: each thread tests one key, a warp
-// ballot and popc give its place among the chunk's passing keys, the
-// warps' counts meet in shared memory, and passing keys are stored in
-// order (consecutive threads, consecutive entries). The same for the
-// newcomers (key j passes when rank j >= kthRank of the query it arrives
-// with), then -1 up to the row's width, and the count.
+// One thread block per (batch, head, query block), kThreads threads, over
+// one list: the sample's selection (none for a sample, whose first entries
+// are in place), then the consecutive keys from the sample's candidate
+// count up to the block's last query's, the keys below c(i0_b) tested
+// against kthRank(i0_b) and the newcomers against the kth rank of the
+// query they arrive with. The list goes through in chunks of kPerThread *
+// kThreads entries: every thread issues the loads of its kPerThread
+// entries first (a sample key, a newcomer's kth rank, the key's rank:
+// independent, so their latencies overlap), then per entry a warp ballot
+// and popc give its place among the passing ones, the warps' counts meet
+// in shared memory behind one barrier, and the passing keys are stored in
+// list order. Then -1 up to the row's width, and the count. (One entry
+// per thread and chunk, the sample's keys and the newcomers in two
+// passes: 27.1 us at M = 65536, two rows, 4096 blocks; this form: 19.8 us;
+// the 4592 x 2 blocks of the walk per entry and the count forall it
+// replaces: 79.7 + 8.0 us. NOTES runs 152-153.)
 //
 // Stub kind "union_blocks", attributes k, window, block_q: operands
 // kth_rank [B, H, N] i32, rank [B, H, M] i32, union_keys [B, H, NB, W]
@@ -49,6 +58,8 @@ using P = arith::CmpIPredicate;
 
 constexpr int64_t kThreads = 256;
 constexpr int64_t kWarps = kThreads / 32;
+/// List entries per thread and chunk (the lists hold up to about 3k keys).
+constexpr int64_t kPerThread = 4;
 
 } // namespace
 
@@ -94,8 +105,8 @@ void buildUnionBlocksLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
   MLIRContext *ctx = b.getContext();
   Type i32 = b.getI32Type();
   auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  auto warpCountsType =
-      MemRefType::get({kWarps}, i32, MemRefLayoutAttrInterface{}, wg);
+  auto warpCountsType = MemRefType::get({kPerThread * kWarps}, i32,
+                                        MemRefLayoutAttrInterface{}, wg);
   const char *warpCountsName = "sparsek_union_warp_counts";
   declareWorkgroupGlobal(module, b.getLoc(), warpCountsName, warpCountsType,
                          16);
@@ -114,8 +125,8 @@ void buildUnionBlocksLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
   Value lane = h.remu(tid, h.idx(32)), warp = h.divu(tid, h.idx(32));
   Value kIdx = h.idx(p.k), bq = h.idx(p.blockQ);
   Value stride = h.idx(detail::unionSampleStride(p.k, p.blockQ));
-  // c(i): the candidates of query i (keys [0, c) lie at or before p(i) - w).
-  // i + M + 1 - N - w, clamped to [0, M] (signed: it can be negative).
+  // c(i) = i + M + 1 - N - w clamped to [0, M] (signed: it can be
+  // negative): query i's candidates are the keys [0, c(i)).
   auto candidates = [&](Value i) {
     Value c = h.sub(h.add(h.add(i, m), h.idx(1)), h.add(n, h.idx(p.window)));
     return h.minI(h.maxI(c, zero), m);
@@ -124,6 +135,17 @@ void buildUnionBlocksLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
       memref::GetGlobalOp::create(b, warpCountsType, warpCountsName);
   auto store = [&](Value v, Value mem, ValueRange i) {
     memref::StoreOp::create(b, v, mem, i);
+  };
+  // An scf.if yielding `type`: then(), else().
+  auto ifElse = [&](Value cond, Type type, function_ref<Value()> then,
+                    function_ref<Value()> otherwise) {
+    auto op = scf::IfOp::create(b, type, cond, /*withElse=*/true);
+    OpBuilder::InsertionGuard ig(b);
+    b.setInsertionPointToStart(op.thenBlock());
+    scf::YieldOp::create(b, then());
+    b.setInsertionPointToStart(op.elseBlock());
+    scf::YieldOp::create(b, otherwise());
+    return op.getResult(0);
   };
 
   // Every thread of a block takes the same branches (barriers and ballots
@@ -135,102 +157,98 @@ void buildUnionBlocksLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
     Value i1 = h.sub(h.minI(h.add(i0, bq), n), one);
     Value c0 = candidates(i0), c1 = candidates(i1);
     Value nFirst = h.minI(kIdx, c0);
+    // The block's list: its sample's first selection (none for a sample
+    // itself, whose entries [0, nFirst) are in place), then the keys from
+    // the sample's c (its own c0 for a sample) up to c1. Keys below c0
+    // pass with the first query's kth rank, the newcomers with that of the
+    // query they arrive with.
+    Value sample = h.mul(h.divu(blk, stride), stride);
+    Value isSample = h.cmpI(P::eq, sample, blk);
+    Value cs = h.sel(isSample, c0, candidates(h.mul(sample, bq)));
+    Value nS = h.sel(isSample, zero, h.minI(kIdx, cs));
+    Value firstLen = h.add(nS, h.sub(c0, cs));
+    Value len = h.add(nS, h.sub(c1, cs));
+    Value need0 = h.load(kthRank, {bi, hi, i0});
+    Value lane32 = h.toI32(lane);
+    Value lanesBelow = arith::SubIOp::create(
+        b, arith::ShLIOp::create(b, constI32(b, 1), lane32), constI32(b, 1));
 
-    // Appends the keys list(t), t in [0, len), that pass(t) selects, in
-    // order, at entries [base, ...) of this block's union; returns base
-    // plus their count (the same value in every thread).
-    auto compact = [&](Value base, Value len,
-                       function_ref<std::pair<Value, Value>(Value)> test) {
-      auto loop = scf::ForOp::create(b, zero, len, h.idx(kThreads), {base});
+    // Chunks of kPerThread * kThreads list entries, entry t = chunk start +
+    // e * kThreads + tid for e < kPerThread: every thread's loads first
+    // (independent, so they overlap), then per e a ballot, the warps'
+    // counts to shared memory, one barrier, and the passing keys stored in
+    // list order.
+    int64_t chunk = kPerThread * kThreads;
+    auto loop = scf::ForOp::create(b, zero, len, h.idx(chunk),
+                                   ValueRange{h.sel(isSample, nFirst, zero)});
+    {
       OpBuilder::InsertionGuard lg(b);
       b.setInsertionPointToStart(loop.getBody());
-      Value t = h.add(loop.getInductionVar(), tid);
       Value at = loop.getRegionIterArgs()[0];
-      Value inRange = h.cmpI(P::ult, t, len);
-      auto tested = scf::IfOp::create(b, TypeRange{i32, b.getI1Type()}, inRange,
-                                      /*withElse=*/true);
-      {
-        OpBuilder::InsertionGuard ig(b);
-        b.setInsertionPointToStart(tested.thenBlock());
-        auto [key, pass] = test(t);
-        scf::YieldOp::create(b, ValueRange{key, pass});
-        b.setInsertionPointToStart(tested.elseBlock());
-        scf::YieldOp::create(
-            b, ValueRange{constI32(b, -1),
-                          arith::ConstantIntOp::create(b, 0, 1).getResult()});
+      SmallVector<Value> ts, inRange, key, need, pass;
+      for (int64_t e = 0; e < kPerThread; ++e) {
+        Value t = h.add(loop.getInductionVar(), h.add(tid, h.idx(e * kThreads)));
+        ts.push_back(t);
+        inRange.push_back(h.cmpI(P::ult, t, len));
+        // Out of the list: key 0 (a valid address; M >= 1 when len > 0).
+        key.push_back(ifElse(
+            h.andI(inRange[e], h.cmpI(P::ult, t, nS)), i32,
+            [&] { return h.load(keys, {bi, hi, sample, t}); },
+            [&] {
+              return h.toI32(
+                  h.sel(inRange[e], h.add(cs, h.sub(t, nS)), zero));
+            }));
       }
-      Value key = tested.getResult(0), pass = tested.getResult(1);
-      Value ballot = NVVM::VoteSyncOp::create(
-          b, i32, constI32(b, -1), pass,
-          NVVM::VoteSyncKindAttr::get(ctx, NVVM::VoteSyncKind::ballot));
-      Value lane32 = h.toI32(lane);
-      Value below = arith::SubIOp::create(
-          b, arith::ShLIOp::create(b, constI32(b, 1), lane32), constI32(b, 1));
-      Value before = math::CtPopOp::create(
-          b, arith::AndIOp::create(b, ballot, below));
-      h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
-        store(math::CtPopOp::create(b, ballot), warpCounts, {warp});
-      });
+      for (int64_t e = 0; e < kPerThread; ++e) {
+        Value j = h.toIdx(key[e]);
+        // Key j arrives with query max(0, j - M + N + w).
+        need.push_back(ifElse(
+            h.andI(inRange[e], h.cmpI(P::uge, ts[e], firstLen)), i32,
+            [&] {
+              Value arrive =
+                  h.maxI(h.sub(h.add(j, h.add(n, h.idx(p.window))), m), zero);
+              return h.load(kthRank, {bi, hi, arrive});
+            },
+            [&] { return need0; }));
+      }
+      for (int64_t e = 0; e < kPerThread; ++e) {
+        Value rj = h.load(rank, {bi, hi, h.toIdx(key[e])});
+        pass.push_back(h.andI(inRange[e], h.cmpI(P::sge, rj, need[e])));
+      }
+      SmallVector<Value> before;
+      for (int64_t e = 0; e < kPerThread; ++e) {
+        Value ballot = NVVM::VoteSyncOp::create(
+            b, i32, constI32(b, -1), pass[e],
+            NVVM::VoteSyncKindAttr::get(ctx, NVVM::VoteSyncKind::ballot));
+        before.push_back(math::CtPopOp::create(
+            b, arith::AndIOp::create(b, ballot, lanesBelow)));
+        h.ifThen(h.cmpI(P::eq, lane, zero), [&] {
+          store(math::CtPopOp::create(b, ballot), warpCounts,
+                {h.add(h.idx(e * kWarps), warp)});
+        });
+      }
       gpu::BarrierOp::create(b);
-      // This warp's offset and the chunk's count, from kWarps counts.
-      Value offset = constI32(b, 0), chunk = constI32(b, 0);
-      for (int64_t w = 0; w < kWarps; ++w) {
-        Value cw = h.load(warpCounts, {h.idx(w)});
-        offset = h.add(offset, h.sel(h.cmpI(P::ult, h.idx(w), warp), cw,
-                                     constI32(b, 0)));
-        chunk = h.add(chunk, cw);
+      // Entry t's place: the passing entries of the earlier slots e' < e,
+      // then of the earlier warps in slot e, then of the lanes below.
+      Value done = constI32(b, 0);
+      for (int64_t e = 0; e < kPerThread; ++e) {
+        Value offset = done;
+        for (int64_t w = 0; w < kWarps; ++w) {
+          Value cw = h.load(warpCounts, {h.idx(e * kWarps + w)});
+          offset = h.add(offset, h.sel(h.cmpI(P::ult, h.idx(w), warp), cw,
+                                       constI32(b, 0)));
+          done = h.add(done, cw);
+        }
+        h.ifThen(pass[e], [&] {
+          Value place = h.add(at, h.toIdx(h.add(offset, before[e])));
+          store(key[e], keys, {bi, hi, blk, place});
+        });
       }
-      h.ifThen(pass, [&] {
-        Value e = h.add(at, h.toIdx(h.add(offset, before)));
-        store(key, keys, {bi, hi, blk, e});
-      });
       // The counts are read before the next chunk writes them.
       gpu::BarrierOp::create(b);
-      scf::YieldOp::create(b, ValueRange{h.add(at, h.toIdx(chunk))});
-      return loop.getResult(0);
-    };
-
-    // The first query's selection: a sample's is there already; another
-    // block filters its sample's and the keys arrived since.
-    Value sample = h.mul(h.divu(blk, stride), stride);
-    Value need0 = h.load(kthRank, {bi, hi, i0});
-    auto first = scf::IfOp::create(b, b.getIndexType(),
-                                   h.cmpI(P::eq, sample, blk),
-                                   /*withElse=*/true);
-    {
-      OpBuilder::InsertionGuard ig(b);
-      b.setInsertionPointToStart(first.thenBlock());
-      scf::YieldOp::create(b, nFirst);
-      b.setInsertionPointToStart(first.elseBlock());
-      Value cs = candidates(h.mul(sample, bq));
-      Value nSample = h.minI(kIdx, cs);
-      Value len = h.add(nSample, h.sub(c0, cs));
-      Value done = compact(zero, len, [&](Value t) {
-        Value fromSample = h.cmpI(P::ult, t, nSample);
-        auto key = scf::IfOp::create(b, i32, fromSample, /*withElse=*/true);
-        {
-          OpBuilder::InsertionGuard kg(b);
-          b.setInsertionPointToStart(key.thenBlock());
-          scf::YieldOp::create(b, h.load(keys, {bi, hi, sample, t}));
-          b.setInsertionPointToStart(key.elseBlock());
-          scf::YieldOp::create(b, h.toI32(h.add(cs, h.sub(t, nSample))));
-        }
-        Value j = key.getResult(0);
-        Value rj = h.load(rank, {bi, hi, h.toIdx(j)});
-        return std::make_pair(j, h.cmpI(P::sge, rj, need0));
-      });
-      scf::YieldOp::create(b, done);
+      scf::YieldOp::create(b, ValueRange{h.add(at, h.toIdx(done))});
     }
-    // The newcomers: key j in [c0, c1) arrives with query
-    // max(0, j - M + N + w) and passes when its rank is at least that
-    // query's kth rank.
-    Value filled = compact(first.getResult(0), h.sub(c1, c0), [&](Value t) {
-      Value j = h.add(c0, t);
-      Value arrive = h.maxI(h.sub(h.add(j, h.add(n, h.idx(p.window))), m), zero);
-      Value need = h.load(kthRank, {bi, hi, arrive});
-      Value rj = h.load(rank, {bi, hi, j});
-      return std::make_pair(h.toI32(j), h.cmpI(P::sge, rj, need));
-    });
+    Value filled = loop.getResult(0);
     // -1 up to the width, and the count.
     auto pad = scf::ForOp::create(b, h.add(filled, tid), width,
                                   h.idx(kThreads));

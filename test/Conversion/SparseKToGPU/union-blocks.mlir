@@ -6,8 +6,8 @@
 // (block, entry) is left.
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu | FileCheck %s
 // The stub's call on memrefs becomes one launch: 256 threads per (batch,
-// head, query block), lists in chunks of 256 compacted by a warp ballot,
-// popc and the warps' counts in shared memory.
+// head, query block), the block's list compacted in chunks of 1024 by warp
+// ballots, popc and the warps' counts in shared memory.
 // RUN: sparsek-opt %s -split-input-file --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=LAUNCH
 // Through the whole GPU pipeline (ptxas runs in
 // Integration/GPU/nvvm-pipeline.mlir).
@@ -23,7 +23,7 @@
 // CHECK: sparsek.kernel_call @sparsek_union_blocks_k256_w512_b32({{.*}} : tensor<?x?x?xi32>, tensor<?x?x?xi32>) into(%[[S]], %{{.*}} : tensor<1x2x?x287xi32>, tensor<1x2x?xi32>)
 // CHECK: call @sparsek_block_attention_
 // CHECK: func.func private @sparsek_union_blocks_k256_w512_b32({{.*}}) attributes {sparsek.kernel = {block_q = 32 : i64, k = 256 : i64, kind = "union_blocks", window = 512 : i64}}
-// PTX: .shared .align 16 .b8 sparsek_union_warp_counts[32];
+// PTX: .shared .align 16 .b8 sparsek_union_warp_counts[128];
 // PTX: vote.sync.ballot.b32
 // PTX: popc.b32
 // PTX: bar.sync
@@ -59,18 +59,27 @@ func.func @block_select(%u: tensor<1x2x300xf32>)
 
 // -----
 
-// LAUNCH-DAG: memref.global "private" @sparsek_union_warp_counts : memref<8xi32, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+// LAUNCH-DAG: memref.global "private" @sparsek_union_warp_counts : memref<32xi32, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 // LAUNCH-LABEL: func.func @unions
 // LAUNCH: gpu.launch blocks({{.*}}) threads({{.*}}) in (%{{.*}} = %c256
-// The first query's selection filtered from the sample's, then the
-// newcomers: each a loop over chunks of 256 with a ballot and a barrier.
-// LAUNCH: scf.for
-// LAUNCH: nvvm.vote.sync ballot
+// One loop over the block's list (its sample's first selection, then the
+// keys arrived since), chunks of 4 x 256 entries: every thread's four
+// entries' loads first (a key of the sample's list, the kth rank of a
+// newcomer's query, the key's rank), then four ballots, one barrier, the
+// passing keys stored in order, a barrier; then -1 up to the width.
+// LAUNCH: scf.for %{{.*}} = %c0{{.*}} to %{{.*}} step %c1024
+// LAUNCH-COUNT-4: memref.load %arg2[
+// LAUNCH-COUNT-4: memref.load %arg0[
+// LAUNCH-COUNT-4: memref.load %arg1[
+// LAUNCH: nvvm.vote.sync  ballot
 // LAUNCH: math.ctpop
+// LAUNCH-COUNT-3: nvvm.vote.sync  ballot
 // LAUNCH: gpu.barrier
-// LAUNCH: scf.for
-// LAUNCH: nvvm.vote.sync ballot
+// LAUNCH-COUNT-4: memref.store %{{.*}}, %arg2[
 // LAUNCH: gpu.barrier
+// LAUNCH: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c256
+// LAUNCH: memref.store %c-1_i32, %arg2[
+// LAUNCH: memref.store %{{.*}}, %arg3[
 // LAUNCH-NOT: call @sparsek_union_blocks
 func.func private @sparsek_union_blocks_k8_w4_b16(memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?x?xi32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>) attributes {sparsek.kernel = {block_q = 16 : i64, k = 8 : i64, kind = "union_blocks", window = 4 : i64}}
 func.func @unions(%kth: memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>, %rank: memref<?x?x?xi32, strided<[?, ?, ?], offset: ?>>,
