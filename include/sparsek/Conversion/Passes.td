@@ -153,8 +153,11 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
     Selection runs in parallel along the row (parallel-selection, the
     default) with the selection's GPU kernels: the merge-sort trees' levels
     1..5 are built tile by tile in shared memory, one launch per tree
-    (`MergeTileKernel.cpp`, a `merge_tiles` stub), the levels above and
-    the per-query steps by the linalg builders' foralls. The standalone
+    (`MergeTileKernel.cpp`, a `merge_tiles` stub); block_select's unions
+    and counts come from one launch of per-block compaction, only every
+    (2k / block)-th block walking the tree for its first query's selection
+    (`UnionBlocksKernel.cpp`, a `union_blocks` stub); the levels above the
+    tiles and the per-query steps are the linalg builders' foralls. The standalone
     `sparsek.threshold`, `sparsek.topk` and `sparsek.block_select` (with a
     static N, or block_select's `queries`) are lowered here the same way.
 

@@ -54,7 +54,10 @@
 // A target may build some steps with kernels of its own
 // (SelectionKernels): on the GPU, levels 1..kMergeTileLevels of both trees
 // come from one shared-memory launch per tree (SparseKToGPU's
-// MergeTileKernel.cpp) and the merge rounds start above them.
+// MergeTileKernel.cpp) and the merge rounds start above them; only every
+// unionSampleStride-th block's first selection is walked in W2, and one
+// launch (UnionBlocksKernel.cpp) derives the other blocks' unions from
+// their samples' by compaction, with the counts.
 //
 // Work per row O(M log^2 M + N log^2 M) (+ O(N k log M) for topk, which
 // writes N k indices), depth O(log M) launches. The sequential sweeps of
