@@ -1017,26 +1017,31 @@ private:
   /// merge tiles in shared memory (MergeTileKernel.cpp) and the unions by
   /// per-block compaction (UnionBlocksKernel.cpp).
   const mlir::sparsek::detail::SelectionKernels &selectionKernels() {
+    // The stub's launch on tensors: inits updated in place.
+    auto call = [](ImplicitLocOpBuilder &b, func::FuncOp stub,
+                   ValueRange inputs, ValueRange inits) {
+      return SmallVector<Value>(
+          KernelCallOp::create(b, inits.getTypes(), stub.getSymName(), inputs,
+                               inits)
+              .getResults());
+    };
     if (!kernels.mergeTiles)
-      kernels.mergeTiles = [this](ImplicitLocOpBuilder &b, bool sums,
-                                  Value tags, Value values,
-                                  ValueRange inits) -> SmallVector<Value> {
-        func::FuncOp stub =
-            gpu_kernels::getOrCreateMergeTilesStub(getOperation(), sums);
-        auto call = KernelCallOp::create(b, inits.getTypes(), stub.getSymName(),
-                                         ValueRange{tags, values}, inits);
-        return SmallVector<Value>(call.getResults());
+      kernels.mergeTiles = [this, call](ImplicitLocOpBuilder &b, bool sums,
+                                        Value tags, Value values,
+                                        ValueRange inits) {
+        return call(b,
+                    gpu_kernels::getOrCreateMergeTilesStub(getOperation(), sums),
+                    {tags, values}, inits);
       };
     if (!kernels.unionBlocks)
-      kernels.unionBlocks = [this](ImplicitLocOpBuilder &b, int64_t k,
-                                   int64_t window, int64_t blockSize,
-                                   Value kthRank, Value rank,
-                                   ValueRange inits) -> SmallVector<Value> {
-        func::FuncOp stub = gpu_kernels::getOrCreateUnionBlocksStub(
-            getOperation(), {k, window, blockSize});
-        auto call = KernelCallOp::create(b, inits.getTypes(), stub.getSymName(),
-                                         ValueRange{kthRank, rank}, inits);
-        return SmallVector<Value>(call.getResults());
+      kernels.unionBlocks = [this, call](ImplicitLocOpBuilder &b, int64_t k,
+                                         int64_t window, int64_t blockSize,
+                                         Value kthRank, Value rank,
+                                         ValueRange inits) {
+        return call(b,
+                    gpu_kernels::getOrCreateUnionBlocksStub(
+                        getOperation(), {k, window, blockSize}),
+                    {kthRank, rank}, inits);
       };
     return kernels;
   }

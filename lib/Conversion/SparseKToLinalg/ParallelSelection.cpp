@@ -1532,6 +1532,21 @@ buildParallelBlockSelectWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
               quantile(fb, w2, bi, hi, add(fb, e, one), safeR0, r.m)};
         })[0];
   };
+  // Entry e of block blk's union: firstSelected below nFirst, else
+  // `later()` (the newcomers and padding).
+  auto unionEntry = [&](ImplicitLocOpBuilder &fb, Value bi, Value hi,
+                        Value blk, Value e, function_ref<Value(const Block &)> later) {
+    Block bl = blockOf(fb, blk);
+    return ifElse(
+        fb, cmpi(fb, P::slt, e, bl.nFirst), {i32t},
+        [&](ImplicitLocOpBuilder &) {
+          return SmallVector<Value>{
+              i32(fb, firstSelected(fb, bi, hi, blk, e, bl))};
+        },
+        [&](ImplicitLocOpBuilder &) {
+          return SmallVector<Value>{later(bl)};
+        })[0];
+  };
   auto unionType = cast<RankedTensorType>(resultTypes[3]);
   auto countType = cast<RankedTensorType>(resultTypes[4]);
   Value unionInit =
@@ -1550,16 +1565,9 @@ buildParallelBlockSelectWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
           Value blk = arith::MulIOp::create(
               fb, arith::DivUIOp::create(fb, f, kIdx), strideIdx);
           Value e = arith::RemUIOp::create(fb, f, kIdx);
-          Block bl = blockOf(fb, blk);
-          Value key = ifElse(
-              fb, cmpi(fb, P::slt, e, bl.nFirst), {i32t},
-              [&](ImplicitLocOpBuilder &) {
-                return SmallVector<Value>{
-                    i32(fb, firstSelected(fb, bi, hi, blk, e, bl))};
-              },
-              [&](ImplicitLocOpBuilder &) {
-                return SmallVector<Value>{constI32(fb, -1)};
-              })[0];
+          Value key = unionEntry(fb, bi, hi, blk, e, [&](const Block &) {
+            return constI32(fb, -1);
+          });
           return scalarSlice(fb, key, out, {bi, hi, blk, e});
         });
     SmallVector<Value> blocks = kernels->unionBlocks(
@@ -1575,28 +1583,21 @@ buildParallelBlockSelectWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
         Value f = iv[0], hi = iv[1], bi = iv[2];
         Value blk = arith::DivUIOp::create(fb, f, width);
         Value e = arith::RemUIOp::create(fb, f, width);
-        Block bl = blockOf(fb, blk);
-        Value key = ifElse(
-            fb, cmpi(fb, P::slt, e, bl.nFirst), {i32t},
-            [&](ImplicitLocOpBuilder &) {
-              return SmallVector<Value>{
-                  i32(fb, firstSelected(fb, bi, hi, blk, e, bl))};
-            },
-            [&](ImplicitLocOpBuilder &) {
-              // The (e - nFirst)-th selected newcomer, or -1.
-              Value want = sub(fb, e, bl.nFirst);
-              SmallVector<Value> found = forLoop(
-                  fb, bl.c0, bl.c1, {zero, constI32(fb, -1)},
-                  [&](ImplicitLocOpBuilder &lb, Value j, ValueRange a) {
-                    Value selected = newcomerSelected(lb, bi, hi, j);
-                    Value hit = arith::AndIOp::create(
-                        lb, selected, cmpi(lb, P::eq, a[0], want));
-                    return SmallVector<Value>{
-                        sel(lb, selected, add(lb, a[0], one), a[0]),
-                        sel(lb, hit, i32(lb, j), a[1])};
-                  });
-              return SmallVector<Value>{found[1]};
-            })[0];
+        Value key = unionEntry(fb, bi, hi, blk, e, [&](const Block &bl) {
+          // The (e - nFirst)-th selected newcomer, or -1.
+          Value want = sub(fb, e, bl.nFirst);
+          SmallVector<Value> found = forLoop(
+              fb, bl.c0, bl.c1, {zero, constI32(fb, -1)},
+              [&](ImplicitLocOpBuilder &lb, Value j, ValueRange a) {
+                Value selected = newcomerSelected(lb, bi, hi, j);
+                Value hit = arith::AndIOp::create(
+                    lb, selected, cmpi(lb, P::eq, a[0], want));
+                return SmallVector<Value>{
+                    sel(lb, selected, add(lb, a[0], one), a[0]),
+                    sel(lb, hit, i32(lb, j), a[1])};
+              });
+          return found[1];
+        });
         return scalarSlice(fb, key, out, {bi, hi, blk, e});
       });
   Value unionCount = forallUpdate1(
