@@ -125,27 +125,24 @@ void buildUnionBlocksLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
   Value lane = h.remu(tid, h.idx(32)), warp = h.divu(tid, h.idx(32));
   Value kIdx = h.idx(p.k), bq = h.idx(p.blockQ);
   Value stride = h.idx(detail::unionSampleStride(p.k, p.blockQ));
-  // c(i) = i + M + 1 - N - w clamped to [0, M] (signed: it can be
-  // negative): query i's candidates are the keys [0, c(i)).
+  // Query i's candidates are the keys [0, c(i)).
   auto candidates = [&](Value i) {
-    Value c = h.sub(h.add(h.add(i, m), h.idx(1)), h.add(n, h.idx(p.window)));
-    return h.minI(h.maxI(c, zero), m);
+    return detail::candidateCount(b, i, m, n, p.window);
   };
   Value warpCounts =
       memref::GetGlobalOp::create(b, warpCountsType, warpCountsName);
   auto store = [&](Value v, Value mem, ValueRange i) {
     memref::StoreOp::create(b, v, mem, i);
   };
-  // An scf.if yielding `type`: then(), else().
-  auto ifElse = [&](Value cond, Type type, function_ref<Value()> then,
+  // An i32 from an scf.if (detail::ifElse) of one-value branches.
+  auto ifElse = [&](Value cond, function_ref<Value()> then,
                     function_ref<Value()> otherwise) {
-    auto op = scf::IfOp::create(b, type, cond, /*withElse=*/true);
-    OpBuilder::InsertionGuard ig(b);
-    b.setInsertionPointToStart(op.thenBlock());
-    scf::YieldOp::create(b, then());
-    b.setInsertionPointToStart(op.elseBlock());
-    scf::YieldOp::create(b, otherwise());
-    return op.getResult(0);
+    return detail::ifElse(
+        b, cond, {i32},
+        [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{then()}; },
+        [&](ImplicitLocOpBuilder &) {
+          return SmallVector<Value>{otherwise()};
+        })[0];
   };
 
   // Every thread of a block takes the same branches (barriers and ballots
@@ -192,7 +189,7 @@ void buildUnionBlocksLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
         inRange.push_back(h.cmpI(P::ult, t, len));
         // Out of the list: key 0 (a valid address; M >= 1 when len > 0).
         key.push_back(ifElse(
-            h.andI(inRange[e], h.cmpI(P::ult, t, nS)), i32,
+            h.andI(inRange[e], h.cmpI(P::ult, t, nS)),
             [&] { return h.load(keys, {bi, hi, sample, t}); },
             [&] {
               return h.toI32(
@@ -201,12 +198,10 @@ void buildUnionBlocksLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
       }
       for (int64_t e = 0; e < kPerThread; ++e) {
         Value j = h.toIdx(key[e]);
-        // Key j arrives with query max(0, j - M + N + w).
         need.push_back(ifElse(
-            h.andI(inRange[e], h.cmpI(P::uge, ts[e], firstLen)), i32,
+            h.andI(inRange[e], h.cmpI(P::uge, ts[e], firstLen)),
             [&] {
-              Value arrive =
-                  h.maxI(h.sub(h.add(j, h.add(n, h.idx(p.window))), m), zero);
+              Value arrive = detail::arrivalQuery(b, j, m, n, p.window);
               return h.load(kthRank, {bi, hi, arrive});
             },
             [&] { return need0; }));

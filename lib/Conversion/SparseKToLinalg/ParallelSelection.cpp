@@ -1498,8 +1498,7 @@ buildParallelBlockSelectWith(ImplicitLocOpBuilder &b, Value u, int64_t k,
   // selected when it has fewer than k rivals or ranks at least the kth.
   auto newcomerSelected = [&](ImplicitLocOpBuilder &xb, Value bi, Value hi,
                               Value j) {
-    Value arrive = maxIndex(
-        xb, sub(xb, add(xb, j, add(xb, n, constIndex(xb, window))), r.m), zero);
+    Value arrive = arrivalQuery(xb, j, r.m, n, window);
     Value need = idx(xb, ext(xb, kthRank, {bi, hi, arrive}));
     Value rj = idx(xb, ext(xb, s.ranks.rank, {bi, hi, j}));
     return cmpi(xb, P::sge, rj, need);

@@ -264,4 +264,11 @@ Value candidateCount(ImplicitLocOpBuilder &b, Value i, Value m, Value n,
   return clampIndex(b, c, constIndex(b, 0), m);
 }
 
+Value arrivalQuery(ImplicitLocOpBuilder &b, Value j, Value m, Value n,
+                   int64_t window) {
+  Value at = arith::AddIOp::create(b, j, arith::AddIOp::create(
+                                             b, n, constIndex(b, window)));
+  return maxIndex(b, arith::SubIOp::create(b, at, m), constIndex(b, 0));
+}
+
 } // namespace mlir::sparsek::detail

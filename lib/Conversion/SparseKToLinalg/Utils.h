@@ -343,6 +343,10 @@ Value buildDecodeAttention(ImplicitLocOpBuilder &b, Value q, Value keys,
 /// clamp(i + m - n - window + 1, 0, m).
 Value candidateCount(ImplicitLocOpBuilder &b, Value i, Value m, Value n,
                      int64_t window);
+/// The first query of n over m keys whose candidates include key j:
+/// max(0, j - m + n + window) (candidateCount's inverse).
+Value arrivalQuery(ImplicitLocOpBuilder &b, Value j, Value m, Value n,
+                   int64_t window);
 
 /// `parallelSelection`: thresholds and top-k by ParallelSelection.cpp
 /// instead of the sequential sweeps.
