@@ -951,22 +951,25 @@ static std::vector<Case> selectionGrid() {
         c.seed = seed++;
         cases.push_back(c);
       }
-  // block_select with a large k over small blocks: on the GPU, blocks
-  // between samples (every 2k / bq = 25th) filter their sample's 200 keys
-  // and up to 24 * 16 arrivals, lists of several 256-key chunks.
-  for (int s = 0; s < 2; ++s) {
-    Case c;
-    c.op = "block_select";
-    c.hkv = 2;
-    c.m = 3000;
-    c.n = s ? 2900 : 3000;
-    c.k = 200;
-    c.w = 40;
-    c.bq = 16;
-    c.scores = s ? Scores::Ties : Scores::Uniform;
-    c.seed = seed++;
-    cases.push_back(c);
-  }
+  // block_select with a large k over small blocks: on the GPU, a block
+  // between samples (every min(2k / bq, 32)-th block) filters its
+  // sample's k keys, the keys arrived since and its newcomers: lists of up
+  // to 200 + 24 * 16 + 15 entries at k 200 (one chunk of 1024) and
+  // 600 + 31 * 16 + 15 at k 600 (two chunks).
+  for (int64_t k : {200, 600})
+    for (int s = 0; s < 2; ++s) {
+      Case c;
+      c.op = "block_select";
+      c.hkv = 2;
+      c.m = 3000;
+      c.n = s ? 2900 : 3000;
+      c.k = k;
+      c.w = 40;
+      c.bq = 16;
+      c.scores = s ? Scores::Ties : Scores::Uniform;
+      c.seed = seed++;
+      cases.push_back(c);
+    }
   // Rows longer than one super-chunk of the parallel lowering's prefix sums
   // (1024 keys): three of them.
   for (const char *op : {"threshold", "topk", "block_select"})
