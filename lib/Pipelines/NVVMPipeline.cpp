@@ -77,6 +77,10 @@ LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
     return error("invalid key-tile " + Twine(options.keyTile.getValue()) +
                  ": expected 16, 32, 48 or 64 keys (mma.sync tiles of 16)"),
            failure();
+  if (options.pingPong != 0 && options.pingPong != 1)
+    return error("invalid ping-pong " + Twine(options.pingPong.getValue()) +
+                 ": expected 0 or 1"),
+           failure();
   return success();
 }
 
@@ -100,6 +104,8 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
     gpu.blockSize = options.blockSize;
   if (options.keyTile.hasValue())
     gpu.keyTile = options.keyTile;
+  if (options.pingPong.hasValue())
+    gpu.pingPong = options.pingPong;
   gpu.parallelSelection = options.parallelSelection;
   gpu.vectorReductions = vectorReductions;
   gpu.chip = options.chip;

@@ -174,11 +174,16 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
            "up to block-size rows. 0: the tuning table's (per op); given, "
            "it applies to every op.">,
     Option<"keyTile", "key-tile", "int64_t", /*default=*/"0",
-           "Keys per shared-memory tile (a multiple of 16 up to 64). 0: the "
-           "tuning table's (per kernel, falling back to smaller tiles where "
-           "it does not fit in shared memory); given, it applies to every "
-           "kernel (one that does not fit leaves its layer to the linalg "
-           "lowering).">,
+           "Keys per shared-memory tile (a multiple of 16 up to 64; stages "
+           "above 48 KiB in dynamic shared memory). 0: the tuning table's "
+           "(per kernel, falling back to smaller tiles where it does not "
+           "fit in shared memory); given, it applies to every kernel (one "
+           "that does not fit leaves its layer to the linalg lowering).">,
+    Option<"pingPong", "ping-pong", "int64_t", /*default=*/"-1",
+           "1: forward kernels of eight warps run them in two groups half a "
+           "tile apart, over three shared stages (one group's softmax "
+           "overlapping the other's MMAs); 0: all warps in step, two "
+           "stages. -1: the tuning table's (per op).">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
            "The GPU the tuning table is looked up for (sm_<digits>[a-z]).">,
     Option<"tuningFile", "tuning-file", "std::string", /*default=*/"\"\"",

@@ -121,11 +121,15 @@ struct SparseKNVVMPipelineOptions
       *this, "key-tile",
       llvm::cl::desc("Keys per shared-memory tile of the tensor-core "
                      "kernel (convert-sparsek-to-gpu{key-tile}); given, it "
-                     "overrides the tuning table's, and a tile whose two "
-                     "stages exceed 48 KiB of shared memory for a layer's "
-                     "head dims leaves that layer to the "
-                     "one-thread-per-query path"),
+                     "overrides the tuning table's (stages above 48 KiB of "
+                     "shared memory take dynamic shared memory)"),
       llvm::cl::init(32)};
+  PassOptions::Option<int64_t> pingPong{
+      *this, "ping-pong",
+      llvm::cl::desc("The forward tensor-core kernel's warps in two groups "
+                     "half a tile apart (convert-sparsek-to-gpu{ping-pong}): "
+                     "1 or 0; given, it overrides the tuning table's"),
+      llvm::cl::init(1)};
   PassOptions::Option<std::string> tuningFile{
       *this, "tuning-file",
       llvm::cl::desc("A tuning table whose lines come before the built-in "

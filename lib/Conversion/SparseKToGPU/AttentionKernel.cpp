@@ -47,6 +47,18 @@ namespace mlir::sparsek::gpu_kernels {
 namespace {
 
 constexpr double kLn2 = 0.6931471805599453;
+/// How far (base 2) a tile's row maximum may exceed the row's reference
+/// maximum before O and l are rescaled to it (P stays below 2^8).
+constexpr double kRescaleSlack = 8.0;
+
+/// The values (at least one) combined pairwise, as a balanced tree (depth
+/// log2 n instead of a chain of n - 1).
+Value treeReduce(ArrayRef<Value> xs, function_ref<Value(Value, Value)> f) {
+  if (xs.size() == 1)
+    return xs.front();
+  size_t h = xs.size() / 2;
+  return f(treeReduce(xs.take_front(h), f), treeReduce(xs.drop_front(h), f));
+}
 
 /// Per-query state a thread keeps for each distinct query row it holds
 /// (two rows of one head, or with head pairs one row of two heads).
@@ -675,6 +687,23 @@ void KernelBody::build() {
     return logit;
   };
 
+  // A B^T over a tile, A's fragments in registers, B the stage's
+  // [keys][width] rows: S = Q K^T, and for the backward dP = dO V^T.
+  auto rowsTimesTile = [&](ArrayRef<MmaEmitter::AFrag> a, Value tile,
+                           int64_t width, Value stage) {
+    SmallVector<MmaEmitter::Acc> acc(BK / 8, mma.zeroAcc());
+    for (int64_t kc = 0; kc < width / 16; ++kc)
+      for (int64_t np = 0; np < BK / 16; ++np) {
+        Value row = add(idx(np * 16), kRow0);
+        auto r = mma.ldmatrixX4(
+            tile, {stage, row, add(kSwz[kc % 4], idx(64 * (kc / 4)))},
+            false);
+        acc[2 * np] = mma.mma(a[kc], {r[0], r[1]}, acc[2 * np]);
+        acc[2 * np + 1] = mma.mma(a[kc], {r[2], r[3]}, acc[2 * np + 1]);
+      }
+    return acc;
+  };
+
   // What the backward kernel's tile body gets from the loop.
   struct TileCtx {
     Value t, stage;
@@ -688,94 +717,36 @@ void KernelBody::build() {
     Value slotGroup; // deterministic: the tile's slot copies
   };
 
-  // One loop over the window tiles, one over the union tiles: each with
-  // its own membership test (the window's needs no scores or weights). The
-  // pipeline runs across both: the last window tile prefetches the first
-  // union tile.
-  // Forward: online softmax and O; Stats: only the row max and sum (the
-  // backward kernel's first sweep); Backward: the gradients of a tile
-  // (backwardTile, below).
-  enum class Mode { Forward, Stats, Backward };
-  std::function<SmallVector<Value>(const TileCtx &)> backwardTile;
-  auto tileLoop = [&](Value lb, Value ub, bool windowTiles, ValueRange state,
-                      Mode mode = Mode::Forward) -> SmallVector<Value> {
-    auto loop = scf::ForOp::create(b, lb, ub, idx(1), state);
-    OpBuilder::InsertionGuard g3(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value t = loop.getInductionVar();
-    SmallVector<Value> st(loop.getRegionIterArgs());
-    Value stage = remu(t, idx(AttentionKernelConfig::kStages));
-    Value next = add(t, idx(1));
-    Value nextStage = remu(next, idx(AttentionKernelConfig::kStages));
-    Value hasNext = cmpI(arith::CmpIPredicate::ult, next, tiles);
-    // The next tile's keys (union indices: global loads) are requested
-    // now and first used after this tile's S = Q K^T, which hides their
-    // latency; its copies then run during this tile's softmax and P V.
-    SmallVector<std::pair<Value, Value>> nextKeys = prefetchKeys(next, hasNext);
-    // This tile's copies (issued during the previous tile) have landed,
-    // and its key arrays are written (the previous iteration's barrier).
-    asyncWait(b, asyncCommit(b), 0);
-    gpu::BarrierOp::create(b);
-    // Deterministic backward: the tile's slots, in flight during its
-    // S, dP and softmax.
-    Value slotGroup;
-    if (mode == Mode::Backward && issueSlotCopies) {
-      issueSlotCopies(stage);
-      slotGroup = asyncCommit(b);
-    }
-
-    // A B^T over the tile, A's fragments in registers, B the stage's
-    // [keys][width] rows: S = Q K^T, and for the backward dP = dO V^T.
-    auto rowsTimesTile = [&](ArrayRef<MmaEmitter::AFrag> a, Value tile,
-                             int64_t width) {
-      SmallVector<MmaEmitter::Acc> acc(BK / 8, mma.zeroAcc());
-      for (int64_t kc = 0; kc < width / 16; ++kc)
-        for (int64_t np = 0; np < BK / 16; ++np) {
-          Value row = add(idx(np * 16), kRow0);
-          auto r = mma.ldmatrixX4(
-              tile, {stage, row, add(kSwz[kc % 4], idx(64 * (kc / 4)))},
-              false);
-          acc[2 * np] = mma.mma(a[kc], {r[0], r[1]}, acc[2 * np]);
-          acc[2 * np + 1] = mma.mma(a[kc], {r[2], r[3]}, acc[2 * np + 1]);
-        }
-      return acc;
-    };
-    SmallVector<MmaEmitter::Acc> s = rowsTimesTile(qFrag, kTile, D);
-    SmallVector<MmaEmitter::Acc> dp;
-    if (mode == Mode::Backward)
-      dp = rowsTimesTile(doFrag, vTile, DV);
-
-    // The next tile's copies into the other stage (every warp left it at
-    // the previous iteration's closing barrier).
-    {
-      auto more = scf::IfOp::create(b, hasNext, /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard g4(b);
-      b.setInsertionPointToStart(more.thenBlock());
-      issueCopies(nextKeys, nextStage);
-    }
-    asyncCommit(b);
-    Value writeNext = andI(hasNext, isWriter);
-    Value nextScore = loadWriterScore(nextKeys.back(), writeNext);
-
+  // The forward's online softmax and O update of tile t (in `stage`) from
+  // its S: the new row maxima and sums, then (unless statsOnly) O.
+  // `between` runs after the softmax, before P V.
+  auto forwardTile = [&](Value t, Value stage, bool windowTiles,
+                         ArrayRef<MmaEmitter::Acc> s, ArrayRef<Value> st,
+                         bool statsOnly,
+                         function_ref<void()> between) -> SmallVector<Value> {
     TileWeights tw8 = tileWeights(t, stage, windowTiles);
     SmallVector<MmaEmitter::Acc> logit = logitsOf(tw8, s), &vw = tw8.vw;
-    if (mode == Mode::Backward) {
-      scf::YieldOp::create(
-          b, backwardTile({t, stage, windowTiles, s, dp, tw8, logit, st,
-                           nextKeys.back(), nextScore, writeNext, nextStage,
-                           slotGroup}));
-      return SmallVector<Value>(loop.getResults());
-    }
 
-    // Online softmax per half (A: elements 0, 1; B: 2, 3).
+    // Online softmax per half (A: elements 0, 1; B: 2, 3). The row's
+    // reference maximum m (the state) moves only when the tile's maximum
+    // exceeds it by more than kRescaleSlack (base 2): O and l are both
+    // relative to m, so any m gives the same O / l, and P = 2^(s - m) stays
+    // below 2^kRescaleSlack (f32 sums, bf16 / f16 P: no overflow, the same
+    // relative rounding), while most tiles after the first ones leave O
+    // unscaled (with the exact maximum most window tiles rescaled O).
+    // Maxima and sums as balanced trees: short dependency chains.
     Value mNew[2], shift[2], alpha[2], lsum[2];
     for (int64_t half = 0; half < 2; ++half) {
-      Value mx = negInf;
+      SmallVector<Value> xs;
       for (int64_t nt = 0; nt < BK / 8; ++nt)
         for (int64_t par = 0; par < 2; ++par)
-          mx = maxF(mx, logit[nt][half * 2 + par]);
+          xs.push_back(logit[nt][half * 2 + par]);
+      Value mx = treeReduce(xs, [&](Value x, Value y) { return maxF(x, y); });
       mx = quadMax(b, mx);
-      mNew[half] = maxF(st[half], mx);
+      Value grow = cmpF(arith::CmpFPredicate::OGT, mx,
+                        arith::AddFOp::create(
+                            b, st[half], constF32(b, kRescaleSlack)));
+      mNew[half] = sel(grow, maxF(st[half], mx), st[half]);
       shift[half] = sel(cmpF(arith::CmpFPredicate::OEQ, mNew[half], negInf),
                         constF32(b, 0.0), mNew[half]);
       alpha[half] =
@@ -783,22 +754,25 @@ void KernelBody::build() {
       lsum[half] = arith::MulFOp::create(b, st[2 + half], alpha[half]);
     }
     SmallVector<MmaEmitter::Acc> pw(BK / 8);
+    SmallVector<Value> ps[2];
     for (int64_t nt = 0; nt < BK / 8; ++nt)
       for (int64_t e = 0; e < 4; ++e) {
         int64_t half = e / 2;
         Value p = fastExp2(b, arith::SubFOp::create(b, logit[nt][e], shift[half]));
-        lsum[half] = arith::AddFOp::create(b, lsum[half], p);
+        ps[half].push_back(p);
         pw[nt][e] = vw[nt][e] ? arith::MulFOp::create(b, p, vw[nt][e])
                                     .getResult()
                               : p;
       }
+    for (int64_t half = 0; half < 2; ++half)
+      lsum[half] = arith::AddFOp::create(
+          b, lsum[half], treeReduce(ps[half], [&](Value x, Value y) {
+            return arith::AddFOp::create(b, x, y).getResult();
+          }));
 
-    // The next tile's key arrays (its score load had the softmax to land).
-    storeKeyInfo(nextKeys.back(), nextScore, writeNext, nextStage);
-    if (mode == Mode::Stats) {
-      scf::YieldOp::create(b, ValueRange{mNew[0], mNew[1], lsum[0], lsum[1]});
-      return SmallVector<Value>(loop.getResults());
-    }
+    between();
+    if (statsOnly)
+      return SmallVector<Value>{mNew[0], mNew[1], lsum[0], lsum[1]};
 
     // O = alpha O + (P w) V.
     // The rescale only when some row of the warp has a new maximum
@@ -848,9 +822,190 @@ void KernelBody::build() {
     SmallVector<Value> yield = {mNew[0], mNew[1], lsum[0], lsum[1]};
     for (auto &acc : o)
       yield.append(acc.begin(), acc.end());
-    scf::YieldOp::create(b, yield);
+    return yield;
+  };
+
+  // One loop over the window tiles, one over the union tiles: each with
+  // its own membership test (the window's needs no scores or weights). The
+  // pipeline runs across both: the last window tile prefetches the first
+  // union tile.
+  // Forward: online softmax and O; Stats: only the row max and sum (the
+  // backward kernel's first sweep); Backward: the gradients of a tile
+  // (backwardTile, below).
+  enum class Mode { Forward, Stats, Backward };
+  std::function<SmallVector<Value>(const TileCtx &)> backwardTile;
+  auto tileLoop = [&](Value lb, Value ub, bool windowTiles, ValueRange state,
+                      Mode mode = Mode::Forward) -> SmallVector<Value> {
+    auto loop = scf::ForOp::create(b, lb, ub, idx(1), state);
+    OpBuilder::InsertionGuard g3(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value t = loop.getInductionVar();
+    SmallVector<Value> st(loop.getRegionIterArgs());
+    Value stage = remu(t, idx(cfg.stages()));
+    Value next = add(t, idx(1));
+    Value nextStage = remu(next, idx(cfg.stages()));
+    Value hasNext = cmpI(arith::CmpIPredicate::ult, next, tiles);
+    // The next tile's keys (union indices: global loads) are requested
+    // now and first used after this tile's S = Q K^T, which hides their
+    // latency; its copies then run during this tile's softmax and P V.
+    SmallVector<std::pair<Value, Value>> nextKeys = prefetchKeys(next, hasNext);
+    // This tile's copies (issued during the previous tile) have landed,
+    // and its key arrays are written (the previous iteration's barrier).
+    asyncWait(b, asyncCommit(b), 0);
+    gpu::BarrierOp::create(b);
+    // Deterministic backward: the tile's slots, in flight during its
+    // S, dP and softmax.
+    Value slotGroup;
+    if (mode == Mode::Backward && issueSlotCopies) {
+      issueSlotCopies(stage);
+      slotGroup = asyncCommit(b);
+    }
+
+    SmallVector<MmaEmitter::Acc> s = rowsTimesTile(qFrag, kTile, D, stage);
+    SmallVector<MmaEmitter::Acc> dp;
+    if (mode == Mode::Backward)
+      dp = rowsTimesTile(doFrag, vTile, DV, stage);
+
+    // The next tile's copies into the other stage (every warp left it at
+    // the previous iteration's closing barrier).
+    {
+      auto more = scf::IfOp::create(b, hasNext, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard g4(b);
+      b.setInsertionPointToStart(more.thenBlock());
+      issueCopies(nextKeys, nextStage);
+    }
+    asyncCommit(b);
+    Value writeNext = andI(hasNext, isWriter);
+    Value nextScore = loadWriterScore(nextKeys.back(), writeNext);
+
+    if (mode == Mode::Backward) {
+      TileWeights tw8 = tileWeights(t, stage, windowTiles);
+      SmallVector<MmaEmitter::Acc> logit = logitsOf(tw8, s);
+      scf::YieldOp::create(
+          b, backwardTile({t, stage, windowTiles, s, dp, tw8, logit, st,
+                           nextKeys.back(), nextScore, writeNext, nextStage,
+                           slotGroup}));
+      return SmallVector<Value>(loop.getResults());
+    }
+    // The next tile's key arrays (its score load had the softmax to land)
+    // between the softmax and P V.
+    scf::YieldOp::create(
+        b, forwardTile(t, stage, windowTiles, s, st, mode == Mode::Stats, [&] {
+          storeKeyInfo(nextKeys.back(), nextScore, writeNext, nextStage);
+        }));
     return SmallVector<Value>(loop.getResults());
   };
+  // The forward kernel's loop with its warps in two groups (cfg.pingpong):
+  // per tile the first group computes S, the softmax and P V; the second
+  // the previous tile's softmax and P V, then this tile's S (carried to
+  // the next iteration), and after the loop its last tile's softmax and P
+  // V. Each scheduler runs one warp of each group, so one's softmax
+  // overlaps the other's MMAs where in lockstep both wait on the same
+  // phase. Stages: tile t's copies (issued during tile t - 1) land in
+  // stage t % 3, which the second group reads until its P V of tile t
+  // early in iteration t + 1; iteration t refills stage (t + 1) % 3, last
+  // read in iteration t - 1 (the barrier orders them). The first group's
+  // threads write the next tile's key arrays (the writers: tid < BK).
+  auto pingpongLoop = [&](Value lb, Value ub, bool windowTiles,
+                          ValueRange state) -> SmallVector<Value> {
+    const int64_t nS = BK / 8 * 4, nSt = static_cast<int64_t>(state.size());
+    Value second = cmpI(arith::CmpIPredicate::uge, warp, idx(cfg.warps() / 2));
+    SmallVector<Value> init(state.begin(), state.end());
+    for (int64_t i = 0; i < nS; ++i)
+      init.push_back(constF32(b, 0.0));
+    auto stageOf = [&](Value t) { return remu(t, idx(cfg.stages())); };
+    auto unflatten = [&](ValueRange flat) {
+      SmallVector<MmaEmitter::Acc> acc(BK / 8);
+      for (int64_t nt = 0; nt < BK / 8; ++nt)
+        for (int64_t e = 0; e < 4; ++e)
+          acc[nt][e] = flat[nt * 4 + e];
+      return acc;
+    };
+    auto flatS = [&](ArrayRef<MmaEmitter::Acc> acc) {
+      SmallVector<Value> flat;
+      for (auto &a : acc)
+        flat.append(a.begin(), a.end());
+      return flat;
+    };
+    SmallVector<Type> stTypes, allTypes;
+    for (Value v : state)
+      stTypes.push_back(v.getType());
+    allTypes = stTypes;
+    allTypes.append(nS, b.getF32Type());
+    // The second group's softmax and P V of tile t over its carried S.
+    auto drain = [&](Value cond, Value t, ArrayRef<Value> st, ValueRange sv) {
+      auto ifOp = scf::IfOp::create(b, stTypes, cond, /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard gd(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      scf::YieldOp::create(b, forwardTile(t, stageOf(t), windowTiles,
+                                          unflatten(sv), st, false, [] {}));
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, st);
+      return SmallVector<Value>(ifOp.getResults());
+    };
+
+    auto loop = scf::ForOp::create(b, lb, ub, idx(1), init);
+    {
+      OpBuilder::InsertionGuard gl(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value t = loop.getInductionVar();
+      SmallVector<Value> it(loop.getRegionIterArgs());
+      ArrayRef<Value> st = ArrayRef<Value>(it).take_front(nSt);
+      ValueRange sPrev = ValueRange(loop.getRegionIterArgs()).drop_front(nSt);
+      Value stage = stageOf(t);
+      Value next = add(t, idx(1));
+      Value nextStage = stageOf(next);
+      Value hasNext = cmpI(arith::CmpIPredicate::ult, next, tiles);
+      SmallVector<std::pair<Value, Value>> nextKeys =
+          prefetchKeys(next, hasNext);
+      asyncWait(b, asyncCommit(b), 0);
+      gpu::BarrierOp::create(b);
+      auto copiesNext = [&] {
+        auto more = scf::IfOp::create(b, hasNext, /*withElseRegion=*/false);
+        {
+          OpBuilder::InsertionGuard g4(b);
+          b.setInsertionPointToStart(more.thenBlock());
+          issueCopies(nextKeys, nextStage);
+        }
+        asyncCommit(b);
+      };
+      auto group = scf::IfOp::create(b, allTypes, second,
+                                     /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard gg(b);
+        // Second group: tile t - 1's softmax and P V, the next tile's
+        // copies, then tile t's S.
+        b.setInsertionPointToStart(group.thenBlock());
+        SmallVector<Value> st2 =
+            drain(cmpI(arith::CmpIPredicate::ugt, t, lb), sub(t, idx(1)), st,
+                  sPrev);
+        copiesNext();
+        SmallVector<Value> y = st2;
+        y.append(flatS(rowsTimesTile(qFrag, kTile, D, stage)));
+        scf::YieldOp::create(b, y);
+        // First group: tile t whole.
+        b.setInsertionPointToStart(group.elseBlock());
+        SmallVector<MmaEmitter::Acc> sNow = rowsTimesTile(qFrag, kTile, D,
+                                                          stage);
+        copiesNext();
+        Value writeNext = andI(hasNext, isWriter);
+        Value nextScore = loadWriterScore(nextKeys.back(), writeNext);
+        SmallVector<Value> y1 =
+            forwardTile(t, stage, windowTiles, sNow, st, false, [&] {
+              storeKeyInfo(nextKeys.back(), nextScore, writeNext, nextStage);
+            });
+        y1.append(sPrev.begin(), sPrev.end());
+        scf::YieldOp::create(b, y1);
+      }
+      scf::YieldOp::create(b, group.getResults());
+    }
+    SmallVector<Value> res(loop.getResults());
+    // The second group's last tile.
+    return drain(andI(second, cmpI(arith::CmpIPredicate::ugt, ub, lb)),
+                 sub(ub, idx(1)), ArrayRef<Value>(res).take_front(nSt),
+                 ValueRange(res).drop_front(nSt));
+  };
+
   if (cfg.backward) {
     // ---- The backward kernel (AttentionKernel.h). ----
     const int64_t R = cfg.warps() * 16; // rows (query, head) of the block
@@ -1294,10 +1449,16 @@ void KernelBody::build() {
              [&] { atomicAdd(e.first, dtauAcc(), {bi, g, e.second}); });
     return;
   }
-  SmallVector<Value> afterWindow =
-      tileLoop(idx(0), tw, /*windowTiles=*/true, init);
-  SmallVector<Value> fin =
-      tileLoop(tw, tiles, /*windowTiles=*/false, afterWindow);
+  SmallVector<Value> fin;
+  if (cfg.pingpong) {
+    SmallVector<Value> afterWindow =
+        pingpongLoop(idx(0), tw, /*windowTiles=*/true, init);
+    fin = pingpongLoop(tw, tiles, /*windowTiles=*/false, afterWindow);
+  } else {
+    SmallVector<Value> afterWindow =
+        tileLoop(idx(0), tw, /*windowTiles=*/true, init);
+    fin = tileLoop(tw, tiles, /*windowTiles=*/false, afterWindow);
+  }
   ArrayRef<Value> acc = ArrayRef<Value>(fin).drop_front(4);
   for (int64_t half = 0; half < 2; ++half) {
     Value l = quadSum(b, fin[2 + half]);
@@ -1389,6 +1550,8 @@ func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
           attrs.append("lse", mb.getBoolAttr(true));
         if (cfg.deterministic)
           attrs.append("deterministic", mb.getBoolAttr(true));
+        if (cfg.pingpong)
+          attrs.append("ping_pong", mb.getBoolAttr(true));
       });
 }
 
@@ -1477,16 +1640,27 @@ std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
     cfg->lse = lse && lse.getValue();
     auto det = dict.getAs<BoolAttr>("deterministic");
     cfg->deterministic = cfg->backward && det && det.getValue();
+    // Ping-pong: two groups of four warps, forward only (the tile's key
+    // arrays are written by the first group's threads, tid < key_tile).
+    auto pp = dict.getAs<BoolAttr>("ping_pong");
+    cfg->pingpong = pp && pp.getValue();
+    if (cfg->pingpong && (cfg->backward || cfg->warps() != 8))
+      return std::nullopt;
+    if (cfg->sharedBytes() > AttentionKernelConfig::kMaxSharedBytes)
+      return std::nullopt;
   }
   return cfg;
 }
 
-/// The backward kernel's shared tiles, in dynamic shared memory: byte
-/// offsets (128-aligned) of K, V, the key arrays (ordered keys, scores), Q,
-/// dO, dS, P and (deterministic) the warps' du column sums, the tile's
-/// slot infos (per stage) and its slots' contents, then the total.
-static std::array<int64_t, 12> backwardLayout(const AttentionKernelConfig &c) {
-  const int64_t st = AttentionKernelConfig::kStages, rows = c.warps() * 16;
+/// The shared tiles in dynamic shared memory (the backward kernel's, and
+/// the forward kernel's when its stages exceed 48 KiB): byte offsets
+/// (128-aligned) of K, V, the key arrays (ordered keys, scores), then the
+/// backward's Q, dO, dS, P and (deterministic) the warps' du column sums,
+/// the tile's slot infos (per stage) and its slots' contents, then the
+/// total.
+static std::array<int64_t, 12> dynamicLayout(const AttentionKernelConfig &c) {
+  const int64_t st = c.stages();
+  const int64_t rows = c.backward ? c.warps() * 16 : 0;
   const int64_t det = c.deterministic ? 1 : 0;
   const int64_t sizes[11] = {st * c.keyTile * c.d * 2,
                             st * c.keyTile * c.dv * 2,
@@ -1507,10 +1681,34 @@ static std::array<int64_t, 12> backwardLayout(const AttentionKernelConfig &c) {
 }
 
 int64_t AttentionKernelConfig::sharedBytes() const {
-  if (backward)
-    return backwardLayout(*this)[11];
+  if (dynamicShared())
+    return dynamicLayout(*this)[11];
+  return staticSharedBytes();
+}
+
+int64_t AttentionKernelConfig::staticSharedBytes() const {
   // K and V rows, then per key its ordered key (8 bytes) and score.
-  return kStages * keyTile * ((d + dv) * 2 + 12);
+  return stages() * keyTile * ((d + dv) * 2 + 12);
+}
+
+bool AttentionKernelConfig::dynamicShared() const {
+  return backward || staticSharedBytes() > 48 * 1024;
+}
+
+bool AttentionKernelConfig::shrinkToFit() {
+  for (int64_t t = keyTile - 16; t >= 16 && sharedBytes() > kMaxSharedBytes;
+       t -= 16) {
+    std::optional<AttentionKernelConfig> c = create(
+        elem, d, dv, blockQ, heads, t, window, scale, gate, backward);
+    if (!c)
+      continue;
+    c->vectorReductions = vectorReductions;
+    c->lse = lse;
+    c->deterministic = deterministic;
+    c->pingpong = pingpong;
+    *this = *c;
+  }
+  return sharedBytes() <= kMaxSharedBytes;
 }
 
 std::optional<AttentionKernelConfig>
@@ -1542,9 +1740,7 @@ AttentionKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t blockQ,
   // blockQ * heads < 16 and the layout's products overflow for huge dims
   // (both reached by fuzzed tile attributes).
   auto backwardOk = [&] {
-    return !backward || (keyGemmSplits(d) && keyGemmSplits(dv) &&
-                         // Dynamic shared memory (opted in at launch).
-                         c.sharedBytes() <= 200 * 1024);
+    return !backward || (keyGemmSplits(d) && keyGemmSplits(dv));
   };
   bool covered =
       (elem.isF16() || elem.isBF16()) &&
@@ -1560,8 +1756,10 @@ AttentionKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t blockQ,
       // tile's key indices are written one per thread.
       (keyTile * d / 8) % c.threads() == 0 &&
       (keyTile * dv / 8) % c.threads() == 0 && keyTile <= c.threads() &&
-      // Two stages in static shared memory (the forward kernel).
-      (backward || c.sharedBytes() <= 48 * 1024) && backwardOk() &&
+      backwardOk() &&
+      // Static shared memory up to 48 KiB (the forward kernel's stages),
+      // dynamic beyond (opted in at launch) up to the SM's 227 KiB.
+      c.sharedBytes() <= kMaxSharedBytes &&
       window >= 0 && scale > 0;
   if (!covered)
     return std::nullopt;
@@ -1574,12 +1772,12 @@ std::string AttentionKernelConfig::symbolName() const {
   uint32_t bits;
   std::memcpy(&bits, &s, sizeof(bits));
   return llvm::formatv("sparsek_block_attention{9}_{0}_d{1}_dv{2}_bq{3}_h{4}_"
-                       "bk{5}_w{6}_{7}_s{8:x-}{10}{11}{12}",
+                       "bk{5}_w{6}_{7}_s{8:x-}{10}{11}{12}{13}",
                        elem.isBF16() ? "bf16" : "f16", d, dv, blockQ, heads,
                        keyTile, window, gateName, bits,
                        backward ? "_backward" : "",
                        vectorReductions ? "_r4" : "", lse ? "_lse" : "",
-                       deterministic ? "_det" : "")
+                       deterministic ? "_det" : "", pingpong ? "_pp" : "")
       .str();
 }
 
@@ -1588,7 +1786,7 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
                                ArrayRef<Value> operands) {
   MLIRContext *ctx = b.getContext();
   auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  int64_t stages = AttentionKernelConfig::kStages;
+  int64_t stages = cfg.stages();
   std::string base = cfg.symbolName();
   struct Tile {
     const char *suffix;
@@ -1605,8 +1803,9 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
   // Shared tiles: private workgroup globals aligned to 128 bytes (16-byte
   // cp.async and ldmatrix rows need it; attributions would be 2-aligned).
   // Kernel outlining copies them into the kernel's module.
+  const bool dynamic = cfg.dynamicShared();
   for (const Tile &t : tiles) {
-    if (cfg.backward)
+    if (dynamic)
       break; // all in dynamic shared memory
     declareWorkgroupGlobal(module, b.getLoc(), base + t.suffix, t.type, 128);
   }
@@ -1630,8 +1829,9 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
                                      constIndex(b, cfg.heads))),
           memref::DimOp::create(b, q, 0)),
       one);
-  // The backward kernel's tiles (over 48 KiB) are views of the dynamic
-  // shared memory, its only shared memory (next to static shared memory,
+  // The backward kernel's tiles (over 48 KiB), and the forward's when its
+  // stages exceed 48 KiB, are views of the dynamic shared memory, the
+  // kernel's only shared memory (next to static shared memory,
   // gpu.dynamic_shared_memory would alias it: MLIR 22 lowers it to a
   // zero-sized static array).
   // The lowering makes the dynamic memory's base a 1-byte static variable
@@ -1639,7 +1839,7 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
   // window: 128 more bytes keep the last tile inside the block's shared
   // memory wherever the window starts.
   Value dynBytes;
-  if (cfg.backward)
+  if (dynamic)
     dynBytes = arith::ConstantIntOp::create(b, b.getI32Type(),
                                             cfg.sharedBytes() + 128);
   auto launch = gpu::LaunchOp::create(b, grid, one, one,
@@ -1648,8 +1848,8 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   SmallVector<Value> shared;
-  if (cfg.backward) {
-    auto off = backwardLayout(cfg);
+  if (dynamic) {
+    auto off = dynamicLayout(cfg);
     Value dyn = gpu::DynamicSharedMemoryOp::create(
         b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                            MemRefLayoutAttrInterface{}, wg));
@@ -1657,22 +1857,24 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
     SmallVector<MemRefType> types;
     for (const Tile &t : tiles)
       types.push_back(t.type);
-    types.push_back(MemRefType::get({rows, cfg.d}, cfg.elem,
-                                    MemRefLayoutAttrInterface{}, wg));
-    types.push_back(MemRefType::get({rows, cfg.dv}, cfg.elem,
-                                    MemRefLayoutAttrInterface{}, wg));
-    for (int i = 0; i < 2; ++i)
-      types.push_back(MemRefType::get({rows, cfg.dsStride()}, cfg.elem,
+    if (cfg.backward) {
+      types.push_back(MemRefType::get({rows, cfg.d}, cfg.elem,
                                       MemRefLayoutAttrInterface{}, wg));
-    if (cfg.deterministic) {
-      types.push_back(MemRefType::get({cfg.warps(), cfg.keyTile},
-                                      b.getF32Type(),
+      types.push_back(MemRefType::get({rows, cfg.dv}, cfg.elem,
                                       MemRefLayoutAttrInterface{}, wg));
-      types.push_back(MemRefType::get({stages, cfg.keyTile}, b.getI64Type(),
-                                      MemRefLayoutAttrInterface{}, wg));
-      types.push_back(MemRefType::get(
-          {cfg.keyTile, deterministicSlotWidth(cfg.d, cfg.dv)},
-          b.getF32Type(), MemRefLayoutAttrInterface{}, wg));
+      for (int i = 0; i < 2; ++i)
+        types.push_back(MemRefType::get({rows, cfg.dsStride()}, cfg.elem,
+                                        MemRefLayoutAttrInterface{}, wg));
+      if (cfg.deterministic) {
+        types.push_back(MemRefType::get({cfg.warps(), cfg.keyTile},
+                                        b.getF32Type(),
+                                        MemRefLayoutAttrInterface{}, wg));
+        types.push_back(MemRefType::get({stages, cfg.keyTile}, b.getI64Type(),
+                                        MemRefLayoutAttrInterface{}, wg));
+        types.push_back(MemRefType::get(
+            {cfg.keyTile, deterministicSlotWidth(cfg.d, cfg.dv)},
+            b.getF32Type(), MemRefLayoutAttrInterface{}, wg));
+      }
     }
     for (auto [i, type] : llvm::enumerate(types))
       shared.push_back(memref::ViewOp::create(b, type, dyn,

@@ -52,7 +52,15 @@ struct AttentionKernelConfig {
   /// numbers them), which buildDeterministicReduceLaunches adds in a fixed
   /// order; dtau per query head, summed there too.
   bool deterministic = false;
+  /// The forward kernel with its warps in two groups half a tile apart
+  /// (warps 0..W/2-1 compute a tile's S, softmax and P V in that order;
+  /// warps W/2.. the previous tile's softmax and P V, then this tile's S),
+  /// so that the two warps of a scheduler overlap one's softmax with the
+  /// other's MMAs; three stages. Eight warps only.
+  bool pingpong = false;
   static constexpr int64_t kStages = 2;
+  /// Shared stages of K, V and the key arrays.
+  int64_t stages() const { return pingpong ? 3 : kStages; }
 
   /// Warps hold 16 rows: with an even head count, 8 queries of two heads
   /// (rows g and g + 8 of a lane are one query, so its membership test
@@ -60,10 +68,23 @@ struct AttentionKernelConfig {
   bool headPairs() const { return heads % 2 == 0; }
   int64_t warps() const { return blockQ * heads / 16; }
   int64_t threads() const { return 32 * warps(); }
-  /// Shared memory in bytes: static for the forward kernel, dynamic for
-  /// the backward one (which also keeps the block's Q and dO rows and the
-  /// tile's dS and P).
+  /// Shared memory in bytes: static for the forward kernel up to 48 KiB,
+  /// dynamic beyond and for the backward one (which also keeps the block's
+  /// Q and dO rows and the tile's dS and P).
   int64_t sharedBytes() const;
+  /// The forward kernel's stages (K, V and the key arrays) in bytes.
+  int64_t staticSharedBytes() const;
+  /// Whether the kernel's tiles are views of dynamic shared memory (the
+  /// backward kernel's always; the forward's when its stages exceed the 48
+  /// KiB of static shared memory ptxas accepts).
+  bool dynamicShared() const;
+  /// The most shared memory a kernel may take (dynamic, opted in at
+  /// launch; an SM has 227 KiB).
+  static constexpr int64_t kMaxSharedBytes = 200 * 1024;
+  /// Lowers the key tile (by steps of 16, keeping every other field) until
+  /// the kernel's shared memory fits kMaxSharedBytes; false when no tile
+  /// does.
+  bool shrinkToFit();
   /// Row stride (elements) of the backward kernel's dS and P tiles: the
   /// key tile plus one 16-byte chunk, so that ldmatrix's 8 rows fall in
   /// different banks.

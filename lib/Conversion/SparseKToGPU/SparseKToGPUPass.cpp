@@ -254,6 +254,11 @@ struct ConvertSparseKToGPUPass
                             "table's)";
       return signalPassFailure();
     }
+    if (pingPong < -1 || pingPong > 1) {
+      module.emitError() << "invalid ping-pong " << pingPong.getValue()
+                         << ": expected 0, 1 or -1 (the tuning table's)";
+      return signalPassFailure();
+    }
     if (failed(loadTuning(module)))
       return signalPassFailure();
     SmallVector<Operation *> work;
@@ -411,18 +416,42 @@ private:
                  128);
   }
 
+  /// Whether an attention op's forward kernels of eight warps run in two
+  /// groups half a tile apart (ping-pong).
+  bool pingPongFor(Operation *op, const tuning::Key &key) {
+    return tuned(op, key, "ping-pong",
+                 pingPong >= 0 ? std::optional<int64_t>(pingPong)
+                               : std::nullopt,
+                 0) != 0;
+  }
+
+  /// The forward kernels' schedule: the log-sum-exp output when asked for,
+  /// ping-pong where the table (or the option) says and the kernel has
+  /// eight warps.
+  void setForward(SmallVector<Variant> &variants, Operation *op,
+                  const tuning::Key &key, bool lse) {
+    bool pp = pingPongFor(op, key);
+    forEachConfig(variants, [&](AttentionKernelConfig &cfg) {
+      cfg.lse = lse;
+      cfg.pingpong = pp && cfg.warps() == 8;
+    });
+  }
+
   /// The key tiles to try for each kernel's head dims: the given key-tile
-  /// alone, or the table's then smaller multiples of 16 (a tile whose
-  /// stages exceed the kernel's shared memory does not build).
+  /// alone, or the table's (`param`: key-tile for the forward kernels,
+  /// backward-key-tile for the backward ones) then smaller multiples of 16
+  /// (a tile whose stages exceed the kernel's shared memory does not
+  /// build).
   std::function<SmallVector<int64_t>(int64_t, int64_t)>
-  keyTilesFor(Operation *op, tuning::Key key) {
-    return [this, op, key](int64_t d, int64_t dv) mutable {
+  keyTilesFor(Operation *op, tuning::Key key,
+              StringRef param = "key-tile") {
+    return [this, op, key, param](int64_t d, int64_t dv) mutable {
       if (keyTile > 0)
         return SmallVector<int64_t>{keyTile};
       key.d = d;
       key.dv = dv;
       SmallVector<int64_t> tiles;
-      for (int64_t t = tuned(op, key, "key-tile", std::nullopt, 32); t >= 16;
+      for (int64_t t = tuned(op, key, param, std::nullopt, 32); t >= 16;
            t -= 16)
         tiles.push_back(t);
       return tiles;
@@ -522,8 +551,7 @@ private:
         keyTilesFor(op, key), op.getWindow(), op.getScaleAttr(),
         op.getGate());
     // The log-sum-exp, when asked for, as the kernel's last output.
-    bool lse = static_cast<bool>(op.getLse());
-    forEachConfig(variants, [&](AttentionKernelConfig &cfg) { cfg.lse = lse; });
+    setForward(variants, op, key, static_cast<bool>(op.getLse()));
     SmallVector<Value> operands = {
         op.getQ(),        op.getKey(),       op.getValue(),
         op.getU(),        op.getKthScore(),  op.getKthIndex(),
@@ -554,7 +582,7 @@ private:
     // The log-sum-exp, when the layer returns it, as the kernel's last
     // output.
     bool lse = static_cast<bool>(op.getLse());
-    forEachConfig(variants, [&](AttentionKernelConfig &cfg) { cfg.lse = lse; });
+    setForward(variants, op, key, lse);
     emitLayouts(
         op, op.getQ(), op.getKey(), op.getValue(), variants,
         [&](ImplicitLocOpBuilder &cb, const Variant &v, ArrayRef<Value> outs) {
@@ -609,8 +637,8 @@ private:
     auto variants = variantsFor(
         op.getQ(), op.getKey(), op.getValue(),
         [&](int64_t heads) { return layerBlockQ(rows, heads); },
-        keyTilesFor(op, key), op.getWindow(), op.getScaleAttr(), op.getGate(),
-        /*backward=*/true);
+        keyTilesFor(op, key, "backward-key-tile"), op.getWindow(),
+        op.getScaleAttr(), op.getGate(), /*backward=*/true);
     if (variants.empty() || !selectableInBlocks(op.getU(), op.getK(), variants))
       return;
     BackwardOperands ops = BackwardOperands::of(op);
@@ -632,8 +660,9 @@ private:
     auto variants = variantsFor(
         op.getQ(), op.getKey(), op.getValue(),
         [&](int64_t heads) { return givenBlockQ(rows, blockQ, heads); },
-        keyTilesFor(op, key), op.getWindow(), op.getScaleAttr(), op.getGate(),
-        /*backward=*/true, /*packedDynamicGroup=*/true);
+        keyTilesFor(op, key, "backward-key-tile"), op.getWindow(),
+        op.getScaleAttr(), op.getGate(), /*backward=*/true,
+        /*packedDynamicGroup=*/true);
     if (variants.empty())
       return;
     SmallVector<Value> sel = {op.getKthScore(), op.getKthIndex(), op.getTau(),
@@ -687,6 +716,9 @@ private:
       cfg.vectorReductions = vectorReductions;
       cfg.lse = static_cast<bool>(ops.lse);
       cfg.deterministic = deterministic;
+      // The deterministic backward's slots take more shared memory: a
+      // smaller key tile where the chosen one no longer fits.
+      cfg.shrinkToFit();
     });
     IRRewriter rewriter(op);
     ImplicitLocOpBuilder b(op->getLoc(), rewriter);
@@ -1297,10 +1329,10 @@ struct SparseKExpandKernelStubsPass
                "d and dv 64 or 128, block_q and heads making whole warps of "
                "16 rows (8 queries of two heads or 16 of one), at most 8 "
                "warps (128 rows), key_tile a multiple of 16 up to 64 within "
-               "48 KiB of shared memory (backward: the key tile's m16 tiles "
+               "200 KiB of shared memory (backward: the key tile's m16 tiles "
                "dividing the warps, each warp's columns whole pairs of n8 "
-               "tiles, at most 200 KiB of dynamic shared memory), window >= "
-               "0, scale > 0 and a gate";
+               "tiles), ping_pong only for a forward kernel of 8 warps, "
+               "window >= 0, scale > 0 and a gate";
         return signalPassFailure();
       }
       if (callee.getFunctionType().getInputs() != ArrayRef<Type>(expected) ||

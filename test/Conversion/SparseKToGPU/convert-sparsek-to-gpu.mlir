@@ -11,19 +11,23 @@
 
 // Hq / Hkv = 4: four heads per block (two pairs of heads per warp), so the
 // block holds 128 / 4 = 32 queries and the selection is built for blocks
-// of 32.
+// of 32. The tuning table's line for this shape (sm_90, bf16, k 256, w 512)
+// gives key tiles of 64 and ping-pong: three stages of 33.5 KiB, in
+// dynamic shared memory.
 // CHECK-LABEL: func.func @layer_bf16
 // CHECK: %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<1x8x?x128xbf16>
 // CHECK: scf.forall
-// CHECK: call @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_s3db504f3(
+// CHECK: call @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk64_w512_kv_s3db504f3_pp(
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
-// CHECK: func.func private @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_s3db504f3(memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>
-// CHECK-SAME: sparsek.kernel = {block_q = 32 : i64, d = 128 : i64, dv = 128 : i64, elem = bf16, gate = #sparsek.gate<kv>, heads = 4 : i64, key_tile = 32 : i64, kind = "block_attention", scale = 0.088388347648318{{[0-9]*}} : f64, window = 512 : i64}
-// LAUNCH-DAG: memref.global "private" @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_s3db504f3_k : memref<2x32x128xbf16, #gpu.address_space<workgroup>> {alignment = 128 : i64}
-// LAUNCH-DAG: memref.global "private" @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_s3db504f3_key : memref<2x32xi64, #gpu.address_space<workgroup>> {alignment = 128 : i64}
+// CHECK: func.func private @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk64_w512_kv_s3db504f3_pp(memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>
+// CHECK-SAME: sparsek.kernel = {block_q = 32 : i64, d = 128 : i64, dv = 128 : i64, elem = bf16, gate = #sparsek.gate<kv>, heads = 4 : i64, key_tile = 64 : i64, kind = "block_attention", ping_pong = true, scale = 0.088388347648318{{[0-9]*}} : f64, window = 512 : i64}
 // LAUNCH-LABEL: func.func @layer_bf16
-// LAUNCH: gpu.launch blocks
-// LAUNCH: memref.get_global @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_s3db504f3_k : memref<2x32x128xbf16, #gpu.address_space<workgroup>>
+// LAUNCH: gpu.launch blocks({{.*}}) threads({{.*}}) dynamic_shared_memory_size %c100736_i32
+// LAUNCH: gpu.dynamic_shared_memory
+// LAUNCH: memref.view {{.*}} to memref<3x64x128xbf16, #gpu.address_space<workgroup>>
+// LAUNCH: memref.view {{.*}} to memref<3x64x128xbf16, #gpu.address_space<workgroup>>
+// LAUNCH: memref.view {{.*}} to memref<3x64xi64, #gpu.address_space<workgroup>>
+// LAUNCH: memref.view {{.*}} to memref<3x64xf32, #gpu.address_space<workgroup>>
 // LAUNCH: nvgpu.device_async_copy
 // LAUNCH: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false}
 // LAUNCH: nvvm.mma.sync
@@ -52,10 +56,16 @@ func.func @layer_bf16(%q: tensor<1x8x?x128xbf16>, %k: tensor<1x2x?x128xbf16>,
 
 // f16 with Dv = 64 and the logit gate: covered; a block attention keeps its
 // own block size (64 queries: Hq / Hkv = 2 heads per block fill 128 rows).
+// The catch-all tuning line: key tiles of 32, all warps in step, two
+// stages in static shared memory (33.5 KiB for D 128 and Dv 64: 24.75).
 // CHECK-LABEL: func.func @block_f16
 // CHECK: call @sparsek_block_attention_f16_d128_dv64_bq64_h2_bk32_w16_logit_s3f000000(
+// LAUNCH-DAG: memref.global "private" @sparsek_block_attention_f16_d128_dv64_bq64_h2_bk32_w16_logit_s3f000000_k : memref<2x32x128xf16, #gpu.address_space<workgroup>> {alignment = 128 : i64}
+// LAUNCH-DAG: memref.global "private" @sparsek_block_attention_f16_d128_dv64_bq64_h2_bk32_w16_logit_s3f000000_key : memref<2x32xi64, #gpu.address_space<workgroup>> {alignment = 128 : i64}
 // LAUNCH-LABEL: func.func @block_f16
 // LAUNCH: gpu.launch
+// LAUNCH-NOT: dynamic_shared_memory_size
+// LAUNCH: memref.get_global @sparsek_block_attention_f16_d128_dv64_bq64_h2_bk32_w16_logit_s3f000000_k : memref<2x32x128xf16, #gpu.address_space<workgroup>>
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 func.func @block_f16(%q: tensor<2x4x100x128xf16>, %k: tensor<2x2x100x128xf16>,
                      %v: tensor<2x2x100x64xf16>, %u: tensor<2x2x100xf32>,

@@ -11,6 +11,27 @@ func.func @f(%m: memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) {
 
 // -----
 
+// Ping-pong needs two groups of four warps: 64 queries of one head are
+// four warps.
+// expected-error @below {{ping_pong only for a forward kernel of 8 warps}}
+func.func private @pingpong_four_warps(memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) attributes {sparsek.kernel = {kind = "block_attention", elem = bf16, d = 64 : i64, dv = 64 : i64, block_q = 64 : i64, heads = 1 : i64, key_tile = 32 : i64, window = 4 : i64, scale = 0.5 : f64, gate = #sparsek.gate<kv>, ping_pong = true}}
+func.func @pp4(%m: memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) {
+  call @pingpong_four_warps(%m) : (memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) -> ()
+  return
+}
+
+// -----
+
+// Ping-pong is the forward kernel's schedule only.
+// expected-error @below {{ping_pong only for a forward kernel of 8 warps}}
+func.func private @pingpong_backward(memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) attributes {sparsek.kernel = {kind = "block_attention_backward", elem = bf16, d = 64 : i64, dv = 64 : i64, block_q = 128 : i64, heads = 1 : i64, key_tile = 32 : i64, window = 4 : i64, scale = 0.5 : f64, gate = #sparsek.gate<kv>, ping_pong = true}}
+func.func @ppb(%m: memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) {
+  call @pingpong_backward(%m) : (memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) -> ()
+  return
+}
+
+// -----
+
 // expected-error @below {{kernel stub signature must be (q, key, value, u, kth_score, kth_index, tau, union_keys, union_count, out)}}
 func.func private @bad_signature(memref<?x?xbf16>) attributes {sparsek.kernel = {kind = "block_attention", elem = bf16, d = 64 : i64, dv = 64 : i64, block_q = 128 : i64, key_tile = 32 : i64, window = 4 : i64, scale = 0.5 : f64, gate = #sparsek.gate<kv>}}
 func.func @g(%m: memref<?x?xbf16>) {

@@ -31,6 +31,11 @@
 // rows (B x Hkv) gives the splits; an option overrides it:
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="decode-target-blocks=1000" | FileCheck %s --check-prefix=TB-IR
 // RUN: not sparsek-opt %s --convert-sparsek-to-gpu="block-size=-1" 2>&1 | FileCheck %s --check-prefix=BS
+// RUN: not sparsek-opt %s --convert-sparsek-to-gpu="ping-pong=2" 2>&1 | FileCheck %s --check-prefix=PP
+// RUN: not sparsek-opt %s --sparsek-nvvm-pipeline="ping-pong=-1" 2>&1 | FileCheck %s --check-prefix=PP-PIPE
+// ping-pong=0 keeps every warp in step (two stages) where the table asks
+// for ping-pong; key tile 32 then fits static shared memory again:
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="ping-pong=0 key-tile=32" | FileCheck %s --check-prefix=NOPP-IR
 
 // BAD: error: malformed tuning-file: {{.*}}tuning-bad.txt:3: unknown parameter 'key-tile' of kind decode
 // MISSING: error: cannot read tuning-file '{{.*}}no-such-table.txt'
@@ -42,15 +47,19 @@
 // MB: error: invalid decode-min-blocks 9: expected 0 to 8, or -1 (the tuning table's)
 // TB: error: invalid decode-target-blocks 0: expected 1 to 65536, or -1 (the tuning table's)
 // BS: error: invalid block-size -1 or key-tile 0: expected positive sizes (0: the tuning table's)
+// PP: error: invalid ping-pong 2: expected 0, 1 or -1 (the tuning table's)
+// PP-PIPE: invalid ping-pong -1: expected 0 or 1
 
 // Static head dims and group (4): the built-in table's catch-all line, or
 // the user's line for exactly this configuration.
 // BUILTIN: remark: tuning attention sm_90 bf16 d128 dv128 k256 w512 group4: block-size=128 (TuningTable.txt:{{[0-9]+}})
-// BUILTIN: remark: tuning attention sm_90 bf16 d128 dv128 k256 w512 group4: key-tile=32 (TuningTable.txt:{{[0-9]+}})
-// BUILTIN-IR: call @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_
+// BUILTIN: remark: tuning attention sm_90 bf16 d128 dv128 k256 w512 group4: key-tile=64 (TuningTable.txt:{{[0-9]+}})
+// BUILTIN: remark: tuning attention sm_90 bf16 d128 dv128 k256 w512 group4: ping-pong=1 (TuningTable.txt:{{[0-9]+}})
+// BUILTIN-IR: call @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk64_w512_kv_s3db504f3_pp(
+// NOPP-IR: call @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_s3db504f3(
 // FILE: remark: tuning attention sm_90 bf16 d128 dv128 k256 w512 group4: block-size=64 ({{.*}}tuning-table.txt:3)
 // FILE: remark: tuning attention sm_90 bf16 d128 dv128 k256 w512 group4: key-tile=16 ({{.*}}tuning-table.txt:3)
-// FILE-IR: call @sparsek_block_attention_bf16_d128_dv128_bq16_h4_bk16_w512_kv_
+// FILE-IR: call @sparsek_block_attention_bf16_d128_dv128_bq16_h4_bk16_w512_kv_s3db504f3(
 // GIVEN: remark: tuning attention sm_90 bf16 d128 dv128 k256 w512 group4: block-size=128 (pass option)
 // GIVEN-IR: call @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_
 // PIPE: remark: tuning attention sm_90 bf16 d128 dv128 k256 w512 group4: block-size=64 ({{.*}}tuning-table.txt:3)
@@ -70,9 +79,10 @@ func.func @layer(%q: tensor<1x8x?x128xbf16>, %k: tensor<1x2x?x128xbf16>,
 // group are `*`; each kernel's key tile from the line matching its head
 // dims (the user's line 4 gives none: the built-in table's then).
 // FILE: remark: tuning attention sm_90 bf16 d? dv? k256 w512 group?: block-size=32 ({{.*}}tuning-table.txt:4)
-// FILE: remark: tuning attention sm_90 bf16 d128 dv128 k256 w512 group?: key-tile=32 (TuningTable.txt:{{[0-9]+}})
-// FILE-IR: call @sparsek_block_attention_bf16_d128_dv128_bq8_h4_bk32_w512_kv_
-// FILE-IR: call @sparsek_block_attention_bf16_d128_dv128_bq32_h1_bk32_w512_kv_
+// Ping-pong only where a block has eight warps (block-size 32: two).
+// FILE: remark: tuning attention sm_90 bf16 d128 dv128 k256 w512 group?: key-tile=64 (TuningTable.txt:{{[0-9]+}})
+// FILE-IR: call @sparsek_block_attention_bf16_d128_dv128_bq8_h4_bk64_w512_kv_s3db504f3(
+// FILE-IR: call @sparsek_block_attention_bf16_d128_dv128_bq32_h1_bk64_w512_kv_s3db504f3(
 func.func @dynamic_layer(%q: tensor<?x?x?x?xbf16>, %k: tensor<?x?x?x?xbf16>,
                          %v: tensor<?x?x?x?xbf16>, %u: tensor<?x?x?xf32>)
     -> tensor<?x?x?x?xbf16> {
