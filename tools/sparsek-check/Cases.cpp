@@ -1205,7 +1205,8 @@ static std::vector<Case> edgeGrid() {
 /// D, Dv in {64, 128}): query heads per KV head 2, 8 and 16, Dv > D and
 /// Dv < D, several query blocks of 128 with a partial last one, N < M, no
 /// window and long windows, k from 1 to beyond the candidates, every gate,
-/// tied, equal and uniform scores. On the CPU they run the same lowering as
+/// tied, equal and uniform scores; the shapes the tuning table gives key
+/// tiles of 64 and ping-pong. On the CPU they run the same lowering as
 /// every other case.
 static std::vector<Case> tensorCoreGrid() {
   struct Shape {
@@ -1293,6 +1294,25 @@ static std::vector<Case> tensorCoreGrid() {
   small.lse = small.blocks = true;
   small.bq = 16;
   cases.push_back(small);
+  // The tuning table's line for bf16, k 256, w 512 (key tiles of 64 in
+  // dynamic shared memory, ping-pong): two and one heads per warp row,
+  // D and Dv 64 / 128, N < M, several query blocks with a partial last
+  // one, every gate; the forward with its log-sum-exp, and in block form.
+  const Shape tuned[] = {
+      {8, 2, 1200, 1200, 128, 128, 256, 512},
+      {4, 4, 900, 900, 128, 128, 256, 512},
+      {16, 2, 700, 1000, 64, 64, 256, 512},
+      {8, 2, 1100, 1100, 128, 64, 256, 512},
+  };
+  for (const Shape &sh : tuned) {
+    Case c = next(sh, nullptr, Dtype::BF16);
+    c.lse = (&sh - tuned) % 2 == 1;
+    cases.push_back(c);
+  }
+  Case pair = next(tuned[0], "attention", Dtype::BF16);
+  pair.lse = pair.blocks = true;
+  pair.bq = 32;
+  cases.push_back(pair);
   return cases;
 }
 
