@@ -834,6 +834,61 @@ void KernelBody::build() {
   // (backwardTile, below).
   enum class Mode { Forward, Stats, Backward };
   std::function<SmallVector<Value>(const TileCtx &)> backwardTile;
+  auto stageOf = [&](Value t) { return remu(t, idx(cfg.stages())); };
+  // A loop step's start and its next tile: the stages, the next tile's
+  // keys, whose copies the step issues and whose key arrays its writers
+  // fill.
+  struct TileStep {
+    Value t, stage, nextStage, hasNext;
+    SmallVector<std::pair<Value, Value>> nextKeys;
+    Value writeNext, nextScore; // set by issueNext
+  };
+  auto beginStep = [&](Value t) {
+    TileStep st;
+    st.t = t;
+    st.stage = stageOf(t);
+    Value next = add(t, idx(1));
+    st.nextStage = stageOf(next);
+    st.hasNext = cmpI(arith::CmpIPredicate::ult, next, tiles);
+    // The next tile's keys (union indices: global loads) are requested
+    // now and first used after this tile's S = Q K^T, which hides their
+    // latency; its copies then run during this tile's softmax and P V.
+    st.nextKeys = prefetchKeys(next, st.hasNext);
+    // This tile's copies (issued during the previous tile) have landed,
+    // and its key arrays are written (the previous iteration's barrier).
+    asyncWait(b, asyncCommit(b), 0);
+    gpu::BarrierOp::create(b);
+    return st;
+  };
+  // The next tile's copies into its stage (every warp left it at an
+  // earlier iteration's barrier).
+  auto copyNext = [&](const TileStep &st) {
+    {
+      auto more = scf::IfOp::create(b, st.hasNext, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard g4(b);
+      b.setInsertionPointToStart(more.thenBlock());
+      issueCopies(st.nextKeys, st.nextStage);
+    }
+    asyncCommit(b);
+  };
+  // The next tile's copies, and for the writers its score.
+  auto issueNext = [&](TileStep &st) {
+    copyNext(st);
+    st.writeNext = andI(st.hasNext, isWriter);
+    st.nextScore = loadWriterScore(st.nextKeys.back(), st.writeNext);
+  };
+  // A forward step of tile t from its S: the next tile's copies, then its
+  // softmax and O, with the next tile's key arrays (its score load had the
+  // softmax to land) written between the softmax and P V.
+  auto forwardStep = [&](TileStep &st, bool windowTiles,
+                         ArrayRef<MmaEmitter::Acc> s, ArrayRef<Value> state,
+                         bool statsOnly) {
+    issueNext(st);
+    return forwardTile(st.t, st.stage, windowTiles, s, state, statsOnly, [&] {
+      storeKeyInfo(st.nextKeys.back(), st.nextScore, st.writeNext,
+                   st.nextStage);
+    });
+  };
   auto tileLoop = [&](Value lb, Value ub, bool windowTiles, ValueRange state,
                       Mode mode = Mode::Forward) -> SmallVector<Value> {
     auto loop = scf::ForOp::create(b, lb, ub, idx(1), state);
@@ -841,18 +896,8 @@ void KernelBody::build() {
     b.setInsertionPointToStart(loop.getBody());
     Value t = loop.getInductionVar();
     SmallVector<Value> st(loop.getRegionIterArgs());
-    Value stage = remu(t, idx(cfg.stages()));
-    Value next = add(t, idx(1));
-    Value nextStage = remu(next, idx(cfg.stages()));
-    Value hasNext = cmpI(arith::CmpIPredicate::ult, next, tiles);
-    // The next tile's keys (union indices: global loads) are requested
-    // now and first used after this tile's S = Q K^T, which hides their
-    // latency; its copies then run during this tile's softmax and P V.
-    SmallVector<std::pair<Value, Value>> nextKeys = prefetchKeys(next, hasNext);
-    // This tile's copies (issued during the previous tile) have landed,
-    // and its key arrays are written (the previous iteration's barrier).
-    asyncWait(b, asyncCommit(b), 0);
-    gpu::BarrierOp::create(b);
+    TileStep step = beginStep(t);
+    Value stage = step.stage;
     // Deterministic backward: the tile's slots, in flight during its
     // S, dP and softmax.
     Value slotGroup;
@@ -862,37 +907,19 @@ void KernelBody::build() {
     }
 
     SmallVector<MmaEmitter::Acc> s = rowsTimesTile(qFrag, kTile, D, stage);
-    SmallVector<MmaEmitter::Acc> dp;
-    if (mode == Mode::Backward)
-      dp = rowsTimesTile(doFrag, vTile, DV, stage);
-
-    // The next tile's copies into the other stage (every warp left it at
-    // the previous iteration's closing barrier).
-    {
-      auto more = scf::IfOp::create(b, hasNext, /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard g4(b);
-      b.setInsertionPointToStart(more.thenBlock());
-      issueCopies(nextKeys, nextStage);
-    }
-    asyncCommit(b);
-    Value writeNext = andI(hasNext, isWriter);
-    Value nextScore = loadWriterScore(nextKeys.back(), writeNext);
-
-    if (mode == Mode::Backward) {
-      TileWeights tw8 = tileWeights(t, stage, windowTiles);
-      SmallVector<MmaEmitter::Acc> logit = logitsOf(tw8, s);
+    if (mode != Mode::Backward) {
       scf::YieldOp::create(
-          b, backwardTile({t, stage, windowTiles, s, dp, tw8, logit, st,
-                           nextKeys.back(), nextScore, writeNext, nextStage,
-                           slotGroup}));
+          b, forwardStep(step, windowTiles, s, st, mode == Mode::Stats));
       return SmallVector<Value>(loop.getResults());
     }
-    // The next tile's key arrays (its score load had the softmax to land)
-    // between the softmax and P V.
+    SmallVector<MmaEmitter::Acc> dp = rowsTimesTile(doFrag, vTile, DV, stage);
+    issueNext(step);
+    TileWeights tw8 = tileWeights(t, stage, windowTiles);
+    SmallVector<MmaEmitter::Acc> logit = logitsOf(tw8, s);
     scf::YieldOp::create(
-        b, forwardTile(t, stage, windowTiles, s, st, mode == Mode::Stats, [&] {
-          storeKeyInfo(nextKeys.back(), nextScore, writeNext, nextStage);
-        }));
+        b, backwardTile({t, stage, windowTiles, s, dp, tw8, logit, st,
+                         step.nextKeys.back(), step.nextScore, step.writeNext,
+                         step.nextStage, slotGroup}));
     return SmallVector<Value>(loop.getResults());
   };
   // The forward kernel's loop with its warps in two groups (cfg.pingpong):
@@ -913,7 +940,6 @@ void KernelBody::build() {
     SmallVector<Value> init(state.begin(), state.end());
     for (int64_t i = 0; i < nS; ++i)
       init.push_back(constF32(b, 0.0));
-    auto stageOf = [&](Value t) { return remu(t, idx(cfg.stages())); };
     auto unflatten = [&](ValueRange flat) {
       SmallVector<MmaEmitter::Acc> acc(BK / 8);
       for (int64_t nt = 0; nt < BK / 8; ++nt)
@@ -927,10 +953,8 @@ void KernelBody::build() {
         flat.append(a.begin(), a.end());
       return flat;
     };
-    SmallVector<Type> stTypes, allTypes;
-    for (Value v : state)
-      stTypes.push_back(v.getType());
-    allTypes = stTypes;
+    SmallVector<Type> stTypes(state.getTypes());
+    SmallVector<Type> allTypes = stTypes;
     allTypes.append(nS, b.getF32Type());
     // The second group's softmax and P V of tile t over its carried S.
     auto drain = [&](Value cond, Value t, ArrayRef<Value> st, ValueRange sv) {
@@ -951,24 +975,8 @@ void KernelBody::build() {
       Value t = loop.getInductionVar();
       SmallVector<Value> it(loop.getRegionIterArgs());
       ArrayRef<Value> st = ArrayRef<Value>(it).take_front(nSt);
-      ValueRange sPrev = ValueRange(loop.getRegionIterArgs()).drop_front(nSt);
-      Value stage = stageOf(t);
-      Value next = add(t, idx(1));
-      Value nextStage = stageOf(next);
-      Value hasNext = cmpI(arith::CmpIPredicate::ult, next, tiles);
-      SmallVector<std::pair<Value, Value>> nextKeys =
-          prefetchKeys(next, hasNext);
-      asyncWait(b, asyncCommit(b), 0);
-      gpu::BarrierOp::create(b);
-      auto copiesNext = [&] {
-        auto more = scf::IfOp::create(b, hasNext, /*withElseRegion=*/false);
-        {
-          OpBuilder::InsertionGuard g4(b);
-          b.setInsertionPointToStart(more.thenBlock());
-          issueCopies(nextKeys, nextStage);
-        }
-        asyncCommit(b);
-      };
+      ArrayRef<Value> sPrev = ArrayRef<Value>(it).drop_front(nSt);
+      TileStep step = beginStep(t);
       auto group = scf::IfOp::create(b, allTypes, second,
                                      /*withElseRegion=*/true);
       {
@@ -976,24 +984,19 @@ void KernelBody::build() {
         // Second group: tile t - 1's softmax and P V, the next tile's
         // copies, then tile t's S.
         b.setInsertionPointToStart(group.thenBlock());
-        SmallVector<Value> st2 =
+        // (Its threads are no writers: the writer's score load and key
+        // arrays are left out.)
+        SmallVector<Value> y =
             drain(cmpI(arith::CmpIPredicate::ugt, t, lb), sub(t, idx(1)), st,
                   sPrev);
-        copiesNext();
-        SmallVector<Value> y = st2;
-        y.append(flatS(rowsTimesTile(qFrag, kTile, D, stage)));
+        copyNext(step);
+        y.append(flatS(rowsTimesTile(qFrag, kTile, D, step.stage)));
         scf::YieldOp::create(b, y);
         // First group: tile t whole.
         b.setInsertionPointToStart(group.elseBlock());
-        SmallVector<MmaEmitter::Acc> sNow = rowsTimesTile(qFrag, kTile, D,
-                                                          stage);
-        copiesNext();
-        Value writeNext = andI(hasNext, isWriter);
-        Value nextScore = loadWriterScore(nextKeys.back(), writeNext);
-        SmallVector<Value> y1 =
-            forwardTile(t, stage, windowTiles, sNow, st, false, [&] {
-              storeKeyInfo(nextKeys.back(), nextScore, writeNext, nextStage);
-            });
+        SmallVector<Value> y1 = forwardStep(
+            step, windowTiles, rowsTimesTile(qFrag, kTile, D, step.stage), st,
+            /*statsOnly=*/false);
         y1.append(sPrev.begin(), sPrev.end());
         scf::YieldOp::create(b, y1);
       }
@@ -1640,11 +1643,9 @@ std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
     cfg->lse = lse && lse.getValue();
     auto det = dict.getAs<BoolAttr>("deterministic");
     cfg->deterministic = cfg->backward && det && det.getValue();
-    // Ping-pong: two groups of four warps, forward only (the tile's key
-    // arrays are written by the first group's threads, tid < key_tile).
     auto pp = dict.getAs<BoolAttr>("ping_pong");
     cfg->pingpong = pp && pp.getValue();
-    if (cfg->pingpong && (cfg->backward || cfg->warps() != 8))
+    if (cfg->pingpong && !cfg->pingPongAllowed())
       return std::nullopt;
     if (cfg->sharedBytes() > AttentionKernelConfig::kMaxSharedBytes)
       return std::nullopt;
@@ -1758,7 +1759,7 @@ AttentionKernelConfig::create(Type elem, int64_t d, int64_t dv, int64_t blockQ,
       (keyTile * dv / 8) % c.threads() == 0 && keyTile <= c.threads() &&
       backwardOk() &&
       // Static shared memory up to 48 KiB (the forward kernel's stages),
-      // dynamic beyond (opted in at launch) up to the SM's 227 KiB.
+      // dynamic beyond (opted in at launch) up to kMaxSharedBytes.
       c.sharedBytes() <= kMaxSharedBytes &&
       window >= 0 && scale > 0;
   if (!covered)

@@ -58,6 +58,10 @@ struct AttentionKernelConfig {
   /// so that the two warps of a scheduler overlap one's softmax with the
   /// other's MMAs; three stages. Eight warps only.
   bool pingpong = false;
+  /// Ping-pong needs two groups of four warps in a forward kernel (the
+  /// tile's key arrays are written by the first group's threads, tid <
+  /// key tile).
+  bool pingPongAllowed() const { return !backward && warps() == 8; }
   static constexpr int64_t kStages = 2;
   /// Shared stages of K, V and the key arrays.
   int64_t stages() const { return pingpong ? 3 : kStages; }

@@ -433,7 +433,7 @@ private:
     bool pp = pingPongFor(op, key);
     forEachConfig(variants, [&](AttentionKernelConfig &cfg) {
       cfg.lse = lse;
-      cfg.pingpong = pp && cfg.warps() == 8;
+      cfg.pingpong = pp && cfg.pingPongAllowed();
     });
   }
 
