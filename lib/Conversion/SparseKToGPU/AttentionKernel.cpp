@@ -1684,16 +1684,16 @@ static std::array<int64_t, 12> dynamicLayout(const AttentionKernelConfig &c) {
 int64_t AttentionKernelConfig::sharedBytes() const {
   if (dynamicShared())
     return dynamicLayout(*this)[11];
-  return staticSharedBytes();
+  return stageBytes();
 }
 
-int64_t AttentionKernelConfig::staticSharedBytes() const {
+int64_t AttentionKernelConfig::stageBytes() const {
   // K and V rows, then per key its ordered key (8 bytes) and score.
   return stages() * keyTile * ((d + dv) * 2 + 12);
 }
 
 bool AttentionKernelConfig::dynamicShared() const {
-  return backward || staticSharedBytes() > 48 * 1024;
+  return backward || stageBytes() > 48 * 1024;
 }
 
 bool AttentionKernelConfig::shrinkToFit() {

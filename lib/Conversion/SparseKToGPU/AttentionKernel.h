@@ -76,8 +76,9 @@ struct AttentionKernelConfig {
   /// dynamic beyond and for the backward one (which also keeps the block's
   /// Q and dO rows and the tile's dS and P).
   int64_t sharedBytes() const;
-  /// The forward kernel's stages (K, V and the key arrays) in bytes.
-  int64_t staticSharedBytes() const;
+  /// The stages of K, V and the key arrays in bytes (the forward kernel's
+  /// whole shared memory, static up to 48 KiB).
+  int64_t stageBytes() const;
   /// Whether the kernel's tiles are views of dynamic shared memory (the
   /// backward kernel's always; the forward's when its stages exceed the 48
   /// KiB of static shared memory ptxas accepts).
