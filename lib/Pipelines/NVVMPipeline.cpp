@@ -81,6 +81,13 @@ LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
     return error("invalid ping-pong " + Twine(options.pingPong.getValue()) +
                  ": expected 0 or 1"),
            failure();
+  if (options.wgmma != 0 && options.wgmma != 1)
+    return error("invalid wgmma " + Twine(options.wgmma.getValue()) +
+                 ": expected 0 or 1"),
+           failure();
+  if (options.wgmma == 1 && options.chip != "sm_90a")
+    return error("wgmma=1 needs chip=sm_90a, not '" + options.chip + "'"),
+           failure();
   return success();
 }
 
@@ -106,6 +113,8 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
     gpu.keyTile = options.keyTile;
   if (options.pingPong.hasValue())
     gpu.pingPong = options.pingPong;
+  if (options.wgmma.hasValue())
+    gpu.wgmma = options.wgmma;
   gpu.parallelSelection = options.parallelSelection;
   gpu.vectorReductions = vectorReductions;
   gpu.chip = options.chip;

@@ -184,6 +184,10 @@ def ConvertSparseKToGPUPass : Pass<"convert-sparsek-to-gpu", "::mlir::ModuleOp">
            "tile apart, over three shared stages (one group's softmax "
            "overlapping the other's MMAs); 0: all warps in step, two "
            "stages. -1: the tuning table's (per op).">,
+    Option<"wgmma", "wgmma", "int64_t", /*default=*/"-1",
+           "1: forward kernels of whole warpgroups with key tiles of 64 do "
+           "their matrix multiplies by wgmma (the chip must be sm_90a); 0: "
+           "mma.sync. -1: the tuning table's (per op).">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
            "The GPU the tuning table is looked up for (sm_<digits>[a-z]).">,
     Option<"tuningFile", "tuning-file", "std::string", /*default=*/"\"\"",

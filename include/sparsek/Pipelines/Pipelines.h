@@ -130,6 +130,13 @@ struct SparseKNVVMPipelineOptions
                      "half a tile apart (convert-sparsek-to-gpu{ping-pong}): "
                      "1 or 0; given, it overrides the tuning table's"),
       llvm::cl::init(1)};
+  PassOptions::Option<int64_t> wgmma{
+      *this, "wgmma",
+      llvm::cl::desc("The forward tensor-core kernel's matrix multiplies by "
+                     "wgmma (convert-sparsek-to-gpu{wgmma}; chip=sm_90a "
+                     "only): 1 or 0; given, it overrides the tuning "
+                     "table's"),
+      llvm::cl::init(0)};
   PassOptions::Option<std::string> tuningFile{
       *this, "tuning-file",
       llvm::cl::desc("A tuning table whose lines come before the built-in "

@@ -60,6 +60,10 @@ Value treeReduce(ArrayRef<Value> xs, function_ref<Value(Value, Value)> f) {
   return f(treeReduce(xs.take_front(h), f), treeReduce(xs.drop_front(h), f));
 }
 
+} // namespace
+static std::array<int64_t, 7> wgmmaLayout(const AttentionKernelConfig &c);
+namespace {
+
 /// Per-query state a thread keeps for each distinct query row it holds
 /// (two rows of one head, or with head pairs one row of two heads).
 struct RowInfo {
@@ -76,13 +80,17 @@ class KernelBody : ScalarOps {
 public:
   KernelBody(ImplicitLocOpBuilder &b, const AttentionKernelConfig &cfg,
              ArrayRef<Value> operands, ArrayRef<Value> shared, Value tid,
-             Value bid)
-      : ScalarOps{b}, cfg(cfg), mma(b, cfg.elem), args(operands), tid(tid),
-        bid(bid) {
+             Value bid, Value smemBase)
+      : ScalarOps{b}, cfg(cfg), mma(b, cfg.elem), wgmma(b, cfg.elem),
+        args(operands), tid(tid), bid(bid), smemBase(smemBase) {
     kTile = shared[0];
     vTile = shared[1];
     keyTileSh = shared[2];
     uTile = shared[3];
+    if (cfg.wgmma) {
+      qSh = shared[4];
+      pSh = shared[5];
+    }
     if (cfg.backward) {
       qSh = shared[4];
       doSh = shared[5];
@@ -170,6 +178,7 @@ private:
 
   const AttentionKernelConfig &cfg;
   MmaEmitter mma;
+  WgmmaEmitter wgmma;
   SmallVector<Value> args;
   Value kTile, vTile, keyTileSh, uTile;
   Value qSh, doSh, dsSh, pSh; // the backward kernel's
@@ -178,6 +187,9 @@ private:
   Value duSh, slotSh, stagingSh;
   // Set up by build().
   Value tid, bid, lane, bi, g, blk, n, m, runLo, runEnd, count, unionW, tw;
+  // The wgmma kernel's: the tiles' shared address (i64; wgmmaLayout's
+  // offsets from it).
+  Value smemBase;
   // The deterministic backward's chunk, its first block and head block.
   Value chunk, chunkFirst, hb, hbCount;
   FlatView fq, fk, fv, fo;
@@ -324,6 +336,15 @@ void KernelBody::issueCopies(ArrayRef<std::pair<Value, Value>> keys,
       Value r = add(r0, idx(e * c.step));
       auto [j, valid] = keys[firstKey + e];
       Value from = add(add(base, mul(j, src.strides[2])), chunkOffset);
+      if (cfg.wgmma) {
+        // Plane ch / 8, chunk (ch % 8) ^ (r % 8) of its 128-byte row.
+        Value col = mul(arith::XOrIOp::create(b, remu(ch, idx(8)),
+                                              remu(r, idx(8))),
+                        idx(8));
+        asyncCopy16(b, tile, {stage, divu(ch, idx(8)), r, col}, src.view,
+                    from, valid);
+        continue;
+      }
       asyncCopy16(b, tile, {stage, r, swizzledCol(b, r, ch, c.chunks)},
                   src.view, from, valid);
     }
@@ -537,7 +558,92 @@ void KernelBody::build() {
     }
     return frags;
   };
-  SmallVector<MmaEmitter::AFrag> qFrag = rowFragments(fq, D);
+  SmallVector<MmaEmitter::AFrag> qFrag;
+  if (!cfg.wgmma)
+    qFrag = rowFragments(fq, D);
+  // The wgmma kernel's shared addresses: warpgroup wgi's Q rows (64 from
+  // row 64 wgi of each plane) and P tile, and the K and V stages.
+  const std::array<int64_t, 7> wgOff =
+      cfg.wgmma ? wgmmaLayout(cfg) : std::array<int64_t, 7>{};
+  Value wgi = divu(warp, idx(4)), wl = remu(warp, idx(4));
+  auto i64c = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, b.getI64Type(), v).getResult();
+  };
+  auto toI64 = [&](Value x) {
+    return arith::IndexCastOp::create(b, b.getI64Type(), x).getResult();
+  };
+  Value qDesc, pDesc;
+  if (cfg.wgmma) {
+    // Each warp's 16 rows into Q's planes, in the order of its fragment
+    // rows (so that wgmma's accumulators are mma.sync's): with head pairs
+    // rows 0..7 are queries of head A, 8..15 the same queries of head B.
+    const int64_t chunks = D / 8;
+    Value headW, queryW;
+    if (pairs) {
+      Value pairsPerRow = idx(HB / 2);
+      headW = add(headBase, mul(remu(warp, pairsPerRow), idx(2)));
+      queryW = add(qBase, mul(divu(warp, pairsPerRow), idx(8)));
+    } else {
+      headW = add(headBase, remu(warp, idx(HB)));
+      queryW = add(qBase, mul(divu(warp, idx(HB)), idx(16)));
+    }
+    Value yes = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
+    for (int64_t e = 0; e < 16 * chunks / 32; ++e) {
+      Value i = add(idx(e * 32), lane);
+      Value fr = divu(i, idx(chunks)), ch = remu(i, idx(chunks));
+      Value head = headW, query;
+      if (pairs) {
+        head = add(headW, divu(fr, idx(8)));
+        query = add(queryW, remu(fr, idx(8)));
+      } else {
+        query = add(queryW, fr);
+      }
+      query = minI(query, sub(n, idx(1)));
+      Value from = add(fq.linear(b, {bi, head, query}), mul(ch, idx(8)));
+      Value row = add(mul(warp, idx(16)), fr);
+      Value col = mul(arith::XOrIOp::create(b, remu(ch, idx(8)),
+                                            remu(fr, idx(8))),
+                      idx(8));
+      asyncCopy16(b, qSh, {divu(ch, idx(8)), row, col}, fq.view, from, yes);
+    }
+    qDesc = wgmma.descriptor(arith::AddIOp::create(
+        b, smemBase,
+        arith::AddIOp::create(b, i64c(wgOff[4]),
+                              arith::MulIOp::create(b, toI64(wgi),
+                                                    i64c(64 * 128)))));
+    pDesc = wgmma.descriptor(arith::AddIOp::create(
+        b, smemBase,
+        arith::AddIOp::create(b, i64c(wgOff[5]),
+                              arith::MulIOp::create(b, toI64(wgi),
+                                                    i64c(64 * BK * 2)))));
+  }
+  // A stage's K or V descriptor.
+  auto stageDesc = [&](int64_t offIndex, int64_t width, Value stage) {
+    return wgmma.descriptor(arith::AddIOp::create(
+        b, smemBase,
+        arith::AddIOp::create(b, i64c(wgOff[offIndex]),
+                              arith::MulIOp::create(b, toI64(stage),
+                                                    i64c(BK * width * 2)))));
+  };
+  // S = Q K^T of a stage by the warpgroup: D / 16 wgmma steps, each k16
+  // step 32 bytes into a 128-byte row (the hardware applies the swizzle
+  // to the address), planes of 64 columns apart.
+  auto wgmmaS = [&](Value stage) {
+    Value kDesc = stageDesc(0, D, stage);
+    wgmma.fence();
+    Value acc = wgmma.undefAcc(BK);
+    for (int64_t kc = 0; kc < D / 16; ++kc) {
+      int64_t inRow = (kc % 4) * 32;
+      acc = wgmma.mma(acc,
+                      wgmma.advance(qDesc, (kc / 4) * cfg.warps() * 16 * 128 +
+                                               inRow),
+                      wgmma.advance(kDesc, (kc / 4) * BK * 128 + inRow), BK,
+                      /*zero=*/kc == 0, /*bMajorK=*/true);
+    }
+    wgmma.commit();
+    wgmma.wait(0);
+    return wgmma.unpack(acc, BK);
+  };
 
   // Prologue: tile 0 in flight, its key arrays written.
   Value isWriter = cmpI(arith::CmpIPredicate::ult, tid, idx(BK));
@@ -804,7 +910,46 @@ void KernelBody::build() {
         for (int64_t e = 0; e < 4; ++e)
           o[nt][e] = rescale.getResult(nt * 4 + e);
     }
-    for (int64_t kc = 0; kc < BK / 16; ++kc) {
+    if (cfg.wgmma) {
+      // P into the warpgroup's tile (row 16 wl + g8 (+ 8), keys 8 nt + 2 tq
+      // at chunk nt ^ g8), visible to the async proxy and the whole group,
+      // then O += P V in planes of 64 columns, 16 keys a step.
+      Value pRow = add(mul(wl, idx(16)), g8);
+      for (int64_t nt = 0; nt < BK / 8; ++nt) {
+        Value col = add(mul(arith::XOrIOp::create(b, idx(nt), g8), idx(8)),
+                        mul(tq, idx(2)));
+        for (int64_t half = 0; half < 2; ++half)
+          storePair(pw[nt][2 * half], pw[nt][2 * half + 1], pSh,
+                    {wgi, add(pRow, idx(8 * half)), col});
+      }
+      NVVM::FenceProxyOp::create(
+          b, NVVM::ProxyKindAttr::get(b.getContext(),
+                                      NVVM::ProxyKind::async_shared),
+          NVVM::SharedSpaceAttr::get(b.getContext(),
+                                     NVVM::SharedSpace::shared_cta));
+      NVVM::BarrierOp::create(b, Type(),
+                              toI32(add(wgi, idx(1))), constI32(b, 128),
+                              NVVM::BarrierReductionAttr(), Value());
+      Value vDesc = stageDesc(1, DV, stage);
+      wgmma.fence();
+      SmallVector<Value> accs;
+      for (int64_t pl = 0; pl < DV / 64; ++pl)
+        accs.push_back(wgmma.pack(ArrayRef<MmaEmitter::Acc>(o).slice(pl * 8, 8)));
+      for (int64_t kc = 0; kc < BK / 16; ++kc)
+        for (int64_t pl = 0; pl < DV / 64; ++pl)
+          accs[pl] = wgmma.mma(
+              accs[pl], wgmma.advance(pDesc, kc * 32),
+              wgmma.advance(vDesc, pl * BK * 128 + kc * 16 * 128), 64,
+              /*zero=*/false, /*bMajorK=*/false);
+      wgmma.commit();
+      wgmma.wait(0);
+      for (int64_t pl = 0; pl < DV / 64; ++pl) {
+        SmallVector<MmaEmitter::Acc> part = wgmma.unpack(accs[pl], 64);
+        for (int64_t j = 0; j < 8; ++j)
+          o[pl * 8 + j] = part[j];
+      }
+    }
+    for (int64_t kc = 0; kc < (cfg.wgmma ? 0 : BK / 16); ++kc) {
       MmaEmitter::AFrag a = mma.packA(pw[2 * kc], pw[2 * kc + 1]);
       for (int64_t dc = 0; dc < DV / 16; ++dc) {
         Value row = add(idx(kc * 16), vRow0);
@@ -857,6 +1002,12 @@ void KernelBody::build() {
     // This tile's copies (issued during the previous tile) have landed,
     // and its key arrays are written (the previous iteration's barrier).
     asyncWait(b, asyncCommit(b), 0);
+    if (cfg.wgmma) // cp.async wrote them; wgmma reads through the async proxy
+      NVVM::FenceProxyOp::create(
+          b, NVVM::ProxyKindAttr::get(b.getContext(),
+                                      NVVM::ProxyKind::async_shared),
+          NVVM::SharedSpaceAttr::get(b.getContext(),
+                                     NVVM::SharedSpace::shared_cta));
     gpu::BarrierOp::create(b);
     return st;
   };
@@ -906,7 +1057,9 @@ void KernelBody::build() {
       slotGroup = asyncCommit(b);
     }
 
-    SmallVector<MmaEmitter::Acc> s = rowsTimesTile(qFrag, kTile, D, stage);
+    SmallVector<MmaEmitter::Acc> s = cfg.wgmma
+                                         ? wgmmaS(stage)
+                                         : rowsTimesTile(qFrag, kTile, D, stage);
     if (mode != Mode::Backward) {
       scf::YieldOp::create(
           b, forwardStep(step, windowTiles, s, st, mode == Mode::Stats));
@@ -990,13 +1143,16 @@ void KernelBody::build() {
             drain(cmpI(arith::CmpIPredicate::ugt, t, lb), sub(t, idx(1)), st,
                   sPrev);
         copyNext(step);
-        y.append(flatS(rowsTimesTile(qFrag, kTile, D, step.stage)));
+        y.append(flatS(cfg.wgmma ? wgmmaS(step.stage)
+                                 : rowsTimesTile(qFrag, kTile, D, step.stage)));
         scf::YieldOp::create(b, y);
         // First group: tile t whole.
         b.setInsertionPointToStart(group.elseBlock());
         SmallVector<Value> y1 = forwardStep(
-            step, windowTiles, rowsTimesTile(qFrag, kTile, D, step.stage), st,
-            /*statsOnly=*/false);
+            step, windowTiles,
+            cfg.wgmma ? wgmmaS(step.stage)
+                      : rowsTimesTile(qFrag, kTile, D, step.stage),
+            st, /*statsOnly=*/false);
         y1.append(sPrev.begin(), sPrev.end());
         scf::YieldOp::create(b, y1);
       }
@@ -1555,6 +1711,8 @@ func::FuncOp getOrCreateBlockAttentionStub(ModuleOp module,
           attrs.append("deterministic", mb.getBoolAttr(true));
         if (cfg.pingpong)
           attrs.append("ping_pong", mb.getBoolAttr(true));
+        if (cfg.wgmma)
+          attrs.append("wgmma", mb.getBoolAttr(true));
       });
 }
 
@@ -1647,6 +1805,10 @@ std::optional<AttentionKernelConfig> stubConfig(func::FuncOp f) {
     cfg->pingpong = pp && pp.getValue();
     if (cfg->pingpong && !cfg->pingPongAllowed())
       return std::nullopt;
+    auto wg = dict.getAs<BoolAttr>("wgmma");
+    cfg->wgmma = wg && wg.getValue();
+    if (cfg->wgmma && !cfg->wgmmaAllowed())
+      return std::nullopt;
     if (cfg->sharedBytes() > AttentionKernelConfig::kMaxSharedBytes)
       return std::nullopt;
   }
@@ -1681,7 +1843,26 @@ static std::array<int64_t, 12> dynamicLayout(const AttentionKernelConfig &c) {
   return off;
 }
 
+/// The wgmma forward's dynamic shared memory: byte offsets (1024-aligned,
+/// from a 1024-aligned base) of K, V, the key arrays, the block's Q rows
+/// and the warpgroups' P tiles, then the total.
+static std::array<int64_t, 7> wgmmaLayout(const AttentionKernelConfig &c) {
+  const int64_t st = c.stages();
+  const int64_t sizes[6] = {st * c.keyTile * c.d * 2,
+                            st * c.keyTile * c.dv * 2,
+                            st * c.keyTile * 8,
+                            st * c.keyTile * 4,
+                            c.warps() * 16 * c.d * 2,
+                            c.warps() / 4 * 64 * c.keyTile * 2};
+  std::array<int64_t, 7> off{};
+  for (int i = 0; i < 6; ++i)
+    off[i + 1] = off[i] + (sizes[i] + 1023) / 1024 * 1024;
+  return off;
+}
+
 int64_t AttentionKernelConfig::sharedBytes() const {
+  if (wgmma)
+    return wgmmaLayout(*this)[6];
   if (dynamicShared())
     return dynamicLayout(*this)[11];
   return stageBytes();
@@ -1693,7 +1874,7 @@ int64_t AttentionKernelConfig::stageBytes() const {
 }
 
 bool AttentionKernelConfig::dynamicShared() const {
-  return backward || stageBytes() > 48 * 1024;
+  return backward || wgmma || stageBytes() > 48 * 1024;
 }
 
 bool AttentionKernelConfig::shrinkToFit() {
@@ -1707,6 +1888,7 @@ bool AttentionKernelConfig::shrinkToFit() {
     c->lse = lse;
     c->deterministic = deterministic;
     c->pingpong = pingpong;
+    c->wgmma = wgmma && c->wgmmaAllowed();
     *this = *c;
   }
   return sharedBytes() <= kMaxSharedBytes;
@@ -1773,12 +1955,13 @@ std::string AttentionKernelConfig::symbolName() const {
   uint32_t bits;
   std::memcpy(&bits, &s, sizeof(bits));
   return llvm::formatv("sparsek_block_attention{9}_{0}_d{1}_dv{2}_bq{3}_h{4}_"
-                       "bk{5}_w{6}_{7}_s{8:x-}{10}{11}{12}{13}",
+                       "bk{5}_w{6}_{7}_s{8:x-}{10}{11}{12}{13}{14}",
                        elem.isBF16() ? "bf16" : "f16", d, dv, blockQ, heads,
                        keyTile, window, gateName, bits,
                        backward ? "_backward" : "",
                        vectorReductions ? "_r4" : "", lse ? "_lse" : "",
-                       deterministic ? "_det" : "", pingpong ? "_pp" : "")
+                       deterministic ? "_det" : "", pingpong ? "_pp" : "",
+                       wgmma ? "_wg" : "")
       .str();
 }
 
@@ -1839,17 +2022,55 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
   // (.shared .align 16 .b8 __dynamic_shmem__0) ahead of the dynamic
   // window: 128 more bytes keep the last tile inside the block's shared
   // memory wherever the window starts.
+  // (The wgmma kernel's tiles are 1024-aligned from wherever the window
+  // starts: 1024 more.)
   Value dynBytes;
   if (dynamic)
-    dynBytes = arith::ConstantIntOp::create(b, b.getI32Type(),
-                                            cfg.sharedBytes() + 128);
+    dynBytes = arith::ConstantIntOp::create(
+        b, b.getI32Type(), cfg.sharedBytes() + (cfg.wgmma ? 1024 : 128));
   auto launch = gpu::LaunchOp::create(b, grid, one, one,
                                       constIndex(b, cfg.threads()), one, one,
                                       dynBytes);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   SmallVector<Value> shared;
-  if (dynamic) {
+  Value smemBase; // the wgmma kernel's: the tiles' shared address (i64)
+  if (cfg.wgmma) {
+    // K, V [stages][planes][keys][64], the key arrays, Q [planes][rows]
+    // [64], P [warpgroups][64][keys]: views at 1024-aligned offsets from
+    // the first 1024-aligned byte of the window (the swizzle atoms'
+    // alignment, which the descriptors assume).
+    auto off = wgmmaLayout(cfg);
+    Value dyn = gpu::DynamicSharedMemoryOp::create(
+        b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                           MemRefLayoutAttrInterface{}, wg));
+    Value addr = arith::IndexCastOp::create(
+        b, b.getI64Type(),
+        memref::ExtractAlignedPointerAsIndexOp::create(b, dyn));
+    auto c64 = [&](int64_t v) {
+      return arith::ConstantIntOp::create(b, b.getI64Type(), v);
+    };
+    Value pad = arith::AndIOp::create(b, arith::SubIOp::create(b, c64(0), addr),
+                                      c64(1023));
+    smemBase = arith::AddIOp::create(b, addr, pad);
+    Value padIdx = arith::IndexCastOp::create(b, b.getIndexType(), pad);
+    int64_t rows = cfg.warps() * 16;
+    MemRefType types[6] = {
+        MemRefType::get({stages, cfg.d / 64, cfg.keyTile, 64}, cfg.elem,
+                        MemRefLayoutAttrInterface{}, wg),
+        MemRefType::get({stages, cfg.dv / 64, cfg.keyTile, 64}, cfg.elem,
+                        MemRefLayoutAttrInterface{}, wg),
+        tiles[2].type, tiles[3].type,
+        MemRefType::get({cfg.d / 64, rows, 64}, cfg.elem,
+                        MemRefLayoutAttrInterface{}, wg),
+        MemRefType::get({cfg.warps() / 4, 64, cfg.keyTile}, cfg.elem,
+                        MemRefLayoutAttrInterface{}, wg)};
+    for (auto [i, type] : llvm::enumerate(types))
+      shared.push_back(memref::ViewOp::create(
+          b, type, dyn,
+          arith::AddIOp::create(b, padIdx, constIndex(b, off[i])),
+          ValueRange{}));
+  } else if (dynamic) {
     auto off = dynamicLayout(cfg);
     Value dyn = gpu::DynamicSharedMemoryOp::create(
         b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
@@ -1887,7 +2108,7 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
           memref::GetGlobalOp::create(b, t.type, base + t.suffix));
   }
   KernelBody(b, cfg, operands, shared, launch.getThreadIds().x,
-             launch.getBlockIds().x)
+             launch.getBlockIds().x, smemBase)
       .build();
   gpu::TerminatorOp::create(b);
 }

@@ -62,6 +62,18 @@ struct AttentionKernelConfig {
   /// tile's key arrays are written by the first group's threads, tid <
   /// key tile).
   bool pingPongAllowed() const { return !backward && warps() == 8; }
+  /// The forward kernel's matrix multiplies by warpgroup wgmma (sm_90a)
+  /// instead of per-warp mma.sync: the block's Q rows staged once in
+  /// shared memory, S = Q K^T and O += P V with both operands there (P
+  /// written to a tile per warpgroup after the softmax), K, V, Q and P in
+  /// 128-byte swizzled planes of 64 columns. The accumulators keep
+  /// mma.sync's layout, so the softmax is the same code.
+  bool wgmma = false;
+  /// wgmma needs a forward kernel of whole warpgroups (4 or 8 warps) and
+  /// key tiles of 64 (one swizzled plane of P).
+  bool wgmmaAllowed() const {
+    return !backward && warps() % 4 == 0 && keyTile == 64;
+  }
   static constexpr int64_t kStages = 2;
   /// Shared stages of K, V and the key arrays.
   int64_t stages() const { return pingpong ? 3 : kStages; }
@@ -80,8 +92,8 @@ struct AttentionKernelConfig {
   /// whole shared memory, static up to 48 KiB).
   int64_t stageBytes() const;
   /// Whether the kernel's tiles are views of dynamic shared memory (the
-  /// backward kernel's always; the forward's when its stages exceed the 48
-  /// KiB of static shared memory ptxas accepts).
+  /// backward kernel's and the wgmma forward's always; the forward's when
+  /// its stages exceed the 48 KiB of static shared memory ptxas accepts).
   bool dynamicShared() const;
   /// The most shared memory a kernel may take (dynamic, opted in at
   /// launch; an SM has 227 KiB).

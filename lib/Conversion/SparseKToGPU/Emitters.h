@@ -114,6 +114,43 @@ private:
   Type elem;
 };
 
+/// Warpgroup-level wgmma.mma_async (sm_90a) m64nNk16 for one 16-bit input
+/// type, f32 accumulators, both operands in shared memory as 128-byte
+/// swizzled tiles: rows of 128 bytes (64 elements), 16-byte chunk c of row
+/// r stored at chunk c ^ (r % 8), atoms of 8 rows 1024-byte aligned, wider
+/// operands as planes of 64 columns. A thread's accumulators are those of
+/// mma.sync's C layout for its warp's 16 rows (warp w of the group holds
+/// rows 16 w .. 16 w + 15), n8 tile by n8 tile.
+class WgmmaEmitter {
+public:
+  WgmmaEmitter(ImplicitLocOpBuilder &b, Type elem) : b(b), elem(elem) {}
+  using Acc = MmaEmitter::Acc;
+  /// The descriptor (i64) of a swizzled tile at shared byte address
+  /// `addr` (i64, its atoms 1024-aligned); both strides 1024 bytes, so
+  /// that an operand of one plane reads its 8-row groups 1024 bytes apart
+  /// whichever of the two fields the layout takes them from.
+  Value descriptor(Value addr);
+  /// `desc` moved by `bytes` (a multiple of 16; i64 value).
+  Value advance(Value desc, Value bytes);
+  Value advance(Value desc, int64_t bytes);
+  /// D (n / 8 n8 tiles) = A B + D, or A B with `zero`: A is K-major (rows
+  /// by k), B K-major (`bMajorK`: n rows by k, as K for Q K^T) or MN-major
+  /// (k rows by n, as V for P V). The accumulators travel as an LLVM
+  /// struct between fence and wait.
+  Value mma(Value acc, Value descA, Value descB, int64_t n, bool zero,
+            bool bMajorK);
+  Value pack(ArrayRef<Acc> acc);
+  Value undefAcc(int64_t n);
+  SmallVector<Acc> unpack(Value acc, int64_t n);
+  void fence();
+  void commit();
+  void wait(int64_t pending);
+
+private:
+  ImplicitLocOpBuilder &b;
+  Type elem;
+};
+
 /// cp.async of 16 bytes (8 elements of a 16-bit type) from `src[srcIndex]`
 /// (a flat view) to `tile[dstIdx...]`, zero-filling when `valid` is false
 /// (then `src[srcIndex]` must still be an in-bounds address: pass a safe

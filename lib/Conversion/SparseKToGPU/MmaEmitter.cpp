@@ -126,6 +126,83 @@ std::array<Value, 4> MmaEmitter::ldmatrixX4(Value tile, ValueRange idx,
   return regs;
 }
 
+static Type accStructType(MLIRContext *ctx, int64_t n) {
+  return LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(n / 2, Float32Type::get(ctx)));
+}
+
+Value WgmmaEmitter::descriptor(Value addr) {
+  // Bits 0-13: address / 16 (18-bit shared addresses); 16-29: leading
+  // byte offset / 16; 32-45: stride byte offset / 16; 62-63: swizzle mode
+  // (1: 128 bytes).
+  auto i64 = b.getI64Type();
+  auto c = [&](uint64_t v) {
+    return arith::ConstantIntOp::create(b, i64, static_cast<int64_t>(v));
+  };
+  Value lo = arith::ShRUIOp::create(
+      b, arith::AndIOp::create(b, addr, c(0x3FFFF)), c(4));
+  uint64_t fields = (uint64_t(1024 >> 4) << 16) | (uint64_t(1024 >> 4) << 32) |
+                    (uint64_t(1) << 62);
+  return arith::OrIOp::create(b, lo, c(fields));
+}
+
+Value WgmmaEmitter::advance(Value desc, Value bytes) {
+  auto i64 = b.getI64Type();
+  return arith::AddIOp::create(
+      b, desc,
+      arith::ShRUIOp::create(b, bytes,
+                             arith::ConstantIntOp::create(b, i64, 4)));
+}
+
+Value WgmmaEmitter::advance(Value desc, int64_t bytes) {
+  if (bytes == 0)
+    return desc;
+  return arith::AddIOp::create(
+      b, desc, arith::ConstantIntOp::create(b, b.getI64Type(), bytes >> 4));
+}
+
+Value WgmmaEmitter::mma(Value acc, Value descA, Value descB, int64_t n,
+                        bool zero, bool bMajorK) {
+  MLIRContext *ctx = b.getContext();
+  auto t = elem.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
+  return NVVM::WgmmaMmaAsyncOp::create(
+      b, accStructType(ctx, n), acc, descA, descB,
+      NVVM::MMAShapeAttr::get(ctx, 64, n, 16), t, t, NVVM::WGMMATypes::f32,
+      zero ? NVVM::WGMMAScaleOut::zero : NVVM::WGMMAScaleOut::one,
+      NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+      bMajorK ? NVVM::MMALayout::col : NVVM::MMALayout::row,
+      NVVM::MMAIntOverflowAttr());
+}
+
+Value WgmmaEmitter::pack(ArrayRef<Acc> acc) {
+  int64_t n = static_cast<int64_t>(acc.size()) * 8;
+  Value s = LLVM::UndefOp::create(b, accStructType(b.getContext(), n));
+  for (auto [nt, a] : llvm::enumerate(acc))
+    for (int64_t e = 0; e < 4; ++e)
+      s = LLVM::InsertValueOp::create(b, s, a[e],
+                                      ArrayRef<int64_t>{int64_t(nt) * 4 + e});
+  return s;
+}
+
+Value WgmmaEmitter::undefAcc(int64_t n) {
+  return LLVM::UndefOp::create(b, accStructType(b.getContext(), n));
+}
+
+SmallVector<WgmmaEmitter::Acc> WgmmaEmitter::unpack(Value acc, int64_t n) {
+  SmallVector<Acc> out(n / 8);
+  for (int64_t nt = 0; nt < n / 8; ++nt)
+    for (int64_t e = 0; e < 4; ++e)
+      out[nt][e] =
+          LLVM::ExtractValueOp::create(b, acc, ArrayRef<int64_t>{nt * 4 + e});
+  return out;
+}
+
+void WgmmaEmitter::fence() { NVVM::WgmmaFenceAlignedOp::create(b); }
+void WgmmaEmitter::commit() { NVVM::WgmmaGroupSyncAlignedOp::create(b); }
+void WgmmaEmitter::wait(int64_t pending) {
+  NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(pending));
+}
+
 Value fastMaxF(ImplicitLocOpBuilder &b, Value x, Value y) {
   return LLVM::MaxNumOp::create(b, x, y);
 }

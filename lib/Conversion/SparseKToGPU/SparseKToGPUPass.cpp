@@ -259,6 +259,17 @@ struct ConvertSparseKToGPUPass
                          << ": expected 0, 1 or -1 (the tuning table's)";
       return signalPassFailure();
     }
+    if (wgmma < -1 || wgmma > 1) {
+      module.emitError() << "invalid wgmma " << wgmma.getValue()
+                         << ": expected 0, 1 or -1 (the tuning table's)";
+      return signalPassFailure();
+    }
+    if (wgmma == 1 && StringRef(chip) != "sm_90a") {
+      module.emitError() << "wgmma=1 needs chip=sm_90a (wgmma is an sm_90a "
+                            "instruction), not '"
+                         << chip.getValue() << "'";
+      return signalPassFailure();
+    }
     if (failed(loadTuning(module)))
       return signalPassFailure();
     SmallVector<Operation *> work;
@@ -431,9 +442,20 @@ private:
   void setForward(SmallVector<Variant> &variants, Operation *op,
                   const tuning::Key &key, bool lse) {
     bool pp = pingPongFor(op, key);
+    // wgmma only where the cubin is sm_90a's (a table line for another
+    // chip never asks for it; the option was checked against the chip).
+    bool wg = StringRef(chip) == "sm_90a" &&
+              tuned(op, key, "wgmma",
+                    wgmma >= 0 ? std::optional<int64_t>(wgmma) : std::nullopt,
+                    0) != 0;
     forEachConfig(variants, [&](AttentionKernelConfig &cfg) {
       cfg.lse = lse;
       cfg.pingpong = pp && cfg.pingPongAllowed();
+      // (Q and P tiles added: back to mma.sync where they do not fit.)
+      cfg.wgmma = wg && cfg.wgmmaAllowed();
+      if (cfg.wgmma &&
+          cfg.sharedBytes() > AttentionKernelConfig::kMaxSharedBytes)
+        cfg.wgmma = false;
     });
   }
 
@@ -1332,6 +1354,8 @@ struct SparseKExpandKernelStubsPass
                "200 KiB of shared memory (backward: the key tile's m16 tiles "
                "dividing the warps, each warp's columns whole pairs of n8 "
                "tiles), ping_pong only for a forward kernel of 8 warps, "
+               "wgmma only for a forward kernel of 4 or 8 warps with key "
+               "tiles of 64, "
                "window >= 0, scale > 0 and a gate";
         return signalPassFailure();
       }

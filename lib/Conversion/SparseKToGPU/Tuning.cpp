@@ -23,6 +23,7 @@ constexpr Param kParams[] = {
     {"attention", "block-size", 16, 1024, 16},
     {"attention", "key-tile", 16, 64, 16},
     {"attention", "ping-pong", 0, 1, 1},
+    {"attention", "wgmma", 0, 1, 1},
     {"attention", "backward-key-tile", 16, 64, 16},
     {"decode", "phase1-tiles", 0, 64, 1},
     {"decode", "pre-issue", 1, 2, 1},
