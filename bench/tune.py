@@ -62,19 +62,25 @@ CONFIGS = {
         # The module's head dims and group are dynamic (as the Python
         # package's are): its line has `*` there, so that the module (and
         # every such layer of bf16, k 256, w 512) uses it.
-        "key": dict(kind="attention", chip="sm_90", elem="bf16", d="*",
+        # sparsek-compile's chip (sm_90a: the wgmma candidates; an sm_90
+        # line serves sm_90a too).
+        "key": dict(kind="attention", chip="sm_90a", elem="bf16", d="*",
                     dv="*", k=256, window=512, group="*"),
         "shape": "B 1, Hq 8, Hkv 2, D 128",
         "module": "bench/layer_gpu.mlir",
         "driver": "gpu-layer-bench",
         # Key tiles of 48 and 64 take dynamic shared memory; ping-pong
         # needs eight warps (block-size 128). The twenty-fifth session's
-        # runs 160-161: 128 x 64 with ping-pong fastest at 64K.
+        # runs 160-161: 128 x 64 with ping-pong fastest at 64K. wgmma
+        # needs key tiles of 64 (twenty-sixth session, runs 166-167: in
+        # step faster than ping-pong).
         "candidates": [
             {"block-size": b, "key-tile": t, "ping-pong": 0}
             for b in (64, 128) for t in (32, 64)]
         + [{"block-size": 128, "key-tile": t, "ping-pong": 1}
-           for t in (32, 48, 64)],
+           for t in (32, 48, 64)]
+        + [{"block-size": b, "key-tile": 64, "ping-pong": p, "wgmma": 1}
+           for b, p in ((64, 0), (128, 0), (128, 1))],
         "check": [["16384", "1", "check"]],
         "check_pass": r"check PASS|PASS",
         "sizes": {"16K": ["16384", "3"], "64K": ["65536", "3"]},
@@ -116,6 +122,7 @@ def table_params(params: dict) -> dict:
 
 def candidate_name(params: dict) -> str:
     short = {"block-size": "bs", "key-tile": "kt", "ping-pong": "pp",
+             "wgmma": "wg",
              "decode-phase1-tiles": "p",
              "decode-pre-issue": "i", "decode-fused-lengths": "l",
              "decode-min-blocks": "m"}

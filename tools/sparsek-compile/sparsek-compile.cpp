@@ -63,8 +63,8 @@ llvm::cl::opt<std::string> clTarget(
                    "memory, link with libsparsek_cuda_runtime)"),
     llvm::cl::init("cpu"));
 llvm::cl::opt<std::string> clChip("chip",
-                                  llvm::cl::desc("GPU for --target=cuda"),
-                                  llvm::cl::init("sm_90"));
+                                  llvm::cl::desc("GPU for --target=cuda (sm_90a: Hopper with its architecture-specific wgmma; sm_90 for portable Hopper code)"),
+                                  llvm::cl::init("sm_90a"));
 llvm::cl::opt<std::string> clGPUOptions(
     "gpu-options", llvm::cl::init(""),
     llvm::cl::desc("More sparsek-nvvm-pipeline options for --target=cuda, as "

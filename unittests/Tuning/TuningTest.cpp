@@ -70,6 +70,31 @@ decode * * * * * * * | phase1-tiles=3 pre-issue=1 fused-lengths=0
   EXPECT_EQ(none->lookup(key("decode", "bf16", 128, 4, 8, 1)), nullptr);
 }
 
+TEST(Tuning, BaseChipLinesServeTheVariantBelowItsOwn) {
+  std::string error;
+  auto table = Table::parse(R"(
+attention sm_90 bf16 * * 256 512 * | block-size=128 key-tile=64 ping-pong=1
+attention sm_90a bf16 * * 256 512 * | block-size=128 key-tile=64 wgmma=1
+decode sm_90 bf16 * * 256 512 * | phase1-tiles=8
+attention sm_80 * * * * * * | block-size=64
+)",
+                            "t", error);
+  ASSERT_TRUE(table) << error;
+  Key k = key("attention", "bf16", 128, 256, 512, 4);
+  EXPECT_EQ(table->lookup(k)->origin, "t:2");
+  k.chip = "sm_90a";
+  EXPECT_EQ(table->lookup(k)->origin, "t:3");
+  k.kind = "decode";
+  EXPECT_EQ(table->lookup(k)->origin, "t:4");
+  // Not a prefix of another chip's name: sm_80 serves neither sm_800 nor
+  // sm_8.
+  k.kind = "attention";
+  k.chip = "sm_800";
+  EXPECT_EQ(table->lookup(k), nullptr);
+  k.chip = "sm_8";
+  EXPECT_EQ(table->lookup(k), nullptr);
+}
+
 TEST(Tuning, MalformedLinesNameTheRuleAndLine) {
   EXPECT_EQ(parseError("\nattention * * * * * * *"),
             "t:2: expected `kind chip elem d dv k window group | "

@@ -71,10 +71,18 @@ bool Entry::matches(const Key &k) const {
   auto str = [](const std::string &mine, const std::string &theirs) {
     return mine.empty() || mine == theirs;
   };
+  // A line for sm_90 also serves sm_90a (the architecture-specific
+  // variant runs everything the base chip's code does).
+  auto chipOf = [](const std::string &mine, const std::string &theirs) {
+    return mine.empty() || mine == theirs ||
+           (theirs.size() == mine.size() + 1 &&
+            llvm::StringRef(theirs).starts_with(mine) &&
+            llvm::isLower(theirs.back()));
+  };
   auto num = [](int64_t mine, int64_t theirs) {
     return mine < 0 || mine == theirs;
   };
-  return key.kind == k.kind && str(key.chip, k.chip) &&
+  return key.kind == k.kind && chipOf(key.chip, k.chip) &&
          str(key.elem, k.elem) && num(key.d, k.d) && num(key.dv, k.dv) &&
          num(key.k, k.k) && num(key.window, k.window) &&
          num(key.group, k.group);
@@ -174,7 +182,11 @@ const Table &Table::builtin(std::string *error) {
 const Entry *Table::lookup(const Key &key) const {
   const Entry *best = nullptr;
   for (const Entry &e : lines)
-    if (e.matches(key) && (!best || e.specificity() > best->specificity()))
+    if (e.matches(key) &&
+        (!best || e.specificity() > best->specificity() ||
+         // On a tie the line for the exact chip beats its base chip's.
+         (e.specificity() == best->specificity() && e.key.chip == key.chip &&
+          best->key.chip != key.chip)))
       best = &e;
   return best;
 }

@@ -10,7 +10,8 @@
 // any value of a key, `#` to the end of a line a comment. Kinds and their
 // parameters:
 //   attention  block-size (rows per thread block: queries x heads),
-//              key-tile (keys per shared-memory tile)
+//              key-tile (keys per shared-memory tile), ping-pong,
+//              wgmma (sm_90a), backward-key-tile
 //   decode     phase1-tiles, pre-issue, fused-lengths, min-blocks
 //              (DecodeKernel.cpp), target-blocks (the attention's blocks
 //              a step aims at: rows x splits; one split per row from that
@@ -18,7 +19,9 @@
 // An op's configuration matches a line when every key of the line is `*`
 // or equal to the op's (a key the op leaves dynamic matches `*` only);
 // of the matching lines the most specific (most keys given) wins, the
-// first on ties; lines of the user's file before the built-in table's.
+// first on ties; lines of the user's file before the built-in table's. A
+// chip's line also serves its architecture-specific variant (sm_90 lines
+// sm_90a), below a line for the variant itself on a tie.
 //
 //===----------------------------------------------------------------------===//
 

@@ -22,6 +22,26 @@ func.func @pp4(%m: memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) {
 
 // -----
 
+// wgmma takes key tiles of 64 (one swizzled plane of P per warpgroup).
+// expected-error @below {{wgmma only for a forward kernel of 4 or 8 warps with key tiles of 64}}
+func.func private @wgmma_kt32(memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) attributes {sparsek.kernel = {kind = "block_attention", elem = bf16, d = 64 : i64, dv = 64 : i64, block_q = 64 : i64, heads = 1 : i64, key_tile = 32 : i64, window = 4 : i64, scale = 0.5 : f64, gate = #sparsek.gate<kv>, wgmma = true}}
+func.func @wg32(%m: memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) {
+  call @wgmma_kt32(%m) : (memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) -> ()
+  return
+}
+
+// -----
+
+// wgmma is a forward schedule: not for the backward kernel.
+// expected-error @below {{wgmma only for a forward kernel of 4 or 8 warps with key tiles of 64}}
+func.func private @wgmma_backward(memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) attributes {sparsek.kernel = {kind = "block_attention_backward", elem = bf16, d = 64 : i64, dv = 64 : i64, block_q = 64 : i64, heads = 1 : i64, key_tile = 64 : i64, window = 4 : i64, scale = 0.5 : f64, gate = #sparsek.gate<kv>, wgmma = true}}
+func.func @wgb(%m: memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) {
+  call @wgmma_backward(%m) : (memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) -> ()
+  return
+}
+
+// -----
+
 // Ping-pong is the forward kernel's schedule only.
 // expected-error @below {{ping_pong only for a forward kernel of 8 warps}}
 func.func private @pingpong_backward(memref<?x?x?x?xbf16, strided<[?, ?, ?, ?], offset: ?>>) attributes {sparsek.kernel = {kind = "block_attention_backward", elem = bf16, d = 64 : i64, dv = 64 : i64, block_q = 128 : i64, heads = 1 : i64, key_tile = 32 : i64, window = 4 : i64, scale = 0.5 : f64, gate = #sparsek.gate<kv>, ping_pong = true}}

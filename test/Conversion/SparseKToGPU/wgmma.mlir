@@ -1,0 +1,56 @@
+// The forward tensor-core kernel's wgmma (sm_90a) matrix multiplies
+// (AttentionKernelConfig::wgmma, docs/design/TensorCoreAttention.md): per
+// loop (window tiles, then union tiles) S = Q K^T is D / 16 = 8 wgmma
+// m64n64k16 of a warpgroup and P V two planes of 64 value columns times
+// 4 steps of 16 keys, 8 more: 2 x 16 = 32 wgmma and no mma.sync. With
+// ping-pong the loop holds S twice and P V three times: 2 x 40 = 80. The
+// stages, the block's Q rows and the warpgroups' P tiles take 116736
+// bytes of dynamic shared memory, plus 1024 to align them.
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a wgmma=1 key-tile=64 ping-pong=0 block-size=128" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=WG
+// The built-in table asks for it on sm_90a for bf16, k 256, w 512:
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=WG
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a wgmma=1 key-tile=64 ping-pong=1 block-size=128" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=PP
+// Not on sm_90 (the table's line there is mma.sync's), nor with key tiles
+// of 32:
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=SYNC
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a wgmma=1 key-tile=32" | FileCheck %s --check-prefix=KT32
+// Four warps (block-size 64) are one warpgroup:
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a wgmma=1 key-tile=64 block-size=64" | FileCheck %s --check-prefix=FOUR
+// The whole pipeline to PTX for sm_90a:
+// RUN: sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="format=isa chip=sm_90a" | FileCheck %s --check-prefix=PTX
+// wgmma is sm_90a's: the option names the rule on another chip.
+// RUN: not sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="wgmma=1" 2>&1 | FileCheck %s --check-prefix=CHIP
+// RUN: not sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="wgmma=1" 2>&1 | FileCheck %s --check-prefix=PIPE
+
+// WG-LABEL: func.func @layer
+// WG: gpu.launch {{.*}} dynamic_shared_memory_size %c117760_i32
+// WG: memref.view {{.*}} to memref<2x2x64x64xbf16, #gpu.address_space<workgroup>>
+// WG: memref.view {{.*}} to memref<2x128x64xbf16, #gpu.address_space<workgroup>>
+// WG: memref.view {{.*}} to memref<2x64x64xbf16, #gpu.address_space<workgroup>>
+// WG-NOT: nvvm.mma.sync
+// WG: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// WG-NEXT: gpu.barrier
+// WG-COUNT-32: nvvm.wgmma.mma_async
+// WG-NOT: nvvm.wgmma.mma_async
+// WG-NOT: nvvm.mma.sync
+// PP-LABEL: func.func @layer
+// PP-COUNT-80: nvvm.wgmma.mma_async
+// PP-NOT: nvvm.wgmma.mma_async
+// SYNC-LABEL: func.func @layer
+// SYNC-NOT: nvvm.wgmma.mma_async
+// SYNC: nvvm.mma.sync
+// SYNC-NOT: nvvm.wgmma.mma_async
+// KT32: call @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_s3db504f3(
+// FOUR: call @sparsek_block_attention_bf16_d128_dv128_bq16_h4_bk64_w512_kv_s3db504f3_wg(
+// PTX: .target sm_90a
+// PTX: fence.proxy.async.shared::cta
+// PTX: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+// CHIP: wgmma=1 needs chip=sm_90a (wgmma is an sm_90a instruction), not 'sm_90'
+// PIPE: wgmma=1 needs chip=sm_90a, not 'sm_90'
+func.func @layer(%q: tensor<1x8x?x128xbf16>, %k: tensor<1x2x?x128xbf16>,
+                 %v: tensor<1x2x?x128xbf16>, %u: tensor<1x2x?xf32>)
+    -> tensor<1x8x?x128xbf16> {
+  %o = sparsek.attention %q, %k, %v, %u k = 256, window = 512
+       : (tensor<1x8x?x128xbf16>, tensor<1x2x?x128xbf16>, tensor<1x2x?x128xbf16>, tensor<1x2x?xf32>) -> tensor<1x8x?x128xbf16>
+  return %o : tensor<1x8x?x128xbf16>
+}
