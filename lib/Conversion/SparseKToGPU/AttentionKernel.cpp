@@ -528,8 +528,14 @@ void KernelBody::build() {
 
   // The block's window run and union.
   Value last = sub(minI(add(qBase, idx(BQ)), n), idx(1));
-  runLo = detail::windowOf(b, qBase, m, n, cfg.window).first;
-  runEnd = detail::windowOf(b, last, m, n, cfg.window).second;
+  auto [firstLo, firstEnd] = detail::windowOf(b, qBase, m, n, cfg.window);
+  auto [lastLo, lastEnd] = detail::windowOf(b, last, m, n, cfg.window);
+  runLo = firstLo;
+  runEnd = lastEnd;
+  // Window keys every query of the block attends to: [lastLo, firstEnd)
+  // (windows move forward with the query). A window tile inside it needs
+  // no membership test (interior tiles).
+  Value sharedLo = lastLo, sharedEnd = firstEnd;
   Value wlen = maxI(sub(runEnd, runLo), idx(0));
   count = maxI(toIdx(load(unionCount(), {bi, g, blk})), idx(0));
   tw = ceilDiv(wlen, BK);
@@ -710,7 +716,8 @@ void KernelBody::build() {
   struct TileWeights {
     SmallVector<MmaEmitter::Acc> valid, factor, addend, vw, w;
   };
-  auto tileWeights = [&](Value t, Value stage, bool windowTiles) {
+  auto tileWeights = [&](Value t, Value stage, bool windowTiles,
+                         bool interior = false) {
     Value one = constF32(b, 1.0);
     bool weighted = !windowTiles && cfg.gate != Gate::none;
     TileWeights tws;
@@ -742,7 +749,9 @@ void KernelBody::build() {
         // times the kv weight) or addend (logit gate), value weight.
         SmallVector<Value, 2> valid, factor, addend, wv, ws;
         for (auto [ri, r] : llvm::enumerate(rows)) {
-          if (windowTiles) {
+          if (interior) {
+            valid.push_back(arith::ConstantIntOp::create(b, b.getI1Type(), 1));
+          } else if (windowTiles) {
             valid.push_back(
                 andI(cmpI(arith::CmpIPredicate::sge, col32, loRel[ri]),
                      cmpI(arith::CmpIPredicate::sle, col32, pRel[ri])));
@@ -826,11 +835,12 @@ void KernelBody::build() {
   // The forward's online softmax and O update of tile t (in `stage`) from
   // its S: the new row maxima and sums, then (unless statsOnly) O.
   // `between` runs after the softmax, before P V.
+  // `interior`: a window tile every row attends to whole.
   auto forwardTile = [&](Value t, Value stage, bool windowTiles,
                          ArrayRef<MmaEmitter::Acc> s, ArrayRef<Value> st,
-                         bool statsOnly,
-                         function_ref<void()> between) -> SmallVector<Value> {
-    TileWeights tw8 = tileWeights(t, stage, windowTiles);
+                         bool statsOnly, function_ref<void()> between,
+                         bool interior = false) -> SmallVector<Value> {
+    TileWeights tw8 = tileWeights(t, stage, windowTiles, interior);
     SmallVector<MmaEmitter::Acc> logit = logitsOf(tw8, s), &vw = tw8.vw;
 
     // Online softmax per half (A: elements 0, 1; B: 2, 3). The row's
@@ -1033,12 +1043,15 @@ void KernelBody::build() {
   // softmax to land) written between the softmax and P V.
   auto forwardStep = [&](TileStep &st, bool windowTiles,
                          ArrayRef<MmaEmitter::Acc> s, ArrayRef<Value> state,
-                         bool statsOnly) {
+                         bool statsOnly, bool interior = false) {
     issueNext(st);
-    return forwardTile(st.t, st.stage, windowTiles, s, state, statsOnly, [&] {
-      storeKeyInfo(st.nextKeys.back(), st.nextScore, st.writeNext,
-                   st.nextStage);
-    });
+    return forwardTile(
+        st.t, st.stage, windowTiles, s, state, statsOnly,
+        [&] {
+          storeKeyInfo(st.nextKeys.back(), st.nextScore, st.writeNext,
+                       st.nextStage);
+        },
+        interior);
   };
   auto tileLoop = [&](Value lb, Value ub, bool windowTiles, ValueRange state,
                       Mode mode = Mode::Forward) -> SmallVector<Value> {
@@ -1060,6 +1073,27 @@ void KernelBody::build() {
     SmallVector<MmaEmitter::Acc> s = cfg.wgmma
                                          ? wgmmaS(stage)
                                          : rowsTimesTile(qFrag, kTile, D, stage);
+    if (mode == Mode::Forward && windowTiles) {
+      // Interior tiles (most of the window's) without the membership
+      // test: one version of the step each way (block-uniform).
+      Value tileStart = add(runLo, mul(t, idx(BK)));
+      Value interior =
+          andI(cmpI(arith::CmpIPredicate::sge, tileStart, sharedLo),
+               cmpI(arith::CmpIPredicate::sle, add(tileStart, idx(BK)),
+                    sharedEnd));
+      auto ifOp = scf::IfOp::create(b, TypeRange(ValueRange(st)), interior,
+                                    /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard gi(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        scf::YieldOp::create(
+            b, forwardStep(step, windowTiles, s, st, false, /*interior=*/true));
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        scf::YieldOp::create(b, forwardStep(step, windowTiles, s, st, false));
+      }
+      scf::YieldOp::create(b, ifOp.getResults());
+      return SmallVector<Value>(loop.getResults());
+    }
     if (mode != Mode::Backward) {
       scf::YieldOp::create(
           b, forwardStep(step, windowTiles, s, st, mode == Mode::Stats));

@@ -6,8 +6,10 @@
 // `blockQ` queries, group of `heads` query heads), 16 rows per warp (8
 // queries of two heads, or 16 of one), keys in tiles of `keyTile` gathered
 // by cp.async into swizzled shared memory (2 stages), S = Q K^T and O += P V
-// with mma.sync, gate weights and the membership test in registers, online
-// softmax with quad shuffles.
+// with mma.sync (or, on sm_90a, warpgroup wgmma: AttentionKernelConfig::
+// wgmma), gate weights and the membership test in registers (none for
+// window tiles every query attends to whole), online softmax with quad
+// shuffles.
 //
 //===----------------------------------------------------------------------===//
 

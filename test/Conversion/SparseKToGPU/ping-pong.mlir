@@ -5,7 +5,8 @@
 // (one per group) and P V three times (each group's, and the second
 // group's last tile after the loop): with key tiles of 64 and D = Dv = 128,
 // 64 MMAs each, 2 x 5 x 64 = 640 mma.sync where all warps in step hold
-// 2 x 2 x 64 = 256 (128 with key tiles of 32).
+// 5 x 64 = 320 (S and P V per loop, and the window loop's second P V, of
+// its interior tiles without membership tests; 160 with key tiles of 32).
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=PP
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="ping-pong=0" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=STEP
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="ping-pong=0 key-tile=32" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=STEP32
@@ -28,12 +29,12 @@
 // PP: {{^}}// -----
 // STEP-LABEL: func.func @layer
 // STEP: gpu.launch {{.*}} dynamic_shared_memory_size %c67200_i32
-// STEP-COUNT-256: nvvm.mma.sync
+// STEP-COUNT-320: nvvm.mma.sync
 // STEP-NOT: nvvm.mma.sync
 // STEP: {{^}}// -----
 // STEP32-LABEL: func.func @layer
 // STEP32: memref.get_global @sparsek_block_attention_bf16_d128_dv128_bq32_h4_bk32_w512_kv_s3db504f3_k : memref<2x32x128xbf16
-// STEP32-COUNT-128: nvvm.mma.sync
+// STEP32-COUNT-160: nvvm.mma.sync
 // STEP32-NOT: nvvm.mma.sync
 // STEP32: {{^}}// -----
 // FOUR: call @sparsek_block_attention_bf16_d128_dv128_bq16_h4_bk64_w512_kv_s3db504f3(

@@ -2,8 +2,10 @@
 // (AttentionKernelConfig::wgmma, docs/design/TensorCoreAttention.md): per
 // loop (window tiles, then union tiles) S = Q K^T is D / 16 = 8 wgmma
 // m64n64k16 of a warpgroup and P V two planes of 64 value columns times
-// 4 steps of 16 keys, 8 more: 2 x 16 = 32 wgmma and no mma.sync. With
-// ping-pong the loop holds S twice and P V three times: 2 x 40 = 80. The
+// 4 steps of 16 keys, 8 more, and the window loop a second P V (its
+// interior tiles, without membership tests): 2 x 16 + 8 = 40 wgmma and no
+// mma.sync.
+// With ping-pong the loop holds S twice and P V three times: 2 x 40 = 80. The
 // stages, the block's Q rows and the warpgroups' P tiles take 116736
 // bytes of dynamic shared memory, plus 1024 to align them.
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a wgmma=1 key-tile=64 ping-pong=0 block-size=128" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=WG
@@ -30,7 +32,7 @@
 // WG-NOT: nvvm.mma.sync
 // WG: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // WG-NEXT: gpu.barrier
-// WG-COUNT-32: nvvm.wgmma.mma_async
+// WG-COUNT-40: nvvm.wgmma.mma_async
 // WG-NOT: nvvm.wgmma.mma_async
 // WG-NOT: nvvm.mma.sync
 // PP-LABEL: func.func @layer
