@@ -932,11 +932,7 @@ void KernelBody::build() {
           storePair(pw[nt][2 * half], pw[nt][2 * half + 1], pSh,
                     {wgi, add(pRow, idx(8 * half)), col});
       }
-      NVVM::FenceProxyOp::create(
-          b, NVVM::ProxyKindAttr::get(b.getContext(),
-                                      NVVM::ProxyKind::async_shared),
-          NVVM::SharedSpaceAttr::get(b.getContext(),
-                                     NVVM::SharedSpace::shared_cta));
+      wgmma.fenceSharedWrites();
       NVVM::BarrierOp::create(b, Type(),
                               toI32(add(wgi, idx(1))), constI32(b, 128),
                               NVVM::BarrierReductionAttr(), Value());
@@ -1013,11 +1009,7 @@ void KernelBody::build() {
     // and its key arrays are written (the previous iteration's barrier).
     asyncWait(b, asyncCommit(b), 0);
     if (cfg.wgmma) // cp.async wrote them; wgmma reads through the async proxy
-      NVVM::FenceProxyOp::create(
-          b, NVVM::ProxyKindAttr::get(b.getContext(),
-                                      NVVM::ProxyKind::async_shared),
-          NVVM::SharedSpaceAttr::get(b.getContext(),
-                                     NVVM::SharedSpace::shared_cta));
+      wgmma.fenceSharedWrites();
     gpu::BarrierOp::create(b);
     return st;
   };

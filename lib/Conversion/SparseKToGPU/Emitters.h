@@ -145,6 +145,10 @@ public:
   void fence();
   void commit();
   void wait(int64_t pending);
+  /// fence.proxy.async.shared::cta: this thread's shared-memory writes
+  /// (stores, cp.async) ordered before wgmma's reads, which go through
+  /// the async proxy (SASS: MEMBAR.ALL.CTA + FENCE.VIEW.ASYNC.S).
+  void fenceSharedWrites();
 
 private:
   ImplicitLocOpBuilder &b;

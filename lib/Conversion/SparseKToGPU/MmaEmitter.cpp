@@ -198,6 +198,12 @@ SmallVector<WgmmaEmitter::Acc> WgmmaEmitter::unpack(Value acc, int64_t n) {
 }
 
 void WgmmaEmitter::fence() { NVVM::WgmmaFenceAlignedOp::create(b); }
+void WgmmaEmitter::fenceSharedWrites() {
+  NVVM::FenceProxyOp::create(
+      b, NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
+      NVVM::SharedSpaceAttr::get(b.getContext(),
+                                 NVVM::SharedSpace::shared_cta));
+}
 void WgmmaEmitter::commit() { NVVM::WgmmaGroupSyncAlignedOp::create(b); }
 void WgmmaEmitter::wait(int64_t pending) {
   NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(pending));
