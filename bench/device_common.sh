@@ -2,10 +2,12 @@
 # root): the device folder, the grid driver unpacked, and grids under
 # compute-sanitizer.
 D=.device
-# scripts/device-build.sh ships the grid driver compressed.
+# scripts/device-build.sh ships the grid driver and the kernel pack
+# compressed.
 if [[ -f $D/gpu-grid.gz && ! -x $D/gpu-grid ]]; then
   gunzip -c "$D/gpu-grid.gz" >"$D/gpu-grid" && chmod +x "$D/gpu-grid"
 fi
+if [[ -f $D/pack.tgz && ! -d $D/pack ]]; then tar xzf "$D/pack.tgz" -C "$D"; fi
 
 # Runs `gpu-grid GRID` plainly (TOOL "none") or under compute-sanitizer's
 # TOOL, printing the grid's summary, the sanitizer's and its exit status.

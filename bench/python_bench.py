@@ -3,6 +3,7 @@ kernel pack) beside the peers, on the device machine; run the C++ benchmark
 in the same call to compare (bench/RESULTS.md):
 
     for n in 4096 16384 65536; do .device/gpu-layer-bench $n 3; done
+    tar xzf .device/pack.tgz -C .device   # once: the pack ships compressed
     SPARSEK_KERNELS=.device/pack PYTHONPATH=python:bench python3 bench/python_bench.py [N ...]
 
 Same shapes as bench/gpu_peers.py (B = 1, Hq = 8, Hkv = 2, D = 128, bf16,

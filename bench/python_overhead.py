@@ -1,6 +1,7 @@
 """Where the host time of a `sparsek.attention` call goes, on the device
 machine (kernels from a pack):
 
+    tar xzf .device/pack.tgz -C .device   # once: the pack ships compressed
     SPARSEK_KERNELS=.device/pack PYTHONPATH=python python3 bench/python_overhead.py
 
 Per call at N = 8 (B = 1, Hq = 8, Hkv = 2, D = 128, bf16, k = 256, w = 512):

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 D=.device
 # device-build.sh ships the grid driver compressed.
 if [[ -f $D/gpu-grid.gz ]]; then gunzip -c "$D/gpu-grid.gz" >"$D/gpu-grid" && chmod +x "$D/gpu-grid"; fi
+# ... and the kernel pack.
+if [[ -f $D/pack.tgz && ! -d $D/pack ]]; then tar xzf "$D/pack.tgz" -C "$D"; fi
 results=()
 run() { # name, command...
   local name=$1; shift
