@@ -337,12 +337,11 @@ void KernelBody::issueCopies(ArrayRef<std::pair<Value, Value>> keys,
       auto [j, valid] = keys[firstKey + e];
       Value from = add(add(base, mul(j, src.strides[2])), chunkOffset);
       if (cfg.wgmma) {
-        // Plane ch / 8, chunk (ch % 8) ^ (r % 8) of its 128-byte row.
-        Value col = mul(arith::XOrIOp::create(b, remu(ch, idx(8)),
-                                              remu(r, idx(8))),
-                        idx(8));
-        asyncCopy16(b, tile, {stage, divu(ch, idx(8)), r, col}, src.view,
-                    from, valid);
+        // Plane ch / 8, chunk ch % 8 of its 128-byte row, swizzled.
+        asyncCopy16(b, tile,
+                    {stage, divu(ch, idx(8)), r,
+                     swizzledCol(b, r, remu(ch, idx(8)), 8)},
+                    src.view, from, valid);
         continue;
       }
       asyncCopy16(b, tile, {stage, r, swizzledCol(b, r, ch, c.chunks)},
@@ -578,6 +577,15 @@ void KernelBody::build() {
   auto toI64 = [&](Value x) {
     return arith::IndexCastOp::create(b, b.getI64Type(), x).getResult();
   };
+  // The descriptor of the tile at layout offset wgOff[offIndex] plus
+  // `index` times `stride` bytes.
+  auto descAt = [&](int64_t offIndex, Value index, int64_t stride) {
+    return wgmma.descriptor(arith::AddIOp::create(
+        b, smemBase,
+        arith::AddIOp::create(b, i64c(wgOff[offIndex]),
+                              arith::MulIOp::create(b, toI64(index),
+                                                    i64c(stride)))));
+  };
   Value qDesc, pDesc;
   if (cfg.wgmma) {
     // Each warp's 16 rows into Q's planes, in the order of its fragment
@@ -607,29 +615,16 @@ void KernelBody::build() {
       query = minI(query, sub(n, idx(1)));
       Value from = add(fq.linear(b, {bi, head, query}), mul(ch, idx(8)));
       Value row = add(mul(warp, idx(16)), fr);
-      Value col = mul(arith::XOrIOp::create(b, remu(ch, idx(8)),
-                                            remu(fr, idx(8))),
-                      idx(8));
-      asyncCopy16(b, qSh, {divu(ch, idx(8)), row, col}, fq.view, from, yes);
+      asyncCopy16(b, qSh,
+                  {divu(ch, idx(8)), row, swizzledCol(b, fr, remu(ch, idx(8)), 8)},
+                  fq.view, from, yes);
     }
-    qDesc = wgmma.descriptor(arith::AddIOp::create(
-        b, smemBase,
-        arith::AddIOp::create(b, i64c(wgOff[4]),
-                              arith::MulIOp::create(b, toI64(wgi),
-                                                    i64c(64 * 128)))));
-    pDesc = wgmma.descriptor(arith::AddIOp::create(
-        b, smemBase,
-        arith::AddIOp::create(b, i64c(wgOff[5]),
-                              arith::MulIOp::create(b, toI64(wgi),
-                                                    i64c(64 * BK * 2)))));
+    qDesc = descAt(4, wgi, 64 * 128);
+    pDesc = descAt(5, wgi, 64 * BK * 2);
   }
   // A stage's K or V descriptor.
   auto stageDesc = [&](int64_t offIndex, int64_t width, Value stage) {
-    return wgmma.descriptor(arith::AddIOp::create(
-        b, smemBase,
-        arith::AddIOp::create(b, i64c(wgOff[offIndex]),
-                              arith::MulIOp::create(b, toI64(stage),
-                                                    i64c(BK * width * 2)))));
+    return descAt(offIndex, stage, BK * width * 2);
   };
   // S = Q K^T of a stage by the warpgroup: D / 16 wgmma steps, each k16
   // step 32 bytes into a 128-byte row (the hardware applies the swizzle
@@ -818,6 +813,10 @@ void KernelBody::build() {
       }
     return acc;
   };
+  // S = Q K^T of a stage: the warpgroup's wgmma or the warps' mma.sync.
+  auto qkTile = [&](Value stage) {
+    return cfg.wgmma ? wgmmaS(stage) : rowsTimesTile(qFrag, kTile, D, stage);
+  };
 
   // What the backward kernel's tile body gets from the loop.
   struct TileCtx {
@@ -954,16 +953,17 @@ void KernelBody::build() {
         for (int64_t j = 0; j < 8; ++j)
           o[pl * 8 + j] = part[j];
       }
-    }
-    for (int64_t kc = 0; kc < (cfg.wgmma ? 0 : BK / 16); ++kc) {
-      MmaEmitter::AFrag a = mma.packA(pw[2 * kc], pw[2 * kc + 1]);
-      for (int64_t dc = 0; dc < DV / 16; ++dc) {
-        Value row = add(idx(kc * 16), vRow0);
-        auto r = mma.ldmatrixX4(
-            vTile, {stage, row, add(vSwz[dc % 4], idx(64 * (dc / 4)))},
-            true);
-        o[2 * dc] = mma.mma(a, {r[0], r[1]}, o[2 * dc]);
-        o[2 * dc + 1] = mma.mma(a, {r[2], r[3]}, o[2 * dc + 1]);
+    } else {
+      for (int64_t kc = 0; kc < BK / 16; ++kc) {
+        MmaEmitter::AFrag a = mma.packA(pw[2 * kc], pw[2 * kc + 1]);
+        for (int64_t dc = 0; dc < DV / 16; ++dc) {
+          Value row = add(idx(kc * 16), vRow0);
+          auto r = mma.ldmatrixX4(
+              vTile, {stage, row, add(vSwz[dc % 4], idx(64 * (dc / 4)))},
+              true);
+          o[2 * dc] = mma.mma(a, {r[0], r[1]}, o[2 * dc]);
+          o[2 * dc + 1] = mma.mma(a, {r[2], r[3]}, o[2 * dc + 1]);
+        }
       }
     }
     // (No closing barrier: the next iteration's barrier, which every warp
@@ -1062,9 +1062,7 @@ void KernelBody::build() {
       slotGroup = asyncCommit(b);
     }
 
-    SmallVector<MmaEmitter::Acc> s = cfg.wgmma
-                                         ? wgmmaS(stage)
-                                         : rowsTimesTile(qFrag, kTile, D, stage);
+    SmallVector<MmaEmitter::Acc> s = qkTile(stage);
     if (mode == Mode::Forward && windowTiles) {
       // Interior tiles (most of the window's) without the membership
       // test: one version of the step each way (block-uniform).
@@ -1169,16 +1167,13 @@ void KernelBody::build() {
             drain(cmpI(arith::CmpIPredicate::ugt, t, lb), sub(t, idx(1)), st,
                   sPrev);
         copyNext(step);
-        y.append(flatS(cfg.wgmma ? wgmmaS(step.stage)
-                                 : rowsTimesTile(qFrag, kTile, D, step.stage)));
+        y.append(flatS(qkTile(step.stage)));
         scf::YieldOp::create(b, y);
         // First group: tile t whole.
         b.setInsertionPointToStart(group.elseBlock());
-        SmallVector<Value> y1 = forwardStep(
-            step, windowTiles,
-            cfg.wgmma ? wgmmaS(step.stage)
-                      : rowsTimesTile(qFrag, kTile, D, step.stage),
-            st, /*statsOnly=*/false);
+        SmallVector<Value> y1 = forwardStep(step, windowTiles,
+                                            qkTile(step.stage), st,
+                                            /*statsOnly=*/false);
         y1.append(sPrev.begin(), sPrev.end());
         scf::YieldOp::create(b, y1);
       }

@@ -76,6 +76,8 @@ struct AttentionKernelConfig {
   bool wgmmaAllowed() const {
     return !backward && warps() % 4 == 0 && keyTile == 64;
   }
+  /// The chip wgmma needs (cubins for it run on sm_90 devices only).
+  static constexpr llvm::StringLiteral kWgmmaChip = "sm_90a";
   static constexpr int64_t kStages = 2;
   /// Shared stages of K, V and the key arrays.
   int64_t stages() const { return pingpong ? 3 : kStages; }

@@ -264,10 +264,11 @@ struct ConvertSparseKToGPUPass
                          << ": expected 0, 1 or -1 (the tuning table's)";
       return signalPassFailure();
     }
-    if (wgmma == 1 && StringRef(chip) != "sm_90a") {
-      module.emitError() << "wgmma=1 needs chip=sm_90a (wgmma is an sm_90a "
-                            "instruction), not '"
-                         << chip.getValue() << "'";
+    if (wgmma == 1 && StringRef(chip) != AttentionKernelConfig::kWgmmaChip) {
+      module.emitError() << "wgmma=1 needs chip="
+                         << AttentionKernelConfig::kWgmmaChip << " (wgmma is an "
+                         << AttentionKernelConfig::kWgmmaChip
+                         << " instruction), not '" << chip.getValue() << "'";
       return signalPassFailure();
     }
     if (failed(loadTuning(module)))
@@ -444,7 +445,7 @@ private:
     bool pp = pingPongFor(op, key);
     // wgmma only where the cubin is sm_90a's (a table line for another
     // chip never asks for it; the option was checked against the chip).
-    bool wg = StringRef(chip) == "sm_90a" &&
+    bool wg = StringRef(chip) == AttentionKernelConfig::kWgmmaChip &&
               tuned(op, key, "wgmma",
                     wgmma >= 0 ? std::optional<int64_t>(wgmma) : std::nullopt,
                     0) != 0;
