@@ -130,8 +130,7 @@ public:
   /// that an operand of one plane reads its 8-row groups 1024 bytes apart
   /// whichever of the two fields the layout takes them from.
   Value descriptor(Value addr);
-  /// `desc` moved by `bytes` (a multiple of 16; i64 value).
-  Value advance(Value desc, Value bytes);
+  /// `desc` moved by `bytes` (a multiple of 16).
   Value advance(Value desc, int64_t bytes);
   /// D (n / 8 n8 tiles) = A B + D, or A B with `zero`: A is K-major (rows
   /// by k), B K-major (`bMajorK`: n rows by k, as K for Q K^T) or MN-major

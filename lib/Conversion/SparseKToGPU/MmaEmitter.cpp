@@ -146,14 +146,6 @@ Value WgmmaEmitter::descriptor(Value addr) {
   return arith::OrIOp::create(b, lo, c(fields));
 }
 
-Value WgmmaEmitter::advance(Value desc, Value bytes) {
-  auto i64 = b.getI64Type();
-  return arith::AddIOp::create(
-      b, desc,
-      arith::ShRUIOp::create(b, bytes,
-                             arith::ConstantIntOp::create(b, i64, 4)));
-}
-
 Value WgmmaEmitter::advance(Value desc, int64_t bytes) {
   if (bytes == 0)
     return desc;

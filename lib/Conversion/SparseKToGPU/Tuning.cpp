@@ -73,8 +73,8 @@ bool Entry::matches(const Key &k) const {
   };
   // A line for sm_90 also serves sm_90a (the architecture-specific
   // variant runs everything the base chip's code does).
-  auto chipOf = [](const std::string &mine, const std::string &theirs) {
-    return mine.empty() || mine == theirs ||
+  auto chipOf = [&](const std::string &mine, const std::string &theirs) {
+    return str(mine, theirs) ||
            (theirs.size() == mine.size() + 1 &&
             llvm::StringRef(theirs).starts_with(mine) &&
             llvm::isLower(theirs.back()));
