@@ -61,7 +61,7 @@ Value treeReduce(ArrayRef<Value> xs, function_ref<Value(Value, Value)> f) {
 }
 
 } // namespace
-static std::array<int64_t, 7> wgmmaLayout(const AttentionKernelConfig &c);
+static std::array<int64_t, 6> wgmmaLayout(const AttentionKernelConfig &c);
 namespace {
 
 /// Per-query state a thread keeps for each distinct query row it holds
@@ -87,10 +87,8 @@ public:
     vTile = shared[1];
     keyTileSh = shared[2];
     uTile = shared[3];
-    if (cfg.wgmma) {
+    if (cfg.wgmma)
       qSh = shared[4];
-      pSh = shared[5];
-    }
     if (cfg.backward) {
       qSh = shared[4];
       doSh = shared[5];
@@ -567,9 +565,9 @@ void KernelBody::build() {
   if (!cfg.wgmma)
     qFrag = rowFragments(fq, D);
   // The wgmma kernel's shared addresses: warpgroup wgi's Q rows (64 from
-  // row 64 wgi of each plane) and P tile, and the K and V stages.
-  const std::array<int64_t, 7> wgOff =
-      cfg.wgmma ? wgmmaLayout(cfg) : std::array<int64_t, 7>{};
+  // row 64 wgi of each plane), and the K and V stages.
+  const std::array<int64_t, 6> wgOff =
+      cfg.wgmma ? wgmmaLayout(cfg) : std::array<int64_t, 6>{};
   Value wgi = divu(warp, idx(4)), wl = remu(warp, idx(4));
   auto i64c = [&](int64_t v) {
     return arith::ConstantIntOp::create(b, b.getI64Type(), v).getResult();
@@ -586,7 +584,7 @@ void KernelBody::build() {
                               arith::MulIOp::create(b, toI64(index),
                                                     i64c(stride)))));
   };
-  Value qDesc, pDesc;
+  Value qDesc;
   if (cfg.wgmma) {
     // Each warp's 16 rows into Q's planes, in the order of its fragment
     // rows (so that wgmma's accumulators are mma.sync's): with head pairs
@@ -620,7 +618,6 @@ void KernelBody::build() {
                   fq.view, from, yes);
     }
     qDesc = descAt(4, wgi, 64 * 128);
-    pDesc = descAt(5, wgi, 64 * BK * 2);
   }
   // A stage's K or V descriptor.
   auto stageDesc = [&](int64_t offIndex, int64_t width, Value stage) {
@@ -920,32 +917,23 @@ void KernelBody::build() {
           o[nt][e] = rescale.getResult(nt * 4 + e);
     }
     if (cfg.wgmma) {
-      // P into the warpgroup's tile (row 16 wl + g8 (+ 8), keys 8 nt + 2 tq
-      // at chunk nt ^ g8), visible to the async proxy and the whole group,
-      // then O += P V in planes of 64 columns, 16 keys a step.
-      Value pRow = add(mul(wl, idx(16)), g8);
-      for (int64_t nt = 0; nt < BK / 8; ++nt) {
-        Value col = add(mul(arith::XOrIOp::create(b, idx(nt), g8), idx(8)),
-                        mul(tq, idx(2)));
-        for (int64_t half = 0; half < 2; ++half)
-          storePair(pw[nt][2 * half], pw[nt][2 * half + 1], pSh,
-                    {wgi, add(pRow, idx(8 * half)), col});
-      }
-      wgmma.fenceSharedWrites();
-      NVVM::BarrierOp::create(b, Type(),
-                              toI32(add(wgi, idx(1))), constI32(b, 128),
-                              NVVM::BarrierReductionAttr(), Value());
+      // O += P V with P in registers (mma.sync's A fragments of the
+      // warp's 16 rows), V from the stage, in planes of 64 columns, 16
+      // keys a step.
       Value vDesc = stageDesc(1, DV, stage);
-      wgmma.fence();
       SmallVector<Value> accs;
       for (int64_t pl = 0; pl < DV / 64; ++pl)
         accs.push_back(wgmma.pack(ArrayRef<MmaEmitter::Acc>(o).slice(pl * 8, 8)));
+      // (A's registers written before the fence, as wgmma requires.)
+      SmallVector<MmaEmitter::AFrag> pa;
+      for (int64_t kc = 0; kc < BK / 16; ++kc)
+        pa.push_back(mma.packA(pw[2 * kc], pw[2 * kc + 1]));
+      wgmma.fence();
       for (int64_t kc = 0; kc < BK / 16; ++kc)
         for (int64_t pl = 0; pl < DV / 64; ++pl)
-          accs[pl] = wgmma.mma(
-              accs[pl], wgmma.advance(pDesc, kc * 32),
-              wgmma.advance(vDesc, pl * BK * 128 + kc * 16 * 128), 64,
-              /*zero=*/false, /*bMajorK=*/false);
+          accs[pl] = wgmma.mmaRegA(
+              accs[pl], pa[kc],
+              wgmma.advance(vDesc, pl * BK * 128 + kc * 16 * 128));
       wgmma.commit();
       wgmma.wait(0);
       for (int64_t pl = 0; pl < DV / 64; ++pl) {
@@ -1865,25 +1853,24 @@ static std::array<int64_t, 12> dynamicLayout(const AttentionKernelConfig &c) {
 }
 
 /// The wgmma forward's dynamic shared memory: byte offsets (1024-aligned,
-/// from a 1024-aligned base) of K, V, the key arrays, the block's Q rows
-/// and the warpgroups' P tiles, then the total.
-static std::array<int64_t, 7> wgmmaLayout(const AttentionKernelConfig &c) {
+/// from a 1024-aligned base) of K, V, the key arrays and the block's Q
+/// rows, then the total.
+static std::array<int64_t, 6> wgmmaLayout(const AttentionKernelConfig &c) {
   const int64_t st = c.stages();
-  const int64_t sizes[6] = {st * c.keyTile * c.d * 2,
+  const int64_t sizes[5] = {st * c.keyTile * c.d * 2,
                             st * c.keyTile * c.dv * 2,
                             st * c.keyTile * 8,
                             st * c.keyTile * 4,
-                            c.warps() * 16 * c.d * 2,
-                            c.warps() / 4 * 64 * c.keyTile * 2};
-  std::array<int64_t, 7> off{};
-  for (int i = 0; i < 6; ++i)
+                            c.warps() * 16 * c.d * 2};
+  std::array<int64_t, 6> off{};
+  for (int i = 0; i < 5; ++i)
     off[i + 1] = off[i] + (sizes[i] + 1023) / 1024 * 1024;
   return off;
 }
 
 int64_t AttentionKernelConfig::sharedBytes() const {
   if (wgmma)
-    return wgmmaLayout(*this)[6];
+    return wgmmaLayout(*this)[5];
   if (dynamicShared())
     return dynamicLayout(*this)[11];
   return stageBytes();
@@ -2058,7 +2045,7 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
   Value smemBase; // the wgmma kernel's: the tiles' shared address (i64)
   if (cfg.wgmma) {
     // K, V [stages][planes][keys][64], the key arrays, Q [planes][rows]
-    // [64], P [warpgroups][64][keys]: views at 1024-aligned offsets from
+    // [64]: views at 1024-aligned offsets from
     // the first 1024-aligned byte of the window (the swizzle atoms'
     // alignment, which the descriptors assume).
     auto off = wgmmaLayout(cfg);
@@ -2076,15 +2063,13 @@ void buildBlockAttentionLaunch(ImplicitLocOpBuilder &b, ModuleOp module,
     smemBase = arith::AddIOp::create(b, addr, pad);
     Value padIdx = arith::IndexCastOp::create(b, b.getIndexType(), pad);
     int64_t rows = cfg.warps() * 16;
-    MemRefType types[6] = {
+    MemRefType types[5] = {
         MemRefType::get({stages, cfg.d / 64, cfg.keyTile, 64}, cfg.elem,
                         MemRefLayoutAttrInterface{}, wg),
         MemRefType::get({stages, cfg.dv / 64, cfg.keyTile, 64}, cfg.elem,
                         MemRefLayoutAttrInterface{}, wg),
         tiles[2].type, tiles[3].type,
         MemRefType::get({cfg.d / 64, rows, 64}, cfg.elem,
-                        MemRefLayoutAttrInterface{}, wg),
-        MemRefType::get({cfg.warps() / 4, 64, cfg.keyTile}, cfg.elem,
                         MemRefLayoutAttrInterface{}, wg)};
     for (auto [i, type] : llvm::enumerate(types))
       shared.push_back(memref::ViewOp::create(

@@ -66,13 +66,13 @@ struct AttentionKernelConfig {
   bool pingPongAllowed() const { return !backward && warps() == 8; }
   /// The forward kernel's matrix multiplies by warpgroup wgmma (sm_90a)
   /// instead of per-warp mma.sync: the block's Q rows staged once in
-  /// shared memory, S = Q K^T and O += P V with both operands there (P
-  /// written to a tile per warpgroup after the softmax), K, V, Q and P in
-  /// 128-byte swizzled planes of 64 columns. The accumulators keep
-  /// mma.sync's layout, so the softmax is the same code.
+  /// shared memory, S = Q K^T with both operands there, O += P V with P
+  /// in registers (wgmma's register-A form), K, V and Q in 128-byte
+  /// swizzled planes of 64 columns. The accumulators keep mma.sync's
+  /// layout, so the softmax is the same code.
   bool wgmma = false;
   /// wgmma needs a forward kernel of whole warpgroups (4 or 8 warps) and
-  /// key tiles of 64 (one swizzled plane of P).
+  /// key tiles of 64 (the size measured).
   bool wgmmaAllowed() const {
     return !backward && warps() % 4 == 0 && keyTile == 64;
   }

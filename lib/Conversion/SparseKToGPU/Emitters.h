@@ -138,6 +138,12 @@ public:
   /// struct between fence and wait.
   Value mma(Value acc, Value descA, Value descB, int64_t n, bool zero,
             bool bMajorK);
+  /// D (64 columns) = A B + D with A (16 x 16 per warp, mma.sync's A
+  /// fragment: four 32-bit registers) in registers and B MN-major (k
+  /// rows by n) in shared memory: wgmma's register-A form, which LLVM 22's
+  /// op lacks, as one inline wgmma instruction (the accumulators tied
+  /// in and out, as for the op).
+  Value mmaRegA(Value acc, ArrayRef<Value> a, Value descB);
   Value pack(ArrayRef<Acc> acc);
   Value undefAcc(int64_t n);
   SmallVector<Acc> unpack(Value acc, int64_t n);

@@ -166,6 +166,44 @@ Value WgmmaEmitter::mma(Value acc, Value descA, Value descB, int64_t n,
       NVVM::MMAIntOverflowAttr());
 }
 
+Value WgmmaEmitter::mmaRegA(Value acc, ArrayRef<Value> a, Value descB) {
+  MLIRContext *ctx = b.getContext();
+  Type i32 = b.getI32Type();
+  // Outputs $0..$31 (the accumulators), inputs: A's four registers
+  // ($32..$35), B's descriptor ($36), scale-d ($37), then the
+  // accumulators' values in, tied to the outputs.
+  std::string text = "{\n.reg .pred p;\nsetp.ne.b32 p, $37, 0;\n"
+                     "wgmma.mma_async.sync.aligned.m64n64k16.f32.";
+  std::string t = elem.isBF16() ? "bf16" : "f16";
+  text += t + "." + t + " {";
+  std::string constraints;
+  for (int i = 0; i < 32; ++i) {
+    text += (i ? ", $" : "$") + std::to_string(i);
+    constraints += (i ? ",=f" : "=f");
+  }
+  text += "}, {$32, $33, $34, $35}, $36, p, 1, 1, 1;\n}";
+  constraints += ",r,r,r,r,l,r";
+  SmallVector<Value> operands;
+  for (Value v : a)
+    operands.push_back(v.getType() == i32
+                           ? v
+                           : LLVM::BitcastOp::create(b, i32, v).getResult());
+  operands.push_back(descB);
+  operands.push_back(LLVM::ConstantOp::create(b, i32, b.getI32IntegerAttr(1)));
+  for (int i = 0; i < 32; ++i) {
+    operands.push_back(
+        LLVM::ExtractValueOp::create(b, acc, ArrayRef<int64_t>{i}));
+    constraints += "," + std::to_string(i);
+  }
+  return LLVM::InlineAsmOp::create(
+             b, accStructType(ctx, 64), operands, text, constraints,
+             /*has_side_effects=*/true, /*is_align_stack=*/false,
+             LLVM::tailcallkind::TailCallKind::None,
+             LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+             ArrayAttr())
+      .getResult(0);
+}
+
 Value WgmmaEmitter::pack(ArrayRef<Acc> acc) {
   int64_t n = static_cast<int64_t>(acc.size()) * 8;
   Value s = LLVM::UndefOp::create(b, accStructType(b.getContext(), n));
