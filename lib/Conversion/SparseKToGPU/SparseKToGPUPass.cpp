@@ -452,7 +452,7 @@ private:
     forEachConfig(variants, [&](AttentionKernelConfig &cfg) {
       cfg.lse = lse;
       cfg.pingpong = pp && cfg.pingPongAllowed();
-      // (Q and P tiles added: back to mma.sync where they do not fit.)
+      // (the Q tile added: back to mma.sync where it does not fit.)
       cfg.wgmma = wg && cfg.wgmmaAllowed();
       if (cfg.wgmma &&
           cfg.sharedBytes() > AttentionKernelConfig::kMaxSharedBytes)
