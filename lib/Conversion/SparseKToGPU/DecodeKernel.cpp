@@ -14,8 +14,9 @@
 //     band's capacity. It touches the heaps only when the candidate
 //     scores above the threshold; then the update kernel of its own
 //     sweeps shared-memory copies of them (static workgroup globals,
-//     written back by the warp), the fused kernel the state's heap rows
-//     in global memory.
+//     copied in by cp.async issued at the kernel's start, each of the
+//     sweep's stores also made to the state: write-through), the fused
+//     kernel the state's heap rows in global memory.
 //   - attention over the row's k + w slots. When the state's key and value
 //     rows are contiguous and 16-byte aligned (checked on the host before
 //     the launch), the tile kernel (attendTiles): a block of four warps
@@ -259,6 +260,59 @@ SweepShared sweepShared(Builder &h, ModuleOp module, Value len) {
           h.cmpI(P::ule, len, h.idx(kSweepSlots))};
 }
 
+/// The memref a heap operation stores into, through the loops and
+/// branches that carry it (a heap on memrefs is updated in place, so a
+/// loop's or branch's memref result is the memref it was given).
+Value carriedMemref(Value v) {
+  while (true) {
+    if (auto r = dyn_cast<OpResult>(v)) {
+      Operation *op = r.getOwner();
+      unsigned n = r.getResultNumber();
+      if (auto f = dyn_cast<scf::ForOp>(op)) {
+        v = f.getInits()[n];
+      } else if (auto w = dyn_cast<scf::WhileOp>(op)) {
+        v = w.getConditionOp().getArgs()[n];
+      } else if (auto i = dyn_cast<scf::IfOp>(op)) {
+        v = i.thenYield().getOperand(n);
+      } else {
+        return v;
+      }
+      continue;
+    }
+    auto arg = cast<BlockArgument>(v);
+    Operation *op = arg.getOwner()->getParentOp();
+    unsigned n = arg.getArgNumber();
+    if (auto f = dyn_cast<scf::ForOp>(op)) {
+      if (n == 0) // the induction variable
+        return v;
+      v = f.getInits()[n - 1];
+    } else if (auto w = dyn_cast<scf::WhileOp>(op)) {
+      v = arg.getOwner() == w.getBeforeBody() ? w.getInits()[n]
+                                              : w.getConditionOp().getArgs()[n];
+    } else {
+      return v;
+    }
+  }
+}
+
+/// Write-through: after every store under `scope` into one of `rows`
+/// (through the loops and branches that carry it), the same store into
+/// the matching row of `mirrors`.
+void mirrorStores(Operation *scope, ArrayRef<Value> rows,
+                  ArrayRef<Value> mirrors) {
+  SmallVector<memref::StoreOp> stores;
+  scope->walk([&](memref::StoreOp st) { stores.push_back(st); });
+  for (memref::StoreOp st : stores) {
+    Value root = carriedMemref(st.getMemRef());
+    auto *it = llvm::find(rows, root);
+    if (it == rows.end())
+      continue;
+    OpBuilder ob(st->getBlock(), std::next(st->getIterator()));
+    memref::StoreOp::create(ob, st.getLoc(), st.getValueToStore(),
+                            mirrors[it - rows.begin()], st.getIndices());
+  }
+}
+
 /// 1. The state update of row (bi, g), one warp. Its time is a chain of
 /// round trips to memory, so every load that does not depend on the
 /// sequence's length is issued first (the new token's key and value, the
@@ -338,6 +392,57 @@ std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
       col.cand = h.load(col.cache, {bi, g, ws, col.c});
   }
 
+  // The threshold: the candidate's score (or nothing) into the sweep, tau
+  // raised to the new threshold, capacity k + Cb live scores. The heaps'
+  // sizes, clamped so that together they never exceed the capacity.
+  Value len = h.dim(o.bandScores, 3);
+  Value live = h.sub(len, h.idx(1));
+  auto sizeOf = [&](Value count, Value limit) {
+    return h.minI(h.maxI(h.toIdx(count), zero), limit);
+  };
+  Value capSize = sizeOf(counts[0], live);
+  Value midSize = sizeOf(counts[1], h.sub(live, capSize));
+  SmallVector<Value> global = {h.row(o.bandScores, {bi, g, zero}),
+                               h.row(o.bandTags, {bi, g, zero}),
+                               h.row(o.bandScores, {bi, g, h.idx(1)}),
+                               h.row(o.bandTags, {bi, g, h.idx(1)})};
+  Value rowSize[4] = {capSize, capSize, midSize, midSize};
+  // The candidate's score above the threshold is what makes the sweep
+  // touch the heaps (insert, cross breakpoints, drop the lowest); without
+  // it the sweep reads no heap entry (a state leaves every step with
+  // f(tau) <= k, so the solve crosses nothing). Warp-uniform.
+  Value offered = h.sel(has, cu, constF32(b, -kInf));
+  Value touches =
+      h.cmpF(arith::CmpFPredicate::OGT,
+             arith::ExtFOp::create(b, b.getF64Type(), offered), thr[0]);
+  // The sweep's shared copies of the heaps, when it will touch them and
+  // they fit: their copy-in (4-byte cp.async, no registers held) issued
+  // now, so that its round trip overlaps the selection's scan, butterfly
+  // and stores; waited for right before the sweep.
+  SmallVector<Value> local;
+  Value useShared;
+  if (shared.keys) {
+    local = {h.row(shared.keys, {zero}), h.row(shared.tags, {zero}),
+             h.row(shared.keys, {h.idx(1)}), h.row(shared.tags, {h.idx(1)})};
+    useShared = h.andI(touches, shared.fits);
+    h.ifThen(useShared, [&] {
+      // Through flat views: cp.async wants a unit stride.
+      FlatView flat[2] = {flatten(b, o.bandScores), flatten(b, o.bandTags)};
+      for (int r = 0; r < 4; ++r) {
+        const FlatView &f = flat[r % 2];
+        Value base = f.linear(b, {bi, g, h.idx(r / 2)});
+        h.loop(lane, rowSize[r], h.idx(kWarp), {}, [&](Value i, ValueRange) {
+          nvgpu::DeviceAsyncCopyOp::create(
+              b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), local[r],
+              ValueRange{i}, f.view,
+              ValueRange{h.add(base, h.mul(i, f.strides[3]))},
+              b.getIndexAttr(1), Value(), UnitAttr());
+          return SmallVector<Value>{};
+        });
+      }
+    });
+  }
+
   Value seen = h.sub(h.maxI(p, h.idx(w)), h.idx(w));
   Value free = h.cmpI(P::ult, seen, kIdx);
   if (!got.empty()) {
@@ -402,29 +507,6 @@ std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
     });
   }
 
-  // The threshold: the candidate's score (or nothing) into the sweep, tau
-  // raised to the new threshold, capacity k + Cb live scores. The heaps'
-  // sizes, clamped so that together they never exceed the capacity.
-  Value len = h.dim(o.bandScores, 3);
-  Value live = h.sub(len, h.idx(1));
-  auto sizeOf = [&](Value count, Value limit) {
-    return h.minI(h.maxI(h.toIdx(count), zero), limit);
-  };
-  Value capSize = sizeOf(counts[0], live);
-  Value midSize = sizeOf(counts[1], h.sub(live, capSize));
-  SmallVector<Value> global = {h.row(o.bandScores, {bi, g, zero}),
-                               h.row(o.bandTags, {bi, g, zero}),
-                               h.row(o.bandScores, {bi, g, h.idx(1)}),
-                               h.row(o.bandTags, {bi, g, h.idx(1)})};
-  Value rowSize[4] = {capSize, capSize, midSize, midSize};
-  // The candidate's score above the threshold is what makes the sweep
-  // touch the heaps (insert, cross breakpoints, drop the lowest); without
-  // it the sweep reads no heap entry (a state leaves every step with
-  // f(tau) <= k, so the solve crosses nothing). Warp-uniform.
-  Value offered = h.sel(has, cu, constF32(b, -kInf));
-  Value touches =
-      h.cmpF(arith::CmpFPredicate::OGT,
-             arith::ExtFOp::create(b, b.getF64Type(), offered), thr[0]);
   // Lane 0's sweep over heaps held in `rows` (cap keys, cap tags, mid keys,
   // mid tags); the threshold sums and counts go to the state. Returns the
   // heaps' new sizes.
@@ -478,65 +560,25 @@ std::pair<Value, Value> updateRow(Builder &h, const DecodeKernelConfig &cfg,
     globalSweep();
     return written;
   }
-  // The sweep on shared-memory copies of the heaps when it touches them
-  // and they fit: each of its sift steps waits on the previous one, a
+  // The sweep on the shared-memory copies when it touches the heaps and
+  // they fit: each of its sift steps waits on the previous one, a
   // shared-memory access instead of a global one (the update kernel of a
   // B 16 step at 8K: 9.1-9.9 us against 10.3-11.5 with the heaps in
-  // global memory, bench/NOTES.md run 140).
-  auto useShared = scf::IfOp::create(b, h.andI(touches, shared.fits),
-                                     /*withElseRegion=*/true);
+  // global memory, bench/NOTES.md run 140). Every store the sweep makes
+  // into a shared row is mirrored into the state's row (write-through:
+  // global stores do not stall lane 0's chain), so nothing is copied out.
+  auto branch = scf::IfOp::create(b, useShared, /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(useShared.elseBlock()->getTerminator());
+  b.setInsertionPoint(branch.elseBlock()->getTerminator());
   globalSweep();
-  b.setInsertionPoint(useShared.thenBlock()->getTerminator());
-  SmallVector<Value> local = {
-      h.row(shared.keys, {zero}), h.row(shared.tags, {zero}),
-      h.row(shared.keys, {h.idx(1)}), h.row(shared.tags, {h.idx(1)})};
-  // In: the live entries by 4-byte cp.async (no registers held: all in
-  // flight at once; through flat views, cp.async wanting a unit stride),
-  // then every lane's copies visible to lane 0.
-  FlatView flat[2] = {flatten(b, o.bandScores), flatten(b, o.bandTags)};
-  for (int r = 0; r < 4; ++r) {
-    const FlatView &f = flat[r % 2];
-    Value base = f.linear(b, {bi, g, h.idx(r / 2)});
-    h.loop(lane, rowSize[r], h.idx(kWarp), {},
-           [&](Value i, ValueRange) {
-             nvgpu::DeviceAsyncCopyOp::create(
-                 b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
-                 local[r], ValueRange{i}, f.view,
-                 ValueRange{h.add(base, h.mul(i, f.strides[3]))},
-                 b.getIndexAttr(1), Value(), UnitAttr());
-             return SmallVector<Value>{};
-           });
-  }
+  b.setInsertionPoint(branch.thenBlock()->getTerminator());
+  // The copy-in issued above, then every lane's copies visible to lane 0.
   asyncWait(b, asyncCommit(b), 0);
   NVVM::SyncWarpOp::create(b, constI32(b, -1));
-  SmallVector<Value> sizes = detail::ifElse(
-      b, first, {b.getIndexType(), b.getIndexType()},
-      [&](ImplicitLocOpBuilder &) { return sweep(local); },
-      [&](ImplicitLocOpBuilder &) {
-        return SmallVector<Value>{zero, zero};
-      });
-  NVVM::SyncWarpOp::create(b, constI32(b, -1));
-  // Out: the heaps' new live entries, lane 0's sizes broadcast; eight
-  // shared loads in flight per lane before their global stores.
-  constexpr int64_t kUnroll = 8;
-  Value newCap = h.toIdx(shuffleIdx(b, h.toI32(sizes[0]), 0));
-  Value newMid = h.toIdx(shuffleIdx(b, h.toI32(sizes[1]), 0));
-  for (int r = 0; r < 4; ++r) {
-    Value n = r < 2 ? newCap : newMid;
-    h.loop(lane, n, h.idx(kWarp * kUnroll), {}, [&](Value i0, ValueRange) {
-      SmallVector<Value> at, in, v;
-      for (int64_t u = 0; u < kUnroll; ++u) {
-        at.push_back(h.add(i0, h.idx(u * kWarp)));
-        in.push_back(h.cmpI(P::ult, at.back(), n));
-        v.push_back(h.load(local[r], {h.sel(in.back(), at.back(), i0)}));
-      }
-      for (int64_t u = 0; u < kUnroll; ++u)
-        h.ifThen(in[u], [&] { h.store(v[u], global[r], {at[u]}); });
-      return SmallVector<Value>{};
-    });
-  }
+  auto lane0 = scf::IfOp::create(b, first, /*withElseRegion=*/false);
+  b.setInsertionPoint(lane0.thenBlock()->getTerminator());
+  sweep(local);
+  mirrorStores(lane0, local, global);
   return written;
 }
 

@@ -98,8 +98,10 @@
 // (static workgroup globals: accessed through the zero-sized dynamic
 // window, alias analysis would let the sift loops' loads pass their
 // stores) when the candidate scores above the threshold: in by 4-byte
-// cp.async, lane 0's sweep between two warp barriers, lane 0's heap sizes
-// broadcast, out by the lanes; otherwise the sweep on the global heaps.
+// cp.async issued before the selection's stores, lane 0's sweep after a
+// warp barrier, each of its stores into a shared row followed by the same
+// store into the state's row (write-through: nothing copied out);
+// otherwise the sweep on the global heaps.
 // LAUNCH: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c32
 // LAUNCH-NOT: gpu.dynamic_shared_memory
 // LAUNCH: memref.get_global @sparsek_decode_heap_keys : memref<2x2560xf32, #gpu.address_space<workgroup>>
@@ -107,14 +109,15 @@
 // LAUNCH: arith.cmpf ogt
 // LAUNCH: scf.if
 // LAUNCH-COUNT-4: nvgpu.device_async_copy {{.*}}, 1 : memref<?x{{.*}}, strided<[1], offset: ?>> to memref<?x{{.*}}, strided<[1], offset: ?>, #gpu.address_space<workgroup>>
+// LAUNCH: memref.store {{.*}} : memref<?x?x?x?xbf16
 // LAUNCH: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // LAUNCH-NEXT: arith.constant -1
 // LAUNCH-NEXT: nvvm.bar.warp.sync
-// LAUNCH-NEXT: scf.if %{{.*}} -> (index, index) {
+// LAUNCH-NEXT: scf.if %{{.*}} {
 // LAUNCH: memref.load {{.*}} : memref<?xf32, strided<[1], offset: ?>, #gpu.address_space<workgroup>>
-// LAUNCH: nvvm.bar.warp.sync
-// LAUNCH: gpu.shuffle  idx
-// LAUNCH: memref.store {{.*}} : memref<?xf32, strided<[?], offset: ?>>
+// LAUNCH: memref.store [[V:%.*]], %{{.*}}[[[I:%.*]]] : memref<?xf32, strided<[1], offset: ?>, #gpu.address_space<workgroup>>
+// LAUNCH-NEXT: memref.store [[V]], %{{.*}}[[[I]]] : memref<?xf32, strided<[?], offset: ?>>
+// LAUNCH-NOT: gpu.shuffle
 // LAUNCH: } else {
 // LAUNCH: nvvm.prefetch level = L1
 // LAUNCH: gpu.terminator
