@@ -179,7 +179,7 @@ private:
   WgmmaEmitter wgmma;
   SmallVector<Value> args;
   Value kTile, vTile, keyTileSh, uTile;
-  Value qSh, doSh, dsSh, pSh; // the backward kernel's
+  Value qSh, doSh, dsSh, pSh; // the backward kernel's (qSh: the wgmma one's too)
   // The deterministic backward's: du column sums per warp, each tile's
   // slot infos (per stage) and its slots' previous contents.
   Value duSh, slotSh, stagingSh;

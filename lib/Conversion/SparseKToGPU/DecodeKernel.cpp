@@ -68,6 +68,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include "llvm/ADT/bit.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/Format.h"
 
 #include <limits>
@@ -297,7 +298,9 @@ Value carriedMemref(Value v) {
 
 /// Write-through: after every store under `scope` into one of `rows`
 /// (through the loops and branches that carry it), the same store into
-/// the matching row of `mirrors`.
+/// the matching row of `mirrors`. Every shared-memory store under `scope`
+/// must be one of them (a store whose row carriedMemref cannot follow
+/// would leave the state stale).
 void mirrorStores(Operation *scope, ArrayRef<Value> rows,
                   ArrayRef<Value> mirrors) {
   SmallVector<memref::StoreOp> stores;
@@ -305,8 +308,12 @@ void mirrorStores(Operation *scope, ArrayRef<Value> rows,
   for (memref::StoreOp st : stores) {
     Value root = carriedMemref(st.getMemRef());
     auto *it = llvm::find(rows, root);
-    if (it == rows.end())
+    if (it == rows.end()) {
+      if (gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(st.getMemRefType()))
+        llvm::report_fatal_error("decode update: a shared-memory store of the "
+                                 "heap sweep that write-through cannot mirror");
       continue;
+    }
     OpBuilder ob(st->getBlock(), std::next(st->getIterator()));
     memref::StoreOp::create(ob, st.getLoc(), st.getValueToStore(),
                             mirrors[it - rows.begin()], st.getIndices());
