@@ -4,7 +4,7 @@
 D=.device
 # scripts/device-build.sh ships the grid driver and the kernel pack
 # compressed.
-if [[ -f $D/gpu-grid.gz && ! -x $D/gpu-grid ]]; then
+if [[ -f $D/gpu-grid.gz && ( ! -x $D/gpu-grid || $D/gpu-grid.gz -nt $D/gpu-grid ) ]]; then
   gunzip -c "$D/gpu-grid.gz" >"$D/gpu-grid" && chmod +x "$D/gpu-grid"
 fi
 if [[ -f $D/pack.tgz && ! -d $D/pack ]]; then tar xzf "$D/pack.tgz" -C "$D"; fi

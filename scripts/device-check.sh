@@ -5,11 +5,8 @@
 # QUICK=1 skips the large shapes and the slow sanitizer runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-D=.device
-# device-build.sh ships the grid driver compressed.
-if [[ -f $D/gpu-grid.gz ]]; then gunzip -c "$D/gpu-grid.gz" >"$D/gpu-grid" && chmod +x "$D/gpu-grid"; fi
-# ... and the kernel pack.
-if [[ -f $D/pack.tgz && ! -d $D/pack ]]; then tar xzf "$D/pack.tgz" -C "$D"; fi
+# D=.device, the grid driver and the kernel pack unpacked.
+source bench/device_common.sh
 results=()
 run() { # name, command...
   local name=$1; shift
