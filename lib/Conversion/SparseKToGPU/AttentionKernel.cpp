@@ -568,7 +568,7 @@ void KernelBody::build() {
   // row 64 wgi of each plane), and the K and V stages.
   const std::array<int64_t, 6> wgOff =
       cfg.wgmma ? wgmmaLayout(cfg) : std::array<int64_t, 6>{};
-  Value wgi = divu(warp, idx(4)), wl = remu(warp, idx(4));
+  Value wgi = divu(warp, idx(4));
   auto i64c = [&](int64_t v) {
     return arith::ConstantIntOp::create(b, b.getI64Type(), v).getResult();
   };
