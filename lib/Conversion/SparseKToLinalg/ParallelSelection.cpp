@@ -728,13 +728,6 @@ public:
     });
     return {capLo, midLo, split};
   }
-  /// The bounds of f(t): capped are z - 1 >= t (with z > t), fractional
-  /// z > t.
-  Bounds boundsAt(Value t) {
-    Value above = upperZ(t);
-    return boundsOf(maxIndex(b, lowerZm1(t), above), above,
-                    math::FloorOp::create(b, t));
-  }
 
 private:
   ImplicitLocOpBuilder &b;
@@ -770,13 +763,67 @@ Breaks buildBreaks(ImplicitLocOpBuilder &b, const Ranks &rk, const Rows &r) {
         Value p = iv[0], hi = iv[1], bi = iv[2];
         SortedSearch ss(fb, rk, bi, hi, r.m, r.levels);
         SmallVector<ForallSlice> out;
+        Value zero = constIndex(fb, 0), one = constIndex(fb, 1);
+        Type it = fb.getIndexType();
+        // `search()` unless `known`, then `answer`.
+        auto unless = [&](Value known, Value answer,
+                          function_ref<Value()> search) {
+          return ifElse(
+              fb, known, {it},
+              [&](ImplicitLocOpBuilder &) {
+                return SmallVector<Value>{answer};
+              },
+              [&](ImplicitLocOpBuilder &) {
+                return SmallVector<Value>{search()};
+              })[0];
+        };
         for (int f = 0; f < 2; ++f) {
           Value t = f == 0 ? ss.z(p) : ss.zm1(p);
-          Bounds bd = ss.boundsAt(t);
-          Value atOrAbove = ss.lowerZ(t);
+          Value floorT = math::FloorOp::create(fb, t);
+          Value above, atOrAbove;
+          if (f == 0) {
+            // t = z(p): the ranks after p hold scores >= t, so unless the
+            // score p has equal neighbours (ties), z > t from p + 1 on
+            // and z >= t from p: two loads instead of two searches
+            // (NOTES run 180).
+            Value ordered = cmpf(fb, FP::OEQ, t, t);
+            Value last = cmpi(fb, P::eq, add(fb, p, one), r.m);
+            Value nextUp = ifElse(
+                fb, last, {fb.getI1Type()},
+                [&](ImplicitLocOpBuilder &) {
+                  return SmallVector<Value>{
+                      arith::ConstantIntOp::create(fb, 1, 1)};
+                },
+                [&](ImplicitLocOpBuilder &) {
+                  return SmallVector<Value>{
+                      cmpf(fb, FP::OGT, ss.z(add(fb, p, one)), t)};
+                })[0];
+            Value first = cmpi(fb, P::eq, p, zero);
+            Value prevDown = ifElse(
+                fb, first, {fb.getI1Type()},
+                [&](ImplicitLocOpBuilder &) {
+                  return SmallVector<Value>{
+                      arith::ConstantIntOp::create(fb, 1, 1)};
+                },
+                [&](ImplicitLocOpBuilder &) {
+                  return SmallVector<Value>{
+                      cmpf(fb, FP::OLT, ss.z(sub(fb, p, one)), t)};
+                })[0];
+            above = unless(arith::AndIOp::create(fb, ordered, nextUp),
+                           add(fb, p, one), [&] { return ss.upperZ(t); });
+            atOrAbove = unless(arith::AndIOp::create(fb, ordered, prevDown),
+                               p, [&] { return ss.lowerZ(t); });
+          } else {
+            above = ss.upperZ(t);
+            atOrAbove = ss.lowerZ(t);
+          }
           Value atOrAboveM1 = ss.lowerZm1(t);
+          // The bounds of f(t): capped are z - 1 >= t (with z > t),
+          // fractional z > t.
+          Bounds bd =
+              ss.boundsOf(maxIndex(fb, atOrAboveM1, above), above, floorT);
           Bounds piece = ss.boundsOf(maxIndex(fb, atOrAboveM1, atOrAbove),
-                                     atOrAbove, math::FloorOp::create(fb, t));
+                                     atOrAbove, floorT);
           SmallVector<Value> vals = {bd.capLo,   bd.midLo,    bd.split,
                                      atOrAbove, atOrAboveM1, piece.split};
           for (auto [i, v] : llvm::enumerate(vals))
@@ -801,8 +848,38 @@ Breaks buildBreaks(ImplicitLocOpBuilder &b, const Ranks &rk, const Rows &r) {
       [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
         Value hi = iv[0], bi = iv[1];
         SortedSearch ss(fb, rk, bi, hi, r.m, r.levels);
-        Value lo = ss.upperZ(constF64(fb, -kInf));
-        Value end = ss.lowerZ(constF64(fb, kInf));
+        // Without infinite scores (the common case) both ends are known
+        // from the first and last ranks: z(0) > -inf puts every rank above
+        // -inf (a NaN sorts at either end), and with z(M - 1) < +inf too
+        // every rank is finite. Else the binary searches (two chains of
+        // ~log M dependent loads; NOTES run 176: 12.3 us at 64K).
+        Type i1t = fb.getI1Type(), it = fb.getIndexType();
+        Value zero = constIndex(fb, 0), one = constIndex(fb, 1);
+        Value yes = arith::ConstantIntOp::create(fb, 1, 1);
+        SmallVector<Value> known = ifElse(
+            fb, cmpi(fb, P::sgt, r.m, zero), {i1t, i1t},
+            [&](ImplicitLocOpBuilder &) {
+              Value low = cmpf(fb, FP::OGT, ss.z(zero), constF64(fb, -kInf));
+              Value high = cmpf(fb, FP::OLT, ss.z(sub(fb, r.m, one)),
+                                constF64(fb, kInf));
+              return SmallVector<Value>{low,
+                                        arith::AndIOp::create(fb, low, high)};
+            },
+            [&](ImplicitLocOpBuilder &) {
+              return SmallVector<Value>{yes, yes};
+            });
+        Value lo = ifElse(
+            fb, known[0], {it},
+            [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{zero}; },
+            [&](ImplicitLocOpBuilder &) {
+              return SmallVector<Value>{ss.upperZ(constF64(fb, -kInf))};
+            })[0];
+        Value end = ifElse(
+            fb, known[1], {it},
+            [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{r.m}; },
+            [&](ImplicitLocOpBuilder &) {
+              return SmallVector<Value>{ss.lowerZ(constF64(fb, kInf))};
+            })[0];
         return rowSlice(fb, {i32(fb, lo), i32(fb, end)}, out, {bi, hi});
       });
   return br;
@@ -1233,106 +1310,158 @@ std::pair<Value, Value> sampleAnswers(ImplicitLocOpBuilder &b,
                    fb, arith::MulIOp::create(fb, add(fb, p, one), len),
                    probes1));
   };
+  // The rounds' state in two sets, each round reading one and writing the
+  // other (a round's probes read every flag of their sample's last round):
+  // per (sample, probe) its copy of the sample's ranges (lo0, hi0, lo1,
+  // hi1; i32 [B, H, nSamples * kProbes]), then per family the flags
+  // ([B, H, nSamples, kProbes] i8). Round r's probes narrow round r - 1's
+  // ranges by its flags themselves, so no launch of its own narrows them
+  // (NOTES run 179: one ~3.8 us launch a round at 64K); the last round's
+  // ranges are narrowed once, after the loop.
+  constexpr int kSet = 6;
+  SmallVector<Value> slotSizes = {r.bsz, r.hsz,
+                                  arith::MulIOp::create(b, nSamples, probes)};
   SmallVector<Value> flagSizes = {r.bsz, r.hsz, nSamples, probes};
-  SmallVector<Value> inits(range.begin(), range.end());
-  for (int f = 0; f < 2; ++f)
-    inits.push_back(scratchTensor(b, {dyn, dyn, dyn, dyn}, flagSizes, i8t));
+  auto newSet = [&]() {
+    SmallVector<Value> set;
+    for (int i = 0; i < 4; ++i)
+      set.push_back(scratchTensor(b, {dyn, dyn, dyn}, slotSizes, i32t));
+    for (int f = 0; f < 2; ++f)
+      set.push_back(scratchTensor(b, {dyn, dyn, dyn, dyn}, flagSizes, i8t));
+    return set;
+  };
+  // Ranges (lo0, hi0, lo1, hi1) narrowed by a round's flags: the answer
+  // lies after the last probe with f > k and at or before the first
+  // without (the flags of a range are true then false: f only falls as
+  // the rank grows, so their count is where they turn). A finished family
+  // (no rank left) keeps its range.
+  auto narrow = [&](ImplicitLocOpBuilder &fb, ArrayRef<Value> rng,
+                    ValueRange flags, Value bi, Value hi, Value j) {
+    SmallVector<Value> out;
+    for (int f = 0; f < 2; ++f) {
+      Value lo = rng[2 * f], h = rng[2 * f + 1];
+      Value len = sub(fb, h, lo);
+      Value t = zero;
+      for (int64_t p = 0; p < kProbes; ++p)
+        t = add(fb, t,
+                arith::IndexCastOp::create(
+                    fb, fb.getIndexType(),
+                    arith::ExtUIOp::create(
+                        fb, fb.getI32Type(),
+                        ext(fb, flags[f], {bi, hi, j, constIndex(fb, p)}))));
+      Value live = cmpi(fb, P::sgt, len, zero);
+      Value below = sub(fb, maxIndex(fb, t, one), one);
+      Value newLo = sel(fb, cmpi(fb, P::sgt, t, zero),
+                        add(fb, probeAt(fb, lo, len, below), one), lo);
+      Value newHi = sel(fb, cmpi(fb, P::slt, t, probes),
+                        probeAt(fb, lo, len,
+                                minIndex(fb, t, sub(fb, probes, one))),
+                        h);
+      out.push_back(sel(fb, live, newLo, lo));
+      out.push_back(sel(fb, live, newHi, h));
+    }
+    return out;
+  };
+  auto slotRanges = [&](ImplicitLocOpBuilder &fb, ValueRange set,
+                        Value bi, Value hi, Value slot) {
+    SmallVector<Value> rng;
+    for (int i = 0; i < 4; ++i)
+      rng.push_back(idx(fb, ext(fb, set[i], {bi, hi, slot})));
+    return rng;
+  };
+  // Round `round` (0: the sample ranges as searchRange gave them):
+  // every probe of every sample, (sample, probe) flattened, reading `from`
+  // and writing `to`.
+  auto roundOf = [&](ImplicitLocOpBuilder &lb, Value round, ValueRange from,
+                     ValueRange to) {
+    return forallUpdate(
+        lb, {slotSizes[2], r.hsz, r.bsz}, to,
+        [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
+          Value slot = iv[0], hi = iv[1], bi = iv[2];
+          Value j = shr(fb, slot, constIndex(fb, kProbesLog2));
+          Value p = arith::AndIOp::create(fb, slot,
+                                          constIndex(fb, kProbes - 1));
+          Type it = fb.getIndexType();
+          SmallVector<Value> rng = ifElse(
+              fb, cmpi(fb, P::eq, round, zero), {it, it, it, it},
+              [&](ImplicitLocOpBuilder &) {
+                SmallVector<Value> v;
+                for (int i = 0; i < 4; ++i)
+                  v.push_back(idx(fb, ext(fb, range[i], {bi, hi, j})));
+                return v;
+              },
+              [&](ImplicitLocOpBuilder &) {
+                return narrow(fb, slotRanges(fb, from, bi, hi, slot),
+                              from.drop_front(4), bi, hi, j);
+              });
+          SmallVector<Value> lo, len;
+          for (int f = 0; f < 2; ++f) {
+            lo.push_back(rng[2 * f]);
+            len.push_back(sub(fb, rng[2 * f + 1], rng[2 * f]));
+          }
+          Value live0 = cmpi(fb, P::sgt, len[0], zero);
+          Value live1 = cmpi(fb, P::sgt, len[1], zero);
+          Value any = arith::OrIOp::create(fb, live0, live1);
+          Type i1t = fb.getI1Type();
+          SmallVector<Value> preds = ifElse(
+              fb, any, {i1t, i1t},
+              [&](ImplicitLocOpBuilder &) {
+                Value m0 = probeAt(fb, lo[0], len[0], p);
+                Value m1 = probeAt(fb, lo[1], len[1], p);
+                // A finished family probes where the other one does (a
+                // valid rank); the narrowing ignores its flag.
+                SmallVector<Value> mids = {sel(fb, live0, m0, m1),
+                                           sel(fb, live1, m1, m0)};
+                Value c =
+                    candidateCount(fb, queryOf(fb, j), r.m, n, window);
+                QueryThreshold q(fb, s.ranks, s.w1, s.breaks, bi, hi, c);
+                return q.probe(static_cast<double>(k), mids);
+              },
+              [&](ImplicitLocOpBuilder &) {
+                Value no = arith::ConstantIntOp::create(fb, 0, 1);
+                return SmallVector<Value>{no, no};
+              });
+          SmallVector<ForallSlice> out;
+          for (int i = 0; i < 4; ++i)
+            out.push_back(
+                scalarSlice(fb, i32(fb, rng[i]), outs[i], {bi, hi, slot}));
+          for (int f = 0; f < 2; ++f)
+            out.push_back(scalarSlice(
+                fb, arith::ExtUIOp::create(fb, i8t, preds[f]), outs[4 + f],
+                {bi, hi, j, p}));
+          return out;
+        });
+  };
+  // Rounds in pairs (set A -> B, B -> A): one round more than needed when
+  // their count is odd (its ranges are empty: nothing probed).
+  Value pairs = arith::CeilDivUIOp::create(b, probeRounds(b, r.m),
+                                           constIndex(b, 2));
+  SmallVector<Value> inits = newSet();
+  inits.append(newSet());
   SmallVector<Value> res = forLoop(
-      b, zero, probeRounds(b, r.m), inits,
-      [&](ImplicitLocOpBuilder &lb, Value, ValueRange it) {
-        SmallVector<Value> cur(it.begin(), it.begin() + 4);
-        // Every probe of every sample, (sample, probe) flattened: flags of
-        // family f in the f-th output.
-        SmallVector<Value> flags = forallUpdate(
-            lb, {arith::MulIOp::create(lb, nSamples, probes), r.hsz, r.bsz},
-            {it[4], it[5]},
-            [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
-              Value hi = iv[1], bi = iv[2];
-              Value j = shr(fb, iv[0], constIndex(fb, kProbesLog2));
-              Value p = arith::AndIOp::create(fb, iv[0],
-                                              constIndex(fb, kProbes - 1));
-              SmallVector<Value> lo, len;
-              for (int f = 0; f < 2; ++f) {
-                lo.push_back(idx(fb, ext(fb, cur[2 * f], {bi, hi, j})));
-                len.push_back(
-                    sub(fb, idx(fb, ext(fb, cur[2 * f + 1], {bi, hi, j})),
-                        lo[f]));
-              }
-              Value live0 = cmpi(fb, P::sgt, len[0], zero);
-              Value live1 = cmpi(fb, P::sgt, len[1], zero);
-              Value any = arith::OrIOp::create(fb, live0, live1);
-              Type i1t = fb.getI1Type();
-              SmallVector<Value> preds = ifElse(
-                  fb, any, {i1t, i1t},
-                  [&](ImplicitLocOpBuilder &) {
-                    Value m0 = probeAt(fb, lo[0], len[0], p);
-                    Value m1 = probeAt(fb, lo[1], len[1], p);
-                    // A finished family probes where the other one does
-                    // (a valid rank); the narrowing ignores its flag.
-                    SmallVector<Value> mids = {sel(fb, live0, m0, m1),
-                                               sel(fb, live1, m1, m0)};
-                    Value c = candidateCount(fb, queryOf(fb, j), r.m, n,
-                                             window);
-                    QueryThreshold q(fb, s.ranks, s.w1, s.breaks, bi, hi, c);
-                    return q.probe(static_cast<double>(k), mids);
-                  },
-                  [&](ImplicitLocOpBuilder &) {
-                    Value no = arith::ConstantIntOp::create(fb, 0, 1);
-                    return SmallVector<Value>{no, no};
-                  });
-              SmallVector<ForallSlice> out;
-              for (int f = 0; f < 2; ++f)
-                out.push_back(scalarSlice(
-                    fb, arith::ExtUIOp::create(fb, i8t, preds[f]), outs[f],
-                    {bi, hi, j, p}));
-              return out;
-            });
-        // Every sample's ranges, narrowed in place: the answer lies after
-        // the last probe with f > k and at or before the first without.
-        SmallVector<Value> next = forallUpdate(
-            lb, {nSamples, r.hsz, r.bsz}, cur,
-            [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
-              Value j = iv[0], hi = iv[1], bi = iv[2];
-              SmallVector<Value> lo, h, len, los, his;
-              for (int f = 0; f < 2; ++f) {
-                lo.push_back(idx(fb, ext(fb, outs[2 * f], {bi, hi, j})));
-                h.push_back(idx(fb, ext(fb, outs[2 * f + 1], {bi, hi, j})));
-                len.push_back(sub(fb, h[f], lo[f]));
-                los.push_back(zero);
-                his.push_back(probes);
-              }
-              SmallVector<Value> t = partitionPoints(
-                  fb, los, his, constIndex(fb, kProbesLog2 + 1),
-                  [&](ImplicitLocOpBuilder &pb, ArrayRef<Value> ps) {
-                    SmallVector<Value> preds;
-                    for (int f = 0; f < 2; ++f)
-                      preds.push_back(cmpi(
-                          pb, P::ne, ext(pb, flags[f], {bi, hi, j, ps[f]}),
-                          arith::ConstantIntOp::create(pb, 0, 8)));
-                    return preds;
-                  });
-              SmallVector<ForallSlice> out;
-              for (int f = 0; f < 2; ++f) {
-                Value live = cmpi(fb, P::sgt, len[f], zero);
-                Value below = sub(fb, maxIndex(fb, t[f], one), one);
-                Value newLo = sel(
-                    fb, cmpi(fb, P::sgt, t[f], zero),
-                    add(fb, probeAt(fb, lo[f], len[f], below), one), lo[f]);
-                Value newHi = sel(fb, cmpi(fb, P::slt, t[f], probes),
-                                  probeAt(fb, lo[f], len[f],
-                                          minIndex(fb, t[f], sub(fb, probes, one))),
-                                  h[f]);
-                out.push_back(scalarSlice(fb, i32(fb, sel(fb, live, newLo, lo[f])),
-                                          outs[2 * f], {bi, hi, j}));
-                out.push_back(scalarSlice(fb, i32(fb, sel(fb, live, newHi, h[f])),
-                                          outs[2 * f + 1], {bi, hi, j}));
-              }
-              return out;
-            });
-        next.append(flags.begin(), flags.end());
-        return next;
+      b, zero, pairs, inits,
+      [&](ImplicitLocOpBuilder &lb, Value pair, ValueRange it) {
+        Value r0 = arith::MulIOp::create(lb, pair, constIndex(lb, 2));
+        ValueRange a = it.take_front(kSet), bset = it.drop_front(kSet);
+        SmallVector<Value> b1 = roundOf(lb, r0, a, bset);
+        SmallVector<Value> a1 = roundOf(lb, add(lb, r0, one), b1, a);
+        a1.append(b1);
+        return a1;
       });
-  return {res[0], res[2]};
+  ArrayRef<Value> last = ArrayRef<Value>(res).take_front(kSet);
+  // The last round's ranges narrowed: empty, at the answers.
+  SmallVector<Value> answers = forallUpdate(
+      b, {nSamples, r.hsz, r.bsz}, {sampleRow(), sampleRow()},
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
+        Value j = iv[0], hi = iv[1], bi = iv[2];
+        Value slot = shl(fb, j, constIndex(fb, kProbesLog2));
+        SmallVector<Value> rng = narrow(fb, slotRanges(fb, last, bi, hi, slot),
+                                        last.drop_front(4), bi, hi, j);
+        return SmallVector<ForallSlice>{
+            scalarSlice(fb, i32(fb, rng[0]), outs[0], {bi, hi, j}),
+            scalarSlice(fb, i32(fb, rng[2]), outs[1], {bi, hi, j})};
+      });
+  return {answers[0], answers[1]};
 }
 
 Value buildTausFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,

@@ -33,12 +33,16 @@
 // Every 32nd query and the last (ceil(332 / 32) + 1 = 12 samples) search
 // the band around their k-th best for the threshold's breakpoints: their
 // ranges, then rounds of 16 probes per sample (one thread each: 12 * 16 =
-// 192), each followed by a narrowing of the ranges; 17^2 <= 777 < 17^3, so
-// three rounds leave exact answers. Then one thread per query searches
-// between its two samples' answers.
+// 192), each probe narrowing the ranges by the last round's flags first;
+// 17^2 <= 777 < 17^3, so three rounds leave exact answers, run in pairs
+// (two sets of state, one read and one written: ceil(3 / 2) = 2 pairs),
+// then one narrowing of the last round's ranges. Then one thread per query
+// searches between its two samples' answers.
 // CHECK: scf.forall ({{.*}}) in (12, 2)
-// CHECK: scf.for {{.*}} to %c3
+// CHECK: scf.for {{.*}} to %c2
 // CHECK: scf.forall ({{.*}}) in (192, 2)
+// CHECK: scf.forall ({{.*}}) in (192, 2)
+// CHECK-NOT: scf.forall (
 // CHECK: scf.forall ({{.*}}) in (12, 2)
 // CHECK: scf.forall ({{.*}}) in (333, 2)
 // SWEEP-LABEL: func.func @threshold
