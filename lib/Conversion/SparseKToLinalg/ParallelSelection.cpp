@@ -1242,6 +1242,11 @@ constexpr int64_t kSampleStride = 32;
 /// GPU has room.
 constexpr int64_t kProbesLog2 = 4;
 constexpr int64_t kProbes = int64_t(1) << kProbesLog2;
+/// The sample searches stop once a range holds at most about this many
+/// ranks (M / 17^R < 2^kResidualLog2), leaving them to the queries'
+/// searches (a few halvings, only where the band is that wide): one round
+/// fewer at 16K, 64K and 256K (NOTES run 183).
+constexpr int64_t kResidualLog2 = 4;
 
 /// Rounds of kProbes probes that empty any range of at most m ranks:
 /// the least R with (kProbes + 1)^R > m (m < 2^63).
@@ -1260,16 +1265,18 @@ Value probeRounds(ImplicitLocOpBuilder &b, Value m) {
   return rounds;
 }
 
-/// The exact answers of every sample's two threshold searches (the first
-/// rank of each family with f <= k; the start of the finite ranks when
-/// every candidate is selected, their end when tau = +inf), found in
-/// rounds: each round's probes of a range [lo, hi] (the answer lies there;
-/// hi: no rank of the range has f <= k) sit at lo + floor((p + 1) L /
-/// (kProbes + 1)), p < kProbes, for L = hi - lo > 0; the first probe where
-/// the predicate is false bounds the answer above, the last where it is
-/// true below. Returns the answers of family 0 and 1 per (batch, head,
-/// sample).
-std::pair<Value, Value> sampleAnswers(ImplicitLocOpBuilder &b,
+/// Where every sample's two threshold searches end (the first rank of each
+/// family with f <= k; the start of the finite ranks when every candidate
+/// is selected, their end when tau = +inf): ranges [lo, hi] holding the
+/// answers, narrowed in rounds: each round's probes of a range (hi: no
+/// rank of the range has f <= k) sit at lo + floor((p + 1) L / (kProbes +
+/// 1)), p < kProbes, for L = hi - lo > 0; the first probe where the
+/// predicate is false bounds the answer above, the last where it is true
+/// below. probeRounds(M / kResidual) rounds leave at most ~kResidual ranks
+/// of a range (most ranges, the band around the k-th best, are exact by
+/// then); the queries' searches take the rest. Returns (lo, hi) of family
+/// 0 and 1 per (batch, head, sample).
+std::pair<std::pair<Value, Value>, std::pair<Value, Value>> sampleAnswers(ImplicitLocOpBuilder &b,
                                       const RowSelection &s, int64_t k,
                                       int64_t window, Value n, Value stride,
                                       Value lastQuery, Value nSamples) {
@@ -1279,6 +1286,7 @@ std::pair<Value, Value> sampleAnswers(ImplicitLocOpBuilder &b,
   Value zero = constIndex(b, 0), one = constIndex(b, 1);
   Value probes = constIndex(b, kProbes);
   Value probes1 = constIndex(b, kProbes + 1);
+  Value rounds = probeRounds(b, shr(b, r.m, constIndex(b, kResidualLog2)));
   SmallVector<Value> sampleSizes = {r.bsz, r.hsz, nSamples};
   auto sampleRow = [&]() {
     return scratchTensor(b, {dyn, dyn, dyn}, sampleSizes, i32t);
@@ -1401,7 +1409,11 @@ std::pair<Value, Value> sampleAnswers(ImplicitLocOpBuilder &b,
           }
           Value live0 = cmpi(fb, P::sgt, len[0], zero);
           Value live1 = cmpi(fb, P::sgt, len[1], zero);
-          Value any = arith::OrIOp::create(fb, live0, live1);
+          // A round past the count (the pairs' last when it is odd) only
+          // narrows: its ranges are the result.
+          Value any = arith::AndIOp::create(
+              fb, arith::OrIOp::create(fb, live0, live1),
+              cmpi(fb, P::ult, round, rounds));
           Type i1t = fb.getI1Type();
           SmallVector<Value> preds = ifElse(
               fb, any, {i1t, i1t},
@@ -1432,10 +1444,9 @@ std::pair<Value, Value> sampleAnswers(ImplicitLocOpBuilder &b,
           return out;
         });
   };
-  // Rounds in pairs (set A -> B, B -> A): one round more than needed when
-  // their count is odd (its ranges are empty: nothing probed).
-  Value pairs = arith::CeilDivUIOp::create(b, probeRounds(b, r.m),
-                                           constIndex(b, 2));
+  // Rounds in pairs (set A -> B, B -> A); when their count is odd, the
+  // last pair's second round only narrows the ranges of the one before.
+  Value pairs = arith::CeilDivUIOp::create(b, rounds, constIndex(b, 2));
   SmallVector<Value> inits = newSet();
   inits.append(newSet());
   SmallVector<Value> res = forLoop(
@@ -1449,19 +1460,32 @@ std::pair<Value, Value> sampleAnswers(ImplicitLocOpBuilder &b,
         return a1;
       });
   ArrayRef<Value> last = ArrayRef<Value>(res).take_front(kSet);
-  // The last round's ranges narrowed: empty, at the answers.
-  SmallVector<Value> answers = forallUpdate(
-      b, {nSamples, r.hsz, r.bsz}, {sampleRow(), sampleRow()},
+  // The last round's ranges, narrowed by its flags when it probed.
+  Value probed = cmpi(b, P::eq, arith::MulIOp::create(b, pairs,
+                                                      constIndex(b, 2)),
+                      rounds);
+  SmallVector<Value> ranges = forallUpdate(
+      b, {nSamples, r.hsz, r.bsz},
+      {sampleRow(), sampleRow(), sampleRow(), sampleRow()},
       [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
         Value j = iv[0], hi = iv[1], bi = iv[2];
         Value slot = shl(fb, j, constIndex(fb, kProbesLog2));
-        SmallVector<Value> rng = narrow(fb, slotRanges(fb, last, bi, hi, slot),
-                                        last.drop_front(4), bi, hi, j);
-        return SmallVector<ForallSlice>{
-            scalarSlice(fb, i32(fb, rng[0]), outs[0], {bi, hi, j}),
-            scalarSlice(fb, i32(fb, rng[2]), outs[1], {bi, hi, j})};
+        Type it = fb.getIndexType();
+        SmallVector<Value> rng = ifElse(
+            fb, probed, {it, it, it, it},
+            [&](ImplicitLocOpBuilder &) {
+              return narrow(fb, slotRanges(fb, last, bi, hi, slot),
+                            last.drop_front(4), bi, hi, j);
+            },
+            [&](ImplicitLocOpBuilder &) {
+              return slotRanges(fb, last, bi, hi, slot);
+            });
+        SmallVector<ForallSlice> out;
+        for (int i = 0; i < 4; ++i)
+          out.push_back(scalarSlice(fb, i32(fb, rng[i]), outs[i], {bi, hi, j}));
+        return out;
       });
-  return {answers[0], answers[1]};
+  return {{ranges[0], ranges[1]}, {ranges[2], ranges[3]}};
 }
 
 Value buildTausFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
@@ -1472,9 +1496,9 @@ Value buildTausFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
   Value lastQuery = sub(b, maxIndex(b, n, one), one);
   Value nSamples = add(b, arith::CeilDivUIOp::create(b, lastQuery, stride), one);
   // Sample j is query min(j * stride, N - 1).
-  auto [ans0, ans1] =
+  auto [fam0, fam1] =
       sampleAnswers(b, s, k, window, n, stride, lastQuery, nSamples);
-  Value samples[2] = {ans0, ans1};
+  std::pair<Value, Value> samples[2] = {fam0, fam1};
   Value init = emptyTensor(b, resultType.getShape(), {r.bsz, r.hsz, n},
                            b.getF32Type());
   return forallUpdate1(
@@ -1486,8 +1510,10 @@ Value buildTausFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
         Value j1 = minIndex(fb, add(fb, j0, one), sub(fb, nSamples, one));
         QueryThreshold::Bracket bracket;
         for (int f = 0; f < 2; ++f) {
-          bracket.lo[f] = idx(fb, ext(fb, samples[f], {bi, hi, j0}));
-          bracket.hi[f] = idx(fb, ext(fb, samples[f], {bi, hi, j1}));
+          // The answer moves up along the row: it lies between the first
+          // sample's range's start and the second's end.
+          bracket.lo[f] = idx(fb, ext(fb, samples[f].first, {bi, hi, j0}));
+          bracket.hi[f] = idx(fb, ext(fb, samples[f].second, {bi, hi, j1}));
         }
         QueryThreshold q(fb, s.ranks, s.w1, s.breaks, bi, hi, c);
         Value t =

@@ -34,12 +34,13 @@
 // the band around their k-th best for the threshold's breakpoints: their
 // ranges, then rounds of 16 probes per sample (one thread each: 12 * 16 =
 // 192), each probe narrowing the ranges by the last round's flags first;
-// 17^2 <= 777 < 17^3, so three rounds leave exact answers, run in pairs
-// (two sets of state, one read and one written: ceil(3 / 2) = 2 pairs),
-// then one narrowing of the last round's ranges. Then one thread per query
-// searches between its two samples' answers.
+// rounds until a range holds at most ~16 ranks: 17 <= 777 / 16 < 17^2, so
+// two, run in pairs (two sets of state, one read and one written: one
+// pair, its loop folded away), then one narrowing of the last round's
+// ranges. Then one thread per query searches between its two samples'
+// ranges.
 // CHECK: scf.forall ({{.*}}) in (12, 2)
-// CHECK: scf.for {{.*}} to %c2
+// CHECK-NOT: scf.for {{.*}} to %c2 
 // CHECK: scf.forall ({{.*}}) in (192, 2)
 // CHECK: scf.forall ({{.*}}) in (192, 2)
 // CHECK-NOT: scf.forall (
