@@ -40,7 +40,10 @@ def ConvertSparseKToLinalgPass : Pass<"convert-sparsek-to-linalg"> {
                                       over the sorted scores, bracketed
                                       by sampled queries, each probe one
                                       walk down W1; kth: a quantile) or
-                                      per output entry:
+                                      per output entry (topk: by blocks
+                                      of 32 queries, each list the merge
+                                      of its block's first with the
+                                      keys arrived since):
                                       O((M + N) log^2 M), no sequential
                                       sweep or scan along the row
         sparsek.gathered_attention => scf.forall over (B, Hq, N); per query

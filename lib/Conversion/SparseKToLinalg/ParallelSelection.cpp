@@ -1522,35 +1522,137 @@ Value buildTausFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
       });
 }
 
-/// The p-th best candidate (p from 0) of the prefix [0, c), p < c: its key.
-Value bestKey(ImplicitLocOpBuilder &b, const RowSelection &s, Value bi,
-              Value hi, Value p, Value c) {
-  Value rank = quantile(b, s.w1, bi, hi, sub(b, c, p), constIndex(b, 0), c);
-  return idx(b, ext(b, s.ranks.order, {bi, hi, rank}));
-}
+/// Queries per block of the top-k listing.
+constexpr int64_t kTopKBlock = 32;
 
+/// The top-k lists (keys by descending rank, -1 past the candidates), a
+/// block of kTopKBlock consecutive queries at a time: query i's list is
+/// the first k of the merge of its block's first query's list T0 (keys
+/// below c0 outside T0 have k better keys in T0 already) with its
+/// arrivals A_i = [c0, c_i) (at most kTopKBlock - 1 keys, one per query).
+/// Three foralls: T0's ranks (a W1 quantile per block and entry); per
+/// (query, arrival) the arrival's place in the query's merged list (a
+/// binary search in T0 plus a count over A_i); per (query, entry) the
+/// entry, from those places (a warp's lanes share the query, so the loads
+/// are broadcasts) and T0. Work N k / kTopKBlock log M + N kTopKBlock
+/// (log k + kTopKBlock) + N k kTopKBlock, against N k log M dependent
+/// loads for a quantile per entry.
 Value buildTopKFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
                     int64_t window, Value n, RankedTensorType resultType) {
   const Rows &r = s.rows;
-  Value kIdx = constIndex(b, k);
+  Type i32t = b.getI32Type();
+  int64_t dyn = ShapedType::kDynamic;
+  constexpr int64_t kArr = kTopKBlock; // arrival slots (the last unused)
+  Value zero = constIndex(b, 0), one = constIndex(b, 1);
+  Value kIdx = constIndex(b, k), bq = constIndex(b, kTopKBlock);
+  Value arrIdx = constIndex(b, kArr);
+  Value nb = arith::CeilDivUIOp::create(b, n, bq);
+  auto firstCount = [&](ImplicitLocOpBuilder &fb, Value blk) {
+    return candidateCount(fb, arith::MulIOp::create(fb, blk, bq), r.m, n,
+                          window);
+  };
+  // T0's ranks: entry e of block blk's first query's list ([B, H, nb, k];
+  // -1 past its min(k, c0) candidates).
+  Value t0 = forallUpdate1(
+      b, {arith::MulIOp::create(b, nb, kIdx), r.hsz, r.bsz},
+      scratchTensor(b, {dyn, dyn, dyn, dyn}, {r.bsz, r.hsz, nb, kIdx}, i32t),
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
+        Value f = iv[0], hi = iv[1], bi = iv[2];
+        Value blk = arith::DivUIOp::create(fb, f, kIdx);
+        Value e = arith::RemUIOp::create(fb, f, kIdx);
+        Value c0 = firstCount(fb, blk);
+        Value rank = ifElse(
+            fb, cmpi(fb, P::slt, e, c0), {i32t},
+            [&](ImplicitLocOpBuilder &) {
+              return SmallVector<Value>{i32(
+                  fb, quantile(fb, s.w1, bi, hi, sub(fb, c0, e), zero, c0))};
+            },
+            [&](ImplicitLocOpBuilder &) {
+              return SmallVector<Value>{constI32(fb, -1)};
+            })[0];
+        return scalarSlice(fb, rank, out, {bi, hi, blk, e});
+      });
+  // Per query i and arrival a (key c0 + a, in A_i when below c_i): its
+  // place in i's merged list, #{T0 above it} + #{A_i above it}; k + kArr
+  // (past every list) when not in A_i. [B, H, N, kArr].
+  Value none = constI32(b, k + kArr);
+  Value places = forallUpdate1(
+      b, {arith::MulIOp::create(b, n, arrIdx), r.hsz, r.bsz},
+      scratchTensor(b, {dyn, dyn, dyn, dyn}, {r.bsz, r.hsz, n, arrIdx},
+                    i32t),
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
+        Value f = iv[0], hi = iv[1], bi = iv[2];
+        Value i = arith::DivUIOp::create(fb, f, arrIdx);
+        Value a = arith::RemUIOp::create(fb, f, arrIdx);
+        Value blk = arith::DivUIOp::create(fb, i, bq);
+        Value c0 = firstCount(fb, blk);
+        Value ci = candidateCount(fb, i, r.m, n, window);
+        Value j = add(fb, c0, a);
+        Value place = ifElse(
+            fb, cmpi(fb, P::slt, j, ci), {i32t},
+            [&](ImplicitLocOpBuilder &) {
+              Value rj = idx(fb, ext(fb, s.ranks.rank, {bi, hi, j}));
+              // T0 lists ranks in descending order: its entries above rj
+              // form a prefix.
+              Value len0 = minIndex(fb, kIdx, c0);
+              Value aboveT0 = partitionPoint(
+                  fb, zero, len0, constIndex(fb, llvm::Log2_64_Ceil(k) + 1),
+                  [&](ImplicitLocOpBuilder &pb, Value t) {
+                    return cmpi(pb, P::sgt,
+                                idx(pb, ext(pb, t0, {bi, hi, blk, t})), rj);
+                  });
+              Value aboveA = forLoop(
+                  fb, c0, ci, {zero},
+                  [&](ImplicitLocOpBuilder &lb, Value x, ValueRange acc) {
+                    Value rx = idx(lb, ext(lb, s.ranks.rank, {bi, hi, x}));
+                    return SmallVector<Value>{
+                        sel(lb, cmpi(lb, P::sgt, rx, rj), add(lb, acc[0], one),
+                            acc[0])};
+                  })[0];
+              return SmallVector<Value>{i32(fb, add(fb, aboveT0, aboveA))};
+            },
+            [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{none}; })[0];
+        return scalarSlice(fb, place, out, {bi, hi, i, a});
+      });
+  // Entry p of query i: the arrival placed there, else T0's entry p minus
+  // the arrivals placed before p (-1 past T0).
   Value init = emptyTensor(b, resultType.getShape(), {r.bsz, r.hsz, n, kIdx},
-                           b.getI32Type());
+                           i32t);
   return forallUpdate1(
       b, {arith::MulIOp::create(b, n, kIdx), r.hsz, r.bsz}, init,
       [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
         Value f = iv[0], hi = iv[1], bi = iv[2];
         Value i = arith::DivUIOp::create(fb, f, kIdx);
         Value p = arith::RemUIOp::create(fb, f, kIdx);
-        Value c = candidateCount(fb, i, r.m, n, window);
-        Value valid = cmpi(fb, P::slt, p, c);
+        Value blk = arith::DivUIOp::create(fb, i, bq);
+        Value c0 = firstCount(fb, blk);
+        Value p32 = i32(fb, p);
+        Value before = constI32(fb, 0), hit = constI32(fb, -1);
+        for (int64_t a = 0; a < kArr - 1; ++a) {
+          Value pl = ext(fb, places, {bi, hi, i, constIndex(fb, a)});
+          before = arith::AddIOp::create(
+              fb, before,
+              arith::ExtUIOp::create(fb, i32t,
+                                     cmpi(fb, P::slt, pl, p32)));
+          hit = sel(fb, cmpi(fb, P::eq, pl, p32),
+                    i32(fb, add(fb, c0, constIndex(fb, a))), hit);
+        }
+        Value t = sub(fb, p, idx(fb, before));
+        Value len0 = minIndex(fb, kIdx, c0);
         Value key = ifElse(
-            fb, valid, {fb.getI32Type()},
+            fb, cmpi(fb, P::sge, hit, constI32(fb, 0)), {i32t},
+            [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{hit}; },
             [&](ImplicitLocOpBuilder &) {
-              return SmallVector<Value>{
-                  i32(fb, bestKey(fb, s, bi, hi, p, c))};
-            },
-            [&](ImplicitLocOpBuilder &) {
-              return SmallVector<Value>{constI32(fb, -1)};
+              return ifElse(
+                  fb, cmpi(fb, P::slt, t, len0), {i32t},
+                  [&](ImplicitLocOpBuilder &) {
+                    Value rank = idx(fb, ext(fb, t0, {bi, hi, blk, t}));
+                    return SmallVector<Value>{
+                        ext(fb, s.ranks.order, {bi, hi, rank})};
+                  },
+                  [&](ImplicitLocOpBuilder &) {
+                    return SmallVector<Value>{constI32(fb, -1)};
+                  });
             })[0];
         return scalarSlice(fb, key, out, {bi, hi, i, p});
       });

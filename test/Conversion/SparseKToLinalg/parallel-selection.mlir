@@ -54,8 +54,13 @@ func.func @threshold(%u: tensor<1x2x777xf32>) -> tensor<1x2x333xf32> {
   return %t : tensor<1x2x333xf32>
 }
 
-// topk: one thread per (query, entry): N k = 333 * 8 = 2664.
+// topk, by blocks of 32 queries (11 blocks): the first query's list, one
+// thread per (block, entry) (11 * 8 = 88); each arrival's place in each
+// query's list, one thread per (query, arrival slot) (333 * 32 = 10656);
+// the lists, one thread per (query, entry) (333 * 8 = 2664).
 // CHECK-LABEL: func.func @topk
+// CHECK: scf.forall ({{.*}}) in (88, 2)
+// CHECK: scf.forall ({{.*}}) in (10656, 2)
 // CHECK: scf.forall ({{.*}}) in (2664, 2)
 func.func @topk(%u: tensor<1x2x777xf32>) -> tensor<1x2x333x8xi32> {
   %i = "sparsek.topk"(%u) {k = 8 : i64, window = 16 : i64} : (tensor<1x2x777xf32>) -> tensor<1x2x333x8xi32>
