@@ -75,6 +75,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <limits>
+#include <tuple>
 
 namespace mlir::sparsek::detail {
 namespace {
@@ -787,28 +788,25 @@ Breaks buildBreaks(ImplicitLocOpBuilder &b, const Ranks &rk, const Rows &r) {
             // and z >= t from p: two loads instead of two searches
             // (NOTES run 180).
             Value ordered = cmpf(fb, FP::OEQ, t, t);
-            Value last = cmpi(fb, P::eq, add(fb, p, one), r.m);
-            Value nextUp = ifElse(
-                fb, last, {fb.getI1Type()},
-                [&](ImplicitLocOpBuilder &) {
-                  return SmallVector<Value>{
-                      arith::ConstantIntOp::create(fb, 1, 1)};
-                },
-                [&](ImplicitLocOpBuilder &) {
-                  return SmallVector<Value>{
-                      cmpf(fb, FP::OGT, ss.z(add(fb, p, one)), t)};
-                })[0];
-            Value first = cmpi(fb, P::eq, p, zero);
-            Value prevDown = ifElse(
-                fb, first, {fb.getI1Type()},
-                [&](ImplicitLocOpBuilder &) {
-                  return SmallVector<Value>{
-                      arith::ConstantIntOp::create(fb, 1, 1)};
-                },
-                [&](ImplicitLocOpBuilder &) {
-                  return SmallVector<Value>{
-                      cmpf(fb, FP::OLT, ss.z(sub(fb, p, one)), t)};
-                })[0];
+            // True at the row's end, else `test()` (its load in bounds).
+            auto trueOr = [&](Value atEnd, function_ref<Value()> test) {
+              return ifElse(
+                  fb, atEnd, {fb.getI1Type()},
+                  [&](ImplicitLocOpBuilder &) {
+                    return SmallVector<Value>{
+                        arith::ConstantIntOp::create(fb, 1, 1)};
+                  },
+                  [&](ImplicitLocOpBuilder &) {
+                    return SmallVector<Value>{test()};
+                  })[0];
+            };
+            Value nextUp =
+                trueOr(cmpi(fb, P::eq, add(fb, p, one), r.m), [&] {
+                  return cmpf(fb, FP::OGT, ss.z(add(fb, p, one)), t);
+                });
+            Value prevDown = trueOr(cmpi(fb, P::eq, p, zero), [&] {
+              return cmpf(fb, FP::OLT, ss.z(sub(fb, p, one)), t);
+            });
             above = unless(arith::AndIOp::create(fb, ordered, nextUp),
                            add(fb, p, one), [&] { return ss.upperZ(t); });
             atOrAbove = unless(arith::AndIOp::create(fb, ordered, prevDown),
@@ -1551,6 +1549,15 @@ Value buildTopKFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
     return candidateCount(fb, arith::MulIOp::create(fb, blk, bq), r.m, n,
                           window);
   };
+  // A flattened (query, slot) of `per` slots a query: query, slot, block
+  // and the block's first candidate count.
+  auto perQuery = [&](ImplicitLocOpBuilder &fb, Value f, Value per) {
+    Value i = arith::DivUIOp::create(fb, f, per);
+    Value blk = arith::DivUIOp::create(fb, i, bq);
+    return std::make_tuple(
+        i, Value(arith::RemUIOp::create(fb, f, per)), blk,
+        firstCount(fb, blk));
+  };
   // T0's ranks: entry e of block blk's first query's list ([B, H, nb, k];
   // -1 past its min(k, c0) candidates).
   Value t0 = forallUpdate1(
@@ -1581,11 +1588,9 @@ Value buildTopKFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
       scratchTensor(b, {dyn, dyn, dyn, dyn}, {r.bsz, r.hsz, n, arrIdx},
                     i32t),
       [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
-        Value f = iv[0], hi = iv[1], bi = iv[2];
-        Value i = arith::DivUIOp::create(fb, f, arrIdx);
-        Value a = arith::RemUIOp::create(fb, f, arrIdx);
-        Value blk = arith::DivUIOp::create(fb, i, bq);
-        Value c0 = firstCount(fb, blk);
+        Value i, a, blk, c0;
+        std::tie(i, a, blk, c0) = perQuery(fb, iv[0], arrIdx);
+        Value hi = iv[1], bi = iv[2];
         Value ci = candidateCount(fb, i, r.m, n, window);
         Value j = add(fb, c0, a);
         Value place = ifElse(
@@ -1621,11 +1626,9 @@ Value buildTopKFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
   return forallUpdate1(
       b, {arith::MulIOp::create(b, n, kIdx), r.hsz, r.bsz}, init,
       [&](ImplicitLocOpBuilder &fb, ValueRange iv, Value out) {
-        Value f = iv[0], hi = iv[1], bi = iv[2];
-        Value i = arith::DivUIOp::create(fb, f, kIdx);
-        Value p = arith::RemUIOp::create(fb, f, kIdx);
-        Value blk = arith::DivUIOp::create(fb, i, bq);
-        Value c0 = firstCount(fb, blk);
+        Value i, p, blk, c0;
+        std::tie(i, p, blk, c0) = perQuery(fb, iv[0], kIdx);
+        Value hi = iv[1], bi = iv[2];
         Value p32 = i32(fb, p);
         Value before = constI32(fb, 0), hit = constI32(fb, -1);
         for (int64_t a = 0; a < kArr - 1; ++a) {
