@@ -174,6 +174,16 @@ Value keyLess(ImplicitLocOpBuilder &b, Value ua, Value a, Value ub, Value c) {
                             cmpi(b, P::slt, a, c)));
 }
 
+/// `known ? answer : compute()`, with `compute()` built (its loads issued)
+/// only in the branch that needs it.
+Value valueUnless(ImplicitLocOpBuilder &b, Value known, Value answer,
+                  function_ref<Value()> compute) {
+  return ifElse(
+      b, known, {answer.getType()},
+      [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{answer}; },
+      [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{compute()}; })[0];
+}
+
 /// The first position in [lo, hi) where `goRight` is false (it must be true
 /// then false along the range); `iters` bounds the halvings (bits of the
 /// longest range). Probes only inside the range.
@@ -765,19 +775,6 @@ Breaks buildBreaks(ImplicitLocOpBuilder &b, const Ranks &rk, const Rows &r) {
         SortedSearch ss(fb, rk, bi, hi, r.m, r.levels);
         SmallVector<ForallSlice> out;
         Value zero = constIndex(fb, 0), one = constIndex(fb, 1);
-        Type it = fb.getIndexType();
-        // `search()` unless `known`, then `answer`.
-        auto unless = [&](Value known, Value answer,
-                          function_ref<Value()> search) {
-          return ifElse(
-              fb, known, {it},
-              [&](ImplicitLocOpBuilder &) {
-                return SmallVector<Value>{answer};
-              },
-              [&](ImplicitLocOpBuilder &) {
-                return SmallVector<Value>{search()};
-              })[0];
-        };
         for (int f = 0; f < 2; ++f) {
           Value t = f == 0 ? ss.z(p) : ss.zm1(p);
           Value floorT = math::FloorOp::create(fb, t);
@@ -788,29 +785,21 @@ Breaks buildBreaks(ImplicitLocOpBuilder &b, const Ranks &rk, const Rows &r) {
             // and z >= t from p: two loads instead of two searches
             // (NOTES run 180).
             Value ordered = cmpf(fb, FP::OEQ, t, t);
-            // True at the row's end, else `test()` (its load in bounds).
-            auto trueOr = [&](Value atEnd, function_ref<Value()> test) {
-              return ifElse(
-                  fb, atEnd, {fb.getI1Type()},
-                  [&](ImplicitLocOpBuilder &) {
-                    return SmallVector<Value>{
-                        arith::ConstantIntOp::create(fb, 1, 1)};
-                  },
-                  [&](ImplicitLocOpBuilder &) {
-                    return SmallVector<Value>{test()};
-                  })[0];
-            };
-            Value nextUp =
-                trueOr(cmpi(fb, P::eq, add(fb, p, one), r.m), [&] {
+            // True at the row's ends (the neighbour's load out of bounds).
+            Value yes = arith::ConstantIntOp::create(fb, 1, 1);
+            Value nextUp = valueUnless(
+                fb, cmpi(fb, P::eq, add(fb, p, one), r.m), yes, [&] {
                   return cmpf(fb, FP::OGT, ss.z(add(fb, p, one)), t);
                 });
-            Value prevDown = trueOr(cmpi(fb, P::eq, p, zero), [&] {
-              return cmpf(fb, FP::OLT, ss.z(sub(fb, p, one)), t);
-            });
-            above = unless(arith::AndIOp::create(fb, ordered, nextUp),
-                           add(fb, p, one), [&] { return ss.upperZ(t); });
-            atOrAbove = unless(arith::AndIOp::create(fb, ordered, prevDown),
-                               p, [&] { return ss.lowerZ(t); });
+            Value prevDown =
+                valueUnless(fb, cmpi(fb, P::eq, p, zero), yes, [&] {
+                  return cmpf(fb, FP::OLT, ss.z(sub(fb, p, one)), t);
+                });
+            above = valueUnless(fb, arith::AndIOp::create(fb, ordered, nextUp),
+                                add(fb, p, one), [&] { return ss.upperZ(t); });
+            atOrAbove =
+                valueUnless(fb, arith::AndIOp::create(fb, ordered, prevDown),
+                            p, [&] { return ss.lowerZ(t); });
           } else {
             above = ss.upperZ(t);
             atOrAbove = ss.lowerZ(t);
@@ -851,7 +840,7 @@ Breaks buildBreaks(ImplicitLocOpBuilder &b, const Ranks &rk, const Rows &r) {
         // -inf (a NaN sorts at either end), and with z(M - 1) < +inf too
         // every rank is finite. Else the binary searches (two chains of
         // ~log M dependent loads; NOTES run 176: 12.3 us at 64K).
-        Type i1t = fb.getI1Type(), it = fb.getIndexType();
+        Type i1t = fb.getI1Type();
         Value zero = constIndex(fb, 0), one = constIndex(fb, 1);
         Value yes = arith::ConstantIntOp::create(fb, 1, 1);
         SmallVector<Value> known = ifElse(
@@ -866,18 +855,12 @@ Breaks buildBreaks(ImplicitLocOpBuilder &b, const Ranks &rk, const Rows &r) {
             [&](ImplicitLocOpBuilder &) {
               return SmallVector<Value>{yes, yes};
             });
-        Value lo = ifElse(
-            fb, known[0], {it},
-            [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{zero}; },
-            [&](ImplicitLocOpBuilder &) {
-              return SmallVector<Value>{ss.upperZ(constF64(fb, -kInf))};
-            })[0];
-        Value end = ifElse(
-            fb, known[1], {it},
-            [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{r.m}; },
-            [&](ImplicitLocOpBuilder &) {
-              return SmallVector<Value>{ss.lowerZ(constF64(fb, kInf))};
-            })[0];
+        Value lo = valueUnless(fb, known[0], zero, [&] {
+          return ss.upperZ(constF64(fb, -kInf));
+        });
+        Value end = valueUnless(fb, known[1], r.m, [&] {
+          return ss.lowerZ(constF64(fb, kInf));
+        });
         return rowSlice(fb, {i32(fb, lo), i32(fb, end)}, out, {bi, hi});
       });
   return br;
@@ -1368,11 +1351,12 @@ std::pair<std::pair<Value, Value>, std::pair<Value, Value>> sampleAnswers(Implic
     }
     return out;
   };
-  auto slotRanges = [&](ImplicitLocOpBuilder &fb, ValueRange set,
-                        Value bi, Value hi, Value slot) {
+  // The four range ends of `set` at [bi, hi, at].
+  auto rangesAt = [&](ImplicitLocOpBuilder &fb, ValueRange set, Value bi,
+                      Value hi, Value at) {
     SmallVector<Value> rng;
     for (int i = 0; i < 4; ++i)
-      rng.push_back(idx(fb, ext(fb, set[i], {bi, hi, slot})));
+      rng.push_back(idx(fb, ext(fb, set[i], {bi, hi, at})));
     return rng;
   };
   // Round `round` (0: the sample ranges as searchRange gave them):
@@ -1391,13 +1375,10 @@ std::pair<std::pair<Value, Value>, std::pair<Value, Value>> sampleAnswers(Implic
           SmallVector<Value> rng = ifElse(
               fb, cmpi(fb, P::eq, round, zero), {it, it, it, it},
               [&](ImplicitLocOpBuilder &) {
-                SmallVector<Value> v;
-                for (int i = 0; i < 4; ++i)
-                  v.push_back(idx(fb, ext(fb, range[i], {bi, hi, j})));
-                return v;
+                return rangesAt(fb, range, bi, hi, j);
               },
               [&](ImplicitLocOpBuilder &) {
-                return narrow(fb, slotRanges(fb, from, bi, hi, slot),
+                return narrow(fb, rangesAt(fb, from, bi, hi, slot),
                               from.drop_front(4), bi, hi, j);
               });
           SmallVector<Value> lo, len;
@@ -1468,16 +1449,14 @@ std::pair<std::pair<Value, Value>, std::pair<Value, Value>> sampleAnswers(Implic
       [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
         Value j = iv[0], hi = iv[1], bi = iv[2];
         Value slot = shl(fb, j, constIndex(fb, kProbesLog2));
+        SmallVector<Value> got = rangesAt(fb, last, bi, hi, slot);
         Type it = fb.getIndexType();
         SmallVector<Value> rng = ifElse(
             fb, probed, {it, it, it, it},
             [&](ImplicitLocOpBuilder &) {
-              return narrow(fb, slotRanges(fb, last, bi, hi, slot),
-                            last.drop_front(4), bi, hi, j);
+              return narrow(fb, got, last.drop_front(4), bi, hi, j);
             },
-            [&](ImplicitLocOpBuilder &) {
-              return slotRanges(fb, last, bi, hi, slot);
-            });
+            [&](ImplicitLocOpBuilder &) { return got; });
         SmallVector<ForallSlice> out;
         for (int i = 0; i < 4; ++i)
           out.push_back(scalarSlice(fb, i32(fb, rng[i]), outs[i], {bi, hi, j}));
