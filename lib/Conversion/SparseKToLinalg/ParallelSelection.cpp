@@ -1598,6 +1598,42 @@ Value buildTopKFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
             [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{none}; })[0];
         return scalarSlice(fb, place, out, {bi, hi, i, a});
       });
+  // Per query i and word w of its first k places: the arrivals placed
+  // there (bit p % 32 for place p) and how many are placed before the
+  // word ([B, H, N, ceil(k / 32)] each).
+  int64_t words = llvm::divideCeil(k, 32);
+  Value wordsIdx = constIndex(b, words);
+  SmallVector<Value> masks = forallUpdate(
+      b, {arith::MulIOp::create(b, n, wordsIdx), r.hsz, r.bsz},
+      {scratchTensor(b, {dyn, dyn, dyn, dyn}, {r.bsz, r.hsz, n, wordsIdx},
+                     i32t),
+       scratchTensor(b, {dyn, dyn, dyn, dyn}, {r.bsz, r.hsz, n, wordsIdx},
+                     i32t)},
+      [&](ImplicitLocOpBuilder &fb, ValueRange iv, ValueRange outs) {
+        Value f = iv[0], hi = iv[1], bi = iv[2];
+        Value i = arith::DivUIOp::create(fb, f, wordsIdx);
+        Value w = arith::RemUIOp::create(fb, f, wordsIdx);
+        Value lo32 = i32(fb, arith::MulIOp::create(fb, w, constIndex(fb, 32)));
+        Value c32 = constI32(fb, 32), one32 = constI32(fb, 1);
+        Value mask = constI32(fb, 0), before = constI32(fb, 0);
+        for (int64_t a = 0; a < kArr - 1; ++a) {
+          Value pl = ext(fb, places, {bi, hi, i, constIndex(fb, a)});
+          Value off = arith::SubIOp::create(fb, pl, lo32);
+          Value in = arith::AndIOp::create(
+              fb, cmpi(fb, P::sge, off, constI32(fb, 0)),
+              cmpi(fb, P::slt, off, c32));
+          Value bit = arith::ShLIOp::create(
+              fb, one32, arith::AndIOp::create(fb, off, constI32(fb, 31)));
+          mask = sel(fb, in, arith::OrIOp::create(fb, mask, bit), mask);
+          before = arith::AddIOp::create(
+              fb, before,
+              arith::ExtUIOp::create(fb, i32t, cmpi(fb, P::slt, off,
+                                                    constI32(fb, 0))));
+        }
+        return SmallVector<ForallSlice>{
+            scalarSlice(fb, mask, outs[0], {bi, hi, i, w}),
+            scalarSlice(fb, before, outs[1], {bi, hi, i, w})};
+      });
   // Entry p of query i: the arrival placed there, else T0's entry p minus
   // the arrivals placed before p (-1 past T0).
   Value init = emptyTensor(b, resultType.getShape(), {r.bsz, r.hsz, n, kIdx},
@@ -1608,22 +1644,36 @@ Value buildTopKFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
         Value i, p, blk, c0;
         std::tie(i, p, blk, c0) = perQuery(fb, iv[0], kIdx);
         Value hi = iv[1], bi = iv[2];
-        Value p32 = i32(fb, p);
-        Value before = constI32(fb, 0), hit = constI32(fb, -1);
-        for (int64_t a = 0; a < kArr - 1; ++a) {
-          Value pl = ext(fb, places, {bi, hi, i, constIndex(fb, a)});
-          before = arith::AddIOp::create(
-              fb, before,
-              arith::ExtUIOp::create(fb, i32t,
-                                     cmpi(fb, P::slt, pl, p32)));
-          hit = sel(fb, cmpi(fb, P::eq, pl, p32),
-                    i32(fb, add(fb, c0, constIndex(fb, a))), hit);
-        }
+        Value w = shr(fb, p, constIndex(fb, 5));
+        Value mask = ext(fb, masks[0], {bi, hi, i, w});
+        Value pre = ext(fb, masks[1], {bi, hi, i, w});
+        Value bitPos = i32(fb, arith::AndIOp::create(fb, p, constIndex(fb, 31)));
+        Value one32 = constI32(fb, 1);
+        Value below = arith::SubIOp::create(
+            fb, arith::ShLIOp::create(fb, one32, bitPos), one32);
+        Value before = arith::AddIOp::create(
+            fb, pre,
+            math::CtPopOp::create(fb, arith::AndIOp::create(fb, mask, below)));
+        Value hit = cmpi(
+            fb, P::ne,
+            arith::AndIOp::create(fb, arith::ShRUIOp::create(fb, mask, bitPos),
+                                  one32),
+            constI32(fb, 0));
         Value t = sub(fb, p, idx(fb, before));
         Value len0 = minIndex(fb, kIdx, c0);
         Value key = ifElse(
-            fb, cmpi(fb, P::sge, hit, constI32(fb, 0)), {i32t},
-            [&](ImplicitLocOpBuilder &) { return SmallVector<Value>{hit}; },
+            fb, hit, {i32t},
+            [&](ImplicitLocOpBuilder &) {
+              // The arrival placed at p (rare: arrivals enter the top k).
+              Value p32 = i32(fb, p);
+              Value found = constI32(fb, -1);
+              for (int64_t a = 0; a < kArr - 1; ++a) {
+                Value pl = ext(fb, places, {bi, hi, i, constIndex(fb, a)});
+                found = sel(fb, cmpi(fb, P::eq, pl, p32),
+                            i32(fb, add(fb, c0, constIndex(fb, a))), found);
+              }
+              return SmallVector<Value>{found};
+            },
             [&](ImplicitLocOpBuilder &) {
               return ifElse(
                   fb, cmpi(fb, P::slt, t, len0), {i32t},
