@@ -422,8 +422,15 @@ std::pair<Tree, Value> buildTree(
             los.push_back(lo);
             his.push_back(minIndex(fb, add(fb, lo, childSize), r.m));
           }
+          // Where every sibling is empty (the top levels of a row that
+          // one child holds: at M = 4^s and above), the round is a copy:
+          // no halvings.
+          Value anySibling = cmpi(fb, P::ult, los[0], his[0]);
+          for (int64_t j = 1; j < kArity - 1; ++j)
+            anySibling = arith::OrIOp::create(
+                fb, anySibling, cmpi(fb, P::ult, los[j], his[j]));
           SmallVector<Value> pos = partitionPoints(
-              fb, los, his, add(fb, sh, one),
+              fb, los, his, sel(fb, anySibling, add(fb, sh, one), zero),
               [&](ImplicitLocOpBuilder &pb, ArrayRef<Value> mids) {
                 SmallVector<Value> preds;
                 for (Value mid : mids)
@@ -569,44 +576,76 @@ private:
   }
 };
 
+/// The first walk step: 1 when the top level is a copy (M <= 4^(L4-1): M a
+/// power of 4, whose top node has one child holding the row; L4 keeps it
+/// so that a bound of M has its digits), else 0. A quantile walk skips that
+/// level: a step there leaves the range whole and goes to child 0. (The
+/// counting walks keep it: a bound of M needs the prefix's sum from it,
+/// and handling that per bound cost more than the level, NOTES run 188.)
+Value firstWalkStep(ImplicitLocOpBuilder &b, const Tree &w) {
+  Value top = sub(b, w.levels, constIndex(b, 1));
+  Value topCopy = cmpi(b, P::ule, w.m, shl(b, constIndex(b, 1), nodeLog2(b, top)));
+  return sel(b, topCopy, constIndex(b, 1), constIndex(b, 0));
+}
+
+/// The kk-th smallest values (each kk >= 1, at most e - s) among positions
+/// [s, e) of the row, one walk for all (their loads overlap).
+SmallVector<Value> quantiles(ImplicitLocOpBuilder &b, const Tree &w, Value bi,
+                             Value hi, ArrayRef<Value> kks, Value s, Value e) {
+  Value zero = constIndex(b, 0), one = constIndex(b, 1);
+  TreeCursor cur{w, bi, hi};
+  SmallVector<Value> inits;
+  for (Value kk : kks)
+    inits.append({zero, s, e, kk});
+  // The leaf reached is the value itself (node start = value on level 0).
+  SmallVector<Value> res = forLoop(
+      b, firstWalkStep(b, w), w.levels, inits,
+      [&](ImplicitLocOpBuilder &lb, Value l, ValueRange a) {
+        Value lvl = sub(lb, sub(lb, w.levels, one), l);
+        Value sh = nodeLog2(lb, lvl);
+        SmallVector<Value> next;
+        for (size_t q = 0; q < kks.size(); ++q) {
+          Value st = a[4 * q], ps = a[4 * q + 1], pe = a[4 * q + 2],
+                want = a[4 * q + 3];
+          // Entries of children 0..d-1 in the range, d = 1..3.
+          SmallVector<Value> cs = {zero}, ce = {zero}, within = {zero};
+          for (int64_t d = 1; d < kArity; ++d) {
+            Value dv = constIndex(lb, d);
+            cs.push_back(cur.countAt(lb, lvl, st, ps, dv));
+            ce.push_back(cur.countAt(lb, lvl, st, pe, dv));
+            within.push_back(sub(lb, ce.back(), cs.back()));
+          }
+          cs.push_back(ps);
+          ce.push_back(pe);
+          // The child holding the kk-th entry: the last d with within[d] <
+          // kk.
+          Value d = zero, below = zero, ns = cs[0], ne = ce[0], ns1 = cs[1],
+                ne1 = ce[1];
+          for (int64_t j = 1; j < kArity; ++j) {
+            Value past = cmpi(lb, P::slt, within[j], want);
+            d = sel(lb, past, constIndex(lb, j), d);
+            below = sel(lb, past, within[j], below);
+            ns = sel(lb, past, cs[j], ns);
+            ne = sel(lb, past, ce[j], ne);
+            ns1 = sel(lb, past, cs[j + 1], ns1);
+            ne1 = sel(lb, past, ce[j + 1], ne1);
+          }
+          next.append({add(lb, st, shl(lb, d, sh)), sub(lb, ns1, ns),
+                       sub(lb, ne1, ne), sub(lb, want, below)});
+        }
+        return next;
+      });
+  SmallVector<Value> out;
+  for (size_t q = 0; q < kks.size(); ++q)
+    out.push_back(res[4 * q]);
+  return out;
+}
+
 /// The kk-th smallest value (kk >= 1, at most e - s) among positions
 /// [s, e) of the row.
 Value quantile(ImplicitLocOpBuilder &b, const Tree &w, Value bi, Value hi,
                Value kk, Value s, Value e) {
-  Value zero = constIndex(b, 0), one = constIndex(b, 1);
-  TreeCursor cur{w, bi, hi};
-  // The leaf reached is the value itself (node start = value on level 0).
-  return forLoop(
-      b, zero, w.levels, {zero, s, e, kk},
-      [&](ImplicitLocOpBuilder &lb, Value l, ValueRange a) {
-        Value st = a[0], ps = a[1], pe = a[2], want = a[3];
-        Value lvl = sub(lb, sub(lb, w.levels, one), l);
-        Value sh = nodeLog2(lb, lvl);
-        // Entries of children 0..d-1 in the range, d = 1..3.
-        SmallVector<Value> cs = {zero}, ce = {zero}, within = {zero};
-        for (int64_t d = 1; d < kArity; ++d) {
-          Value dv = constIndex(lb, d);
-          cs.push_back(cur.countAt(lb, lvl, st, ps, dv));
-          ce.push_back(cur.countAt(lb, lvl, st, pe, dv));
-          within.push_back(sub(lb, ce.back(), cs.back()));
-        }
-        cs.push_back(ps);
-        ce.push_back(pe);
-        // The child holding the kk-th entry: the last d with within[d] < kk.
-        Value d = zero, below = zero, ns = cs[0], ne = ce[0], ns1 = cs[1],
-              ne1 = ce[1];
-        for (int64_t j = 1; j < kArity; ++j) {
-          Value past = cmpi(lb, P::slt, within[j], want);
-          d = sel(lb, past, constIndex(lb, j), d);
-          below = sel(lb, past, within[j], below);
-          ns = sel(lb, past, cs[j], ns);
-          ne = sel(lb, past, ce[j], ne);
-          ns1 = sel(lb, past, cs[j + 1], ns1);
-          ne1 = sel(lb, past, ce[j + 1], ne1);
-        }
-        return SmallVector<Value>{add(lb, st, shl(lb, d, sh)), sub(lb, ns1, ns),
-                                  sub(lb, ne1, ne), sub(lb, want, below)};
-      })[0];
+  return quantiles(b, w, bi, hi, {kk}, s, e)[0];
 }
 
 //===----------------------------------------------------------------------===//
@@ -1024,8 +1063,9 @@ public:
   /// finite ranks).
   Bracket kthBracket(int64_t k) {
     Value kIdx = constIndex(b, k);
-    Value rk = quantile(b, w, bi, hi, add(b, sub(b, c, kIdx), one), zero, c);
-    Value rk1 = quantile(b, w, bi, hi, sub(b, c, kIdx), zero, c);
+    SmallVector<Value> q = quantiles(
+        b, w, bi, hi, {add(b, sub(b, c, kIdx), one), sub(b, c, kIdx)}, zero, c);
+    Value rk = q[0], rk1 = q[1];
     auto at = [&](Value arr, Value r) { return idx(b, ext(b, arr, {bi, hi, r})); };
     Value safe = cmpf(b, FP::OLT, math::AbsFOp::create(b, ss.z(rk1)),
                       constF64(b, 0x1p50));
