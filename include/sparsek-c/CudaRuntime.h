@@ -78,6 +78,11 @@ void *mgpuModuleLoad(void *data, size_t size);
 void *mgpuModuleLoadJIT(void *data, int optLevel);
 void mgpuModuleUnload(void *module);
 void *mgpuModuleGetFunction(void *module, const char *name);
+/* A kernel of a module that holds the global `__sparsek_grid_dependency_wait`
+ * (every kernel of it waits for its stream predecessor first:
+ * sparsek-gpu-grid-dependency) is launched with programmatic stream
+ * serialization on devices of compute capability 9.0 and newer, unless the
+ * environment sets SPARSEK_PDL=0; any other kernel by cuLaunchKernel. */
 void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                       intptr_t blockZ, int32_t smem, void *stream,

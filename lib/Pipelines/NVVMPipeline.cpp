@@ -85,6 +85,12 @@ LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
     return error("invalid wgmma " + Twine(options.wgmma.getValue()) +
                  ": expected 0 or 1"),
            failure();
+  StringRef gridDependency = options.gridDependency;
+  if (gridDependency != "off" && gridDependency != "wait" &&
+      gridDependency != "trigger")
+    return error("invalid grid-dependency '" + options.gridDependency +
+                 "': expected off, wait or trigger"),
+           failure();
   if (options.wgmma == 1 && options.chip != "sm_90a")
     return error("wgmma=1 needs chip=sm_90a, not '" + options.chip + "'"),
            failure();
@@ -166,6 +172,15 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   // Outlining copied the kernels' shared-memory globals into their modules;
   // the host's originals (workgroup memory, unused now) go.
   pm.addPass(createSymbolDCEPass());
+  // Kernels that wait for their stream predecessor themselves, so that the
+  // runtime may launch them before it ends (griddepcontrol: sm_90 and PTX
+  // ISA 7.8).
+  if (options.gridDependency != "off" &&
+      number(StringRef(options.chip).drop_front(3)) >= 90) {
+    SparseKGPUGridDependencyPassOptions dep;
+    dep.mode = options.gridDependency;
+    pm.addPass(createSparseKGPUGridDependencyPass(dep));
+  }
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   pm.addPass(createLowerAffinePass());
   arith::ArithExpandOpsPassOptions expandOpts;

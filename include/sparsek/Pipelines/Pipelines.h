@@ -173,6 +173,16 @@ struct SparseKNVVMPipelineOptions
       llvm::cl::desc("convert-sparsek-to-gpu{decode-min-blocks} (-1: the "
                      "tuning table's)"),
       llvm::cl::init(-1)};
+  PassOptions::Option<std::string> gridDependency{
+      *this, "grid-dependency",
+      llvm::cl::desc("Programmatic dependent launch on sm_90 and newer "
+                     "(sparsek-gpu-grid-dependency): off, wait (each kernel "
+                     "waits for its stream predecessor itself, so the "
+                     "runtime may start it early) or trigger (also lets the "
+                     "next kernel be scheduled once every block has "
+                     "started: slower, NOTES run 189); ignored below "
+                     "sm_90"),
+      llvm::cl::init("wait")};
 };
 
 /// sparsek ops (with func/arith/tensor/linalg/bufferization) => host LLVM
@@ -191,7 +201,9 @@ struct SparseKNVVMPipelineOptions
 ///   gpu.module and host: sparsek-gpu-kernel-outlining (upstream
 ///           outlining keeping the launches' nvvm.* attributes),
 ///           symbol-dce (the host's copies of the kernels'
-///           shared-memory globals), then upstream's
+///           shared-memory globals), on sm_90+ sparsek-gpu-grid-dependency
+///           (kernels wait for their stream predecessor themselves, so the
+///           runtime launches them early), then upstream's
 ///           gpu-lower-to-nvvm-pipeline (NVVM, gpu-module-to-binary,
 ///           gpu-to-llvm)
 void buildSparseKNVVMPipeline(OpPassManager &pm,
@@ -201,7 +213,8 @@ void buildSparseKNVVMPipeline(OpPassManager &pm,
 /// verifier crashes on an empty chip and whose binary serializer only
 /// prints a bad format): chip `sm_<digits>[a-z]`, features empty or
 /// `+ptx<digits>`, format isa|bin|fatbin, opt-level 0-3, block-size 1-1024
-/// (CUDA's limit on threads per block), key-tile 16, 32, 48 or 64. Calls `error` with the first rule
+/// (CUDA's limit on threads per block), key-tile 16, 32, 48 or 64,
+/// grid-dependency off|wait|trigger. Calls `error` with the first rule
 /// broken and fails.
 LogicalResult
 verifySparseKNVVMPipelineOptions(const SparseKNVVMPipelineOptions &options,

@@ -28,6 +28,9 @@ class GPUDialect;
 namespace cf {
 class ControlFlowDialect;
 } // namespace cf
+namespace NVVM {
+class NVVMDialect;
+} // namespace NVVM
 
 namespace sparsek {
 

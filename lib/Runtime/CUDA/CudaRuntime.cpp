@@ -33,6 +33,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -51,6 +52,8 @@ namespace {
   X(cuModuleLoadDataEx)                                                        \
   X(cuModuleUnload)                                                            \
   X(cuModuleGetFunction)                                                       \
+  X(cuModuleGetGlobal)                                                         \
+  X(cuDeviceGetAttribute)                                                      \
   X(cuFuncSetAttribute)                                                        \
   X(cuLaunchKernel)                                                            \
   X(cuStreamCreate)                                                            \
@@ -104,7 +107,11 @@ struct Driver {
     SPARSEK_CUDA_DRIVER_FUNCTIONS(SPARSEK_LOAD)
 #undef SPARSEK_LOAD
     loaded = all;
+    // Optional (CUDA 12.0 drivers and newer): launches with attributes.
+    if (void *sym = dlsym(lib, SPARSEK_STR(cuLaunchKernelEx)))
+      cuLaunchKernelEx = reinterpret_cast<decltype(cuLaunchKernelEx)>(sym);
   }
+  decltype(&::cuLaunchKernelEx) cuLaunchKernelEx = nullptr;
 };
 
 /// The driver, opened once.
@@ -274,6 +281,82 @@ CallScope &callScope() {
   return scope;
 }
 
+/// Programmatic dependent launch. A module whose kernels all start with
+/// griddepcontrol.wait (sparsek-gpu-grid-dependency) holds the global
+/// `__sparsek_grid_dependency_wait`; its functions are launched with
+/// programmatic stream serialization, so each may start before the kernel
+/// ahead of it on the stream has ended, and waits for it itself. Any
+/// other module's kernels are launched plainly: a kernel that does not
+/// wait must not overlap its predecessor.
+std::mutex dependencyMutex;
+std::unordered_set<CUmodule> waitingModules;
+std::unordered_map<CUfunction, CUmodule> waitingFunctions;
+
+void noteGridDependency(CUmodule module) {
+  if (!module)
+    return;
+  CUdeviceptr ptr = 0;
+  size_t bytes = 0;
+  // Not found is the common answer (no check: it is not an error).
+  if (drv().cuModuleGetGlobal(&ptr, &bytes, module,
+                              "__sparsek_grid_dependency_wait") !=
+      CUDA_SUCCESS)
+    return;
+  std::lock_guard<std::mutex> lock(dependencyMutex);
+  waitingModules.insert(module);
+}
+
+void noteFunction(CUmodule module, CUfunction fn) {
+  std::lock_guard<std::mutex> lock(dependencyMutex);
+  if (fn && waitingModules.count(module))
+    waitingFunctions[fn] = module;
+}
+
+void forgetGridDependency(CUmodule module) {
+  std::lock_guard<std::mutex> lock(dependencyMutex);
+  if (!waitingModules.erase(module))
+    return;
+  for (auto it = waitingFunctions.begin(); it != waitingFunctions.end();)
+    it = it->second == module ? waitingFunctions.erase(it) : std::next(it);
+}
+
+/// Whether `fn` may be launched with programmatic stream serialization on
+/// the current device: it waits for its predecessor itself, the driver has
+/// cuLaunchKernelEx, the device is sm_90 or newer, and SPARSEK_PDL is not
+/// 0.
+bool launchesEarly(CUfunction fn) {
+  static const bool wanted = [] {
+    const char *env = std::getenv("SPARSEK_PDL");
+    return !(env && std::strcmp(env, "0") == 0);
+  }();
+  if (!wanted || !drv().cuLaunchKernelEx)
+    return false;
+  {
+    std::lock_guard<std::mutex> lock(dependencyMutex);
+    if (!waitingFunctions.count(fn))
+      return false;
+  }
+  // Per device ordinal: 0 unknown, 1 no, 2 yes.
+  static std::atomic<int8_t> capable[64] = {};
+  int32_t dev = defaultDevice.load();
+  if (dev < 0 || dev >= 64)
+    return false;
+  int8_t known = capable[dev].load();
+  if (known == 0) {
+    CUdevice device;
+    int major = 0;
+    known = drv().cuDeviceGet(&device, dev) == CUDA_SUCCESS &&
+                    drv().cuDeviceGetAttribute(
+                        &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                        device) == CUDA_SUCCESS &&
+                    major >= 9
+                ? 2
+                : 1;
+    capable[dev].store(known);
+  }
+  return known == 2;
+}
+
 } // namespace
 
 extern "C" {
@@ -358,6 +441,7 @@ void *mgpuModuleLoad(void *data, size_t size) {
   } else {
     check(drv().cuModuleLoadData(&module, data), "cuModuleLoadData");
   }
+  noteGridDependency(module);
   return module;
 }
 
@@ -369,6 +453,7 @@ void *mgpuModuleLoadJIT(void *data, int optLevel) {
   void *values[] = {reinterpret_cast<void *>(static_cast<intptr_t>(optLevel))};
   check(drv().cuModuleLoadDataEx(&module, data, 1, opts, values),
         "cuModuleLoadDataEx (PTX JIT)");
+  noteGridDependency(module);
   return module;
 }
 
@@ -378,6 +463,7 @@ void mgpuModuleUnload(void *handle) {
     return;
   // Lowered host code unloads its modules from a global destructor; when
   // that runs after the driver has shut down, there is nothing to unload.
+  forgetGridDependency(module);
   CUresult r = drv().cuModuleUnload(module);
   if (r != CUDA_ERROR_DEINITIALIZED)
     check(r, "cuModuleUnload");
@@ -390,6 +476,7 @@ void *mgpuModuleGetFunction(void *handle, const char *name) {
   CUfunction fn = nullptr;
   std::string what = std::string("drv().cuModuleGetFunction(") + name + ")";
   check(drv().cuModuleGetFunction(&fn, module, name), what.c_str());
+  noteFunction(module, fn);
   return fn;
 }
 
@@ -411,6 +498,27 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                  fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem),
              "drv().cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)"))
     return;
+  if (launchesEarly(fn)) {
+    CUlaunchAttribute attr;
+    std::memset(&attr, 0, sizeof(attr));
+    attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attr.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config;
+    std::memset(&config, 0, sizeof(config));
+    config.gridDimX = gridX;
+    config.gridDimY = gridY;
+    config.gridDimZ = gridZ;
+    config.blockDimX = blockX;
+    config.blockDimY = blockY;
+    config.blockDimZ = blockZ;
+    config.sharedMemBytes = smem;
+    config.hStream = stream;
+    config.attrs = &attr;
+    config.numAttrs = 1;
+    check(drv().cuLaunchKernelEx(&config, fn, params, extra),
+          "cuLaunchKernelEx");
+    return;
+  }
   check(drv().cuLaunchKernel(fn, gridX, gridY, gridZ, blockX, blockY, blockZ, smem,
                        stream, params, extra),
         "cuLaunchKernel");

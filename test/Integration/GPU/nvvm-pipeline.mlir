@@ -8,12 +8,21 @@
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline="chip=sm_80" | FileCheck %s --check-prefix=SM80
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline="parallel-selection=0" | FileCheck %s --check-prefix=SWEEP
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=PTX
+// Kernels wait for their stream predecessor (sparsek-gpu-grid-dependency)
+// on sm_90, not on sm_80 (no griddepcontrol) nor with grid-dependency=off.
+// RUN: sparsek-opt %s --sparsek-nvvm-pipeline="chip=sm_80 format=isa" | FileCheck %s --check-prefix=NODEP
+// RUN: sparsek-opt %s --sparsek-nvvm-pipeline="format=isa grid-dependency=off" | FileCheck %s --check-prefix=NODEP
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=HOST
 // (--implicit-check-not: nothing of sparsek, linalg or tensor anywhere.)
 // CHECK-COUNT-5: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx81">, {{.*}}bin = "\7FELF
 // SM80: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_80", features = "+ptx81">, {{.*}}bin = "\7FELF
 // SWEEP: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx81">, {{.*}}bin = "\7FELF
 // PTX: .target sm_90
+// PTX: __sparsek_grid_dependency_wait
+// PTX: griddepcontrol.wait;
+// PTX-NOT: griddepcontrol.launch_dependents
+// NODEP-NOT: griddepcontrol
+// NODEP-NOT: __sparsek_grid_dependency_wait
 // HOST-DAG: call ptr @mgpuModuleLoad(
 // HOST-DAG: call void @mgpuLaunchKernel(
 // HOST-DAG: call ptr @mgpuMemAlloc(
