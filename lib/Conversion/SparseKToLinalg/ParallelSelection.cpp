@@ -1547,13 +1547,15 @@ constexpr int64_t kTopKBlock = 32;
 /// the first k of the merge of its block's first query's list T0 (keys
 /// below c0 outside T0 have k better keys in T0 already) with its
 /// arrivals A_i = [c0, c_i) (at most kTopKBlock - 1 keys, one per query).
-/// Three foralls: T0's ranks (a W1 quantile per block and entry); per
+/// Four foralls: T0's ranks (a W1 quantile per block and entry); per
 /// (query, arrival) the arrival's place in the query's merged list (a
-/// binary search in T0 plus a count over A_i); per (query, entry) the
-/// entry, from those places (a warp's lanes share the query, so the loads
-/// are broadcasts) and T0. Work N k / kTopKBlock log M + N kTopKBlock
-/// (log k + kTopKBlock) + N k kTopKBlock, against N k log M dependent
-/// loads for a quantile per entry.
+/// binary search in T0 plus a count over A_i); per (query, word of 32
+/// entries) the places as a bit mask and the count placed before the word;
+/// per (query, entry) the entry, from its word (two loads and a popcount)
+/// and T0, the places read again only where an arrival sits. Work
+/// N k / kTopKBlock log M + N kTopKBlock (log k + kTopKBlock) +
+/// N (k / 32) kTopKBlock + N k, against N k log M dependent loads for a
+/// quantile per entry.
 Value buildTopKFrom(ImplicitLocOpBuilder &b, const RowSelection &s, int64_t k,
                     int64_t window, Value n, RankedTensorType resultType) {
   const Rows &r = s.rows;
