@@ -175,11 +175,17 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   // Kernels that wait for their stream predecessor themselves, so that the
   // runtime may launch them before it ends (griddepcontrol: sm_90 and PTX
   // ISA 7.8).
-  if (options.gridDependency != "off" &&
-      number(StringRef(options.chip).drop_front(3)) >= 90) {
+  // (grid-dependency=off: the builders' own waits and triggers removed.)
+  if (number(StringRef(options.chip).drop_front(3)) >= 90) {
     SparseKGPUGridDependencyPassOptions dep;
     dep.mode = options.gridDependency;
     pm.addPass(createSparseKGPUGridDependencyPass(dep));
+  }
+  // Older chips: the builders' Hopper-only hints removed.
+  {
+    SparseKGPULegalizeChipPassOptions legal;
+    legal.chip = options.chip;
+    pm.addPass(createSparseKGPULegalizeChipPass(legal));
   }
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   pm.addPass(createLowerAffinePass());

@@ -1,9 +1,11 @@
 //===- GPUGridDependency.cpp - kernels that wait for their predecessor ----===//
 //
 // sparsek-gpu-grid-dependency (Passes.td): every kernel starts with
-// griddepcontrol.wait (and, in mode trigger, launch_dependents), and each
-// GPU module carries the marker global the runtime library looks for before
-// it launches the module's kernels with programmatic stream serialization.
+// griddepcontrol.wait (and, in mode trigger, launch_dependents) unless its
+// builder placed its own waits, and each GPU module carries the marker
+// global the runtime library looks for before it launches the module's
+// kernels with programmatic stream serialization. Mode off removes the
+// builders' griddepcontrol operations instead (chips before sm_90).
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,10 +39,17 @@ struct GPUGridDependency
       trigger = true;
     else if (mode == "wait")
       trigger = false;
-    else {
+    else if (mode == "off") {
+      // Kernels launched plainly: their builders' waits and triggers are
+      // no-ops there, and the instructions need sm_90.
+      getOperation().walk([](gpu::GPUModuleOp module) {
+        module.walk([](NVVM::GriddepcontrolOp op) { op.erase(); });
+      });
+      return;
+    } else {
       getOperation().emitError()
-          << "sparsek-gpu-grid-dependency: mode must be 'wait' or "
-             "'trigger', not '"
+          << "sparsek-gpu-grid-dependency: mode must be 'wait', 'trigger' "
+             "or 'off', not '"
           << mode << "'";
       return signalPassFailure();
     }
@@ -51,9 +60,18 @@ struct GPUGridDependency
         if (!fn.isKernel() || fn.getBody().empty())
           continue;
         any = true;
+        // A kernel whose builder placed its own waits (after the work that
+        // reads nothing its predecessor writes) keeps them.
+        bool ownWait = fn.walk([](NVVM::GriddepcontrolOp op) {
+                           return op.getKind() ==
+                                          NVVM::GridDepActionKind::wait
+                                      ? WalkResult::interrupt()
+                                      : WalkResult::advance();
+                         }).wasInterrupted();
         OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
-        NVVM::GriddepcontrolOp::create(b, fn.getLoc(),
-                                       NVVM::GridDepActionKind::wait);
+        if (!ownWait)
+          NVVM::GriddepcontrolOp::create(b, fn.getLoc(),
+                                         NVVM::GridDepActionKind::wait);
         if (trigger)
           NVVM::GriddepcontrolOp::create(
               b, fn.getLoc(), NVVM::GridDepActionKind::launch_dependents);

@@ -203,7 +203,9 @@ struct SparseKNVVMPipelineOptions
 ///           symbol-dce (the host's copies of the kernels'
 ///           shared-memory globals), on sm_90+ sparsek-gpu-grid-dependency
 ///           (kernels wait for their stream predecessor themselves, so the
-///           runtime launches them early), then upstream's
+///           runtime launches them early), sparsek-gpu-legalize-chip (for
+///           chips before sm_90, the builders' Hopper-only hints removed:
+///           prefetches, griddepcontrol), then upstream's
 ///           gpu-lower-to-nvvm-pipeline (NVVM, gpu-module-to-binary,
 ///           gpu-to-llvm)
 void buildSparseKNVVMPipeline(OpPassManager &pm,

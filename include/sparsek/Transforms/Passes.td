@@ -208,16 +208,54 @@ def SparseKGPUGridDependencyPass
     stream serialization only when the module holds it, on a device of
     compute capability 9.0 or more, unless `SPARSEK_PDL=0`; kernels
     launched without it wait for nothing (the instruction returns at
-    once). `griddepcontrol` needs sm_90 and PTX ISA 7.8:
-    `sparsek-nvvm-pipeline` runs this pass only for such chips.
+    once).
+
+    A kernel builder may place its own waits instead, after work that
+    reads nothing its predecessor writes (the decode step's split tile
+    kernel computes its window tiles first, while the update kernel,
+    which triggers its dependents at once, still runs): a kernel that
+    already holds a `griddepcontrol wait` gets no entry wait. Every thread
+    of such a kernel must execute a wait before it touches memory its
+    predecessor writes, and at least one thread of the grid must wait
+    before the grid ends (the next kernel's wait covers only this one).
+
+    `mode=off` (the pipeline's `grid-dependency=off`) removes every
+    `griddepcontrol` operation the builders placed (each is a no-op in a
+    plain launch) and adds no marker. `griddepcontrol` needs sm_90 and
+    PTX ISA 7.8: `sparsek-nvvm-pipeline` runs this pass only for such
+    chips, and `sparsek-gpu-legalize-chip` removes the builders'
+    operations for older ones.
   }];
   let options = [
     Option<"mode", "mode", "std::string", /*default=*/"\"wait\"",
-           "wait (each kernel waits at its start) or trigger (it also lets "
-           "the next kernel be scheduled at once)">,
+           "wait (each kernel waits at its start), trigger (it also lets "
+           "the next kernel be scheduled at once) or off (the builders' "
+           "griddepcontrol operations removed)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect",
+                           "::mlir::NVVM::NVVMDialect"];
+}
+
+def SparseKGPULegalizeChipPass
+    : Pass<"sparsek-gpu-legalize-chip", "::mlir::ModuleOp"> {
+  let summary = "Remove the Hopper-only hints the kernel builders emit, for chips before sm_90";
+  let description = [{
+    The kernel builders emit a few NVVM operations that only sm_90 and
+    newer have and that change nothing a kernel computes: `nvvm.prefetch`
+    (the decode update's L1 prefetch of the heaps' lines; LLVM's NVPTX
+    backend selects it only for sm_90) and `nvvm.griddepcontrol` (a wait
+    or trigger of a programmatic dependent launch, a no-op in a plain
+    launch). For a `chip` before sm_90 this pass erases them inside every
+    `gpu.module`, so that the same kernels compile there; for sm_90 and
+    newer it changes nothing. `sparsek-nvvm-pipeline` runs it for its
+    chip.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "the target chip, sm_<number>">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::NVVM::NVVMDialect"];
 }
 

@@ -768,6 +768,11 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   bool valueGate = cfg.gate == Gate::kv || cfg.gate == Gate::v;
   auto barrier = [&] { gpu::BarrierOp::create(b); };
   auto syncWarp = [&] { NVVM::SyncWarpOp::create(b, constI32(b, -1)); };
+  // griddepcontrol.wait: sparsek-gpu-grid-dependency leaves a kernel with
+  // its own waits alone (and removes them for chips before sm_90).
+  auto gridWait = [&] {
+    NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
+  };
   auto vload = [&](Value m, ValueRange i) {
     auto ld = vector::LoadOp::create(b, v8e, m, i);
     ld.setAlignment(16);
@@ -820,8 +825,9 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   };
 
   // The warp's tiles, in order: the base slot of its idx-th tile, how
-  // many it has, and how many of them come before the update's barrier.
-  // Unfused: tiles lo + 16 w, lo + 16 (w + 4), ... Fused (lo = 0): the row's
+  // many it has, and how many of them (c1) come before the update's
+  // barrier (fused) or the wait for the update kernel (split). Split: the
+  // tiles lo + 16 w, lo + 16 (w + 4), ..., reordered (below). Fused (lo = 0): the row's
   // tiles of 16 slots are nT; those from kT = ceil(k / 16) on hold window
   // slots only (gate weight 1), which the update leaves alone but for the
   // new token's window slot ws (tile wsT). Taken cyclically from the tile
@@ -829,7 +835,8 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   // each) while warp 0 updates the row; after the barrier, the rest (the
   // remaining window tiles, wsT last, then the tiles below kT, whose
   // weights need the new threshold) are dealt to all four warps.
-  Value c1 = zero, count, nW, n1, rot, kT;
+  Value c1 = zero, count, nW, n1, rot, kT, nSel, hasWs, iWs;
+  Value first0 = h.mul(warp, h.idx(kWarpSlots));
   auto ceilDiv = [&](Value x, int64_t d) {
     return h.divu(h.add(x, h.idx(d - 1)), h.idx(d));
   };
@@ -858,12 +865,45 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     c1 = h.sel(isUpdater, zero, countFrom(n1, wm1, W - 1));
     count = h.add(c1, countFrom(h.sub(nT, n1), warp, W));
   } else {
-    count = countFrom(h.sub(hi, lo), h.mul(warp, h.idx(kWarpSlots)), step);
+    // Split: the warp's tiles are i = 0, 1, ... at lo + 16 w + 64 i, the
+    // first nSel of them below k. The window tiles (all slots >= k) but
+    // the new token's slot's (iWs, when it is this warp's) come first
+    // (c1 of them): nothing the update kernel writes, so they are copied
+    // and computed before the wait for it; then iWs, then the tiles
+    // below k.
+    count = countFrom(h.sub(hi, lo), first0, step);
+    Value kRel = h.sel(h.cmpI(P::ugt, kIdx, lo), h.sub(kIdx, lo), zero);
+    nSel = h.minI(countFrom(kRel, first0, step), count);
+    hasWs = h.cmpI(P::ne, zero, zero);
+    iWs = zero;
+    if (cfg.window > 0) {
+      Value ws = h.add(kIdx, h.remu(pNew, h.idx(cfg.window)));
+      Value rel = h.sub(ws, lo);
+      iWs = h.divu(rel, h.idx(step));
+      hasWs = h.andI(
+          h.andI(h.cmpI(P::uge, ws, lo), h.cmpI(P::ult, ws, hi)),
+          h.andI(h.cmpI(P::eq,
+                        h.remu(h.divu(rel, h.idx(kWarpSlots)), h.idx(W)),
+                        warp),
+                 h.cmpI(P::uge, iWs, nSel)));
+    }
+    c1 = h.sub(h.sub(count, nSel), h.sel(hasWs, h.idx(1), zero));
   }
   auto baseOf = [&](Value idx) -> Value {
-    if (!fused)
-      return h.add(lo, h.add(h.mul(warp, h.idx(kWarpSlots)),
-                             h.mul(idx, h.idx(step))));
+    if (!fused) {
+      Value one = h.idx(1);
+      Value pre = h.add(h.add(nSel, idx),
+                        h.sel(h.andI(hasWs, h.cmpI(P::uge, h.add(nSel, idx),
+                                                   iWs)),
+                              one, zero));
+      Value m = h.sub(idx, c1);
+      Value post = h.sel(hasWs,
+                         h.sel(h.cmpI(P::eq, m, zero), iWs,
+                               h.sub(m, one)),
+                         m);
+      Value i = h.sel(h.cmpI(P::ult, idx, c1), pre, post);
+      return h.add(lo, h.add(first0, h.mul(i, h.idx(step))));
+    }
     // Window entry i: tile kT + (rot + i) mod nW.
     auto window = [&](Value i) {
       return h.add(kT, h.remu(h.add(rot, i), h.maxI(nW, h.idx(1))));
@@ -903,6 +943,8 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     int64_t pre =
         fused ? std::clamp<int64_t>(cfg.preIssue, kStages - 1, kStages)
               : kStages - 1;
+    if (!fused) // no window tile to copy before the wait for the update
+      h.ifThen(h.cmpI(P::ult, c1, h.idx(kStages - 1)), [&] { gridWait(); });
     for (int64_t s = 0; s < pre; ++s)
       issueIdx(h.idx(s), s + 1 < kStages ? Value() : firstPass);
     // Q's A fragments (rows gq and gq + 8 of the pass's heads, zeros past
@@ -968,7 +1010,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     // carried); `d0`, `d1`: the update's rewritten slots (null: no
     // fix-ups).
     auto tileStep = [&](Value idx, ValueRange a, Value tau, Value d0,
-                        Value d1) -> SmallVector<Value> {
+                        Value d1, Value waitAt) -> SmallVector<Value> {
       Value stage = h.remu(idx, h.idx(kStages));
       Value t0 = baseOf(idx);
       // Every lane is done with the stage the previous tile used before it
@@ -982,6 +1024,10 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       if (fused && pre == kStages)
         notIssued = h.orI(h.cmpI(P::ne, h0, zero),
                           h.cmpI(P::uge, nextIdx, h.idx(kStages)));
+      // The split kernel's wait for the update, before the copy of the
+      // first tile that may read what it writes.
+      if (waitAt)
+        h.ifThen(h.cmpI(P::eq, nextIdx, waitAt), [&] { gridWait(); });
       Value ahead = issueIdx(nextIdx, notIssued);
       // This lane's four slots' validity and gate weights (columns 2 tq,
       // 2 tq + 1 of n-tiles 0 and 1), from the positions and scores the
@@ -1092,14 +1138,14 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     // A loop of tile steps over [from, to) from state `st`, the first
     // tile's positions and scores loaded before it (with a threshold).
     auto tileLoop = [&](Value from, Value to, ValueRange st, Value tau,
-                        Value d0, Value d1) {
+                        Value d0, Value d1, Value waitAt = Value()) {
       SmallVector<Value> init(st);
       if (tau)
         init.append(slotsOf(from));
       SmallVector<Value> res = h.loop(
           from, to, h.idx(1), init,
           [&](Value idx, ValueRange a) -> SmallVector<Value> {
-            return tileStep(idx, a, tau, d0, d1);
+            return tileStep(idx, a, tau, d0, d1, waitAt);
           });
       if (tau)
         res.resize(res.size() - kSlotValues);
@@ -1110,6 +1156,8 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     for (int64_t i = 0; i < D / 8 * 4; ++i)
       init.push_back(zeroF);
     SmallVector<Value> st = init;
+    if (!fused) // the window tiles, then the wait for the update
+      st = tileLoop(zero, c1, st, Value(), Value(), Value(), c1);
     if (fused) {
       // Warps 1..3: their first window tiles, while warp 0 updates the
       // row (first pass; the slots it rewrote to shared memory for the
@@ -1124,7 +1172,8 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                  });
                });
     }
-    barrier();
+    if (fused)
+      barrier();
     SmallVector<Value> oldWord;
     if (arrives)
       oldWord = detail::ifElse(
@@ -1369,7 +1418,15 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
 
   // Otherwise: 1. the update, a warp per row;
   b.setInsertionPoint(pick.elseBlock()->getTerminator());
+  // The attention's blocks may be scheduled at once (programmatic
+  // dependent launch, sm_90+): its split tile kernel computes the window
+  // tiles the update leaves alone while the update runs, then waits for
+  // it. (The sparsek-gpu-grid-dependency pass puts this kernel's own wait
+  // for its predecessor first, ahead of the trigger: whatever the
+  // attention reads before its wait was written before that.)
   launch(b, rows, h.idx(kWarp), [&](Value tid, Value bid) {
+    NVVM::GriddepcontrolOp::create(b,
+                                   NVVM::GridDepActionKind::launch_dependents);
     Value bi = h.divu(bid, hkv), g = h.remu(bid, hkv);
     updateRow(h, cfg, o, tid, bi, g,
               sweepShared(h, module, h.dim(o.bandScores, 3)));

@@ -101,8 +101,11 @@
 // cp.async issued before the selection's stores, lane 0's sweep after a
 // warp barrier, each of its stores into a shared row followed by the same
 // store into the state's row (write-through: nothing copied out);
-// otherwise the sweep on the global heaps.
+// otherwise the sweep on the global heaps. It lets the attention's blocks
+// be scheduled at once (programmatic dependent launch on sm_90+; the
+// grid-dependency pass puts its own wait first).
 // LAUNCH: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c32
+// LAUNCH-NEXT: nvvm.griddepcontrol launch_dependents
 // LAUNCH-NOT: gpu.dynamic_shared_memory
 // LAUNCH: memref.get_global @sparsek_decode_heap_keys : memref<2x2560xf32, #gpu.address_space<workgroup>>
 // LAUNCH: memref.get_global @sparsek_decode_heap_tags : memref<2x2560xi32, #gpu.address_space<workgroup>>
@@ -121,9 +124,26 @@
 // LAUNCH: } else {
 // LAUNCH: nvvm.prefetch level = L1
 // LAUNCH: gpu.terminator
+// The split tile kernel: each warp's window tiles but the new token's
+// slot's first (nothing the update writes), the wait for the update
+// kernel before the copy of its first other tile (in the prologue when it
+// has no such window tile, else in the first loop's step before it), then
+// the rest; no block barrier before the threshold's load.
 // LAUNCH: scf.if
 // LAUNCH: gpu.launch {{.*}} dynamic_shared_memory_size %c66192_i32
 // LAUNCH-NOT: gpu.launch
+// LAUNCH: arith.cmpi ult, [[C1:%.*]], %c1{{.*}} : index
+// LAUNCH-NEXT: scf.if
+// LAUNCH-NEXT: nvvm.griddepcontrol wait
+// LAUNCH: nvgpu.device_async_copy
+// LAUNCH: scf.for {{.*}} -> ({{(f32, )+}}f32) {
+// LAUNCH: nvvm.bar.warp.sync
+// LAUNCH: arith.cmpi eq, %{{.*}}, [[C1]] : index
+// LAUNCH-NEXT: scf.if
+// LAUNCH-NEXT: nvvm.griddepcontrol wait
+// LAUNCH-NOT: gpu.barrier
+// LAUNCH: scf.for {{.*}} -> ({{(f32, )+}}i32, i32, i32, i32, f32, f32, f32, f32) {
+// LAUNCH-NOT: griddepcontrol
 // LAUNCH: memref.store %{{.*}} : memref<?x?x?x?xf32
 // LAUNCH: } else {
 // LAUNCH: gpu.launch
