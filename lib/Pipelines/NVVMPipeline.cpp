@@ -38,6 +38,26 @@ static StringRef leadingDigits(StringRef s) {
   return s.take_while(llvm::isDigit);
 }
 
+/// The least PTX ISA version (e.g. 78 for 7.8) LLVM 22's NVPTX backend
+/// accepts for `chip`, or none for a chip it does not know (probed with
+/// llc; below it, or on an unknown chip, the backend aborts instead of
+/// reporting an error). Without +ptx features the backend uses it.
+static std::optional<unsigned> leastPtx(StringRef chip) {
+  static constexpr std::pair<llvm::StringLiteral, unsigned> kChips[] = {
+      {"sm_50", 40},   {"sm_52", 41},   {"sm_53", 42},   {"sm_60", 50},
+      {"sm_61", 50},   {"sm_62", 50},   {"sm_70", 60},   {"sm_72", 61},
+      {"sm_75", 63},   {"sm_80", 70},   {"sm_86", 71},   {"sm_87", 74},
+      {"sm_88", 90},   {"sm_89", 78},   {"sm_90", 78},   {"sm_90a", 80},
+      {"sm_100", 86},  {"sm_100a", 86}, {"sm_100f", 88}, {"sm_101", 86},
+      {"sm_101a", 86}, {"sm_103", 88},  {"sm_103a", 88}, {"sm_110", 90},
+      {"sm_110a", 90}, {"sm_120", 87},  {"sm_120a", 87}, {"sm_121", 88},
+      {"sm_121a", 88}};
+  for (const auto &[name, ptx] : kChips)
+    if (name == chip)
+      return ptx;
+  return std::nullopt;
+}
+
 LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
     const SparseKNVVMPipelineOptions &options,
     function_ref<void(const Twine &)> error) {
@@ -53,6 +73,12 @@ LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
                  "': expected sm_<digits> with an optional letter (sm_80, "
                  "sm_90, sm_90a)"),
            failure();
+  std::optional<unsigned> least = leastPtx(options.chip);
+  if (!least)
+    return error("unsupported chip '" + options.chip +
+                 "': LLVM 22's NVPTX backend knows sm_50 to sm_121a (e.g. "
+                 "sm_80, sm_90, sm_90a, sm_100)"),
+           failure();
   StringRef features = options.features;
   if (!features.empty() &&
       !(features.consume_front("+ptx") && !features.empty() &&
@@ -60,6 +86,24 @@ LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
     return error("invalid features '" + options.features +
                  "': expected +ptx<digits> (e.g. +ptx80) or nothing"),
            failure();
+  if (!features.empty()) {
+    // The PTX ISA versions LLVM 22 knows (an unknown one is ignored, and
+    // the kernels' newer instructions then abort the backend).
+    static constexpr unsigned kPtx[] = {32, 40, 41, 42, 43, 50, 60, 61,
+                                        62, 63, 64, 65, 70, 71, 72, 73,
+                                        74, 75, 76, 77, 78, 80, 81, 82,
+                                        83, 84, 85, 86, 87, 88, 90};
+    unsigned ptx = 0;
+    if (features.getAsInteger(10, ptx) || !llvm::is_contained(kPtx, ptx))
+      return error("unsupported features '" + options.features +
+                   "': LLVM 22 knows PTX ISA versions +ptx32 to +ptx90"),
+             failure();
+    if (ptx < *least)
+      return error("features '" + options.features + "' too old for chip '" +
+                   options.chip + "': it needs PTX ISA +ptx" + Twine(*least) +
+                   " or newer"),
+             failure();
+  }
   StringRef format = options.format;
   if (format != "isa" && format != "bin" && format != "fatbin")
     return error("invalid format '" + options.format +
@@ -181,10 +225,13 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
     dep.mode = options.gridDependency;
     pm.addPass(createSparseKGPUGridDependencyPass(dep));
   }
-  // Older chips: the builders' Hopper-only hints removed.
+  // Older chips and PTX versions: the builders' Hopper-only hints removed.
   {
     SparseKGPULegalizeChipPassOptions legal;
     legal.chip = options.chip;
+    StringRef ptx = options.features;
+    legal.ptx = ptx.consume_front("+ptx") ? number(ptx)
+                                          : leastPtx(options.chip).value_or(0);
     pm.addPass(createSparseKGPULegalizeChipPass(legal));
   }
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());

@@ -1,9 +1,10 @@
 //===- GPULegalizeChip.cpp - drop Hopper-only hints for older chips -------===//
 //
 // sparsek-gpu-legalize-chip (Passes.td): the kernel builders emit a few
-// instructions that only sm_90 and newer have and that change nothing a
-// kernel computes (L1/L2 prefetches, griddepcontrol); for an older chip
-// this pass removes them, so that the same kernels compile there.
+// instructions that only sm_90 (and a recent PTX ISA) have and that change
+// nothing a kernel computes (L1/L2 prefetches, griddepcontrol); for an
+// older chip or PTX version this pass removes them, so that the same
+// kernels compile there.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,11 +37,16 @@ struct GPULegalizeChip
           << chip << "'";
       return signalPassFailure();
     }
-    if (sm >= 90)
+    // griddepcontrol: sm_90 and PTX ISA 7.8; the prefetches as LLVM's
+    // NVPTX selects them: sm_90 and PTX ISA 8.0.
+    bool keepGridDep = sm >= 90 && ptx >= 78;
+    bool keepPrefetch = sm >= 90 && ptx >= 80;
+    if (keepGridDep && keepPrefetch)
       return;
-    getOperation().walk([](gpu::GPUModuleOp module) {
-      module.walk([](Operation *op) {
-        if (isa<NVVM::PrefetchOp, NVVM::GriddepcontrolOp>(op))
+    getOperation().walk([&](gpu::GPUModuleOp module) {
+      module.walk([&](Operation *op) {
+        if ((!keepPrefetch && isa<NVVM::PrefetchOp>(op)) ||
+            (!keepGridDep && isa<NVVM::GriddepcontrolOp>(op)))
           op->erase();
       });
     });

@@ -204,17 +204,21 @@ struct SparseKNVVMPipelineOptions
 ///           shared-memory globals), on sm_90+ sparsek-gpu-grid-dependency
 ///           (kernels wait for their stream predecessor themselves, so the
 ///           runtime launches them early), sparsek-gpu-legalize-chip (for
-///           chips before sm_90, the builders' Hopper-only hints removed:
-///           prefetches, griddepcontrol), then upstream's
+///           chips before sm_90 or older PTX versions, the builders'
+///           Hopper-only hints removed: prefetches, griddepcontrol), then
+///           upstream's
 ///           gpu-lower-to-nvvm-pipeline (NVVM, gpu-module-to-binary,
 ///           gpu-to-llvm)
 void buildSparseKNVVMPipeline(OpPassManager &pm,
                               const SparseKNVVMPipelineOptions &options);
 
 /// Checks the options before anything reaches upstream (whose NVVM target
-/// verifier crashes on an empty chip and whose binary serializer only
-/// prints a bad format): chip `sm_<digits>[a-z]`, features empty or
-/// `+ptx<digits>`, format isa|bin|fatbin, opt-level 0-3, block-size 1-1024
+/// verifier crashes on an empty chip, whose NVPTX backend aborts on a chip
+/// it does not know or a PTX version below the chip's least, and whose
+/// binary serializer only prints a bad format): chip `sm_<digits>[a-z]`
+/// that LLVM 22 knows (sm_50 to sm_121a), features empty or `+ptx<digits>`
+/// naming a PTX ISA version LLVM 22 knows, at least the chip's least (7.8
+/// for sm_90, 8.0 for sm_90a), format isa|bin|fatbin, opt-level 0-3, block-size 1-1024
 /// (CUDA's limit on threads per block), key-tile 16, 32, 48 or 64,
 /// grid-dependency off|wait|trigger. Calls `error` with the first rule
 /// broken and fails.

@@ -246,14 +246,18 @@ def SparseKGPULegalizeChipPass
     (the decode update's L1 prefetch of the heaps' lines; LLVM's NVPTX
     backend selects it only for sm_90) and `nvvm.griddepcontrol` (a wait
     or trigger of a programmatic dependent launch, a no-op in a plain
-    launch). For a `chip` before sm_90 this pass erases them inside every
-    `gpu.module`, so that the same kernels compile there; for sm_90 and
-    newer it changes nothing. `sparsek-nvvm-pipeline` runs it for its
-    chip.
+    launch). This pass erases them inside every `gpu.module` where the
+    target lacks them, so that the same kernels compile there: both for a
+    `chip` before sm_90, the prefetches also below PTX ISA 8.0 and
+    `griddepcontrol` below 7.8 (LLVM's NVPTX aborts on them otherwise).
+    `sparsek-nvvm-pipeline` runs it for its chip and features (without
+    features, the chip's least PTX version, which LLVM then uses).
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
            "the target chip, sm_<number>">,
+    Option<"ptx", "ptx", "unsigned", /*default=*/"81",
+           "the PTX ISA version, times ten (81: PTX ISA 8.1)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::NVVM::NVVMDialect"];

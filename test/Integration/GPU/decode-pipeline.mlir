@@ -12,6 +12,10 @@
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline="chip=sm_80 format=isa" | FileCheck %s --check-prefix=OLD --implicit-check-not=griddepcontrol --implicit-check-not=prefetch
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline="chip=sm_86 format=isa" | FileCheck %s --check-prefix=OLD --implicit-check-not=griddepcontrol --implicit-check-not=prefetch
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline="chip=sm_80" | FileCheck %s --check-prefix=CUBIN
+// With PTX ISA 7.8 on sm_90 the prefetch goes (LLVM selects it from 8.0),
+// griddepcontrol stays; without features, sm_90 means PTX ISA 7.8 too.
+// RUN: sparsek-opt %s --sparsek-nvvm-pipeline="chip=sm_90 features=+ptx78 format=isa" | FileCheck %s --check-prefix=PTX78 --implicit-check-not=prefetch
+// RUN: sparsek-opt %s --sparsek-nvvm-pipeline="chip=sm_90 features= format=isa" | FileCheck %s --check-prefix=PTX78 --implicit-check-not=prefetch
 
 // The fused kernel (large batches) prefetches; the update kernel (smaller
 // ones) waits for its predecessor, then triggers; the split tile kernel
@@ -24,6 +28,8 @@
 // SM90-SAME: griddepcontrol.launch_dependents;
 // SM90: gpu.binary @step_bf16_kernel_2 [
 // SM90-SAME: griddepcontrol.wait;
+// PTX78: gpu.binary @step_bf16_kernel_1 [
+// PTX78-SAME: griddepcontrol.launch_dependents;
 // OLD: gpu.binary @step_bf16_kernel
 // OLD-SAME: .target sm_8
 // CUBIN: gpu.binary @step_bf16_kernel [#gpu.object<#nvvm.target<chip = "sm_80", features = "+ptx81">, {{.*}}bin = "\7FELF
