@@ -58,6 +58,16 @@ static std::optional<unsigned> leastPtx(StringRef chip) {
   return std::nullopt;
 }
 
+/// The PTX features the kernels are compiled with: those given, else PTX
+/// ISA 8.1 (the backward kernel's vector reductions on sm_90) or the
+/// chip's least if newer (sm_100: 8.6).
+static std::string
+effectiveFeatures(const sparsek::SparseKNVVMPipelineOptions &o) {
+  if (o.features.hasValue())
+    return o.features;
+  return "+ptx" + std::to_string(std::max(81u, leastPtx(o.chip).value_or(81)));
+}
+
 LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
     const SparseKNVVMPipelineOptions &options,
     function_ref<void(const Twine &)> error) {
@@ -79,11 +89,17 @@ LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
                  "': LLVM 22's NVPTX backend knows sm_50 to sm_121a (e.g. "
                  "sm_80, sm_90, sm_90a, sm_100)"),
            failure();
-  StringRef features = options.features;
+  if (leadingDigits(chip).compare_numeric("80") < 0)
+    return error("unsupported chip '" + options.chip +
+                 "': the kernels need sm_80 or newer (cp.async, bf16 "
+                 "mma.sync)"),
+           failure();
+  std::string given = effectiveFeatures(options);
+  StringRef features = given;
   if (!features.empty() &&
       !(features.consume_front("+ptx") && !features.empty() &&
         leadingDigits(features).size() == features.size()))
-    return error("invalid features '" + options.features +
+    return error("invalid features '" + given +
                  "': expected +ptx<digits> (e.g. +ptx80) or nothing"),
            failure();
   if (!features.empty()) {
@@ -95,11 +111,11 @@ LogicalResult mlir::sparsek::verifySparseKNVVMPipelineOptions(
                                         83, 84, 85, 86, 87, 88, 90};
     unsigned ptx = 0;
     if (features.getAsInteger(10, ptx) || !llvm::is_contained(kPtx, ptx))
-      return error("unsupported features '" + options.features +
+      return error("unsupported features '" + given +
                    "': LLVM 22 knows PTX ISA versions +ptx32 to +ptx90"),
              failure();
     if (ptx < *least)
-      return error("features '" + options.features + "' too old for chip '" +
+      return error("features '" + given + "' too old for chip '" +
                    options.chip + "': it needs PTX ISA +ptx" + Twine(*least) +
                    " or newer"),
              failure();
@@ -150,7 +166,8 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
     leadingDigits(s).getAsInteger(10, v);
     return v;
   };
-  StringRef features = options.features;
+  std::string given = effectiveFeatures(options);
+  StringRef features = given;
   bool vectorReductions =
       number(StringRef(options.chip).drop_front(3)) >= 90 &&
       features.consume_front("+ptx") && number(features) >= 81;
@@ -229,7 +246,7 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   {
     SparseKGPULegalizeChipPassOptions legal;
     legal.chip = options.chip;
-    StringRef ptx = options.features;
+    StringRef ptx = given;
     legal.ptx = ptx.consume_front("+ptx") ? number(ptx)
                                           : leastPtx(options.chip).value_or(0);
     pm.addPass(createSparseKGPULegalizeChipPass(legal));
@@ -245,7 +262,7 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   // Kernels => NVVM => binary; host => LLVM with gpu.launch_func.
   gpu::GPUToNVVMPipelineOptions nvvm;
   nvvm.cubinChip = options.chip;
-  nvvm.cubinFeatures = options.features;
+  nvvm.cubinFeatures = given;
   nvvm.cubinFormat = options.format;
   nvvm.optLevel = options.optLevel;
   gpu::buildLowerToNVVMPassPipeline(pm, nvvm);

@@ -28,6 +28,8 @@
 // OLDPTX2: features '+ptx78' too old for chip 'sm_90a': it needs PTX ISA +ptx80 or newer
 // RUN: not sparsek-opt %s --sparsek-nvvm-pipeline="features=+ptx99" 2>&1 | FileCheck %s --check-prefix=NEWPTX
 // NEWPTX: unsupported features '+ptx99': LLVM 22 knows PTX ISA versions +ptx32 to +ptx90
+// RUN: not sparsek-opt %s --sparsek-nvvm-pipeline="chip=sm_75" 2>&1 | FileCheck %s --check-prefix=OLDCHIP --implicit-check-not="Stack dump"
+// OLDCHIP: unsupported chip 'sm_75': the kernels need sm_80 or newer
 // RUN: not sparsek-compile --target=cuda --chip=sm_95 %s -o %t.o 2>&1 | FileCheck %s --check-prefix=AOT2 --implicit-check-not="Stack dump"
 // AOT2: unsupported chip 'sm_95'
 // RUN: not sparsek-compile --target=cuda --chip= %s -o %t.o 2>&1 | FileCheck %s --check-prefix=AOT --implicit-check-not="Stack dump"

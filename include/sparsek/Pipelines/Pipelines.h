@@ -74,7 +74,9 @@ struct SparseKNVVMPipelineOptions
   PassOptions::Option<std::string> features{
       *this, "features",
       llvm::cl::desc("PTX features; sm_90 needs PTX ISA 7.8 or newer, and "
-                     "8.1 for the backward kernel's vector reductions"),
+                     "8.1 for the backward kernel's vector reductions "
+                     "(default +ptx81, or the chip's least PTX version if "
+                     "newer: +ptx86 for sm_100)"),
       llvm::cl::init("+ptx81")};
   PassOptions::Option<int> optLevel{
       *this, "opt-level",
@@ -216,7 +218,8 @@ void buildSparseKNVVMPipeline(OpPassManager &pm,
 /// verifier crashes on an empty chip, whose NVPTX backend aborts on a chip
 /// it does not know or a PTX version below the chip's least, and whose
 /// binary serializer only prints a bad format): chip `sm_<digits>[a-z]`
-/// that LLVM 22 knows (sm_50 to sm_121a), features empty or `+ptx<digits>`
+/// that LLVM 22 knows, sm_80 or newer (the kernels' cp.async and bf16
+/// mma.sync), features empty or `+ptx<digits>`
 /// naming a PTX ISA version LLVM 22 knows, at least the chip's least (7.8
 /// for sm_90, 8.0 for sm_90a), format isa|bin|fatbin, opt-level 0-3, block-size 1-1024
 /// (CUDA's limit on threads per block), key-tile 16, 32, 48 or 64,

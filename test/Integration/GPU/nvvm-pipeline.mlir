@@ -6,6 +6,9 @@
 // REQUIRES: ptxas
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline | FileCheck %s --implicit-check-not=sparsek. --implicit-check-not=linalg. --implicit-check-not=tensor.
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline="chip=sm_80" | FileCheck %s --check-prefix=SM80
+// Without features a newer chip gets its least PTX ISA version (the
+// default +ptx81 is too old for sm_100).
+// RUN: sparsek-opt %s --sparsek-nvvm-pipeline="chip=sm_100" | FileCheck %s --check-prefix=SM100
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline="parallel-selection=0" | FileCheck %s --check-prefix=SWEEP
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline="format=isa" | FileCheck %s --check-prefix=PTX
 // Kernels wait for their stream predecessor (sparsek-gpu-grid-dependency)
@@ -15,6 +18,7 @@
 // RUN: sparsek-opt %s --sparsek-nvvm-pipeline | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=HOST
 // (--implicit-check-not: nothing of sparsek, linalg or tensor anywhere.)
 // CHECK-COUNT-5: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx81">, {{.*}}bin = "\7FELF
+// SM100: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_100", features = "+ptx86">, {{.*}}bin = "\7FELF
 // SM80: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_80", features = "+ptx81">, {{.*}}bin = "\7FELF
 // SWEEP: gpu.binary @{{.*}} [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx81">, {{.*}}bin = "\7FELF
 // PTX: .target sm_90
