@@ -1256,6 +1256,12 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   });
   if (arrives)
     advanceIfLast(h, o, arriver, word[0], bi);
+  // Split: every thread waits for the update at least once, even with no
+  // head pass (no query heads), so that this grid never ends before the
+  // update kernel (the combine after it advances the lengths the update
+  // reads). A second wait returns at once.
+  if (!fused)
+    gridWait();
 }
 
 /// Whether `m`'s rows suit attendTiles' 16-byte loads: unit innermost

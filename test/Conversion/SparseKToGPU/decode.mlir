@@ -128,7 +128,8 @@
 // slot's first (nothing the update writes), the wait for the update
 // kernel before the copy of its first other tile (in the prologue when it
 // has no such window tile, else in the first loop's step before it), then
-// the rest; no block barrier before the threshold's load.
+// the rest; no block barrier before the threshold's load; a last wait at
+// the end (a no-op unless no head pass ran).
 // LAUNCH: scf.if
 // LAUNCH: gpu.launch {{.*}} dynamic_shared_memory_size %c66192_i32
 // LAUNCH-NOT: gpu.launch
@@ -145,6 +146,9 @@
 // LAUNCH: scf.for {{.*}} -> ({{(f32, )+}}i32, i32, i32, i32, f32, f32, f32, f32) {
 // LAUNCH-NOT: griddepcontrol
 // LAUNCH: memref.store %{{.*}} : memref<?x?x?x?xf32
+// Every thread waits at least once, even with no head pass:
+// LAUNCH: nvvm.griddepcontrol wait
+// LAUNCH-NEXT: gpu.terminator
 // LAUNCH: } else {
 // LAUNCH: gpu.launch
 // LAUNCH: gpu.launch
