@@ -166,11 +166,11 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
     leadingDigits(s).getAsInteger(10, v);
     return v;
   };
+  unsigned sm = number(StringRef(options.chip).drop_front(3));
   std::string given = effectiveFeatures(options);
   StringRef features = given;
   bool vectorReductions =
-      number(StringRef(options.chip).drop_front(3)) >= 90 &&
-      features.consume_front("+ptx") && number(features) >= 81;
+      sm >= 90 && features.consume_front("+ptx") && number(features) >= 81;
   // The tensor-core kernels' options: block-size and key-tile only when
   // given (otherwise the tuning table's, per op).
   ConvertSparseKToGPUPassOptions gpu;
@@ -237,7 +237,7 @@ void mlir::sparsek::buildSparseKNVVMPipeline(
   // runtime may launch them before it ends (griddepcontrol: sm_90 and PTX
   // ISA 7.8).
   // (grid-dependency=off: the builders' own waits and triggers removed.)
-  if (number(StringRef(options.chip).drop_front(3)) >= 90) {
+  if (sm >= 90) {
     SparseKGPUGridDependencyPassOptions dep;
     dep.mode = options.gridDependency;
     pm.addPass(createSparseKGPUGridDependencyPass(dep));

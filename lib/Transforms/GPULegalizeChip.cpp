@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "llvm/ADT/StringExtras.h"
 
 namespace mlir::sparsek {
 #define GEN_PASS_DEF_SPARSEKGPULEGALIZECHIPPASS
@@ -30,8 +31,7 @@ struct GPULegalizeChip
     StringRef name = chip;
     unsigned sm = 0;
     if (!name.consume_front("sm_") || name.empty() ||
-        name.take_while([](char c) { return c >= '0' && c <= '9'; })
-            .getAsInteger(10, sm)) {
+        name.take_while(llvm::isDigit).getAsInteger(10, sm)) {
       getOperation().emitError()
           << "sparsek-gpu-legalize-chip: chip must be sm_<number>, not '"
           << chip << "'";

@@ -874,7 +874,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
     count = countFrom(h.sub(hi, lo), first0, step);
     Value kRel = h.sel(h.cmpI(P::ugt, kIdx, lo), h.sub(kIdx, lo), zero);
     nSel = h.minI(countFrom(kRel, first0, step), count);
-    hasWs = h.cmpI(P::ne, zero, zero);
+    hasWs = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
     iWs = zero;
     if (cfg.window > 0) {
       Value ws = h.add(kIdx, h.remu(pNew, h.idx(cfg.window)));
