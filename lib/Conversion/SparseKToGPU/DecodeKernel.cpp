@@ -810,17 +810,52 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   };
   // The warp's tile at t0 into `stage` (rows past hi zero-filled; nothing
   // when the tile starts past hi), then a commit (an empty group keeps the
-  // wait counts uniform).
+  // wait counts uniform). A whole tile (every tile of a row of k + w
+  // slots, a multiple of 16) takes the short path: no row checks, the
+  // lane's element offsets in the tile as i32 (vectorizable() bounds the
+  // slot strides) on the tile's first row: an address per copy is one
+  // multiply-add (bench/NOTES.md run 203: address arithmetic was most of
+  // the kernel's instructions).
+  const int64_t rowsPerRound = kWarp / CG; // rows a round of copies spans
+  Type i32 = b.getI32Type();
+  auto toI32 = [&](Value v) { return arith::IndexCastOp::create(b, i32, v); };
+  Value kStride = toI32(fk.strides[2]), vStride = toI32(fv.strides[2]);
+  Value r0 = h.divu(lane, h.idx(CG)), cLane = h.remu(lane, h.idx(CG));
+  Value cLane8 = toI32(h.mul(cLane, h.idx(8)));
   auto issue = [&](Value t0, Value stage) {
-    h.ifThen(h.cmpI(P::ult, t0, hi), [&] {
-      for (const Copy &c : copiesOf(t0)) {
-        Value js = h.sel(c.in, c.j, zero);
-        asyncCopy16(b, sh.keys, {warp, stage, c.r, c.physCol}, fk.view,
-                    h.add(rowBase(fk, js), c.col), c.in);
-        asyncCopy16(b, sh.values, {warp, stage, c.r, c.physCol}, fv.view,
-                    h.add(rowBase(fv, js), c.col), c.in);
+    Value full = h.cmpI(P::ule, h.add(t0, h.idx(kWarpSlots)), hi);
+    auto whole = scf::IfOp::create(b, full, /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(whole.thenBlock()->getTerminator());
+      Value kb = rowBase(fk, t0), vb = rowBase(fv, t0);
+      Value yes = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
+      for (int64_t i = 0; i < copies; ++i) {
+        Value r = h.add(r0, h.idx(i * rowsPerRound));
+        Value r32 = toI32(r);
+        auto at = [&](Value base, Value stride) {
+          Value off = arith::AddIOp::create(
+              b, arith::MulIOp::create(b, r32, stride), cLane8);
+          return h.add(base, arith::IndexCastUIOp::create(
+                                 b, b.getIndexType(), off));
+        };
+        Value col = swizzledCol(b, r, cLane, CG);
+        asyncCopy16(b, sh.keys, {warp, stage, r, col}, fk.view,
+                    at(kb, kStride), yes);
+        asyncCopy16(b, sh.values, {warp, stage, r, col}, fv.view,
+                    at(vb, vStride), yes);
       }
-    });
+      b.setInsertionPoint(whole.elseBlock()->getTerminator());
+      h.ifThen(h.cmpI(P::ult, t0, hi), [&] {
+        for (const Copy &c : copiesOf(t0)) {
+          Value js = h.sel(c.in, c.j, zero);
+          asyncCopy16(b, sh.keys, {warp, stage, c.r, c.physCol}, fk.view,
+                      h.add(rowBase(fk, js), c.col), c.in);
+          asyncCopy16(b, sh.values, {warp, stage, c.r, c.physCol}, fv.view,
+                      h.add(rowBase(fv, js), c.col), c.in);
+        }
+      });
+    }
     return asyncCommit(b);
   };
 
@@ -904,9 +939,13 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       Value i = h.sel(h.cmpI(P::ult, idx, c1), pre, post);
       return h.add(lo, h.add(first0, h.mul(i, h.idx(step))));
     }
-    // Window entry i: tile kT + (rot + i) mod nW.
+    // Window entry i: tile kT + (rot + i) mod nW. The entries asked for
+    // are below nW and rot is at most nW, so one conditional subtraction
+    // is the modulo (a division by the runtime nW took ~25 instructions
+    // per call, three calls a tile: bench/NOTES.md run 203).
     auto window = [&](Value i) {
-      return h.add(kT, h.remu(h.add(rot, i), h.maxI(nW, h.idx(1))));
+      Value x = h.add(rot, i);
+      return h.add(kT, h.sel(h.cmpI(P::uge, x, nW), h.sub(x, nW), x));
     };
     Value first = window(h.add(wm1, h.mul(idx, h.idx(W - 1))));
     Value m = h.add(warp, h.mul(h.sub(idx, c1), h.idx(W)));
@@ -1265,7 +1304,8 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
 }
 
 /// Whether `m`'s rows suit attendTiles' 16-byte loads: unit innermost
-/// stride, every other stride, the offset and the base 16-byte multiples.
+/// stride, every other stride, the offset and the base 16-byte multiples,
+/// the slot stride below 2^26 elements.
 Value vectorizable(Builder &h, Value m) {
   ImplicitLocOpBuilder &b = h.b;
   auto md = memref::ExtractStridedMetadataOp::create(b, m);
@@ -1275,6 +1315,8 @@ Value vectorizable(Builder &h, Value m) {
   for (int i = 0; i < 3; ++i)
     bits = arith::OrIOp::create(b, bits, md.getStrides()[i]);
   ok = h.andI(ok, h.cmpI(P::eq, h.remu(bits, h.idx(8)), h.idx(0)));
+  // A tile's element offsets from its first row fit i32 (attendTiles).
+  ok = h.andI(ok, h.cmpI(P::ult, md.getStrides()[2], h.idx(int64_t(1) << 26)));
   return h.andI(ok, h.cmpI(P::eq, h.remu(ptr, h.idx(16)), h.idx(0)));
 }
 
