@@ -791,6 +791,11 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
                      h.mul(h.divu(lane, h.idx(16)), h.idx(8)));
   Value kChunk = h.remu(h.divu(lane, h.idx(8)), h.idx(2));
   Value vRow = h.remu(lane, h.idx(16)), vChunk = h.divu(lane, h.idx(16));
+  // i32 forms of the slot arithmetic (tileStep).
+  Type i32 = b.getI32Type();
+  auto toI32 = [&](Value v) { return arith::IndexCastOp::create(b, i32, v); };
+  Value tq2 = toI32(h.mul(tq, h.idx(2))), hi32 = toI32(hi);
+  Value k32 = constI32(b, cfg.k);
 
   // This lane's copies of its warp's tile at t0: chunk `c` of row r
   // (slot j), stored at column physCol.
@@ -817,8 +822,6 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   // multiply-add (bench/NOTES.md run 203: address arithmetic was most of
   // the kernel's instructions).
   const int64_t rowsPerRound = kWarp / CG; // rows a round of copies spans
-  Type i32 = b.getI32Type();
-  auto toI32 = [&](Value v) { return arith::IndexCastOp::create(b, i32, v); };
   Value kStride = toI32(fk.strides[2]), vStride = toI32(fv.strides[2]);
   Value r0 = h.divu(lane, h.idx(CG)), cLane = h.remu(lane, h.idx(CG));
   Value cLane8 = toI32(h.mul(cLane, h.idx(8)));
@@ -881,7 +884,8 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   };
   // The new token's position (read before the update; the lengths
   // advance after every block of the step has read them).
-  Value pNew = h.toIdx(position(h, o.lengths, bi));
+  Value pNew32 = position(h, o.lengths, bi);
+  Value pNew = h.toIdx(pNew32);
   Value wm1 = h.sub(h.maxI(warp, h.idx(1)), h.idx(1));
   Value isUpdater = h.cmpI(P::eq, warp, zero);
   if (fused) {
@@ -1077,15 +1081,23 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       SmallVector<Value> nextSlots;
       if (tau)
         nextSlots = slotsOf(h.add(idx, h.idx(1)));
+      // In i32 (the tile kernels take rows of fewer than 2^30 slots;
+      // 64-bit compares are two instructions each).
       Value valid[2][2], wgt[2][2];
+      Value t32 = toI32(t0);
       for (int64_t nt = 0; nt < 2; ++nt)
         for (int64_t par = 0; par < 2; ++par) {
-          auto [in, js] = slotAt(t0, nt, par);
+          Value j = arith::AddIOp::create(
+              b, t32,
+              arith::AddIOp::create(b, tq2, constI32(b, nt * 8 + par)));
+          Value in = h.cmpI(P::ult, j, hi32);
           // A window slot s holds the token at the position p' <= p
           // (the new token's) with p' = s - k mod w: filled once
           // s - k <= p. A selected slot: its position is -1 while empty.
-          Value filled = h.cmpI(P::ule, h.sub(js, kIdx), pNew);
-          Value selected = tau ? h.cmpI(P::ult, js, kIdx) : Value();
+          // (Past hi, `in` decides.)
+          Value filled =
+              h.cmpI(P::ule, arith::SubIOp::create(b, j, k32), pNew32);
+          Value selected = tau ? h.cmpI(P::ult, j, k32) : Value();
           if (tau)
             filled = h.sel(selected,
                            h.cmpI(P::sge, mine[nt * 2 + par], constI32(b, 0)),
@@ -1448,7 +1460,12 @@ void buildDecodeStepLaunches(ImplicitLocOpBuilder &b, ModuleOp module,
   // launch updates each row and attends over it (the tile kernel, fused),
   // then the lengths advance (a launch of its own: a row's block cannot
   // know when the other rows of its sequence have read the length).
+  // (The tile kernels' slot arithmetic is i32: rows of fewer than 2^30
+  // slots.)
   Value fast = h.andI(vectorizable(h, o.keys), vectorizable(h, o.values));
+  if (cfg.k + cfg.window >= (int64_t(1) << 30))
+    fast = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
+  fast = h.andI(fast, h.cmpI(P::ult, slots, h.idx(int64_t(1) << 30)));
   Value direct = h.andI(fast, h.andI(h.cmpI(P::eq, splits, h.idx(1)),
                                      h.cmpI(P::ugt, rows, h.idx(0))));
   auto pick = scf::IfOp::create(b, direct, /*withElseRegion=*/true);
