@@ -55,6 +55,14 @@
 // LAUNCH: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c128{{.*}} dynamic_shared_memory_size %c66192_i32
 // LAUNCH: gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 // LAUNCH: memref.view {{.*}} to memref<4x2x16x128xbf16, #gpu.address_space<workgroup>>
+// A whole tile of 16 slots is copied without row checks, each lane's
+// offsets in the tile computed in i32 (zero-extended); a partial tile
+// (past the row's end) checks each row and zero-fills.
+// LAUNCH: arith.cmpi ule
+// LAUNCH-NEXT: scf.if
+// LAUNCH: arith.index_castui %{{.*}} : i32 to index
+// LAUNCH-COUNT-16: nvgpu.device_async_copy {{.*}} {bypassL1} : memref<?xbf16, strided<[1], offset: ?>> to memref<4x2x16x128xbf16, #gpu.address_space<workgroup>>
+// LAUNCH: } else {
 // LAUNCH-COUNT-16: nvgpu.device_async_copy {{.*}} {bypassL1} : memref<?xbf16, strided<[1], offset: ?>> to memref<4x2x16x128xbf16, #gpu.address_space<workgroup>>
 // LAUNCH: nvgpu.device_async_create_group
 // The window tiles before the update's barrier: state (max, sum, O) only,
