@@ -497,6 +497,7 @@ static void prepareDecode(const Case &c, std::mt19937_64 &rng, Prepared &p,
   want.assign(out->count(), 0.0);
   std::vector<double> thrWant(B * hkv * 3, std::nan("")),
       cntWant(B * hkv * 3, std::nan("")), lenWant(B);
+  int64_t overflowedRows = 0;
   for (int64_t b = 0; b < B; ++b) {
     int64_t n0 = lens[b], M = n0 + T;
     lenWant[b] = static_cast<double>(M);
@@ -537,6 +538,7 @@ static void prepareDecode(const Case &c, std::mt19937_64 &rng, Prepared &p,
       }
       int64_t r = b * hkv + g;
       overflow |= row.overflowed();
+      overflowedRows += row.overflowed();
       std::vector<double> useq(uu.begin() + g * M, uu.begin() + (g + 1) * M);
       thrWant[r * 3] = row.overflowed()
                            ? row.tau()
@@ -556,6 +558,8 @@ static void prepareDecode(const Case &c, std::mt19937_64 &rng, Prepared &p,
   p.outTol2 = {1e-6, 1e-6};
   p.wantMore = {cntWant, lenWant};
   p.tolMore = {{0, 0}, {0, 0}};
+  p.note = "overflowed_rows=" + std::to_string(overflowedRows) + "/" +
+           std::to_string(B * hkv);
 }
 
 /// The result types of a block form's sparsek.block_select (static N).
@@ -833,6 +837,8 @@ bool verify(Prepared &p, std::string &detail) {
   std::ostringstream os;
   os << "max_err=" << std::max(err, err2) << " tol=" << outTol.atol << "+"
      << outTol.rtol << "|ref|";
+  if (!p.note.empty())
+    os << " " << p.note;
   if (!ok)
     os << " (" << why << ")";
   detail = os.str();

@@ -126,6 +126,9 @@ struct Prepared {
   /// Outputs 3, 4, ... (block_select, attention_backward).
   std::vector<std::vector<double>> wantMore;
   std::vector<Tolerance> tolMore;
+  /// Appended to verify()'s detail (decode: how many rows overflowed
+  /// their band).
+  std::string note;
 };
 Prepared prepare(const Case &c);
 
