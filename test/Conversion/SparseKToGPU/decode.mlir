@@ -48,9 +48,17 @@
 // kernel, writing partials (state rows of aligned contiguous elements), or
 // the warp-per-head kernel; then the combine, which advances the lengths.
 // LAUNCH: memref.global "private" @sparsek_decode_heap_{{tags|keys}} : memref<2x2560x{{i32|f32}}, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+// The tile kernels take key and value rows of 16-byte-aligned contiguous
+// elements whose slot stride is below 2^26 elements (a tile's offsets in
+// i32) and rows of fewer than 2^30 slots (the slot arithmetic in i32).
 // LAUNCH-LABEL: func.func @step_bf16
 // LAUNCH: memref.extract_aligned_pointer_as_index
+// LAUNCH: %[[BOUND:.*]] = arith.constant 67108864 : index
+// LAUNCH-NEXT: arith.cmpi ult, %{{.*}}#2, %[[BOUND]] : index
 // LAUNCH: memref.extract_aligned_pointer_as_index
+// LAUNCH: arith.cmpi ult, %{{.*}}#2, %{{.*}} : index
+// LAUNCH: %[[SLOTS:.*]] = arith.constant 1073741824 : index
+// LAUNCH-NEXT: arith.cmpi ult, %{{.*}}, %[[SLOTS]] : index
 // LAUNCH: scf.if
 // LAUNCH: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c128{{.*}} dynamic_shared_memory_size %c66192_i32
 // LAUNCH: gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
