@@ -792,9 +792,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   Value kChunk = h.remu(h.divu(lane, h.idx(8)), h.idx(2));
   Value vRow = h.remu(lane, h.idx(16)), vChunk = h.divu(lane, h.idx(16));
   // i32 forms of the slot arithmetic (tileStep).
-  Type i32 = b.getI32Type();
-  auto toI32 = [&](Value v) { return arith::IndexCastOp::create(b, i32, v); };
-  Value tq2 = toI32(h.mul(tq, h.idx(2))), hi32 = toI32(hi);
+  Value tq2 = h.toI32(h.mul(tq, h.idx(2))), hi32 = h.toI32(hi);
   Value k32 = constI32(b, cfg.k);
 
   // This lane's copies of its warp's tile at t0: chunk `c` of row r
@@ -821,10 +819,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
   // slot strides) on the tile's first row: an address per copy is one
   // multiply-add (bench/NOTES.md run 203: address arithmetic was most of
   // the kernel's instructions).
-  const int64_t rowsPerRound = kWarp / CG; // rows a round of copies spans
-  Value kStride = toI32(fk.strides[2]), vStride = toI32(fv.strides[2]);
-  Value r0 = h.divu(lane, h.idx(CG)), cLane = h.remu(lane, h.idx(CG));
-  Value cLane8 = toI32(h.mul(cLane, h.idx(8)));
+  Value kStride = h.toI32(fk.strides[2]), vStride = h.toI32(fv.strides[2]);
   auto issue = [&](Value t0, Value stage) {
     Value full = h.cmpI(P::ule, h.add(t0, h.idx(kWarpSlots)), hi);
     auto whole = scf::IfOp::create(b, full, /*withElseRegion=*/true);
@@ -833,19 +828,17 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       b.setInsertionPoint(whole.thenBlock()->getTerminator());
       Value kb = rowBase(fk, t0), vb = rowBase(fv, t0);
       Value yes = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
-      for (int64_t i = 0; i < copies; ++i) {
-        Value r = h.add(r0, h.idx(i * rowsPerRound));
-        Value r32 = toI32(r);
+      for (const Copy &c : copiesOf(t0)) { // (their row checks unused)
+        Value r32 = h.toI32(c.r), col32 = h.toI32(c.col);
         auto at = [&](Value base, Value stride) {
           Value off = arith::AddIOp::create(
-              b, arith::MulIOp::create(b, r32, stride), cLane8);
+              b, arith::MulIOp::create(b, r32, stride), col32);
           return h.add(base, arith::IndexCastUIOp::create(
                                  b, b.getIndexType(), off));
         };
-        Value col = swizzledCol(b, r, cLane, CG);
-        asyncCopy16(b, sh.keys, {warp, stage, r, col}, fk.view,
+        asyncCopy16(b, sh.keys, {warp, stage, c.r, c.physCol}, fk.view,
                     at(kb, kStride), yes);
-        asyncCopy16(b, sh.values, {warp, stage, r, col}, fv.view,
+        asyncCopy16(b, sh.values, {warp, stage, c.r, c.physCol}, fv.view,
                     at(vb, vStride), yes);
       }
       b.setInsertionPoint(whole.elseBlock()->getTerminator());
@@ -1084,7 +1077,7 @@ void attendTiles(Builder &h, const DecodeKernelConfig &cfg, const Operands &o,
       // In i32 (the tile kernels take rows of fewer than 2^30 slots;
       // 64-bit compares are two instructions each).
       Value valid[2][2], wgt[2][2];
-      Value t32 = toI32(t0);
+      Value t32 = h.toI32(t0);
       for (int64_t nt = 0; nt < 2; ++nt)
         for (int64_t par = 0; par < 2; ++par) {
           Value j = arith::AddIOp::create(
