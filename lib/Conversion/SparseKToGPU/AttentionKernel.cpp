@@ -140,9 +140,9 @@ private:
   /// An f32 score and an i32 key index as one i64 whose unsigned order is
   /// the lexicographic order of (score, index) (scores by value: -0 = +0).
   Value orderedKey(Value score, Value index32);
-  /// Key of row `r` of tile `t`: (j, valid); j is a safe row (0) when not
-  /// valid.
-  std::pair<Value, Value> keyOf(Value t, Value r);
+  /// Keys of rows `rs` of tile `t`: (j, valid) each; j is a safe row (0)
+  /// when not valid.
+  SmallVector<std::pair<Value, Value>> keysOf(Value t, ArrayRef<Value> rs);
   /// The (j, valid) keys this thread needs for tile `t`: its K copy rows,
   /// its V copy rows when Dv != D, last the row `tid` it describes (when
   /// tid < keyTile) in the tile's key arrays.
@@ -229,29 +229,55 @@ RowInfo KernelBody::rowInfo(Value row) {
   return r;
 }
 
-std::pair<Value, Value> KernelBody::keyOf(Value t, Value r) {
+SmallVector<std::pair<Value, Value>> KernelBody::keysOf(Value t,
+                                                         ArrayRef<Value> rs) {
+  // One branch per tile (window or union: uniform across the block), its
+  // arithmetic in i32: key indices, slots and bounds are below 2^31 (the
+  // selection's indices are i32), and tile starts are as the window
+  // loop's interior test computes them.
+  Type i32 = b.getI32Type(), i1 = b.getI1Type();
   Value isWin = cmpI(arith::CmpIPredicate::ult, t, tw);
-  Type idxT = b.getIndexType(), i1 = b.getI1Type();
-  auto ifOp = scf::IfOp::create(b, TypeRange{idxT, i1}, isWin,
-                                /*withElseRegion=*/true);
+  SmallVector<Type> types;
+  for (size_t i = 0; i < rs.size(); ++i)
+    types.append({i32, i1});
+  auto ifOp = scf::IfOp::create(b, types, isWin, /*withElseRegion=*/true);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    Value j = add(add(runLo, mul(t, idx(cfg.keyTile))), r);
-    Value valid = cmpI(arith::CmpIPredicate::slt, j, runEnd);
-    scf::YieldOp::create(b, ValueRange{j, valid});
+    SmallVector<Value> yield;
+    Value start = toI32(add(runLo, mul(t, idx(cfg.keyTile))));
+    Value end = toI32(runEnd);
+    for (Value r : rs) {
+      Value j = arith::AddIOp::create(b, start, toI32(r));
+      yield.append({j, cmpI(arith::CmpIPredicate::slt, j, end)});
+    }
+    scf::YieldOp::create(b, yield);
     b.setInsertionPointToStart(ifOp.elseBlock());
-    Value slot = add(mul(sub(t, tw), idx(cfg.keyTile)), r);
-    Value inRange = cmpI(arith::CmpIPredicate::slt, slot, count);
-    Value safeSlot = minI(slot, maxI(sub(unionW, idx(1)), idx(0)));
-    Value jr = toIdx(load(unionKeys(), {bi, g, blk, safeSlot}));
-    Value ok = andI(inRange,
-                    andI(cmpI(arith::CmpIPredicate::sge, jr, idx(0)),
-                         cmpI(arith::CmpIPredicate::slt, jr, m)));
-    scf::YieldOp::create(b, ValueRange{jr, ok});
+    yield.clear();
+    Value slot0 = toI32(mul(sub(t, tw), idx(cfg.keyTile)));
+    Value count32 = toI32(count), m32 = toI32(m);
+    Value last = toI32(maxI(sub(unionW, idx(1)), idx(0)));
+    for (Value r : rs) {
+      Value slot = arith::AddIOp::create(b, slot0, toI32(r));
+      Value inRange = cmpI(arith::CmpIPredicate::slt, slot, count32);
+      Value safeSlot = toIdx(arith::MinSIOp::create(b, slot, last));
+      Value jr = load(unionKeys(), {bi, g, blk, safeSlot});
+      Value ok = andI(inRange,
+                      andI(cmpI(arith::CmpIPredicate::sge, jr, constI32(b, 0)),
+                           cmpI(arith::CmpIPredicate::slt, jr, m32)));
+      yield.append({jr, ok});
+    }
+    scf::YieldOp::create(b, yield);
   }
-  Value valid = ifOp.getResult(1);
-  return {sel(valid, ifOp.getResult(0), idx(0)), valid};
+  SmallVector<std::pair<Value, Value>> keys;
+  for (size_t i = 0; i < rs.size(); ++i) {
+    Value valid = ifOp.getResult(2 * i + 1);
+    Value j = arith::SelectOp::create(b, valid, ifOp.getResult(2 * i),
+                                      constI32(b, 0));
+    keys.push_back(
+        {arith::IndexCastUIOp::create(b, b.getIndexType(), j), valid});
+  }
+  return keys;
 }
 
 /// The copy rows of a thread: copy e of a thread moves chunk `tid % chunks`
@@ -280,17 +306,18 @@ static KeySlots keySlotsOf(const AttentionKernelConfig &cfg) {
 
 SmallVector<std::pair<Value, Value>> KernelBody::tileKeys(Value t) {
   // In the order of keySlotsOf.
-  SmallVector<std::pair<Value, Value>> keys;
+  SmallVector<Value> rs;
   auto rowsOf = [&](int64_t width) {
     CopyRows c = copyRowsOf(cfg, width);
     Value r0 = divu(tid, idx(c.chunks));
     for (int64_t e = 0; e < c.perThread; ++e)
-      keys.push_back(keyOf(t, add(r0, idx(e * c.step))));
+      rs.push_back(add(r0, idx(e * c.step)));
   };
   rowsOf(cfg.d);
   if (cfg.dv != cfg.d)
     rowsOf(cfg.dv);
-  keys.push_back(keyOf(t, tid));
+  rs.push_back(tid);
+  SmallVector<std::pair<Value, Value>> keys = keysOf(t, rs);
   assert(keys.size() == keySlotsOf(cfg).writer + 1 && "keySlotsOf's layout");
   return keys;
 }
@@ -935,7 +962,8 @@ void KernelBody::build() {
               accs[pl], pa[kc],
               wgmma.advance(vDesc, pl * BK * 128 + kc * 16 * 128));
       wgmma.commit();
-      wgmma.wait(0);
+      if (!cfg.deferPvWait())
+        wgmma.wait(0);
       for (int64_t pl = 0; pl < DV / 64; ++pl) {
         SmallVector<MmaEmitter::Acc> part = wgmma.unpack(accs[pl], 64);
         for (int64_t j = 0; j < 8; ++j)
@@ -973,7 +1001,14 @@ void KernelBody::build() {
   // (backwardTile, below).
   enum class Mode { Forward, Stats, Backward };
   std::function<SmallVector<Value>(const TileCtx &)> backwardTile;
-  auto stageOf = [&](Value t) { return remu(t, idx(cfg.stages())); };
+  // (Three stages: the remainder in i32, a multiply-high rather than
+  // 64-bit arithmetic; tile counts are far below 2^31.)
+  auto stageOf = [&](Value t) {
+    if (llvm::isPowerOf2_64(cfg.stages()))
+      return remu(t, idx(cfg.stages()));
+    return toIdx(arith::RemUIOp::create(b, toI32(t),
+                                        constI32(b, cfg.stages())));
+  };
   // A loop step's start and its next tile: the stages, the next tile's
   // keys, whose copies the step issues and whose key arrays its writers
   // fill.
@@ -1626,6 +1661,8 @@ void KernelBody::build() {
     SmallVector<Value> afterWindow =
         tileLoop(idx(0), tw, /*windowTiles=*/true, init);
     fin = tileLoop(tw, tiles, /*windowTiles=*/false, afterWindow);
+    if (cfg.deferPvWait())
+      wgmma.wait(0);
   }
   ArrayRef<Value> acc = ArrayRef<Value>(fin).drop_front(4);
   for (int64_t half = 0; half < 2; ++half) {

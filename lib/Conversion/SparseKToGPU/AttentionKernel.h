@@ -80,7 +80,10 @@ struct AttentionKernelConfig {
   static constexpr llvm::StringLiteral kWgmmaChip = "sm_90a";
   static constexpr int64_t kStages = 2;
   /// Shared stages of K, V and the key arrays.
-  int64_t stages() const { return pingpong ? 3 : kStages; }
+  int64_t stages() const { return pingpong || deferPvWait() ? 3 : kStages; }
+  /// The wgmma kernel in step leaves O += P V in flight until the next
+  /// tile's S = Q K^T waits (not yet: see the next commit).
+  bool deferPvWait() const { return false; }
 
   /// Warps hold 16 rows: with an even head count, 8 queries of two heads
   /// (rows g and g + 8 of a lane are one query, so its membership test
