@@ -81,9 +81,13 @@ struct AttentionKernelConfig {
   static constexpr int64_t kStages = 2;
   /// Shared stages of K, V and the key arrays.
   int64_t stages() const { return pingpong || deferPvWait() ? 3 : kStages; }
-  /// The wgmma kernel in step leaves O += P V in flight until the next
-  /// tile's S = Q K^T waits (not yet: see the next commit).
-  bool deferPvWait() const { return false; }
+  /// The wgmma kernel in step leaves each tile's O += P V in flight until
+  /// the next tile's S = Q K^T waits (a warpgroup's wgmma groups complete
+  /// in order; the kernel's end waits for the last): the tensor cores run
+  /// P V through the loop's barrier and the next S's issue. A warpgroup
+  /// may then still read tile t's V stage after the barrier of tile t + 1,
+  /// whose copies refill stage t + 2: three stages keep them apart.
+  bool deferPvWait() const { return wgmma && !pingpong && !backward; }
 
   /// Warps hold 16 rows: with an even head count, 8 queries of two heads
   /// (rows g and g + 8 of a lane are one query, so its membership test

@@ -5,13 +5,16 @@
 // 4 steps of 16 keys, 8 more, and the window loop a second P V (its
 // interior tiles, without membership tests): 2 x 16 + 8 = 40 wgmma and no
 // mma.sync.
-// With ping-pong the loop holds S twice and P V three times: 2 x 40 = 80. The
-// stages and the block's Q rows take 100352 bytes of dynamic shared
-// memory, plus 1024 to align them. P V is the inline register-A form
+// With ping-pong the loop holds S twice and P V three times: 2 x 40 = 80. In
+// step, a tile's P V stays in flight until the next tile's S waits (the
+// kernel's end waits for the last), so K and V take three stages: with the
+// block's Q rows 134144 bytes of dynamic shared memory, plus 1024 to align
+// them. P V is the inline register-A form
 // (LLVM 22's op has none): llvm.inline_asm, not nvvm.wgmma.mma_async.
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a wgmma=1 key-tile=64 ping-pong=0 block-size=128" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=WG
 // The built-in table asks for it on sm_90a for bf16, k 256, w 512:
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=WG
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a wgmma=1 key-tile=64 ping-pong=0 block-size=128" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=WAIT
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a wgmma=1 key-tile=64 ping-pong=1 block-size=128" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=PP
 // Not on sm_90 (the table's line there is mma.sync's), nor with key tiles
 // of 32:
@@ -26,8 +29,8 @@
 // RUN: not sparsek-opt %s -split-input-file --sparsek-nvvm-pipeline="wgmma=1" 2>&1 | FileCheck %s --check-prefix=PIPE
 
 // WG-LABEL: func.func @layer
-// WG: gpu.launch {{.*}} dynamic_shared_memory_size %c101376_i32
-// WG: memref.view {{.*}} to memref<2x2x64x64xbf16, #gpu.address_space<workgroup>>
+// WG: gpu.launch {{.*}} dynamic_shared_memory_size %c135168_i32
+// WG: memref.view {{.*}} to memref<3x2x64x64xbf16, #gpu.address_space<workgroup>>
 // WG: memref.view {{.*}} to memref<2x128x64xbf16, #gpu.address_space<workgroup>>
 // WG-NOT: nvvm.mma.sync
 // WG: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
@@ -35,6 +38,32 @@
 // WG-COUNT-40: {{nvvm.wgmma.mma_async|llvm.inline_asm.*wgmma.mma_async}}
 // WG-NOT: {{nvvm.wgmma.mma_async|llvm.inline_asm.*wgmma.mma_async}}
 // WG-NOT: nvvm.mma.sync
+// The window loop's S (waited for at once), its two P V (interior tiles or
+// not; neither waited for), the union loop's S and P V, then one wait
+// before O is read:
+// WAIT-LABEL: func.func @layer
+// WAIT: nvvm.wgmma.mma_async
+// WAIT: nvvm.wgmma.commit.group.sync.aligned
+// WAIT-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// WAIT-NOT: nvvm.wgmma.wait.group
+// WAIT: llvm.inline_asm {{.*}}wgmma.mma_async
+// WAIT: nvvm.wgmma.commit.group.sync.aligned
+// WAIT-NOT: nvvm.wgmma.wait.group
+// WAIT: llvm.inline_asm {{.*}}wgmma.mma_async
+// WAIT: nvvm.wgmma.commit.group.sync.aligned
+// WAIT-NOT: nvvm.wgmma.wait.group
+// WAIT: nvvm.wgmma.mma_async
+// WAIT: nvvm.wgmma.commit.group.sync.aligned
+// WAIT-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// WAIT-NOT: nvvm.wgmma.wait.group
+// WAIT: llvm.inline_asm {{.*}}wgmma.mma_async
+// WAIT: nvvm.wgmma.commit.group.sync.aligned
+// WAIT-NOT: nvvm.wgmma.wait.group
+// WAIT: scf.yield
+// WAIT-NOT: llvm.inline_asm {{.*}}wgmma.mma_async
+// WAIT: nvvm.wgmma.wait.group.sync.aligned 0
+// WAIT-NOT: nvvm.wgmma.wait.group
+// WAIT: gpu.terminator
 // PP-LABEL: func.func @layer
 // PP-COUNT-80: {{nvvm.wgmma.mma_async|llvm.inline_asm.*wgmma.mma_async}}
 // PP-NOT: {{nvvm.wgmma.mma_async|llvm.inline_asm.*wgmma.mma_async}}
