@@ -595,7 +595,11 @@ void KernelBody::build() {
   // row 64 wgi of each plane), and the K and V stages.
   const std::array<int64_t, 6> wgOff =
       cfg.wgmma ? wgmmaLayout(cfg) : std::array<int64_t, 6>{};
-  Value wgi = divu(warp, idx(4));
+  // The warpgroup's index broadcast from lane 0: ptxas then knows it is
+  // the same in every lane, so Q's descriptors are computed once into
+  // uniform registers (derived from tid, each wgmma's moved them into
+  // uniform registers again, 16 R2UR per S = Q K^T: NOTES run 214).
+  Value wgi = toIdx(shuffleIdx(b, toI32(divu(warp, idx(4))), 0));
   auto i64c = [&](int64_t v) {
     return arith::ConstantIntOp::create(b, b.getI64Type(), v).getResult();
   };
