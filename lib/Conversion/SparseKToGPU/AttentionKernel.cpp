@@ -150,8 +150,11 @@ private:
   /// tileKeys(t) under `cond` (none otherwise: j = 0, invalid).
   SmallVector<std::pair<Value, Value>> prefetchKeys(Value t, Value cond);
   /// The tile's K and V rows into `stage` by cp.async (zero fill when
-  /// invalid).
-  void issueCopies(ArrayRef<std::pair<Value, Value>> keys, Value stage);
+  /// invalid). Given the tile's index `t`, a window tile's rows come from
+  /// the run's addresses instead of `keys` (which then serve union tiles
+  /// only).
+  void issueCopies(ArrayRef<std::pair<Value, Value>> keys, Value stage,
+                   Value t = Value());
   /// The score of the row this thread describes (0 unless `cond`).
   Value loadWriterScore(std::pair<Value, Value> key, Value cond);
   /// Its ordered key and clamped score into the tile's arrays of `stage`.
@@ -185,6 +188,8 @@ private:
   Value duSh, slotSh, stagingSh;
   // Set up by build().
   Value tid, bid, lane, bi, g, blk, n, m, runLo, runEnd, count, unionW, tw;
+  // The window run's length (runEnd - runLo, at least 0).
+  Value wlen;
   // The wgmma kernel's: the tiles' shared address (i64; wgmmaLayout's
   // offsets from it).
   Value smemBase;
@@ -351,16 +356,19 @@ SmallVector<std::pair<Value, Value>> KernelBody::prefetchKeys(Value t,
 }
 
 void KernelBody::issueCopies(ArrayRef<std::pair<Value, Value>> keys,
-                             Value stage) {
+                             Value stage, Value t) {
+  // Copy e of a thread: its source element (from) and validity, given
+  // the thread's row r0 and chunk ch of the tile.
+  using SourceOf = function_ref<std::pair<Value, Value>(
+      const FlatView &src, Value base, const CopyRows &c, Value r0, Value ch,
+      int64_t e, size_t firstKey)>;
   auto copyRows = [&](Value tile, const FlatView &src, Value base,
-                      int64_t width, size_t firstKey) {
+                      int64_t width, size_t firstKey, SourceOf sourceOf) {
     CopyRows c = copyRowsOf(cfg, width);
     Value r0 = divu(tid, idx(c.chunks)), ch = remu(tid, idx(c.chunks));
-    Value chunkOffset = mul(ch, idx(8));
     for (int64_t e = 0; e < c.perThread; ++e) {
       Value r = add(r0, idx(e * c.step));
-      auto [j, valid] = keys[firstKey + e];
-      Value from = add(add(base, mul(j, src.strides[2])), chunkOffset);
+      auto [from, valid] = sourceOf(src, base, c, r0, ch, e, firstKey);
       if (cfg.wgmma) {
         // Plane ch / 8, chunk ch % 8 of its 128-byte row, swizzled.
         asyncCopy16(b, tile,
@@ -373,8 +381,42 @@ void KernelBody::issueCopies(ArrayRef<std::pair<Value, Value>> keys,
                   src.view, from, valid);
     }
   };
-  copyRows(kTile, fk, kBase, cfg.d, 0);
-  copyRows(vTile, fv, vBase, cfg.dv, keySlotsOf(cfg).v);
+  auto both = [&](SourceOf sourceOf) {
+    copyRows(kTile, fk, kBase, cfg.d, 0, sourceOf);
+    copyRows(vTile, fv, vBase, cfg.dv, keySlotsOf(cfg).v, sourceOf);
+  };
+  // From the keys: row j's chunk.
+  auto keyed = [&](const FlatView &src, Value base, const CopyRows &,
+                   Value, Value ch, int64_t e, size_t firstKey) {
+    auto [j, valid] = keys[firstKey + e];
+    return std::make_pair(
+        add(add(base, mul(j, src.strides[2])), mul(ch, idx(8))), valid);
+  };
+  if (!t)
+    return both(keyed);
+  // A window tile's rows are runLo + t keyTile + r: the thread's first row's
+  // element plus multiples of the row stride (no key index, no multiply
+  // per copy), valid while inside the run (an i32 compare); past it, a
+  // safe row (the head's first) with nothing read.
+  Value rel = mul(t, idx(cfg.keyTile));
+  auto window = [&](const FlatView &src, Value base, const CopyRows &c,
+                    Value r0, Value ch, int64_t e, size_t) {
+    Value stride = src.strides[2];
+    Value first = add(add(base, mul(add(add(runLo, rel), r0), stride)),
+                      mul(ch, idx(8)));
+    Value valid = cmpI(arith::CmpIPredicate::slt,
+                       toI32(add(add(rel, r0), idx(e * c.step))),
+                       toI32(wlen));
+    Value from = add(first, mul(idx(e * c.step), stride));
+    return std::make_pair(sel(valid, from, base), valid);
+  };
+  auto ifOp = scf::IfOp::create(b, cmpI(arith::CmpIPredicate::ult, t, tw),
+                                /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  both(window);
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  both(keyed);
 }
 
 Value KernelBody::loadWriterScore(std::pair<Value, Value> key, Value cond) {
@@ -560,7 +602,7 @@ void KernelBody::build() {
   // (windows move forward with the query). A window tile inside it needs
   // no membership test (interior tiles).
   Value sharedLo = lastLo, sharedEnd = firstEnd;
-  Value wlen = maxI(sub(runEnd, runLo), idx(0));
+  wlen = maxI(sub(runEnd, runLo), idx(0));
   count = maxI(toIdx(load(unionCount(), {bi, g, blk})), idx(0));
   tw = ceilDiv(wlen, BK);
   Value tiles = add(tw, ceilDiv(count, BK));
@@ -1047,7 +1089,7 @@ void KernelBody::build() {
       auto more = scf::IfOp::create(b, st.hasNext, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard g4(b);
       b.setInsertionPointToStart(more.thenBlock());
-      issueCopies(st.nextKeys, st.nextStage);
+      issueCopies(st.nextKeys, st.nextStage, add(st.t, idx(1)));
     }
     asyncCommit(b);
   };

@@ -15,6 +15,11 @@
 // The built-in table asks for it on sm_90a for bf16, k 256, w 512:
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=WG
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a wgmma=1 key-tile=64 ping-pong=0 block-size=128" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=WAIT
+// 16-byte copies per thread: 8 of Q's rows, tile 0's 4 K and 4 V rows,
+// then each of the loops' three copy sites (window loop: interior tiles or
+// not; union loop) issues the next tile's 8 twice, from the window run's
+// addresses or from the union keys: 8 + 8 + 3 x 16 = 64.
+// RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a wgmma=1 key-tile=64 ping-pong=0 block-size=128" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=COPY
 // RUN: sparsek-opt %s -split-input-file --convert-sparsek-to-gpu="chip=sm_90a wgmma=1 key-tile=64 ping-pong=1 block-size=128" --sparsek-expand-kernel-stubs | FileCheck %s --check-prefix=PP
 // Not on sm_90 (the table's line there is mma.sync's), nor with key tiles
 // of 32:
@@ -64,6 +69,9 @@
 // WAIT: nvvm.wgmma.wait.group.sync.aligned 0
 // WAIT-NOT: nvvm.wgmma.wait.group
 // WAIT: gpu.terminator
+// COPY-LABEL: func.func @layer
+// COPY-COUNT-64: nvgpu.device_async_copy
+// COPY-NOT: nvgpu.device_async_copy
 // PP-LABEL: func.func @layer
 // PP-COUNT-80: {{nvvm.wgmma.mma_async|llvm.inline_asm.*wgmma.mma_async}}
 // PP-NOT: {{nvvm.wgmma.mma_async|llvm.inline_asm.*wgmma.mma_async}}
